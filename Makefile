@@ -1,0 +1,137 @@
+# AnySee peer and emulation testbed.
+#
+# Each top-level folder is one library (its main.c, if any, is a binary).
+# New source files are picked up by wildcard, so adding a module never
+# needs a Makefile edit.
+
+PKGS      := libnl-3.0 libnl-route-3.0 libpcap lua5.4
+TEST_PKGS := cmocka
+# Debian packages behind the pkg-config names and tools the project uses.
+DEB_LIBS  := pkg-config libnl-3-dev libnl-route-3-dev libpcap-dev liblua5.4-dev libcmocka-dev
+DEB_TOOLS := iproute2:ip procps:pgrep iputils-ping:ping iperf3:iperf3 ffmpeg:ffprobe tshark:tshark gnuplot-nox:gnuplot
+
+BUILD  ?= build
+CC     ?= cc
+WERROR ?= -Werror
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(WERROR) \
+	-Wno-unused-parameter -Wno-format-truncation -MMD -MP -I.
+SAN    :=
+ifeq ($(SANITIZE),1)
+  BUILD := build-asan
+  SAN   := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+CFLAGS     := $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS    := $(SAN) $(EXTRA_LDFLAGS)
+
+LIBDIRS := peer netns harness analysis
+lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+objs     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+PEER_OBJS     := $(call objs,$(call lib_srcs,peer))
+NETNS_OBJS    := $(call objs,$(call lib_srcs,netns))
+HARNESS_OBJS  := $(call objs,$(call lib_srcs,harness))
+ANALYSIS_OBJS := $(call objs,$(call lib_srcs,analysis))
+ALL_LIB_OBJS  := $(HARNESS_OBJS) $(ANALYSIS_OBJS) $(NETNS_OBJS) $(PEER_OBJS)
+
+BINS := $(BUILD)/bin/anysee $(BUILD)/bin/anysee-harness $(BUILD)/bin/anysee-analyze
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test unit integration demo bench asan format format-check clean
+all: deps-ok $(BINS)
+
+# --- dependencies -----------------------------------------------------------
+# `make deps` installs whatever Debian package is missing; every target that
+# compiles or runs anything depends on it through deps-ok.
+deps:
+	@missing=""; \
+	for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
+	command -v pkg-config >/dev/null || missing=1; \
+	[ -n "$$missing" ] && missing="$(DEB_LIBS)"; \
+	for t in $(DEB_TOOLS); do command -v $${t#*:} >/dev/null || missing="$$missing $${t%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	  { echo "deps: apt-get install$$missing failed" >&2; exit 1; }; \
+	fi
+
+.PHONY: deps-ok
+deps-ok:
+	@$(MAKE) --no-print-directory deps
+
+# --- build ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lib/libpeer.a: $(PEER_OBJS)
+$(BUILD)/lib/libnetns.a: $(NETNS_OBJS)
+$(BUILD)/lib/libharness.a: $(HARNESS_OBJS)
+$(BUILD)/lib/libanalysis.a: $(ANALYSIS_OBJS)
+
+ALL_LIBS := $(BUILD)/lib/libharness.a $(BUILD)/lib/libanalysis.a \
+	$(BUILD)/lib/libnetns.a $(BUILD)/lib/libpeer.a
+
+$(BUILD)/bin/anysee: $(BUILD)/obj/peer/main.o $(BUILD)/lib/libpeer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/bin/anysee-harness: $(BUILD)/obj/harness/main.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+$(BUILD)/bin/anysee-analyze: $(BUILD)/obj/analysis/main.o $(BUILD)/lib/libanalysis.a $(BUILD)/lib/libpeer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm -lpthread
+
+unit-bins: $(UNIT_BINS)
+.PHONY: unit-bins
+
+# --- tests ------------------------------------------------------------------
+# Unit tests run in the sanitizer build; integration tests drive the normal
+# binaries in real namespaces. tests/run prints the `N passed, N failed` total.
+asan: deps-ok
+	@$(MAKE) --no-print-directory SANITIZE=1 build-asan/bin/anysee unit-bins
+
+test: all asan
+	@tests/run --unit build-asan/tests --bin $(BUILD)/bin
+
+unit: asan
+	@tests/run --unit build-asan/tests --only-unit
+
+integration: all
+	@tests/run --bin $(BUILD)/bin --only-integration
+
+demo: all
+	@$(BUILD)/bin/anysee-harness run scenarios/quickstart.lua
+
+bench: all
+	@tests/bench/run $(BUILD)/bin
+
+# --- housekeeping -----------------------------------------------------------
+FORMAT_SRCS = $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

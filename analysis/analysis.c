@@ -1,0 +1,278 @@
+#include "analysis/analysis.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer/log.h"
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(const uint32_t *v, size_t n, double q)
+{
+	if (!n)
+		return 0;
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* Value of key=... in an event line, or NULL. */
+static const char *kv(const char *line, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = line; (p = strstr(p, key)); p++)
+		if ((p == line || p[-1] == ' ') && p[kl] == '=')
+			return p + kl + 1;
+	return NULL;
+}
+
+static uint64_t kv_u64(const char *line, const char *key)
+{
+	const char *v = kv(line, key);
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static int load_events(const char *hdir, struct peer_metrics *p, uint32_t *start_seq, char *err,
+		       size_t errlen)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/events.log", hdir);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	uint64_t tick_due = 0, tick_on = 0;
+	int have_total = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char ev[32];
+		if (sscanf(line, "%*u %31s", ev) != 1)
+			continue;
+		if (!strcmp(ev, "start")) {
+			const char *m = kv(line, "mode");
+			if (m)
+				sscanf(m, "%15s", p->mode);
+		} else if (!strcmp(ev, "play_start")) {
+			p->started = 1;
+			p->startup_s = (double)kv_u64(line, "startup_us") / 1e6;
+			*start_seq = (uint32_t)kv_u64(line, "seq");
+		} else if (!strcmp(ev, "tick")) {
+			tick_due += kv_u64(line, "due");
+			tick_on += kv_u64(line, "on_time");
+		} else if (!strcmp(ev, "leave")) {
+			p->due = kv_u64(line, "due");
+			p->on_time = kv_u64(line, "on_time");
+			have_total = 1;
+		}
+	}
+	fclose(f);
+	/* A crashed peer never wrote its totals: the per-second ticks stand in. */
+	if (!have_total) {
+		p->due = tick_due;
+		p->on_time = tick_on;
+	}
+	p->continuity = p->due ? (double)p->on_time / (double)p->due : 0;
+	return 0;
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static int load_segments(const char *hdir, struct peer_metrics *p, uint32_t start_seq, char *err,
+			 size_t errlen)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/segments.bin", hdir);
+	FILE *f = fopen(path, "rbe");
+	if (!f) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	uint8_t hdr[16], r[16];
+	if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, SEGLOG_MAGIC, 8)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: not a segment log (bad header)", path);
+		return -1;
+	}
+	size_t cap = 4096, n = 0;
+	uint32_t *delays = malloc(cap * sizeof(*delays));
+	if (!delays) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	while (fread(r, 1, 16, f) == 16) {
+		uint32_t seq = le32(r), delay = le32(r + 4);
+		uint8_t hops = r[12], flags = r[13];
+		if (!(flags & SEG_CHECKSUM_OK))
+			p->corrupt++;
+		if (!(flags & SEG_STORED))
+			continue;
+		p->stored++;
+		if (hops > p->max_hops)
+			p->max_hops = hops;
+		if ((flags & SEG_CONTENT_OK) && p->started && seq >= start_seq &&
+		    seq - start_seq < p->due)
+			p->verified_due++;
+		if (n == cap) {
+			uint32_t *nd = realloc(delays, 2 * cap * sizeof(*nd));
+			if (!nd)
+				break;
+			delays = nd;
+			cap *= 2;
+		}
+		delays[n++] = delay;
+	}
+	fclose(f);
+	qsort(delays, n, sizeof(*delays), cmp_u32);
+	p->delay_med_ms = percentile(delays, n, 0.5) / 1000.0;
+	p->delay_p95_ms = percentile(delays, n, 0.95) / 1000.0;
+	free(delays);
+	p->verified_fraction = p->due ? (double)p->verified_due / (double)p->due : 0;
+	return 0;
+}
+
+int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->dir, sizeof(m->dir), "%s", dir);
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/hosts.txt", dir);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "open %s: %s (is %s a run directory?)", path, strerror(errno),
+			 dir);
+		return -1;
+	}
+	char line[512];
+	int cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char name[32], role[16];
+		if (line[0] == '#' || sscanf(line, "%31s %15s", name, role) != 2)
+			continue;
+		if (strcmp(role, "peer"))
+			continue;
+		char hdir[1200];
+		snprintf(hdir, sizeof(hdir), "%s/hosts/%s", dir, name);
+		if (m->npeers == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct peer_metrics *np = realloc(m->p, (size_t)cap * sizeof(*np));
+			if (!np) {
+				fclose(f);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			m->p = np;
+		}
+		struct peer_metrics *p = &m->p[m->npeers];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		uint32_t start_seq = 0;
+		char e[512];
+		/* A peer that never ran (scheduled after an interrupt) has no logs. */
+		if (load_events(hdir, p, &start_seq, e, sizeof(e)) == 0)
+			load_segments(hdir, p, start_seq, e, sizeof(e));
+		m->npeers++;
+	}
+	fclose(f);
+	return 0;
+}
+
+void analysis_free(struct run_metrics *m)
+{
+	free(m->p);
+	m->p = NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+void analysis_report(const struct run_metrics *m, FILE *out)
+{
+	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
+	fprintf(out, "%-12s %-13s %9s %10s %10s %10s %9s %5s\n", "peer", "mode", "startup_s",
+		"delay_med", "delay_p95", "continuity", "verified", "hops");
+	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
+	int nst = 0;
+	uint64_t due = 0, on = 0;
+	for (int i = 0; i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		if (!p->started) {
+			fprintf(out, "%-12s %-13s %9s\n", p->name, p->mode, "never");
+			continue;
+		}
+		fprintf(out, "%-12s %-13s %9.2f %8.1fms %8.1fms %10.4f %8.1f%% %5d\n", p->name,
+			p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms, p->continuity,
+			100 * p->verified_fraction, p->max_hops);
+		if (st)
+			st[nst++] = p->startup_s;
+		due += p->due;
+		on += p->on_time;
+	}
+	if (st && nst) {
+		qsort(st, (size_t)nst, sizeof(*st), cmp_double);
+		fprintf(out, "summary: %d/%d peers played, startup median %.2f s, continuity %.4f\n",
+			nst, m->npeers, st[nst / 2], due ? (double)on / (double)due : 0);
+	} else {
+		fprintf(out, "summary: no peer started playback\n");
+	}
+	free(st);
+}
+
+int analysis_write_json(const struct run_metrics *m, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "{\n  \"peers\": [\n");
+	for (int i = 0; i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		fprintf(f,
+			"    {\"name\": \"%s\", \"mode\": \"%s\", \"started\": %s, \"startup_s\": %.6f, "
+			"\"delay_median_ms\": %.3f, \"delay_p95_ms\": %.3f, \"due\": %" PRIu64
+			", \"on_time\": %" PRIu64 ", \"continuity\": %.6f, \"stored\": %" PRIu64
+			", \"verified_due\": %" PRIu64 ", \"verified_fraction\": %.6f, "
+			"\"corrupt\": %" PRIu64 ", \"max_hops\": %d}%s\n",
+			p->name, p->mode, p->started ? "true" : "false", p->startup_s,
+			p->delay_med_ms, p->delay_p95_ms, p->due, p->on_time, p->continuity,
+			p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
+			i + 1 < m->npeers ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	return fclose(f);
+}
+
+int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
+{
+	struct run_metrics m;
+	if (analysis_load(dir, &m, err, errlen))
+		return -1;
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/metrics.json", dir);
+	int rc = analysis_write_json(&m, path);
+	snprintf(path, sizeof(path), "%s/report.txt", dir);
+	FILE *f = fopen(path, "we");
+	if (f) {
+		analysis_report(&m, f);
+		rc |= fclose(f);
+	} else {
+		rc = -1;
+	}
+	if (rc)
+		snprintf(err, errlen, "write report into %s: %s", dir, strerror(errno));
+	else
+		analysis_report(&m, out);
+	analysis_free(&m);
+	return rc;
+}

@@ -1,0 +1,583 @@
+#include "harness/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "peer/loop.h"
+#include "peer/util.h"
+
+#define PEER_PORT 7000
+#define STOP_GRACE_US 3000000u
+
+enum hstate { H_IDLE, H_RUNNING, H_LEAVING, H_LEFT, H_CRASHED, H_DIED };
+
+struct runner {
+	struct scenario *s;
+	const struct run_options *o;
+	struct testbed *tb;
+	struct loop *loop;
+	char dir[1024];
+	FILE *hlog;
+	pid_t *pid;
+	enum hstate *st;
+	uint64_t t0;
+	int next_ev;
+	int sigfd;
+	int interrupted;
+	int error;
+	char errmsg[512];
+	int rp, monitor;
+	int joins, leaves, crashes, died;
+	int tty;
+};
+
+static double elapsed(const struct runner *r) { return (double)(mono_us() - r->t0) / 1e6; }
+
+static void hlog(struct runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hlog(struct runner *r, const char *fmt, ...)
+{
+	if (!r->hlog)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(r->hlog, "%9.3f ", r->t0 ? elapsed(r) : 0.0);
+	vfprintf(r->hlog, fmt, ap);
+	fputc('\n', r->hlog);
+	va_end(ap);
+	fflush(r->hlog);
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int write_file(const char *dir, const char *name, const char *fmt, ...)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	return fclose(f);
+}
+
+static int copy_file(const char *from, const char *dir, const char *name)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *in = fopen(from, "re"), *out = fopen(path, "we");
+	int rc = in && out ? 0 : -1;
+	char buf[8192];
+	size_t n;
+	while (!rc && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	return rc;
+}
+
+static void host_addr(uint32_t i, char *buf, size_t len)
+{
+	char ip[16];
+	testbed_ip_str(testbed_host_ip(i), ip);
+	snprintf(buf, len, "%s:%d", ip, PEER_PORT);
+}
+
+/* argv of host i: the peer binary, its role and flags. */
+static char **host_argv(struct runner *r, int i)
+{
+	const struct scenario *s = r->s;
+	const struct host_decl *h = &s->h[i];
+	static char buf[24][1200];
+	char **argv = calloc((size_t)(32 + h->nargs), sizeof(*argv));
+	if (!argv)
+		return NULL;
+	int n = 0, b = 0;
+#define ARG(...) (snprintf(buf[b], sizeof(buf[b]), __VA_ARGS__), argv[n++] = buf[b++])
+	argv[n++] = (char *)r->o->peer_bin;
+	argv[n++] = (char *)scenario_role_name(h->role);
+	ARG("--listen");
+	host_addr((uint32_t)i, buf[b], sizeof(buf[b]));
+	argv[n++] = buf[b++];
+	ARG("--id");
+	ARG("%d", i + 1);
+	ARG("--seed");
+	ARG("%llu", (unsigned long long)(s->seed * 1000003u + (uint64_t)i));
+	ARG("--log-dir");
+	ARG("%s/hosts/%s", r->dir, h->name);
+	if (h->role == HOST_SOURCE || h->role == HOST_PEER) {
+		ARG("--rp");
+		host_addr((uint32_t)r->rp, buf[b], sizeof(buf[b]));
+		argv[n++] = buf[b++];
+		if (r->monitor >= 0) {
+			ARG("--monitor");
+			host_addr((uint32_t)r->monitor, buf[b], sizeof(buf[b]));
+			argv[n++] = buf[b++];
+		}
+	}
+	if (h->role == HOST_SOURCE) {
+		ARG("--stream");
+		ARG("%s", h->stream);
+		ARG("--rate");
+		ARG("%s", h->rate);
+		ARG("--ingest");
+		ARG("%s", h->ingest);
+	}
+	if (h->role == HOST_PEER) {
+		ARG("--watch");
+		ARG("%s", h->stream);
+		ARG("--mode");
+		ARG("%s", h->mode);
+		if (*h->buffer) {
+			ARG("--buffer");
+			ARG("%s", h->buffer);
+		}
+	}
+#undef ARG
+	if (h->role == HOST_PEER && *h->startup) {
+		argv[n++] = "--startup";
+		argv[n++] = (char *)h->startup;
+	}
+	for (int k = 0; k < h->nargs; k++)
+		argv[n++] = h->args[k];
+	argv[n] = NULL;
+	return argv;
+}
+
+static int start_host(struct runner *r, int i, char *err, size_t errlen)
+{
+	const struct host_decl *h = &r->s->h[i];
+	if (r->st[i] == H_RUNNING || r->st[i] == H_LEAVING) {
+		snprintf(err, errlen, "host %s is already running", h->name);
+		return -1;
+	}
+	char hdir[1200];
+	snprintf(hdir, sizeof(hdir), "%s/hosts/%s", r->dir, h->name);
+	if (mkdirs(hdir)) {
+		snprintf(err, errlen, "create host directory %s: %s", hdir, strerror(errno));
+		return -1;
+	}
+	char **argv = host_argv(r, i);
+	if (!argv) {
+		snprintf(err, errlen, "start %s: out of memory", h->name);
+		return -1;
+	}
+	const char *ns = testbed_host_ns(r->tb, (uint32_t)i);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork for host %s: %s", h->name, strerror(errno));
+		free(argv);
+		return -1;
+	}
+	if (pid == 0) {
+		/* A harness that dies must not leave peers running. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char path[1300], e[256];
+		snprintf(path, sizeof(path), "%s/stdout.log", hdir);
+		int fo = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		snprintf(path, sizeof(path), "%s/stderr.log", hdir);
+		int fe = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fo >= 0)
+			dup2(fo, 1);
+		if (fe >= 0)
+			dup2(fe, 2);
+		int fn = open("/dev/null", O_RDONLY);
+		if (fn >= 0)
+			dup2(fn, 0);
+		if (testbed_enter_ns(ns, e, sizeof(e))) {
+			fprintf(stderr, "anysee-harness: %s\n", e);
+			_exit(126);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "anysee-harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	free(argv);
+	r->pid[i] = pid;
+	r->st[i] = H_RUNNING;
+	if (h->role == HOST_PEER)
+		r->joins++;
+	hlog(r, "start %s role=%s pid=%d", h->name, scenario_role_name(h->role), (int)pid);
+	return 0;
+}
+
+static int host_action(void *arg, int i, enum event_kind kind, char *err, size_t errlen)
+{
+	struct runner *r = arg;
+	const struct host_decl *h = &r->s->h[i];
+	if (kind == EV_START)
+		return start_host(r, i, err, errlen);
+	if (r->st[i] != H_RUNNING) {
+		hlog(r, "%s %s: not running, ignored", kind == EV_LEAVE ? "leave" : "crash",
+		     h->name);
+		return 0;
+	}
+	if (kind == EV_LEAVE) {
+		kill(r->pid[i], SIGTERM);
+		r->st[i] = H_LEAVING;
+		r->leaves++;
+		hlog(r, "leave %s pid=%d", h->name, (int)r->pid[i]);
+	} else {
+		kill(r->pid[i], SIGKILL);
+		r->st[i] = H_CRASHED;
+		r->crashes++;
+		hlog(r, "crash %s pid=%d", h->name, (int)r->pid[i]);
+	}
+	return 0;
+}
+
+static void insert_event(struct scenario *s, struct sched_event e)
+{
+	struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 1) * sizeof(*n));
+	if (!n)
+		return;
+	s->ev = n;
+	int k = s->nev;
+	while (k > 0 && s->ev[k - 1].t > e.t)
+		k--;
+	memmove(&s->ev[k + 1], &s->ev[k], (size_t)(s->nev - k) * sizeof(*s->ev));
+	s->ev[k] = e;
+	s->nev++;
+}
+
+static uint64_t events_timer(struct loop *l, void *arg)
+{
+	struct runner *r = arg;
+	struct scenario *s = r->s;
+	char err[1024];
+	while (r->next_ev < s->nev && s->ev[r->next_ev].t <= elapsed(r) + 0.0005) {
+		struct sched_event e = s->ev[r->next_ev++];
+		if (e.t > s->duration)
+			break;
+		int rc = 0;
+		if (e.kind == EV_CALL || e.kind == EV_EVERY) {
+			rc = scenario_call(s, e.ref, err, sizeof(err));
+			if (e.kind == EV_EVERY && e.t + e.period <= s->duration) {
+				e.t += e.period;
+				insert_event(s, e);
+			}
+		} else {
+			rc = host_action(r, e.host, e.kind, err, sizeof(err));
+		}
+		if (rc) {
+			snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
+			r->error = 1;
+			hlog(r, "error: %s", err);
+			loop_stop(l);
+			return 0;
+		}
+	}
+	if (r->next_ev >= s->nev || s->ev[r->next_ev].t > s->duration)
+		return 0;
+	double dt = s->ev[r->next_ev].t - elapsed(r);
+	return dt > 0 ? (uint64_t)(dt * 1e6) + 1 : 1;
+}
+
+static uint64_t end_timer(struct loop *l, void *arg)
+{
+	struct runner *r = arg;
+	hlog(r, "duration %.3f s reached", r->s->duration);
+	loop_stop(l);
+	return 0;
+}
+
+static int count_state(const struct runner *r, enum hstate st)
+{
+	int n = 0;
+	for (int i = 0; i < r->s->nh; i++)
+		n += r->st[i] == st;
+	return n;
+}
+
+static uint64_t progress_timer(struct loop *l, void *arg)
+{
+	struct runner *r = arg;
+	if (r->o->quiet)
+		return 0;
+	char line[256];
+	snprintf(line, sizeof(line), "[%6.1f/%.0f s] hosts up %d/%d, joins %d, leaves %d, crashes %d, died %d",
+		 elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, r->joins,
+		 r->leaves, r->crashes, r->died);
+	if (r->tty)
+		fprintf(stderr, "\r%s\033[K", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	return r->tty ? 1000000u : 10000000u;
+}
+
+static void reap(struct runner *r)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < r->s->nh; i++) {
+			if (r->pid[i] != pid)
+				continue;
+			const char *name = r->s->h[i].name;
+			char how[64];
+			if (WIFEXITED(status))
+				snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+			else
+				snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
+			if (r->st[i] == H_RUNNING) {
+				/* Unexpected: recorded, never fatal to the run. */
+				r->st[i] = H_DIED;
+				r->died++;
+				hlog(r, "died %s pid=%d %s (see hosts/%s/stderr.log)", name, (int)pid,
+				     how, name);
+			} else {
+				if (r->st[i] == H_LEAVING)
+					r->st[i] = H_LEFT;
+				hlog(r, "exited %s pid=%d %s", name, (int)pid, how);
+			}
+			r->pid[i] = 0;
+		}
+	}
+}
+
+static void on_sigchld(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		;
+	reap(arg);
+}
+
+static int on_signal(struct loop *l, int sig, void *arg)
+{
+	struct runner *r = arg;
+	r->interrupted = 1;
+	hlog(r, "interrupted by signal %d", sig);
+	return 1;
+}
+
+/* SIGTERM everything, give it a grace period, SIGKILL the rest, reap. */
+static void stop_all(struct runner *r)
+{
+	int live = 0;
+	for (int i = 0; i < r->s->nh; i++) {
+		if (r->pid[i] > 0) {
+			kill(r->pid[i], SIGTERM);
+			if (r->st[i] == H_RUNNING)
+				r->st[i] = H_LEAVING;
+			live++;
+		}
+	}
+	uint64_t until = mono_us() + STOP_GRACE_US;
+	while (live && mono_us() < until) {
+		usleep(10000);
+		reap(r);
+		live = 0;
+		for (int i = 0; i < r->s->nh; i++)
+			live += r->pid[i] > 0;
+	}
+	for (int i = 0; i < r->s->nh; i++) {
+		if (r->pid[i] > 0) {
+			hlog(r, "kill %s pid=%d after %u ms grace", r->s->h[i].name, (int)r->pid[i],
+			     STOP_GRACE_US / 1000);
+			kill(r->pid[i], SIGKILL);
+			waitpid(r->pid[i], NULL, 0);
+			r->pid[i] = 0;
+		}
+	}
+}
+
+static void set_model(struct runner *r)
+{
+	struct linkmodel *m = testbed_model(r->tb);
+	const struct scenario *s = r->s;
+	for (int i = 0; i < s->nh; i++)
+		m->host[i] = s->h[i].access;
+	/* Star until a topology is given: each access link adds its delay. */
+	for (uint32_t a = 0; a < m->n; a++)
+		for (uint32_t b = 0; b < m->n; b++)
+			m->delay_us[(size_t)a * m->n + b] = a == b ? 0 : 2 * s->access_delay_us;
+}
+
+static int prepare_dir(struct runner *r, char *err, size_t errlen)
+{
+	const struct scenario *s = r->s;
+	if (r->o->out_dir) {
+		snprintf(r->dir, sizeof(r->dir), "%s", r->o->out_dir);
+	} else {
+		char ts[32];
+		time_t now = time(NULL);
+		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", localtime(&now));
+		snprintf(r->dir, sizeof(r->dir), "runs/%s-%s", s->name, ts);
+	}
+	if (mkdirs(r->dir)) {
+		snprintf(err, errlen, "create run directory %s: %s", r->dir, strerror(errno));
+		return -1;
+	}
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/harness.log", r->dir);
+	r->hlog = fopen(path, "we");
+	if (!r->hlog || copy_file(s->path, r->dir, "scenario.lua")) {
+		snprintf(err, errlen, "write run directory %s: %s", r->dir, strerror(errno));
+		return -1;
+	}
+	write_file(r->dir, "seed", "%llu\n", (unsigned long long)s->seed);
+	char sets[4096] = "";
+	for (int i = 0; i < r->o->nsets; i++)
+		snprintf(sets + strlen(sets), sizeof(sets) - strlen(sets), "%s\n", r->o->sets[i]);
+	write_file(r->dir, "params", "%s", sets);
+	snprintf(path, sizeof(path), "%s/schedule", r->dir);
+	scenario_write_schedule(s, path);
+	snprintf(path, sizeof(path), "%s/hosts.txt", r->dir);
+	FILE *f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "# name role ip stream\n");
+		for (int i = 0; i < s->nh; i++) {
+			char ip[16];
+			testbed_ip_str(testbed_host_ip((uint32_t)i), ip);
+			fprintf(f, "%s %s %s %s\n", s->h[i].name, scenario_role_name(s->h[i].role), ip,
+				*s->h[i].stream ? s->h[i].stream : "-");
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
+	       int *interrupted, char *err, size_t errlen)
+{
+	struct runner r = {.s = s, .o = o, .sigfd = -1, .rp = -1, .monitor = -1};
+	*interrupted = 0;
+	int rc = -1;
+	r.tty = isatty(2);
+	r.pid = calloc((size_t)s->nh, sizeof(*r.pid));
+	r.st = calloc((size_t)s->nh, sizeof(*r.st));
+	if (!r.pid || !r.st) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < s->nh; i++) {
+		if (s->h[i].role == HOST_RP)
+			r.rp = i;
+		if (s->h[i].role == HOST_MONITOR)
+			r.monitor = i;
+	}
+	if (access(o->peer_bin, X_OK)) {
+		snprintf(err, errlen, "peer binary %s: %s", o->peer_bin, strerror(errno));
+		goto out;
+	}
+	if (prepare_dir(&r, err, errlen))
+		goto out;
+	snprintf(rundir, rundirlen, "%s", r.dir);
+
+	/* Signals are blocked from here so an interrupt during set-up is seen by
+	 * the loop and still leads to a full teardown. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s%x", TESTBED_PREFIX, (unsigned)getpid());
+	const char **names = calloc((size_t)s->nh, sizeof(*names));
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < s->nh; i++)
+		names[i] = s->h[i].name;
+	struct testbed_config tc = {
+		.prefix = prefix,
+		.nhosts = (uint32_t)s->nh,
+		.names = names,
+		.backend = o->backend_forced ? o->backend : s->backend,
+	};
+	hlog(&r, "creating %d hosts, prefix %s", s->nh, prefix);
+	uint64_t c0 = mono_us();
+	int trc = testbed_create(&tc, &r.tb, err, errlen);
+	free(names);
+	if (trc)
+		goto out;
+	set_model(&r);
+	if (testbed_apply(r.tb, err, errlen))
+		goto out;
+	hlog(&r, "testbed up in %.3f s, backend %s", (double)(mono_us() - c0) / 1e6,
+	     testbed_backend_name(testbed_backend(r.tb)));
+	write_file(r.dir, "backend", "%s\n", testbed_backend_name(testbed_backend(r.tb)));
+
+	r.loop = loop_new();
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	r.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (!r.loop || r.sigfd < 0 || loop_add_fd(r.loop, r.sigfd, EPOLLIN, on_sigchld, &r)) {
+		snprintf(err, errlen, "set up harness event loop: %s", strerror(errno));
+		goto out;
+	}
+	s->runner = &r;
+	s->host_action = host_action;
+	r.t0 = mono_us();
+	hlog(&r, "run starts, duration %.3f s", s->duration);
+	loop_add_timer(r.loop, 0, events_timer, &r);
+	loop_add_timer(r.loop, (uint64_t)(s->duration * 1e6), end_timer, &r);
+	loop_add_timer(r.loop, 1000000u, progress_timer, &r);
+	loop_run(r.loop, on_signal, &r);
+	if (!o->quiet && r.tty)
+		fputc('\n', stderr);
+	if (r.error) {
+		snprintf(err, errlen, "%s", r.errmsg);
+		goto out;
+	}
+	*interrupted = r.interrupted;
+	rc = 0;
+out:
+	if (r.pid && r.st && r.s)
+		stop_all(&r);
+	s->host_action = NULL;
+	if (r.tb) {
+		uint64_t d0 = mono_us();
+		testbed_destroy(r.tb);
+		hlog(&r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",
+		     (double)(mono_us() - d0) / 1e6, r.joins, r.leaves, r.crashes, r.died);
+	}
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	loop_free(r.loop);
+	if (r.hlog)
+		fclose(r.hlog);
+	free(r.pid);
+	free(r.st);
+	return rc;
+}

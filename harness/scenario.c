@@ -1,0 +1,633 @@
+#include "harness/scenario.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer/util.h"
+
+#define MAX_HOSTS 4096
+#define MAX_EVENTS 200000
+
+static struct scenario *get_s(lua_State *L)
+{
+	return *(struct scenario **)lua_getextraspace(L);
+}
+
+/* file:line of the Lua code that called the API function. */
+static void where(lua_State *L, char *buf, size_t len)
+{
+	luaL_where(L, 1);
+	snprintf(buf, len, "%s", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	size_t n = strlen(buf);
+	while (n && (buf[n - 1] == ' ' || buf[n - 1] == ':'))
+		buf[--n] = 0;
+}
+
+/* Reject keys a declaration does not know: a typo must not pass silently. */
+static void check_fields(lua_State *L, int idx, const char *what, const char *const *allowed)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s{}: field names must be strings", what);
+		const char *k = lua_tostring(L, -1);
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, k) == 0;
+		if (!ok) {
+			char list[512] = "";
+			for (const char *const *a = allowed; *a; a++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 a == allowed ? "" : ", ", *a);
+			luaL_error(L, "%s{}: unknown field '%s' (known: %s)", what, k, list);
+		}
+	}
+}
+
+static int field(lua_State *L, int idx, const char *k)
+{
+	lua_getfield(L, idx, k);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	return 1;
+}
+
+static void get_str(lua_State *L, int idx, const char *what, const char *k, char *out, size_t len,
+		    const char *def)
+{
+	if (!field(L, idx, k)) {
+		snprintf(out, len, "%s", def);
+		return;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "%s{}: field '%s' must be a string", what, k);
+	const char *v = lua_tostring(L, -1);
+	if (strlen(v) >= len)
+		luaL_error(L, "%s{}: field '%s' is longer than %d characters", what, k, (int)len - 1);
+	snprintf(out, len, "%s", v);
+	lua_pop(L, 1);
+}
+
+/* Seconds from a number or a string such as "500ms" or "2min". */
+static double to_seconds(lua_State *L, int idx, const char *what, const char *k)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		double v = lua_tonumber(L, idx);
+		if (!isfinite(v) || v < 0)
+			luaL_error(L, "%s: %s must be a non-negative time, got %f", what, k, v);
+		return v;
+	}
+	uint64_t us;
+	if (lua_type(L, idx) != LUA_TSTRING || parse_duration(lua_tostring(L, idx), &us))
+		luaL_error(L, "%s: %s must be a time such as 10, \"10s\" or \"250ms\", got '%s'",
+			   what, k, luaL_tolstring(L, idx, NULL));
+	return (double)us / 1e6;
+}
+
+static double get_time(lua_State *L, int idx, const char *what, const char *k, double def)
+{
+	if (!field(L, idx, k))
+		return def;
+	double v = to_seconds(L, -1, what, k);
+	lua_pop(L, 1);
+	return v;
+}
+
+static uint64_t get_rate(lua_State *L, int idx, const char *what, const char *k, uint64_t def)
+{
+	if (!field(L, idx, k))
+		return def;
+	uint64_t bps;
+	const char *v = lua_tostring(L, -1);
+	if (!v || parse_rate(v, &bps) || bps == 0)
+		luaL_error(L, "%s{}: %s must be a positive rate such as \"300kbit\", got '%s'", what,
+			   k, v ? v : luaL_typename(L, -1));
+	lua_pop(L, 1);
+	return bps;
+}
+
+static double get_prob(lua_State *L, int idx, const char *what, const char *k, double def)
+{
+	if (!field(L, idx, k))
+		return def;
+	int isnum;
+	double v = lua_tonumberx(L, -1, &isnum);
+	if (!isnum || !(v >= 0 && v <= 1))
+		luaL_error(L, "%s{}: %s must be a probability in [0, 1]", what, k);
+	lua_pop(L, 1);
+	return v;
+}
+
+static const char *const access_fields[] = {"up", "down", "delay", "jitter", "loss", "queue", NULL};
+
+static void read_access(lua_State *L, int idx, const char *what, struct link_access *a,
+			uint32_t *delay_us)
+{
+	check_fields(L, idx, what, access_fields);
+	a->up_bps = get_rate(L, idx, what, "up", a->up_bps);
+	a->down_bps = get_rate(L, idx, what, "down", a->down_bps);
+	if (delay_us)
+		*delay_us = (uint32_t)llround(get_time(L, idx, what, "delay", *delay_us / 1e6) * 1e6);
+	a->jitter_us = (uint32_t)llround(get_time(L, idx, what, "jitter", a->jitter_us / 1e6) * 1e6);
+	a->loss = get_prob(L, idx, what, "loss", a->loss);
+	if (field(L, idx, "queue")) {
+		lua_Integer q = lua_tointeger(L, -1);
+		if (q <= 0 || q > (1 << 30))
+			luaL_error(L, "%s{}: queue must be a byte count in 1..2^30", what);
+		a->queue_bytes = (uint32_t)q;
+		lua_pop(L, 1);
+	}
+}
+
+static int l_network(lua_State *L)
+{
+	struct scenario *s = get_s(L);
+	static const char *const f[] = {"backend", "access", NULL};
+	check_fields(L, 1, "network", f);
+	if (s->nh)
+		luaL_error(L, "network{} must come before any host is declared");
+	char b[32];
+	get_str(L, 1, "network", "backend", b, sizeof(b), testbed_backend_name(s->backend));
+	if (testbed_backend_parse(b, &s->backend))
+		luaL_error(L, "network{}: backend must be auto, netem, userspace or bridge, got '%s'",
+			   b);
+	if (field(L, 1, "access")) {
+		read_access(L, lua_gettop(L), "network.access", &s->access, &s->access_delay_us);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static void push_handle(lua_State *L, int idx)
+{
+	struct scenario *s = get_s(L);
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, idx);
+	lua_setfield(L, -2, "index");
+	lua_pushstring(L, s->h[idx].name);
+	lua_setfield(L, -2, "name");
+	char ip[16];
+	testbed_ip_str(testbed_host_ip((uint32_t)idx), ip);
+	lua_pushstring(L, ip);
+	lua_setfield(L, -2, "ip");
+	luaL_setmetatable(L, "anysee.host");
+}
+
+static int handle_index(lua_State *L, int arg)
+{
+	struct scenario *s = get_s(L);
+	if (lua_type(L, arg) != LUA_TTABLE || !lua_getmetatable(L, arg))
+		luaL_argerror(L, arg, "expected a host returned by peer{}, source{}, ...");
+	luaL_getmetatable(L, "anysee.host");
+	int same = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	if (!same)
+		luaL_argerror(L, arg, "expected a host returned by peer{}, source{}, ...");
+	lua_getfield(L, arg, "index");
+	int i = (int)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	if (i < 0 || i >= s->nh)
+		luaL_argerror(L, arg, "unknown host");
+	return i;
+}
+
+static void add_event(lua_State *L, double t, enum event_kind kind, int host, int ref, double period)
+{
+	struct scenario *s = get_s(L);
+	if (s->nev == MAX_EVENTS)
+		luaL_error(L, "more than %d scheduled events", MAX_EVENTS);
+	if (s->nev % 256 == 0) {
+		struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 256) * sizeof(*n));
+		if (!n)
+			luaL_error(L, "out of memory");
+		s->ev = n;
+	}
+	s->ev[s->nev++] = (struct sched_event){t, kind, host, ref, period, s->next_order++};
+}
+
+static int declare(lua_State *L, enum host_role role, const char *what, const char *const *fields)
+{
+	struct scenario *s = get_s(L);
+	if (lua_isnoneornil(L, 1))
+		lua_newtable(L);
+	check_fields(L, 1, what, fields);
+	if (s->ran)
+		luaL_error(L, "%s{}: hosts must be declared before run{}", what);
+	if (s->nh == MAX_HOSTS)
+		luaL_error(L, "%s{}: more than %d hosts", what, MAX_HOSTS);
+	if (s->nh % 64 == 0) {
+		struct host_decl *n = realloc(s->h, (size_t)(s->nh + 64) * sizeof(*n));
+		if (!n)
+			luaL_error(L, "out of memory");
+		s->h = n;
+	}
+	struct host_decl *h = &s->h[s->nh];
+	memset(h, 0, sizeof(*h));
+	h->role = role;
+	h->access = s->access;
+	where(L, h->where, sizeof(h->where));
+	char defname[32];
+	snprintf(defname, sizeof(defname), "%s%d", scenario_role_name(role), s->nh);
+	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
+	for (const char *p = h->name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			luaL_error(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what, h->name);
+	for (int i = 0; i < s->nh; i++)
+		if (strcmp(s->h[i].name, h->name) == 0)
+			luaL_error(L, "%s{}: host name '%s' is already used at %s", what, h->name,
+				   s->h[i].where);
+	h->start_s = get_time(L, 1, what, "at", 0);
+	h->leave_s = field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0))
+					     : -1;
+	if (h->leave_s >= 0 && h->leave_s < h->start_s)
+		luaL_error(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s, h->start_s);
+	if (role == HOST_SOURCE) {
+		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
+		if (!*h->stream)
+			luaL_error(L, "source{}: stream = \"name\" is required");
+		uint64_t r = get_rate(L, 1, what, "rate", 300000);
+		snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
+		get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
+		for (int i = 0; i < s->nh; i++)
+			if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
+				luaL_error(L, "source{}: stream '%s' already has a source at %s",
+					   h->stream, s->h[i].where);
+	}
+	if (role == HOST_PEER) {
+		get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
+		if (!*h->stream)
+			luaL_error(L, "peer{}: watch = \"stream\" is required");
+		get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
+		if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
+			luaL_error(L, "peer{}: mode must be anysee or coolstreaming, got '%s'",
+				   h->mode);
+		uint64_t us;
+		get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
+		if (*h->buffer && (parse_duration(h->buffer, &us) || !us))
+			luaL_error(L, "peer{}: buffer must be a time such as \"40s\"");
+		get_str(L, 1, what, "startup", h->startup, sizeof(h->startup), "");
+		if (*h->startup && parse_duration(h->startup, &us))
+			luaL_error(L, "peer{}: startup must be a time such as \"2s\"");
+	}
+	if (field(L, 1, "access")) {
+		read_access(L, lua_gettop(L), "access", &h->access, NULL);
+		lua_pop(L, 1);
+	}
+	if (field(L, 1, "args")) {
+		int t = lua_gettop(L);
+		luaL_checktype(L, t, LUA_TTABLE);
+		lua_pushnil(L);
+		while (lua_next(L, t)) {
+			if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
+				luaL_error(L, "%s{}: args must map option names to values", what);
+			char **n = realloc(h->args, (size_t)(h->nargs + 2) * sizeof(*n));
+			if (!n)
+				luaL_error(L, "out of memory");
+			h->args = n;
+			size_t kl = strlen(lua_tostring(L, -2)) + 3;
+			h->args[h->nargs] = malloc(kl);
+			h->args[h->nargs + 1] = strdup(lua_tostring(L, -1));
+			if (h->args[h->nargs])
+				snprintf(h->args[h->nargs], kl, "--%s", lua_tostring(L, -2));
+			h->nargs += 2;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	int idx = s->nh++;
+	add_event(L, h->start_s, EV_START, idx, LUA_NOREF, 0);
+	if (h->leave_s >= 0)
+		add_event(L, h->leave_s, EV_LEAVE, idx, LUA_NOREF, 0);
+	push_handle(L, idx);
+	return 1;
+}
+
+#define HOST_FIELDS(...) {"name", "at", "leave_at", "access", "args", __VA_ARGS__ NULL}
+
+static int l_rendezvous(lua_State *L)
+{
+	static const char *const f[] = HOST_FIELDS();
+	for (int i = 0; i < get_s(L)->nh; i++)
+		if (get_s(L)->h[i].role == HOST_RP)
+			luaL_error(L, "rendezvous(): only one rendezvous point per scenario");
+	return declare(L, HOST_RP, "rendezvous", f);
+}
+
+static int l_source(lua_State *L)
+{
+	static const char *const f[] = HOST_FIELDS("stream", "rate", "ingest",);
+	return declare(L, HOST_SOURCE, "source", f);
+}
+
+static int l_peer(lua_State *L)
+{
+	static const char *const f[] = HOST_FIELDS("watch", "mode", "buffer", "startup",);
+	return declare(L, HOST_PEER, "peer", f);
+}
+
+static int l_monitor(lua_State *L)
+{
+	static const char *const f[] = HOST_FIELDS();
+	return declare(L, HOST_MONITOR, "monitor", f);
+}
+
+static int l_at(lua_State *L)
+{
+	double t = to_seconds(L, 1, "at()", "time");
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	add_event(L, t, EV_CALL, -1, ref, 0);
+	return 0;
+}
+
+static int l_every(lua_State *L)
+{
+	double dt = to_seconds(L, 1, "every()", "period");
+	if (dt < 0.001)
+		luaL_error(L, "every(): period must be at least 1 ms");
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	add_event(L, dt, EV_EVERY, -1, ref, dt);
+	return 0;
+}
+
+static int l_param(lua_State *L)
+{
+	struct scenario *s = get_s(L);
+	const char *name = luaL_checkstring(L, 1);
+	for (int i = 0; i < s->nparams; i++) {
+		if (strcmp(s->params[i].name, name))
+			continue;
+		s->params[i].used = 1;
+		if (lua_type(L, 2) == LUA_TNUMBER) {
+			char *end;
+			double v = strtod(s->params[i].value, &end);
+			if (*end || end == s->params[i].value)
+				luaL_error(L, "param '%s': --set value '%s' is not a number", name,
+					   s->params[i].value);
+			lua_pushnumber(L, v);
+		} else {
+			lua_pushstring(L, s->params[i].value);
+		}
+		return 1;
+	}
+	lua_settop(L, 2);
+	return 1;
+}
+
+static int l_run(lua_State *L)
+{
+	struct scenario *s = get_s(L);
+	static const char *const f[] = {"duration", "capture", "snaplen", NULL};
+	check_fields(L, 1, "run", f);
+	if (s->ran)
+		luaL_error(L, "run{} may be called once");
+	if (!field(L, 1, "duration"))
+		luaL_error(L, "run{}: duration is required");
+	lua_pop(L, 1);
+	s->duration = get_time(L, 1, "run", "duration", 0);
+	if (s->duration <= 0)
+		luaL_error(L, "run{}: duration must be positive");
+	if (field(L, 1, "capture")) {
+		s->capture = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	if (field(L, 1, "snaplen")) {
+		lua_Integer v = lua_tointeger(L, -1);
+		if (v < 64 || v > 65535)
+			luaL_error(L, "run{}: snaplen must be 64..65535");
+		s->snaplen = (int)v;
+		lua_pop(L, 1);
+	}
+	s->ran = 1;
+	return 0;
+}
+
+static int act(lua_State *L, enum event_kind kind)
+{
+	struct scenario *s = get_s(L);
+	int i = handle_index(L, 1);
+	if (!s->host_action)
+		luaL_error(L, "host actions run only inside at()/every() callbacks");
+	char err[256];
+	if (s->host_action(s->runner, i, kind, err, sizeof(err)))
+		luaL_error(L, "%s", err);
+	return 0;
+}
+
+static int m_start(lua_State *L) { return act(L, EV_START); }
+static int m_leave(lua_State *L) { return act(L, EV_LEAVE); }
+static int m_crash(lua_State *L) { return act(L, EV_CRASH); }
+
+static int msg_handler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (!msg)
+		msg = luaL_tolstring(L, 1, NULL);
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* Keep the first line (file:line: message) and the Lua frames of the
+ * traceback, in one message. */
+static void pcall_error(lua_State *L, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+	lua_pop(L, 1);
+}
+
+static const luaL_Reg api[] = {
+	{"network", l_network}, {"rendezvous", l_rendezvous}, {"source", l_source},
+	{"peer", l_peer},       {"monitor", l_monitor},       {"at", l_at},
+	{"every", l_every},     {"param", l_param},           {"run", l_run},
+	{NULL, NULL},
+};
+
+const char *scenario_role_name(enum host_role r)
+{
+	static const char *const n[] = {"rp", "source", "peer", "monitor"};
+	return n[r];
+}
+
+static int validate(struct scenario *s, char *err, size_t errlen)
+{
+	int rps = 0;
+	for (int i = 0; i < s->nh; i++)
+		rps += s->h[i].role == HOST_RP;
+	for (int i = 0; i < s->nh; i++) {
+		const struct host_decl *h = &s->h[i];
+		if (h->role != HOST_RP && h->role != HOST_MONITOR && !rps) {
+			snprintf(err, errlen, "%s: %s needs a rendezvous() in the scenario", h->where,
+				 h->name);
+			return -1;
+		}
+		if (h->role != HOST_PEER)
+			continue;
+		int found = 0;
+		for (int j = 0; j < s->nh; j++)
+			found |= s->h[j].role == HOST_SOURCE && !strcmp(s->h[j].stream, h->stream);
+		if (!found) {
+			snprintf(err, errlen, "%s: peer %s watches unknown stream '%s'", h->where,
+				 h->name, h->stream);
+			return -1;
+		}
+	}
+	for (int i = 0; i < s->nparams; i++) {
+		if (!s->params[i].used) {
+			snprintf(err, errlen, "%s: --set %s: the scenario has no param(\"%s\")",
+				 s->path, s->params[i].name, s->params[i].name);
+			return -1;
+		}
+	}
+	if (!s->ran) {
+		snprintf(err, errlen, "%s: the scenario never calls run{ duration = ... }", s->path);
+		return -1;
+	}
+	if (!s->nh) {
+		snprintf(err, errlen, "%s: the scenario declares no host", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
+		  int noverrides, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	const char *base = strrchr(path, '/');
+	snprintf(s->name, sizeof(s->name), "%s", base ? base + 1 : path);
+	char *dot = strrchr(s->name, '.');
+	if (dot)
+		*dot = 0;
+	s->seed = seed;
+	s->snaplen = 128;
+	s->access_delay_us = 0;
+	s->params = calloc((size_t)noverrides + 1, sizeof(*s->params));
+	if (!s->params) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < noverrides; i++) {
+		const char *eq = strchr(overrides[i], '=');
+		if (!eq || eq == overrides[i] || (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name)) {
+			snprintf(err, errlen, "--set '%s': expected name=value", overrides[i]);
+			return -1;
+		}
+		snprintf(s->params[i].name, sizeof(s->params[i].name), "%.*s",
+			 (int)(eq - overrides[i]), overrides[i]);
+		snprintf(s->params[i].value, sizeof(s->params[i].value), "%s", eq + 1);
+		s->nparams++;
+	}
+	lua_State *L = s->L = luaL_newstate();
+	if (!L) {
+		snprintf(err, errlen, "create Lua state: out of memory");
+		return -1;
+	}
+	*(struct scenario **)lua_getextraspace(L) = s;
+	luaL_openlibs(L);
+	luaL_newmetatable(L, "anysee.host");
+	static const luaL_Reg methods[] = {
+		{"start", m_start}, {"leave", m_leave}, {"crash", m_crash}, {NULL, NULL}};
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	for (const luaL_Reg *r = api; r->name; r++) {
+		lua_pushcfunction(L, r->func);
+		lua_setglobal(L, r->name);
+	}
+	lua_pushinteger(L, (lua_Integer)seed);
+	lua_setglobal(L, "SEED");
+	/* The scenario's own randomness follows the seed too. */
+	char seedcall[64];
+	snprintf(seedcall, sizeof(seedcall), "math.randomseed(%llu)", (unsigned long long)seed);
+	if (luaL_dostring(L, seedcall) != LUA_OK)
+		lua_pop(L, 1);
+
+	lua_pushcfunction(L, msg_handler);
+	int rc = luaL_loadfile(L, path);
+	if (rc == LUA_OK)
+		rc = lua_pcall(L, 0, 0, -2);
+	if (rc != LUA_OK) {
+		pcall_error(L, err, errlen);
+		return -1;
+	}
+	lua_pop(L, 1);
+	if (validate(s, err, errlen))
+		return -1;
+	scenario_sort_events(s);
+	return 0;
+}
+
+int scenario_call(struct scenario *s, int ref, char *err, size_t errlen)
+{
+	lua_State *L = s->L;
+	lua_pushcfunction(L, msg_handler);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+		pcall_error(L, err, errlen);
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct sched_event *x = a, *y = b;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void scenario_sort_events(struct scenario *s)
+{
+	qsort(s->ev, (size_t)s->nev, sizeof(*s->ev), ev_cmp);
+}
+
+int scenario_write_schedule(const struct scenario *s, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	static const char *const kinds[] = {"start", "leave", "crash", "call", "every"};
+	fprintf(f, "# time_s event host\n");
+	for (int i = 0; i < s->nev; i++) {
+		const struct sched_event *e = &s->ev[i];
+		if (e->host >= 0)
+			fprintf(f, "%.3f %s %s\n", e->t, kinds[e->kind], s->h[e->host].name);
+		else if (e->kind == EV_EVERY)
+			fprintf(f, "%.3f every %.3f\n", e->t, e->period);
+		else
+			fprintf(f, "%.3f call\n", e->t);
+	}
+	return fclose(f);
+}
+
+void scenario_free(struct scenario *s)
+{
+	if (s->L)
+		lua_close(s->L);
+	for (int i = 0; i < s->nh; i++) {
+		for (int j = 0; j < s->h[i].nargs; j++)
+			free(s->h[i].args[j]);
+		free(s->h[i].args);
+	}
+	free(s->h);
+	free(s->ev);
+	free(s->params);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,89 @@
+/* Scenario: a Lua script that declares the network, the hosts and their
+ * roles, and the schedule. Loading runs the script top to bottom under a
+ * traceback handler; every declaration is checked as it is made, so a bad
+ * script fails with file:line before any host exists. Callbacks given to
+ * at()/every() stay in the Lua state and run later, from the runner. */
+#ifndef ANYSEE_SCENARIO_H
+#define ANYSEE_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netns/linkmodel.h"
+#include "netns/testbed.h"
+
+struct lua_State;
+
+enum host_role { HOST_RP, HOST_SOURCE, HOST_PEER, HOST_MONITOR };
+
+struct host_decl {
+	char name[32];
+	enum host_role role;
+	char stream[16]; /* source: stream served; peer: stream watched */
+	char rate[32];
+	char mode[16];
+	char ingest[512];
+	char buffer[32];
+	char startup[32];
+	char **args; /* extra "--name", "value" pairs passed to the peer */
+	int nargs;
+	double start_s; /* < 0: started only by a callback */
+	double leave_s; /* < 0: stays until the end */
+	struct link_access access;
+	char where[160]; /* file:line of the declaration */
+};
+
+enum event_kind { EV_START, EV_LEAVE, EV_CRASH, EV_CALL, EV_EVERY };
+
+struct sched_event {
+	double t;
+	enum event_kind kind;
+	int host;      /* EV_START/LEAVE/CRASH */
+	int ref;       /* EV_CALL/EV_EVERY: Lua registry reference */
+	double period; /* EV_EVERY */
+	uint64_t order; /* declaration order: ties fire in it */
+};
+
+struct param {
+	char name[64];
+	char value[256];
+	int used;
+};
+
+struct scenario {
+	char path[1024];
+	char name[64]; /* file name without directory and .lua */
+	struct lua_State *L;
+	uint64_t seed;
+	double duration;
+	int capture;
+	int snaplen;
+	enum testbed_backend backend;
+	struct link_access access; /* default access link of every host */
+	uint32_t access_delay_us;  /* one-way delay of each access link */
+	struct host_decl *h;
+	int nh;
+	struct sched_event *ev;
+	int nev;
+	uint64_t next_order;
+	struct param *params;
+	int nparams;
+	int ran; /* run{} was called */
+	/* Set by the runner so callbacks can act on live hosts. */
+	void *runner;
+	int (*host_action)(void *runner, int host, enum event_kind kind, char *err, size_t errlen);
+};
+
+/* overrides: "name=value" strings from --set. */
+int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
+		  int noverrides, char *err, size_t errlen);
+void scenario_free(struct scenario *s);
+/* Call a stored Lua callback (EV_CALL/EV_EVERY). Errors carry file:line. */
+int scenario_call(struct scenario *s, int ref, char *err, size_t errlen);
+const char *scenario_role_name(enum host_role r);
+/* Write the resolved schedule, one event per line, in firing order. */
+int scenario_write_schedule(const struct scenario *s, const char *path);
+/* Sort events by time, then declaration order. */
+void scenario_sort_events(struct scenario *s);
+
+#endif

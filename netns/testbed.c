@@ -1,0 +1,604 @@
+#include "netns/testbed.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <linux/veth.h>
+#include <netlink/route/link/veth.h>
+
+#include "netns/backend.h"
+#include "peer/util.h"
+
+#define NETNS_RUN_DIR "/run/netns"
+#define HOST_IFINDEX 2 /* eth0 right after lo in a fresh namespace */
+
+static void kill_ns_procs(char (*paths)[160], size_t n);
+
+struct testbed {
+	char prefix[64];
+	uint32_t n;
+	enum testbed_backend backend;
+	char (*ns)[96]; /* n host namespace names */
+	char hub[96];
+	uint32_t made; /* host namespaces created so far */
+	int hub_made;
+	struct linkmodel *model;
+	size_t model_len;
+	struct backend_state *bstate;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+uint32_t testbed_host_ip(uint32_t i) { return TESTBED_NET + i + 1; }
+
+void testbed_host_mac(uint32_t i, uint8_t mac[6])
+{
+	uint32_t v = i + 1;
+	mac[0] = 0x02;
+	mac[1] = 0xa5;
+	mac[2] = 0xee;
+	mac[3] = (uint8_t)(v >> 16);
+	mac[4] = (uint8_t)(v >> 8);
+	mac[5] = (uint8_t)v;
+}
+
+void testbed_ip_str(uint32_t ip, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static const char *const backend_names[] = {
+	[TESTBED_AUTO] = "auto",
+	[TESTBED_NETEM] = "netem",
+	[TESTBED_USERSPACE] = "userspace",
+	[TESTBED_BRIDGE] = "bridge",
+};
+
+const char *testbed_backend_name(enum testbed_backend b)
+{
+	return (unsigned)b < ARRAY_LEN(backend_names) ? backend_names[b] : "unknown";
+}
+
+int testbed_backend_parse(const char *s, enum testbed_backend *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(backend_names); i++) {
+		if (strcmp(s, backend_names[i]) == 0) {
+			*out = (enum testbed_backend)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+enum testbed_backend testbed_backend(const struct testbed *tb) { return tb->backend; }
+uint32_t testbed_nhosts(const struct testbed *tb) { return tb->n; }
+const char *testbed_host_ns(const struct testbed *tb, uint32_t i) { return tb->ns[i]; }
+const char *testbed_hub_ns(const struct testbed *tb) { return tb->hub; }
+struct linkmodel *testbed_model(struct testbed *tb) { return tb->model; }
+
+/* As `ip netns add` does: the run directory must be a shared mount so that
+ * namespace bind mounts made here propagate to every mount namespace. */
+static int prepare_run_dir(char *err, size_t errlen)
+{
+	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
+		seterr(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
+		return -1;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+			return 0;
+		if (errno != EINVAL || tries) {
+			seterr(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
+			       strerror(errno));
+			return -1;
+		}
+		/* Not a mount point yet: bind it onto itself, then retry. */
+		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
+			seterr(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
+			       strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void ns_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", NETNS_RUN_DIR, name);
+}
+
+/* Create a named namespace and leave the calling thread inside it. */
+static int ns_create_enter(const char *name, char *err, size_t errlen)
+{
+	char path[160];
+	ns_path(path, sizeof(path), name);
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0);
+	if (fd < 0) {
+		seterr(err, errlen, "create namespace file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (unshare(CLONE_NEWNET)) {
+		seterr(err, errlen, "unshare network namespace for %s: %s", name, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL)) {
+		seterr(err, errlen, "bind-mount namespace %s: %s", name, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	/* Hosts speak IPv4 only; IPv6 autoconfiguration would add multicast
+	 * chatter to every capture. The sysctl applies to the namespace the
+	 * writer is in. */
+	static const char *const v6[] = {"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+					 "/proc/sys/net/ipv6/conf/all/disable_ipv6"};
+	for (size_t i = 0; i < ARRAY_LEN(v6); i++) {
+		int s = open(v6[i], O_WRONLY | O_CLOEXEC);
+		if (s >= 0) {
+			if (write(s, "1", 1) < 0)
+				(void)0; /* kernels without IPv6 simply have nothing to quiet */
+			close(s);
+		}
+	}
+	return 0;
+}
+
+static void ns_remove(const char *name)
+{
+	char path[160];
+	ns_path(path, sizeof(path), name);
+	umount2(path, MNT_DETACH);
+	unlink(path);
+}
+
+int testbed_enter_ns(const char *ns_name, char *err, size_t errlen)
+{
+	char path[160];
+	ns_path(path, sizeof(path), ns_name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		seterr(err, errlen, "open namespace %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = setns(fd, CLONE_NEWNET);
+	if (rc)
+		seterr(err, errlen, "enter namespace %s: %s", ns_name, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static struct nl_sock *nl_open(const char *where, char *err, size_t errlen)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	if (!sk) {
+		seterr(err, errlen, "allocate netlink socket in %s: out of memory", where);
+		return NULL;
+	}
+	int rc = nl_connect(sk, NETLINK_ROUTE);
+	if (rc < 0) {
+		seterr(err, errlen, "connect netlink socket in %s: %s", where, nl_geterror(rc));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+static int link_set_up(struct nl_sock *sk, int ifindex, const char *what, char *err, size_t errlen)
+{
+	struct rtnl_link *orig = rtnl_link_alloc(), *chg = rtnl_link_alloc();
+	int rc = -NLE_NOMEM;
+	if (orig && chg) {
+		rtnl_link_set_ifindex(orig, ifindex);
+		rtnl_link_set_flags(chg, IFF_UP);
+		rc = rtnl_link_change(sk, orig, chg, 0);
+	}
+	if (rc < 0)
+		seterr(err, errlen, "set %s up: %s", what, nl_geterror(rc));
+	rtnl_link_put(orig);
+	rtnl_link_put(chg);
+	return rc < 0 ? -1 : 0;
+}
+
+static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int plen, const char *what,
+		    char *err, size_t errlen)
+{
+	uint32_t be = htonl(ip);
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local = nl_addr_build(AF_INET, &be, sizeof(be));
+	int rc = -NLE_NOMEM;
+	if (a && local) {
+		nl_addr_set_prefixlen(local, plen);
+		rtnl_addr_set_ifindex(a, ifindex);
+		rtnl_addr_set_local(a, local);
+		rc = rtnl_addr_add(sk, a, 0);
+	}
+	if (rc < 0) {
+		char ipbuf[16];
+		testbed_ip_str(ip, ipbuf);
+		seterr(err, errlen, "add address %s/%d to %s: %s", ipbuf, plen, what,
+		       nl_geterror(rc));
+	}
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	return rc < 0 ? -1 : 0;
+}
+
+/* One RTM_NEWLINK creates both ends: the hub end (name, master) here and
+ * the host end already inside the host namespace, up, with its fixed
+ * ifindex and MAC. libnl's veth object cannot place the peer in another
+ * namespace, so the request is built with libnl's message API. */
+static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_fd, uint32_t host)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	/* The host end comes up later, from its namespace: the kernel refuses to
+	 * open a veth end before its peer is linked (ENOTCONN). */
+	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = HOST_IFINDEX};
+	uint8_t mac[6];
+	testbed_host_mac(host, mac);
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	if (!msg)
+		return -NLE_NOMEM;
+	struct nlattr *info, *data, *peer;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, hubif) < 0 || nla_put_u32(msg, IFLA_TXQLEN, 1000) < 0 ||
+	    (master > 0 && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "veth") < 0 ||
+	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) || !(peer = nla_nest_start(msg, VETH_INFO_PEER)) ||
+	    nlmsg_append(msg, &peer_ifi, sizeof(peer_ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, "eth0") < 0 || nla_put(msg, IFLA_ADDRESS, 6, mac) < 0 ||
+	    nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)host_fd) < 0) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
+	}
+	nla_nest_end(msg, peer);
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	return nl_send_sync(sk, msg);
+}
+
+/* Build host i: a fresh namespace with lo up, and a veth eth0 <-> p<i> whose
+ * hub end is created (through hub_sk) directly in the hub. Called with the
+ * thread in the hub namespace; returns there. */
+static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
+		       int bridge_ifindex, char *err, size_t errlen)
+{
+	char e[256] = "";
+	const char *name = tb->ns[i];
+	struct nl_sock *sk = NULL;
+	int host_fd = -1, rc = -1;
+
+	if (ns_create_enter(name, e, sizeof(e)))
+		goto out_back;
+	tb->made = i + 1;
+	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	sk = nl_open(name, e, sizeof(e));
+	if (host_fd < 0 || !sk) {
+		if (host_fd < 0)
+			snprintf(e, sizeof(e), "open namespace fd: %s", strerror(errno));
+		goto out_back;
+	}
+	if (link_set_up(sk, 1, "lo", e, sizeof(e)))
+		goto out_back;
+	if (setns(hub_fd, CLONE_NEWNET)) {
+		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+		goto out;
+	}
+
+	char hubif[IFNAMSIZ];
+	snprintf(hubif, sizeof(hubif), "p%u", i);
+	int nrc = veth_add(hub_sk, hubif, bridge_ifindex, host_fd, testbed_host_ip(i) - TESTBED_NET - 1);
+	if (nrc < 0) {
+		snprintf(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
+		goto out;
+	}
+	if (link_set_up(sk, HOST_IFINDEX, "eth0", e, sizeof(e)))
+		goto out;
+	if (addr_add(sk, HOST_IFINDEX, testbed_host_ip(i), 16, "eth0", e, sizeof(e)))
+		goto out;
+	rc = 0;
+	goto out;
+out_back:
+	if (setns(hub_fd, CLONE_NEWNET) && !*e)
+		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+out:
+	if (sk)
+		nl_socket_free(sk);
+	if (host_fd >= 0)
+		close(host_fd);
+	if (rc)
+		seterr(err, errlen, "host %u (%s): %s", i, name, e);
+	return rc;
+}
+
+static int name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 40)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
+{
+	struct rtnl_link *br = rtnl_link_bridge_alloc();
+	if (!br) {
+		seterr(err, errlen, "allocate bridge: out of memory");
+		return -1;
+	}
+	rtnl_link_set_name(br, "br0");
+	rtnl_link_set_flags(br, IFF_UP);
+	int rc = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(br);
+	if (rc < 0) {
+		seterr(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
+		return -1;
+	}
+	*ifindex = (int)if_nametoindex("br0");
+	if (*ifindex <= 0) {
+		seterr(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Hundreds of hosts mean hundreds of descriptors in the harness and in the
+ * switch; raise the soft limit to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (strncmp(cfg->prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)) ||
+	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix)) {
+		seterr(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
+		       cfg->prefix, TESTBED_PREFIX);
+		return -1;
+	}
+	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS) {
+		seterr(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
+		       TESTBED_MAX_HOSTS);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		seterr(err, errlen, "creating network namespaces needs root (running as uid %u)",
+		       (unsigned)geteuid());
+		return -1;
+	}
+	enum testbed_backend backend = cfg->backend;
+	if (backend == TESTBED_AUTO)
+		backend = backend_auto();
+	if (backend_available(backend, err, errlen) != 1)
+		return -1;
+
+	struct testbed *tb = calloc(1, sizeof(*tb));
+	if (!tb || !(tb->ns = calloc(cfg->nhosts, sizeof(*tb->ns)))) {
+		free(tb);
+		seterr(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
+		return -1;
+	}
+	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
+	tb->n = cfg->nhosts;
+	tb->backend = backend;
+	for (uint32_t i = 0; i < tb->n; i++) {
+		const char *nm = cfg->names ? cfg->names[i] : NULL;
+		if (nm && !name_ok(nm)) {
+			seterr(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]", i, nm);
+			testbed_destroy(tb);
+			return -1;
+		}
+		if (nm)
+			snprintf(tb->ns[i], sizeof(tb->ns[i]), "%s-%s", tb->prefix, nm);
+		else
+			snprintf(tb->ns[i], sizeof(tb->ns[i]), "%s-h%u", tb->prefix, i);
+	}
+	snprintf(tb->hub, sizeof(tb->hub), "%s-hub", tb->prefix);
+
+	/* The model sits in shared memory so a forked switch sees live changes. */
+	tb->model_len = linkmodel_size(tb->n);
+	void *mem = mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
+	if (mem == MAP_FAILED) {
+		seterr(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
+		free(tb->ns);
+		free(tb);
+		return -1;
+	}
+	tb->model = linkmodel_init(mem, tb->n);
+
+	raise_nofile();
+	char e[384] = "";
+	int orig_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int hub_fd = -1, rc = -1;
+	struct nl_sock *hub_sk = NULL;
+	if (orig_fd < 0) {
+		snprintf(e, sizeof(e), "open own network namespace: %s", strerror(errno));
+		goto done;
+	}
+	if (prepare_run_dir(e, sizeof(e)))
+		goto done;
+	if (ns_create_enter(tb->hub, e, sizeof(e)))
+		goto back;
+	tb->hub_made = 1;
+	hub_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (hub_fd < 0) {
+		snprintf(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
+		goto back;
+	}
+	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) || link_set_up(hub_sk, 1, "hub lo", e, sizeof(e)))
+		goto back;
+	int bridge_ifindex = 0;
+	if (backend == TESTBED_BRIDGE && create_bridge(hub_sk, &bridge_ifindex, e, sizeof(e)))
+		goto back;
+	for (uint32_t i = 0; i < tb->n; i++)
+		if (host_create(tb, i, hub_sk, hub_fd, bridge_ifindex, e, sizeof(e)))
+			goto back;
+	rc = 0;
+back:
+	if (setns(orig_fd, CLONE_NEWNET) && !rc) {
+		snprintf(e, sizeof(e), "return to the original namespace: %s", strerror(errno));
+		rc = -1;
+	}
+done:
+	if (hub_sk)
+		nl_socket_free(hub_sk);
+	if (hub_fd >= 0)
+		close(hub_fd);
+	if (orig_fd >= 0)
+		close(orig_fd);
+	if (rc == 0 && backend_start(tb, &tb->bstate, e, sizeof(e)))
+		rc = -1;
+	if (rc) {
+		seterr(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
+		       testbed_backend_name(backend), e);
+		testbed_destroy(tb);
+		return -1;
+	}
+	*out = tb;
+	return 0;
+}
+
+int testbed_apply(struct testbed *tb, char *err, size_t errlen)
+{
+	tb->model->generation++;
+	return backend_apply(tb, tb->bstate, err, errlen);
+}
+
+void testbed_destroy(struct testbed *tb)
+{
+	if (!tb)
+		return;
+	backend_stop(tb, tb->bstate);
+	char (*paths)[160] = calloc(tb->made + 1, sizeof(*paths));
+	if (paths) {
+		for (uint32_t i = 0; i < tb->made; i++)
+			ns_path(paths[i], sizeof(paths[i]), tb->ns[i]);
+		kill_ns_procs(paths, tb->made);
+		free(paths);
+	}
+	for (uint32_t i = 0; i < tb->made; i++)
+		ns_remove(tb->ns[i]);
+	if (tb->hub_made)
+		ns_remove(tb->hub);
+	if (tb->model)
+		munmap(tb->model, tb->model_len);
+	free(tb->ns);
+	free(tb);
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Kill every process living in one of the namespaces bound at paths: one
+ * pass over /proc whatever the number of namespaces. */
+static void kill_ns_procs(char (*paths)[160], size_t n)
+{
+	ino_t *inos = calloc(n ? n : 1, sizeof(*inos));
+	size_t k = 0;
+	struct stat st;
+	dev_t dev = 0;
+	for (size_t i = 0; inos && i < n; i++) {
+		if (stat(paths[i], &st) == 0) {
+			inos[k++] = st.st_ino;
+			dev = st.st_dev;
+		}
+	}
+	DIR *d = k ? opendir("/proc") : NULL;
+	if (d) {
+		qsort(inos, k, sizeof(*inos), cmp_ino);
+		struct dirent *de;
+		char p[64];
+		while ((de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			if (*end || pid <= 1 || pid == getpid())
+				continue;
+			snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
+			if (stat(p, &st) == 0 && st.st_dev == dev &&
+			    bsearch(&st.st_ino, inos, k, sizeof(*inos), cmp_ino))
+				kill((pid_t)pid, SIGKILL);
+		}
+		closedir(d);
+	}
+	free(inos);
+}
+
+int testbed_clean(const char *prefix, char *err, size_t errlen)
+{
+	if (!prefix)
+		prefix = TESTBED_PREFIX;
+	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX))) {
+		seterr(err, errlen, "refusing to clean namespaces not starting with '%s'",
+		       TESTBED_PREFIX);
+		return -1;
+	}
+	DIR *d = opendir(NETNS_RUN_DIR);
+	if (!d)
+		return errno == ENOENT ? 0 : (seterr(err, errlen, "open %s: %s", NETNS_RUN_DIR,
+						     strerror(errno)),
+					      -1);
+	char (*paths)[160] = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *np = realloc(paths, cap * sizeof(*paths));
+			if (!np)
+				break;
+			paths = np;
+		}
+		ns_path(paths[n++], sizeof(paths[0]), de->d_name);
+	}
+	kill_ns_procs(paths, n);
+	int removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		umount2(paths[i], MNT_DETACH);
+		if (unlink(paths[i]) == 0)
+			removed++;
+	}
+	free(paths);
+	closedir(d);
+	return removed;
+}

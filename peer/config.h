@@ -1,0 +1,50 @@
+/* Options of every role, one table, one parser: the command line
+ * (--name value) and a config file (--config FILE; lines "name = value",
+ * '#' comments) set the same fields through config_set(). */
+#ifndef ANYSEE_CONFIG_H
+#define ANYSEE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum role { ROLE_RP = 1, ROLE_SOURCE = 2, ROLE_PEER = 4, ROLE_MONITOR = 8 };
+enum mode { MODE_ANYSEE = 0, MODE_COOLSTREAMING = 1 };
+
+struct config {
+	enum role role;
+	uint32_t id;
+	char listen[64]; /* ip:port to bind */
+	char rp[64];     /* rendezvous point ip:port */
+	char monitor[64];
+	uint64_t seed;
+	char log_dir[1024];
+	/* source */
+	char stream[16];
+	uint64_t rate_bps;
+	char ingest[1024]; /* "synthetic", a file path, or "-" for stdin */
+	/* peer */
+	char watch[16];
+	enum mode mode;
+	uint64_t buffer_us;
+	uint64_t startup_us;
+	int max_partners;
+	int partners;
+	int http_port;
+	uint64_t upload_bps;
+	int buffer_set; /* --buffer given: the mode default does not apply */
+};
+
+void config_defaults(struct config *c, enum role role);
+/* Set one option by long name. Returns 0, or -1 with a one-line reason. */
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Parse argv (after the role word). Returns 0, 1 for --help, -1 on error. */
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+void config_usage(enum role role, const char *prog);
+/* Complete derived defaults (mode-dependent buffer) and check consistency. */
+int config_finish(struct config *c, char *err, size_t errlen);
+
+/* "a.b.c.d:port" -> host-order ip and port. */
+int parse_ipport(const char *s, uint32_t *ip, uint16_t *port);
+
+#endif

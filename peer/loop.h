@@ -1,0 +1,27 @@
+/* Event loop: epoll + one timerfd, single-threaded, non-blocking.
+ * Timers run on the monotonic clock and return their next interval (0 ends
+ * them), as in Redis's ae. The loop holds no protocol logic. */
+#ifndef ANYSEE_LOOP_H
+#define ANYSEE_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+typedef void (*loop_io_fn)(struct loop *l, int fd, uint32_t events, void *arg);
+/* Returns microseconds until the next run, or 0 to remove the timer. */
+typedef uint64_t (*loop_timer_fn)(struct loop *l, void *arg);
+
+struct loop *loop_new(void);
+void loop_free(struct loop *l);
+int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *arg);
+int loop_mod_fd(struct loop *l, int fd, uint32_t events);
+void loop_del_fd(struct loop *l, int fd);
+/* Returns a timer id (> 0) or 0 when out of memory. */
+uint64_t loop_add_timer(struct loop *l, uint64_t after_us, loop_timer_fn fn, void *arg);
+void loop_del_timer(struct loop *l, uint64_t id);
+/* Ends loop_run on SIGINT/SIGTERM too: on_signal (may be NULL) runs first
+ * and may keep the loop going by returning 0 (e.g. to announce a leave). */
+int loop_run(struct loop *l, int (*on_signal)(struct loop *l, int sig, void *arg), void *arg);
+void loop_stop(struct loop *l);
+
+#endif

@@ -1,0 +1,48 @@
+#include "peer/media.h"
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t pattern_seed(uint16_t stream, uint32_t seq, uint64_t origin_us)
+{
+	uint32_t x = seq * 2654435761u ^ (uint32_t)stream << 16 ^ (uint32_t)origin_us;
+	return x ? x : 1;
+}
+
+static uint8_t next_byte(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return (uint8_t)*x;
+}
+
+void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t *buf, size_t len)
+{
+	uint8_t hdr[MEDIA_SYNTH_HDR];
+	put_be(hdr, stream, 2);
+	put_be(hdr + 2, seq, 4);
+	put_be(hdr + 6, origin_us, 8);
+	uint32_t x = pattern_seed(stream, seq, origin_us);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = i < MEDIA_SYNTH_HDR ? hdr[i] : next_byte(&x);
+}
+
+int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const uint8_t *buf,
+		       size_t len)
+{
+	if (len < MEDIA_SYNTH_HDR)
+		return 0;
+	uint8_t hdr[MEDIA_SYNTH_HDR];
+	put_be(hdr, stream, 2);
+	put_be(hdr + 2, seq, 4);
+	put_be(hdr + 6, origin_us, 8);
+	uint32_t x = pattern_seed(stream, seq, origin_us);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != (i < MEDIA_SYNTH_HDR ? hdr[i] : next_byte(&x)))
+			return 0;
+	return 1;
+}

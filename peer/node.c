@@ -1,0 +1,566 @@
+/* The streaming node: an end peer or a source. Owns the UDP socket and the
+ * timers, decodes datagrams and hands them to the overlay and buffer
+ * managers; it decides nothing the managers can decide. */
+#include "peer/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "peer/media.h"
+#include "peer/source.h"
+
+#define REGISTER_RETRY_US 1000000u
+#define REGISTER_REFRESH_US 5000000u
+#define MAINTAIN_US 1000000u
+#define MAP_US 500000u
+#define SCHED_US 200000u
+#define PLAY_US 20000u
+#define TICK_US 1000000u
+#define REPORT_US 5000000u
+#define PARTNER_TIMEOUT_US 6000000u
+#define RETRY_REQ_US 1000000u
+
+static void sendto_addr(struct node *n, uint32_t ip, uint16_t port, const struct wire_msg *m)
+{
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	int len = wire_encode(m, buf, sizeof(buf));
+	if (len < 0) {
+		err_msg("encode %s: %s", wire_type_name(m->hdr.type), wire_strerror(len));
+		return;
+	}
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(ip)};
+	if (sendto(n->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		n->send_errors++;
+}
+
+static void send_to(struct node *n, const struct wire_addr *a, const struct wire_msg *m)
+{
+	sendto_addr(n, a->ip, a->port, m);
+}
+
+static void msg_init(struct node *n, struct wire_msg *m, int type, uint16_t stream)
+{
+	memset(&m->hdr, 0, sizeof(m->hdr));
+	m->hdr.type = (uint8_t)type;
+	m->hdr.stream = stream;
+	m->hdr.sender = n->self.id;
+}
+
+static void send_simple(struct node *n, const struct wire_addr *a, int type, uint8_t reason)
+{
+	struct wire_msg m;
+	msg_init(n, &m, type, n->have_stream ? n->ov.stream : 0);
+	m.u.simple = (struct wire_simple){0, reason};
+	send_to(n, a, &m);
+}
+
+static void send_register(struct node *n)
+{
+	struct wire_msg m;
+	msg_init(n, &m, WIRE_REGISTER, n->have_stream ? n->ov.stream : 0);
+	struct wire_register *r = &m.u.reg;
+	memset(r, 0, sizeof(*r));
+	r->role = n->cfg->role == ROLE_SOURCE ? WIRE_ROLE_SOURCE : WIRE_ROLE_PEER;
+	r->mode = (uint8_t)n->cfg->mode;
+	r->port = n->self.port;
+	r->ip = n->self.ip;
+	r->upload_slots = (uint16_t)n->cfg->max_partners;
+	r->rate_bps = (uint32_t)n->cfg->rate_bps;
+	snprintf(r->name, sizeof(r->name), "%s",
+		 n->cfg->role == ROLE_SOURCE ? n->cfg->stream : n->cfg->watch);
+	sendto_addr(n, n->rp_ip, n->rp_port, &m);
+}
+
+static uint64_t register_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (n->leaving)
+		return 0;
+	send_register(n);
+	return n->bootstrapped ? REGISTER_REFRESH_US : REGISTER_RETRY_US;
+}
+
+static void partner_added(struct node *n, const struct partner *p)
+{
+	evlog_event(&n->log, "partner_add", "id=%u stream=%u source=%d np=%d", p->addr.id,
+		    n->ov.stream, p->is_source, n->ov.np);
+}
+
+static void drop_partner(struct node *n, uint32_t id, const char *why)
+{
+	if (!overlay_partner(&n->ov, id))
+		return;
+	overlay_partner_del(&n->ov, id);
+	evlog_event(&n->log, "partner_del", "id=%u reason=%s np=%d", id, why, n->ov.np);
+}
+
+static int stream_setup(struct node *n, uint16_t id, const char *name, uint64_t rate,
+			const struct wire_addr *source)
+{
+	if (overlay_init(&n->ov, id, name, rate, n->cfg->buffer_us)) {
+		err_msg("allocate buffer for stream %s: out of memory", name);
+		return -1;
+	}
+	if (source)
+		n->ov.source = *source;
+	n->have_stream = 1;
+	return 0;
+}
+
+static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
+{
+	if (n->cfg->role == ROLE_PEER && !n->have_stream) {
+		for (int i = 0; i < b->nstreams; i++) {
+			const struct wire_stream_desc *s = &b->streams[i];
+			if (strcmp(s->name, n->cfg->watch))
+				continue;
+			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
+				return;
+			evlog_event(&n->log, "join", "stream=%u name=%s rate=%u", s->id, s->name,
+				    s->rate_bps);
+		}
+	}
+	if (n->cfg->role == ROLE_SOURCE && !n->ov.stream) {
+		for (int i = 0; i < b->nstreams; i++)
+			if (b->streams[i].source.id == n->self.id)
+				n->ov.stream = b->streams[i].id;
+	}
+	n->ncand = 0;
+	for (int i = 0; i < b->npeers; i++)
+		if (b->peers[i].addr.id != n->self.id)
+			n->cand[n->ncand++] = b->peers[i];
+	if (!n->bootstrapped)
+		evlog_event(&n->log, "bootstrap", "peers=%d streams=%d", b->npeers, b->nstreams);
+	n->bootstrapped = n->have_stream;
+}
+
+/* A partner request, accept, map or request from a sender of our stream. */
+static int same_stream(const struct node *n, const struct wire_msg *m)
+{
+	return n->have_stream && n->ov.stream && m->hdr.stream == n->ov.stream;
+}
+
+static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m) || n->leaving) {
+		send_simple(n, from, WIRE_NEIGH_CUT, 1);
+		return;
+	}
+	struct partner *p = overlay_partner(&n->ov, from->id);
+	if (!p && n->ov.np >= n->cfg->max_partners) {
+		send_simple(n, from, WIRE_NEIGH_CUT, 2);
+		return;
+	}
+	int was = p != NULL;
+	p = overlay_partner_add(&n->ov, from, mono_us());
+	if (!p)
+		return;
+	if (!was)
+		partner_added(n, p);
+	send_simple(n, from, WIRE_NEIGH_ACCEPT, 0);
+}
+
+static void on_neigh_accept(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m))
+		return;
+	int was = overlay_partner(&n->ov, from->id) != NULL;
+	if (!was && n->ov.np >= n->cfg->max_partners) {
+		send_simple(n, from, WIRE_NEIGH_CUT, 2);
+		return;
+	}
+	struct partner *p = overlay_partner_add(&n->ov, from, mono_us());
+	if (p && !was)
+		partner_added(n, p);
+}
+
+static void on_map(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	struct partner *p = same_stream(n, m) ? overlay_partner(&n->ov, from->id) : NULL;
+	if (!p)
+		return;
+	p->map = m->u.map;
+	p->have_map = 1;
+	p->last_heard_us = mono_us();
+}
+
+static void on_seg_request(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m))
+		return;
+	struct wire_msg d;
+	msg_init(n, &d, WIRE_SEG_DATA, n->ov.stream);
+	for (int i = 0; i < m->u.req.count; i++) {
+		const struct segment *s = buffer_get(&n->ov.buf, m->u.req.seqs[i]);
+		if (!s)
+			continue;
+		d.u.seg = (struct wire_seg_data){
+			.seq = s->seq,
+			.origin_us = s->origin_us,
+			.hops = (uint8_t)(s->hops < 255 ? s->hops + 1 : 255),
+			.checksum = s->checksum,
+			.len = s->len,
+			.payload = s->data,
+		};
+		send_to(n, from, &d);
+		n->served++;
+	}
+}
+
+static void on_seg_data(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m) || n->cfg->role != ROLE_PEER)
+		return;
+	const struct wire_seg_data *sd = &m->u.seg;
+	uint64_t now = real_us();
+	uint32_t delay = now > sd->origin_us ? (uint32_t)(now - sd->origin_us) : 0;
+	uint8_t flags = 0;
+	if (wire_checksum(sd->payload, sd->len) == sd->checksum)
+		flags |= SEG_CHECKSUM_OK;
+	if (n->synthetic && media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload,
+					       sd->len))
+		flags |= SEG_CONTENT_OK;
+	/* A corrupted segment is logged but never stored or relayed. */
+	if ((flags & SEG_CHECKSUM_OK) && buffer_put(&n->ov.buf, sd, mono_us()))
+		flags |= SEG_STORED;
+	if (flags & SEG_STORED)
+		overlay_note_delay(&n->ov, delay);
+	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
+	struct partner *p = overlay_partner(&n->ov, from->id);
+	if (p)
+		p->last_heard_us = mono_us();
+}
+
+static void on_leave(struct node *n, const struct wire_addr *from, const char *why)
+{
+	drop_partner(n, from->id, why);
+	for (int i = 0; i < n->ncand; i++)
+		if (n->cand[i].addr.id == from->id)
+			n->cand[i] = n->cand[--n->ncand];
+}
+
+static void on_datagram(struct node *n, const uint8_t *buf, size_t len, const struct sockaddr_in *sa)
+{
+	struct wire_msg m;
+	int rc = wire_decode(buf, len, &m);
+	if (rc) {
+		n->bad_datagrams++;
+		return;
+	}
+	struct wire_addr from = {m.hdr.sender, ntohl(sa->sin_addr.s_addr), ntohs(sa->sin_port)};
+	switch (m.hdr.type) {
+	case WIRE_BOOTSTRAP:
+		if (from.ip == n->rp_ip && from.port == n->rp_port)
+			on_bootstrap(n, &m.u.boot);
+		break;
+	case WIRE_NEIGH_REQ:
+		on_neigh_req(n, &m, &from);
+		break;
+	case WIRE_NEIGH_ACCEPT:
+		on_neigh_accept(n, &m, &from);
+		break;
+	case WIRE_NEIGH_CUT:
+		on_leave(n, &from, "cut");
+		break;
+	case WIRE_LEAVE:
+		on_leave(n, &from, "leave");
+		break;
+	case WIRE_BUFFER_MAP:
+		on_map(n, &m, &from);
+		break;
+	case WIRE_SEG_REQUEST:
+		on_seg_request(n, &m, &from);
+		break;
+	case WIRE_SEG_DATA:
+		on_seg_data(n, &m, &from);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct node *n = arg;
+	uint8_t buf[2048];
+	for (int i = 0; i < 256; i++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &sl);
+		if (r < 0)
+			return;
+		if (sl == sizeof(sa) && sa.sin_family == AF_INET)
+			on_datagram(n, buf, (size_t)r, &sa);
+	}
+}
+
+static uint64_t maintain_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (!n->have_stream || n->leaving)
+		return MAINTAIN_US;
+	uint64_t now = mono_us();
+	for (int i = n->ov.np - 1; i >= 0; i--)
+		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
+			drop_partner(n, n->ov.p[i].addr.id, "timeout");
+	if (n->cfg->role != ROLE_PEER)
+		return MAINTAIN_US;
+	/* Random partners among the bootstrap peers of our stream (and its
+	 * source): the DONet way, shared by both modes until the mesh manager
+	 * steers anysee-mode choices. */
+	int want = n->cfg->partners - n->ov.np;
+	for (int tries = 0; want > 0 && tries < 2 * n->ncand; tries++) {
+		const struct wire_peer_entry *c = &n->cand[rng_below(&n->rng, (uint64_t)n->ncand)];
+		if (c->stream != n->ov.stream || overlay_partner(&n->ov, c->addr.id))
+			continue;
+		struct wire_msg m;
+		msg_init(n, &m, WIRE_NEIGH_REQ, n->ov.stream);
+		m.u.simple = (struct wire_simple){0, 0};
+		send_to(n, &c->addr, &m);
+		want--;
+	}
+	return MAINTAIN_US;
+}
+
+static uint64_t map_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (!n->have_stream || !n->ov.np || n->leaving)
+		return MAP_US;
+	struct wire_msg m;
+	msg_init(n, &m, WIRE_BUFFER_MAP, n->ov.stream);
+	buffer_fill_map(&n->ov.buf, &m.u.map);
+	int free_slots = n->cfg->max_partners - n->ov.np;
+	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
+	for (int i = 0; i < n->ov.np; i++)
+		send_to(n, &n->ov.p[i].addr, &m);
+	return MAP_US;
+}
+
+static uint64_t sched_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (!n->have_stream || !n->ov.np || n->leaving)
+		return SCHED_US;
+	int ok;
+	uint32_t newest = overlay_newest_known(&n->ov, &ok);
+	if (!ok)
+		return SCHED_US;
+	struct buffer *b = &n->ov.buf;
+	uint32_t startup = (uint32_t)(n->cfg->startup_us / b->period_us);
+	if (!startup)
+		startup = 1;
+	if (!n->start_chosen) {
+		n->start_seq = newest >= startup ? newest - startup + 1 : 0;
+		n->start_chosen = 1;
+	}
+	uint32_t from = b->playing ? b->next_due : n->start_seq;
+	/* Ask each partner for about two rounds' worth of media: enough to catch
+	 * up, not so much that one slow partner holds the window. */
+	uint32_t per_round = (uint32_t)(SCHED_US / b->period_us) + 1;
+	uint32_t budget[OVERLAY_MAX_PARTNERS];
+	for (int i = 0; i < n->ov.np; i++)
+		budget[i] = 2 * per_round + 4;
+	struct sched_choice ch[512];
+	uint64_t now = mono_us();
+	size_t k = overlay_schedule(&n->ov, from, newest, budget, now, RETRY_REQ_US, ch,
+				    ARRAY_LEN(ch));
+	for (int i = 0; i < n->ov.np; i++) {
+		struct wire_msg m;
+		msg_init(n, &m, WIRE_SEG_REQUEST, n->ov.stream);
+		m.u.req.count = 0;
+		for (size_t j = 0; j < k; j++) {
+			if (ch[j].partner != i)
+				continue;
+			m.u.req.seqs[m.u.req.count++] = ch[j].seq;
+			overlay_mark_requested(&n->ov, ch[j].seq, now);
+			if (m.u.req.count == WIRE_MAX_REQ) {
+				send_to(n, &n->ov.p[i].addr, &m);
+				m.u.req.count = 0;
+			}
+		}
+		if (m.u.req.count)
+			send_to(n, &n->ov.p[i].addr, &m);
+	}
+	return SCHED_US;
+}
+
+static uint64_t play_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (!n->have_stream || !n->start_chosen)
+		return PLAY_US;
+	struct buffer *b = &n->ov.buf;
+	uint64_t now = mono_us();
+	if (!b->playing) {
+		uint32_t need = (uint32_t)(n->cfg->startup_us / b->period_us);
+		if (buffer_run_from(b, n->start_seq) < (need ? need : 1))
+			return PLAY_US;
+		buffer_start_playback(b, n->start_seq, now);
+		const struct segment *s = buffer_get(b, n->start_seq);
+		evlog_event(&n->log, "play_start", "seq=%u startup_us=%llu lag_us=%llu",
+			    n->start_seq, (unsigned long long)(now - n->join_mono_us),
+			    (unsigned long long)(real_us() - s->origin_us));
+		return PLAY_US;
+	}
+	buffer_advance(b, now, NULL, NULL);
+	return PLAY_US;
+}
+
+static uint64_t tick_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (n->have_stream && n->ov.buf.playing) {
+		struct buffer_stats *s = &n->ov.buf.st, *p = &n->last_tick;
+		evlog_event(&n->log, "tick",
+			    "due=%llu on_time=%llu recv=%llu late=%llu dup=%llu np=%d last_delay_us=%u",
+			    (unsigned long long)(s->due - p->due),
+			    (unsigned long long)(s->on_time - p->on_time),
+			    (unsigned long long)(s->received - p->received),
+			    (unsigned long long)(s->late - p->late),
+			    (unsigned long long)(s->duplicates - p->duplicates), n->ov.np,
+			    n->ov.last_delay_us);
+		*p = *s;
+	}
+	evlog_flush(&n->log);
+	return TICK_US;
+}
+
+static uint64_t report_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (!n->have_stream)
+		return REPORT_US;
+	struct wire_msg m;
+	msg_init(n, &m, WIRE_REPORT, n->ov.stream);
+	m.u.report = (struct wire_report){
+		.t_us = real_us(),
+		.partners = (uint16_t)n->ov.np,
+		.received = (uint32_t)n->ov.buf.st.received,
+		.due = (uint32_t)n->ov.buf.st.due,
+		.on_time = (uint32_t)n->ov.buf.st.on_time,
+		.last_delay_us = n->ov.last_delay_us,
+		.state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
+	};
+	sendto_addr(n, n->mon_ip, n->mon_port, &m);
+	return REPORT_US;
+}
+
+static void announce_leave(struct node *n)
+{
+	struct wire_addr rp = {0, n->rp_ip, n->rp_port};
+	send_simple(n, &rp, WIRE_LEAVE, 0);
+	for (int i = 0; i < n->ov.np; i++)
+		send_simple(n, &n->ov.p[i].addr, WIRE_LEAVE, 0);
+}
+
+static int on_signal(struct loop *l, int sig, void *arg)
+{
+	struct node *n = arg;
+	n->leaving = 1;
+	announce_leave(n);
+	return 1;
+}
+
+static int open_socket(struct node *n)
+{
+	uint32_t ip;
+	uint16_t port;
+	parse_ipport(n->cfg->listen, &ip, &port);
+	n->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (n->fd < 0) {
+		err_errno("create UDP socket");
+		return -1;
+	}
+	int sz = 1 << 20;
+	setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(ip)};
+	if (bind(n->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err_errno("bind UDP socket to %s", n->cfg->listen);
+		return -1;
+	}
+	n->self.ip = ip;
+	n->self.port = port;
+	return 0;
+}
+
+int node_run(struct config *cfg)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	if (!n) {
+		err_msg("allocate node: out of memory");
+		return 1;
+	}
+	int rc = 1;
+	n->cfg = cfg;
+	n->fd = -1;
+	rng_seed(&n->rng, cfg->seed ^ ((uint64_t)cfg->id << 32));
+	parse_ipport(cfg->rp, &n->rp_ip, &n->rp_port);
+	if (*cfg->monitor)
+		parse_ipport(cfg->monitor, &n->mon_ip, &n->mon_port);
+	if (open_socket(n))
+		goto out;
+	n->self.id = cfg->id ? cfg->id : n->self.ip;
+	if (evlog_open(&n->log, *cfg->log_dir ? cfg->log_dir : NULL)) {
+		err_errno("open event log in %s", cfg->log_dir);
+		goto out;
+	}
+	n->join_mono_us = mono_us();
+	evlog_event(&n->log, "start", "role=%s id=%u mode=%s stream=%s rate=%llu buffer_us=%llu",
+		    cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
+		    cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee",
+		    cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
+		    (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
+	n->synthetic = 1;
+	if (cfg->role == ROLE_SOURCE) {
+		if (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self))
+			goto out;
+		if (source_start(n))
+			goto out;
+	}
+	n->loop = loop_new();
+	if (!n->loop || loop_add_fd(n->loop, n->fd, EPOLLIN, on_readable, n)) {
+		err_errno("set up event loop");
+		goto out;
+	}
+	loop_add_timer(n->loop, 0, register_timer, n);
+	loop_add_timer(n->loop, MAINTAIN_US / 4, maintain_timer, n);
+	loop_add_timer(n->loop, MAP_US, map_timer, n);
+	loop_add_timer(n->loop, TICK_US, tick_timer, n);
+	if (cfg->role == ROLE_PEER) {
+		loop_add_timer(n->loop, SCHED_US, sched_timer, n);
+		loop_add_timer(n->loop, PLAY_US, play_timer, n);
+	} else {
+		loop_add_timer(n->loop, 0, source_timer, n);
+	}
+	if (*cfg->monitor)
+		loop_add_timer(n->loop, REPORT_US, report_timer, n);
+	loop_run(n->loop, on_signal, n);
+	evlog_event(&n->log, "leave",
+		    "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
+		    (unsigned long long)n->ov.buf.st.received, (unsigned long long)n->ov.buf.st.due,
+		    (unsigned long long)n->ov.buf.st.on_time, (unsigned long long)n->served,
+		    (unsigned long long)n->bad_datagrams, (unsigned long long)n->ov.buf.st.late);
+	rc = 0;
+out:
+	source_stop(n);
+	evlog_close(&n->log);
+	if (n->have_stream)
+		overlay_free(&n->ov);
+	loop_free(n->loop);
+	if (n->fd >= 0)
+		close(n->fd);
+	free(n);
+	return rc;
+}

@@ -1,0 +1,158 @@
+#include "peer/overlay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,
+		 uint64_t buffer_us)
+{
+	memset(o, 0, sizeof(*o));
+	o->stream = stream;
+	strncpy(o->name, name, sizeof(o->name) - 1);
+	o->rate_bps = rate_bps;
+	if (buffer_init(&o->buf, rate_bps, buffer_us))
+		return -1;
+	o->requested_us = calloc(o->buf.capacity, sizeof(*o->requested_us));
+	o->requested_seq = calloc(o->buf.capacity, sizeof(*o->requested_seq));
+	if (!o->requested_us || !o->requested_seq) {
+		overlay_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+void overlay_free(struct overlay *o)
+{
+	buffer_free(&o->buf);
+	free(o->requested_us);
+	free(o->requested_seq);
+	o->requested_us = NULL;
+	o->requested_seq = NULL;
+}
+
+struct partner *overlay_partner(struct overlay *o, uint32_t id)
+{
+	for (int i = 0; i < o->np; i++)
+		if (o->p[i].addr.id == id)
+			return &o->p[i];
+	return NULL;
+}
+
+struct partner *overlay_partner_add(struct overlay *o, const struct wire_addr *a, uint64_t now_us)
+{
+	struct partner *p = overlay_partner(o, a->id);
+	if (!p) {
+		if (o->np == OVERLAY_MAX_PARTNERS)
+			return NULL;
+		p = &o->p[o->np++];
+		memset(p, 0, sizeof(*p));
+	}
+	p->addr = *a;
+	p->last_heard_us = now_us;
+	p->is_source = a->id == o->source.id && o->source.id != 0;
+	return p;
+}
+
+void overlay_partner_del(struct overlay *o, uint32_t id)
+{
+	struct partner *p = overlay_partner(o, id);
+	if (p)
+		*p = o->p[--o->np];
+}
+
+uint32_t overlay_newest_known(const struct overlay *o, int *ok)
+{
+	uint32_t best = 0;
+	*ok = 0;
+	for (int i = 0; i < o->np; i++) {
+		const struct wire_buffer_map *m = &o->p[i].map;
+		if (!o->p[i].have_map || !m->nbits)
+			continue;
+		for (uint32_t b = m->nbits; b-- > 0;) {
+			if (wire_map_get(m, m->base_seq + b)) {
+				if (!*ok || m->base_seq + b > best)
+					best = m->base_seq + b;
+				*ok = 1;
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+void overlay_note_delay(struct overlay *o, uint32_t delay_us)
+{
+	if (!o->have_last_delay || delay_us < o->last_delay_us)
+		o->last_delay_us = delay_us;
+	o->have_last_delay = 1;
+}
+
+static int pending(const struct overlay *o, uint32_t seq, uint64_t now_us, uint64_t retry_us)
+{
+	uint32_t i = seq % o->buf.capacity;
+	return o->requested_seq[i] == seq && o->requested_us[i] &&
+	       now_us - o->requested_us[i] < retry_us;
+}
+
+void overlay_mark_requested(struct overlay *o, uint32_t seq, uint64_t now_us)
+{
+	uint32_t i = seq % o->buf.capacity;
+	o->requested_seq[i] = seq;
+	o->requested_us[i] = now_us ? now_us : 1;
+}
+
+struct cand {
+	uint32_t seq;
+	uint32_t holders;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->holders != y->holders)
+		return x->holders < y->holders ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
+			uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max)
+{
+	if (to < from || !o->np || !max)
+		return 0;
+	uint32_t span = to - from + 1;
+	if (span > o->buf.capacity)
+		span = o->buf.capacity;
+	struct cand *c = malloc(span * sizeof(*c));
+	uint32_t left[OVERLAY_MAX_PARTNERS];
+	if (!c)
+		return 0;
+	memcpy(left, budget, (size_t)o->np * sizeof(*left));
+	size_t nc = 0;
+	for (uint32_t k = 0; k < span; k++) {
+		uint32_t seq = from + k;
+		if (buffer_has(&o->buf, seq) || pending(o, seq, now_us, retry_us))
+			continue;
+		uint32_t h = 0;
+		for (int i = 0; i < o->np; i++)
+			h += (uint32_t)(o->p[i].have_map && wire_map_get(&o->p[i].map, seq));
+		if (h)
+			c[nc++] = (struct cand){seq, h};
+	}
+	qsort(c, nc, sizeof(*c), cand_cmp);
+	size_t n = 0;
+	for (size_t k = 0; k < nc && n < max; k++) {
+		int best = -1;
+		for (int i = 0; i < o->np; i++) {
+			if (!left[i] || !o->p[i].have_map || !wire_map_get(&o->p[i].map, c[k].seq))
+				continue;
+			if (best < 0 || left[i] > left[best])
+				best = i;
+		}
+		if (best < 0)
+			continue;
+		left[best]--;
+		out[n++] = (struct sched_choice){c[k].seq, best};
+	}
+	free(c);
+	return n;
+}

@@ -1,0 +1,67 @@
+/* Single overlay manager: one stream's partners, buffer-map exchange and
+ * DONet-style pull scheduling. The I/O (sending the requests it decides)
+ * stays in node.c; the scheduling decision is the pure overlay_schedule(). */
+#ifndef ANYSEE_OVERLAY_H
+#define ANYSEE_OVERLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer/buffer.h"
+#include "peer/wire.h"
+
+#define OVERLAY_MAX_PARTNERS 32
+
+struct partner {
+	struct wire_addr addr;
+	uint64_t last_heard_us;
+	int have_map;
+	struct wire_buffer_map map;
+	int is_source;
+};
+
+struct overlay {
+	uint16_t stream;
+	char name[WIRE_STREAM_NAME];
+	uint64_t rate_bps;
+	struct wire_addr source;
+	struct partner p[OVERLAY_MAX_PARTNERS];
+	int np;
+	struct buffer buf;
+	uint64_t *requested_us; /* per ring slot: when its segment was requested */
+	uint32_t *requested_seq;
+	uint32_t last_delay_us; /* LastDelay: minimum arrival - origin seen */
+	int have_last_delay;
+};
+
+int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,
+		 uint64_t buffer_us);
+void overlay_free(struct overlay *o);
+
+struct partner *overlay_partner(struct overlay *o, uint32_t id);
+/* Add (or refresh) a partner. NULL when the table is full. */
+struct partner *overlay_partner_add(struct overlay *o, const struct wire_addr *a, uint64_t now_us);
+void overlay_partner_del(struct overlay *o, uint32_t id);
+/* Newest sequence any partner advertises, 0 with *ok = 0 if none. */
+uint32_t overlay_newest_known(const struct overlay *o, int *ok);
+
+/* LastDelay: the minimum source-to-end delay over every path seen. */
+void overlay_note_delay(struct overlay *o, uint32_t delay_us);
+
+/* One scheduling decision: the missing segment seq goes to partner index. */
+struct sched_choice {
+	uint32_t seq;
+	int partner;
+};
+
+/* Pull scheduling over the window [from, to]: every segment the buffer
+ * lacks, not requested within retry_us, and held by some partner is
+ * assigned to one holder. Rarest first (fewest holders), ties to the most
+ * urgent (lowest sequence); the holder with the most budget left wins,
+ * so each partner gets at most budget[i] requests. Returns the number of
+ * choices written (<= max). */
+size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
+			uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max);
+void overlay_mark_requested(struct overlay *o, uint32_t seq, uint64_t now_us);
+
+#endif

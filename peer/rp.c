@@ -1,0 +1,215 @@
+/* Rendezvous point: peers and sources register and refresh; each register
+ * is answered with the stream list and a random sample of live peers,
+ * those watching the same stream first. Silent entries are forgotten. */
+#include "peer/rp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "peer/log.h"
+#include "peer/loop.h"
+#include "peer/util.h"
+#include "peer/wire.h"
+
+#define RP_MAX_ENTRIES 8192
+#define RP_EXPIRE_US 15000000u
+#define RP_SAME_STREAM 40 /* of WIRE_MAX_PEERS bootstrap entries */
+
+struct rp_entry {
+	struct wire_addr addr;
+	uint16_t stream;
+	uint8_t role;
+	uint64_t last_us;
+};
+
+struct rp {
+	struct config *cfg;
+	int fd;
+	struct rng rng;
+	struct evlog log;
+	struct rp_entry *e;
+	int n;
+	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
+	int nstreams;
+	uint32_t self_id;
+	uint64_t bad;
+};
+
+static struct rp_entry *find(struct rp *r, uint32_t id)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->e[i].addr.id == id)
+			return &r->e[i];
+	return NULL;
+}
+
+static void forget(struct rp *r, struct rp_entry *e, const char *why)
+{
+	evlog_event(&r->log, "forget", "id=%u reason=%s", e->addr.id, why);
+	*e = r->e[--r->n];
+}
+
+static int stream_by_name(struct rp *r, const char *name)
+{
+	for (int i = 0; i < r->nstreams; i++)
+		if (strcmp(r->streams[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void reply(struct rp *r, const struct rp_entry *to)
+{
+	struct wire_msg m;
+	memset(&m.hdr, 0, sizeof(m.hdr));
+	m.hdr.type = WIRE_BOOTSTRAP;
+	m.hdr.sender = r->self_id;
+	struct wire_bootstrap *b = &m.u.boot;
+	b->nstreams = (uint8_t)r->nstreams;
+	memcpy(b->streams, r->streams, sizeof(b->streams[0]) * (size_t)r->nstreams);
+	/* Two passes over a random rotation: same stream first, then others
+	 * (the mesh spans all streams). */
+	b->npeers = 0;
+	int start = r->n ? (int)rng_below(&r->rng, (uint64_t)r->n) : 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < r->n && b->npeers < WIRE_MAX_PEERS; k++) {
+			const struct rp_entry *e = &r->e[(start + k) % r->n];
+			int same = e->stream == to->stream;
+			if (e == to || same != (pass == 0))
+				continue;
+			if (pass == 0 && b->npeers >= RP_SAME_STREAM)
+				break;
+			b->peers[b->npeers++] =
+				(struct wire_peer_entry){e->addr, e->stream, e->role};
+		}
+	}
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	int len = wire_encode(&m, buf, sizeof(buf));
+	if (len < 0)
+		return;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to->addr.port),
+				 .sin_addr.s_addr = htonl(to->addr.ip)};
+	sendto(r->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static void on_register(struct rp *r, const struct wire_msg *m, const struct wire_addr *from)
+{
+	const struct wire_register *g = &m->u.reg;
+	struct rp_entry *e = find(r, from->id);
+	if (!e) {
+		if (r->n == RP_MAX_ENTRIES)
+			return;
+		e = &r->e[r->n++];
+		memset(e, 0, sizeof(*e));
+		evlog_event(&r->log, "register", "id=%u role=%u name=%s", from->id, g->role,
+			    g->name);
+	}
+	e->addr = *from;
+	e->role = g->role;
+	e->last_us = mono_us();
+	int s = stream_by_name(r, g->name);
+	if (g->role == WIRE_ROLE_SOURCE) {
+		if (s < 0 && r->nstreams < (int)WIRE_MAX_STREAMS) {
+			s = r->nstreams++;
+			memset(&r->streams[s], 0, sizeof(r->streams[s]));
+			r->streams[s].id = (uint16_t)(s + 1);
+			memcpy(r->streams[s].name, g->name, sizeof(g->name));
+			evlog_event(&r->log, "stream", "id=%d name=%s rate=%u source=%u", s + 1,
+				    g->name, g->rate_bps, from->id);
+		}
+		if (s >= 0) {
+			r->streams[s].rate_bps = g->rate_bps;
+			r->streams[s].source = *from;
+		}
+	}
+	e->stream = s >= 0 ? r->streams[s].id : 0;
+	reply(r, e);
+}
+
+static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct rp *r = arg;
+	uint8_t buf[2048];
+	for (int i = 0; i < 256; i++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		ssize_t len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &sl);
+		if (len < 0)
+			return;
+		struct wire_msg m;
+		if (wire_decode(buf, (size_t)len, &m)) {
+			r->bad++;
+			continue;
+		}
+		struct wire_addr from = {m.hdr.sender, ntohl(sa.sin_addr.s_addr),
+					 ntohs(sa.sin_port)};
+		if (m.hdr.type == WIRE_REGISTER) {
+			on_register(r, &m, &from);
+		} else if (m.hdr.type == WIRE_LEAVE) {
+			struct rp_entry *e = find(r, from.id);
+			if (e)
+				forget(r, e, "leave");
+		}
+	}
+}
+
+static uint64_t expire_timer(struct loop *l, void *arg)
+{
+	struct rp *r = arg;
+	uint64_t now = mono_us();
+	for (int i = r->n - 1; i >= 0; i--)
+		if (now - r->e[i].last_us > RP_EXPIRE_US)
+			forget(r, &r->e[i], "silent");
+	evlog_flush(&r->log);
+	return 1000000u;
+}
+
+int rp_run(struct config *cfg)
+{
+	struct rp r = {.cfg = cfg, .fd = -1};
+	int rc = 1;
+	uint32_t ip;
+	uint16_t port;
+	parse_ipport(cfg->listen, &ip, &port);
+	r.self_id = cfg->id ? cfg->id : ip;
+	rng_seed(&r.rng, cfg->seed);
+	struct loop *l = NULL;
+	r.e = calloc(RP_MAX_ENTRIES, sizeof(*r.e));
+	if (!r.e) {
+		err_msg("allocate rendezvous table: out of memory");
+		return 1;
+	}
+	if (evlog_open(&r.log, *cfg->log_dir ? cfg->log_dir : NULL)) {
+		err_errno("open event log in %s", cfg->log_dir);
+		goto out;
+	}
+	r.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(ip)};
+	if (r.fd < 0 || bind(r.fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err_errno("bind rendezvous socket to %s", cfg->listen);
+		goto out;
+	}
+	evlog_event(&r.log, "start", "role=rp id=%u", r.self_id);
+	l = loop_new();
+	if (!l || loop_add_fd(l, r.fd, EPOLLIN, on_readable, &r)) {
+		err_errno("set up event loop");
+		goto out;
+	}
+	loop_add_timer(l, 1000000u, expire_timer, &r);
+	loop_run(l, NULL, NULL);
+	evlog_event(&r.log, "leave", "entries=%d streams=%d bad=%llu", r.n, r.nstreams,
+		    (unsigned long long)r.bad);
+	rc = 0;
+out:
+	loop_free(l);
+	evlog_close(&r.log);
+	if (r.fd >= 0)
+		close(r.fd);
+	free(r.e);
+	return rc;
+}

@@ -1,0 +1,245 @@
+/* Wire codec: the AnySee UDP protocol.
+ *
+ * Every datagram is a 12-byte header followed by one typed body, all in
+ * network byte order. Every message fits one datagram under the link MTU
+ * (WIRE_MAX_DATAGRAM), so the kernel never fragments. Decoding is
+ * bounds-checked and writes nothing but *out; a malformed datagram yields a
+ * negative WIRE_E* code and leaves the caller's state untouched.
+ *
+ * Header: magic u16 | version u8 | type u8 | body length u16 | stream u16 |
+ *         sender id u32
+ *
+ * Bodies pack their struct's fields in order at their fixed widths; a
+ * wire_addr is id u32 | ip u32 | port u16; an array follows its count. Names
+ * are WIRE_STREAM_NAME bytes: at most 15 characters, then NUL padding. Each
+ * message has exactly one encoding, so decode followed by encode reproduces
+ * the datagram byte for byte.
+ */
+#ifndef ANYSEE_WIRE_H
+#define ANYSEE_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0xA55Eu
+#define WIRE_VERSION 1u
+#define WIRE_HDR_LEN 12u
+/* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
+#define WIRE_MAX_DATAGRAM 1472u
+/* Seven 188-byte MPEG-TS packets: the usual UDP TS payload. */
+#define WIRE_SEG_PAYLOAD_MAX 1316u
+#define WIRE_MAX_PEERS 64u   /* bootstrap list entries */
+#define WIRE_MAX_STREAMS 16u /* stream descriptions in a bootstrap */
+#define WIRE_MAX_MAP_BITS 4096u
+#define WIRE_MAX_REQ 128u /* sequence numbers in one segment request */
+#define WIRE_MAX_HOPS 8u  /* probe / path hop records (TTL <= 7 + origin) */
+#define WIRE_STREAM_NAME 16u
+
+enum wire_type {
+	WIRE_REGISTER = 1,
+	WIRE_BOOTSTRAP,
+	WIRE_NEIGH_REQ,
+	WIRE_NEIGH_ACCEPT,
+	WIRE_NEIGH_CUT,
+	WIRE_DETECTOR,
+	WIRE_BUFFER_MAP,
+	WIRE_SEG_REQUEST,
+	WIRE_SEG_DATA,
+	WIRE_PROBE,
+	WIRE_PATH_SETUP,
+	WIRE_RELAY_ACCEPT,
+	WIRE_RELAY_REFUSE,
+	WIRE_LEAVE,
+	WIRE_REPORT,
+	WIRE_TYPE_MAX
+};
+
+enum wire_err {
+	WIRE_OK = 0,
+	WIRE_ESHORT = -1,   /* datagram shorter than a header or its declared body */
+	WIRE_EMAGIC = -2,   /* not an AnySee datagram */
+	WIRE_EVERSION = -3, /* unsupported protocol version */
+	WIRE_ETYPE = -4,    /* unknown message type */
+	WIRE_ELENGTH = -5,  /* body length disagrees with the datagram or type */
+	WIRE_ERANGE = -6,   /* a count or field is out of its allowed range */
+	WIRE_ENOSPACE = -7, /* encode: output buffer too small */
+};
+
+enum wire_role {
+	WIRE_ROLE_PEER = 0,
+	WIRE_ROLE_SOURCE = 1,
+	WIRE_ROLE_RP = 2,
+	WIRE_ROLE_MONITOR = 3
+};
+
+/* A peer's address on the testbed (IPv4, host byte order in memory). */
+struct wire_addr {
+	uint32_t id;
+	uint32_t ip;
+	uint16_t port;
+};
+
+struct wire_hdr {
+	uint8_t type;
+	uint16_t length; /* body length; filled by encode */
+	uint16_t stream; /* 0 = not about one stream */
+	uint32_t sender;
+};
+
+struct wire_register {
+	uint8_t role;
+	uint8_t mode; /* 0 anysee, 1 coolstreaming */
+	uint16_t port;
+	uint32_t ip;
+	uint16_t upload_slots;
+	uint32_t rate_bps;           /* sources: the stream's rate */
+	char name[WIRE_STREAM_NAME]; /* sources: stream name */
+};
+
+struct wire_peer_entry {
+	struct wire_addr addr;
+	uint16_t stream; /* stream it watches (or serves, for a source) */
+	uint8_t role;
+};
+
+struct wire_stream_desc {
+	uint16_t id;
+	uint32_t rate_bps;
+	struct wire_addr source;
+	char name[WIRE_STREAM_NAME];
+};
+
+struct wire_bootstrap {
+	uint8_t npeers;
+	uint8_t nstreams;
+	struct wire_peer_entry peers[WIRE_MAX_PEERS];
+	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
+};
+
+/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* share this body. */
+struct wire_simple {
+	uint32_t seq;   /* probe/path sequence for RELAY_*, else 0 */
+	uint8_t reason; /* free-form code, 0 = none */
+};
+
+/* LTM detector dm(id, S, TTL): S's send time and, once forwarded, the first
+ * hop's (the "direct" neighbour's) receive time. */
+struct wire_detector {
+	uint32_t msg_id;
+	uint8_t ttl;
+	struct wire_addr src;
+	uint64_t src_ts_us;
+	struct wire_addr direct; /* id 0 until forwarded */
+	uint64_t direct_ts_us;
+};
+
+struct wire_buffer_map {
+	uint32_t base_seq;    /* bit i = segment base_seq + i */
+	uint16_t nbits;       /* <= WIRE_MAX_MAP_BITS; (nbits + 7) / 8 bytes sent */
+	uint16_t upload_free; /* spare upload slots the sender offers */
+	uint8_t bits[WIRE_MAX_MAP_BITS / 8];
+};
+
+struct wire_seg_request {
+	uint16_t count; /* 1..WIRE_MAX_REQ */
+	uint32_t seqs[WIRE_MAX_REQ];
+};
+
+struct wire_seg_data {
+	uint32_t seq;
+	uint64_t origin_us;     /* source's real-time clock at creation */
+	uint8_t hops;           /* overlay hops so far; the source sends 1 */
+	uint32_t checksum;      /* wire_checksum() of payload */
+	uint16_t len;           /* <= WIRE_SEG_PAYLOAD_MAX */
+	const uint8_t *payload; /* decode: points into the input buffer */
+};
+
+struct wire_hop {
+	struct wire_addr addr;
+	uint64_t arrival_us;
+};
+
+/* Reverse-tracing probe ProbM. */
+struct wire_probe {
+	uint32_t seq;
+	struct wire_addr peer0;
+	uint64_t ts0_us;
+	uint32_t source_id;
+	uint32_t last_delay_us;
+	uint8_t ttl; /* <= 7 */
+	uint8_t nhops;
+	struct wire_hop hops[WIRE_MAX_HOPS];
+};
+
+/* Path chosen by the source, hop 0 = source ... last = Peer_0. */
+struct wire_path_setup {
+	uint32_t seq;
+	uint8_t nhops; /* 2..WIRE_MAX_HOPS */
+	struct wire_addr hops[WIRE_MAX_HOPS];
+};
+
+struct wire_report {
+	uint64_t t_us;
+	uint16_t partners;
+	uint16_t neighbours;
+	uint32_t received;
+	uint32_t due;
+	uint32_t on_time;
+	uint32_t last_delay_us;
+	uint8_t state; /* 0 joining, 1 playing, 2 leaving */
+};
+
+struct wire_msg {
+	struct wire_hdr hdr;
+	union {
+		struct wire_register reg;
+		struct wire_bootstrap boot;
+		struct wire_simple simple;
+		struct wire_detector det;
+		struct wire_buffer_map map;
+		struct wire_seg_request req;
+		struct wire_seg_data seg;
+		struct wire_probe probe;
+		struct wire_path_setup path;
+		struct wire_report report;
+	} u;
+};
+
+/* Encode m into buf (at most cap bytes). Returns the datagram length, or a
+ * negative WIRE_E* code (WIRE_ERANGE for counts out of bounds or a name
+ * without its NUL, WIRE_ENOSPACE when cap is too small). m->hdr.length is
+ * ignored and computed; name bytes after the NUL and map bits past nbits are
+ * sent as zeros. */
+int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
+
+/* Decode one datagram. Returns WIRE_OK or a negative WIRE_E* code; on error
+ * *out is unspecified but nothing else is touched. A datagram cut short of
+ * its declared body is WIRE_ESHORT; one with bytes past it, or a body that
+ * does not fit its type and counts, is WIRE_ELENGTH. Non-zero name padding
+ * or map bits past nbits are WIRE_ERANGE. The segment checksum is not
+ * verified here. Unsent parts of *out (unused slots, map bytes) are zero. */
+int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *out);
+
+const char *wire_strerror(int err);
+const char *wire_type_name(int type);
+
+/* Checksum of segment payloads: 32-bit FNV-1a. */
+uint32_t wire_checksum(const uint8_t *p, size_t len);
+
+/* Buffer-map bit helpers. */
+static inline int wire_map_get(const struct wire_buffer_map *m, uint32_t seq)
+{
+	uint32_t i = seq - m->base_seq;
+	if (seq < m->base_seq || i >= m->nbits)
+		return 0;
+	return (m->bits[i >> 3] >> (i & 7)) & 1;
+}
+
+static inline void wire_map_set(struct wire_buffer_map *m, uint32_t seq)
+{
+	uint32_t i = seq - m->base_seq;
+	if (seq >= m->base_seq && i < m->nbits)
+		m->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+#endif

@@ -1,0 +1,14 @@
+-- Quick start: one rendezvous point, one 300 kbit/s source, five peers
+-- joining a second apart. `--set duration=30` shortens it.
+network {
+  backend = "bridge",
+  access = { up = "10mbit", down = "10mbit", delay = "10ms" },
+}
+
+rendezvous { name = "rp" }
+source { name = "src", stream = "tv1", rate = "300kbit" }
+for i = 1, 5 do
+  peer { name = "peer" .. i, watch = "tv1", at = i }
+end
+
+run { duration = param("duration", 60) }
