@@ -134,4 +134,6 @@ format-check:
 clean:
 	rm -rf build build-asan
 
+.SECONDARY:
+
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -38,7 +38,7 @@ static uint64_t kv_u64(const char *line, const char *key)
 }
 
 static int load_events(const char *hdir, struct peer_metrics *p, uint32_t *start_seq, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/events.log", hdir);
@@ -87,7 +87,7 @@ static uint32_t le32(const uint8_t *b)
 }
 
 static int load_segments(const char *hdir, struct peer_metrics *p, uint32_t start_seq, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/segments.bin", hdir);
@@ -149,7 +149,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		snprintf(err, errlen, "open %s: %s (is %s a run directory?)", path, strerror(errno),
-			 dir);
+		         dir);
 		return -1;
 	}
 	char line[512];
@@ -202,7 +202,7 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 {
 	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
 	fprintf(out, "%-12s %-13s %9s %10s %10s %10s %9s %5s\n", "peer", "mode", "startup_s",
-		"delay_med", "delay_p95", "continuity", "verified", "hops");
+	        "delay_med", "delay_p95", "continuity", "verified", "hops");
 	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
 	int nst = 0;
 	uint64_t due = 0, on = 0;
@@ -213,8 +213,8 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 			continue;
 		}
 		fprintf(out, "%-12s %-13s %9.2f %8.1fms %8.1fms %10.4f %8.1f%% %5d\n", p->name,
-			p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms, p->continuity,
-			100 * p->verified_fraction, p->max_hops);
+		        p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms, p->continuity,
+		        100 * p->verified_fraction, p->max_hops);
 		if (st)
 			st[nst++] = p->startup_s;
 		due += p->due;
@@ -222,8 +222,9 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 	}
 	if (st && nst) {
 		qsort(st, (size_t)nst, sizeof(*st), cmp_double);
-		fprintf(out, "summary: %d/%d peers played, startup median %.2f s, continuity %.4f\n",
-			nst, m->npeers, st[nst / 2], due ? (double)on / (double)due : 0);
+		fprintf(out,
+		        "summary: %d/%d peers played, startup median %.2f s, continuity %.4f\n",
+		        nst, m->npeers, st[nst / 2], due ? (double)on / (double)due : 0);
 	} else {
 		fprintf(out, "summary: no peer started playback\n");
 	}
@@ -239,15 +240,16 @@ int analysis_write_json(const struct run_metrics *m, const char *path)
 	for (int i = 0; i < m->npeers; i++) {
 		const struct peer_metrics *p = &m->p[i];
 		fprintf(f,
-			"    {\"name\": \"%s\", \"mode\": \"%s\", \"started\": %s, \"startup_s\": %.6f, "
-			"\"delay_median_ms\": %.3f, \"delay_p95_ms\": %.3f, \"due\": %" PRIu64
-			", \"on_time\": %" PRIu64 ", \"continuity\": %.6f, \"stored\": %" PRIu64
-			", \"verified_due\": %" PRIu64 ", \"verified_fraction\": %.6f, "
-			"\"corrupt\": %" PRIu64 ", \"max_hops\": %d}%s\n",
-			p->name, p->mode, p->started ? "true" : "false", p->startup_s,
-			p->delay_med_ms, p->delay_p95_ms, p->due, p->on_time, p->continuity,
-			p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
-			i + 1 < m->npeers ? "," : "");
+		        "    {\"name\": \"%s\", \"mode\": \"%s\", \"started\": %s, \"startup_s\": "
+		        "%.6f, "
+		        "\"delay_median_ms\": %.3f, \"delay_p95_ms\": %.3f, \"due\": %" PRIu64
+		        ", \"on_time\": %" PRIu64 ", \"continuity\": %.6f, \"stored\": %" PRIu64
+		        ", \"verified_due\": %" PRIu64 ", \"verified_fraction\": %.6f, "
+		        "\"corrupt\": %" PRIu64 ", \"max_hops\": %d}%s\n",
+		        p->name, p->mode, p->started ? "true" : "false", p->startup_s,
+		        p->delay_med_ms, p->delay_p95_ms, p->due, p->on_time, p->continuity,
+		        p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
+		        i + 1 < m->npeers ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	return fclose(f);

@@ -9,15 +9,15 @@
 struct peer_metrics {
 	char name[32];
 	char mode[16];
-	int started;       /* playback started */
-	double startup_s;  /* join to playback start */
+	int started;                       /* playback started */
+	double startup_s;                  /* join to playback start */
 	double delay_med_ms, delay_p95_ms; /* source-to-end, segments stored */
 	uint64_t due, on_time;
-	double continuity; /* on_time / due */
-	uint64_t stored;   /* segments stored in the buffer */
+	double continuity;     /* on_time / due */
+	uint64_t stored;       /* segments stored in the buffer */
 	uint64_t verified_due; /* due segments received with verified content */
 	double verified_fraction;
-	uint64_t corrupt;  /* checksum mismatches */
+	uint64_t corrupt; /* checksum mismatches */
 	int max_hops;
 };
 

@@ -10,10 +10,10 @@ int main(int argc, char **argv)
 	util_set_progname(argv[0]);
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fprintf(argc == 2 ? stdout : stderr,
-			"usage: %s RUN_DIR\n"
-			"Prints per-peer startup delay, source-to-end delay (median, p95) and\n"
-			"continuity; writes RUN_DIR/metrics.json and RUN_DIR/report.txt.\n",
-			util_progname());
+		        "usage: %s RUN_DIR\n"
+		        "Prints per-peer startup delay, source-to-end delay (median, p95) and\n"
+		        "continuity; writes RUN_DIR/metrics.json and RUN_DIR/report.txt.\n",
+		        util_progname());
 		return argc == 2 ? 0 : 2;
 	}
 	char err[1024];

@@ -38,7 +38,7 @@ static int cmd_run(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int takes = !strcmp(a, "--seed") || !strcmp(a, "--out") || !strcmp(a, "--set") ||
-			    !strcmp(a, "--peer-bin") || !strcmp(a, "--backend");
+		            !strcmp(a, "--peer-bin") || !strcmp(a, "--backend");
 		if (takes && !v) {
 			err_msg("run: option %s needs a value", a);
 			return 2;
@@ -58,7 +58,9 @@ static int cmd_run(int argc, char **argv)
 			snprintf(peer_bin, sizeof(peer_bin), "%s", v);
 		} else if (!strcmp(a, "--backend")) {
 			if (testbed_backend_parse(v, &o.backend)) {
-				err_msg("run: --backend must be auto, netem, userspace or bridge, got '%s'", v);
+				err_msg("run: --backend must be auto, netem, userspace or bridge, "
+				        "got '%s'",
+				        v);
 				return 2;
 			}
 			o.backend_forced = 1;
@@ -132,11 +134,12 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"run", cmd_run,
-	 "SCENARIO.lua [--seed N] [--out DIR] [--set k=v]... [--peer-bin PATH] "
-	 "[--backend auto|netem|userspace|bridge] [-q]"},
-	{"clean", cmd_clean, "[PREFIX]  remove namespaces (and their processes) a crashed run left;\n"
-	 "        PREFIX defaults to '" TESTBED_PREFIX "', i.e. every run's leftovers"},
+    {"run", cmd_run,
+     "SCENARIO.lua [--seed N] [--out DIR] [--set k=v]... [--peer-bin PATH] "
+     "[--backend auto|netem|userspace|bridge] [-q]"},
+    {"clean", cmd_clean,
+     "[PREFIX]  remove namespaces (and their processes) a crashed run left;\n"
+     "        PREFIX defaults to '" TESTBED_PREFIX "', i.e. every run's leftovers"},
 };
 
 static void usage(FILE *f)

@@ -43,7 +43,10 @@ struct runner {
 	int tty;
 };
 
-static double elapsed(const struct runner *r) { return (double)(mono_us() - r->t0) / 1e6; }
+static double elapsed(const struct runner *r)
+{
+	return (double)(mono_us() - r->t0) / 1e6;
+}
 
 static void hlog(struct runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hlog(struct runner *r, const char *fmt, ...)
@@ -75,7 +78,7 @@ static int mkdirs(const char *path)
 }
 
 static int write_file(const char *dir, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int write_file(const char *dir, const char *name, const char *fmt, ...)
 {
 	char path[1200];
@@ -330,9 +333,10 @@ static uint64_t progress_timer(struct loop *l, void *arg)
 	if (r->o->quiet)
 		return 0;
 	char line[256];
-	snprintf(line, sizeof(line), "[%6.1f/%.0f s] hosts up %d/%d, joins %d, leaves %d, crashes %d, died %d",
-		 elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, r->joins,
-		 r->leaves, r->crashes, r->died);
+	snprintf(line, sizeof(line),
+	         "[%6.1f/%.0f s] hosts up %d/%d, joins %d, leaves %d, crashes %d, died %d",
+	         elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, r->joins,
+	         r->leaves, r->crashes, r->died);
 	if (r->tty)
 		fprintf(stderr, "\r%s\033[K", line);
 	else
@@ -358,8 +362,8 @@ static void reap(struct runner *r)
 				/* Unexpected: recorded, never fatal to the run. */
 				r->st[i] = H_DIED;
 				r->died++;
-				hlog(r, "died %s pid=%d %s (see hosts/%s/stderr.log)", name, (int)pid,
-				     how, name);
+				hlog(r, "died %s pid=%d %s (see hosts/%s/stderr.log)", name,
+				     (int)pid, how, name);
 			} else {
 				if (r->st[i] == H_LEAVING)
 					r->st[i] = H_LEFT;
@@ -465,8 +469,8 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 		for (int i = 0; i < s->nh; i++) {
 			char ip[16];
 			testbed_ip_str(testbed_host_ip((uint32_t)i), ip);
-			fprintf(f, "%s %s %s %s\n", s->h[i].name, scenario_role_name(s->h[i].role), ip,
-				*s->h[i].stream ? s->h[i].stream : "-");
+			fprintf(f, "%s %s %s %s\n", s->h[i].name, scenario_role_name(s->h[i].role),
+			        ip, *s->h[i].stream ? s->h[i].stream : "-");
 		}
 		fclose(f);
 	}
@@ -474,7 +478,7 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 }
 
 int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
-	       int *interrupted, char *err, size_t errlen)
+               int *interrupted, char *err, size_t errlen)
 {
 	struct runner r = {.s = s, .o = o, .sigfd = -1, .rp = -1, .monitor = -1};
 	*interrupted = 0;
@@ -519,10 +523,10 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	for (int i = 0; i < s->nh; i++)
 		names[i] = s->h[i].name;
 	struct testbed_config tc = {
-		.prefix = prefix,
-		.nhosts = (uint32_t)s->nh,
-		.names = names,
-		.backend = o->backend_forced ? o->backend : s->backend,
+	    .prefix = prefix,
+	    .nhosts = (uint32_t)s->nh,
+	    .names = names,
+	    .backend = o->backend_forced ? o->backend : s->backend,
 	};
 	hlog(&r, "creating %d hosts, prefix %s", s->nh, prefix);
 	uint64_t c0 = mono_us();

@@ -20,6 +20,6 @@ struct run_options {
  * is set), -1 on a harness error (err says what). rundir receives the path
  * of the run directory. */
 int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
-	       int *interrupted, char *err, size_t errlen);
+               int *interrupted, char *err, size_t errlen);
 
 #endif

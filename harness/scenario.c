@@ -46,7 +46,7 @@ static void check_fields(lua_State *L, int idx, const char *what, const char *co
 			char list[512] = "";
 			for (const char *const *a = allowed; *a; a++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-					 a == allowed ? "" : ", ", *a);
+				         a == allowed ? "" : ", ", *a);
 			luaL_error(L, "%s{}: unknown field '%s' (known: %s)", what, k, list);
 		}
 	}
@@ -63,7 +63,7 @@ static int field(lua_State *L, int idx, const char *k)
 }
 
 static void get_str(lua_State *L, int idx, const char *what, const char *k, char *out, size_t len,
-		    const char *def)
+                    const char *def)
 {
 	if (!field(L, idx, k)) {
 		snprintf(out, len, "%s", def);
@@ -73,7 +73,8 @@ static void get_str(lua_State *L, int idx, const char *what, const char *k, char
 		luaL_error(L, "%s{}: field '%s' must be a string", what, k);
 	const char *v = lua_tostring(L, -1);
 	if (strlen(v) >= len)
-		luaL_error(L, "%s{}: field '%s' is longer than %d characters", what, k, (int)len - 1);
+		luaL_error(L, "%s{}: field '%s' is longer than %d characters", what, k,
+		           (int)len - 1);
 	snprintf(out, len, "%s", v);
 	lua_pop(L, 1);
 }
@@ -90,7 +91,7 @@ static double to_seconds(lua_State *L, int idx, const char *what, const char *k)
 	uint64_t us;
 	if (lua_type(L, idx) != LUA_TSTRING || parse_duration(lua_tostring(L, idx), &us))
 		luaL_error(L, "%s: %s must be a time such as 10, \"10s\" or \"250ms\", got '%s'",
-			   what, k, luaL_tolstring(L, idx, NULL));
+		           what, k, luaL_tolstring(L, idx, NULL));
 	return (double)us / 1e6;
 }
 
@@ -110,8 +111,8 @@ static uint64_t get_rate(lua_State *L, int idx, const char *what, const char *k,
 	uint64_t bps;
 	const char *v = lua_tostring(L, -1);
 	if (!v || parse_rate(v, &bps) || bps == 0)
-		luaL_error(L, "%s{}: %s must be a positive rate such as \"300kbit\", got '%s'", what,
-			   k, v ? v : luaL_typename(L, -1));
+		luaL_error(L, "%s{}: %s must be a positive rate such as \"300kbit\", got '%s'",
+		           what, k, v ? v : luaL_typename(L, -1));
 	lua_pop(L, 1);
 	return bps;
 }
@@ -131,14 +132,16 @@ static double get_prob(lua_State *L, int idx, const char *what, const char *k, d
 static const char *const access_fields[] = {"up", "down", "delay", "jitter", "loss", "queue", NULL};
 
 static void read_access(lua_State *L, int idx, const char *what, struct link_access *a,
-			uint32_t *delay_us)
+                        uint32_t *delay_us)
 {
 	check_fields(L, idx, what, access_fields);
 	a->up_bps = get_rate(L, idx, what, "up", a->up_bps);
 	a->down_bps = get_rate(L, idx, what, "down", a->down_bps);
 	if (delay_us)
-		*delay_us = (uint32_t)llround(get_time(L, idx, what, "delay", *delay_us / 1e6) * 1e6);
-	a->jitter_us = (uint32_t)llround(get_time(L, idx, what, "jitter", a->jitter_us / 1e6) * 1e6);
+		*delay_us =
+		    (uint32_t)llround(get_time(L, idx, what, "delay", *delay_us / 1e6) * 1e6);
+	a->jitter_us =
+	    (uint32_t)llround(get_time(L, idx, what, "jitter", a->jitter_us / 1e6) * 1e6);
 	a->loss = get_prob(L, idx, what, "loss", a->loss);
 	if (field(L, idx, "queue")) {
 		lua_Integer q = lua_tointeger(L, -1);
@@ -159,8 +162,8 @@ static int l_network(lua_State *L)
 	char b[32];
 	get_str(L, 1, "network", "backend", b, sizeof(b), testbed_backend_name(s->backend));
 	if (testbed_backend_parse(b, &s->backend))
-		luaL_error(L, "network{}: backend must be auto, netem, userspace or bridge, got '%s'",
-			   b);
+		luaL_error(
+		    L, "network{}: backend must be auto, netem, userspace or bridge, got '%s'", b);
 	if (field(L, 1, "access")) {
 		read_access(L, lua_gettop(L), "network.access", &s->access, &s->access_delay_us);
 		lua_pop(L, 1);
@@ -201,7 +204,8 @@ static int handle_index(lua_State *L, int arg)
 	return i;
 }
 
-static void add_event(lua_State *L, double t, enum event_kind kind, int host, int ref, double period)
+static void add_event(lua_State *L, double t, enum event_kind kind, int host, int ref,
+                      double period)
 {
 	struct scenario *s = get_s(L);
 	if (s->nev == MAX_EVENTS)
@@ -241,16 +245,18 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
 	for (const char *p = h->name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			luaL_error(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what, h->name);
+			luaL_error(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what,
+			           h->name);
 	for (int i = 0; i < s->nh; i++)
 		if (strcmp(s->h[i].name, h->name) == 0)
 			luaL_error(L, "%s{}: host name '%s' is already used at %s", what, h->name,
-				   s->h[i].where);
+			           s->h[i].where);
 	h->start_s = get_time(L, 1, what, "at", 0);
-	h->leave_s = field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0))
-					     : -1;
+	h->leave_s =
+	    field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0)) : -1;
 	if (h->leave_s >= 0 && h->leave_s < h->start_s)
-		luaL_error(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s, h->start_s);
+		luaL_error(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s,
+		           h->start_s);
 	if (role == HOST_SOURCE) {
 		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
 		if (!*h->stream)
@@ -261,7 +267,7 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		for (int i = 0; i < s->nh; i++)
 			if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
 				luaL_error(L, "source{}: stream '%s' already has a source at %s",
-					   h->stream, s->h[i].where);
+				           h->stream, s->h[i].where);
 	}
 	if (role == HOST_PEER) {
 		get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
@@ -270,7 +276,7 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
 		if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
 			luaL_error(L, "peer{}: mode must be anysee or coolstreaming, got '%s'",
-				   h->mode);
+			           h->mode);
 		uint64_t us;
 		get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
 		if (*h->buffer && (parse_duration(h->buffer, &us) || !us))
@@ -312,7 +318,10 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	return 1;
 }
 
-#define HOST_FIELDS(...) {"name", "at", "leave_at", "access", "args", __VA_ARGS__ NULL}
+#define HOST_FIELDS(...)                                                                           \
+	{                                                                                          \
+		"name", "at", "leave_at", "access", "args", __VA_ARGS__ NULL                       \
+	}
 
 static int l_rendezvous(lua_State *L)
 {
@@ -325,13 +334,13 @@ static int l_rendezvous(lua_State *L)
 
 static int l_source(lua_State *L)
 {
-	static const char *const f[] = HOST_FIELDS("stream", "rate", "ingest",);
+	static const char *const f[] = HOST_FIELDS("stream", "rate", "ingest", );
 	return declare(L, HOST_SOURCE, "source", f);
 }
 
 static int l_peer(lua_State *L)
 {
-	static const char *const f[] = HOST_FIELDS("watch", "mode", "buffer", "startup",);
+	static const char *const f[] = HOST_FIELDS("watch", "mode", "buffer", "startup", );
 	return declare(L, HOST_PEER, "peer", f);
 }
 
@@ -376,7 +385,7 @@ static int l_param(lua_State *L)
 			double v = strtod(s->params[i].value, &end);
 			if (*end || end == s->params[i].value)
 				luaL_error(L, "param '%s': --set value '%s' is not a number", name,
-					   s->params[i].value);
+				           s->params[i].value);
 			lua_pushnumber(L, v);
 		} else {
 			lua_pushstring(L, s->params[i].value);
@@ -427,9 +436,18 @@ static int act(lua_State *L, enum event_kind kind)
 	return 0;
 }
 
-static int m_start(lua_State *L) { return act(L, EV_START); }
-static int m_leave(lua_State *L) { return act(L, EV_LEAVE); }
-static int m_crash(lua_State *L) { return act(L, EV_CRASH); }
+static int m_start(lua_State *L)
+{
+	return act(L, EV_START);
+}
+static int m_leave(lua_State *L)
+{
+	return act(L, EV_LEAVE);
+}
+static int m_crash(lua_State *L)
+{
+	return act(L, EV_CRASH);
+}
 
 static int msg_handler(lua_State *L)
 {
@@ -449,10 +467,10 @@ static void pcall_error(lua_State *L, char *err, size_t errlen)
 }
 
 static const luaL_Reg api[] = {
-	{"network", l_network}, {"rendezvous", l_rendezvous}, {"source", l_source},
-	{"peer", l_peer},       {"monitor", l_monitor},       {"at", l_at},
-	{"every", l_every},     {"param", l_param},           {"run", l_run},
-	{NULL, NULL},
+    {"network", l_network}, {"rendezvous", l_rendezvous}, {"source", l_source},
+    {"peer", l_peer},       {"monitor", l_monitor},       {"at", l_at},
+    {"every", l_every},     {"param", l_param},           {"run", l_run},
+    {NULL, NULL},
 };
 
 const char *scenario_role_name(enum host_role r)
@@ -469,8 +487,8 @@ static int validate(struct scenario *s, char *err, size_t errlen)
 	for (int i = 0; i < s->nh; i++) {
 		const struct host_decl *h = &s->h[i];
 		if (h->role != HOST_RP && h->role != HOST_MONITOR && !rps) {
-			snprintf(err, errlen, "%s: %s needs a rendezvous() in the scenario", h->where,
-				 h->name);
+			snprintf(err, errlen, "%s: %s needs a rendezvous() in the scenario",
+			         h->where, h->name);
 			return -1;
 		}
 		if (h->role != HOST_PEER)
@@ -480,19 +498,20 @@ static int validate(struct scenario *s, char *err, size_t errlen)
 			found |= s->h[j].role == HOST_SOURCE && !strcmp(s->h[j].stream, h->stream);
 		if (!found) {
 			snprintf(err, errlen, "%s: peer %s watches unknown stream '%s'", h->where,
-				 h->name, h->stream);
+			         h->name, h->stream);
 			return -1;
 		}
 	}
 	for (int i = 0; i < s->nparams; i++) {
 		if (!s->params[i].used) {
 			snprintf(err, errlen, "%s: --set %s: the scenario has no param(\"%s\")",
-				 s->path, s->params[i].name, s->params[i].name);
+			         s->path, s->params[i].name, s->params[i].name);
 			return -1;
 		}
 	}
 	if (!s->ran) {
-		snprintf(err, errlen, "%s: the scenario never calls run{ duration = ... }", s->path);
+		snprintf(err, errlen, "%s: the scenario never calls run{ duration = ... }",
+		         s->path);
 		return -1;
 	}
 	if (!s->nh) {
@@ -503,7 +522,7 @@ static int validate(struct scenario *s, char *err, size_t errlen)
 }
 
 int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
-		  int noverrides, char *err, size_t errlen)
+                  int noverrides, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -522,12 +541,13 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	}
 	for (int i = 0; i < noverrides; i++) {
 		const char *eq = strchr(overrides[i], '=');
-		if (!eq || eq == overrides[i] || (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name)) {
+		if (!eq || eq == overrides[i] ||
+		    (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name)) {
 			snprintf(err, errlen, "--set '%s': expected name=value", overrides[i]);
 			return -1;
 		}
 		snprintf(s->params[i].name, sizeof(s->params[i].name), "%.*s",
-			 (int)(eq - overrides[i]), overrides[i]);
+		         (int)(eq - overrides[i]), overrides[i]);
 		snprintf(s->params[i].value, sizeof(s->params[i].value), "%s", eq + 1);
 		s->nparams++;
 	}
@@ -540,7 +560,7 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	luaL_openlibs(L);
 	luaL_newmetatable(L, "anysee.host");
 	static const luaL_Reg methods[] = {
-		{"start", m_start}, {"leave", m_leave}, {"crash", m_crash}, {NULL, NULL}};
+	    {"start", m_start}, {"leave", m_leave}, {"crash", m_crash}, {NULL, NULL}};
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);

@@ -38,9 +38,9 @@ enum event_kind { EV_START, EV_LEAVE, EV_CRASH, EV_CALL, EV_EVERY };
 struct sched_event {
 	double t;
 	enum event_kind kind;
-	int host;      /* EV_START/LEAVE/CRASH */
-	int ref;       /* EV_CALL/EV_EVERY: Lua registry reference */
-	double period; /* EV_EVERY */
+	int host;       /* EV_START/LEAVE/CRASH */
+	int ref;        /* EV_CALL/EV_EVERY: Lua registry reference */
+	double period;  /* EV_EVERY */
 	uint64_t order; /* declaration order: ties fire in it */
 };
 
@@ -76,7 +76,7 @@ struct scenario {
 
 /* overrides: "name=value" strings from --set. */
 int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
-		  int noverrides, char *err, size_t errlen);
+                  int noverrides, char *err, size_t errlen);
 void scenario_free(struct scenario *s);
 /* Call a stored Lua callback (EV_CALL/EV_EVERY). Errors carry file:line. */
 int scenario_call(struct scenario *s, int ref, char *err, size_t errlen);

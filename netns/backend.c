@@ -9,12 +9,15 @@ int backend_available(enum testbed_backend b, char *err, size_t errlen)
 		return 1;
 	default:
 		snprintf(err, errlen, "the %s backend is not available in this build",
-			 testbed_backend_name(b));
+		         testbed_backend_name(b));
 		return 0;
 	}
 }
 
-enum testbed_backend backend_auto(void) { return TESTBED_BRIDGE; }
+enum testbed_backend backend_auto(void)
+{
+	return TESTBED_BRIDGE;
+}
 
 int backend_start(struct testbed *tb, struct backend_state **st, char *err, size_t errlen)
 {

@@ -2,7 +2,10 @@
 
 #include <math.h>
 
-static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
+static size_t align8(size_t x)
+{
+	return (x + 7) & ~(size_t)7;
+}
 
 size_t linkmodel_size(uint32_t n)
 {

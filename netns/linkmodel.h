@@ -14,12 +14,12 @@
 #include <stdint.h>
 
 struct link_access {
-	uint64_t up_bps;     /* 0 = unlimited */
-	uint64_t down_bps;   /* 0 = unlimited */
-	uint32_t jitter_us;  /* standard deviation of the added delay */
+	uint64_t up_bps;      /* 0 = unlimited */
+	uint64_t down_bps;    /* 0 = unlimited */
+	uint32_t jitter_us;   /* standard deviation of the added delay */
 	uint32_t queue_bytes; /* per-direction queue limit; 0 = default */
-	double loss;         /* probability in [0,1] on each direction */
-	uint32_t partition;  /* hosts talk only within one partition label */
+	double loss;          /* probability in [0,1] on each direction */
+	uint32_t partition;   /* hosts talk only within one partition label */
 };
 
 struct linkmodel {

@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/veth.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
-#include <linux/veth.h>
 #include <netlink/route/link/veth.h>
 
 #include "netns/backend.h"
@@ -46,7 +46,7 @@ struct testbed {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -55,7 +55,10 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-uint32_t testbed_host_ip(uint32_t i) { return TESTBED_NET + i + 1; }
+uint32_t testbed_host_ip(uint32_t i)
+{
+	return TESTBED_NET + i + 1;
+}
 
 void testbed_host_mac(uint32_t i, uint8_t mac[6])
 {
@@ -74,10 +77,10 @@ void testbed_ip_str(uint32_t ip, char buf[16])
 }
 
 static const char *const backend_names[] = {
-	[TESTBED_AUTO] = "auto",
-	[TESTBED_NETEM] = "netem",
-	[TESTBED_USERSPACE] = "userspace",
-	[TESTBED_BRIDGE] = "bridge",
+    [TESTBED_AUTO] = "auto",
+    [TESTBED_NETEM] = "netem",
+    [TESTBED_USERSPACE] = "userspace",
+    [TESTBED_BRIDGE] = "bridge",
 };
 
 const char *testbed_backend_name(enum testbed_backend b)
@@ -96,11 +99,26 @@ int testbed_backend_parse(const char *s, enum testbed_backend *out)
 	return -1;
 }
 
-enum testbed_backend testbed_backend(const struct testbed *tb) { return tb->backend; }
-uint32_t testbed_nhosts(const struct testbed *tb) { return tb->n; }
-const char *testbed_host_ns(const struct testbed *tb, uint32_t i) { return tb->ns[i]; }
-const char *testbed_hub_ns(const struct testbed *tb) { return tb->hub; }
-struct linkmodel *testbed_model(struct testbed *tb) { return tb->model; }
+enum testbed_backend testbed_backend(const struct testbed *tb)
+{
+	return tb->backend;
+}
+uint32_t testbed_nhosts(const struct testbed *tb)
+{
+	return tb->n;
+}
+const char *testbed_host_ns(const struct testbed *tb, uint32_t i)
+{
+	return tb->ns[i];
+}
+const char *testbed_hub_ns(const struct testbed *tb)
+{
+	return tb->hub;
+}
+struct linkmodel *testbed_model(struct testbed *tb)
+{
+	return tb->model;
+}
 
 /* As `ip netns add` does: the run directory must be a shared mount so that
  * namespace bind mounts made here propagate to every mount namespace. */
@@ -158,7 +176,7 @@ static int ns_create_enter(const char *name, char *err, size_t errlen)
 	 * chatter to every capture. The sysctl applies to the namespace the
 	 * writer is in. */
 	static const char *const v6[] = {"/proc/sys/net/ipv6/conf/default/disable_ipv6",
-					 "/proc/sys/net/ipv6/conf/all/disable_ipv6"};
+	                                 "/proc/sys/net/ipv6/conf/all/disable_ipv6"};
 	for (size_t i = 0; i < ARRAY_LEN(v6); i++) {
 		int s = open(v6[i], O_WRONLY | O_CLOEXEC);
 		if (s >= 0) {
@@ -227,7 +245,7 @@ static int link_set_up(struct nl_sock *sk, int ifindex, const char *what, char *
 }
 
 static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int plen, const char *what,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	uint32_t be = htonl(ip);
 	struct rtnl_addr *a = rtnl_addr_alloc();
@@ -267,13 +285,16 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 		return -NLE_NOMEM;
 	struct nlattr *info, *data, *peer;
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, hubif) < 0 || nla_put_u32(msg, IFLA_TXQLEN, 1000) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, hubif) < 0 ||
+	    nla_put_u32(msg, IFLA_TXQLEN, 1000) < 0 ||
 	    (master > 0 && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
 	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
 	    nla_put_string(msg, IFLA_INFO_KIND, "veth") < 0 ||
-	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) || !(peer = nla_nest_start(msg, VETH_INFO_PEER)) ||
+	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+	    !(peer = nla_nest_start(msg, VETH_INFO_PEER)) ||
 	    nlmsg_append(msg, &peer_ifi, sizeof(peer_ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, "eth0") < 0 || nla_put(msg, IFLA_ADDRESS, 6, mac) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, "eth0") < 0 ||
+	    nla_put(msg, IFLA_ADDRESS, 6, mac) < 0 ||
 	    nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)host_fd) < 0) {
 		nlmsg_free(msg);
 		return -NLE_NOMEM;
@@ -288,7 +309,7 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
  * hub end is created (through hub_sk) directly in the hub. Called with the
  * thread in the hub namespace; returns there. */
 static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
-		       int bridge_ifindex, char *err, size_t errlen)
+                       int bridge_ifindex, char *err, size_t errlen)
 {
 	char e[256] = "";
 	const char *name = tb->ns[i];
@@ -314,7 +335,8 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 
 	char hubif[IFNAMSIZ];
 	snprintf(hubif, sizeof(hubif), "p%u", i);
-	int nrc = veth_add(hub_sk, hubif, bridge_ifindex, host_fd, testbed_host_ip(i) - TESTBED_NET - 1);
+	int nrc =
+	    veth_add(hub_sk, hubif, bridge_ifindex, host_fd, testbed_host_ip(i) - TESTBED_NET - 1);
 	if (nrc < 0) {
 		snprintf(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
 		goto out;
@@ -343,7 +365,8 @@ static int name_ok(const char *s)
 	if (!*s || strlen(s) > 40)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_'))
 			return 0;
 	return 1;
 }
@@ -432,8 +455,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 
 	/* The model sits in shared memory so a forked switch sees live changes. */
 	tb->model_len = linkmodel_size(tb->n);
-	void *mem = mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			 -1, 0);
+	void *mem =
+	    mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		seterr(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
 		free(tb->ns);
@@ -461,7 +484,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 		snprintf(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
 		goto back;
 	}
-	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) || link_set_up(hub_sk, 1, "hub lo", e, sizeof(e)))
+	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) ||
+	    link_set_up(hub_sk, 1, "hub lo", e, sizeof(e)))
 		goto back;
 	int bridge_ifindex = 0;
 	if (backend == TESTBED_BRIDGE && create_bridge(hub_sk, &bridge_ifindex, e, sizeof(e)))
@@ -505,7 +529,7 @@ void testbed_destroy(struct testbed *tb)
 	if (!tb)
 		return;
 	backend_stop(tb, tb->bstate);
-	char (*paths)[160] = calloc(tb->made + 1, sizeof(*paths));
+	char(*paths)[160] = calloc(tb->made + 1, sizeof(*paths));
 	if (paths) {
 		for (uint32_t i = 0; i < tb->made; i++)
 			ns_path(paths[i], sizeof(paths[i]), tb->ns[i]);
@@ -573,10 +597,11 @@ int testbed_clean(const char *prefix, char *err, size_t errlen)
 	}
 	DIR *d = opendir(NETNS_RUN_DIR);
 	if (!d)
-		return errno == ENOENT ? 0 : (seterr(err, errlen, "open %s: %s", NETNS_RUN_DIR,
-						     strerror(errno)),
-					      -1);
-	char (*paths)[160] = NULL;
+		return errno == ENOENT
+		           ? 0
+		           : (seterr(err, errlen, "open %s: %s", NETNS_RUN_DIR, strerror(errno)),
+		              -1);
+	char(*paths)[160] = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {

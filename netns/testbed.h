@@ -38,7 +38,8 @@ struct testbed;
 
 /* Build the hub and all hosts. On failure everything made so far is
  * removed and err holds one line naming the host, object and cause. */
-int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen);
+int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err,
+                   size_t errlen);
 
 /* Tear everything down (stops the switch, deletes namespaces). Safe on NULL. */
 void testbed_destroy(struct testbed *tb);

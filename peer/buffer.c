@@ -42,7 +42,10 @@ const struct segment *buffer_get(const struct buffer *b, uint32_t seq)
 	return s->valid && s->seq == seq ? s : NULL;
 }
 
-int buffer_has(const struct buffer *b, uint32_t seq) { return buffer_get(b, seq) != NULL; }
+int buffer_has(const struct buffer *b, uint32_t seq)
+{
+	return buffer_get(b, seq) != NULL;
+}
 
 int buffer_put(struct buffer *b, const struct wire_seg_data *sd, uint64_t now_us)
 {
@@ -98,7 +101,7 @@ uint64_t buffer_deadline(const struct buffer *b, uint32_t seq)
 }
 
 uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
-			void (*fn)(void *arg, uint32_t seq, int on_time), void *arg)
+                        void (*fn)(void *arg, uint32_t seq, int on_time), void *arg)
 {
 	if (!b->playing)
 		return 0;

@@ -65,7 +65,7 @@ uint64_t buffer_deadline(const struct buffer *b, uint32_t seq);
 /* Account every segment whose deadline is <= now; calls fn for each with
  * whether it was on time. Returns how many became due. */
 uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
-			void (*fn)(void *arg, uint32_t seq, int on_time), void *arg);
+                        void (*fn)(void *arg, uint32_t seq, int on_time), void *arg);
 
 /* Fill a buffer map of the held window (at most WIRE_MAX_MAP_BITS). */
 void buffer_fill_map(const struct buffer *b, struct wire_buffer_map *m);

@@ -21,23 +21,24 @@ struct opt {
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 static const struct opt opts[] = {
-	{"id", K_U32, ALL, F(id), "node id, unique in the network (default: from the address)"},
-	{"listen", K_ADDR, ALL, F(listen), "ip:port to bind (default 0.0.0.0:7000)"},
-	{"rp", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(rp), "rendezvous point ip:port"},
-	{"monitor", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(monitor), "monitor ip:port for reports"},
-	{"seed", K_U64, ALL, F(seed), "seed of every random choice"},
-	{"log-dir", K_STR, ALL, F(log_dir), "directory for events.log and segments.bin"},
-	{"stream", K_STR, ROLE_SOURCE, F(stream), "name of the stream to broadcast"},
-	{"rate", K_RATE, ROLE_SOURCE, F(rate_bps), "stream bit rate (default 300kbit)"},
-	{"ingest", K_STR, ROLE_SOURCE, F(ingest), "synthetic (default), a file, or - for stdin"},
-	{"watch", K_STR, ROLE_PEER, F(watch), "name of the stream to watch"},
-	{"mode", K_MODE, ROLE_PEER, F(mode), "anysee (default) or coolstreaming"},
-	{"buffer", K_DUR, ROLE_PEER, F(buffer_us), "buffer length (default 40s, 120s coolstreaming)"},
-	{"startup", K_DUR, ROLE_PEER, F(startup_us), "media buffered before playback (default 2s)"},
-	{"partners", K_INT, ROLE_PEER, F(partners), "partners to look for (default 4)"},
-	{"max-partners", K_INT, ROLE_SOURCE | ROLE_PEER, F(max_partners), "partners accepted (default 8)"},
-	{"http", K_INT, ROLE_PEER, F(http_port), "HTTP port for /stream and /status (0 = off)"},
-	{"upload", K_RATE, ROLE_SOURCE | ROLE_PEER, F(upload_bps), "upload capacity (default 10mbit)"},
+    {"id", K_U32, ALL, F(id), "node id, unique in the network (default: from the address)"},
+    {"listen", K_ADDR, ALL, F(listen), "ip:port to bind (default 0.0.0.0:7000)"},
+    {"rp", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(rp), "rendezvous point ip:port"},
+    {"monitor", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(monitor), "monitor ip:port for reports"},
+    {"seed", K_U64, ALL, F(seed), "seed of every random choice"},
+    {"log-dir", K_STR, ALL, F(log_dir), "directory for events.log and segments.bin"},
+    {"stream", K_STR, ROLE_SOURCE, F(stream), "name of the stream to broadcast"},
+    {"rate", K_RATE, ROLE_SOURCE, F(rate_bps), "stream bit rate (default 300kbit)"},
+    {"ingest", K_STR, ROLE_SOURCE, F(ingest), "synthetic (default), a file, or - for stdin"},
+    {"watch", K_STR, ROLE_PEER, F(watch), "name of the stream to watch"},
+    {"mode", K_MODE, ROLE_PEER, F(mode), "anysee (default) or coolstreaming"},
+    {"buffer", K_DUR, ROLE_PEER, F(buffer_us), "buffer length (default 40s, 120s coolstreaming)"},
+    {"startup", K_DUR, ROLE_PEER, F(startup_us), "media buffered before playback (default 2s)"},
+    {"partners", K_INT, ROLE_PEER, F(partners), "partners to look for (default 4)"},
+    {"max-partners", K_INT, ROLE_SOURCE | ROLE_PEER, F(max_partners),
+     "partners accepted (default 8)"},
+    {"http", K_INT, ROLE_PEER, F(http_port), "HTTP port for /stream and /status (0 = off)"},
+    {"upload", K_RATE, ROLE_SOURCE | ROLE_PEER, F(upload_bps), "upload capacity (default 10mbit)"},
 };
 
 void config_defaults(struct config *c, enum role role)
@@ -92,7 +93,7 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 	case K_ADDR:
 		if (strlen(value) >= o->size || !*value) {
 			snprintf(err, errlen, "--%s: value must be 1..%zu characters", name,
-				 o->size - 1);
+			         o->size - 1);
 			return -1;
 		}
 		if (o->kind == K_ADDR && parse_ipport(value, &ip, &port)) {
@@ -197,7 +198,8 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 			return 1;
 		if (strncmp(a, "--", 2)) {
-			snprintf(err, errlen, "unexpected argument '%s' (options are --name value)", a);
+			snprintf(err, errlen, "unexpected argument '%s' (options are --name value)",
+			         a);
 			return -1;
 		}
 		const char *name = a + 2, *eq = strchr(name, '='), *value;
@@ -214,7 +216,7 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 			value = argv[++i];
 		}
 		int rc = strcmp(name, "config") == 0 ? config_load(c, value, err, errlen)
-						     : config_set(c, name, value, err, errlen);
+		                                     : config_set(c, name, value, err, errlen);
 		if (rc)
 			return -1;
 	}
@@ -252,8 +254,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 
 void config_usage(enum role role, const char *prog)
 {
-	static const char *const names[] = {[ROLE_RP] = "rp", [ROLE_SOURCE] = "source",
-					    [ROLE_PEER] = "peer", [ROLE_MONITOR] = "monitor"};
+	static const char *const names[] = {[ROLE_RP] = "rp",
+	                                    [ROLE_SOURCE] = "source",
+	                                    [ROLE_PEER] = "peer",
+	                                    [ROLE_MONITOR] = "monitor"};
 	printf("usage: %s %s [--config FILE] [--name value]...\n", prog, names[role]);
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++)
 		if (opts[i].roles & role)

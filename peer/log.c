@@ -57,8 +57,8 @@ static void put32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us,
-		   uint8_t hops, uint8_t flags)
+void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us, uint8_t hops,
+                   uint8_t flags)
 {
 	if (!l->seg)
 		return;

@@ -42,9 +42,9 @@ struct evlog {
  * a log that writes nothing. Returns -1 with errno set on failure. */
 int evlog_open(struct evlog *l, const char *dir);
 void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us,
-		   uint8_t hops, uint8_t flags);
+    __attribute__((format(printf, 3, 4)));
+void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us, uint8_t hops,
+                   uint8_t flags);
 void evlog_flush(struct evlog *l);
 void evlog_close(struct evlog *l);
 

@@ -181,7 +181,10 @@ static void run_timers(struct loop *l)
 	rearm(l);
 }
 
-void loop_stop(struct loop *l) { l->stop = 1; }
+void loop_stop(struct loop *l)
+{
+	l->stop = 1;
+}
 
 int loop_run(struct loop *l, int (*on_signal)(struct loop *l, int sig, void *arg), void *arg)
 {

@@ -14,10 +14,10 @@ static const struct {
 	int (*run)(struct config *cfg);
 	const char *help;
 } roles[] = {
-	{"rp", ROLE_RP, rp_run, "rendezvous point: bootstrap peers and stream list"},
-	{"source", ROLE_SOURCE, node_run, "broadcaster: ingest and serve one stream"},
-	{"peer", ROLE_PEER, node_run, "end peer: watch one stream"},
-	{"monitor", ROLE_MONITOR, monitor_run, "collect peers' periodic reports"},
+    {"rp", ROLE_RP, rp_run, "rendezvous point: bootstrap peers and stream list"},
+    {"source", ROLE_SOURCE, node_run, "broadcaster: ingest and serve one stream"},
+    {"peer", ROLE_PEER, node_run, "end peer: watch one stream"},
+    {"monitor", ROLE_MONITOR, monitor_run, "collect peers' periodic reports"},
 };
 
 static void usage(FILE *f, const char *prog)

@@ -32,7 +32,7 @@ void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t
 }
 
 int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const uint8_t *buf,
-		       size_t len)
+                       size_t len)
 {
 	if (len < MEDIA_SYNTH_HDR)
 		return 0;

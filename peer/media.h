@@ -12,6 +12,6 @@
 void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t *buf, size_t len);
 /* 1 when buf is exactly what media_synth_fill would have written. */
 int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const uint8_t *buf,
-		       size_t len);
+                       size_t len);
 
 #endif

@@ -32,10 +32,10 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		const struct wire_report *r = &m.u.report;
 		fprintf(mon->out,
-			"%llu id=%u stream=%u state=%u partners=%u received=%u due=%u on_time=%u "
-			"last_delay_us=%u\n",
-			(unsigned long long)r->t_us, m.hdr.sender, m.hdr.stream, r->state,
-			r->partners, r->received, r->due, r->on_time, r->last_delay_us);
+		        "%llu id=%u stream=%u state=%u partners=%u received=%u due=%u on_time=%u "
+		        "last_delay_us=%u\n",
+		        (unsigned long long)r->t_us, m.hdr.sender, m.hdr.stream, r->state,
+		        r->partners, r->received, r->due, r->on_time, r->last_delay_us);
 		mon->reports++;
 	}
 }
@@ -62,8 +62,8 @@ int monitor_run(struct config *cfg)
 		}
 	}
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(ip)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	struct loop *l = NULL;
 	int rc = 1;
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {

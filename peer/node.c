@@ -36,8 +36,8 @@ static void sendto_addr(struct node *n, uint32_t ip, uint16_t port, const struct
 		err_msg("encode %s: %s", wire_type_name(m->hdr.type), wire_strerror(len));
 		return;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(ip)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	if (sendto(n->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		n->send_errors++;
 }
@@ -76,7 +76,7 @@ static void send_register(struct node *n)
 	r->upload_slots = (uint16_t)n->cfg->max_partners;
 	r->rate_bps = (uint32_t)n->cfg->rate_bps;
 	snprintf(r->name, sizeof(r->name), "%s",
-		 n->cfg->role == ROLE_SOURCE ? n->cfg->stream : n->cfg->watch);
+	         n->cfg->role == ROLE_SOURCE ? n->cfg->stream : n->cfg->watch);
 	sendto_addr(n, n->rp_ip, n->rp_port, &m);
 }
 
@@ -92,7 +92,7 @@ static uint64_t register_timer(struct loop *l, void *arg)
 static void partner_added(struct node *n, const struct partner *p)
 {
 	evlog_event(&n->log, "partner_add", "id=%u stream=%u source=%d np=%d", p->addr.id,
-		    n->ov.stream, p->is_source, n->ov.np);
+	            n->ov.stream, p->is_source, n->ov.np);
 }
 
 static void drop_partner(struct node *n, uint32_t id, const char *why)
@@ -104,7 +104,7 @@ static void drop_partner(struct node *n, uint32_t id, const char *why)
 }
 
 static int stream_setup(struct node *n, uint16_t id, const char *name, uint64_t rate,
-			const struct wire_addr *source)
+                        const struct wire_addr *source)
 {
 	if (overlay_init(&n->ov, id, name, rate, n->cfg->buffer_us)) {
 		err_msg("allocate buffer for stream %s: out of memory", name);
@@ -126,7 +126,7 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
 			evlog_event(&n->log, "join", "stream=%u name=%s rate=%u", s->id, s->name,
-				    s->rate_bps);
+			            s->rate_bps);
 		}
 	}
 	if (n->cfg->role == ROLE_SOURCE && !n->ov.stream) {
@@ -204,12 +204,12 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 		if (!s)
 			continue;
 		d.u.seg = (struct wire_seg_data){
-			.seq = s->seq,
-			.origin_us = s->origin_us,
-			.hops = (uint8_t)(s->hops < 255 ? s->hops + 1 : 255),
-			.checksum = s->checksum,
-			.len = s->len,
-			.payload = s->data,
+		    .seq = s->seq,
+		    .origin_us = s->origin_us,
+		    .hops = (uint8_t)(s->hops < 255 ? s->hops + 1 : 255),
+		    .checksum = s->checksum,
+		    .len = s->len,
+		    .payload = s->data,
 		};
 		send_to(n, from, &d);
 		n->served++;
@@ -226,8 +226,8 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	uint8_t flags = 0;
 	if (wire_checksum(sd->payload, sd->len) == sd->checksum)
 		flags |= SEG_CHECKSUM_OK;
-	if (n->synthetic && media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload,
-					       sd->len))
+	if (n->synthetic &&
+	    media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
 		flags |= SEG_CONTENT_OK;
 	/* A corrupted segment is logged but never stored or relayed. */
 	if ((flags & SEG_CHECKSUM_OK) && buffer_put(&n->ov.buf, sd, mono_us()))
@@ -248,7 +248,8 @@ static void on_leave(struct node *n, const struct wire_addr *from, const char *w
 			n->cand[i] = n->cand[--n->ncand];
 }
 
-static void on_datagram(struct node *n, const uint8_t *buf, size_t len, const struct sockaddr_in *sa)
+static void on_datagram(struct node *n, const uint8_t *buf, size_t len,
+                        const struct sockaddr_in *sa)
 {
 	struct wire_msg m;
 	int rc = wire_decode(buf, len, &m);
@@ -372,8 +373,8 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 		budget[i] = 2 * per_round + 4;
 	struct sched_choice ch[512];
 	uint64_t now = mono_us();
-	size_t k = overlay_schedule(&n->ov, from, newest, budget, now, RETRY_REQ_US, ch,
-				    ARRAY_LEN(ch));
+	size_t k =
+	    overlay_schedule(&n->ov, from, newest, budget, now, RETRY_REQ_US, ch, ARRAY_LEN(ch));
 	for (int i = 0; i < n->ov.np; i++) {
 		struct wire_msg m;
 		msg_init(n, &m, WIRE_SEG_REQUEST, n->ov.stream);
@@ -408,8 +409,8 @@ static uint64_t play_timer(struct loop *l, void *arg)
 		buffer_start_playback(b, n->start_seq, now);
 		const struct segment *s = buffer_get(b, n->start_seq);
 		evlog_event(&n->log, "play_start", "seq=%u startup_us=%llu lag_us=%llu",
-			    n->start_seq, (unsigned long long)(now - n->join_mono_us),
-			    (unsigned long long)(real_us() - s->origin_us));
+		            n->start_seq, (unsigned long long)(now - n->join_mono_us),
+		            (unsigned long long)(real_us() - s->origin_us));
 		return PLAY_US;
 	}
 	buffer_advance(b, now, NULL, NULL);
@@ -421,14 +422,15 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 	struct node *n = arg;
 	if (n->have_stream && n->ov.buf.playing) {
 		struct buffer_stats *s = &n->ov.buf.st, *p = &n->last_tick;
-		evlog_event(&n->log, "tick",
-			    "due=%llu on_time=%llu recv=%llu late=%llu dup=%llu np=%d last_delay_us=%u",
-			    (unsigned long long)(s->due - p->due),
-			    (unsigned long long)(s->on_time - p->on_time),
-			    (unsigned long long)(s->received - p->received),
-			    (unsigned long long)(s->late - p->late),
-			    (unsigned long long)(s->duplicates - p->duplicates), n->ov.np,
-			    n->ov.last_delay_us);
+		evlog_event(
+		    &n->log, "tick",
+		    "due=%llu on_time=%llu recv=%llu late=%llu dup=%llu np=%d last_delay_us=%u",
+		    (unsigned long long)(s->due - p->due),
+		    (unsigned long long)(s->on_time - p->on_time),
+		    (unsigned long long)(s->received - p->received),
+		    (unsigned long long)(s->late - p->late),
+		    (unsigned long long)(s->duplicates - p->duplicates), n->ov.np,
+		    n->ov.last_delay_us);
 		*p = *s;
 	}
 	evlog_flush(&n->log);
@@ -443,13 +445,13 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	struct wire_msg m;
 	msg_init(n, &m, WIRE_REPORT, n->ov.stream);
 	m.u.report = (struct wire_report){
-		.t_us = real_us(),
-		.partners = (uint16_t)n->ov.np,
-		.received = (uint32_t)n->ov.buf.st.received,
-		.due = (uint32_t)n->ov.buf.st.due,
-		.on_time = (uint32_t)n->ov.buf.st.on_time,
-		.last_delay_us = n->ov.last_delay_us,
-		.state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
+	    .t_us = real_us(),
+	    .partners = (uint16_t)n->ov.np,
+	    .received = (uint32_t)n->ov.buf.st.received,
+	    .due = (uint32_t)n->ov.buf.st.due,
+	    .on_time = (uint32_t)n->ov.buf.st.on_time,
+	    .last_delay_us = n->ov.last_delay_us,
+	    .state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
 	};
 	sendto_addr(n, n->mon_ip, n->mon_port, &m);
 	return REPORT_US;
@@ -484,8 +486,8 @@ static int open_socket(struct node *n)
 	int sz = 1 << 20;
 	setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(ip)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	if (bind(n->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err_errno("bind UDP socket to %s", n->cfg->listen);
 		return -1;
@@ -518,10 +520,10 @@ int node_run(struct config *cfg)
 	}
 	n->join_mono_us = mono_us();
 	evlog_event(&n->log, "start", "role=%s id=%u mode=%s stream=%s rate=%llu buffer_us=%llu",
-		    cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
-		    cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee",
-		    cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
-		    (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
+	            cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
+	            cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee",
+	            cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
+	            (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
 	n->synthetic = 1;
 	if (cfg->role == ROLE_SOURCE) {
 		if (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self))
@@ -548,10 +550,10 @@ int node_run(struct config *cfg)
 		loop_add_timer(n->loop, REPORT_US, report_timer, n);
 	loop_run(n->loop, on_signal, n);
 	evlog_event(&n->log, "leave",
-		    "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
-		    (unsigned long long)n->ov.buf.st.received, (unsigned long long)n->ov.buf.st.due,
-		    (unsigned long long)n->ov.buf.st.on_time, (unsigned long long)n->served,
-		    (unsigned long long)n->bad_datagrams, (unsigned long long)n->ov.buf.st.late);
+	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
+	            (unsigned long long)n->ov.buf.st.received, (unsigned long long)n->ov.buf.st.due,
+	            (unsigned long long)n->ov.buf.st.on_time, (unsigned long long)n->served,
+	            (unsigned long long)n->bad_datagrams, (unsigned long long)n->ov.buf.st.late);
 	rc = 0;
 out:
 	source_stop(n);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,
-		 uint64_t buffer_us)
+                 uint64_t buffer_us)
 {
 	memset(o, 0, sizeof(*o));
 	o->stream = stream;
@@ -115,7 +115,7 @@ static int cand_cmp(const void *a, const void *b)
 }
 
 size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
-			uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max)
+                        uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max)
 {
 	if (to < from || !o->np || !max)
 		return 0;

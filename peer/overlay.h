@@ -35,7 +35,7 @@ struct overlay {
 };
 
 int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,
-		 uint64_t buffer_us);
+                 uint64_t buffer_us);
 void overlay_free(struct overlay *o);
 
 struct partner *overlay_partner(struct overlay *o, uint32_t id);
@@ -61,7 +61,7 @@ struct sched_choice {
  * so each partner gets at most budget[i] requests. Returns the number of
  * choices written (<= max). */
 size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
-			uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max);
+                        uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max);
 void overlay_mark_requested(struct overlay *o, uint32_t seq, uint64_t now_us);
 
 #endif

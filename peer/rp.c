@@ -84,15 +84,16 @@ static void reply(struct rp *r, const struct rp_entry *to)
 			if (pass == 0 && b->npeers >= RP_SAME_STREAM)
 				break;
 			b->peers[b->npeers++] =
-				(struct wire_peer_entry){e->addr, e->stream, e->role};
+			    (struct wire_peer_entry){e->addr, e->stream, e->role};
 		}
 	}
 	uint8_t buf[WIRE_MAX_DATAGRAM];
 	int len = wire_encode(&m, buf, sizeof(buf));
 	if (len < 0)
 		return;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to->addr.port),
-				 .sin_addr.s_addr = htonl(to->addr.ip)};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(to->addr.port),
+	                         .sin_addr.s_addr = htonl(to->addr.ip)};
 	sendto(r->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa));
 }
 
@@ -106,7 +107,7 @@ static void on_register(struct rp *r, const struct wire_msg *m, const struct wir
 		e = &r->e[r->n++];
 		memset(e, 0, sizeof(*e));
 		evlog_event(&r->log, "register", "id=%u role=%u name=%s", from->id, g->role,
-			    g->name);
+		            g->name);
 	}
 	e->addr = *from;
 	e->role = g->role;
@@ -119,7 +120,7 @@ static void on_register(struct rp *r, const struct wire_msg *m, const struct wir
 			r->streams[s].id = (uint16_t)(s + 1);
 			memcpy(r->streams[s].name, g->name, sizeof(g->name));
 			evlog_event(&r->log, "stream", "id=%d name=%s rate=%u source=%u", s + 1,
-				    g->name, g->rate_bps, from->id);
+			            g->name, g->rate_bps, from->id);
 		}
 		if (s >= 0) {
 			r->streams[s].rate_bps = g->rate_bps;
@@ -146,7 +147,7 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		struct wire_addr from = {m.hdr.sender, ntohl(sa.sin_addr.s_addr),
-					 ntohs(sa.sin_port)};
+		                         ntohs(sa.sin_port)};
 		if (m.hdr.type == WIRE_REGISTER) {
 			on_register(r, &m, &from);
 		} else if (m.hdr.type == WIRE_LEAVE) {
@@ -188,8 +189,8 @@ int rp_run(struct config *cfg)
 		goto out;
 	}
 	r.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(ip)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
 	if (r.fd < 0 || bind(r.fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err_errno("bind rendezvous socket to %s", cfg->listen);
 		goto out;
@@ -203,7 +204,7 @@ int rp_run(struct config *cfg)
 	loop_add_timer(l, 1000000u, expire_timer, &r);
 	loop_run(l, NULL, NULL);
 	evlog_event(&r.log, "leave", "entries=%d streams=%d bad=%llu", r.n, r.nstreams,
-		    (unsigned long long)r.bad);
+	            (unsigned long long)r.bad);
 	rc = 0;
 out:
 	loop_free(l);

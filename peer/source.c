@@ -66,12 +66,12 @@ uint64_t source_timer(struct loop *l, void *arg)
 			}
 		}
 		struct wire_seg_data sd = {
-			.seq = n->next_seq,
-			.origin_us = origin,
-			.hops = 0,
-			.checksum = wire_checksum(payload, len),
-			.len = (uint16_t)len,
-			.payload = payload,
+		    .seq = n->next_seq,
+		    .origin_us = origin,
+		    .hops = 0,
+		    .checksum = wire_checksum(payload, len),
+		    .len = (uint16_t)len,
+		    .payload = payload,
 		};
 		buffer_put(b, &sd, now);
 		n->next_seq++;

@@ -18,8 +18,14 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-uint64_t mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
-uint64_t real_us(void) { return clock_us(CLOCK_REALTIME); }
+uint64_t mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+uint64_t real_us(void)
+{
+	return clock_us(CLOCK_REALTIME);
+}
 
 void util_set_progname(const char *name)
 {
@@ -27,7 +33,10 @@ void util_set_progname(const char *name)
 	progname = slash ? slash + 1 : name;
 }
 
-const char *util_progname(void) { return progname; }
+const char *util_progname(void)
+{
+	return progname;
+}
 
 static void vmsg(const char *fmt, va_list ap, int errnum)
 {
@@ -89,7 +98,7 @@ static int parse_scaled(const char *s, const struct unit *units, size_t nunits, 
 int parse_rate(const char *s, uint64_t *bps)
 {
 	static const struct unit u[] = {
-		{"", 1}, {"bit", 1}, {"bps", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9},
+	    {"", 1}, {"bit", 1}, {"bps", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9},
 	};
 	double v;
 	if (parse_scaled(s, u, ARRAY_LEN(u), &v) || v > 1e12)
@@ -101,7 +110,7 @@ int parse_rate(const char *s, uint64_t *bps)
 int parse_duration(const char *s, uint64_t *us)
 {
 	static const struct unit u[] = {
-		{"", 1e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1}, {"min", 60e6},
+	    {"", 1e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1}, {"min", 60e6},
 	};
 	double v;
 	if (parse_scaled(s, u, ARRAY_LEN(u), &v) || v > 1e15)
@@ -137,7 +146,10 @@ void rng_seed(struct rng *r, uint64_t seed)
 		r->s[i] = splitmix(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
 
 uint64_t rng_next(struct rng *r)
 {
@@ -166,7 +178,10 @@ uint64_t rng_below(struct rng *r, uint64_t n)
 	return x % n;
 }
 
-double rng_unit(struct rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+double rng_unit(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
 
 int write_all(int fd, const void *buf, size_t len)
 {

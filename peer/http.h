@@ -1,0 +1,28 @@
+/* HTTP server module: GET /stream serves the received media, in order, to
+ * any number of local players; GET /status serves the peer's live state as
+ * JSON. Non-blocking on the peer's event loop: a slow or stalled player
+ * loses data (its bounded queue overflows and it is disconnected), the
+ * peer never waits. */
+#ifndef ANYSEE_HTTP_H
+#define ANYSEE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct http_server;
+
+/* Returns a malloc'd JSON document (the server frees it), or NULL. */
+typedef char *(*http_status_fn)(void *arg);
+
+/* Listen on bind_ip:port (port 0 = pick one; see http_port). NULL with a
+ * one-line reason in err on failure. */
+struct http_server *http_new(struct loop *l, const char *bind_ip, int port, http_status_fn status,
+                             void *arg, const char *content_type, char *err, size_t errlen);
+int http_port(const struct http_server *h);
+/* Append media to every /stream client, in order. */
+void http_stream_write(struct http_server *h, const uint8_t *data, size_t len);
+size_t http_clients(const struct http_server *h);
+void http_free(struct http_server *h);
+
+#endif
