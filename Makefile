@@ -68,12 +68,13 @@ deps-ok:
 # --- build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/lib%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/lib/libpeer.a: $(PEER_OBJS)
 $(BUILD)/lib/libnetns.a: $(NETNS_OBJS)
@@ -85,19 +86,23 @@ ALL_LIBS := $(BUILD)/lib/libharness.a $(BUILD)/lib/libanalysis.a \
 
 $(BUILD)/bin/anysee: $(BUILD)/obj/peer/main.o $(BUILD)/lib/libpeer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/bin/anysee-harness: $(BUILD)/obj/harness/main.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(BUILD)/bin/anysee-analyze: $(BUILD)/obj/analysis/main.o $(BUILD)/lib/libanalysis.a $(BUILD)/lib/libpeer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm -lpthread
 
 unit-bins: $(UNIT_BINS)
 .PHONY: unit-bins

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer/mesh.h"
 #include "peer/util.h"
 
 #define ALL (ROLE_RP | ROLE_SOURCE | ROLE_PEER | ROLE_MONITOR)
@@ -51,6 +52,7 @@ void config_defaults(struct config *c, enum role role)
 	c->mode = MODE_ANYSEE;
 	c->startup_us = 2000000;
 	c->partners = 4;
+	c->neighbours = 5;
 	c->max_partners = 8;
 	c->upload_bps = 10000000;
 	c->seed = 1;
@@ -243,6 +245,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	}
 	if (c->max_partners < 1 || c->max_partners > 32) {
 		snprintf(err, errlen, "--max-partners must be 1..32");
+		return -1;
+	}
+	if (c->neighbours < 1 || c->neighbours > MESH_MAX - 2) {
+		snprintf(err, errlen, "--neighbours must be 1..%d", MESH_MAX - 2);
 		return -1;
 	}
 	if (c->partners < 1 || c->partners > c->max_partners) {

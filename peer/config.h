@@ -29,6 +29,7 @@ struct config {
 	uint64_t startup_us;
 	int max_partners;
 	int partners;
+	int neighbours; /* M: mesh neighbours kept (anysee mode) */
 	int http_port;
 	uint64_t upload_bps;
 	int buffer_set; /* --buffer given: the mode default does not apply */

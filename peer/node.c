@@ -27,6 +27,8 @@
 #define REPORT_US 5000000u
 #define PARTNER_TIMEOUT_US 6000000u
 #define RETRY_REQ_US 1000000u
+#define MESH_ROUND_US 3000000u
+#define MESH_TIMEOUT_US 12000000u
 
 static void sendto_addr(struct node *n, uint32_t ip, uint16_t port, const struct wire_msg *m)
 {
@@ -55,10 +57,11 @@ static void msg_init(struct node *n, struct wire_msg *m, int type, uint16_t stre
 	m->hdr.sender = n->self.id;
 }
 
-static void send_simple(struct node *n, const struct wire_addr *a, int type, uint8_t reason)
+static void send_simple(struct node *n, const struct wire_addr *a, int type, uint16_t stream,
+                        uint8_t reason)
 {
 	struct wire_msg m;
-	msg_init(n, &m, type, n->have_stream ? n->ov.stream : 0);
+	msg_init(n, &m, type, stream);
 	m.u.simple = (struct wire_simple){0, reason};
 	send_to(n, a, &m);
 }
@@ -143,6 +146,171 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	n->bootstrapped = n->have_stream;
 }
 
+/* ---- mesh-based overlay manager: I/O side of mesh.c ---- */
+
+static uint16_t cand_stream(const struct node *n, uint32_t id)
+{
+	for (int i = 0; i < n->ncand; i++)
+		if (n->cand[i].addr.id == id)
+			return n->cand[i].stream;
+	return 0;
+}
+
+static void mesh_drop(struct node *n, uint32_t id, const char *why)
+{
+	if (!mesh_find(&n->mesh, id))
+		return;
+	mesh_del(&n->mesh, id);
+	evlog_event(&n->log, "mesh_del", "id=%u reason=%s n=%d", id, why, n->mesh.n);
+}
+
+static void mesh_added(struct node *n, const struct wire_addr *a)
+{
+	struct mesh_nb *nb = mesh_find(&n->mesh, a->id);
+	if (nb)
+		return;
+	nb = mesh_add(&n->mesh, a, cand_stream(n, a->id), mono_us());
+	if (nb)
+		evlog_event(&n->log, "mesh_add", "id=%u n=%d", a->id, n->mesh.n);
+}
+
+static void on_mesh_req(struct node *n, const struct wire_addr *from)
+{
+	if (!n->use_mesh || n->leaving ||
+	    (!mesh_find(&n->mesh, from->id) && n->mesh.n >= n->mesh.max)) {
+		send_simple(n, from, WIRE_NEIGH_CUT, 0, 2);
+		return;
+	}
+	mesh_added(n, from);
+	send_simple(n, from, WIRE_NEIGH_ACCEPT, 0, 0);
+}
+
+static void on_mesh_accept(struct node *n, const struct wire_addr *from)
+{
+	if (!n->use_mesh)
+		return;
+	if (!mesh_find(&n->mesh, from->id) && n->mesh.n >= n->mesh.max) {
+		send_simple(n, from, WIRE_NEIGH_CUT, 0, 2);
+		return;
+	}
+	mesh_added(n, from);
+	/* An LTM replacement brought a nearer neighbour: shed the farthest. */
+	if (n->mesh.n > n->mesh.target) {
+		struct mesh_nb *far = NULL;
+		for (int i = 0; i < n->mesh.n; i++)
+			if (n->mesh.nb[i].have_delay &&
+			    (!far || n->mesh.nb[i].delay_us > far->delay_us))
+				far = &n->mesh.nb[i];
+		if (far && far->addr.id != from->id) {
+			struct wire_addr a = far->addr;
+			evlog_event(&n->log, "ltm_replace", "drop=%u delay_us=%u by=%u", a.id,
+			            far->delay_us, from->id);
+			send_simple(n, &a, WIRE_NEIGH_CUT, 0, 3);
+			mesh_drop(n, a.id, "ltm");
+		}
+	}
+}
+
+static void send_detector(struct node *n, const struct wire_addr *to, const struct wire_detector *d)
+{
+	struct wire_msg m;
+	msg_init(n, &m, WIRE_DETECTOR, 0);
+	m.u.det = *d;
+	send_to(n, to, &m);
+}
+
+static void on_detector(struct node *n, const struct wire_detector *d, const struct wire_addr *from)
+{
+	if (!n->use_mesh || d->src.id == n->self.id)
+		return;
+	uint64_t now = real_us();
+	uint32_t age = now > d->src_ts_us ? (uint32_t)(now - d->src_ts_us) : 0;
+	if (d->ttl == 0) {
+		if (d->direct.id == 0) {
+			/* A direct probe: answer with our own timestamp. */
+			struct wire_detector r = {
+			    .ttl = 0, .src = n->self, .src_ts_us = now, .direct = d->src};
+			send_detector(n, from, &r);
+			return;
+		}
+		struct mesh_pending pd;
+		if (d->direct.id != n->self.id || !mesh_pending_take(&n->mesh, d->src.id, &pd))
+			return;
+		if (mesh_ltm_decide(0, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
+		    !mesh_find(&n->mesh, d->src.id)) {
+			evlog_event(&n->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u",
+			            d->src.id, age, pd.n_id, pd.d_np_us);
+			send_simple(n, &pd.s, WIRE_NEIGH_REQ, 0, 0);
+		}
+		return;
+	}
+	struct mesh_nb *via = mesh_find(&n->mesh, from->id);
+	if (!via)
+		return;
+	via->last_heard_us = mono_us();
+	if (d->ttl >= 2) {
+		/* One hop from S: measure S -> us and pass it on, stamped. */
+		via->delay_us = age;
+		via->have_delay = 1;
+		if (!mesh_first_seen(&n->mesh, d->src.id, d->msg_id))
+			return;
+		struct wire_detector f = *d;
+		f.ttl = (uint8_t)(d->ttl - 1);
+		f.direct = n->self;
+		f.direct_ts_us = now;
+		for (int i = 0; i < n->mesh.n; i++)
+			if (n->mesh.nb[i].addr.id != d->src.id)
+				send_detector(n, &n->mesh.nb[i].addr, &f);
+		return;
+	}
+	/* Two hops: S -> N (= from) -> us. */
+	if (d->direct.id != from->id || d->direct_ts_us < d->src_ts_us)
+		return;
+	uint32_t d_sn = (uint32_t)(d->direct_ts_us - d->src_ts_us);
+	uint32_t d_np = now > d->direct_ts_us ? (uint32_t)(now - d->direct_ts_us) : 0;
+	struct mesh_nb *s = mesh_find(&n->mesh, d->src.id);
+	enum ltm_verdict v =
+	    mesh_ltm_decide(d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
+	if (v == LTM_CUT_NP && n->mesh.n > 2) {
+		evlog_event(&n->log, "ltm_cut", "n=%u d_np_us=%u s=%u d_sn_us=%u d_sp_us=%u",
+		            from->id, d_np, d->src.id, d_sn, s->delay_us);
+		send_simple(n, from, WIRE_NEIGH_CUT, 0, 3);
+		mesh_drop(n, from->id, "ltm");
+	} else if (v == LTM_PROBE_S) {
+		mesh_pending_add(&n->mesh, &d->src, from->id, d_np, mono_us());
+		struct wire_detector p = {.ttl = 0, .src = n->self, .src_ts_us = now};
+		send_detector(n, &d->src, &p);
+	}
+}
+
+static uint64_t mesh_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (n->leaving)
+		return 0;
+	uint64_t now = mono_us();
+	for (int i = n->mesh.n - 1; i >= 0; i--)
+		if (now - n->mesh.nb[i].last_heard_us > MESH_TIMEOUT_US)
+			mesh_drop(n, n->mesh.nb[i].addr.id, "timeout");
+	for (int tries = 0, want = n->mesh.target - n->mesh.n; want > 0 && tries < 2 * n->ncand;
+	     tries++) {
+		const struct wire_peer_entry *c = &n->cand[rng_below(&n->rng, (uint64_t)n->ncand)];
+		if (mesh_find(&n->mesh, c->addr.id))
+			continue;
+		send_simple(n, &c->addr, WIRE_NEIGH_REQ, 0, 0);
+		want--;
+	}
+	struct wire_detector d = {
+	    .msg_id = n->mesh.next_msg_id++, .ttl = 2, .src = n->self, .src_ts_us = real_us()};
+	for (int i = 0; i < n->mesh.n; i++)
+		send_detector(n, &n->mesh.nb[i].addr, &d);
+	int k;
+	double mean = mesh_mean_delay_us(&n->mesh, &k);
+	evlog_event(&n->log, "mesh", "n=%d measured=%d mean_delay_us=%.0f", n->mesh.n, k, mean);
+	/* Spread rounds so peers started together do not flood in lockstep. */
+	return MESH_ROUND_US - MESH_ROUND_US / 10 + rng_below(&n->rng, MESH_ROUND_US / 5);
+}
+
 /* A partner request, accept, map or request from a sender of our stream. */
 static int same_stream(const struct node *n, const struct wire_msg *m)
 {
@@ -151,13 +319,17 @@ static int same_stream(const struct node *n, const struct wire_msg *m)
 
 static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
+	if (m->hdr.stream == 0) {
+		on_mesh_req(n, from);
+		return;
+	}
 	if (!same_stream(n, m) || n->leaving) {
-		send_simple(n, from, WIRE_NEIGH_CUT, 1);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 1);
 		return;
 	}
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (!p && n->ov.np >= n->cfg->max_partners) {
-		send_simple(n, from, WIRE_NEIGH_CUT, 2);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 2);
 		return;
 	}
 	int was = p != NULL;
@@ -166,16 +338,20 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 		return;
 	if (!was)
 		partner_added(n, p);
-	send_simple(n, from, WIRE_NEIGH_ACCEPT, 0);
+	send_simple(n, from, WIRE_NEIGH_ACCEPT, m->hdr.stream, 0);
 }
 
 static void on_neigh_accept(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
+	if (m->hdr.stream == 0) {
+		on_mesh_accept(n, from);
+		return;
+	}
 	if (!same_stream(n, m))
 		return;
 	int was = overlay_partner(&n->ov, from->id) != NULL;
 	if (!was && n->ov.np >= n->cfg->max_partners) {
-		send_simple(n, from, WIRE_NEIGH_CUT, 2);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 2);
 		return;
 	}
 	struct partner *p = overlay_partner_add(&n->ov, from, mono_us());
@@ -240,8 +416,16 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 		p->last_heard_us = mono_us();
 }
 
-static void on_leave(struct node *n, const struct wire_addr *from, const char *why)
+static void on_leave(struct node *n, const struct wire_msg *m, const struct wire_addr *from,
+                     const char *why)
 {
+	/* A cut names one relation (stream partner, or mesh link when the
+	 * stream is 0); a leave ends them all. */
+	int leave = m->hdr.type == WIRE_LEAVE;
+	if (leave || m->hdr.stream == 0)
+		mesh_drop(n, from->id, why);
+	if (!leave && m->hdr.stream == 0)
+		return;
 	drop_partner(n, from->id, why);
 	for (int i = 0; i < n->ncand; i++)
 		if (n->cand[i].addr.id == from->id)
@@ -270,10 +454,13 @@ static void on_datagram(struct node *n, const uint8_t *buf, size_t len,
 		on_neigh_accept(n, &m, &from);
 		break;
 	case WIRE_NEIGH_CUT:
-		on_leave(n, &from, "cut");
+		on_leave(n, &m, &from, "cut");
 		break;
 	case WIRE_LEAVE:
-		on_leave(n, &from, "leave");
+		on_leave(n, &m, &from, "leave");
+		break;
+	case WIRE_DETECTOR:
+		on_detector(n, &m.u.det, &from);
 		break;
 	case WIRE_BUFFER_MAP:
 		on_map(n, &m, &from);
@@ -315,20 +502,35 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 			drop_partner(n, n->ov.p[i].addr.id, "timeout");
 	if (n->cfg->role != ROLE_PEER)
 		return MAINTAIN_US;
-	/* Random partners among the bootstrap peers of our stream (and its
-	 * source): the DONet way, shared by both modes until the mesh manager
-	 * steers anysee-mode choices. */
 	int want = n->cfg->partners - n->ov.np;
+	/* anysee: the nearest mesh neighbours watching our stream first, as
+	 * LTM keeps them close; then (and in coolstreaming mode only) random
+	 * bootstrap peers of the stream and its source, the DONet way. */
+	while (n->use_mesh && want > 0) {
+		const struct mesh_nb *best = NULL;
+		for (int i = 0; i < n->mesh.n; i++) {
+			const struct mesh_nb *nb = &n->mesh.nb[i];
+			if (nb->stream != n->ov.stream || overlay_partner(&n->ov, nb->addr.id) ||
+			    n->asked[i] == nb->addr.id)
+				continue;
+			if (!best || (nb->have_delay &&
+			              (!best->have_delay || nb->delay_us < best->delay_us)))
+				best = nb;
+		}
+		if (!best)
+			break;
+		n->asked[best - n->mesh.nb] = best->addr.id;
+		send_simple(n, &best->addr, WIRE_NEIGH_REQ, n->ov.stream, 0);
+		want--;
+	}
 	for (int tries = 0; want > 0 && tries < 2 * n->ncand; tries++) {
 		const struct wire_peer_entry *c = &n->cand[rng_below(&n->rng, (uint64_t)n->ncand)];
 		if (c->stream != n->ov.stream || overlay_partner(&n->ov, c->addr.id))
 			continue;
-		struct wire_msg m;
-		msg_init(n, &m, WIRE_NEIGH_REQ, n->ov.stream);
-		m.u.simple = (struct wire_simple){0, 0};
-		send_to(n, &c->addr, &m);
+		send_simple(n, &c->addr, WIRE_NEIGH_REQ, n->ov.stream, 0);
 		want--;
 	}
+	memset(n->asked, 0, sizeof(n->asked));
 	return MAINTAIN_US;
 }
 
@@ -460,9 +662,11 @@ static uint64_t report_timer(struct loop *l, void *arg)
 static void announce_leave(struct node *n)
 {
 	struct wire_addr rp = {0, n->rp_ip, n->rp_port};
-	send_simple(n, &rp, WIRE_LEAVE, 0);
+	send_simple(n, &rp, WIRE_LEAVE, 0, 0);
 	for (int i = 0; i < n->ov.np; i++)
-		send_simple(n, &n->ov.p[i].addr, WIRE_LEAVE, 0);
+		send_simple(n, &n->ov.p[i].addr, WIRE_LEAVE, n->ov.stream, 0);
+	for (int i = 0; i < n->mesh.n; i++)
+		send_simple(n, &n->mesh.nb[i].addr, WIRE_LEAVE, 0, 0);
 }
 
 static int on_signal(struct loop *l, int sig, void *arg)
@@ -525,6 +729,8 @@ int node_run(struct config *cfg)
 	            cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
 	            (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
 	n->synthetic = 1;
+	n->use_mesh = cfg->role == ROLE_SOURCE || cfg->mode == MODE_ANYSEE;
+	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	if (cfg->role == ROLE_SOURCE) {
 		if (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self))
 			goto out;
@@ -548,6 +754,8 @@ int node_run(struct config *cfg)
 	}
 	if (*cfg->monitor)
 		loop_add_timer(n->loop, REPORT_US, report_timer, n);
+	if (n->use_mesh)
+		loop_add_timer(n->loop, MAINTAIN_US / 2, mesh_timer, n);
 	loop_run(n->loop, on_signal, n);
 	evlog_event(&n->log, "leave",
 	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",

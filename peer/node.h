@@ -9,6 +9,7 @@
 #include "peer/config.h"
 #include "peer/log.h"
 #include "peer/loop.h"
+#include "peer/mesh.h"
 #include "peer/overlay.h"
 #include "peer/util.h"
 #include "peer/wire.h"
@@ -26,6 +27,10 @@ struct node {
 	int bootstrapped;
 	int leaving;
 	int synthetic; /* payloads follow media_synth_fill() */
+
+	int use_mesh; /* anysee mode (and every source): keep LTM mesh neighbours */
+	struct mesh mesh;
+	uint32_t asked[MESH_MAX]; /* neighbours asked to partner this round */
 
 	int have_stream;
 	struct overlay ov;
