@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/netplan.h"
 #include "peer/loop.h"
 #include "peer/util.h"
 
@@ -421,16 +422,13 @@ static void stop_all(struct runner *r)
 	}
 }
 
-static void set_model(struct runner *r)
+static void set_model(struct runner *r, const uint32_t *delay_us)
 {
 	struct linkmodel *m = testbed_model(r->tb);
 	const struct scenario *s = r->s;
 	for (int i = 0; i < s->nh; i++)
 		m->host[i] = s->h[i].access;
-	/* Star until a topology is given: each access link adds its delay. */
-	for (uint32_t a = 0; a < m->n; a++)
-		for (uint32_t b = 0; b < m->n; b++)
-			m->delay_us[(size_t)a * m->n + b] = a == b ? 0 : 2 * s->access_delay_us;
+	memcpy(m->delay_us, delay_us, sizeof(*delay_us) * (size_t)m->n * m->n);
 }
 
 static int prepare_dir(struct runner *r, char *err, size_t errlen)
@@ -481,6 +479,7 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
                int *interrupted, char *err, size_t errlen)
 {
 	struct runner r = {.s = s, .o = o, .sigfd = -1, .rp = -1, .monitor = -1};
+	uint32_t *delays = NULL;
 	*interrupted = 0;
 	int rc = -1;
 	r.tty = isatty(2);
@@ -513,6 +512,15 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
+	delays = malloc(sizeof(*delays) * (size_t)s->nh * (size_t)s->nh);
+	if (!delays) {
+		snprintf(err, errlen, "allocate the %dx%d delay matrix: out of memory", s->nh,
+		         s->nh);
+		goto out;
+	}
+	if (netplan_delays(s, delays, r.dir, err, errlen))
+		goto out;
+
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s%x", TESTBED_PREFIX, (unsigned)getpid());
 	const char **names = calloc((size_t)s->nh, sizeof(*names));
@@ -534,7 +542,7 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	free(names);
 	if (trc)
 		goto out;
-	set_model(&r);
+	set_model(&r, delays);
 	if (testbed_apply(r.tb, err, errlen))
 		goto out;
 	hlog(&r, "testbed up in %.3f s, backend %s", (double)(mono_us() - c0) / 1e6,
@@ -583,5 +591,6 @@ out:
 		fclose(r.hlog);
 	free(r.pid);
 	free(r.st);
+	free(delays);
 	return rc;
 }

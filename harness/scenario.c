@@ -152,10 +152,64 @@ static void read_access(lua_State *L, int idx, const char *what, struct link_acc
 	}
 }
 
+/* waxman{}, ba{}, gml{}, matrix{}: a topology description network{} takes. */
+static int topo_decl(lua_State *L, enum topo_kind kind, const char *what, const char *const *fields)
+{
+	check_fields(L, 1, what, fields);
+	struct topo_spec *t = lua_newuserdatauv(L, sizeof(*t), 0);
+	memset(t, 0, sizeof(*t));
+	t->kind = kind;
+	where(L, t->where, sizeof(t->where));
+	if (kind == TOPO_GEN_WAXMAN || kind == TOPO_GEN_BA) {
+		lua_Integer r = field(L, 1, "routers") ? lua_tointeger(L, -1) : 1000;
+		if (r < 2 || r > 100000)
+			luaL_error(L, "%s{}: routers must be an integer in 2..100000", what);
+		t->routers = (uint32_t)r;
+		t->degree = field(L, 1, "degree") ? lua_tonumber(L, -1) : 4;
+		if (!(t->degree >= 2 && t->degree <= 64))
+			luaL_error(L, "%s{}: degree must be in 2..64", what);
+		t->alpha = field(L, 1, "alpha") ? lua_tonumber(L, -1) : 0.15;
+		t->beta = field(L, 1, "beta") ? lua_tonumber(L, -1) : 0.2;
+		if (!(t->alpha > 0 && t->alpha <= 1 && t->beta > 0 && t->beta <= 1))
+			luaL_error(L, "%s{}: alpha and beta must be in (0, 1]", what);
+		lua_settop(L, 2);
+	} else {
+		get_str(L, 1, what, "file", t->file, sizeof(t->file), "");
+		if (!*t->file)
+			luaL_error(L, "%s{}: file = \"path\" is required", what);
+	}
+	luaL_setmetatable(L, "anysee.topology");
+	return 1;
+}
+
+static int l_waxman(lua_State *L)
+{
+	static const char *const f[] = {"routers", "degree", "alpha", "beta", NULL};
+	return topo_decl(L, TOPO_GEN_WAXMAN, "waxman", f);
+}
+
+static int l_ba(lua_State *L)
+{
+	static const char *const f[] = {"routers", "degree", NULL};
+	return topo_decl(L, TOPO_GEN_BA, "ba", f);
+}
+
+static int l_gml(lua_State *L)
+{
+	static const char *const f[] = {"file", NULL};
+	return topo_decl(L, TOPO_FILE_GML, "gml", f);
+}
+
+static int l_matrix(lua_State *L)
+{
+	static const char *const f[] = {"file", NULL};
+	return topo_decl(L, TOPO_FILE_MATRIX, "matrix", f);
+}
+
 static int l_network(lua_State *L)
 {
 	struct scenario *s = get_s(L);
-	static const char *const f[] = {"backend", "access", NULL};
+	static const char *const f[] = {"backend", "access", "topology", "attach", NULL};
 	check_fields(L, 1, "network", f);
 	if (s->nh)
 		luaL_error(L, "network{} must come before any host is declared");
@@ -168,6 +222,20 @@ static int l_network(lua_State *L)
 		read_access(L, lua_gettop(L), "network.access", &s->access, &s->access_delay_us);
 		lua_pop(L, 1);
 	}
+	if (field(L, 1, "topology")) {
+		const struct topo_spec *t = luaL_testudata(L, -1, "anysee.topology");
+		if (!t)
+			luaL_error(L,
+			           "network{}: topology must be waxman{}, ba{}, gml{} or matrix{}");
+		s->topo = *t;
+		lua_pop(L, 1);
+	}
+	char attach[16];
+	get_str(L, 1, "network", "attach", attach, sizeof(attach), "uniform");
+	if (strcmp(attach, "uniform") && strcmp(attach, "stub"))
+		luaL_error(L, "network{}: attach must be \"uniform\" or \"stub\", got '%s'",
+		           attach);
+	s->topo.stub = !strcmp(attach, "stub");
 	return 0;
 }
 
@@ -467,10 +535,13 @@ static void pcall_error(lua_State *L, char *err, size_t errlen)
 }
 
 static const luaL_Reg api[] = {
-    {"network", l_network}, {"rendezvous", l_rendezvous}, {"source", l_source},
-    {"peer", l_peer},       {"monitor", l_monitor},       {"at", l_at},
-    {"every", l_every},     {"param", l_param},           {"run", l_run},
-    {NULL, NULL},
+    {"network", l_network}, {"rendezvous", l_rendezvous},
+    {"source", l_source},   {"peer", l_peer},
+    {"monitor", l_monitor}, {"at", l_at},
+    {"every", l_every},     {"param", l_param},
+    {"run", l_run},         {"waxman", l_waxman},
+    {"ba", l_ba},           {"gml", l_gml},
+    {"matrix", l_matrix},   {NULL, NULL},
 };
 
 const char *scenario_role_name(enum host_role r)
@@ -558,6 +629,8 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	}
 	*(struct scenario **)lua_getextraspace(L) = s;
 	luaL_openlibs(L);
+	luaL_newmetatable(L, "anysee.topology");
+	lua_pop(L, 1);
 	luaL_newmetatable(L, "anysee.host");
 	static const luaL_Reg methods[] = {
 	    {"start", m_start}, {"leave", m_leave}, {"crash", m_crash}, {NULL, NULL}};

@@ -33,6 +33,20 @@ struct host_decl {
 	char where[160]; /* file:line of the declaration */
 };
 
+enum topo_kind { TOPO_STAR, TOPO_GEN_WAXMAN, TOPO_GEN_BA, TOPO_FILE_GML, TOPO_FILE_MATRIX };
+
+/* The physical network the delay matrix comes from. TOPO_STAR: no core,
+ * a host-to-host delay is the two access delays. */
+struct topo_spec {
+	enum topo_kind kind;
+	uint32_t routers;
+	double degree;
+	double alpha, beta;
+	char file[1024];
+	int stub; /* attach hosts to low-degree routers only */
+	char where[160];
+};
+
 enum event_kind { EV_START, EV_LEAVE, EV_CRASH, EV_CALL, EV_EVERY };
 
 struct sched_event {
@@ -59,6 +73,7 @@ struct scenario {
 	int capture;
 	int snaplen;
 	enum testbed_backend backend;
+	struct topo_spec topo;
 	struct link_access access; /* default access link of every host */
 	uint32_t access_delay_us;  /* one-way delay of each access link */
 	struct host_decl *h;
