@@ -530,7 +530,10 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	}
 	for (int i = 0; i < s->nh; i++)
 		names[i] = s->h[i].name;
+	char swlog[1100];
+	snprintf(swlog, sizeof(swlog), "%s/switch.log", r.dir);
 	struct testbed_config tc = {
+	    .log_path = swlog,
 	    .prefix = prefix,
 	    .nhosts = (uint32_t)s->nh,
 	    .names = names,
@@ -579,6 +582,9 @@ out:
 		stop_all(&r);
 	s->host_action = NULL;
 	if (r.tb) {
+		char stats[512];
+		if (testbed_stats(r.tb, stats, sizeof(stats)) == 0)
+			hlog(&r, "switch: %s", stats);
 		uint64_t d0 = mono_us();
 		testbed_destroy(r.tb);
 		hlog(&r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",

@@ -17,6 +17,8 @@ int backend_available(enum testbed_backend b, char *err, size_t errlen);
 int backend_start(struct testbed *tb, struct backend_state **st, char *err, size_t errlen);
 /* Realize the model again after a change. */
 int backend_apply(struct testbed *tb, struct backend_state *st, char *err, size_t errlen);
+/* One line of backend counters (the switch's), or -1 when there are none. */
+int backend_stats(struct testbed *tb, struct backend_state *st, char *buf, size_t len);
 void backend_stop(struct testbed *tb, struct backend_state *st);
 
 #endif

@@ -36,6 +36,7 @@ struct testbed {
 	char prefix[64];
 	uint32_t n;
 	enum testbed_backend backend;
+	char log_path[1024];
 	char (*ns)[96]; /* n host namespace names */
 	char hub[96];
 	uint32_t made; /* host namespaces created so far */
@@ -439,6 +440,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
 	tb->n = cfg->nhosts;
 	tb->backend = backend;
+	if (cfg->log_path)
+		snprintf(tb->log_path, sizeof(tb->log_path), "%s", cfg->log_path);
 	for (uint32_t i = 0; i < tb->n; i++) {
 		const char *nm = cfg->names ? cfg->names[i] : NULL;
 		if (nm && !name_ok(nm)) {
@@ -516,6 +519,11 @@ done:
 	}
 	*out = tb;
 	return 0;
+}
+
+int testbed_stats(struct testbed *tb, char *buf, size_t len)
+{
+	return backend_stats(tb, tb->bstate, buf, len);
 }
 
 int testbed_apply(struct testbed *tb, char *err, size_t errlen)
@@ -626,4 +634,9 @@ int testbed_clean(const char *prefix, char *err, size_t errlen)
 	free(paths);
 	closedir(d);
 	return removed;
+}
+
+const char *testbed_log_path(const struct testbed *tb)
+{
+	return *tb->log_path ? tb->log_path : NULL;
 }

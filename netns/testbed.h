@@ -32,6 +32,7 @@ struct testbed_config {
 	uint32_t nhosts;
 	const char *const *names; /* nhosts short names (ASCII, [a-z0-9-]) */
 	enum testbed_backend backend;
+	const char *log_path; /* the userspace switch's stderr; NULL = inherit */
 };
 
 struct testbed;
@@ -49,13 +50,16 @@ struct linkmodel *testbed_model(struct testbed *tb);
 int testbed_apply(struct testbed *tb, char *err, size_t errlen);
 
 enum testbed_backend testbed_backend(const struct testbed *tb);
+/* The backend's counters on one line (userspace switch), or -1. */
+int testbed_stats(struct testbed *tb, char *buf, size_t len);
 const char *testbed_backend_name(enum testbed_backend b);
 int testbed_backend_parse(const char *s, enum testbed_backend *out);
 
 uint32_t testbed_nhosts(const struct testbed *tb);
 const char *testbed_host_ns(const struct testbed *tb, uint32_t i); /* namespace name */
 const char *testbed_hub_ns(const struct testbed *tb);
-uint32_t testbed_host_ip(uint32_t i); /* host byte order */
+const char *testbed_log_path(const struct testbed *tb); /* NULL when not set */
+uint32_t testbed_host_ip(uint32_t i);                   /* host byte order */
 void testbed_host_mac(uint32_t i, uint8_t mac[6]);
 void testbed_ip_str(uint32_t ip, char buf[16]);
 

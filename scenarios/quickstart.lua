@@ -1,7 +1,7 @@
 -- Quick start: one rendezvous point, one 300 kbit/s source, five peers
 -- joining a second apart. `--set duration=30` shortens it.
 network {
-  backend = "bridge",
+  backend = "auto",   -- netem where the kernel has it, else the userspace switch
   access = { up = "10mbit", down = "10mbit", delay = "10ms" },
 }
 

@@ -1,0 +1,734 @@
+#include "netns/switch.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netns/shaper.h"
+#include "netns/testbed.h"
+#include "peer/util.h"
+
+#define BATCH 64    /* frames per recvmmsg and per sendmmsg */
+#define RX_BUDGET 8 /* receive batches before due frames get their turn */
+#define STOP_POLL_MS 100
+/* Once frames arrive closer together than this, the socket is read on a
+ * timer at this interval instead of waking the switch for every frame.
+ * Kernel receive timestamps keep arrival times exact; only frames due
+ * sooner than this after arrival can leave up to this late. */
+#define RX_COALESCE_NS 100000u
+/* Timer wakeups run late by tens of microseconds in VMs; the switch aims
+ * that much early (measured), up to this bound. */
+#define MAX_LEAD_NS 200000u
+#define DEFAULT_MAX_FRAMES 65536u
+#define RCVBUF_BYTES (32 << 20)
+/* Room after a frame's inline buffer for the rest of a GSO frame; veth
+ * builds them up to its gso_max_size of 64 KiB. */
+#define OVERFLOW_BYTES (64u << 10)
+
+/* UDP segmentation offload; newer than Debian 12's kernel headers. */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
+#define ARP_LEN 28 /* Ethernet/IPv4 ARP payload */
+#define ARP_REQUEST 1
+#define ARP_REPLY 2
+
+enum stage {
+	STAGE_PATH,     /* in flight towards the destination's downlink */
+	STAGE_DOWNLINK, /* queued on the destination's downlink */
+	STAGE_ARP,      /* a reply made by the switch, sent at once */
+};
+
+struct frame {
+	uint8_t *data; /* buf, or a heap block when the frame is larger */
+	uint32_t len;
+	uint32_t wire; /* bytes counted on links */
+	uint32_t src, dst;
+	uint32_t stage;
+	struct virtio_net_hdr vnet;
+	/* A 1500-byte MTU frame with VLAN tags fits; the struct is 2 KiB. */
+	uint8_t buf[2008];
+};
+
+struct sw {
+	const struct linkmodel *m;
+	struct switch_stats *st;
+	struct switch_stats own_stats;
+	int fd, tfd, ep;
+	struct shaper *sh;
+	struct dueq *q;
+	struct frame *pool; /* nframes + 1; the last receives what we cannot keep */
+	size_t pool_bytes;
+	uint32_t nframes;
+	uint32_t *free_ids;
+	uint32_t nfree;
+	int32_t *host_of_ifindex; /* -1: not a port */
+	uint32_t nifindex;
+	int *ifindex_of_host; /* 0: the host has no port */
+	uint64_t armed_ns;    /* expiry the timer is set to; 0 when it has fired */
+	uint64_t lead_ns;     /* how late timer wakeups are, on average */
+	uint64_t rx_last_ns;  /* last receive pass that found frames */
+	uint64_t rx_poll_ns;  /* next receive pass when coalescing; 0 when waiting on the socket */
+
+	struct mmsghdr rmsg[BATCH];
+	struct iovec riov[BATCH][3];
+	struct sockaddr_ll raddr[BATCH];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+	} rctl[BATCH];
+	uint32_t rid[BATCH];
+	uint8_t *overflow; /* BATCH * OVERFLOW_BYTES */
+
+	struct mmsghdr tmsg[BATCH];
+	struct iovec tiov[BATCH][2];
+	struct sockaddr_ll taddr[BATCH];
+	uint32_t tid[BATCH];
+	uint32_t ntx;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The MAC plan of netns/testbed.h: 02:a5:ee, then host + 1 in 24 bits.
+ * Kept here so the switch links without testbed.c and its libnl. */
+static const uint8_t mac_prefix[3] = {0x02, 0xa5, 0xee};
+
+static void host_mac(uint32_t host, uint8_t mac[6])
+{
+	memcpy(mac, mac_prefix, 3);
+	mac[3] = (uint8_t)((host + 1) >> 16);
+	mac[4] = (uint8_t)((host + 1) >> 8);
+	mac[5] = (uint8_t)(host + 1);
+}
+
+/* The host owning a unicast MAC and having a port, or -1. */
+static int64_t mac_host(const struct sw *sw, const uint8_t *mac)
+{
+	if (memcmp(mac, mac_prefix, 3) != 0)
+		return -1;
+	uint32_t v = (uint32_t)mac[3] << 16 | (uint32_t)get16(mac + 4);
+	if (v == 0 || v > sw->m->n || !sw->ifindex_of_host[v - 1])
+		return -1;
+	return v - 1;
+}
+
+static void frame_put(struct sw *sw, uint32_t id)
+{
+	struct frame *f = &sw->pool[id];
+	if (f->data != f->buf)
+		free(f->data);
+	sw->free_ids[sw->nfree++] = id;
+}
+
+static void tx_flush(struct sw *sw)
+{
+	uint8_t failed[BATCH] = {0};
+	uint32_t off = 0;
+	while (off < sw->ntx) {
+		int r = sendmmsg(sw->fd, sw->tmsg + off, sw->ntx - off, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* sendmmsg reports an error only for the first frame
+			 * of a call; skip that one and go on with the rest. */
+			sw->st->tx_errors++;
+			failed[off++] = 1;
+			continue;
+		}
+		off += (uint32_t)r;
+	}
+	for (uint32_t i = 0; i < sw->ntx; i++) {
+		if (!failed[i] && sw->pool[sw->tid[i]].stage != STAGE_ARP)
+			sw->st->forwarded++;
+		frame_put(sw, sw->tid[i]);
+	}
+	sw->ntx = 0;
+}
+
+static void tx_add(struct sw *sw, uint32_t id, int ifindex)
+{
+	struct frame *f = &sw->pool[id];
+	uint32_t i = sw->ntx++;
+	/* DATA_VALID only means something on receive. */
+	f->vnet.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	sw->tiov[i][0] = (struct iovec){&f->vnet, sizeof(f->vnet)};
+	sw->tiov[i][1] = (struct iovec){f->data, f->len};
+	struct sockaddr_ll *a = &sw->taddr[i];
+	memset(a, 0, sizeof(*a));
+	a->sll_family = AF_PACKET;
+	a->sll_ifindex = ifindex;
+	memcpy(&a->sll_protocol, f->data + 12, 2);
+	sw->tmsg[i].msg_hdr = (struct msghdr){
+	    .msg_name = a,
+	    .msg_namelen = sizeof(*a),
+	    .msg_iov = sw->tiov[i],
+	    .msg_iovlen = 2,
+	};
+	sw->tid[i] = id;
+	if (sw->ntx == BATCH)
+		tx_flush(sw);
+}
+
+/* Turn an ARP request from host src into the reply of the host owning the
+ * target address, in place. Answering here rather than flooding keeps
+ * broadcasts off every port, and resolution costs no emulated time, as on a
+ * real LAN where the gateway is one short hop away. */
+static int arp_answer(struct sw *sw, struct frame *f, uint32_t src)
+{
+	uint8_t *eth = f->data, *arp = f->data + ETH_HLEN;
+	if (f->len < ETH_HLEN + ARP_LEN || get16(arp) != 1 || get16(arp + 2) != ETH_P_IP ||
+	    arp[4] != ETH_ALEN || arp[5] != 4 || get16(arp + 6) != ARP_REQUEST)
+		return 0;
+	uint32_t tip;
+	memcpy(&tip, arp + 24, 4);
+	uint32_t t = be32toh(tip) - TESTBED_NET - 1;
+	if (t >= sw->m->n || t == src || !sw->ifindex_of_host[t])
+		return 0;
+
+	uint8_t mac[ETH_ALEN];
+	host_mac(t, mac);
+	memcpy(eth, eth + ETH_ALEN, ETH_ALEN);
+	memcpy(eth + ETH_ALEN, mac, ETH_ALEN);
+	arp[6] = 0;
+	arp[7] = ARP_REPLY;
+	memmove(arp + 18, arp + 8, ETH_ALEN + 4); /* target := requester */
+	memcpy(arp + 8, mac, ETH_ALEN);
+	memcpy(arp + 14, &tip, 4);
+	f->len = ETH_HLEN + ARP_LEN;
+	memset(&f->vnet, 0, sizeof(f->vnet));
+	f->stage = STAGE_ARP;
+	return 1;
+}
+
+/* What HTB would count; GSO headers are measured from the frame because
+ * the socket reports the linear length in hdr_len, not the headers. */
+static uint32_t frame_wire(const struct frame *f)
+{
+	const struct virtio_net_hdr *v = &f->vnet;
+	uint32_t gso = le16toh(v->gso_size), l4 = le16toh(v->csum_start);
+	uint32_t hdr = le16toh(v->hdr_len);
+	switch (v->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return f->len;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (l4 + 20 <= f->len)
+			hdr = l4 + (uint32_t)(f->data[l4 + 12] >> 4) * 4;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		hdr = l4 + 8;
+		break;
+	}
+	return shaper_wire_bytes(f->len, gso, hdr);
+}
+
+static void ingress(struct sw *sw, uint32_t id, int ifindex, uint64_t now)
+{
+	struct frame *f = &sw->pool[id];
+	struct switch_stats *st = sw->st;
+	if (ifindex <= 0 || (uint32_t)ifindex >= sw->nifindex || sw->host_of_ifindex[ifindex] < 0) {
+		frame_put(sw, id); /* another interface of the hub */
+		return;
+	}
+	uint32_t src = (uint32_t)sw->host_of_ifindex[ifindex];
+	st->rx++;
+	if (f->len >= ETH_HLEN && get16(f->data + 12) == ETH_P_ARP && arp_answer(sw, f, src)) {
+		st->arp_replies++;
+		tx_add(sw, id, ifindex);
+		return;
+	}
+	int64_t dst = f->len >= ETH_HLEN ? mac_host(sw, f->data) : -1;
+	if (dst < 0 || (uint32_t)dst == src) {
+		st->drop_unknown++;
+		frame_put(sw, id);
+		return;
+	}
+	f->src = src;
+	f->dst = (uint32_t)dst;
+	f->wire = frame_wire(f);
+	f->stage = STAGE_PATH;
+	uint64_t due;
+	switch (shaper_ingress(sw->sh, sw->m, f->src, f->dst, f->wire, now, &due)) {
+	case SHAPER_PASS:
+		/* Cannot fail: the queue has room for every frame. */
+		dueq_push(sw->q, due, id);
+		return;
+	case SHAPER_DROP_QUEUE:
+		st->drop_queue++;
+		break;
+	case SHAPER_DROP_LOSS:
+		st->drop_loss++;
+		break;
+	case SHAPER_DROP_PARTITION:
+		st->drop_partition++;
+		break;
+	}
+	frame_put(sw, id);
+}
+
+/* The receive timestamp of message i on the monotonic clock. */
+static uint64_t rx_time(struct sw *sw, uint32_t i, int64_t real_minus_mono, uint64_t now)
+{
+	struct msghdr *mh = &sw->rmsg[i].msg_hdr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - real_minus_mono;
+		/* A clock step between stamp and now must not put it ahead. */
+		return t > 0 && (uint64_t)t < now ? (uint64_t)t : now;
+	}
+	return now;
+}
+
+static int64_t real_minus_mono(void)
+{
+	struct timespec r, m;
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+}
+
+enum rx_result { RX_ERROR = -1, RX_EMPTY, RX_DRAINED, RX_MORE };
+
+/* Read up to RX_BUDGET batches. */
+static enum rx_result receive(struct sw *sw)
+{
+	uint32_t discard = sw->nframes;
+	enum rx_result res = RX_EMPTY;
+	for (int round = 0; round < RX_BUDGET; round++) {
+		for (uint32_t i = 0; i < BATCH; i++) {
+			/* Without a free frame we still read, to drop the frame
+			 * and count it rather than spin on a readable socket. */
+			uint32_t id = sw->nfree ? sw->free_ids[--sw->nfree] : discard;
+			struct frame *f = &sw->pool[id];
+			f->data = f->buf;
+			sw->rid[i] = id;
+			sw->riov[i][0] = (struct iovec){&f->vnet, sizeof(f->vnet)};
+			sw->riov[i][1] = (struct iovec){f->buf, sizeof(f->buf)};
+			sw->riov[i][2] = (struct iovec){sw->overflow + (size_t)i * OVERFLOW_BYTES,
+			                                OVERFLOW_BYTES};
+			sw->rmsg[i].msg_hdr = (struct msghdr){
+			    .msg_name = &sw->raddr[i],
+			    .msg_namelen = sizeof(sw->raddr[i]),
+			    .msg_iov = sw->riov[i],
+			    .msg_iovlen = 3,
+			    .msg_control = sw->rctl[i].buf,
+			    .msg_controllen = sizeof(sw->rctl[i].buf),
+			};
+		}
+		int n = recvmmsg(sw->fd, sw->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		int rerr = n < 0 && errno != EAGAIN && errno != EINTR ? errno : 0;
+		uint64_t now = now_ns();
+		int64_t offset = real_minus_mono();
+		for (int i = 0; i < BATCH; i++) {
+			uint32_t id = sw->rid[i];
+			if (i >= n) {
+				if (id != discard)
+					frame_put(sw, id);
+				continue;
+			}
+			struct frame *f = &sw->pool[id];
+			uint32_t got = sw->rmsg[i].msg_len;
+			if (id == discard || (sw->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    got < sizeof(f->vnet)) {
+				sw->st->drop_nobuf++;
+				if (id != discard)
+					frame_put(sw, id);
+				continue;
+			}
+			f->len = got - (uint32_t)sizeof(f->vnet);
+			if (f->len > sizeof(f->buf)) {
+				uint8_t *big = malloc(f->len);
+				if (!big) {
+					sw->st->drop_nobuf++;
+					frame_put(sw, id);
+					continue;
+				}
+				memcpy(big, f->buf, sizeof(f->buf));
+				memcpy(big + sizeof(f->buf),
+				       sw->overflow + (size_t)i * OVERFLOW_BYTES,
+				       f->len - sizeof(f->buf));
+				f->data = big;
+			}
+			ingress(sw, id, sw->raddr[i].sll_ifindex,
+			        rx_time(sw, (uint32_t)i, offset, now));
+		}
+		if (rerr) {
+			errno = rerr;
+			return RX_ERROR;
+		}
+		if (n > 0)
+			res = RX_DRAINED;
+		if (n < BATCH)
+			return res;
+	}
+	return RX_MORE;
+}
+
+/* Move every frame due by `horizon` to its next stage. */
+static void release(struct sw *sw, uint64_t horizon)
+{
+	uint64_t due;
+	while (dueq_peek(sw->q, &due) && due <= horizon) {
+		uint32_t id = dueq_pop(sw->q, &due);
+		struct frame *f = &sw->pool[id];
+		if (f->stage == STAGE_PATH) {
+			uint64_t depart;
+			if (shaper_egress(sw->sh, sw->m, f->dst, f->wire, due, &depart) !=
+			    SHAPER_PASS) {
+				sw->st->drop_queue++;
+				frame_put(sw, id);
+				continue;
+			}
+			if (depart > horizon) {
+				f->stage = STAGE_DOWNLINK;
+				dueq_push(sw->q, depart, id);
+				continue;
+			}
+		}
+		tx_add(sw, id, sw->ifindex_of_host[f->dst]);
+	}
+	tx_flush(sw);
+}
+
+/* Set the timer for the next due frame or coalesced receive pass. */
+static int arm(struct sw *sw, uint64_t now)
+{
+	uint64_t at = 0, due;
+	if (dueq_peek(sw->q, &due))
+		at = due > sw->lead_ns ? due - sw->lead_ns : 1;
+	if (sw->rx_poll_ns > now && (!at || sw->rx_poll_ns < at))
+		at = sw->rx_poll_ns;
+	if (!at || at == sw->armed_ns)
+		return 0;
+	struct itimerspec its = {
+	    .it_value = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)}};
+	if (timerfd_settime(sw->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -1;
+	sw->armed_ns = at;
+	return 0;
+}
+
+/* Let the next frame on the socket wake the switch (one-shot interest). */
+static int watch_socket(struct sw *sw)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = sw->fd};
+	return epoll_ctl(sw->ep, EPOLL_CTL_MOD, sw->fd, &ev);
+}
+
+static int setopt(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val));
+}
+
+static int open_socket(struct sw *sw, char *err, size_t errlen)
+{
+	/* Protocol 0 receives nothing until bind, which comes once the
+	 * options that shape what recvmsg returns are in place. */
+	sw->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (sw->fd < 0) {
+		snprintf(err, errlen, "opening AF_PACKET socket in the hub: %s", strerror(errno));
+		return -1;
+	}
+	static const struct {
+		int level, name;
+		const char *what;
+	} opts[] = {
+	    {SOL_PACKET, PACKET_VNET_HDR, "PACKET_VNET_HDR"},
+	    /* Our own sends would otherwise come back to us. */
+	    {SOL_PACKET, PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING"},
+	    /* veths have no qdisc to go through; this also keeps sent
+	     * frames from taps, so a hub capture sees each frame once. */
+	    {SOL_PACKET, PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
+		if (setopt(sw->fd, opts[i].level, opts[i].name, 1) < 0) {
+			snprintf(err, errlen, "setting %s on the switch socket: %s", opts[i].what,
+			         strerror(errno));
+			return -1;
+		}
+	}
+	/* Bursts from hundreds of hosts land together; FORCE passes rmem_max. */
+	if (setopt(sw->fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES) < 0 &&
+	    setopt(sw->fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES) < 0) {
+		snprintf(err, errlen, "setting SO_RCVBUF on the switch socket: %s",
+		         strerror(errno));
+		return -1;
+	}
+	struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htobe16(ETH_P_ALL)};
+	if (bind(sw->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		snprintf(err, errlen, "binding the switch socket to all interfaces: %s",
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int map_ports(struct sw *sw, const struct switch_config *cfg, char *err, size_t errlen)
+{
+	int *ifx = calloc(cfg->nports, sizeof(*ifx));
+	sw->ifindex_of_host = calloc(sw->m->n, sizeof(*sw->ifindex_of_host));
+	if (!ifx || !sw->ifindex_of_host) {
+		free(ifx);
+		snprintf(err, errlen, "allocating the port table: out of memory");
+		return -1;
+	}
+	int ret = -1;
+	uint32_t max = 0;
+	for (uint32_t i = 0; i < cfg->nports; i++) {
+		const struct switch_port *p = &cfg->ports[i];
+		if (p->host >= sw->m->n) {
+			snprintf(err, errlen, "port %s: host %u is outside the model of %u hosts",
+			         p->ifname, p->host, sw->m->n);
+			goto out;
+		}
+		if (sw->ifindex_of_host[p->host]) {
+			snprintf(err, errlen, "port %s: host %u already has a port", p->ifname,
+			         p->host);
+			goto out;
+		}
+		ifx[i] = (int)if_nametoindex(p->ifname);
+		if (!ifx[i]) {
+			snprintf(err, errlen, "looking up port %s in the hub: %s", p->ifname,
+			         strerror(errno));
+			goto out;
+		}
+		sw->ifindex_of_host[p->host] = ifx[i];
+		if ((uint32_t)ifx[i] > max)
+			max = (uint32_t)ifx[i];
+	}
+	sw->nifindex = max + 1;
+	sw->host_of_ifindex = malloc(sw->nifindex * sizeof(*sw->host_of_ifindex));
+	if (!sw->host_of_ifindex) {
+		snprintf(err, errlen, "allocating the port table: out of memory");
+		goto out;
+	}
+	memset(sw->host_of_ifindex, 0xff, sw->nifindex * sizeof(*sw->host_of_ifindex));
+	for (uint32_t i = 0; i < cfg->nports; i++)
+		sw->host_of_ifindex[ifx[i]] = (int32_t)cfg->ports[i].host;
+	ret = 0;
+out:
+	free(ifx);
+	return ret;
+}
+
+static int sw_open(struct sw *sw, const struct switch_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->model || !cfg->nports) {
+		snprintf(err, errlen, "switch configuration has no model or no ports");
+		return -1;
+	}
+	sw->m = cfg->model;
+	if (map_ports(sw, cfg, err, errlen) < 0)
+		return -1;
+
+	sw->nframes = cfg->max_frames ? cfg->max_frames : DEFAULT_MAX_FRAMES;
+	/* Anonymous pages are zero and unbacked until touched, and the free
+	 * list hands out recently used frames first, so memory follows the
+	 * peak number of frames held, not the limit. */
+	sw->pool_bytes = (sw->nframes + 1u) * sizeof(struct frame);
+	sw->pool = mmap(NULL, sw->pool_bytes, PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (sw->pool == MAP_FAILED) {
+		sw->pool = NULL;
+		snprintf(err, errlen, "mapping %u frame buffers: %s", sw->nframes, strerror(errno));
+		return -1;
+	}
+	sw->free_ids = malloc(sw->nframes * sizeof(*sw->free_ids));
+	sw->overflow = malloc((size_t)BATCH * OVERFLOW_BYTES);
+	sw->q = dueq_new(sw->nframes);
+	sw->sh = shaper_new(sw->m->n, cfg->seed);
+	if (!sw->free_ids || !sw->overflow || !sw->q || !sw->sh) {
+		snprintf(err, errlen, "allocating switch state for %u hosts: out of memory",
+		         sw->m->n);
+		return -1;
+	}
+	for (uint32_t i = 0; i < sw->nframes; i++)
+		sw->free_ids[i] = sw->nframes - 1 - i;
+	sw->nfree = sw->nframes;
+
+	sw->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sw->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sw->tfd < 0 || sw->ep < 0) {
+		snprintf(err, errlen, "creating the switch timer and epoll: %s", strerror(errno));
+		return -1;
+	}
+	if (open_socket(sw, err, errlen) < 0)
+		return -1;
+	/* Edge-triggered: each expiry wakes us once and the timer never needs
+	 * to be read, which saves a syscall per wakeup. */
+	struct epoll_event tev = {.events = EPOLLIN | EPOLLET, .data.fd = sw->tfd};
+	struct epoll_event sev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = sw->fd};
+	if (epoll_ctl(sw->ep, EPOLL_CTL_ADD, sw->tfd, &tev) < 0 ||
+	    epoll_ctl(sw->ep, EPOLL_CTL_ADD, sw->fd, &sev) < 0) {
+		snprintf(err, errlen, "adding the switch socket and timer to epoll: %s",
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void sw_close(struct sw *sw)
+{
+	if (sw->fd >= 0) {
+		struct tpacket_stats ks;
+		socklen_t len = sizeof(ks);
+		if (getsockopt(sw->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
+			sw->st->drop_kernel += ks.tp_drops;
+		close(sw->fd);
+	}
+	if (sw->tfd >= 0)
+		close(sw->tfd);
+	if (sw->ep >= 0)
+		close(sw->ep);
+	if (sw->pool && sw->q) {
+		uint64_t due;
+		while (dueq_peek(sw->q, &due))
+			frame_put(sw, dueq_pop(sw->q, &due));
+	}
+	if (sw->pool)
+		munmap(sw->pool, sw->pool_bytes);
+	dueq_free(sw->q);
+	shaper_free(sw->sh);
+	free(sw->free_ids);
+	free(sw->overflow);
+	free(sw->host_of_ifindex);
+	free(sw->ifindex_of_host);
+}
+
+/* After a timer wakeup that was `late`, move the lead towards it. */
+static void learn_lead(struct sw *sw, uint64_t late)
+{
+	if (late > MAX_LEAD_NS)
+		late = MAX_LEAD_NS;
+	sw->lead_ns = (sw->lead_ns * 7 + late) / 8;
+}
+
+static int loop(struct sw *sw, volatile sig_atomic_t *stop, const sigset_t *waitmask, char *err,
+                size_t errlen)
+{
+	int rx_due = 1;
+	while (!*stop) {
+		uint64_t now = now_ns();
+		if (rx_due) {
+			enum rx_result r = receive(sw);
+			if (r == RX_ERROR) {
+				snprintf(err, errlen, "receiving frames from the ports: %s",
+				         strerror(errno));
+				return -1;
+			}
+			sw->rx_poll_ns = 0;
+			if (r == RX_MORE) {
+				sw->rx_poll_ns = now;
+			} else if (r == RX_DRAINED && now - sw->rx_last_ns < RX_COALESCE_NS) {
+				sw->rx_poll_ns = now + RX_COALESCE_NS;
+			} else if (watch_socket(sw) < 0) {
+				snprintf(err, errlen, "watching the switch socket: %s",
+				         strerror(errno));
+				return -1;
+			}
+			if (r != RX_EMPTY)
+				sw->rx_last_ns = now;
+			now = now_ns();
+		}
+		release(sw, now + sw->lead_ns);
+		if (arm(sw, now) < 0) {
+			snprintf(err, errlen, "arming the switch timer: %s", strerror(errno));
+			return -1;
+		}
+		/* Even with frames still waiting, go through epoll_pwait so a
+		 * pending SIGTERM gets delivered. */
+		int busy = sw->rx_poll_ns && sw->rx_poll_ns <= now;
+		struct epoll_event ev[2];
+		int n = epoll_pwait(sw->ep, ev, 2, busy ? 0 : STOP_POLL_MS, waitmask);
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, errlen, "waiting for frames: %s", strerror(errno));
+			return -1;
+		}
+		now = now_ns();
+		rx_due = busy;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == sw->fd) {
+				rx_due = 1;
+			} else {
+				if (!busy && sw->armed_ns && now > sw->armed_ns)
+					learn_lead(sw, now - sw->armed_ns);
+				sw->armed_ns = 0;
+			}
+		}
+		/* While coalescing, read on every wakeup: being awake anyway,
+		 * a read costs far less than a wakeup of its own. */
+		if (sw->rx_poll_ns)
+			rx_due = 1;
+	}
+	return 0;
+}
+
+int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, char *err,
+               size_t errlen)
+{
+	struct sw *sw = calloc(1, sizeof(*sw));
+	if (!sw) {
+		snprintf(err, errlen, "allocating the switch: out of memory");
+		return -1;
+	}
+	sw->fd = sw->tfd = sw->ep = -1;
+	sw->st = cfg->stats ? cfg->stats : &sw->own_stats;
+	memset(sw->st, 0, sizeof(*sw->st));
+
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+
+	int ret = sw_open(sw, cfg, err, errlen);
+	if (ret == 0)
+		ret = loop(sw, stop, &waitmask, err, errlen);
+	sw_close(sw);
+	sigprocmask(SIG_SETMASK, &waitmask, NULL);
+
+	char line[512];
+	switch_stats_format(sw->st, line, sizeof(line));
+	err_msg("switch: %s", line);
+	free(sw);
+	return ret;
+}
+
+void switch_stats_format(const struct switch_stats *st, char *buf, size_t len)
+{
+	snprintf(buf, len,
+	         "rx=%llu forwarded=%llu arp_replies=%llu drop_loss=%llu drop_queue=%llu "
+	         "drop_partition=%llu drop_unknown=%llu drop_nobuf=%llu drop_kernel=%llu "
+	         "tx_errors=%llu",
+	         (unsigned long long)st->rx, (unsigned long long)st->forwarded,
+	         (unsigned long long)st->arp_replies, (unsigned long long)st->drop_loss,
+	         (unsigned long long)st->drop_queue, (unsigned long long)st->drop_partition,
+	         (unsigned long long)st->drop_unknown, (unsigned long long)st->drop_nobuf,
+	         (unsigned long long)st->drop_kernel, (unsigned long long)st->tx_errors);
+}

@@ -1,0 +1,66 @@
+/* The userspace shaping switch: the hub of the `userspace` backend.
+ *
+ * It runs inside the hub namespace and forwards Ethernet frames among the
+ * hub ends of the host veths, holding each frame as the link model says
+ * (netns/shaper.h has the queueing semantics). One AF_PACKET socket receives
+ * from every port; frames go to the port of the host owning the destination
+ * MAC (02:a5:ee:00:hi:lo of host+1, see netns/testbed.h). ARP requests are
+ * answered by the switch itself, at once and outside the model, for any
+ * testbed host that has a port; other broadcast and multicast is dropped, so
+ * IPv6 neighbour discovery does not work. Checksum offload and GSO frames
+ * pass through unchanged (virtio-net headers on the socket); a GSO frame
+ * takes one loss draw, as in netem, so hosts should not use GSO when loss
+ * matters (`gso_max_segs 1` on their eth0).
+ */
+#ifndef ANYSEE_SWITCH_H
+#define ANYSEE_SWITCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netns/linkmodel.h"
+
+struct switch_port {
+	const char *ifname; /* hub end, e.g. "p3" */
+	uint32_t host;      /* index in the model */
+};
+
+/* Counters, updated as frames pass; point them into shared memory to
+ * watch a running switch from another process. */
+struct switch_stats {
+	uint64_t rx;             /* frames received from ports */
+	uint64_t forwarded;      /* frames sent to their destination */
+	uint64_t arp_replies;    /* ARP requests answered by the switch */
+	uint64_t drop_loss;      /* random loss of the model */
+	uint64_t drop_queue;     /* uplink or downlink queue full */
+	uint64_t drop_partition; /* sender and receiver in different partitions */
+	uint64_t drop_unknown;   /* no port owns the destination; non-ARP broadcast */
+	uint64_t drop_nobuf;     /* switch out of frame buffers, or frame too large */
+	uint64_t drop_kernel;    /* socket receive buffer overflowed (read at exit) */
+	uint64_t tx_errors;      /* sendmmsg refused a frame */
+};
+
+struct switch_config {
+	const struct switch_port *ports;
+	uint32_t nports;
+	/* Read for every frame, so changes by the harness apply to the next
+	 * frame; it must outlive switch_run. */
+	const struct linkmodel *model;
+	uint64_t seed;
+	uint32_t max_frames;        /* frames held at once; 0 = 65536 */
+	struct switch_stats *stats; /* optional, zeroed by switch_run */
+};
+
+/* Forward until *stop becomes nonzero. SIGTERM and SIGINT are blocked
+ * except while waiting, so a handler that sets *stop wakes the loop at
+ * once; a stop set any other way is noticed within 100 ms. Prints the
+ * counters on one line to stderr on exit. Returns 0 after a stop, or -1 with
+ * err naming what failed. */
+int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, char *err,
+               size_t errlen);
+
+/* The counters as one line of key=value pairs. */
+void switch_stats_format(const struct switch_stats *st, char *buf, size_t len);
+
+#endif
