@@ -4,11 +4,11 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-before=$(ip netns list | wc -l)
-"$BIN/anysee-harness" run "$ROOT/scenarios/quickstart.lua" --set duration=30 --out "$out/run" -q \
-  || fail "harness run failed"
-after=$(ip netns list | wc -l)
-[ "$after" -le "$before" ] || fail "namespaces left behind: $(ip netns list)"
+"$BIN/anysee-harness" run "$ROOT/scenarios/quickstart.lua" --set duration=30 --out "$out/run" -q &
+pid=$!
+wait "$pid" || fail "harness run failed"
+prefix=$(printf '%x' "$pid")
+[ -z "$(our_namespaces "$prefix")" ] || fail "namespaces left behind: $(our_namespaces "$prefix")"
 pgrep -f "$out/run" >/dev/null && fail "processes left behind"
 m="$out/run/metrics.json"
 [ -f "$m" ] || fail "no metrics.json"
