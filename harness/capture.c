@@ -1,6 +1,7 @@
 #include "harness/capture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -174,8 +175,17 @@ static int setup(struct capture *c)
 		return pcap_fail(c, "install filter");
 	c->dump = pcap_dump_open(c->pcap, c->out_path);
 	if (!c->dump) {
-		seterr(c->err, sizeof(c->err), "open capture file %s: %s", c->out_path,
+		seterr(c->err, sizeof(c->err), "open capture file of namespace %s: %s", c->hub_ns,
 		       pcap_geterr(c->pcap));
+		return -1;
+	}
+	/* libpcap opens both without O_CLOEXEC; peers exec'd by the harness
+	 * would keep the socket, and with it the ring filling with frames,
+	 * alive after the capture ends. */
+	if (fcntl(pcap_get_selectable_fd(c->pcap), F_SETFD, FD_CLOEXEC) ||
+	    fcntl(fileno(pcap_dump_file(c->dump)), F_SETFD, FD_CLOEXEC)) {
+		seterr(c->err, sizeof(c->err), "set close-on-exec on capture in namespace %s: %s",
+		       c->hub_ns, strerror(errno));
 		return -1;
 	}
 	c->st.bytes = PCAP_FILE_HDR;

@@ -3,12 +3,13 @@
  *
  * Every frame is written once: the thread captures on the hub's "any" device
  * in the inbound direction only, and a frame enters the hub once, from the
- * sender's veth end p<i>; its copies leaving through p<j> are outbound. Frames
- * a bridge also passes up to itself (broadcasts, or all when it is
- * promiscuous) enter a second time on the bridge device; those are skipped,
- * so a capture filter that lets broadcasts through still sees each once.
- * The file uses DLT_LINUX_SLL2, which records the interface each frame
- * entered by, i.e. its sender's veth.
+ * sender's veth end p<i>; the copy a bridge or the userspace switch sends out
+ * of p<j> is outbound. A bridge also passes broadcasts (all frames, when it
+ * is promiscuous) up to itself, where they enter a second time; frames
+ * entering by a bridge that exists when the capture starts are skipped, so
+ * a filter that lets broadcasts through still sees each once. The file uses
+ * DLT_LINUX_SLL2, which records the interface a frame entered by: its
+ * sender's veth.
  */
 #ifndef ANYSEE_CAPTURE_H
 #define ANYSEE_CAPTURE_H

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "harness/net.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
 #include "netns/testbed.h"
@@ -137,6 +138,9 @@ static const struct {
     {"run", cmd_run,
      "SCENARIO.lua [--seed N] [--out DIR] [--set k=v]... [--peer-bin PATH] "
      "[--backend auto|netem|userspace|bridge] [-q]"},
+    {"net", cmd_net,
+     "N [--backend B] [--delay D] [--rate R] [--loss P] [--jitter J] [--waxman ROUTERS]\n"
+     "        [--matrix FILE] [-- COMMAND...]  a bare testbed of N hosts, for experiments"},
     {"clean", cmd_clean,
      "[PREFIX]  remove namespaces (and their processes) a crashed run left;\n"
      "        PREFIX defaults to '" TESTBED_PREFIX "', i.e. every run's leftovers"},

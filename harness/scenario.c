@@ -323,7 +323,7 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	h->leave_s =
 	    field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0)) : -1;
 	if (h->leave_s >= 0 && h->leave_s < h->start_s)
-		luaL_error(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s,
+		luaL_error(L, "%s{}: leave_at (%f) is before at (%f)", what, h->leave_s,
 		           h->start_s);
 	if (role == HOST_SOURCE) {
 		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");

@@ -1,0 +1,223 @@
+/* anysee-harness net: a bare testbed for experiments and benchmarks.
+ * Builds N hosts with uniform links (or a topology's delays), runs a
+ * command beside them (or waits for Ctrl-C), and removes everything. */
+#include "harness/net.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns/testbed.h"
+#include "netns/topology.h"
+#include "peer/util.h"
+
+static void usage(void)
+{
+	fprintf(
+	    stderr,
+	    "usage: anysee-harness net N [--backend B] [--delay D] [--jitter J] [--loss P]\n"
+	    "          [--rate R] [--queue BYTES] [--waxman ROUTERS] [--matrix FILE] [--seed S]\n"
+	    "          [--delays-out FILE] [-- COMMAND ARGS...]\n"
+	    "  --delay is the one-way host-to-host delay; --rate sets upload and download.\n"
+	    "  COMMAND runs in the root namespace with ANYSEE_PREFIX and ANYSEE_HUB set;\n"
+	    "  host i is namespace $ANYSEE_PREFIX-h<i> with address 10.77.0.<i+1>.\n");
+}
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+struct net_opts {
+	uint32_t n;
+	enum testbed_backend backend;
+	uint64_t delay_us, jitter_us, rate_bps, seed;
+	double loss;
+	long queue;
+	long waxman;
+	const char *matrix, *delays_out;
+	char **cmd;
+};
+
+static int parse(int argc, char **argv, struct net_opts *o)
+{
+	long v;
+	if (argc < 1 || parse_long(argv[0], 1, TESTBED_MAX_HOSTS, &v)) {
+		usage();
+		return -1;
+	}
+	o->n = (uint32_t)v;
+	o->seed = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--")) {
+			o->cmd = argv + i + 1;
+			break;
+		}
+		if (!val) {
+			err_msg("net: %s needs a value", a);
+			return -1;
+		}
+		int bad = 0;
+		if (!strcmp(a, "--backend"))
+			bad = testbed_backend_parse(val, &o->backend);
+		else if (!strcmp(a, "--delay"))
+			bad = parse_duration(val, &o->delay_us);
+		else if (!strcmp(a, "--jitter"))
+			bad = parse_duration(val, &o->jitter_us);
+		else if (!strcmp(a, "--rate"))
+			bad = parse_rate(val, &o->rate_bps);
+		else if (!strcmp(a, "--loss"))
+			bad = !(sscanf(val, "%lf", &o->loss) == 1 && o->loss >= 0 && o->loss <= 1);
+		else if (!strcmp(a, "--queue"))
+			bad = parse_long(val, 1, 1 << 30, &o->queue);
+		else if (!strcmp(a, "--waxman"))
+			bad = parse_long(val, 2, 100000, &o->waxman);
+		else if (!strcmp(a, "--seed"))
+			bad = parse_long(val, 0, LONG_MAX, &v) || ((o->seed = (uint64_t)v), 0);
+		else if (!strcmp(a, "--matrix"))
+			o->matrix = val;
+		else if (!strcmp(a, "--delays-out"))
+			o->delays_out = val;
+		else {
+			err_msg("net: unknown option '%s'", a);
+			usage();
+			return -1;
+		}
+		if (bad) {
+			err_msg("net: invalid value '%s' for %s", val, a);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* Fill the delay matrix from the options: uniform, a generated topology or
+ * a matrix file. */
+static int delays(const struct net_opts *o, uint32_t *d, char *err, size_t errlen)
+{
+	uint32_t n = o->n;
+	if (o->matrix) {
+		uint32_t *m, mn;
+		if (topo_matrix_load(o->matrix, &m, &mn, err, errlen))
+			return -1;
+		if (mn != n) {
+			snprintf(err, errlen, "%s is %ux%u, not %ux%u", o->matrix, mn, mn, n, n);
+			free(m);
+			return -1;
+		}
+		memcpy(d, m, sizeof(*d) * (size_t)n * n);
+		free(m);
+	} else if (o->waxman) {
+		struct topo_gen g;
+		struct topo *t = NULL;
+		topo_gen_defaults(&g);
+		g.nrouters = (uint32_t)o->waxman;
+		g.seed = o->seed;
+		int rc = topo_generate(&g, &t, err, errlen) ||
+		         topo_hosts_attach(t, n, TOPO_ATTACH_UNIFORM, (uint32_t)o->delay_us,
+		                           o->seed, err, errlen) ||
+		         topo_host_delays(t, d, err, errlen);
+		topo_free(t);
+		if (rc)
+			return -1;
+	} else {
+		for (uint32_t a = 0; a < n; a++)
+			for (uint32_t b = 0; b < n; b++)
+				d[(size_t)a * n + b] = a == b ? 0 : (uint32_t)o->delay_us;
+	}
+	if (o->delays_out && topo_matrix_write(o->delays_out, d, n, err, errlen))
+		return -1;
+	return 0;
+}
+
+int cmd_net(int argc, char **argv)
+{
+	struct net_opts o = {0};
+	if (parse(argc, argv, &o))
+		return 2;
+	char err[1024];
+	uint32_t *d = malloc(sizeof(*d) * (size_t)o.n * o.n);
+	if (!d || delays(&o, d, err, sizeof(err))) {
+		err_msg("net: %s", d ? err : "out of memory");
+		free(d);
+		return 1;
+	}
+	/* Interrupts are held until the testbed exists, so that Ctrl-C during
+	 * set-up still ends in a full teardown. */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%snet%x", TESTBED_PREFIX, (unsigned)getpid());
+	struct testbed_config tc = {.prefix = prefix, .nhosts = o.n, .backend = o.backend};
+	struct testbed *tb;
+	uint64_t t0 = mono_us();
+	if (testbed_create(&tc, &tb, err, sizeof(err))) {
+		err_msg("net: %s", err);
+		free(d);
+		return 1;
+	}
+	uint64_t t1 = mono_us();
+	struct linkmodel *m = testbed_model(tb);
+	for (uint32_t i = 0; i < o.n; i++) {
+		m->host[i] = (struct link_access){.up_bps = o.rate_bps,
+		                                  .down_bps = o.rate_bps,
+		                                  .jitter_us = (uint32_t)o.jitter_us,
+		                                  .queue_bytes = (uint32_t)o.queue,
+		                                  .loss = o.loss};
+	}
+	memcpy(m->delay_us, d, sizeof(*d) * (size_t)o.n * o.n);
+	free(d);
+	int rc = 0;
+	if (testbed_apply(tb, err, sizeof(err))) {
+		err_msg("net: %s", err);
+		rc = 1;
+		goto out;
+	}
+	fprintf(stderr, "net: %u hosts up in %.3f s (%.0f hosts/s), backend %s, prefix %s\n", o.n,
+	        (double)(t1 - t0) / 1e6, o.n / ((double)(t1 - t0) / 1e6),
+	        testbed_backend_name(testbed_backend(tb)), prefix);
+	if (o.cmd && *o.cmd) {
+		char hub[128];
+		snprintf(hub, sizeof(hub), "%s", testbed_hub_ns(tb));
+		pid_t pid = fork();
+		if (pid == 0) {
+			setenv("ANYSEE_PREFIX", prefix, 1);
+			setenv("ANYSEE_HUB", hub, 1);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			execvp(o.cmd[0], o.cmd);
+			err_errno("net: run %s", o.cmd[0]);
+			_exit(127);
+		}
+		int status = 0;
+		while (pid > 0 && waitpid(pid, &status, 0) < 0 && !got_signal)
+			;
+		if (got_signal && pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, &status, 0);
+		}
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	} else {
+		fprintf(stderr, "net: Ctrl-C removes the testbed\n");
+		while (!got_signal)
+			pause();
+	}
+out:;
+	char stats[512];
+	if (testbed_stats(tb, stats, sizeof(stats)) == 0)
+		fprintf(stderr, "net: switch %s\n", stats);
+	uint64_t t2 = mono_us();
+	testbed_destroy(tb);
+	uint64_t t3 = mono_us();
+	fprintf(stderr, "net: %u hosts removed in %.3f s (%.0f hosts/s)\n", o.n,
+	        (double)(t3 - t2) / 1e6, o.n / ((double)(t3 - t2) / 1e6 + 1e-9));
+	return rc;
+}
