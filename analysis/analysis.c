@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "peer/log.h"
 
@@ -183,6 +184,15 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 		m->npeers++;
 	}
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/capture.pcap", dir);
+	if (access(path, R_OK) == 0) {
+		char e[512];
+		if (overhead_load(path, &m->overhead, e, sizeof(e))) {
+			snprintf(err, errlen, "%s", e);
+			return -1;
+		}
+		m->have_overhead = 1;
+	}
 	return 0;
 }
 
@@ -229,6 +239,8 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		fprintf(out, "summary: no peer started playback\n");
 	}
 	free(st);
+	if (m->have_overhead)
+		overhead_print(&m->overhead, out);
 }
 
 int analysis_write_json(const struct run_metrics *m, const char *path)
@@ -251,7 +263,12 @@ int analysis_write_json(const struct run_metrics *m, const char *path)
 		        p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
 		        i + 1 < m->npeers ? "," : "");
 	}
-	fprintf(f, "  ]\n}\n");
+	fprintf(f, "  ]");
+	if (m->have_overhead) {
+		fprintf(f, ",\n  \"overhead\": ");
+		overhead_write_json(&m->overhead, f);
+	}
+	fprintf(f, "\n}\n");
 	return fclose(f);
 }
 

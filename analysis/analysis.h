@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis/overhead.h"
+
 struct peer_metrics {
 	char name[32];
 	char mode[16];
@@ -25,6 +27,8 @@ struct run_metrics {
 	char dir[1024];
 	int npeers;
 	struct peer_metrics *p;
+	int have_overhead; /* the run has a capture.pcap */
+	struct overhead overhead;
 };
 
 /* Read a run directory. Returns 0, or -1 with a one-line reason in err. */

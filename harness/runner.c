@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/capture.h"
 #include "harness/netplan.h"
 #include "peer/loop.h"
 #include "peer/util.h"
@@ -41,6 +42,8 @@ struct runner {
 	char errmsg[512];
 	int rp, monitor;
 	int joins, leaves, crashes, died;
+	uint32_t *access_us; /* each host's access delay, part of its matrix row and column */
+	struct capture *cap;
 	int tty;
 };
 
@@ -265,6 +268,50 @@ static int host_action(void *arg, int i, enum event_kind kind, char *err, size_t
 	return 0;
 }
 
+static int apply_model(struct runner *r, char *err, size_t errlen)
+{
+	return testbed_apply(r->tb, err, errlen);
+}
+
+static int link_action(void *arg, int i, const struct link_change *c, char *err, size_t errlen)
+{
+	struct runner *r = arg;
+	struct linkmodel *m = testbed_model(r->tb);
+	m->host[i] = c->access;
+	if (c->delay_us >= 0) {
+		/* The access delay is on every path to and from the host. */
+		int64_t diff = c->delay_us - (int64_t)r->access_us[i];
+		for (uint32_t j = 0; j < m->n; j++) {
+			if (j == (uint32_t)i)
+				continue;
+			uint32_t *out = &m->delay_us[(size_t)i * m->n + j];
+			uint32_t *in = &m->delay_us[(size_t)j * m->n + i];
+			*out = (uint32_t)((int64_t)*out + diff);
+			*in = (uint32_t)((int64_t)*in + diff);
+		}
+		r->access_us[i] = (uint32_t)c->delay_us;
+	}
+	hlog(r, "link %s: up=%llu down=%llu loss=%g jitter_us=%u access_delay_us=%u",
+	     r->s->h[i].name, (unsigned long long)c->access.up_bps,
+	     (unsigned long long)c->access.down_bps, c->access.loss, c->access.jitter_us,
+	     r->access_us[i]);
+	return apply_model(r, err, errlen);
+}
+
+static int partition_action(void *arg, const uint32_t *label, char *err, size_t errlen)
+{
+	struct runner *r = arg;
+	struct linkmodel *m = testbed_model(r->tb);
+	int groups = 0;
+	for (int i = 0; i < r->s->nh; i++) {
+		m->host[i].partition = label[i];
+		if ((int)label[i] > groups)
+			groups = (int)label[i];
+	}
+	hlog(r, groups ? "partition into %d groups" : "partition healed", groups);
+	return apply_model(r, err, errlen);
+}
+
 static void insert_event(struct scenario *s, struct sched_event e)
 {
 	struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 1) * sizeof(*n));
@@ -484,12 +531,14 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	int rc = -1;
 	r.tty = isatty(2);
 	r.pid = calloc((size_t)s->nh, sizeof(*r.pid));
+	r.access_us = calloc((size_t)s->nh, sizeof(*r.access_us));
 	r.st = calloc((size_t)s->nh, sizeof(*r.st));
-	if (!r.pid || !r.st) {
+	if (!r.pid || !r.st || !r.access_us) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < s->nh; i++) {
+		r.access_us[i] = s->access_delay_us;
 		if (s->h[i].role == HOST_RP)
 			r.rp = i;
 		if (s->h[i].role == HOST_MONITOR)
@@ -552,6 +601,17 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	     testbed_backend_name(testbed_backend(r.tb)));
 	write_file(r.dir, "backend", "%s\n", testbed_backend_name(testbed_backend(r.tb)));
 
+	if (s->capture) {
+		char cpath[1100];
+		snprintf(cpath, sizeof(cpath), "%s/capture.pcap", r.dir);
+		r.cap = capture_start(testbed_hub_ns(r.tb), cpath, s->snaplen, NULL, s->capture_max,
+		                      err, errlen);
+		if (!r.cap)
+			goto out;
+		hlog(&r, "capture on, snap length %d, cap %llu bytes", s->snaplen,
+		     (unsigned long long)s->capture_max);
+	}
+
 	r.loop = loop_new();
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -563,6 +623,8 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	}
 	s->runner = &r;
 	s->host_action = host_action;
+	s->link_action = link_action;
+	s->partition_action = partition_action;
 	r.t0 = mono_us();
 	hlog(&r, "run starts, duration %.3f s", s->duration);
 	loop_add_timer(r.loop, 0, events_timer, &r);
@@ -581,6 +643,19 @@ out:
 	if (r.pid && r.st && r.s)
 		stop_all(&r);
 	s->host_action = NULL;
+	s->link_action = NULL;
+	s->partition_action = NULL;
+	if (r.cap) {
+		struct capture_stats cs;
+		char cerr[256] = "";
+		int crc = capture_stop(r.cap, &cs, cerr, sizeof(cerr));
+		hlog(&r,
+		     "capture: %llu packets, %llu bytes, %llu dropped by the kernel, %llu over the "
+		     "size cap%s%s",
+		     (unsigned long long)cs.packets, (unsigned long long)cs.bytes,
+		     (unsigned long long)cs.kernel_drops, (unsigned long long)cs.capped,
+		     crc ? "; " : "", cerr);
+	}
 	if (r.tb) {
 		char stats[512];
 		if (testbed_stats(r.tb, stats, sizeof(stats)) == 0)
@@ -597,6 +672,7 @@ out:
 		fclose(r.hlog);
 	free(r.pid);
 	free(r.st);
+	free(r.access_us);
 	free(delays);
 	return rc;
 }

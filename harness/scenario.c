@@ -4,6 +4,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,32 @@ static struct scenario *get_s(lua_State *L)
 }
 
 /* file:line of the Lua code that called the API function. */
+/* file:line of the innermost scenario-file frame, skipping the built-in
+ * prelude (churn{}, trace{}), so errors point at the user's line. */
 static void where(lua_State *L, char *buf, size_t len)
 {
-	luaL_where(L, 1);
-	snprintf(buf, len, "%s", lua_tostring(L, -1));
-	lua_pop(L, 1);
-	size_t n = strlen(buf);
-	while (n && (buf[n - 1] == ' ' || buf[n - 1] == ':'))
-		buf[--n] = 0;
+	lua_Debug ar;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
+			snprintf(buf, len, "%s:%d", ar.source + 1, ar.currentline);
+			return;
+		}
+	}
+	snprintf(buf, len, "?");
+}
+
+/* luaL_error with the scenario file's position. */
+static int serr(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int serr(lua_State *L, const char *fmt, ...)
+{
+	char pos[200], msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	where(L, pos, sizeof(pos));
+	lua_pushfstring(L, "%s: %s", pos, msg);
+	return lua_error(L);
 }
 
 /* Reject keys a declaration does not know: a typo must not pass silently. */
@@ -37,7 +56,7 @@ static void check_fields(lua_State *L, int idx, const char *what, const char *co
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
 		if (lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "%s{}: field names must be strings", what);
+			serr(L, "%s{}: field names must be strings", what);
 		const char *k = lua_tostring(L, -1);
 		int ok = 0;
 		for (const char *const *a = allowed; *a; a++)
@@ -47,7 +66,7 @@ static void check_fields(lua_State *L, int idx, const char *what, const char *co
 			for (const char *const *a = allowed; *a; a++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				         a == allowed ? "" : ", ", *a);
-			luaL_error(L, "%s{}: unknown field '%s' (known: %s)", what, k, list);
+			serr(L, "%s{}: unknown field '%s' (known: %s)", what, k, list);
 		}
 	}
 }
@@ -70,11 +89,10 @@ static void get_str(lua_State *L, int idx, const char *what, const char *k, char
 		return;
 	}
 	if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-		luaL_error(L, "%s{}: field '%s' must be a string", what, k);
+		serr(L, "%s{}: field '%s' must be a string", what, k);
 	const char *v = lua_tostring(L, -1);
 	if (strlen(v) >= len)
-		luaL_error(L, "%s{}: field '%s' is longer than %d characters", what, k,
-		           (int)len - 1);
+		serr(L, "%s{}: field '%s' is longer than %d characters", what, k, (int)len - 1);
 	snprintf(out, len, "%s", v);
 	lua_pop(L, 1);
 }
@@ -85,13 +103,13 @@ static double to_seconds(lua_State *L, int idx, const char *what, const char *k)
 	if (lua_type(L, idx) == LUA_TNUMBER) {
 		double v = lua_tonumber(L, idx);
 		if (!isfinite(v) || v < 0)
-			luaL_error(L, "%s: %s must be a non-negative time, got %f", what, k, v);
+			serr(L, "%s: %s must be a non-negative time, got %f", what, k, v);
 		return v;
 	}
 	uint64_t us;
 	if (lua_type(L, idx) != LUA_TSTRING || parse_duration(lua_tostring(L, idx), &us))
-		luaL_error(L, "%s: %s must be a time such as 10, \"10s\" or \"250ms\", got '%s'",
-		           what, k, luaL_tolstring(L, idx, NULL));
+		serr(L, "%s: %s must be a time such as 10, \"10s\" or \"250ms\", got '%s'", what, k,
+		     luaL_tolstring(L, idx, NULL));
 	return (double)us / 1e6;
 }
 
@@ -111,8 +129,8 @@ static uint64_t get_rate(lua_State *L, int idx, const char *what, const char *k,
 	uint64_t bps;
 	const char *v = lua_tostring(L, -1);
 	if (!v || parse_rate(v, &bps) || bps == 0)
-		luaL_error(L, "%s{}: %s must be a positive rate such as \"300kbit\", got '%s'",
-		           what, k, v ? v : luaL_typename(L, -1));
+		serr(L, "%s{}: %s must be a positive rate such as \"300kbit\", got '%s'", what, k,
+		     v ? v : luaL_typename(L, -1));
 	lua_pop(L, 1);
 	return bps;
 }
@@ -124,7 +142,7 @@ static double get_prob(lua_State *L, int idx, const char *what, const char *k, d
 	int isnum;
 	double v = lua_tonumberx(L, -1, &isnum);
 	if (!isnum || !(v >= 0 && v <= 1))
-		luaL_error(L, "%s{}: %s must be a probability in [0, 1]", what, k);
+		serr(L, "%s{}: %s must be a probability in [0, 1]", what, k);
 	lua_pop(L, 1);
 	return v;
 }
@@ -146,7 +164,7 @@ static void read_access(lua_State *L, int idx, const char *what, struct link_acc
 	if (field(L, idx, "queue")) {
 		lua_Integer q = lua_tointeger(L, -1);
 		if (q <= 0 || q > (1 << 30))
-			luaL_error(L, "%s{}: queue must be a byte count in 1..2^30", what);
+			serr(L, "%s{}: queue must be a byte count in 1..2^30", what);
 		a->queue_bytes = (uint32_t)q;
 		lua_pop(L, 1);
 	}
@@ -163,20 +181,20 @@ static int topo_decl(lua_State *L, enum topo_kind kind, const char *what, const 
 	if (kind == TOPO_GEN_WAXMAN || kind == TOPO_GEN_BA) {
 		lua_Integer r = field(L, 1, "routers") ? lua_tointeger(L, -1) : 1000;
 		if (r < 2 || r > 100000)
-			luaL_error(L, "%s{}: routers must be an integer in 2..100000", what);
+			serr(L, "%s{}: routers must be an integer in 2..100000", what);
 		t->routers = (uint32_t)r;
 		t->degree = field(L, 1, "degree") ? lua_tonumber(L, -1) : 4;
 		if (!(t->degree >= 2 && t->degree <= 64))
-			luaL_error(L, "%s{}: degree must be in 2..64", what);
+			serr(L, "%s{}: degree must be in 2..64", what);
 		t->alpha = field(L, 1, "alpha") ? lua_tonumber(L, -1) : 0.15;
 		t->beta = field(L, 1, "beta") ? lua_tonumber(L, -1) : 0.2;
 		if (!(t->alpha > 0 && t->alpha <= 1 && t->beta > 0 && t->beta <= 1))
-			luaL_error(L, "%s{}: alpha and beta must be in (0, 1]", what);
+			serr(L, "%s{}: alpha and beta must be in (0, 1]", what);
 		lua_settop(L, 2);
 	} else {
 		get_str(L, 1, what, "file", t->file, sizeof(t->file), "");
 		if (!*t->file)
-			luaL_error(L, "%s{}: file = \"path\" is required", what);
+			serr(L, "%s{}: file = \"path\" is required", what);
 	}
 	luaL_setmetatable(L, "anysee.topology");
 	return 1;
@@ -212,7 +230,7 @@ static int l_network(lua_State *L)
 	static const char *const f[] = {"backend", "access", "topology", "attach", NULL};
 	check_fields(L, 1, "network", f);
 	if (s->nh)
-		luaL_error(L, "network{} must come before any host is declared");
+		serr(L, "network{} must come before any host is declared");
 	char b[32];
 	get_str(L, 1, "network", "backend", b, sizeof(b), testbed_backend_name(s->backend));
 	if (testbed_backend_parse(b, &s->backend))
@@ -233,8 +251,7 @@ static int l_network(lua_State *L)
 	char attach[16];
 	get_str(L, 1, "network", "attach", attach, sizeof(attach), "uniform");
 	if (strcmp(attach, "uniform") && strcmp(attach, "stub"))
-		luaL_error(L, "network{}: attach must be \"uniform\" or \"stub\", got '%s'",
-		           attach);
+		serr(L, "network{}: attach must be \"uniform\" or \"stub\", got '%s'", attach);
 	s->topo.stub = !strcmp(attach, "stub");
 	return 0;
 }
@@ -277,11 +294,11 @@ static void add_event(lua_State *L, double t, enum event_kind kind, int host, in
 {
 	struct scenario *s = get_s(L);
 	if (s->nev == MAX_EVENTS)
-		luaL_error(L, "more than %d scheduled events", MAX_EVENTS);
+		serr(L, "more than %d scheduled events", MAX_EVENTS);
 	if (s->nev % 256 == 0) {
 		struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 256) * sizeof(*n));
 		if (!n)
-			luaL_error(L, "out of memory");
+			serr(L, "out of memory");
 		s->ev = n;
 	}
 	s->ev[s->nev++] = (struct sched_event){t, kind, host, ref, period, s->next_order++};
@@ -294,13 +311,13 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		lua_newtable(L);
 	check_fields(L, 1, what, fields);
 	if (s->ran)
-		luaL_error(L, "%s{}: hosts must be declared before run{}", what);
+		serr(L, "%s{}: hosts must be declared before run{}", what);
 	if (s->nh == MAX_HOSTS)
-		luaL_error(L, "%s{}: more than %d hosts", what, MAX_HOSTS);
+		serr(L, "%s{}: more than %d hosts", what, MAX_HOSTS);
 	if (s->nh % 64 == 0) {
 		struct host_decl *n = realloc(s->h, (size_t)(s->nh + 64) * sizeof(*n));
 		if (!n)
-			luaL_error(L, "out of memory");
+			serr(L, "out of memory");
 		s->h = n;
 	}
 	struct host_decl *h = &s->h[s->nh];
@@ -313,45 +330,46 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
 	for (const char *p = h->name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			luaL_error(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what,
-			           h->name);
+			serr(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what, h->name);
 	for (int i = 0; i < s->nh; i++)
 		if (strcmp(s->h[i].name, h->name) == 0)
-			luaL_error(L, "%s{}: host name '%s' is already used at %s", what, h->name,
-			           s->h[i].where);
+			serr(L, "%s{}: host name '%s' is already used at %s", what, h->name,
+			     s->h[i].where);
 	h->start_s = get_time(L, 1, what, "at", 0);
 	h->leave_s =
 	    field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0)) : -1;
+	h->crash_s =
+	    field(L, 1, "crash_at") ? (lua_pop(L, 1), get_time(L, 1, what, "crash_at", 0)) : -1;
+	if (h->crash_s >= 0 && h->crash_s < h->start_s)
+		serr(L, "%s{}: crash_at (%g) is before at (%g)", what, h->crash_s, h->start_s);
 	if (h->leave_s >= 0 && h->leave_s < h->start_s)
-		luaL_error(L, "%s{}: leave_at (%f) is before at (%f)", what, h->leave_s,
-		           h->start_s);
+		serr(L, "%s{}: leave_at (%f) is before at (%f)", what, h->leave_s, h->start_s);
 	if (role == HOST_SOURCE) {
 		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
 		if (!*h->stream)
-			luaL_error(L, "source{}: stream = \"name\" is required");
+			serr(L, "source{}: stream = \"name\" is required");
 		uint64_t r = get_rate(L, 1, what, "rate", 300000);
 		snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
 		get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
 		for (int i = 0; i < s->nh; i++)
 			if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
-				luaL_error(L, "source{}: stream '%s' already has a source at %s",
-				           h->stream, s->h[i].where);
+				serr(L, "source{}: stream '%s' already has a source at %s",
+				     h->stream, s->h[i].where);
 	}
 	if (role == HOST_PEER) {
 		get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
 		if (!*h->stream)
-			luaL_error(L, "peer{}: watch = \"stream\" is required");
+			serr(L, "peer{}: watch = \"stream\" is required");
 		get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
 		if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
-			luaL_error(L, "peer{}: mode must be anysee or coolstreaming, got '%s'",
-			           h->mode);
+			serr(L, "peer{}: mode must be anysee or coolstreaming, got '%s'", h->mode);
 		uint64_t us;
 		get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
 		if (*h->buffer && (parse_duration(h->buffer, &us) || !us))
-			luaL_error(L, "peer{}: buffer must be a time such as \"40s\"");
+			serr(L, "peer{}: buffer must be a time such as \"40s\"");
 		get_str(L, 1, what, "startup", h->startup, sizeof(h->startup), "");
 		if (*h->startup && parse_duration(h->startup, &us))
-			luaL_error(L, "peer{}: startup must be a time such as \"2s\"");
+			serr(L, "peer{}: startup must be a time such as \"2s\"");
 	}
 	if (field(L, 1, "access")) {
 		read_access(L, lua_gettop(L), "access", &h->access, NULL);
@@ -363,10 +381,10 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		lua_pushnil(L);
 		while (lua_next(L, t)) {
 			if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
-				luaL_error(L, "%s{}: args must map option names to values", what);
+				serr(L, "%s{}: args must map option names to values", what);
 			char **n = realloc(h->args, (size_t)(h->nargs + 2) * sizeof(*n));
 			if (!n)
-				luaL_error(L, "out of memory");
+				serr(L, "out of memory");
 			h->args = n;
 			size_t kl = strlen(lua_tostring(L, -2)) + 3;
 			h->args[h->nargs] = malloc(kl);
@@ -382,6 +400,8 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	add_event(L, h->start_s, EV_START, idx, LUA_NOREF, 0);
 	if (h->leave_s >= 0)
 		add_event(L, h->leave_s, EV_LEAVE, idx, LUA_NOREF, 0);
+	if (h->crash_s >= 0)
+		add_event(L, h->crash_s, EV_CRASH, idx, LUA_NOREF, 0);
 	push_handle(L, idx);
 	return 1;
 }
@@ -396,7 +416,7 @@ static int l_rendezvous(lua_State *L)
 	static const char *const f[] = HOST_FIELDS();
 	for (int i = 0; i < get_s(L)->nh; i++)
 		if (get_s(L)->h[i].role == HOST_RP)
-			luaL_error(L, "rendezvous(): only one rendezvous point per scenario");
+			serr(L, "rendezvous(): only one rendezvous point per scenario");
 	return declare(L, HOST_RP, "rendezvous", f);
 }
 
@@ -432,7 +452,7 @@ static int l_every(lua_State *L)
 {
 	double dt = to_seconds(L, 1, "every()", "period");
 	if (dt < 0.001)
-		luaL_error(L, "every(): period must be at least 1 ms");
+		serr(L, "every(): period must be at least 1 ms");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	lua_pushvalue(L, 2);
 	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -452,8 +472,8 @@ static int l_param(lua_State *L)
 			char *end;
 			double v = strtod(s->params[i].value, &end);
 			if (*end || end == s->params[i].value)
-				luaL_error(L, "param '%s': --set value '%s' is not a number", name,
-				           s->params[i].value);
+				serr(L, "param '%s': --set value '%s' is not a number", name,
+				     s->params[i].value);
 			lua_pushnumber(L, v);
 		} else {
 			lua_pushstring(L, s->params[i].value);
@@ -467,16 +487,16 @@ static int l_param(lua_State *L)
 static int l_run(lua_State *L)
 {
 	struct scenario *s = get_s(L);
-	static const char *const f[] = {"duration", "capture", "snaplen", NULL};
+	static const char *const f[] = {"duration", "capture", "snaplen", "capture_max", NULL};
 	check_fields(L, 1, "run", f);
 	if (s->ran)
-		luaL_error(L, "run{} may be called once");
+		serr(L, "run{} may be called once");
 	if (!field(L, 1, "duration"))
-		luaL_error(L, "run{}: duration is required");
+		serr(L, "run{}: duration is required");
 	lua_pop(L, 1);
 	s->duration = get_time(L, 1, "run", "duration", 0);
 	if (s->duration <= 0)
-		luaL_error(L, "run{}: duration must be positive");
+		serr(L, "run{}: duration must be positive");
 	if (field(L, 1, "capture")) {
 		s->capture = lua_toboolean(L, -1);
 		lua_pop(L, 1);
@@ -484,8 +504,15 @@ static int l_run(lua_State *L)
 	if (field(L, 1, "snaplen")) {
 		lua_Integer v = lua_tointeger(L, -1);
 		if (v < 64 || v > 65535)
-			luaL_error(L, "run{}: snaplen must be 64..65535");
+			serr(L, "run{}: snaplen must be 64..65535");
 		s->snaplen = (int)v;
+		lua_pop(L, 1);
+	}
+	if (field(L, 1, "capture_max")) {
+		lua_Integer v = lua_tointeger(L, -1);
+		if (v < 4096)
+			serr(L, "run{}: capture_max must be a byte count of at least 4096");
+		s->capture_max = (uint64_t)v;
 		lua_pop(L, 1);
 	}
 	s->ran = 1;
@@ -497,11 +524,114 @@ static int act(lua_State *L, enum event_kind kind)
 	struct scenario *s = get_s(L);
 	int i = handle_index(L, 1);
 	if (!s->host_action)
-		luaL_error(L, "host actions run only inside at()/every() callbacks");
+		serr(L, "host actions run only inside at()/every() callbacks");
 	char err[256];
 	if (s->host_action(s->runner, i, kind, err, sizeof(err)))
-		luaL_error(L, "%s", err);
+		serr(L, "%s", err);
 	return 0;
+}
+
+/* Draws from the run's own seeded stream: the same seed gives the same
+ * schedule whatever else the scenario does with math.random. */
+static double positive(lua_State *L, int arg, const char *what)
+{
+	double v = luaL_checknumber(L, arg);
+	if (!(v > 0) || !isfinite(v))
+		serr(L, "%s: argument %d must be a positive number", what, arg);
+	return v;
+}
+
+static int l_exponential(lua_State *L)
+{
+	double mean = positive(L, 1, "exponential(mean)");
+	lua_pushnumber(L, -mean * log(1.0 - rng_unit(&get_s(L)->rng)));
+	return 1;
+}
+
+static int l_uniform(lua_State *L)
+{
+	double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+	if (!(b >= a))
+		serr(L, "uniform(a, b): b must be >= a");
+	lua_pushnumber(L, a + (b - a) * rng_unit(&get_s(L)->rng));
+	return 1;
+}
+
+static int l_normal(lua_State *L)
+{
+	double mu = luaL_checknumber(L, 1), sd = luaL_checknumber(L, 2);
+	if (!(sd >= 0))
+		serr(L, "normal(mean, sd): sd must be >= 0");
+	struct rng *r = &get_s(L)->rng;
+	/* Box-Muller; 1 - u keeps the logarithm finite. */
+	double u1 = 1.0 - rng_unit(r), u2 = rng_unit(r);
+	lua_pushnumber(L, mu + sd * sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+	return 1;
+}
+
+static int l_pareto(lua_State *L)
+{
+	double xm = positive(L, 1, "pareto(xm, alpha)"), a = positive(L, 2, "pareto(xm, alpha)");
+	lua_pushnumber(L, xm / pow(1.0 - rng_unit(&get_s(L)->rng), 1.0 / a));
+	return 1;
+}
+
+static int m_set_link(lua_State *L)
+{
+	struct scenario *s = get_s(L);
+	int i = handle_index(L, 1);
+	if (!s->link_action)
+		serr(L, "set_link: link changes run only inside at()/every() callbacks");
+	struct link_change c = {.access = s->h[i].access, .delay_us = -1};
+	uint32_t d = 0;
+	int has_delay = field(L, 2, "delay");
+	if (has_delay)
+		lua_pop(L, 1);
+	read_access(L, 2, "set_link", &c.access, &d);
+	if (has_delay)
+		c.delay_us = (int64_t)d;
+	char err[256];
+	if (s->link_action(s->runner, i, &c, err, sizeof(err)))
+		serr(L, "set_link: %s", err);
+	s->h[i].access = c.access;
+	return 0;
+}
+
+/* partition({h1, h2}, {h3}, ...): hosts talk only inside their group;
+ * hosts in no group keep label 0. heal() gives everyone label 0. */
+static int l_partition(lua_State *L)
+{
+	struct scenario *s = get_s(L);
+	if (!s->partition_action)
+		serr(L, "partition: runs only inside at()/every() callbacks");
+	int groups = lua_gettop(L);
+	uint32_t *label = lua_newuserdatauv(L, sizeof(*label) * (size_t)(s->nh + 1), 0);
+	memset(label, 0, sizeof(*label) * (size_t)(s->nh + 1));
+	for (int g = 1; g <= groups; g++) {
+		if (lua_type(L, g) != LUA_TTABLE)
+			serr(L, "partition: argument %d must be a list of hosts", g);
+		lua_Integer len = luaL_len(L, g);
+		for (lua_Integer k = 1; k <= len; k++) {
+			lua_geti(L, g, k);
+			lua_getfield(L, -1, "index");
+			if (lua_type(L, -2) != LUA_TTABLE || !lua_isinteger(L, -1))
+				serr(L, "partition: group %d item %d is not a host", g, (int)k);
+			int i = (int)lua_tointeger(L, -1);
+			lua_pop(L, 2);
+			if (i >= 0 && i < s->nh)
+				label[i] = (uint32_t)g;
+		}
+	}
+	char err[256];
+	if (s->partition_action(s->runner, label, err, sizeof(err)))
+		serr(L, "partition: %s", err);
+	return 0;
+}
+
+static int l_heal(lua_State *L)
+{
+	lua_settop(L, 0);
+	return l_partition(L);
 }
 
 static int m_start(lua_State *L)
@@ -541,7 +671,10 @@ static const luaL_Reg api[] = {
     {"every", l_every},     {"param", l_param},
     {"run", l_run},         {"waxman", l_waxman},
     {"ba", l_ba},           {"gml", l_gml},
-    {"matrix", l_matrix},   {NULL, NULL},
+    {"matrix", l_matrix},   {"exponential", l_exponential},
+    {"uniform", l_uniform}, {"normal", l_normal},
+    {"pareto", l_pareto},   {"partition", l_partition},
+    {"heal", l_heal},       {NULL, NULL},
 };
 
 const char *scenario_role_name(enum host_role r)
@@ -603,7 +736,9 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	if (dot)
 		*dot = 0;
 	s->seed = seed;
+	rng_seed(&s->rng, seed ^ 0x5ce4a210u);
 	s->snaplen = 128;
+	s->capture_max = 1ull << 30;
 	s->access_delay_us = 0;
 	s->params = calloc((size_t)noverrides + 1, sizeof(*s->params));
 	if (!s->params) {
@@ -632,8 +767,11 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	luaL_newmetatable(L, "anysee.topology");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, "anysee.host");
-	static const luaL_Reg methods[] = {
-	    {"start", m_start}, {"leave", m_leave}, {"crash", m_crash}, {NULL, NULL}};
+	static const luaL_Reg methods[] = {{"start", m_start},
+	                                   {"leave", m_leave},
+	                                   {"crash", m_crash},
+	                                   {"set_link", m_set_link},
+	                                   {NULL, NULL}};
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);

@@ -11,6 +11,7 @@
 
 #include "netns/linkmodel.h"
 #include "netns/testbed.h"
+#include "peer/util.h"
 
 struct lua_State;
 
@@ -29,6 +30,7 @@ struct host_decl {
 	int nargs;
 	double start_s; /* < 0: started only by a callback */
 	double leave_s; /* < 0: stays until the end */
+	double crash_s; /* < 0: never killed */
 	struct link_access access;
 	char where[160]; /* file:line of the declaration */
 };
@@ -58,6 +60,13 @@ struct sched_event {
 	uint64_t order; /* declaration order: ties fire in it */
 };
 
+/* A link change from set_link{}: the new access link, and the new access
+ * delay (added to every path of the host) unless delay_us < 0. */
+struct link_change {
+	struct link_access access;
+	int64_t delay_us;
+};
+
 struct param {
 	char name[64];
 	char value[256];
@@ -72,6 +81,7 @@ struct scenario {
 	double duration;
 	int capture;
 	int snaplen;
+	uint64_t capture_max; /* bytes; 0 = no cap */
 	enum testbed_backend backend;
 	struct topo_spec topo;
 	struct link_access access; /* default access link of every host */
@@ -87,6 +97,10 @@ struct scenario {
 	/* Set by the runner so callbacks can act on live hosts. */
 	void *runner;
 	int (*host_action)(void *runner, int host, enum event_kind kind, char *err, size_t errlen);
+	int (*link_action)(void *runner, int host, const struct link_change *c, char *err,
+	                   size_t errlen);
+	int (*partition_action)(void *runner, const uint32_t *label, char *err, size_t errlen);
+	struct rng rng; /* the scenario's distributions */
 };
 
 /* overrides: "name=value" strings from --set. */
