@@ -343,7 +343,7 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	if (h->crash_s >= 0 && h->crash_s < h->start_s)
 		serr(L, "%s{}: crash_at (%g) is before at (%g)", what, h->crash_s, h->start_s);
 	if (h->leave_s >= 0 && h->leave_s < h->start_s)
-		serr(L, "%s{}: leave_at (%f) is before at (%f)", what, h->leave_s, h->start_s);
+		serr(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s, h->start_s);
 	if (role == HOST_SOURCE) {
 		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
 		if (!*h->stream)
@@ -408,7 +408,7 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 
 #define HOST_FIELDS(...)                                                                           \
 	{                                                                                          \
-		"name", "at", "leave_at", "access", "args", __VA_ARGS__ NULL                       \
+		"name", "at", "leave_at", "crash_at", "access", "args", __VA_ARGS__ NULL           \
 	}
 
 static int l_rendezvous(lua_State *L)
@@ -677,6 +677,84 @@ static const luaL_Reg api[] = {
     {"heal", l_heal},       {NULL, NULL},
 };
 
+/* Churn generators written in Lua over the primitives above: they only
+ * declare peers with start, leave and crash times drawn from the seed. */
+static const char prelude[] =
+    "local function check(t, what, known)\n"
+    "  if type(t) ~= 'table' then error(what .. '{}: expected a table', 3) end\n"
+    "  for k in pairs(t) do\n"
+    "    if not known[k] then error(what .. \"{}: unknown field '\" .. tostring(k) .. \"'\", 3) "
+    "end\n"
+    "  end\n"
+    "end\n"
+    "local function peer_fields(t, name, at, leave, crash)\n"
+    "  return { name = name, watch = t.watch, mode = t.mode, at = at, leave_at = leave,\n"
+    "           crash_at = crash, buffer = t.buffer, startup = t.startup, args = t.args,\n"
+    "           access = t.access }\n"
+    "end\n"
+    "function churn(t)\n"
+    "  check(t, 'churn', { watch = 1, count = 1, arrivals = 1, rate = 1, start = 1, within = 1,\n"
+    "    lifetime = 1, crash = 1, mode = 1, prefix = 1, buffer = 1, startup = 1, args = 1,\n"
+    "    access = 1 })\n"
+    "  local n = t.count or error('churn{}: count = N is required', 2)\n"
+    "  local kind, start = t.arrivals or 'poisson', t.start or 0\n"
+    "  if kind == 'poisson' and not t.rate then error('churn{}: poisson arrivals need rate = joins "
+    "per second', 2) end\n"
+    "  if kind ~= 'poisson' and kind ~= 'flash' then error(\"churn{}: arrivals must be 'poisson' "
+    "or 'flash'\", 2) end\n"
+    "  local hosts, at = {}, start\n"
+    "  for i = 1, n do\n"
+    "    if kind == 'poisson' then at = at + exponential(1 / t.rate) else at = start + uniform(0, "
+    "t.within or 10) end\n"
+    "    local leave, crash\n"
+    "    if t.lifetime then\n"
+    "      local stop = at + exponential(t.lifetime)\n"
+    "      if t.crash and uniform(0, 1) < t.crash then crash = stop else leave = stop end\n"
+    "    end\n"
+    "    hosts[i] = peer(peer_fields(t, (t.prefix or 'churn') .. i, at, leave, crash))\n"
+    "  end\n"
+    "  return hosts\n"
+    "end\n"
+    "function trace(t)\n"
+    "  check(t, 'trace', { file = 1, watch = 1, mode = 1, buffer = 1, startup = 1, args = 1, "
+    "access = 1 })\n"
+    "  local path = t.file or error('trace{}: file = \"path\" is required', 2)\n"
+    "  local f, why = io.open(path)\n"
+    "  if not f then error('trace{}: ' .. why, 2) end\n"
+    "  local first, later, order, n = {}, {}, {}, 0\n"
+    "  for line in f:lines() do\n"
+    "    n = n + 1\n"
+    "    local s = line:gsub('#.*', '')\n"
+    "    if s:match('%S') then\n"
+    "      local time, what, name = s:match('^%s*([%d.]+)%s+(%a+)%s+([%w-]+)%s*$')\n"
+    "      time = tonumber(time)\n"
+    "      if not time or (what ~= 'join' and what ~= 'leave' and what ~= 'crash') then\n"
+    "        f:close()\n"
+    "        error(path .. ':' .. n .. ': expected \"<seconds> join|leave|crash <name>\"', 2)\n"
+    "      end\n"
+    "      if not first[name] then\n"
+    "        if what ~= 'join' then f:close(); error(path .. ':' .. n .. ': ' .. name .. ' ' .. "
+    "what .. ' before it joins', 2) end\n"
+    "        first[name] = time; order[#order + 1] = name; later[name] = {}\n"
+    "      else\n"
+    "        table.insert(later[name], { time, what })\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  f:close()\n"
+    "  local hosts = {}\n"
+    "  for _, name in ipairs(order) do\n"
+    "    local h = peer(peer_fields(t, name, first[name]))\n"
+    "    hosts[name] = h\n"
+    "    for _, ev in ipairs(later[name]) do\n"
+    "      local time, what = ev[1], ev[2]\n"
+    "      at(time, function() if what == 'join' then h:start() elseif what == 'leave' then "
+    "h:leave() else h:crash() end end)\n"
+    "    end\n"
+    "  end\n"
+    "  return hosts\n"
+    "end\n";
+
 const char *scenario_role_name(enum host_role r)
 {
 	static const char *const n[] = {"rp", "source", "peer", "monitor"};
@@ -787,6 +865,11 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	if (luaL_dostring(L, seedcall) != LUA_OK)
 		lua_pop(L, 1);
 
+	if (luaL_loadbufferx(L, prelude, sizeof(prelude) - 1, "=prelude", "t") != LUA_OK ||
+	    lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		snprintf(err, errlen, "scenario prelude: %s", lua_tostring(L, -1));
+		return -1;
+	}
 	lua_pushcfunction(L, msg_handler);
 	int rc = luaL_loadfile(L, path);
 	if (rc == LUA_OK)

@@ -1,6 +1,7 @@
 #include "peer/config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,10 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 		break;
 	case K_U64: {
 		char *end;
+		errno = 0;
 		u = strtoull(value, &end, 10);
-		if (!*value || *end)
+		/* strtoull takes a sign and wraps "-1" to 2^64 - 1: digits only. */
+		if (*value < '0' || *value > '9' || *end || errno)
 			goto bad;
 		*(uint64_t *)f = u;
 		break;

@@ -1,0 +1,391 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "peer/overlay.h"
+
+/* One full segment a second, 64 s of buffer: a 64-slot window. */
+#define RATE_1S ((uint64_t)WIRE_SEG_PAYLOAD_MAX * 8u)
+#define CAP 64u
+#define RETRY 1000000u
+#define NOW 50000000u
+
+static struct wire_addr addr(uint32_t id)
+{
+	return (struct wire_addr){.id = id, .ip = 0x0a000000u + id, .port = 7000};
+}
+
+static int setup(void **state)
+{
+	static struct overlay o;
+	if (overlay_init(&o, 1, "tv1", RATE_1S, (uint64_t)CAP * 1000000u))
+		return -1;
+	if (o.buf.capacity != CAP)
+		return -1;
+	*state = &o;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	overlay_free(*state);
+	return 0;
+}
+
+/* Partner ids 1..n, each with an empty map over [0, CAP). */
+static void add_partners(struct overlay *o, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct wire_addr a = addr((uint32_t)i + 1);
+		struct partner *p = overlay_partner_add(o, &a, 0);
+		assert_non_null(p);
+		p->have_map = 1;
+		p->map.base_seq = 0;
+		p->map.nbits = CAP;
+	}
+}
+
+static void hold(struct overlay *o, int partner, uint32_t from, uint32_t to)
+{
+	for (uint32_t s = from; s <= to; s++)
+		wire_map_set(&o->p[partner].map, s);
+}
+
+static void store(struct overlay *o, uint32_t seq)
+{
+	static uint8_t data[16];
+	struct wire_seg_data sd = {.seq = seq, .len = sizeof(data), .payload = data};
+	assert_int_equal(buffer_put(&o->buf, &sd, 0), 1);
+}
+
+static size_t sched(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
+                    uint64_t now, struct sched_choice *out, size_t max)
+{
+	return overlay_schedule(o, from, to, budget, now, RETRY, out, max);
+}
+
+static int scheduled(const struct sched_choice *c, size_t n, uint32_t seq)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].seq == seq)
+			return 1;
+	return 0;
+}
+
+static void test_partner_add_refresh_del(void **state)
+{
+	struct overlay *o = *state;
+	o->source = addr(9);
+
+	struct wire_addr a = addr(5);
+	struct partner *p = overlay_partner_add(o, &a, 100);
+	assert_non_null(p);
+	assert_int_equal(o->np, 1);
+	assert_int_equal(p->last_heard_us, 100);
+	assert_false(p->is_source);
+	assert_ptr_equal(overlay_partner(o, 5), p);
+	assert_null(overlay_partner(o, 6));
+
+	/* Refresh: same entry, new address and time, map kept. */
+	p->have_map = 1;
+	a.port = 7100;
+	assert_ptr_equal(overlay_partner_add(o, &a, 200), p);
+	assert_int_equal(o->np, 1);
+	assert_int_equal(p->last_heard_us, 200);
+	assert_int_equal(p->addr.port, 7100);
+	assert_true(p->have_map);
+
+	struct wire_addr src = addr(9), c = addr(7);
+	assert_true(overlay_partner_add(o, &src, 300)->is_source);
+	struct partner *pc = overlay_partner_add(o, &c, 400);
+	pc->have_map = 1;
+	pc->map.base_seq = 77;
+	assert_int_equal(o->np, 3);
+
+	/* Deleting one leaves the others intact and findable. */
+	overlay_partner_del(o, 5);
+	assert_int_equal(o->np, 2);
+	assert_null(overlay_partner(o, 5));
+	assert_non_null(overlay_partner(o, 9));
+	assert_true(overlay_partner(o, 9)->is_source);
+	pc = overlay_partner(o, 7);
+	assert_non_null(pc);
+	assert_int_equal(pc->map.base_seq, 77);
+	assert_int_equal(pc->last_heard_us, 400);
+
+	overlay_partner_del(o, 42);
+	assert_int_equal(o->np, 2);
+	overlay_partner_del(o, 9);
+	overlay_partner_del(o, 7);
+	assert_int_equal(o->np, 0);
+}
+
+static void test_partner_table_full(void **state)
+{
+	struct overlay *o = *state;
+	for (uint32_t id = 1; id <= OVERLAY_MAX_PARTNERS; id++) {
+		struct wire_addr a = addr(id);
+		assert_non_null(overlay_partner_add(o, &a, id));
+	}
+	struct wire_addr extra = addr(1000), known = addr(3);
+	assert_null(overlay_partner_add(o, &extra, 0));
+	assert_int_equal(o->np, OVERLAY_MAX_PARTNERS);
+	/* A full table still refreshes the partners it has. */
+	struct partner *p = overlay_partner_add(o, &known, 999);
+	assert_non_null(p);
+	assert_int_equal(p->last_heard_us, 999);
+	/* And takes a new one once a slot is free. */
+	overlay_partner_del(o, 10);
+	assert_non_null(overlay_partner_add(o, &extra, 0));
+	assert_non_null(overlay_partner(o, 1000));
+}
+
+static void test_newest_known(void **state)
+{
+	struct overlay *o = *state;
+	int ok = 1;
+	assert_int_equal(overlay_newest_known(o, &ok), 0);
+	assert_false(ok);
+
+	add_partners(o, 3);
+	/* Maps advertised but empty. */
+	overlay_newest_known(o, &ok);
+	assert_false(ok);
+
+	o->p[0].map.base_seq = 100;
+	o->p[0].map.nbits = 50;
+	wire_map_set(&o->p[0].map, 100);
+	wire_map_set(&o->p[0].map, 120);
+	o->p[1].map.base_seq = 90;
+	o->p[1].map.nbits = 20;
+	wire_map_set(&o->p[1].map, 95);
+	assert_int_equal(overlay_newest_known(o, &ok), 120);
+	assert_true(ok);
+
+	/* A partner whose map never arrived does not count. */
+	o->p[2].map.base_seq = 1000;
+	wire_map_set(&o->p[2].map, 1010);
+	o->p[2].have_map = 0;
+	assert_int_equal(overlay_newest_known(o, &ok), 120);
+	o->p[2].have_map = 1;
+	assert_int_equal(overlay_newest_known(o, &ok), 1010);
+}
+
+static void test_newest_known_zero(void **state)
+{
+	struct overlay *o = *state;
+	int ok = 0;
+	add_partners(o, 1);
+	wire_map_set(&o->p[0].map, 0);
+	assert_int_equal(overlay_newest_known(o, &ok), 0);
+	assert_true(ok);
+}
+
+static void test_last_delay_minimum(void **state)
+{
+	struct overlay *o = *state;
+	assert_false(o->have_last_delay);
+	overlay_note_delay(o, 500000);
+	assert_true(o->have_last_delay);
+	assert_int_equal(o->last_delay_us, 500000);
+	overlay_note_delay(o, 300000);
+	overlay_note_delay(o, 400000);
+	assert_int_equal(o->last_delay_us, 300000);
+	overlay_note_delay(o, 0);
+	assert_int_equal(o->last_delay_us, 0);
+}
+
+static void test_rarest_first(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 3);
+	hold(o, 0, 2, 2);
+	hold(o, 1, 2, 2);
+	hold(o, 0, 5, 5);
+	/* A map that is not valid does not make 5 any less rare. */
+	hold(o, 2, 5, 5);
+	o->p[2].have_map = 0;
+
+	/* 5 has one holder, 2 has two: 5 goes first even though 2 is older. */
+	uint32_t budget[] = {1, 1, 1};
+	size_t n = sched(o, 0, CAP - 1, budget, NOW, c, CAP);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[0].seq, 5);
+	assert_int_equal(c[0].partner, 0);
+	assert_int_equal(c[1].seq, 2);
+	assert_int_equal(c[1].partner, 1);
+
+	/* With one request to spend on partner 0, it is the rare segment. */
+	uint32_t tight[] = {1, 0, 1};
+	n = sched(o, 0, CAP - 1, tight, NOW, c, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].seq, 5);
+	assert_int_equal(c[0].partner, 0);
+}
+
+static void test_ties_most_urgent_first(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 1);
+	hold(o, 0, 7, 7);
+	hold(o, 0, 3, 3);
+	hold(o, 0, 12, 12);
+
+	uint32_t budget[] = {2};
+	size_t n = sched(o, 0, CAP - 1, budget, NOW, c, CAP);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[0].seq, 3);
+	assert_int_equal(c[1].seq, 7);
+}
+
+static void test_most_budget_left_wins(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 3);
+	hold(o, 0, 1, 1);
+	hold(o, 1, 1, 1);
+	uint32_t budget[] = {2, 5, 9};
+	/* Partner 2 has the most budget but not the segment. */
+	size_t n = sched(o, 0, CAP - 1, budget, NOW, c, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].seq, 1);
+	assert_int_equal(c[0].partner, 1);
+}
+
+static void test_budgets_spread_and_exact(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 3);
+	for (int i = 0; i < 3; i++)
+		hold(o, i, 0, CAP - 1);
+
+	/* Equal rarity everywhere: the lowest 8 sequences, 3 + 0 + 5 requests. */
+	uint32_t budget[] = {3, 0, 5};
+	size_t n = sched(o, 0, CAP - 1, budget, NOW, c, CAP);
+	assert_int_equal(n, 8);
+	uint32_t per[3] = {0};
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(c[i].seq, i);
+		per[c[i].partner]++;
+	}
+	assert_int_equal(per[0], 3);
+	assert_int_equal(per[1], 0);
+	assert_int_equal(per[2], 5);
+
+	/* Two equal budgets alternate rather than drain one partner first. */
+	uint32_t even[] = {2, 2, 0};
+	n = sched(o, 0, CAP - 1, even, NOW, c, CAP);
+	assert_int_equal(n, 4);
+	assert_int_not_equal(c[0].partner, c[1].partner);
+	assert_int_not_equal(c[2].partner, c[3].partner);
+
+	/* max bounds the output whatever the budgets. */
+	uint32_t big[] = {100, 100, 100};
+	assert_int_equal(sched(o, 0, CAP - 1, big, NOW, c, 5), 5);
+	uint32_t none[] = {0, 0, 0};
+	assert_int_equal(sched(o, 0, CAP - 1, none, NOW, c, CAP), 0);
+}
+
+static void test_skips_held_and_pending(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 1);
+	hold(o, 0, 0, 9);
+	store(o, 0);
+	store(o, 1);
+	store(o, 5);
+	overlay_mark_requested(o, 2, NOW);
+
+	uint32_t budget[] = {CAP};
+	size_t n = sched(o, 0, 9, budget, NOW + RETRY - 1, c, CAP);
+	assert_int_equal(n, 6);
+	for (uint32_t s = 0; s <= 9; s++)
+		assert_int_equal(scheduled(c, n, s), s != 0 && s != 1 && s != 2 && s != 5);
+
+	/* Once retry_us has passed the request is made again. */
+	n = sched(o, 0, 9, budget, NOW + RETRY, c, CAP);
+	assert_int_equal(n, 7);
+	assert_true(scheduled(c, n, 2));
+	assert_false(scheduled(c, n, 5));
+
+	/* A mark for another sequence in the same ring slot does not count. */
+	overlay_mark_requested(o, 3 + CAP, NOW);
+	n = sched(o, 0, 9, budget, NOW, c, CAP);
+	assert_true(scheduled(c, n, 3));
+}
+
+static void test_window_clipped_to_capacity(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[2 * CAP];
+	add_partners(o, 1);
+	o->p[0].map.base_seq = 100;
+	o->p[0].map.nbits = 3 * CAP;
+	hold(o, 0, 100, 100 + 3 * CAP - 1);
+
+	uint32_t budget[] = {1000};
+	size_t n = sched(o, 100, 100 + 3 * CAP - 1, budget, NOW, c, 2 * CAP);
+	assert_int_equal(n, CAP);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(c[i].seq, 100 + i);
+
+	/* A window outside what the partner holds yields nothing. */
+	assert_int_equal(sched(o, 0, 99, budget, NOW, c, 2 * CAP), 0);
+	assert_int_equal(sched(o, 110, 109, budget, NOW, c, 2 * CAP), 0);
+}
+
+static void test_unheld_not_scheduled(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	uint32_t budget[] = {CAP, CAP};
+
+	assert_int_equal(sched(o, 0, CAP - 1, budget, NOW, c, CAP), 0);
+
+	add_partners(o, 2);
+	hold(o, 0, 0, 4);
+	hold(o, 1, 6, 9);
+	size_t n = sched(o, 0, 20, budget, NOW, c, CAP);
+	assert_int_equal(n, 9);
+	assert_false(scheduled(c, n, 5));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(c[i].partner, c[i].seq < 5 ? 0 : 1);
+
+	/* Bits of a map that is not (or no longer) valid are not offers. */
+	o->p[1].have_map = 0;
+	n = sched(o, 0, 20, budget, NOW, c, CAP);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(c[i].partner, 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_partner_add_refresh_del),
+	    T(test_partner_table_full),
+	    T(test_newest_known),
+	    T(test_newest_known_zero),
+	    T(test_last_delay_minimum),
+	    T(test_rarest_first),
+	    T(test_ties_most_urgent_first),
+	    T(test_most_budget_left_wins),
+	    T(test_budgets_spread_and_exact),
+	    T(test_skips_held_and_pending),
+	    T(test_window_clipped_to_capacity),
+	    T(test_unheld_not_scheduled),
+	};
+	return cmocka_run_group_tests_name("overlay", tests, NULL, NULL);
+}

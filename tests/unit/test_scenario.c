@@ -1,0 +1,371 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/scenario.h"
+
+static char dir[] = "/tmp/anysee-test-scenario-XXXXXX";
+
+static int make_dir(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	(void)state;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	return rmdir(dir);
+}
+
+/* Write name into the temp dir; path receives its full path. */
+static void write_file(const char *name, const char *text, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char valid[] =
+    "-- every kind of declaration\n"
+    "network { access = { up = \"10mbit\", down = \"10mbit\", delay = \"10ms\", loss = 0.01 } }\n"
+    "rendezvous { name = \"rp\" }\n"
+    "source { name = \"src\", stream = \"tv1\", rate = \"500kbit\" }\n"
+    "peer { name = \"late\", watch = \"tv1\", at = \"5s\", leave_at = 20,\n"
+    "       mode = \"coolstreaming\" }\n"
+    "peer { name = \"early\", watch = \"tv1\", at = 2, buffer = \"30s\",\n"
+    "       access = { up = \"1mbit\" } }\n"
+    "monitor { name = \"mon\" }\n"
+    "at(3, function() end)\n"
+    "every(\"500ms\", function() end)\n"
+    "peer { name = param(\"pname\", \"p3\"), watch = \"tv1\", at = param(\"t3\", 1) }\n"
+    "peer { name = \"s\" .. SEED, watch = \"tv1\", at = 4 }\n"
+    "run { duration = param(\"duration\", 60) }\n";
+
+static int host(const struct scenario *s, const char *name)
+{
+	for (int i = 0; i < s->nh; i++)
+		if (!strcmp(s->h[i].name, name))
+			return i;
+	fail_msg("no host '%s'", name);
+	return -1;
+}
+
+/* Event i is kind at t, for host (NULL for callbacks). */
+static void assert_event(const struct scenario *s, int i, double t, enum event_kind kind,
+                         const char *name)
+{
+	assert_true(i < s->nev);
+	const struct sched_event *e = &s->ev[i];
+	if (e->t != t || e->kind != kind || (name ? e->host != host(s, name) : e->host >= 0))
+		fail_msg("event %d is (%g, %d, %s), want (%g, %d, %s)", i, e->t, e->kind,
+		         e->host >= 0 ? s->h[e->host].name : "-", t, kind, name ? name : "-");
+}
+
+static void test_valid(void **state)
+{
+	(void)state;
+	char path[256], err[1024] = "", where[300];
+	struct scenario s;
+	write_file("valid.lua", valid, path, sizeof(path));
+	if (scenario_load(&s, path, 42, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+
+	assert_string_equal(s.name, "valid");
+	assert_int_equal(s.seed, 42);
+	assert_true(s.duration == 60);
+	assert_int_equal(s.access_delay_us, 10000);
+	assert_int_equal(s.access.up_bps, 10000000);
+	assert_true(s.access.loss == 0.01);
+
+	assert_int_equal(s.nh, 7);
+	const struct host_decl *h = &s.h[host(&s, "rp")];
+	assert_int_equal(h->role, HOST_RP);
+	snprintf(where, sizeof(where), "%s:3", path);
+	assert_string_equal(h->where, where);
+
+	h = &s.h[host(&s, "src")];
+	assert_int_equal(h->role, HOST_SOURCE);
+	assert_string_equal(h->stream, "tv1");
+	assert_string_equal(h->rate, "500000");
+	assert_string_equal(h->ingest, "synthetic");
+
+	h = &s.h[host(&s, "late")];
+	assert_int_equal(h->role, HOST_PEER);
+	assert_string_equal(h->stream, "tv1");
+	assert_string_equal(h->mode, "coolstreaming");
+	assert_true(h->start_s == 5 && h->leave_s == 20);
+
+	h = &s.h[host(&s, "early")];
+	assert_string_equal(h->mode, "anysee");
+	assert_string_equal(h->buffer, "30s");
+	assert_true(h->start_s == 2 && h->leave_s < 0);
+	/* Its own up link, the network's down link. */
+	assert_int_equal(h->access.up_bps, 1000000);
+	assert_int_equal(h->access.down_bps, 10000000);
+
+	assert_int_equal(s.h[host(&s, "mon")].role, HOST_MONITOR);
+	assert_true(s.h[host(&s, "p3")].start_s == 1);
+	/* SEED is the --seed the scenario was loaded with. */
+	assert_true(s.h[host(&s, "s42")].start_s == 4);
+
+	/* Sorted by time; ties (the three at 0) in declaration order. */
+	assert_int_equal(s.nev, 10);
+	assert_event(&s, 0, 0, EV_START, "rp");
+	assert_event(&s, 1, 0, EV_START, "src");
+	assert_event(&s, 2, 0, EV_START, "mon");
+	assert_event(&s, 3, 0.5, EV_EVERY, NULL);
+	assert_true(s.ev[3].period == 0.5);
+	assert_event(&s, 4, 1, EV_START, "p3");
+	assert_event(&s, 5, 2, EV_START, "early");
+	assert_event(&s, 6, 3, EV_CALL, NULL);
+	assert_event(&s, 7, 4, EV_START, "s42");
+	assert_event(&s, 8, 5, EV_START, "late");
+	assert_event(&s, 9, 20, EV_LEAVE, "late");
+
+	assert_int_equal(scenario_call(&s, s.ev[6].ref, err, sizeof(err)), 0);
+	scenario_free(&s);
+}
+
+static void test_set_overrides(void **state)
+{
+	(void)state;
+	char path[256], err[1024] = "";
+	struct scenario s;
+	write_file("valid.lua", valid, path, sizeof(path));
+	char *sets[] = {"t3=2", "pname=zed", "duration=30"};
+	if (scenario_load(&s, path, 7, sets, 3, err, sizeof(err)))
+		fail_msg("load: %s", err);
+
+	assert_true(s.duration == 30);
+	assert_int_equal(s.nh, 7);
+	host(&s, "zed");
+	host(&s, "s7");
+	/* zed now starts with early, after it in declaration order. */
+	assert_event(&s, 4, 2, EV_START, "early");
+	assert_event(&s, 5, 2, EV_START, "zed");
+	assert_event(&s, 6, 3, EV_CALL, NULL);
+	scenario_free(&s);
+}
+
+/* Loading fails with an error that starts with the file (and line, when
+ * line > 0) and contains what. */
+static void load_fails(const char *text, char *const *sets, int nsets, int line, const char *what)
+{
+	char path[256], err[1024] = "", want[300];
+	struct scenario s;
+	write_file("bad.lua", text, path, sizeof(path));
+	int rc = scenario_load(&s, path, 1, sets, nsets, err, sizeof(err));
+	scenario_free(&s);
+	if (rc == 0)
+		fail_msg("loaded, expected an error with '%s'", what);
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s:%d:", path, line);
+	else
+		snprintf(want, sizeof(want), "%s:", path);
+	if (strncmp(err, want, strlen(want)) || !strstr(err, what))
+		fail_msg("error '%s', want '%s' ... '%s'", err, want, what);
+}
+
+#define HEAD "rendezvous {}\nsource { stream = \"tv1\" }\n"
+
+static void test_lua_syntax_error(void **state)
+{
+	(void)state;
+	load_fails(HEAD "peer { watch = \"tv1\", at = }\nrun { duration = 10 }\n", NULL, 0, 3,
+	           "unexpected symbol");
+	load_fails(HEAD "error(\"boom\")\nrun { duration = 10 }\n", NULL, 0, 3, "boom");
+}
+
+static void test_unknown_field(void **state)
+{
+	(void)state;
+	load_fails(HEAD "peer { watch = \"tv1\", wach = \"tv1\" }\nrun { duration = 10 }\n", NULL,
+	           0, 3, "unknown field 'wach'");
+	load_fails(HEAD "run { duration = 10, capture = true, snap = 1 }\n", NULL, 0, 3,
+	           "unknown field 'snap'");
+}
+
+static void test_bad_rate(void **state)
+{
+	(void)state;
+	load_fails("rendezvous {}\nsource { stream = \"tv1\", rate = \"-300kbit\" }\n"
+	           "run { duration = 10 }\n",
+	           NULL, 0, 2, "rate must be a positive rate");
+	load_fails("rendezvous {}\nsource { stream = \"tv1\", rate = \"fast\" }\n"
+	           "run { duration = 10 }\n",
+	           NULL, 0, 2, "'fast'");
+	load_fails("rendezvous {}\nsource { stream = \"tv1\", rate = 0 }\nrun { duration = 10 }\n",
+	           NULL, 0, 2, "rate");
+	load_fails("network { access = { up = \"-1mbit\" } }\n" HEAD "run { duration = 10 }\n",
+	           NULL, 0, 1, "up must be a positive rate");
+}
+
+static void test_unknown_stream(void **state)
+{
+	(void)state;
+	load_fails(HEAD "peer { name = \"ok\", watch = \"tv1\" }\n"
+	                "peer { name = \"lost\", watch = \"tv2\" }\nrun { duration = 10 }\n",
+	           NULL, 0, 4, "lost watches unknown stream 'tv2'");
+}
+
+static void test_duplicates(void **state)
+{
+	(void)state;
+	char path[256], want[300];
+	snprintf(path, sizeof(path), "%s/bad.lua", dir);
+	snprintf(want, sizeof(want), "'a' is already used at %s:3", path);
+	load_fails(HEAD "peer { name = \"a\", watch = \"tv1\" }\n"
+	                "monitor { name = \"a\" }\nrun { duration = 10 }\n",
+	           NULL, 0, 4, want);
+	snprintf(want, sizeof(want), "stream 'tv1' already has a source at %s:2", path);
+	load_fails(HEAD "source { name = \"backup\", stream = \"tv1\" }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, want);
+}
+
+static void test_run_required(void **state)
+{
+	(void)state;
+	load_fails(HEAD "peer { watch = \"tv1\" }\n", NULL, 0, 0, "never calls run");
+	load_fails(HEAD "run { capture = true }\n", NULL, 0, 3, "duration is required");
+	load_fails(HEAD "run { duration = 0 }\n", NULL, 0, 3, "duration must be positive");
+	load_fails(HEAD "run { duration = 10 }\nrun { duration = 10 }\n", NULL, 0, 4, "once");
+}
+
+static void test_set_checks(void **state)
+{
+	(void)state;
+	static const char text[] = HEAD "run { duration = param(\"duration\", 10) }\n";
+	char *typo[] = {"duraton=5"};
+	load_fails(text, typo, 1, 0, "--set duraton: the scenario has no param(\"duraton\")");
+	char *nan[] = {"duration=soon"};
+	load_fails(text, nan, 1, 3, "'soon' is not a number");
+
+	char path[256], err[512] = "";
+	struct scenario s;
+	write_file("set.lua", text, path, sizeof(path));
+	char *malformed[] = {"duration"};
+	assert_int_equal(scenario_load(&s, path, 1, malformed, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "expected name=value"));
+	scenario_free(&s);
+}
+
+static void test_bad_declarations(void **state)
+{
+	(void)state;
+	load_fails(HEAD "peer { watch = \"tv1\", mode = \"bittorrent\" }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, "mode must be anysee or coolstreaming, got 'bittorrent'");
+	load_fails(HEAD "peer { watch = \"tv1\", at = 10, leave_at = 5 }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, "leave_at (5");
+	load_fails(HEAD "peer { watch = \"tv1\", at = -1 }\nrun { duration = 10 }\n", NULL, 0, 3,
+	           "non-negative time");
+	load_fails(HEAD
+	           "peer { watch = \"tv1\", access = { loss = 1.5 } }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, "loss must be a probability in [0, 1]");
+	load_fails("network { access = { loss = -0.1 } }\n" HEAD "run { duration = 10 }\n", NULL, 0,
+	           1, "loss must be a probability in [0, 1]");
+	load_fails("source { stream = \"tv1\" }\nrun { duration = 10 }\n", NULL, 0, 1,
+	           "needs a rendezvous()");
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	char path[256], err[512] = "";
+	struct scenario s;
+	snprintf(path, sizeof(path), "%s/absent.lua", dir);
+	assert_int_equal(scenario_load(&s, path, 1, NULL, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	scenario_free(&s);
+}
+
+static const char randomized[] = "rendezvous {}\n"
+                                 "source { stream = \"tv1\" }\n"
+                                 "for i = 1, 20 do\n"
+                                 "  local t = math.random() * 100\n"
+                                 "  peer { name = \"p\" .. i, watch = \"tv1\", at = t,\n"
+                                 "         leave_at = t + math.random(1, 50) }\n"
+                                 "end\n"
+                                 "run { duration = 200 }\n";
+
+/* The schedule file of path loaded with seed. */
+static void schedule(const char *path, uint64_t seed, char *out, size_t len)
+{
+	char err[1024] = "", sched[300];
+	struct scenario s;
+	if (scenario_load(&s, path, seed, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	snprintf(sched, sizeof(sched), "%s/schedule.txt", dir);
+	assert_int_equal(scenario_write_schedule(&s, sched), 0);
+	scenario_free(&s);
+	FILE *f = fopen(sched, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	assert_true(n < len - 1);
+	out[n] = 0;
+	fclose(f);
+}
+
+static void test_deterministic(void **state)
+{
+	(void)state;
+	static char a[8192], b[8192];
+	char path[256];
+
+	write_file("valid.lua", valid, path, sizeof(path));
+	schedule(path, 5, a, sizeof(a));
+	schedule(path, 5, b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "20.000 leave late\n"));
+
+	write_file("random.lua", randomized, path, sizeof(path));
+	schedule(path, 1, a, sizeof(a));
+	schedule(path, 1, b, sizeof(b));
+	assert_string_equal(a, b);
+	/* The header, rendezvous and source, then 20 starts and 20 leaves. */
+	int lines = 0;
+	for (const char *p = a; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 43);
+	schedule(path, 2, b, sizeof(b));
+	assert_string_not_equal(a, b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_set_overrides),
+	    cmocka_unit_test(test_lua_syntax_error),
+	    cmocka_unit_test(test_unknown_field),
+	    cmocka_unit_test(test_bad_rate),
+	    cmocka_unit_test(test_unknown_stream),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_run_required),
+	    cmocka_unit_test(test_set_checks),
+	    cmocka_unit_test(test_bad_declarations),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_deterministic),
+	};
+	return cmocka_run_group_tests_name("scenario", tests, make_dir, remove_dir);
+}
