@@ -38,8 +38,27 @@ static uint64_t kv_u64(const char *line, const char *key)
 	return v ? strtoull(v, NULL, 10) : 0;
 }
 
-static int load_events(const char *hdir, struct peer_metrics *p, uint32_t *start_seq, char *err,
-                       size_t errlen)
+/* One run of the peer process: a peer that leaves and rejoins has several. */
+struct session {
+	uint32_t start_seq;
+	uint64_t due, on_time;
+	uint64_t tick_due, tick_on;
+	int played, closed;
+};
+
+#define MAX_SESSIONS 64
+
+static void close_session(struct session *s)
+{
+	/* A crashed process never wrote its totals: its per-second ticks stand in. */
+	if (!s->closed) {
+		s->due = s->tick_due;
+		s->on_time = s->tick_on;
+	}
+}
+
+static int load_events(const char *hdir, struct peer_metrics *p, struct session *ss, int *nss,
+                       char *err, size_t errlen)
 {
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/events.log", hdir);
@@ -49,8 +68,8 @@ static int load_events(const char *hdir, struct peer_metrics *p, uint32_t *start
 		return -1;
 	}
 	char line[1024];
-	uint64_t tick_due = 0, tick_on = 0;
-	int have_total = 0;
+	int n = 0;
+	struct session *cur = NULL;
 	while (fgets(line, sizeof(line), f)) {
 		char ev[32];
 		if (sscanf(line, "%*u %31s", ev) != 1)
@@ -59,26 +78,46 @@ static int load_events(const char *hdir, struct peer_metrics *p, uint32_t *start
 			const char *m = kv(line, "mode");
 			if (m)
 				sscanf(m, "%15s", p->mode);
+			if (cur)
+				close_session(cur);
+			cur = n < MAX_SESSIONS ? &ss[n++] : NULL;
+			if (cur)
+				memset(cur, 0, sizeof(*cur));
+		} else if (!cur) {
+			continue;
 		} else if (!strcmp(ev, "play_start")) {
+			/* Startup delay is that of the first join. */
+			if (!p->started)
+				p->startup_s = (double)kv_u64(line, "startup_us") / 1e6;
 			p->started = 1;
-			p->startup_s = (double)kv_u64(line, "startup_us") / 1e6;
-			*start_seq = (uint32_t)kv_u64(line, "seq");
+			cur->played = 1;
+			cur->start_seq = (uint32_t)kv_u64(line, "seq");
 		} else if (!strcmp(ev, "tick")) {
-			tick_due += kv_u64(line, "due");
-			tick_on += kv_u64(line, "on_time");
+			cur->tick_due += kv_u64(line, "due");
+			cur->tick_on += kv_u64(line, "on_time");
 		} else if (!strcmp(ev, "leave")) {
-			p->due = kv_u64(line, "due");
-			p->on_time = kv_u64(line, "on_time");
-			have_total = 1;
+			cur->due = kv_u64(line, "due");
+			cur->on_time = kv_u64(line, "on_time");
+			cur->closed = 1;
 		}
 	}
 	fclose(f);
-	/* A crashed peer never wrote its totals: the per-second ticks stand in. */
-	if (!have_total) {
-		p->due = tick_due;
-		p->on_time = tick_on;
+	if (cur)
+		close_session(cur);
+	for (int i = 0; i < n; i++) {
+		p->due += ss[i].due;
+		p->on_time += ss[i].on_time;
 	}
+	*nss = n;
 	p->continuity = p->due ? (double)p->on_time / (double)p->due : 0;
+	return 0;
+}
+
+static int due_in_session(const struct session *ss, int nss, uint32_t seq)
+{
+	for (int i = 0; i < nss; i++)
+		if (ss[i].played && seq >= ss[i].start_seq && seq - ss[i].start_seq < ss[i].due)
+			return 1;
 	return 0;
 }
 
@@ -87,8 +126,8 @@ static uint32_t le32(const uint8_t *b)
 	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static int load_segments(const char *hdir, struct peer_metrics *p, uint32_t start_seq, char *err,
-                         size_t errlen)
+static int load_segments(const char *hdir, struct peer_metrics *p, const struct session *ss,
+                         int nss, char *err, size_t errlen)
 {
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/segments.bin", hdir);
@@ -120,8 +159,7 @@ static int load_segments(const char *hdir, struct peer_metrics *p, uint32_t star
 		p->stored++;
 		if (hops > p->max_hops)
 			p->max_hops = hops;
-		if ((flags & SEG_CONTENT_OK) && p->started && seq >= start_seq &&
-		    seq - start_seq < p->due)
+		if ((flags & SEG_CONTENT_OK) && due_in_session(ss, nss, seq))
 			p->verified_due++;
 		if (n == cap) {
 			uint32_t *nd = realloc(delays, 2 * cap * sizeof(*nd));
@@ -176,11 +214,12 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 		struct peer_metrics *p = &m->p[m->npeers];
 		memset(p, 0, sizeof(*p));
 		snprintf(p->name, sizeof(p->name), "%s", name);
-		uint32_t start_seq = 0;
+		struct session ss[MAX_SESSIONS];
+		int nss = 0;
 		char e[512];
 		/* A peer that never ran (scheduled after an interrupt) has no logs. */
-		if (load_events(hdir, p, &start_seq, e, sizeof(e)) == 0)
-			load_segments(hdir, p, start_seq, e, sizeof(e));
+		if (load_events(hdir, p, ss, &nss, e, sizeof(e)) == 0)
+			load_segments(hdir, p, ss, nss, e, sizeof(e));
 		m->npeers++;
 	}
 	fclose(f);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +45,10 @@ struct runner {
 	int joins, leaves, crashes, died;
 	uint32_t *access_us; /* each host's access delay, part of its matrix row and column */
 	struct capture *cap;
+	/* Progress read from the peers' event logs as they grow. */
+	long *log_off;
+	char *playing;
+	uint64_t due, on_time;
 	int tty;
 };
 
@@ -375,16 +380,65 @@ static int count_state(const struct runner *r, enum hstate st)
 	return n;
 }
 
+/* Read what the peers appended to their event logs since the last look:
+ * who plays, and continuity so far. */
+static void scan_logs(struct runner *r)
+{
+	char path[1200], line[512];
+	for (int i = 0; i < r->s->nh; i++) {
+		if (r->s->h[i].role != HOST_PEER || r->st[i] == H_IDLE)
+			continue;
+		snprintf(path, sizeof(path), "%s/hosts/%s/events.log", r->dir, r->s->h[i].name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fseek(f, r->log_off[i], SEEK_SET) == 0) {
+			while (fgets(line, sizeof(line), f)) {
+				size_t len = strlen(line);
+				if (!len || line[len - 1] != '\n')
+					break; /* a line still being written: read it next time */
+				r->log_off[i] += (long)len;
+				const char *ev = strchr(line, ' ');
+				if (!ev)
+					continue;
+				ev++;
+				if (!strncmp(ev, "start ", 6)) {
+					r->playing[i] = 0;
+				} else if (!strncmp(ev, "play_start ", 11)) {
+					r->playing[i] = 1;
+				} else if (!strncmp(ev, "tick ", 5)) {
+					unsigned long long due = 0, on = 0;
+					const char *d = strstr(ev, " due="),
+					           *o = strstr(ev, " on_time=");
+					if (d && o && sscanf(d, " due=%llu", &due) == 1 &&
+					    sscanf(o, " on_time=%llu", &on) == 1) {
+						r->due += due;
+						r->on_time += on;
+					}
+				}
+			}
+		}
+		fclose(f);
+	}
+}
+
 static uint64_t progress_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
 	if (r->o->quiet)
 		return 0;
-	char line[256];
+	scan_logs(r);
+	int playing = 0;
+	for (int i = 0; i < r->s->nh; i++)
+		playing += r->playing[i] && r->st[i] == H_RUNNING;
+	char line[256], cont[32] = "-";
+	if (r->due)
+		snprintf(cont, sizeof(cont), "%.4f", (double)r->on_time / (double)r->due);
 	snprintf(line, sizeof(line),
-	         "[%6.1f/%.0f s] hosts up %d/%d, joins %d, leaves %d, crashes %d, died %d",
-	         elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, r->joins,
-	         r->leaves, r->crashes, r->died);
+	         "[%6.1f/%.0f s] hosts up %d/%d, playing %d, joins %d, leaves %d, crashes %d, "
+	         "died %d, continuity %s",
+	         elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, playing, r->joins,
+	         r->leaves, r->crashes, r->died, cont);
 	if (r->tty)
 		fprintf(stderr, "\r%s\033[K", line);
 	else
@@ -532,8 +586,10 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	r.tty = isatty(2);
 	r.pid = calloc((size_t)s->nh, sizeof(*r.pid));
 	r.access_us = calloc((size_t)s->nh, sizeof(*r.access_us));
+	r.log_off = calloc((size_t)s->nh, sizeof(*r.log_off));
+	r.playing = calloc((size_t)s->nh, sizeof(*r.playing));
 	r.st = calloc((size_t)s->nh, sizeof(*r.st));
-	if (!r.pid || !r.st || !r.access_us) {
+	if (!r.pid || !r.st || !r.access_us || !r.log_off || !r.playing) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -662,6 +718,12 @@ out:
 			hlog(&r, "switch: %s", stats);
 		uint64_t d0 = mono_us();
 		testbed_destroy(r.tb);
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		hlog(&r, "harness CPU %.2f s over %.1f s (%.2f%% of a core)", cpu, elapsed(&r),
+		     r.t0 ? 100.0 * cpu / elapsed(&r) : 0.0);
 		hlog(&r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",
 		     (double)(mono_us() - d0) / 1e6, r.joins, r.leaves, r.crashes, r.died);
 	}
@@ -673,6 +735,8 @@ out:
 	free(r.pid);
 	free(r.st);
 	free(r.access_us);
+	free(r.log_off);
+	free(r.playing);
 	free(delays);
 	return rc;
 }

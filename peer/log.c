@@ -7,13 +7,15 @@
 
 #include "peer/util.h"
 
-static FILE *open_in(const char *dir, const char *name)
+static FILE *open_in(const char *dir, const char *name, const char *mode)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return fopen(path, "we");
+	return fopen(path, mode);
 }
 
+/* A peer that rejoins appends to its logs: the segment log keeps its first
+ * header, whose epoch every record's time is relative to. */
 int evlog_open(struct evlog *l, const char *dir)
 {
 	memset(l, 0, sizeof(*l));
@@ -22,13 +24,20 @@ int evlog_open(struct evlog *l, const char *dir)
 		return 0;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
-	l->ev = open_in(dir, "events.log");
-	l->seg = open_in(dir, "segments.bin");
+	l->ev = open_in(dir, "events.log", "ae");
+	l->seg = open_in(dir, "segments.bin", "a+e");
 	if (!l->ev || !l->seg) {
 		evlog_close(l);
 		return -1;
 	}
 	uint8_t hdr[16];
+	rewind(l->seg);
+	if (fread(hdr, 1, sizeof(hdr), l->seg) == sizeof(hdr) && !memcmp(hdr, SEGLOG_MAGIC, 8)) {
+		l->epoch_us = 0;
+		for (int i = 0; i < 8; i++)
+			l->epoch_us |= (uint64_t)hdr[8 + i] << (8 * i);
+		return 0;
+	}
 	memcpy(hdr, SEGLOG_MAGIC, 8);
 	for (int i = 0; i < 8; i++)
 		hdr[8 + i] = (uint8_t)(l->epoch_us >> (8 * i));
