@@ -247,14 +247,48 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void analysis_summary(const struct run_metrics *m, struct run_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->peers = m->npeers;
+	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
+	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
+	double *dl = calloc((size_t)m->npeers + 1, sizeof(*dl));
+	uint64_t due = 0, on = 0, ver = 0;
+	for (int i = 0; st && dl && i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		due += p->due;
+		on += p->on_time;
+		ver += p->verified_due;
+		if (!p->started)
+			continue;
+		st[out->played] = p->startup_s;
+		dl[out->played] = p->delay_med_ms;
+		out->played++;
+	}
+	if (st && dl) {
+		out->startup_median_s = median(st, out->played);
+		out->delay_median_ms = median(dl, out->played);
+	}
+	out->continuity = due ? (double)on / (double)due : 0;
+	out->verified = due ? (double)ver / (double)due : 0;
+	free(st);
+	free(dl);
+}
+
 void analysis_report(const struct run_metrics *m, FILE *out)
 {
 	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
 	fprintf(out, "%-12s %-13s %9s %10s %10s %10s %9s %5s\n", "peer", "mode", "startup_s",
 	        "delay_med", "delay_p95", "continuity", "verified", "hops");
-	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
-	int nst = 0;
-	uint64_t due = 0, on = 0;
 	for (int i = 0; i < m->npeers; i++) {
 		const struct peer_metrics *p = &m->p[i];
 		if (!p->started) {
@@ -264,20 +298,16 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		fprintf(out, "%-12s %-13s %9.2f %8.1fms %8.1fms %10.4f %8.1f%% %5d\n", p->name,
 		        p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms, p->continuity,
 		        100 * p->verified_fraction, p->max_hops);
-		if (st)
-			st[nst++] = p->startup_s;
-		due += p->due;
-		on += p->on_time;
 	}
-	if (st && nst) {
-		qsort(st, (size_t)nst, sizeof(*st), cmp_double);
+	struct run_summary s;
+	analysis_summary(m, &s);
+	if (s.played)
 		fprintf(out,
-		        "summary: %d/%d peers played, startup median %.2f s, continuity %.4f\n",
-		        nst, m->npeers, st[nst / 2], due ? (double)on / (double)due : 0);
-	} else {
+		        "summary: %d/%d peers played, startup median %.2f s, delay median %.1f ms, "
+		        "continuity %.4f\n",
+		        s.played, s.peers, s.startup_median_s, s.delay_median_ms, s.continuity);
+	else
 		fprintf(out, "summary: no peer started playback\n");
-	}
-	free(st);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
 }
@@ -329,7 +359,7 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 	}
 	if (rc)
 		snprintf(err, errlen, "write report into %s: %s", dir, strerror(errno));
-	else
+	else if (out)
 		analysis_report(&m, out);
 	analysis_free(&m);
 	return rc;

@@ -31,6 +31,17 @@ struct run_metrics {
 	struct overhead overhead;
 };
 
+struct run_summary {
+	int peers, played;
+	double startup_median_s;
+	double delay_median_ms;  /* median over peers of their median delay */
+	double continuity;       /* all on-time segments over all due ones */
+	double verified;         /* likewise for verified segments */
+	double control_overhead; /* -1 without a capture */
+};
+
+void analysis_summary(const struct run_metrics *m, struct run_summary *out);
+
 /* Read a run directory. Returns 0, or -1 with a one-line reason in err. */
 int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errlen);
 void analysis_free(struct run_metrics *m);

@@ -625,6 +625,11 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	}
 	if (netplan_delays(s, delays, r.dir, err, errlen))
 		goto out;
+	if (o->dry_run) {
+		hlog(&r, "dry run: topology and schedule resolved, nothing started");
+		rc = 0;
+		goto out;
+	}
 
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s%x", TESTBED_PREFIX, (unsigned)getpid());

@@ -12,6 +12,7 @@ struct run_options {
 	int backend_forced;   /* --backend given: overrides network{backend} */
 	enum testbed_backend backend;
 	int quiet;
+	int dry_run;       /* resolve topology and schedule into the run directory, start nothing */
 	char *const *sets; /* the --set values, recorded in the run directory */
 	int nsets;
 };
