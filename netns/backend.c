@@ -69,6 +69,14 @@ enum testbed_backend backend_auto(void)
 }
 
 static volatile sig_atomic_t switch_stop;
+
+static void close_ready(void *arg)
+{
+	int *fd = arg;
+	close(*fd);
+	*fd = -1;
+}
+
 static void on_term(int sig)
 {
 	switch_stop = 1;
@@ -132,12 +140,17 @@ static int userspace_start(struct testbed *tb, struct backend_state *st, char *e
 		    .seed = 0x5717c4u,
 		    .stats = st->stats,
 		};
-		/* The switch reports readiness by closing the pipe empty; an error
-		 * is written into it. */
-		close(ready[1]);
+		/* The switch reports readiness by closing the pipe empty, once its
+		 * socket is bound (frames sent earlier would be lost); an error is
+		 * written into it instead. */
+		cfg.ready = close_ready;
+		cfg.ready_arg = &ready[1];
 		int rc = switch_run(&cfg, &switch_stop, e, sizeof(e));
-		if (rc)
+		if (rc) {
+			if (ready[1] >= 0 && write(ready[1], e, strlen(e)) < 0)
+				_exit(1);
 			fprintf(stderr, "anysee shaping switch: %s\n", e);
+		}
 		_exit(rc ? 1 : 0);
 	}
 	close(ready[1]);

@@ -20,9 +20,9 @@
 #include "netns/testbed.h"
 #include "peer/util.h"
 
-#define BATCH 64    /* frames per recvmmsg and per sendmmsg */
-#define RX_BUDGET 8 /* receive batches before due frames get their turn */
-#define STOP_POLL_MS 100
+#define BATCH 64         /* frames per recvmmsg and per sendmmsg */
+#define RX_BUDGET 8      /* receive batches before due frames get their turn */
+#define STOP_POLL_MS 100 /* bounds how late a stop set without a signal is seen */
 /* Once frames arrive closer together than this, the socket is read on a
  * timer at this interval instead of waking the switch for every frame.
  * Kernel receive timestamps keep arrival times exact; only frames due
@@ -31,6 +31,7 @@
 /* Timer wakeups run late by tens of microseconds in VMs; the switch aims
  * that much early (measured), up to this bound. */
 #define MAX_LEAD_NS 200000u
+#define LEAD_STEP_NS 2000u
 #define DEFAULT_MAX_FRAMES 65536u
 #define RCVBUF_BYTES (32 << 20)
 /* Room after a frame's inline buffer for the rest of a GSO frame; veth
@@ -62,6 +63,7 @@ struct frame {
 	/* A 1500-byte MTU frame with VLAN tags fits; the struct is 2 KiB. */
 	uint8_t buf[2008];
 };
+_Static_assert(sizeof(struct frame) == 2048, "frames should fill 2 KiB exactly");
 
 struct sw {
 	const struct linkmodel *m;
@@ -79,7 +81,7 @@ struct sw {
 	uint32_t nifindex;
 	int *ifindex_of_host; /* 0: the host has no port */
 	uint64_t armed_ns;    /* expiry the timer is set to; 0 when it has fired */
-	uint64_t lead_ns;     /* how late timer wakeups are, on average */
+	uint64_t lead_ns;     /* how late timer wakeups are (median) */
 	uint64_t rx_last_ns;  /* last receive pass that found frames */
 	uint64_t rx_poll_ns;  /* next receive pass when coalescing; 0 when waiting on the socket */
 
@@ -235,7 +237,7 @@ static uint32_t frame_wire(const struct frame *f)
 		return f->len;
 	case VIRTIO_NET_HDR_GSO_TCPV4:
 	case VIRTIO_NET_HDR_GSO_TCPV6:
-		if (l4 + 20 <= f->len)
+		if (l4 >= ETH_HLEN && l4 + 20 <= f->len)
 			hdr = l4 + (uint32_t)(f->data[l4 + 12] >> 4) * 4;
 		break;
 	case VIRTIO_NET_HDR_GSO_UDP_L4:
@@ -465,6 +467,8 @@ static int open_socket(struct sw *sw, char *err, size_t errlen)
 	    /* veths have no qdisc to go through; this also keeps sent
 	     * frames from taps, so a hub capture sees each frame once. */
 	    {SOL_PACKET, PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS"},
+	    /* Arrival times that do not depend on when the switch reads. */
+	    {SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
 		if (setopt(sw->fd, opts[i].level, opts[i].name, 1) < 0) {
@@ -621,12 +625,15 @@ static void sw_close(struct sw *sw)
 	free(sw->ifindex_of_host);
 }
 
-/* After a timer wakeup that was `late`, move the lead towards it. */
+/* After a timer wakeup that was `late`, step the lead towards the median
+ * lateness: the median ignores the rare wakeups that a busy host delays by
+ * milliseconds, and it is the median RTT that has to come out right. */
 static void learn_lead(struct sw *sw, uint64_t late)
 {
-	if (late > MAX_LEAD_NS)
-		late = MAX_LEAD_NS;
-	sw->lead_ns = (sw->lead_ns * 7 + late) / 8;
+	if (late > sw->lead_ns && sw->lead_ns + LEAD_STEP_NS <= MAX_LEAD_NS)
+		sw->lead_ns += LEAD_STEP_NS;
+	else if (late < sw->lead_ns)
+		sw->lead_ns -= sw->lead_ns < LEAD_STEP_NS ? sw->lead_ns : LEAD_STEP_NS;
 }
 
 static int loop(struct sw *sw, volatile sig_atomic_t *stop, const sigset_t *waitmask, char *err,
@@ -708,8 +715,11 @@ int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, cha
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 
 	int ret = sw_open(sw, cfg, err, errlen);
-	if (ret == 0)
+	if (ret == 0) {
+		if (cfg->ready)
+			cfg->ready(cfg->ready_arg);
 		ret = loop(sw, stop, &waitmask, err, errlen);
+	}
 	sw_close(sw);
 	sigprocmask(SIG_SETMASK, &waitmask, NULL);
 

@@ -2,15 +2,26 @@
  *
  * It runs inside the hub namespace and forwards Ethernet frames among the
  * hub ends of the host veths, holding each frame as the link model says
- * (netns/shaper.h has the queueing semantics). One AF_PACKET socket receives
- * from every port; frames go to the port of the host owning the destination
- * MAC (02:a5:ee:00:hi:lo of host+1, see netns/testbed.h). ARP requests are
- * answered by the switch itself, at once and outside the model, for any
- * testbed host that has a port; other broadcast and multicast is dropped, so
- * IPv6 neighbour discovery does not work. Checksum offload and GSO frames
- * pass through unchanged (virtio-net headers on the socket); a GSO frame
- * takes one loss draw, as in netem, so hosts should not use GSO when loss
- * matters (`gso_max_segs 1` on their eth0).
+ * (netns/shaper.h has the queueing semantics). Frames go to the port of the
+ * host owning the destination MAC (02:a5:ee:00:hi:lo of host+1, see
+ * netns/testbed.h); the port a frame came in on names its sender.
+ *
+ * - ARP requests are answered by the switch itself, at once and outside the
+ *   model, for any testbed host that has a port. Other broadcast and
+ *   multicast is dropped, so IPv6 neighbour discovery does not work.
+ * - Checksum offload and GSO frames pass through unchanged (virtio-net
+ *   headers on the socket). A GSO frame takes one loss draw, as in netem, so
+ *   hosts should not use GSO when loss matters (`gso_max_segs 1` on eth0).
+ * - One AF_PACKET socket, unbound, reads every port with recvmmsg and sends
+ *   with sendmmsg. A TPACKET_V3 ring hands frames over only when a block
+ *   retires (1 ms timer at best), too coarse for the delay bar, and frames
+ *   are held for milliseconds anyway, so they would be copied out of a ring.
+ * - Arrival times are kernel receive timestamps. A due frame leaves when a
+ *   timerfd fires; the timer is aimed early by the median lateness of past
+ *   wakeups, so frames leave on time in the median. Under load the socket
+ *   is read every 100 us instead of on every frame.
+ * - Sent frames bypass the qdisc layer and with it the taps, so a capture on
+ *   the hub sees every frame once, as it enters the switch.
  */
 #ifndef ANYSEE_SWITCH_H
 #define ANYSEE_SWITCH_H
@@ -50,6 +61,10 @@ struct switch_config {
 	uint64_t seed;
 	uint32_t max_frames;        /* frames held at once; 0 = 65536 */
 	struct switch_stats *stats; /* optional, zeroed by switch_run */
+	/* Optional: called once every port is being read, so a caller can hold
+	 * traffic back until then (a frame sent earlier is lost). */
+	void (*ready)(void *arg);
+	void *ready_arg;
 };
 
 /* Forward until *stop becomes nonzero. SIGTERM and SIGINT are blocked

@@ -40,6 +40,7 @@ static const struct opt opts[] = {
     {"max-partners", K_INT, ROLE_SOURCE | ROLE_PEER, F(max_partners),
      "partners accepted (default 8)"},
     {"http", K_INT, ROLE_PEER, F(http_port), "HTTP port for /stream and /status (0 = off)"},
+    {"http-bind", K_STR, ROLE_PEER, F(http_bind), "address the HTTP server binds (127.0.0.1)"},
     {"upload", K_RATE, ROLE_SOURCE | ROLE_PEER, F(upload_bps), "upload capacity (default 10mbit)"},
 };
 
@@ -52,6 +53,7 @@ void config_defaults(struct config *c, enum role role)
 	snprintf(c->ingest, sizeof(c->ingest), "synthetic");
 	c->mode = MODE_ANYSEE;
 	c->startup_us = 2000000;
+	snprintf(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
 	c->partners = 4;
 	c->neighbours = 5;
 	c->max_partners = 8;
@@ -244,6 +246,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	}
 	if (c->role == ROLE_PEER && !*c->watch) {
 		snprintf(err, errlen, "--watch NAME is required");
+		return -1;
+	}
+	if (c->http_port > 65535) {
+		snprintf(err, errlen, "--http must be a port number 1..65535 (0 = off)");
 		return -1;
 	}
 	if (c->max_partners < 1 || c->max_partners > 32) {

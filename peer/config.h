@@ -31,6 +31,7 @@ struct config {
 	int partners;
 	int neighbours; /* M: mesh neighbours kept (anysee mode) */
 	int http_port;
+	char http_bind[64];
 	uint64_t upload_bps;
 	int buffer_set; /* --buffer given: the mode default does not apply */
 };

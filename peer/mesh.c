@@ -7,7 +7,7 @@
 static int clearly_slower(uint32_t a, uint32_t b)
 {
 	uint32_t margin = b / 10 > 1000 ? b / 10 : 1000;
-	return a > b + margin;
+	return (uint64_t)a > (uint64_t)b + margin;
 }
 
 enum ltm_verdict mesh_ltm_decide(uint32_t d_sn, uint32_t d_np, int s_is_neighbour, int have_sp,
@@ -116,7 +116,8 @@ int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out)
 		if (m->pend[i].s.id != s_id)
 			continue;
 		*out = m->pend[i];
-		m->pend[i] = m->pend[--m->npend];
+		memmove(&m->pend[i], &m->pend[i + 1],
+		        sizeof(m->pend[0]) * (size_t)(--m->npend - i));
 		return 1;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "peer/http.h"
 #include "peer/media.h"
 #include "peer/source.h"
 
@@ -566,6 +567,12 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 		n->start_seq = newest >= startup ? newest - startup + 1 : 0;
 		n->start_chosen = 1;
 	}
+	/* Before playback, never wait for a segment no partner offers (a
+	 * partner that joined later than the chosen start lacks it): move the
+	 * start to the first one we hold or can fetch. */
+	while (!b->playing && n->start_seq < newest && !buffer_has(b, n->start_seq) &&
+	       !overlay_holders(&n->ov, n->start_seq))
+		n->start_seq++;
 	uint32_t from = b->playing ? b->next_due : n->start_seq;
 	/* Ask each partner for about two rounds' worth of media: enough to catch
 	 * up, not so much that one slow partner holds the window. */
@@ -597,6 +604,65 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 	return SCHED_US;
 }
 
+/* Playout: each segment reaching its deadline goes to the local players,
+ * in order; a missing one is a gap in the stream, as on a real player. */
+static void playout(void *arg, uint32_t seq, int on_time)
+{
+	struct node *n = arg;
+	if (!n->http || !on_time)
+		return;
+	const struct segment *s = buffer_get(&n->ov.buf, seq);
+	if (s)
+		http_stream_write(n->http, s->data, s->len);
+}
+
+/* GET /status: the peer's live state. */
+static char *status_json(void *arg)
+{
+	struct node *n = arg;
+	size_t cap = 4096 + 160 * (size_t)(n->ov.np + n->mesh.n);
+	char *j = malloc(cap);
+	if (!j)
+		return NULL;
+	const struct buffer *b = &n->ov.buf;
+	int len = snprintf(
+	    j, cap,
+	    "{\"id\": %u, \"role\": \"%s\", \"mode\": \"%s\", \"stream\": \"%s\", \"stream_id\": "
+	    "%u, "
+	    "\"state\": \"%s\", \"buffer\": {\"capacity\": %u, \"newest\": %u, \"next_due\": %u, "
+	    "\"held_ahead\": %u}, \"received\": %llu, \"due\": %llu, \"on_time\": %llu, "
+	    "\"continuity\": %.6f, \"last_delay_us\": %u, \"http_clients\": %zu, \"partners\": [",
+	    n->self.id, n->cfg->role == ROLE_SOURCE ? "source" : "peer",
+	    n->cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee", n->ov.name,
+	    n->ov.stream,
+	    n->leaving       ? "leaving"
+	    : b->playing     ? "playing"
+	    : n->have_stream ? "buffering"
+	                     : "joining",
+	    b->capacity, b->newest, b->next_due, b->playing ? buffer_run_from(b, b->next_due) : 0,
+	    (unsigned long long)b->st.received, (unsigned long long)b->st.due,
+	    (unsigned long long)b->st.on_time,
+	    b->st.due ? (double)b->st.on_time / (double)b->st.due : 0.0, n->ov.last_delay_us,
+	    http_clients(n->http));
+	for (int i = 0; i < n->ov.np && len > 0 && (size_t)len < cap; i++) {
+		char ip[16];
+		uint32_t a = n->ov.p[i].addr.ip;
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+		         a & 255);
+		len += snprintf(j + len, cap - (size_t)len,
+		                "%s{\"id\": %u, \"ip\": \"%s\", \"source\": %s}", i ? ", " : "",
+		                n->ov.p[i].addr.id, ip, n->ov.p[i].is_source ? "true" : "false");
+	}
+	if (len > 0 && (size_t)len < cap)
+		len += snprintf(j + len, cap - (size_t)len, "], \"neighbours\": [");
+	for (int i = 0; i < n->mesh.n && len > 0 && (size_t)len < cap; i++)
+		len += snprintf(j + len, cap - (size_t)len, "%s{\"id\": %u, \"delay_us\": %u}",
+		                i ? ", " : "", n->mesh.nb[i].addr.id, n->mesh.nb[i].delay_us);
+	if (len > 0 && (size_t)len < cap)
+		snprintf(j + len, cap - (size_t)len, "]}\n");
+	return j;
+}
+
 static uint64_t play_timer(struct loop *l, void *arg)
 {
 	struct node *n = arg;
@@ -615,7 +681,7 @@ static uint64_t play_timer(struct loop *l, void *arg)
 		            (unsigned long long)(real_us() - s->origin_us));
 		return PLAY_US;
 	}
-	buffer_advance(b, now, NULL, NULL);
+	buffer_advance(b, now, playout, n);
 	return PLAY_US;
 }
 
@@ -756,6 +822,17 @@ int node_run(struct config *cfg)
 		loop_add_timer(n->loop, REPORT_US, report_timer, n);
 	if (n->use_mesh)
 		loop_add_timer(n->loop, MAINTAIN_US / 2, mesh_timer, n);
+	if (cfg->http_port) {
+		char e[256];
+		n->http = http_new(n->loop, cfg->http_bind, cfg->http_port, status_json, n,
+		                   "video/mp2t", e, sizeof(e));
+		if (!n->http) {
+			err_msg("start HTTP server on %s:%d: %s", cfg->http_bind, cfg->http_port,
+			        e);
+			goto out;
+		}
+		evlog_event(&n->log, "http", "bind=%s port=%d", cfg->http_bind, http_port(n->http));
+	}
 	loop_run(n->loop, on_signal, n);
 	evlog_event(&n->log, "leave",
 	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
@@ -765,6 +842,7 @@ int node_run(struct config *cfg)
 	rc = 0;
 out:
 	source_stop(n);
+	http_free(n->http);
 	evlog_close(&n->log);
 	if (n->have_stream)
 		overlay_free(&n->ov);

@@ -45,6 +45,7 @@ struct node {
 	uint64_t gen_t0_us;
 	FILE *ingest;
 
+	struct http_server *http;
 	uint64_t served, bad_datagrams, send_errors;
 };
 

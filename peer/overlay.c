@@ -80,6 +80,14 @@ uint32_t overlay_newest_known(const struct overlay *o, int *ok)
 	return best;
 }
 
+int overlay_holders(const struct overlay *o, uint32_t seq)
+{
+	int h = 0;
+	for (int i = 0; i < o->np; i++)
+		h += o->p[i].have_map && wire_map_get(&o->p[i].map, seq);
+	return h;
+}
+
 void overlay_note_delay(struct overlay *o, uint32_t delay_us)
 {
 	if (!o->have_last_delay || delay_us < o->last_delay_us)
@@ -132,9 +140,7 @@ size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, con
 		uint32_t seq = from + k;
 		if (buffer_has(&o->buf, seq) || pending(o, seq, now_us, retry_us))
 			continue;
-		uint32_t h = 0;
-		for (int i = 0; i < o->np; i++)
-			h += (uint32_t)(o->p[i].have_map && wire_map_get(&o->p[i].map, seq));
+		uint32_t h = (uint32_t)overlay_holders(o, seq);
 		if (h)
 			c[nc++] = (struct cand){seq, h};
 	}

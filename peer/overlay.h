@@ -42,8 +42,13 @@ struct partner *overlay_partner(struct overlay *o, uint32_t id);
 /* Add (or refresh) a partner. NULL when the table is full. */
 struct partner *overlay_partner_add(struct overlay *o, const struct wire_addr *a, uint64_t now_us);
 void overlay_partner_del(struct overlay *o, uint32_t id);
+/* How many partners advertise seq. */
+int overlay_holders(const struct overlay *o, uint32_t seq);
 /* Newest sequence any partner advertises, 0 with *ok = 0 if none. */
 uint32_t overlay_newest_known(const struct overlay *o, int *ok);
+
+/* How many partners advertise seq. */
+int overlay_holders(const struct overlay *o, uint32_t seq);
 
 /* LastDelay: the minimum source-to-end delay over every path seen. */
 void overlay_note_delay(struct overlay *o, uint32_t delay_us);
