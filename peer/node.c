@@ -129,6 +129,7 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 				continue;
 			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
+			inter_set_stream(&n->inter, s->id, s->source.id, s->rate_bps, 0);
 			evlog_event(&n->log, "join", "stream=%u name=%s rate=%u", s->id, s->name,
 			            s->rate_bps);
 		}
@@ -137,6 +138,8 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		for (int i = 0; i < b->nstreams; i++)
 			if (b->streams[i].source.id == n->self.id)
 				n->ov.stream = b->streams[i].id;
+		if (n->ov.stream)
+			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);
 	}
 	n->ncand = 0;
 	for (int i = 0; i < b->npeers; i++)
@@ -395,7 +398,11 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 
 static void on_seg_data(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
-	if (!same_stream(n, m) || n->cfg->role != ROLE_PEER)
+	if (!same_stream(n, m)) {
+		inter_on_relay_segment(&n->inter, m->hdr.stream, &m->u.seg, from, mono_us());
+		return;
+	}
+	if (n->cfg->role != ROLE_PEER)
 		return;
 	const struct wire_seg_data *sd = &m->u.seg;
 	uint64_t now = real_us();
@@ -409,8 +416,11 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	/* A corrupted segment is logged but never stored or relayed. */
 	if ((flags & SEG_CHECKSUM_OK) && buffer_put(&n->ov.buf, sd, mono_us()))
 		flags |= SEG_STORED;
-	if (flags & SEG_STORED)
+	if (flags & SEG_STORED) {
 		overlay_note_delay(&n->ov, delay);
+		inter_push(&n->inter, n->ov.stream, sd);
+	}
+	inter_on_own_segment(&n->inter, from, delay, mono_us());
 	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (p)
@@ -423,6 +433,10 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 	/* A cut names one relation (stream partner, or mesh link when the
 	 * stream is 0); a leave ends them all. */
 	int leave = m->hdr.type == WIRE_LEAVE;
+	if (leave || m->u.simple.reason == INTER_REASON_PATH)
+		inter_on_cut(&n->inter, leave ? 0 : m->hdr.stream, from->id, mono_us());
+	if (!leave && m->u.simple.reason == INTER_REASON_PATH)
+		return;
 	if (leave || m->hdr.stream == 0)
 		mesh_drop(n, from->id, why);
 	if (!leave && m->hdr.stream == 0)
@@ -472,6 +486,20 @@ static void on_datagram(struct node *n, const uint8_t *buf, size_t len,
 	case WIRE_SEG_DATA:
 		on_seg_data(n, &m, &from);
 		break;
+	case WIRE_PROBE:
+		inter_on_probe(&n->inter, &m.u.probe, &from, real_us(), mono_us());
+		break;
+	case WIRE_PATH_SETUP:
+		inter_on_path_setup(&n->inter, m.hdr.stream, &m.u.path, &from,
+		                    same_stream(n, &m) &&
+		                        (n->cfg->role == ROLE_SOURCE || n->ov.buf.playing),
+		                    mono_us());
+		break;
+	case WIRE_RELAY_ACCEPT:
+	case WIRE_RELAY_REFUSE:
+		inter_on_relay_answer(&n->inter, m.hdr.stream, m.hdr.type == WIRE_RELAY_ACCEPT,
+		                      m.u.simple.seq, &from, mono_us());
+		break;
 	default:
 		break;
 	}
@@ -498,6 +526,7 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 	if (!n->have_stream || n->leaving)
 		return MAINTAIN_US;
 	uint64_t now = mono_us();
+	inter_tick(&n->inter, n->ov.last_delay_us, real_us(), now);
 	for (int i = n->ov.np - 1; i >= 0; i--)
 		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
 			drop_partner(n, n->ov.p[i].addr.id, "timeout");
@@ -739,6 +768,7 @@ static int on_signal(struct loop *l, int sig, void *arg)
 {
 	struct node *n = arg;
 	n->leaving = 1;
+	inter_leave(&n->inter);
 	announce_leave(n);
 	return 1;
 }
@@ -765,6 +795,20 @@ static int open_socket(struct node *n)
 	n->self.ip = ip;
 	n->self.port = port;
 	return 0;
+}
+
+static void inter_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
+{
+	send_to(ctx, to, m);
+}
+
+static int inter_neighbours(void *ctx, struct wire_addr *out, int max)
+{
+	struct node *n = ctx;
+	int k = 0;
+	for (int i = 0; i < n->mesh.n && k < max; i++)
+		out[k++] = n->mesh.nb[i].addr;
+	return k;
 }
 
 int node_run(struct config *cfg)
@@ -796,6 +840,8 @@ int node_run(struct config *cfg)
 	            (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
 	n->synthetic = 1;
 	n->use_mesh = cfg->role == ROLE_SOURCE || cfg->mode == MODE_ANYSEE;
+	struct inter_io io = {n, inter_send, inter_neighbours};
+	inter_init(&n->inter, &n->self, &n->log, &io, &n->rng, n->use_mesh, cfg->upload_bps);
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	if (cfg->role == ROLE_SOURCE) {
 		if (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self))
@@ -834,6 +880,10 @@ int node_run(struct config *cfg)
 		evlog_event(&n->log, "http", "bind=%s port=%d", cfg->http_bind, http_port(n->http));
 	}
 	loop_run(n->loop, on_signal, n);
+	evlog_event(
+	    &n->log, "inter", "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
+	    (unsigned long long)n->inter.probes_sent, (unsigned long long)n->inter.paths_built,
+	    (unsigned long long)n->inter.paths_cut, n->inter.nchild, n->inter.nrelay);
 	evlog_event(&n->log, "leave",
 	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
 	            (unsigned long long)n->ov.buf.st.received, (unsigned long long)n->ov.buf.st.due,

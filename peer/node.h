@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "peer/config.h"
+#include "peer/inter.h"
 #include "peer/log.h"
 #include "peer/loop.h"
 #include "peer/mesh.h"
@@ -45,6 +46,7 @@ struct node {
 	uint64_t gen_t0_us;
 	FILE *ingest;
 
+	struct inter inter;
 	struct http_server *http;
 	uint64_t served, bad_datagrams, send_errors;
 };

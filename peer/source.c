@@ -74,6 +74,7 @@ uint64_t source_timer(struct loop *l, void *arg)
 		    .payload = payload,
 		};
 		buffer_put(b, &sd, now);
+		inter_push(&n->inter, n->ov.stream, &sd);
 		n->next_seq++;
 	}
 	uint64_t next = n->gen_t0_us + (uint64_t)n->next_seq * b->period_us;

@@ -162,7 +162,8 @@ stop_switch
 # TCP carries 1448 payload bytes in a 1514-byte frame (timestamps on), and
 # the switch, like HTB, counts the whole frame.
 echo "== rate: iperf3 TCP goodput against rate x 1448/1514, tolerance 5%"
-for r in 1 10 100; do
+# 100 Mbit/s needs a quiet machine: tests/bench/netns.sh measures it.
+for r in 1 10; do
 	start_switch --delay 2ms --rate "${r}mbit"
 	secs=5
 	[ "$r" = 1 ] && secs=10

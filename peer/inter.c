@@ -1,0 +1,481 @@
+#include "peer/inter.h"
+
+#include <string.h>
+
+#define PROBE_TTL 7
+#define PROBE_INTERVAL_US 5000000u
+#define COLLECT_US 300000u /* the source waits this long for more traces */
+#define SETUP_TIMEOUT_US 3000000u
+#define PATH_SILENT_US 3000000u /* an active path that pushed nothing this long failed */
+#define RELAY_SILENT_US 5000000u
+#define BACKUP_WANTED 1 /* delta_b: backup paths kept for the watched stream */
+#define MU_D_US 25000000u
+
+static void send_msg(struct inter *in, const struct wire_addr *to, int type, uint16_t stream,
+                     const void *body, size_t len)
+{
+	struct wire_msg m;
+	memset(&m.hdr, 0, sizeof(m.hdr));
+	m.hdr.type = (uint8_t)type;
+	m.hdr.stream = stream;
+	m.hdr.sender = in->self.id;
+	memcpy(&m.u, body, len);
+	in->io.send(in->io.ctx, to, &m);
+}
+
+static void send_simple(struct inter *in, const struct wire_addr *to, int type, uint16_t stream,
+                        uint32_t seq, uint8_t reason)
+{
+	struct wire_simple s = {seq, reason};
+	send_msg(in, to, type, stream, &s, sizeof(s));
+}
+
+void inter_init(struct inter *in, const struct wire_addr *self, struct evlog *log,
+                const struct inter_io *io, struct rng *rng, int enabled, uint64_t upload_bps)
+{
+	memset(in, 0, sizeof(*in));
+	in->self = *self;
+	in->log = log;
+	in->io = *io;
+	in->rng = rng;
+	in->enabled = enabled;
+	in->mu_d_us = MU_D_US;
+	in->next_seq = 1;
+	in->rate_bps = 300000;
+	/* Until the stream's rate is known, size the slots for 300 kbit/s. */
+	keynode_init(&in->kn, (int)(upload_bps / in->rate_bps), 1.0 / 60.0, 4);
+	in->kn.n = (int)(upload_bps / in->rate_bps);
+}
+
+void inter_set_stream(struct inter *in, uint16_t stream, uint32_t source_id, uint64_t rate_bps,
+                      int is_source)
+{
+	in->stream = stream;
+	in->source_id = source_id;
+	in->is_source = is_source;
+	if (rate_bps) {
+		/* N spare connections: about upload / stream rate, less one for
+		 * the pull traffic every peer also serves (the paper's N < 33 at
+		 * 10 Mbit/s and 300 kbit/s). */
+		int n = (int)((uint64_t)in->kn.n * in->rate_bps / rate_bps) - 1;
+		in->rate_bps = rate_bps;
+		keynode_init(&in->kn, n > 1 ? n : 1, 1.0 / 60.0, 4);
+	}
+}
+
+static int find_child(const struct push_child *c, int n, uint32_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].addr.id == id)
+			return i;
+	return -1;
+}
+
+static void push_to(struct inter *in, const struct push_child *c, int n, uint16_t stream,
+                    const struct wire_seg_data *sd)
+{
+	struct wire_seg_data fwd = *sd;
+	fwd.hops = (uint8_t)(sd->hops < 255 ? sd->hops + 1 : 255);
+	for (int i = 0; i < n; i++)
+		send_msg(in, &c[i].addr, WIRE_SEG_DATA, stream, &fwd, sizeof(fwd));
+}
+
+int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd)
+{
+	if (stream != in->stream || !in->nchild)
+		return 0;
+	push_to(in, in->child, in->nchild, stream, sd);
+	return in->nchild;
+}
+
+static struct relay *find_relay(struct inter *in, uint16_t stream)
+{
+	for (int i = 0; i < in->nrelay; i++)
+		if (in->relay[i].stream == stream)
+			return &in->relay[i];
+	return NULL;
+}
+
+static void drop_relay(struct inter *in, struct relay *r, const char *why)
+{
+	/* Tell both sides: the children lose this hop, the parent a child. */
+	for (int i = 0; i < r->nchild; i++) {
+		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, INTER_REASON_PATH);
+		keynode_release(&in->kn, r->child[i].cls);
+	}
+	if (r->have_pending)
+		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq, 1);
+	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, INTER_REASON_PATH);
+	evlog_event(in->log, "relay_del",
+	            "stream=%u parent=%u children=%d forwarded=%llu reason=%s", r->stream,
+	            r->parent.id, r->nchild, (unsigned long long)r->forwarded, why);
+	*r = in->relay[--in->nrelay];
+}
+
+int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_seg_data *sd,
+                           const struct wire_addr *from, uint64_t now_us)
+{
+	struct relay *r = find_relay(in, stream);
+	if (!r)
+		return 0;
+	if (from->id != r->parent.id)
+		return 1;
+	r->last_rx_us = now_us;
+	for (int i = 0; i < 64; i++)
+		if (r->seen[i] == sd->seq + 1)
+			return 1;
+	r->seen[r->seen_next] = sd->seq + 1;
+	r->seen_next = (r->seen_next + 1) % 64;
+	push_to(in, r->child, r->nchild, stream, sd);
+	r->forwarded++;
+	return 1;
+}
+
+void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32_t delay_us,
+                          uint64_t now_us)
+{
+	if (!in->have_active || in->active.nhops < 2)
+		return;
+	const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
+	if (from->id != parent->id)
+		return;
+	if (!in->active_up) {
+		in->active_up = 1;
+		evlog_event(in->log, "path_up", "parent=%u hops=%u", parent->id,
+		            in->active.nhops - 1);
+	}
+	in->active_rx_us = now_us;
+	if (delay_us > in->mu_d_us) {
+		/* Invalid path: only its last link goes. */
+		evlog_event(in->log, "path_cut", "parent=%u reason=delay delay_us=%u", parent->id,
+		            delay_us);
+		send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, INTER_REASON_PATH);
+		in->have_active = in->active_up = 0;
+		in->paths_cut++;
+	}
+}
+
+/* ---- reverse tracing ---- */
+
+static int in_trace(const struct wire_probe *p, uint32_t id)
+{
+	if (p->peer0.id == id)
+		return 1;
+	for (int i = 0; i < p->nhops; i++)
+		if (p->hops[i].addr.id == id)
+			return 1;
+	return 0;
+}
+
+static void forward_probe(struct inter *in, const struct wire_probe *p)
+{
+	struct wire_addr nb[32];
+	int n = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
+	/* j random neighbours not already on the trace. */
+	for (int sent = 0, tries = 0; sent < INTER_PROBE_J && n > 0 && tries < 4 * n; tries++) {
+		int k = (int)rng_below(in->rng, (uint64_t)n);
+		if (in_trace(p, nb[k].id)) {
+			nb[k] = nb[--n];
+			continue;
+		}
+		send_msg(in, &nb[k], WIRE_PROBE, 0, p, sizeof(*p));
+		nb[k] = nb[--n];
+		sent++;
+	}
+}
+
+static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_real_us,
+                    uint64_t now_us)
+{
+	uint32_t d = (uint32_t)(now_real_us > p->ts0_us ? now_real_us - p->ts0_us : 0);
+	struct inter_collect *c = NULL, *free_slot = NULL;
+	for (int i = 0; i < INTER_MAX_COLLECT; i++) {
+		if (in->col[i].used && in->col[i].peer0 == p->peer0.id && in->col[i].seq == p->seq)
+			c = &in->col[i];
+		else if (!in->col[i].used && !free_slot)
+			free_slot = &in->col[i];
+	}
+	if (!c) {
+		if (!free_slot)
+			return;
+		c = free_slot;
+		*c = (struct inter_collect){.peer0 = p->peer0.id,
+		                            .seq = p->seq,
+		                            .first_us = now_us,
+		                            .best_us = UINT32_MAX,
+		                            .used = 1};
+	}
+	if (d < c->best_us) {
+		c->best_us = d;
+		c->best = *p;
+	}
+}
+
+void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
+                    uint64_t now_real_us, uint64_t now_us)
+{
+	if (!in->enabled || p->peer0.id == in->self.id || in_trace(p, in->self.id) ||
+	    p->nhops >= WIRE_MAX_HOPS - 1)
+		return;
+	struct wire_probe q = *p;
+	q.hops[q.nhops++] = (struct wire_hop){in->self, now_real_us};
+	if (in->is_source && in->source_id == p->source_id) {
+		collect(in, &q, now_real_us, now_us);
+		return;
+	}
+	/* Stop when the trace is already slower than what Peer_0 has. */
+	uint64_t so_far = now_real_us > p->ts0_us ? now_real_us - p->ts0_us : 0;
+	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
+		return;
+	q.ttl--;
+	forward_probe(in, &q);
+}
+
+/* Source side: offer the best trace of each finished collection. */
+static void offer_paths(struct inter *in, uint64_t now_us)
+{
+	for (int i = 0; i < INTER_MAX_COLLECT; i++) {
+		struct inter_collect *c = &in->col[i];
+		if (!c->used || now_us - c->first_us < COLLECT_US)
+			continue;
+		struct wire_path_setup ps = {.seq = c->seq};
+		/* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
+		ps.hops[ps.nhops++] = in->self;
+		for (int h = c->best.nhops - 2; h >= 0; h--)
+			ps.hops[ps.nhops++] = c->best.hops[h].addr;
+		ps.hops[ps.nhops++] = c->best.peer0;
+		send_msg(in, &c->best.peer0, WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
+		evlog_event(in->log, "path_offer", "peer0=%u seq=%u hops=%u delay_us=%u",
+		            c->best.peer0.id, c->seq, ps.nhops - 1, c->best_us);
+		c->used = 0;
+	}
+}
+
+/* ---- building paths ---- */
+
+static int position(const struct wire_path_setup *ps, uint32_t id)
+{
+	for (int i = 0; i < ps->nhops; i++)
+		if (ps->hops[i].id == id)
+			return i;
+	return -1;
+}
+
+static void build_active(struct inter *in, const struct inter_path *p, uint64_t now_us)
+{
+	in->active = *p;
+	in->have_active = 1;
+	in->active_up = 0;
+	in->active_since_us = now_us;
+	in->active_rx_us = 0;
+	struct wire_path_setup ps = {.seq = p->seq, .nhops = p->nhops};
+	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
+	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
+	evlog_event(in->log, "path_setup", "seq=%u parent=%u hops=%u", p->seq,
+	            p->hops[p->nhops - 2].id, p->nhops - 1);
+}
+
+static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
+                       int cls, uint64_t now_us)
+{
+	if (find_child(list, *n, a->id) >= 0)
+		return 1;
+	if (*n >= INTER_MAX_CHILDREN || !keynode_admit(&in->kn, cls, now_us))
+		return 0;
+	list[(*n)++] = (struct push_child){*a, (uint8_t)cls};
+	return 1;
+}
+
+void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
+                         const struct wire_addr *from, int have_stream, uint64_t now_us)
+{
+	int k = position(ps, in->self.id);
+	if (!in->enabled || k < 0 || ps->nhops < 2 || !stream) {
+		if (k > 0 || ps->nhops >= 2)
+			send_simple(in, from, WIRE_RELAY_REFUSE, stream, ps->seq, 2);
+		return;
+	}
+	if (k == ps->nhops - 1) {
+		/* An offer from the source for our own stream: a backup path. */
+		if (stream != in->stream || from->id != in->source_id || ps->hops[0].id != from->id)
+			return;
+		struct inter_path p = {.seq = ps->seq, .nhops = ps->nhops};
+		memcpy(p.hops, ps->hops, sizeof(p.hops[0]) * ps->nhops);
+		if (in->nbackup == INTER_MAX_BACKUP)
+			memmove(&in->backup[0], &in->backup[1],
+			        sizeof(in->backup[0]) * --in->nbackup);
+		in->backup[in->nbackup++] = p;
+		evlog_event(in->log, "path_backup", "seq=%u hops=%u", p.seq, p.nhops - 1);
+		return;
+	}
+	/* A request from our child on the path. */
+	const struct wire_addr *child = &ps->hops[k + 1];
+	if (from->id != child->id)
+		return;
+	if (have_stream || (in->is_source && stream == in->stream)) {
+		int cls = stream == in->stream ? KEYNODE_WATCH : KEYNODE_RELAY;
+		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
+			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
+			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
+			            stream, in->nchild);
+		} else {
+			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 3);
+		}
+		return;
+	}
+	struct relay *r = find_relay(in, stream);
+	if (r && r->active) {
+		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us))
+			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
+		else
+			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 3);
+		return;
+	}
+	if (r || k == 0 || in->nrelay == INTER_MAX_RELAYS) {
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 4);
+		return;
+	}
+	/* Not carrying the stream: become a relay, asking our own parent. */
+	r = &in->relay[in->nrelay++];
+	memset(r, 0, sizeof(*r));
+	r->stream = stream;
+	r->parent = ps->hops[k - 1];
+	r->setup_seq = ps->seq;
+	r->pending_child = *child;
+	r->have_pending = 1;
+	r->last_rx_us = now_us;
+	struct wire_path_setup up = *ps;
+	up.nhops = (uint8_t)(k + 1);
+	send_msg(in, &r->parent, WIRE_PATH_SETUP, stream, &up, sizeof(up));
+	evlog_event(in->log, "relay_setup", "stream=%u parent=%u child=%u", stream, r->parent.id,
+	            child->id);
+}
+
+void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,
+                           const struct wire_addr *from, uint64_t now_us)
+{
+	struct relay *r = find_relay(in, stream);
+	if (r && r->have_pending && r->setup_seq == seq && from->id == r->parent.id) {
+		r->have_pending = 0;
+		if (!accepted || !admit_child(in, r->child, &r->nchild, &r->pending_child,
+		                              KEYNODE_RELAY, now_us)) {
+			send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, stream, seq, 1);
+			r->nchild = 0;
+			drop_relay(in, r, "refused");
+			return;
+		}
+		r->active = 1;
+		r->last_rx_us = now_us;
+		send_simple(in, &r->pending_child, WIRE_RELAY_ACCEPT, stream, seq, 0);
+		evlog_event(in->log, "relay_add", "stream=%u parent=%u child=%u", stream,
+		            r->parent.id, r->pending_child.id);
+		return;
+	}
+	if (stream != in->stream || !in->have_active || in->active.seq != seq ||
+	    from->id != in->active.hops[in->active.nhops - 2].id)
+		return;
+	if (accepted) {
+		in->paths_built++;
+		evlog_event(in->log, "path_accept", "seq=%u parent=%u", seq, from->id);
+	} else {
+		evlog_event(in->log, "path_refused", "seq=%u parent=%u", seq, from->id);
+		in->have_active = 0;
+	}
+}
+
+void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_us)
+{
+	int i = find_child(in->child, in->nchild, id);
+	if (i >= 0 && (stream == 0 || stream == in->stream)) {
+		keynode_release(&in->kn, in->child[i].cls);
+		in->child[i] = in->child[--in->nchild];
+		evlog_event(in->log, "child_del", "id=%u children=%d", id, in->nchild);
+	}
+	for (int r = in->nrelay - 1; r >= 0; r--) {
+		struct relay *rl = &in->relay[r];
+		if (stream && stream != rl->stream)
+			continue;
+		if (rl->parent.id == id) {
+			drop_relay(in, rl, "parent gone");
+			continue;
+		}
+		int c = find_child(rl->child, rl->nchild, id);
+		if (c >= 0) {
+			keynode_release(&in->kn, rl->child[c].cls);
+			rl->child[c] = rl->child[--rl->nchild];
+			if (!rl->nchild && !rl->have_pending)
+				drop_relay(in, rl, "no children");
+		}
+	}
+	if (in->have_active && (stream == 0 || stream == in->stream) &&
+	    in->active.hops[in->active.nhops - 2].id == id) {
+		evlog_event(in->log, "path_cut", "parent=%u reason=parent", id);
+		in->have_active = in->active_up = 0;
+		in->paths_cut++;
+	}
+	/* Backup paths through a peer that left are void. */
+	for (int b = in->nbackup - 1; b >= 0; b--) {
+		for (int h = 0; h < in->backup[b].nhops; h++) {
+			if (in->backup[b].hops[h].id == id && stream == 0) {
+				in->backup[b] = in->backup[--in->nbackup];
+				break;
+			}
+		}
+	}
+}
+
+void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
+{
+	if (!in->enabled)
+		return;
+	if (in->is_source) {
+		offer_paths(in, now_us);
+		return;
+	}
+	for (int r = in->nrelay - 1; r >= 0; r--)
+		if (now_us - in->relay[r].last_rx_us > RELAY_SILENT_US)
+			drop_relay(in, &in->relay[r], "silent");
+	if (!in->stream)
+		return;
+	if (in->have_active) {
+		uint64_t last = in->active_rx_us ? in->active_rx_us : in->active_since_us;
+		uint64_t limit = in->active_rx_us ? PATH_SILENT_US : SETUP_TIMEOUT_US;
+		if (now_us - last > limit) {
+			const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
+			evlog_event(in->log, "path_cut", "parent=%u reason=%s", parent->id,
+			            in->active_rx_us ? "silent" : "setup timeout");
+			send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, INTER_REASON_PATH);
+			in->have_active = in->active_up = 0;
+			in->paths_cut++;
+		}
+	}
+	if (!in->have_active && in->nbackup) {
+		/* Promote the most recent backup. */
+		struct inter_path p = in->backup[--in->nbackup];
+		build_active(in, &p, now_us);
+	}
+	if (in->nbackup < BACKUP_WANTED && now_us - in->last_probe_us >= PROBE_INTERVAL_US) {
+		struct wire_probe p = {
+		    .seq = in->next_seq++,
+		    .peer0 = in->self,
+		    .ts0_us = now_real_us,
+		    .source_id = in->source_id,
+		    .last_delay_us = last_delay_us,
+		    .ttl = PROBE_TTL,
+		};
+		in->last_probe_us = now_us;
+		in->probes_sent++;
+		forward_probe(in, &p);
+		evlog_event(in->log, "probe", "seq=%u last_delay_us=%u", p.seq, last_delay_us);
+	}
+}
+
+void inter_leave(struct inter *in)
+{
+	while (in->nrelay)
+		drop_relay(in, &in->relay[0], "leave");
+	if (in->have_active)
+		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,
+		            0, INTER_REASON_PATH);
+	in->have_active = 0;
+}
