@@ -450,16 +450,23 @@ static void reap(struct runner *r)
 {
 	int status;
 	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	struct rusage ru;
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		for (int i = 0; i < r->s->nh; i++) {
 			if (r->pid[i] != pid)
 				continue;
 			const char *name = r->s->h[i].name;
-			char how[64];
+			char how[128];
+			int hl;
 			if (WIFEXITED(status))
-				snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+				hl = snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
 			else
-				snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
+				hl = snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
+			/* What the process cost, for the per-peer CPU and memory figures. */
+			snprintf(how + hl, sizeof(how) - (size_t)hl, " cpu_s=%.3f maxrss_kb=%ld",
+				 (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+				 ru.ru_maxrss);
 			if (r->st[i] == H_RUNNING) {
 				/* Unexpected: recorded, never fatal to the run. */
 				r->st[i] = H_DIED;
