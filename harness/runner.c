@@ -132,7 +132,7 @@ static char **host_argv(struct runner *r, int i)
 {
 	const struct scenario *s = r->s;
 	const struct host_decl *h = &s->h[i];
-	static char buf[24][1200];
+	static char buf[32][1200];
 	char **argv = calloc((size_t)(32 + h->nargs), sizeof(*argv));
 	if (!argv)
 		return NULL;
@@ -158,6 +158,11 @@ static char **host_argv(struct runner *r, int i)
 			host_addr((uint32_t)r->monitor, buf[b], sizeof(buf[b]));
 			argv[n++] = buf[b++];
 		}
+	}
+	if ((h->role == HOST_SOURCE || h->role == HOST_PEER) && h->access.up_bps) {
+		/* The peer sizes its push slots on the uplink it really has. */
+		ARG("--upload");
+		ARG("%llu", (unsigned long long)h->access.up_bps);
 	}
 	if (h->role == HOST_SOURCE) {
 		ARG("--stream");
