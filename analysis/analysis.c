@@ -349,6 +349,22 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/metrics.json", dir);
 	int rc = analysis_write_json(&m, path);
+	snprintf(path, sizeof(path), "%s/peers.csv", dir);
+	FILE *csv = fopen(path, "we");
+	if (csv) {
+		fprintf(csv, "peer,mode,started,startup_s,delay_median_ms,delay_p95_ms,due,on_time,"
+		             "continuity,verified_fraction,max_hops\n");
+		for (int i = 0; i < m.npeers; i++) {
+			const struct peer_metrics *p = &m.p[i];
+			fprintf(csv, "%s,%s,%d,%.3f,%.3f,%.3f,%llu,%llu,%.6f,%.6f,%d\n", p->name,
+			        p->mode, p->started, p->startup_s, p->delay_med_ms, p->delay_p95_ms,
+			        (unsigned long long)p->due, (unsigned long long)p->on_time,
+			        p->continuity, p->verified_fraction, p->max_hops);
+		}
+		rc |= fclose(csv);
+	} else {
+		rc = -1;
+	}
 	snprintf(path, sizeof(path), "%s/report.txt", dir);
 	FILE *f = fopen(path, "we");
 	if (f) {
