@@ -744,6 +744,7 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	m.u.report = (struct wire_report){
 	    .t_us = real_us(),
 	    .partners = (uint16_t)n->ov.np,
+	    .neighbours = (uint16_t)n->mesh.n,
 	    .received = (uint32_t)n->ov.buf.st.received,
 	    .due = (uint32_t)n->ov.buf.st.due,
 	    .on_time = (uint32_t)n->ov.buf.st.on_time,

@@ -38,9 +38,15 @@ pgrep -f "$out/run" >/dev/null && fail "processes left behind"
 log="$out/run/harness.log"
 grep -q "^ *[0-9.]* died " "$log" && fail "a peer died unexpectedly: $(grep "^ *[0-9.]* died " "$log")"
 cmp -s "$a/schedule" "$out/run/schedule" || fail "the run's schedule differs from the dry run's"
+# Events fire on time: each start within 20 ms of its scheduled time (the
+# loop aims at 1 ms; the margin is for a loaded machine).
+late=$(awk 'NR == FNR { if ($2 == "start") want[$3] = $1; next }
+            $2 == "start" && ($3 in want) { d = $1 - want[$3]; if (d < 0) d = -d; if (d > m) m = d }
+            END { printf "%.4f", m }' "$out/run/schedule" "$log")
+awk -v m="$late" 'BEGIN { exit !(m <= 0.020) }' || fail "an event fired ${late} s off its time"
 joins=$(grep -c '^ *[0-9.]* start churn' "$log")
 [ "$joins" -ge 10 ] || fail "only $joins churn joins before the end"
 grep -q ' leave churn\| crash churn' "$log" || fail "no leave or crash happened"
 grep -q 'link src: .*loss=0.01' "$log" || fail "link change not applied"
 grep -q '^summary: ' "$out/report.txt" || fail "no report"
-echo "pass: $joins joins; $(grep -c ' leave churn' "$log") leaves, $(grep -c ' crash churn' "$log") crashes"
+echo "pass: events within $late s of schedule; $joins joins; $(grep -c ' leave churn' "$log") leaves, $(grep -c ' crash churn' "$log") crashes"
