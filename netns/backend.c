@@ -108,6 +108,8 @@ static int userspace_start(struct testbed *tb, struct backend_state *st, char *e
 	if (pid == 0) {
 		close(ready[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* So that top and ps tell the switch from the harness. */
+		prctl(PR_SET_NAME, "anysee-switch");
 		struct sigaction sa = {.sa_handler = on_term};
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
