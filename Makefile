@@ -41,7 +41,7 @@ BINS := $(BUILD)/bin/anysee $(BUILD)/bin/anysee-harness $(BUILD)/bin/anysee-anal
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit integration demo bench asan format format-check clean
+.PHONY: all deps test unit integration demo bench paper fuzz asan format format-check clean
 all: deps-ok $(BINS)
 
 # --- dependencies -----------------------------------------------------------
@@ -127,6 +127,25 @@ demo: all
 
 bench: all
 	@tests/bench/run $(BUILD)/bin
+
+# The paper's comparisons, both modes under one seed (long: tens of minutes).
+PAPER_RUNS ?= runs/paper
+paper: all
+	@for s in stable churn; do \
+	  $(BUILD)/bin/anysee-harness sweep scenarios/paper-$$s.lua --grid mode=anysee,coolstreaming \
+	    --out $(PAPER_RUNS)/$$s -q || exit 1; \
+	  echo "== paper-$$s: coolstreaming (A) against anysee (B)"; \
+	  $(BUILD)/bin/anysee-analyze compare $(PAPER_RUNS)/$$s/mode=coolstreaming-seed1 \
+	    $(PAPER_RUNS)/$$s/mode=anysee-seed1 || true; \
+	done
+
+# Coverage-guided fuzzing of the wire decoder (clang's libFuzzer).
+FUZZ_SECONDS ?= 60
+fuzz: deps-ok
+	@mkdir -p $(BUILD)/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+	  tests/fuzz/fuzz_wire.c peer/wire.c -o $(BUILD)/fuzz/fuzz_wire
+	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
 
 # --- housekeeping -----------------------------------------------------------
 FORMAT_SRCS = $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)

@@ -469,9 +469,9 @@ static void reap(struct runner *r)
 				hl = snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
 			/* What the process cost, for the per-peer CPU and memory figures. */
 			snprintf(how + hl, sizeof(how) - (size_t)hl, " cpu_s=%.3f maxrss_kb=%ld",
-				 (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-				     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-				 ru.ru_maxrss);
+			         (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+			         ru.ru_maxrss);
 			if (r->st[i] == H_RUNNING) {
 				/* Unexpected: recorded, never fatal to the run. */
 				r->st[i] = H_DIED;
