@@ -25,7 +25,7 @@ int compare_parse_tolerance(const char *s, struct tolerance *t, char *err, size_
 		*eq = 0;
 		char *end;
 		double v = strtod(eq + 1, &end);
-		if (end == eq + 1 || (*end && strcmp(end, "%")) || v < 0) {
+		if (end == eq + 1 || (*end && strcmp(end, "%")) || !(v >= 0)) {
 			snprintf(err, errlen, "tolerance %s: '%s' is not a non-negative number",
 			         tok, eq + 1);
 			return -1;

@@ -41,10 +41,9 @@ void inter_init(struct inter *in, const struct wire_addr *self, struct evlog *lo
 	in->enabled = enabled;
 	in->mu_d_us = MU_D_US;
 	in->next_seq = 1;
-	in->rate_bps = 300000;
+	in->upload_bps = upload_bps;
 	/* Until the stream's rate is known, size the slots for 300 kbit/s. */
-	keynode_init(&in->kn, (int)(upload_bps / in->rate_bps), 1.0 / 60.0, 4);
-	in->kn.n = (int)(upload_bps / in->rate_bps);
+	inter_set_stream(in, 0, 0, 300000, 0);
 }
 
 void inter_set_stream(struct inter *in, uint16_t stream, uint32_t source_id, uint64_t rate_bps,
@@ -57,7 +56,7 @@ void inter_set_stream(struct inter *in, uint16_t stream, uint32_t source_id, uin
 		/* N spare connections: about upload / stream rate, less one for
 		 * the pull traffic every peer also serves (the paper's N < 33 at
 		 * 10 Mbit/s and 300 kbit/s). */
-		int n = (int)((uint64_t)in->kn.n * in->rate_bps / rate_bps) - 1;
+		int n = (int)(in->upload_bps / rate_bps) - 1;
 		in->rate_bps = rate_bps;
 		keynode_init(&in->kn, n > 1 ? n : 1, 1.0 / 60.0, 4);
 	}
@@ -331,7 +330,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 3);
 		return;
 	}
-	if (r || k == 0 || in->nrelay == INTER_MAX_RELAYS) {
+	/* Our own stream is served once we play it, never relayed. */
+	if (r || k == 0 || stream == in->stream || in->nrelay == INTER_MAX_RELAYS) {
 		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 4);
 		return;
 	}
@@ -428,14 +428,13 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 {
 	if (!in->enabled)
 		return;
-	if (in->is_source) {
+	if (in->is_source)
 		offer_paths(in, now_us);
-		return;
-	}
+	/* A source relays other streams like any mesh node. */
 	for (int r = in->nrelay - 1; r >= 0; r--)
 		if (now_us - in->relay[r].last_rx_us > RELAY_SILENT_US)
 			drop_relay(in, &in->relay[r], "silent");
-	if (!in->stream)
+	if (!in->stream || in->is_source)
 		return;
 	if (in->have_active) {
 		uint64_t last = in->active_rx_us ? in->active_rx_us : in->active_since_us;

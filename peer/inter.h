@@ -89,6 +89,7 @@ struct inter {
 	uint32_t source_id;
 	int is_source;
 	uint64_t rate_bps;
+	uint64_t upload_bps;
 	uint32_t mu_d_us; /* a path slower than this is invalid */
 	/* Serving the own stream by push. */
 	struct push_child child[INTER_MAX_CHILDREN];

@@ -1,0 +1,986 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "peer/inter.h"
+
+#define STREAM 5
+#define OTHER 9
+#define SRC 1 /* source of STREAM */
+#define P0 10 /* the peer that probes */
+#define SEC 1000000ull
+#define MS 1000ull
+/* Clocks at the start of each test: monotonic for timers, real for the
+ * timestamps probes and segments carry across hosts. */
+#define T0 (1000 * SEC)
+#define REAL0 1700000000000000ull
+#define MU_D (25 * SEC)
+
+struct sent {
+	struct wire_addr to;
+	struct wire_msg m;
+};
+
+/* The node around the inter-overlay manager: what it sent, and its mesh. */
+static struct fx {
+	struct inter in;
+	struct evlog log;
+	struct rng rng;
+	struct sent out[256];
+	int nout;
+	struct wire_addr nb[32];
+	int nnb;
+} fx;
+
+static struct wire_addr addr(uint32_t id)
+{
+	return (struct wire_addr){.id = id, .ip = 0x0a000000u + id, .port = 7000};
+}
+
+static void fake_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
+{
+	struct fx *f = ctx;
+	assert_true(f->nout < (int)ARRAY_LEN(f->out));
+	f->out[f->nout++] = (struct sent){*to, *m};
+}
+
+static int fake_neighbours(void *ctx, struct wire_addr *out, int max)
+{
+	struct fx *f = ctx;
+	int n = f->nnb < max ? f->nnb : max;
+	memcpy(out, f->nb, sizeof(*out) * (size_t)n);
+	return n;
+}
+
+static int setup(void **state)
+{
+	memset(&fx, 0, sizeof(fx));
+	rng_seed(&fx.rng, 2006);
+	return evlog_open(&fx.log, NULL);
+}
+
+static int teardown(void **state)
+{
+	evlog_close(&fx.log);
+	return 0;
+}
+
+/* Peer id with 3 Mbit/s upload, watching (or serving) STREAM at 300 kbit/s:
+ * 9 push slots. */
+static void start(uint32_t id, int enabled, int is_source)
+{
+	struct inter_io io = {&fx, fake_send, fake_neighbours};
+	struct wire_addr self = addr(id);
+	inter_init(&fx.in, &self, &fx.log, &io, &fx.rng, enabled, 3000000);
+	inter_set_stream(&fx.in, STREAM, SRC, 300000, is_source);
+}
+
+static void set_neighbours(const uint32_t *ids, int n)
+{
+	fx.nnb = n;
+	for (int i = 0; i < n; i++)
+		fx.nb[i] = addr(ids[i]);
+}
+#define NEIGHBOURS(...)                                                                            \
+	set_neighbours((const uint32_t[]){__VA_ARGS__},                                            \
+	               (int)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)))
+
+static struct wire_path_setup mkpath(uint32_t seq, const uint32_t *ids, int n)
+{
+	struct wire_path_setup ps = {.seq = seq, .nhops = (uint8_t)n};
+	for (int i = 0; i < n; i++)
+		ps.hops[i] = addr(ids[i]);
+	return ps;
+}
+#define PATH(seq, ...)                                                                             \
+	mkpath(seq, (const uint32_t[]){__VA_ARGS__},                                               \
+	       (int)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)))
+
+/* A probe of P0 for SRC that went through ids, 10 ms per hop. */
+static struct wire_probe mkprobe(uint32_t seq, const uint32_t *ids, int n, uint8_t ttl,
+                                 uint32_t last_delay_us)
+{
+	struct wire_probe p = {.seq = seq,
+	                       .peer0 = addr(P0),
+	                       .ts0_us = REAL0,
+	                       .source_id = SRC,
+	                       .last_delay_us = last_delay_us,
+	                       .ttl = ttl};
+	for (int i = 0; i < n; i++)
+		p.hops[p.nhops++] =
+		    (struct wire_hop){addr(ids[i]), REAL0 + (uint64_t)(i + 1) * 10 * MS};
+	return p;
+}
+#define PROBE(seq, ttl, last_delay, ...)                                                           \
+	mkprobe(seq, (const uint32_t[]){__VA_ARGS__},                                              \
+	        (int)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)), ttl,            \
+	        last_delay)
+
+static int count(int type)
+{
+	int n = 0;
+	for (int i = 0; i < fx.nout; i++)
+		n += fx.out[i].m.hdr.type == type;
+	return n;
+}
+
+static const struct sent *find(int type, uint32_t to)
+{
+	for (int i = 0; i < fx.nout; i++)
+		if (fx.out[i].m.hdr.type == type && fx.out[i].to.id == to)
+			return &fx.out[i];
+	return NULL;
+}
+
+/* The one message of type sent to `to`, checked for stream and sender. */
+static const struct sent *only(int type, uint32_t to, uint16_t stream)
+{
+	int n = 0;
+	for (int i = 0; i < fx.nout; i++)
+		n += fx.out[i].m.hdr.type == type && fx.out[i].to.id == to;
+	assert_int_equal(n, 1);
+	const struct sent *s = find(type, to);
+	assert_int_equal(s->m.hdr.stream, stream);
+	assert_int_equal(s->m.hdr.sender, fx.in.self.id);
+	assert_int_equal(s->to.ip, addr(to).ip);
+	assert_int_equal(s->to.port, addr(to).port);
+	return s;
+}
+
+static void check_cut(uint32_t to, uint16_t stream)
+{
+	assert_int_equal(only(WIRE_NEIGH_CUT, to, stream)->m.u.simple.reason, INTER_REASON_PATH);
+}
+
+static void check_path(const struct wire_path_setup *got, uint32_t seq, const uint32_t *ids, int n)
+{
+	assert_int_equal(got->seq, seq);
+	assert_int_equal(got->nhops, n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(got->hops[i].id, ids[i]);
+}
+#define CHECK_PATH(got, seq, ...)                                                                  \
+	check_path(got, seq, (const uint32_t[]){__VA_ARGS__},                                      \
+	           (int)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)))
+
+static void clear(void)
+{
+	fx.nout = 0;
+}
+
+static struct wire_seg_data seg(uint32_t seq, uint8_t hops)
+{
+	return (struct wire_seg_data){
+	    .seq = seq, .origin_us = REAL0, .hops = hops, .checksum = seq};
+}
+
+/* A child asks this hop (at index 1 of [SRC, self, child]) for STREAM. */
+static void ask(uint32_t self, uint32_t child, uint32_t seq, int have_stream, uint64_t now)
+{
+	struct wire_path_setup ps = PATH(seq, SRC, self, child);
+	struct wire_addr from = addr(child);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, have_stream, now);
+}
+
+/* Peer_0 holding an offer [SRC, parent, P0] as its active path. */
+static void active_via(uint32_t parent, uint32_t seq, uint64_t now)
+{
+	struct wire_path_setup offer = PATH(seq, SRC, parent, P0);
+	struct wire_addr src = addr(SRC), par = addr(parent);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, now);
+	inter_tick(&fx.in, 0, REAL0, now);
+	assert_true(fx.in.have_active);
+	inter_on_relay_answer(&fx.in, STREAM, 1, seq, &par, now);
+	clear();
+}
+
+/* Hop 40 watches OTHER and relays STREAM from 30 to its children. */
+static void relay_for(const uint32_t *children, int n, uint64_t now)
+{
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	for (int i = 0; i < n; i++) {
+		struct wire_path_setup ps = PATH(7, SRC, 30, 40, children[i]);
+		struct wire_addr child = addr(children[i]), parent = addr(30);
+		inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, now);
+		if (i == 0)
+			inter_on_relay_answer(&fx.in, STREAM, 1, 7, &parent, now);
+		assert_non_null(find(WIRE_RELAY_ACCEPT, children[i]));
+	}
+	assert_int_equal(fx.in.nrelay, 1);
+	assert_int_equal(fx.in.relay[0].nchild, n);
+	clear();
+}
+
+/* ---- pushing ---- */
+
+static void test_push_own_stream(void **state)
+{
+	start(30, 1, 0);
+	ask(30, 100, 1, 1, T0);
+	ask(30, 101, 2, 1, T0);
+	clear();
+
+	struct wire_seg_data sd = seg(42, 3);
+	assert_int_equal(inter_push(&fx.in, STREAM, &sd), 2);
+	assert_int_equal(fx.nout, 2);
+	for (uint32_t c = 100; c <= 101; c++) {
+		const struct wire_seg_data *got = &only(WIRE_SEG_DATA, c, STREAM)->m.u.seg;
+		assert_int_equal(got->seq, 42);
+		assert_int_equal(got->hops, 4);
+		assert_int_equal(got->origin_us, REAL0);
+		assert_int_equal(got->checksum, 42);
+	}
+	/* The caller's segment is not changed on the way. */
+	assert_int_equal(sd.hops, 3);
+
+	clear();
+	sd = seg(43, 255);
+	assert_int_equal(inter_push(&fx.in, STREAM, &sd), 2);
+	assert_int_equal(find(WIRE_SEG_DATA, 100)->m.u.seg.hops, 255);
+
+	clear();
+	assert_int_equal(inter_push(&fx.in, OTHER, &sd), 0);
+	assert_int_equal(fx.nout, 0);
+}
+
+static void test_push_without_children(void **state)
+{
+	start(30, 1, 0);
+	struct wire_seg_data sd = seg(1, 1);
+	assert_int_equal(inter_push(&fx.in, STREAM, &sd), 0);
+	assert_int_equal(fx.nout, 0);
+}
+
+/* ---- reverse tracing ---- */
+
+static void test_peer0_probes(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+	inter_tick(&fx.in, 40000, REAL0, T0);
+	assert_int_equal(fx.nout, INTER_PROBE_J);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	for (int i = 0; i < fx.nout; i++) {
+		const struct sent *s = &fx.out[i];
+		assert_true(s->to.id >= 20 && s->to.id <= 29);
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(fx.out[j].to.id, s->to.id);
+		assert_int_equal(s->m.hdr.stream, 0);
+		assert_int_equal(s->m.hdr.sender, P0);
+		const struct wire_probe *p = &s->m.u.probe;
+		assert_int_equal(p->seq, 1);
+		assert_int_equal(p->peer0.id, P0);
+		assert_int_equal(p->peer0.ip, addr(P0).ip);
+		assert_int_equal(p->ts0_us, REAL0);
+		assert_int_equal(p->source_id, SRC);
+		assert_int_equal(p->last_delay_us, 40000);
+		assert_true(p->ttl > 0 && p->ttl <= 7);
+		assert_int_equal(p->nhops, 0);
+	}
+	assert_int_equal(fx.in.probes_sent, 1);
+
+	/* Not every tick: probing is paced. */
+	clear();
+	inter_tick(&fx.in, 40000, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	inter_tick(&fx.in, 40000, REAL0 + 10 * SEC, T0 + 10 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_int_equal(fx.out[0].m.u.probe.seq, 2);
+
+	/* Fewer neighbours than j: each gets one. */
+	clear();
+	NEIGHBOURS(20, 21);
+	inter_tick(&fx.in, 40000, REAL0 + 20 * SEC, T0 + 20 * SEC);
+	assert_int_equal(count(WIRE_PROBE), 2);
+	assert_non_null(find(WIRE_PROBE, 20));
+	assert_non_null(find(WIRE_PROBE, 21));
+}
+
+static void test_no_probe_with_backup(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(20, 21, 22, 23);
+	active_via(40, 7, T0);
+	struct wire_path_setup offer = PATH(8, SRC, 50, P0);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	/* Well past the probing interval, with the active path pushing. */
+	inter_on_own_segment(&fx.in, &par, 20000, T0 + 20 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 20 * SEC, T0 + 20 * SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.probes_sent, 1);
+}
+
+static void test_probe_forwarded(void **state)
+{
+	start(20, 1, 0);
+	/* P0 and 30 are on the trace already. */
+	NEIGHBOURS(P0, 30, 40, 41, 42, 43);
+	int chosen[4] = {0};
+	for (int round = 0; round < 50; round++) {
+		clear();
+		struct wire_probe p = PROBE(7, 5, 0, 30);
+		struct wire_addr from = addr(30);
+		inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+		assert_int_equal(fx.nout, INTER_PROBE_J);
+		for (int i = 0; i < fx.nout; i++) {
+			const struct sent *s = &fx.out[i];
+			assert_int_equal(s->m.hdr.type, WIRE_PROBE);
+			assert_true(s->to.id >= 40 && s->to.id <= 43);
+			for (int j = 0; j < i; j++)
+				assert_int_not_equal(fx.out[j].to.id, s->to.id);
+			chosen[s->to.id - 40]++;
+			const struct wire_probe *q = &s->m.u.probe;
+			assert_int_equal(q->seq, 7);
+			assert_int_equal(q->peer0.id, P0);
+			assert_int_equal(q->ts0_us, REAL0);
+			assert_int_equal(q->source_id, SRC);
+			assert_int_equal(q->ttl, 4);
+			assert_int_equal(q->nhops, 2);
+			assert_int_equal(q->hops[0].addr.id, 30);
+			assert_int_equal(q->hops[0].arrival_us, REAL0 + 10 * MS);
+			assert_int_equal(q->hops[1].addr.id, 20);
+			assert_int_equal(q->hops[1].addr.ip, addr(20).ip);
+			assert_int_equal(q->hops[1].arrival_us, REAL0 + 25 * MS);
+		}
+	}
+	/* j random neighbours, not always the same ones. */
+	for (int i = 0; i < 4; i++)
+		assert_true(chosen[i] > 0);
+
+	/* Only one neighbour is off the trace. */
+	clear();
+	NEIGHBOURS(P0, 30, 40);
+	struct wire_probe p = PROBE(8, 5, 0, 30);
+	struct wire_addr from = addr(30);
+	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 1);
+	assert_non_null(find(WIRE_PROBE, 40));
+
+	clear();
+	NEIGHBOURS(P0, 30);
+	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+}
+
+static int forwards(const struct wire_probe *p, uint64_t now_real)
+{
+	clear();
+	struct wire_addr from = p->nhops ? p->hops[p->nhops - 1].addr : p->peer0;
+	inter_on_probe(&fx.in, p, &from, now_real, T0);
+	return count(WIRE_PROBE);
+}
+
+static void test_probe_stops_when_slower(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(7, 5, 50000, 30);
+	assert_int_equal(forwards(&p, REAL0 + 50001), 0);
+	assert_int_equal(forwards(&p, REAL0 + 50000), INTER_PROBE_J);
+	assert_int_equal(forwards(&p, REAL0 + 20000), INTER_PROBE_J);
+	/* Peer_0 without a LastDelay yet takes any path. */
+	p.last_delay_us = 0;
+	assert_int_equal(forwards(&p, REAL0 + 10 * SEC), INTER_PROBE_J);
+}
+
+static void test_probe_stops_at_ttl(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(7, 0, 0, 30);
+	assert_int_equal(forwards(&p, REAL0 + 20 * MS), 0);
+	p.ttl = 1;
+	assert_int_equal(forwards(&p, REAL0 + 20 * MS), INTER_PROBE_J);
+	assert_int_equal(fx.out[0].m.u.probe.ttl, 0);
+}
+
+static void test_probe_stops_when_trace_full(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	/* One slot left: it is kept for the source's own stamp. */
+	struct wire_probe p = PROBE(7, 7, 0, 31, 32, 33, 34, 35, 36, 37);
+	assert_int_equal(p.nhops, WIRE_MAX_HOPS - 1);
+	assert_int_equal(forwards(&p, REAL0 + 90 * MS), 0);
+	p = PROBE(7, 7, 0, 31, 32, 33, 34, 35, 36);
+	assert_int_equal(forwards(&p, REAL0 + 90 * MS), INTER_PROBE_J);
+	assert_int_equal(fx.out[0].m.u.probe.nhops, WIRE_MAX_HOPS - 1);
+	assert_int_equal(fx.out[0].m.u.probe.hops[WIRE_MAX_HOPS - 2].addr.id, 20);
+}
+
+static void test_probe_loops_ignored(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(7, 5, 0, 30, 20, 31);
+	assert_int_equal(forwards(&p, REAL0 + 50 * MS), 0);
+
+	/* Peer_0's own probe coming back. */
+	start(P0, 1, 0);
+	p = PROBE(7, 5, 0, 30, 31);
+	assert_int_equal(forwards(&p, REAL0 + 50 * MS), 0);
+}
+
+/* ---- the source's choice ---- */
+
+static void deliver_to_source(struct wire_probe *p, uint64_t delay_us)
+{
+	struct wire_addr from = p->hops[p->nhops - 1].addr;
+	inter_on_probe(&fx.in, p, &from, p->ts0_us + delay_us, T0 + delay_us);
+}
+
+static void test_source_offers_fastest(void **state)
+{
+	start(SRC, 1, 1);
+	NEIGHBOURS(20, 30, 40, 50);
+	struct wire_probe fast = PROBE(7, 4, 0, 50, 60, 70);
+	struct wire_probe mid = PROBE(7, 6, 0, 20);
+	struct wire_probe slow = PROBE(7, 5, 0, 30, 40);
+	deliver_to_source(&fast, 30 * MS);
+	deliver_to_source(&mid, 50 * MS);
+	deliver_to_source(&slow, 80 * MS);
+	/* The source collects; it never forwards. */
+	assert_int_equal(fx.nout, 0);
+
+	inter_tick(&fx.in, 0, REAL0 + 329 * MS, T0 + 30 * MS + 299999);
+	assert_int_equal(fx.nout, 0);
+	inter_tick(&fx.in, 0, REAL0 + 330 * MS, T0 + 30 * MS + 300000);
+	assert_int_equal(fx.nout, 1);
+	const struct sent *s = only(WIRE_PATH_SETUP, P0, STREAM);
+	assert_int_equal(s->to.ip, addr(P0).ip);
+	CHECK_PATH(&s->m.u.path, 7, SRC, 70, 60, 50, P0);
+
+	/* One offer per collection. */
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	assert_int_equal(fx.nout, 0);
+}
+
+static void test_source_collections_apart(void **state)
+{
+	start(SRC, 1, 1);
+	struct wire_probe a = PROBE(7, 6, 0, 20);
+	struct wire_probe b = PROBE(7, 6, 0, 30);
+	struct wire_probe c = PROBE(8, 6, 0, 40);
+	b.peer0 = addr(11);
+	deliver_to_source(&a, 40 * MS);
+	deliver_to_source(&b, 20 * MS);
+	deliver_to_source(&c, 10 * MS);
+	/* A probe for another source passes on like anywhere else. */
+	NEIGHBOURS(60);
+	struct wire_probe other = PROBE(9, 6, 0, 50);
+	other.source_id = 2;
+	deliver_to_source(&other, 10 * MS);
+	assert_int_equal(count(WIRE_PROBE), 1);
+
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 3);
+	int seen7 = 0, seen8 = 0;
+	for (int i = 0; i < fx.nout; i++) {
+		const struct wire_path_setup *ps = &fx.out[i].m.u.path;
+		assert_int_equal(ps->hops[ps->nhops - 1].id, fx.out[i].to.id);
+		if (fx.out[i].to.id == 11) {
+			CHECK_PATH(ps, 7, SRC, 30, 11);
+		} else if (ps->seq == 7) {
+			CHECK_PATH(ps, 7, SRC, 20, P0);
+			seen7 = 1;
+		} else {
+			CHECK_PATH(ps, 8, SRC, 40, P0);
+			seen8 = 1;
+		}
+	}
+	assert_true(seen7 && seen8);
+	assert_non_null(find(WIRE_PATH_SETUP, 11));
+}
+
+/* ---- building a path at Peer_0 ---- */
+
+static void test_peer0_backup_promoted(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 70, 60, P0);
+	struct wire_addr src = addr(SRC), stranger = addr(99);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.nbackup, 1);
+	assert_false(fx.in.have_active);
+
+	/* Offers not from our stream's source are not taken. */
+	inter_on_path_setup(&fx.in, STREAM, &offer, &stranger, 0, T0);
+	inter_on_path_setup(&fx.in, OTHER, &offer, &src, 0, T0);
+	struct wire_path_setup forged = PATH(8, 99, 70, P0);
+	inter_on_path_setup(&fx.in, STREAM, &forged, &src, 0, T0);
+	inter_on_path_setup(&fx.in, STREAM, &forged, &stranger, 0, T0);
+	assert_int_equal(fx.in.nbackup, 1);
+
+	inter_tick(&fx.in, 0, REAL0 + 10 * MS, T0 + 10 * MS);
+	assert_int_equal(count(WIRE_PATH_SETUP), 1);
+	const struct sent *s = only(WIRE_PATH_SETUP, 60, STREAM);
+	CHECK_PATH(&s->m.u.path, 7, SRC, 70, 60, P0);
+	assert_true(fx.in.have_active);
+	assert_int_equal(fx.in.nbackup, 0);
+
+	/* Only the next hop's answer to this setup counts. */
+	struct wire_addr hop = addr(60), far = addr(70);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &far, T0 + 20 * MS);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 6, &hop, T0 + 20 * MS);
+	assert_int_equal(fx.in.paths_built, 0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &hop, T0 + 20 * MS);
+	assert_int_equal(fx.in.paths_built, 1);
+
+	inter_on_own_segment(&fx.in, &far, 20000, T0 + 30 * MS);
+	assert_false(fx.in.active_up);
+	inter_on_own_segment(&fx.in, &hop, 20000, T0 + 30 * MS);
+	assert_true(fx.in.active_up);
+}
+
+static void test_peer0_refused(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 60, P0);
+	struct wire_addr src = addr(SRC), hop = addr(60);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 0, 7, &hop, T0 + 20 * MS);
+	assert_false(fx.in.have_active);
+	assert_int_equal(fx.in.paths_built, 0);
+}
+
+/* ---- admission at a hop that has the stream ---- */
+
+static void test_hop_admits_within_limits(void **state)
+{
+	start(30, 1, 0);
+	int limit = fx.in.kn.alloc[KEYNODE_WATCH];
+	assert_true(limit >= 1 && limit <= fx.in.kn.n);
+	for (int i = 0; i < limit; i++) {
+		clear();
+		ask(30, 100 + (uint32_t)i, 50 + (uint32_t)i, 1, T0);
+		assert_int_equal(fx.nout, 1);
+		assert_int_equal(only(WIRE_RELAY_ACCEPT, 100 + (uint32_t)i, STREAM)->m.u.simple.seq,
+		                 50 + (uint32_t)i);
+	}
+	for (int i = 0; i < 3; i++) {
+		clear();
+		ask(30, 200 + (uint32_t)i, 60 + (uint32_t)i, 1, T0);
+		assert_int_equal(fx.nout, 1);
+		assert_int_equal(only(WIRE_RELAY_REFUSE, 200 + (uint32_t)i, STREAM)->m.u.simple.seq,
+		                 60 + (uint32_t)i);
+	}
+	assert_int_equal(fx.in.nchild, limit);
+
+	/* A child asking again keeps its slot without taking another. */
+	clear();
+	ask(30, 100, 70, 1, T0);
+	assert_non_null(find(WIRE_RELAY_ACCEPT, 100));
+	assert_int_equal(fx.in.nchild, limit);
+
+	/* A child that cuts frees its slot for the next. */
+	inter_on_cut(&fx.in, STREAM, 100, T0);
+	assert_int_equal(fx.in.nchild, limit - 1);
+	clear();
+	ask(30, 200, 71, 1, T0);
+	assert_non_null(find(WIRE_RELAY_ACCEPT, 200));
+	/* And one that leaves altogether. */
+	inter_on_cut(&fx.in, 0, 200, T0);
+	clear();
+	ask(30, 201, 72, 1, T0);
+	assert_non_null(find(WIRE_RELAY_ACCEPT, 201));
+
+	struct wire_seg_data sd = seg(5, 2);
+	assert_int_equal(inter_push(&fx.in, STREAM, &sd), limit);
+}
+
+static void test_hop_checks_sender(void **state)
+{
+	start(30, 1, 0);
+	/* Only the child named after us on the path may ask. */
+	struct wire_path_setup ps = PATH(3, SRC, 30, 31, P0);
+	struct wire_addr from = addr(P0);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 1, T0);
+	assert_int_equal(fx.nout, 0);
+	from = addr(31);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 1, T0);
+	only(WIRE_RELAY_ACCEPT, 31, STREAM);
+	assert_int_equal(fx.in.nchild, 1);
+}
+
+static void test_source_admits(void **state)
+{
+	start(SRC, 1, 1);
+	struct wire_path_setup ps = PATH(3, SRC, 20);
+	struct wire_addr from = addr(20);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_ACCEPT, 20, STREAM)->m.u.simple.seq, 3);
+}
+
+/* ---- relaying a stream this hop does not watch ---- */
+
+static void test_relay_built(void **state)
+{
+	start(40, 1, 0);
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	struct wire_path_setup ps = PATH(7, SRC, 30, 40, P0);
+	struct wire_addr child = addr(P0), parent = addr(30), stranger = addr(31);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	/* The setup goes upstream cut at this hop; the child waits. */
+	assert_int_equal(fx.nout, 1);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 30, STREAM)->m.u.path, 7, SRC, 30, 40);
+	assert_int_equal(fx.in.nrelay, 1);
+
+	/* Meanwhile another child is refused rather than queued. */
+	clear();
+	struct wire_path_setup ps2 = PATH(8, SRC, 30, 40, 11);
+	struct wire_addr child2 = addr(11);
+	inter_on_path_setup(&fx.in, STREAM, &ps2, &child2, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 11, STREAM)->m.u.simple.seq, 8);
+
+	/* Answers that are not the parent's to this setup change nothing. */
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &stranger, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 8, &parent, T0);
+	assert_int_equal(fx.nout, 0);
+
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &parent, T0 + 10 * MS);
+	assert_int_equal(fx.nout, 1);
+	assert_int_equal(only(WIRE_RELAY_ACCEPT, P0, STREAM)->m.u.simple.seq, 7);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 1);
+
+	/* Once the relay runs, further children join without asking upstream. */
+	clear();
+	inter_on_path_setup(&fx.in, STREAM, &ps2, &child2, 0, T0 + 20 * MS);
+	assert_int_equal(fx.nout, 1);
+	assert_int_equal(only(WIRE_RELAY_ACCEPT, 11, STREAM)->m.u.simple.seq, 8);
+	assert_int_equal(fx.in.relay[0].nchild, 2);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 2);
+}
+
+static void test_relay_refused_upstream(void **state)
+{
+	start(40, 1, 0);
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	struct wire_path_setup ps = PATH(7, SRC, 30, 40, P0);
+	struct wire_addr child = addr(P0), parent = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 0, 7, &parent, T0 + 10 * MS);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, P0, STREAM)->m.u.simple.seq, 7);
+	assert_int_equal(fx.in.nrelay, 0);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
+}
+
+static void test_relay_not_at_path_head(void **state)
+{
+	/* Named as the path's first hop without carrying the stream. */
+	start(40, 1, 0);
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	struct wire_path_setup ps = PATH(7, 40, P0);
+	struct wire_addr child = addr(P0);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	only(WIRE_RELAY_REFUSE, P0, STREAM);
+	assert_int_equal(fx.in.nrelay, 0);
+}
+
+static void test_relay_forwards_once(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	struct wire_addr parent = addr(30), stranger = addr(31);
+
+	struct wire_seg_data sd = seg(100, 2);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, T0), 1);
+	assert_int_equal(fx.nout, 2);
+	static const uint32_t children[] = {P0, 11};
+	for (size_t i = 0; i < ARRAY_LEN(children); i++) {
+		const struct wire_seg_data *got =
+		    &only(WIRE_SEG_DATA, children[i], STREAM)->m.u.seg;
+		assert_int_equal(got->seq, 100);
+		assert_int_equal(got->hops, 3);
+	}
+	assert_int_equal(fx.in.relay[0].forwarded, 1);
+
+	clear();
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, T0), 1);
+	assert_int_equal(fx.nout, 0);
+	/* Not from the parent: ours to drop. */
+	sd = seg(101, 2);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd, &stranger, T0), 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, T0), 1);
+	assert_int_equal(fx.nout, 2);
+	sd = seg(0, 2);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, T0), 1);
+	assert_int_equal(fx.nout, 4);
+
+	/* A stream we do not relay is the caller's business. */
+	clear();
+	assert_int_equal(inter_on_relay_segment(&fx.in, 12, &sd, &parent, T0), 0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.relay[0].forwarded, 3);
+}
+
+static void test_relay_last_child_cuts(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	inter_on_cut(&fx.in, OTHER, P0, T0);
+	assert_int_equal(fx.in.relay[0].nchild, 2);
+	inter_on_cut(&fx.in, STREAM, P0, T0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.nrelay, 1);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 1);
+
+	inter_on_cut(&fx.in, STREAM, 11, T0);
+	assert_int_equal(fx.nout, 1);
+	check_cut(30, STREAM);
+	assert_int_equal(fx.in.nrelay, 0);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
+}
+
+static void test_relay_parent_cuts(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	inter_on_cut(&fx.in, STREAM, 30, T0);
+	check_cut(P0, STREAM);
+	check_cut(11, STREAM);
+	assert_int_equal(fx.in.nrelay, 0);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
+
+	/* The parent leaving altogether ends the relay as well. */
+	clear();
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	inter_on_cut(&fx.in, 0, 30, T0);
+	check_cut(P0, STREAM);
+	assert_int_equal(fx.in.nrelay, 0);
+}
+
+static void test_relay_silent_dropped(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_addr parent = addr(30);
+	for (uint64_t t = T0; t <= T0 + 20 * SEC; t += SEC) {
+		struct wire_seg_data sd = seg((uint32_t)(t / SEC), 2);
+		inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, t);
+		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
+	}
+	assert_int_equal(fx.in.nrelay, 1);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 60 * SEC, T0 + 60 * SEC);
+	assert_int_equal(fx.in.nrelay, 0);
+	check_cut(30, STREAM);
+	check_cut(P0, STREAM);
+}
+
+/* A source is a mesh node like any other and may relay another stream;
+ * a silent parent must free that relay there too. */
+static void test_source_relay_silent_dropped(void **state)
+{
+	start(2, 1, 1);
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 1);
+	struct wire_path_setup ps = PATH(7, SRC, 30, 2, P0);
+	struct wire_addr child = addr(P0), parent = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &parent, T0);
+	assert_non_null(find(WIRE_RELAY_ACCEPT, P0));
+	assert_int_equal(fx.in.nrelay, 1);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 60 * SEC, T0 + 60 * SEC);
+	assert_int_equal(fx.in.nrelay, 0);
+	check_cut(30, STREAM);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
+}
+
+/* ---- failures on Peer_0's active path ---- */
+
+static void test_parent_cut_promotes_backup(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup older = PATH(8, SRC, 45, P0), newer = PATH(9, SRC, 50, P0);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &older, &src, 0, T0);
+	inter_on_path_setup(&fx.in, STREAM, &newer, &src, 0, T0 + 50 * MS);
+	inter_on_own_segment(&fx.in, &par, 20000, T0 + 100 * MS);
+	assert_int_equal(fx.in.nbackup, 2);
+
+	/* A cut of another stream, or by another peer, is not ours. */
+	inter_on_cut(&fx.in, OTHER, 40, T0 + SEC);
+	inter_on_cut(&fx.in, STREAM, 50, T0 + SEC);
+	assert_true(fx.in.have_active);
+
+	inter_on_cut(&fx.in, STREAM, 40, T0 + SEC);
+	assert_false(fx.in.have_active);
+	assert_int_equal(fx.in.paths_cut, 1);
+	/* The parent cut the link: nothing to tell it. */
+	assert_int_equal(fx.nout, 0);
+
+	/* The most recent offer reflects the current delays best. */
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_true(fx.in.have_active);
+	assert_int_equal(count(WIRE_PATH_SETUP), 1);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 50, STREAM)->m.u.path, 9, SRC, 50, P0);
+	assert_int_equal(fx.in.nbackup, 1);
+}
+
+static void test_backup_through_leaver_dropped(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup offer = PATH(8, SRC, 50, 51, P0);
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_on_cut(&fx.in, 0, 50, T0);
+	assert_int_equal(fx.in.nbackup, 0);
+	assert_true(fx.in.have_active);
+}
+
+static void test_silent_path_cut(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40);
+	uint64_t t = T0;
+	for (int i = 0; i < 10; i++, t += SEC) {
+		inter_on_own_segment(&fx.in, &par, 30000, t);
+		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
+	}
+	assert_int_equal(fx.nout, 0);
+
+	/* Last segment at t - 1 s. */
+	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC - 1);
+	assert_int_equal(fx.nout, 0);
+	assert_true(fx.in.have_active);
+	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC + 10 * MS);
+	check_cut(40, STREAM);
+	assert_false(fx.in.have_active);
+	assert_int_equal(fx.in.paths_cut, 1);
+}
+
+static void test_setup_timeout(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	assert_true(fx.in.have_active);
+	inter_tick(&fx.in, 0, REAL0 + 4 * SEC, T0 + 4 * SEC);
+	check_cut(40, STREAM);
+	assert_false(fx.in.have_active);
+}
+
+static void test_slow_path_cut(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40), other = addr(41);
+	inter_on_own_segment(&fx.in, &par, MU_D, T0 + SEC);
+	/* Pulled from a partner: not the path's business. */
+	inter_on_own_segment(&fx.in, &other, MU_D + 1, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_true(fx.in.have_active);
+
+	inter_on_own_segment(&fx.in, &par, MU_D + 1, T0 + 2 * SEC);
+	check_cut(40, STREAM);
+	assert_false(fx.in.have_active);
+	assert_int_equal(fx.in.paths_cut, 1);
+}
+
+static void test_leave_cuts_everything(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	/* Hop 40 also has a path of its own for OTHER, from 2 via 50. */
+	struct wire_path_setup offer = PATH(7, 2, 50, 40);
+	struct wire_addr src = addr(2);
+	inter_on_path_setup(&fx.in, OTHER, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	assert_true(fx.in.have_active);
+	clear();
+
+	inter_leave(&fx.in);
+	check_cut(P0, STREAM);
+	check_cut(30, STREAM);
+	check_cut(50, OTHER);
+	assert_int_equal(fx.in.nrelay, 0);
+	assert_false(fx.in.have_active);
+}
+
+/* ---- CoolStreaming mode ---- */
+
+static void test_disabled(void **state)
+{
+	start(20, 0, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(7, 5, 0, 30);
+	assert_int_equal(forwards(&p, REAL0 + 20 * MS), 0);
+	inter_tick(&fx.in, 0, REAL0 + 10 * SEC, T0 + 10 * SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.probes_sent, 0);
+
+	/* Neither as a hop with the stream nor as a relay. */
+	ask(20, 100, 3, 1, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 100, STREAM)->m.u.simple.seq, 3);
+	clear();
+	struct wire_path_setup ps = PATH(4, SRC, 30, 20, 101);
+	struct wire_addr child = addr(101), src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 101, STREAM)->m.u.simple.seq, 4);
+	assert_int_equal(fx.in.nchild, 0);
+	assert_int_equal(fx.in.nrelay, 0);
+
+	/* No backup from an offer either. */
+	clear();
+	struct wire_path_setup offer = PATH(5, SRC, 30, 20);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 0);
+	inter_tick(&fx.in, 0, REAL0 + 20 * SEC, T0 + 20 * SEC);
+	assert_false(fx.in.have_active);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_push_own_stream),
+	    T(test_push_without_children),
+	    T(test_peer0_probes),
+	    T(test_no_probe_with_backup),
+	    T(test_probe_forwarded),
+	    T(test_probe_stops_when_slower),
+	    T(test_probe_stops_at_ttl),
+	    T(test_probe_stops_when_trace_full),
+	    T(test_probe_loops_ignored),
+	    T(test_source_offers_fastest),
+	    T(test_source_collections_apart),
+	    T(test_peer0_backup_promoted),
+	    T(test_peer0_refused),
+	    T(test_hop_admits_within_limits),
+	    T(test_hop_checks_sender),
+	    T(test_source_admits),
+	    T(test_relay_built),
+	    T(test_relay_refused_upstream),
+	    T(test_relay_not_at_path_head),
+	    T(test_relay_forwards_once),
+	    T(test_relay_last_child_cuts),
+	    T(test_relay_parent_cuts),
+	    T(test_relay_silent_dropped),
+	    T(test_source_relay_silent_dropped),
+	    T(test_parent_cut_promotes_backup),
+	    T(test_backup_through_leaver_dropped),
+	    T(test_silent_path_cut),
+	    T(test_setup_timeout),
+	    T(test_slow_path_cut),
+	    T(test_leave_cuts_everything),
+	    T(test_disabled),
+	};
+	return cmocka_run_group_tests_name("inter", tests, NULL, NULL);
+}

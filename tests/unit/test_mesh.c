@@ -1,0 +1,416 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "peer/mesh.h"
+
+static struct wire_addr addr(uint32_t id)
+{
+	return (struct wire_addr){.id = id, .ip = 0x0a4d0000u + id, .port = 7000};
+}
+
+static int setup(void **state)
+{
+	static struct mesh m;
+	mesh_init(&m, 5, 8);
+	*state = &m;
+	return 0;
+}
+
+static enum ltm_verdict replace_or_keep(uint32_t d_np, uint32_t d_sp)
+{
+	/* d(S,N) must not matter while S is not a neighbour. */
+	enum ltm_verdict v = mesh_ltm_decide(0, d_np, 0, 1, d_sp);
+	assert_int_equal(mesh_ltm_decide(UINT32_MAX, d_np, 0, 1, d_sp), v);
+	return v;
+}
+
+static void test_ltm_unknown_s_is_probed(void **state)
+{
+	assert_int_equal(mesh_ltm_decide(1000, 900000, 0, 0, 0), LTM_PROBE_S);
+	assert_int_equal(mesh_ltm_decide(0, 0, 0, 0, 0), LTM_PROBE_S);
+	/* A neighbour S whose delay is not measured yet gives nothing to judge. */
+	assert_int_equal(mesh_ltm_decide(1000, 900000, 1, 0, 0), LTM_KEEP);
+}
+
+static void test_ltm_replace_margin(void **state)
+{
+	/* Around 10 ms the 1 ms floor is the margin (10% would be 1 ms too). */
+	assert_int_equal(replace_or_keep(20000, 10000), LTM_REPLACE_N);
+	assert_int_equal(replace_or_keep(11000, 10000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(11001, 10000), LTM_REPLACE_N);
+	/* Short links: 10% would be 200 us, the 1 ms floor rules. */
+	assert_int_equal(replace_or_keep(2900, 2000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(3000, 2000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(3001, 2000), LTM_REPLACE_N);
+	assert_int_equal(replace_or_keep(1000, 0), LTM_KEEP);
+	assert_int_equal(replace_or_keep(1001, 0), LTM_REPLACE_N);
+	/* Long links: 1 ms is within noise, 10% rules. */
+	assert_int_equal(replace_or_keep(52000, 50000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(55000, 50000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(55001, 50000), LTM_REPLACE_N);
+	/* Never when S is the slower one, nor when equal. */
+	assert_int_equal(replace_or_keep(10000, 20000), LTM_KEEP);
+	assert_int_equal(replace_or_keep(30000, 30000), LTM_KEEP);
+}
+
+static void test_ltm_replace_no_wrap(void **state)
+{
+	/* Absurd delays (a skewed clock) must not wrap the margin sum around
+	 * and turn a far S into a "closer" one. */
+	assert_int_equal(replace_or_keep(400000000u, 4200000000u), LTM_KEEP);
+	assert_int_equal(replace_or_keep(UINT32_MAX - 1, UINT32_MAX), LTM_KEEP);
+	assert_int_equal(replace_or_keep(UINT32_MAX, 3000000000u), LTM_REPLACE_N);
+}
+
+static void test_ltm_cut_only_slowest(void **state)
+{
+	/* N-P clearly slower than both S-P and S-N: the triangle sheds it. */
+	assert_int_equal(mesh_ltm_decide(10000, 30000, 1, 1, 10000), LTM_CUT_NP);
+	/* N-P slower than S-P but not clearly slower than S-N: keep. */
+	assert_int_equal(mesh_ltm_decide(28000, 30000, 1, 1, 10000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(27273, 30000, 1, 1, 10000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(27272, 30000, 1, 1, 10000), LTM_CUT_NP);
+	assert_int_equal(mesh_ltm_decide(27000, 30000, 1, 1, 10000), LTM_CUT_NP);
+	/* ... and the other way round. */
+	assert_int_equal(mesh_ltm_decide(10000, 30000, 1, 1, 28000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(10000, 30000, 1, 1, 27000), LTM_CUT_NP);
+	/* The 1 ms floor applies to both comparisons. */
+	assert_int_equal(mesh_ltm_decide(2000, 3000, 1, 1, 1000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(1000, 3000, 1, 1, 2000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(1999, 3000, 1, 1, 1999), LTM_CUT_NP);
+	/* N-P faster than either: nothing goes, and a neighbour S is never
+	 * "replaced". */
+	assert_int_equal(mesh_ltm_decide(30000, 10000, 1, 1, 30000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide(30000, 30000, 1, 1, 30000), LTM_KEEP);
+}
+
+static void test_init(void **state)
+{
+	struct mesh m;
+	memset(&m, 0xa5, sizeof(m));
+	mesh_init(&m, 5, 8);
+	assert_int_equal(m.target, 5);
+	assert_int_equal(m.max, 8);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(m.npend, 0);
+	/* Message id 0 would collide with the empty slots of the seen ring. */
+	assert_int_equal(m.next_msg_id, 1);
+
+	mesh_init(&m, 6, 3);
+	assert_int_equal(m.max, 6);
+	mesh_init(&m, 5, MESH_MAX + 10);
+	assert_int_equal(m.max, MESH_MAX);
+}
+
+static void test_add_refresh(void **state)
+{
+	struct mesh *m = *state;
+	struct wire_addr a = addr(5);
+	struct mesh_nb *nb = mesh_add(m, &a, 2, 100);
+	assert_non_null(nb);
+	assert_int_equal(m->n, 1);
+	assert_int_equal(nb->addr.id, 5);
+	assert_int_equal(nb->addr.ip, a.ip);
+	assert_int_equal(nb->stream, 2);
+	assert_int_equal(nb->last_heard_us, 100);
+	assert_false(nb->have_delay);
+	assert_ptr_equal(mesh_find(m, 5), nb);
+	assert_null(mesh_find(m, 6));
+
+	/* Refresh: same slot, new address and time, the measured delay kept and
+	 * a known stream not forgotten when the refresh does not name one. */
+	nb->delay_us = 1234;
+	nb->have_delay = 1;
+	a.port = 7100;
+	assert_ptr_equal(mesh_add(m, &a, 0, 200), nb);
+	assert_int_equal(m->n, 1);
+	assert_int_equal(nb->addr.port, 7100);
+	assert_int_equal(nb->last_heard_us, 200);
+	assert_int_equal(nb->stream, 2);
+	assert_true(nb->have_delay);
+	assert_int_equal(nb->delay_us, 1234);
+	assert_ptr_equal(mesh_add(m, &a, 3, 300), nb);
+	assert_int_equal(nb->stream, 3);
+
+	/* A new entry starts clean even in a slot used before. */
+	mesh_del(m, 5);
+	struct wire_addr b = addr(9);
+	nb = mesh_add(m, &b, 0, 400);
+	assert_non_null(nb);
+	assert_false(nb->have_delay);
+	assert_int_equal(nb->delay_us, 0);
+	assert_int_equal(nb->stream, 0);
+}
+
+static void test_full(void **state)
+{
+	struct mesh *m = *state;
+	for (uint32_t id = 1; id <= (uint32_t)m->max; id++) {
+		struct wire_addr a = addr(id);
+		assert_non_null(mesh_add(m, &a, 1, id));
+	}
+	assert_int_equal(m->n, m->max);
+	struct wire_addr extra = addr(100), known = addr(3);
+	assert_null(mesh_add(m, &extra, 1, 50));
+	assert_int_equal(m->n, m->max);
+	assert_null(mesh_find(m, 100));
+	/* A full table still refreshes the neighbours it has. */
+	struct mesh_nb *nb = mesh_add(m, &known, 1, 999);
+	assert_non_null(nb);
+	assert_int_equal(nb->last_heard_us, 999);
+	assert_int_equal(m->n, m->max);
+	/* Room again after a delete. */
+	mesh_del(m, 1);
+	assert_non_null(mesh_add(m, &extra, 1, 60));
+	assert_int_equal(m->n, m->max);
+}
+
+static void test_full_at_mesh_max(void **state)
+{
+	struct mesh m;
+	mesh_init(&m, MESH_MAX, MESH_MAX);
+	for (uint32_t id = 1; id <= MESH_MAX; id++) {
+		struct wire_addr a = addr(id);
+		assert_non_null(mesh_add(&m, &a, 0, 0));
+	}
+	struct wire_addr a = addr(MESH_MAX + 1);
+	assert_null(mesh_add(&m, &a, 0, 0));
+	assert_int_equal(m.n, MESH_MAX);
+}
+
+static void test_del(void **state)
+{
+	struct mesh *m = *state;
+	for (uint32_t id = 1; id <= 4; id++) {
+		struct wire_addr a = addr(id);
+		struct mesh_nb *nb = mesh_add(m, &a, (uint16_t)id, id * 10);
+		nb->delay_us = id * 1000;
+		nb->have_delay = 1;
+	}
+	mesh_del(m, 2);
+	assert_int_equal(m->n, 3);
+	assert_null(mesh_find(m, 2));
+	/* The others keep their own fields, wherever they now sit. */
+	for (uint32_t id = 1; id <= 4; id++) {
+		if (id == 2)
+			continue;
+		struct mesh_nb *nb = mesh_find(m, id);
+		assert_non_null(nb);
+		assert_int_equal(nb->stream, id);
+		assert_int_equal(nb->last_heard_us, id * 10);
+		assert_int_equal(nb->delay_us, id * 1000);
+		assert_int_equal(nb->addr.ip, addr(id).ip);
+	}
+	mesh_del(m, 42);
+	assert_int_equal(m->n, 3);
+	mesh_del(m, 2);
+	assert_int_equal(m->n, 3);
+	mesh_del(m, 4);
+	mesh_del(m, 1);
+	mesh_del(m, 3);
+	assert_int_equal(m->n, 0);
+	assert_null(mesh_find(m, 3));
+}
+
+static void test_mean_delay(void **state)
+{
+	struct mesh *m = *state;
+	int k = -1;
+	assert_true(mesh_mean_delay_us(m, &k) == 0.0);
+	assert_int_equal(k, 0);
+
+	static const uint32_t d[] = {1000, 0, 4000, 0, 2500};
+	for (uint32_t i = 0; i < 5; i++) {
+		struct wire_addr a = addr(i + 1);
+		struct mesh_nb *nb = mesh_add(m, &a, 0, 0);
+		nb->delay_us = d[i];
+		/* Unmeasured neighbours carry a stale value that must not count. */
+		nb->have_delay = d[i] != 0;
+		if (!nb->have_delay)
+			nb->delay_us = 999999;
+	}
+	assert_true(mesh_mean_delay_us(m, &k) == 2500.0);
+	assert_int_equal(k, 3);
+	assert_true(mesh_mean_delay_us(m, NULL) == 2500.0);
+
+	/* A measured delay of 0 (same host, coarse clock) still counts. */
+	mesh_find(m, 2)->delay_us = 0;
+	mesh_find(m, 2)->have_delay = 1;
+	assert_true(mesh_mean_delay_us(m, &k) == 7500.0 / 4);
+	assert_int_equal(k, 4);
+}
+
+static void test_first_seen(void **state)
+{
+	struct mesh *m = *state;
+	assert_true(mesh_first_seen(m, 7, 1));
+	assert_false(mesh_first_seen(m, 7, 1));
+	assert_false(mesh_first_seen(m, 7, 1));
+	assert_true(mesh_first_seen(m, 7, 2));
+	assert_true(mesh_first_seen(m, 8, 1));
+	/* Source and message id do not alias each other. */
+	assert_true(mesh_first_seen(m, 1, 7));
+	assert_true(mesh_first_seen(m, 2, 8));
+	assert_true(mesh_first_seen(m, UINT32_MAX, 1));
+	assert_true(mesh_first_seen(m, 1, UINT32_MAX));
+	assert_false(mesh_first_seen(m, UINT32_MAX, 1));
+	assert_false(mesh_first_seen(m, 1, UINT32_MAX));
+	assert_false(mesh_first_seen(m, 8, 1));
+}
+
+static void test_first_seen_ring_wraps(void **state)
+{
+	struct mesh *m = *state;
+	/* Go round the ring more than once so the wrap is exercised, not just
+	 * the first fill. */
+	for (uint32_t i = 0; i < 3 * MESH_SEEN / 2; i++)
+		assert_true(mesh_first_seen(m, 1, 1000 + i));
+	assert_true(mesh_first_seen(m, 42, 1));
+	/* The window holds the last MESH_SEEN keys: 42/1 stays a duplicate for
+	 * MESH_SEEN - 1 more new keys... */
+	for (uint32_t i = 0; i < MESH_SEEN - 1; i++) {
+		assert_true(mesh_first_seen(m, 2, i + 1));
+		assert_false(mesh_first_seen(m, 42, 1));
+	}
+	/* ...all of which are remembered too... */
+	for (uint32_t i = 0; i < MESH_SEEN - 1; i++)
+		assert_false(mesh_first_seen(m, 2, i + 1));
+	/* ...and the next new key pushes it out. */
+	assert_true(mesh_first_seen(m, 3, 1));
+	assert_true(mesh_first_seen(m, 42, 1));
+	/* Re-entered, it pushed out the oldest one, 2/1. */
+	assert_true(mesh_first_seen(m, 2, 1));
+	assert_false(mesh_first_seen(m, 2, MESH_SEEN - 1));
+}
+
+static void test_pending_add_take(void **state)
+{
+	struct mesh *m = *state;
+	struct wire_addr s = addr(20), t = addr(21);
+	mesh_pending_add(m, &s, 3, 15000, 500);
+	mesh_pending_add(m, &t, 4, 9000, 600);
+	assert_int_equal(m->npend, 2);
+
+	struct mesh_pending p;
+	memset(&p, 0, sizeof(p));
+	assert_false(mesh_pending_take(m, 99, &p));
+	assert_int_equal(p.s.id, 0);
+	assert_int_equal(m->npend, 2);
+
+	assert_true(mesh_pending_take(m, 20, &p));
+	assert_int_equal(p.s.id, 20);
+	assert_int_equal(p.s.ip, s.ip);
+	assert_int_equal(p.s.port, s.port);
+	assert_int_equal(p.n_id, 3);
+	assert_int_equal(p.d_np_us, 15000);
+	assert_int_equal(p.sent_us, 500);
+	assert_int_equal(m->npend, 1);
+	/* Taken once: a second answer from S is ignored. */
+	assert_false(mesh_pending_take(m, 20, &p));
+
+	assert_true(mesh_pending_take(m, 21, &p));
+	assert_int_equal(p.n_id, 4);
+	assert_int_equal(p.d_np_us, 9000);
+	assert_int_equal(m->npend, 0);
+	assert_false(mesh_pending_take(m, 21, &p));
+}
+
+static void test_pending_keeps_slowest_n(void **state)
+{
+	struct mesh *m = *state;
+	struct wire_addr s = addr(20);
+	mesh_pending_add(m, &s, 3, 10000, 100);
+	/* A slower N for the same S: judge S against it instead. */
+	mesh_pending_add(m, &s, 4, 20000, 200);
+	assert_int_equal(m->npend, 1);
+	/* A faster one (or an equal one) does not displace it. */
+	mesh_pending_add(m, &s, 5, 15000, 300);
+	mesh_pending_add(m, &s, 6, 20000, 400);
+	assert_int_equal(m->npend, 1);
+
+	struct mesh_pending p;
+	assert_true(mesh_pending_take(m, 20, &p));
+	assert_int_equal(p.n_id, 4);
+	assert_int_equal(p.d_np_us, 20000);
+	assert_int_equal(m->npend, 0);
+}
+
+static void test_pending_overflow_forgets_oldest(void **state)
+{
+	struct mesh *m = *state;
+	for (uint32_t id = 1; id <= MESH_PENDING + 2; id++) {
+		struct wire_addr s = addr(id);
+		mesh_pending_add(m, &s, 100 + id, 1000 * id, id);
+		assert_true(m->npend <= MESH_PENDING);
+	}
+	assert_int_equal(m->npend, MESH_PENDING);
+	struct mesh_pending p;
+	assert_false(mesh_pending_take(m, 1, &p));
+	assert_false(mesh_pending_take(m, 2, &p));
+	for (uint32_t id = 3; id <= MESH_PENDING + 2; id++) {
+		assert_true(mesh_pending_take(m, id, &p));
+		assert_int_equal(p.n_id, 100 + id);
+		assert_int_equal(p.d_np_us, 1000 * id);
+	}
+	assert_int_equal(m->npend, 0);
+}
+
+static void test_pending_overflow_after_take(void **state)
+{
+	struct mesh *m = *state;
+	for (uint32_t id = 1; id <= MESH_PENDING; id++) {
+		struct wire_addr s = addr(id);
+		mesh_pending_add(m, &s, 0, 1000, id);
+	}
+	/* Answers arrive out of order; what is left must still be forgotten
+	 * oldest first. */
+	struct mesh_pending p;
+	assert_true(mesh_pending_take(m, 1, &p));
+	assert_true(mesh_pending_take(m, 5, &p));
+	for (uint32_t id = MESH_PENDING + 1; id <= MESH_PENDING + 4; id++) {
+		struct wire_addr s = addr(id);
+		mesh_pending_add(m, &s, 0, 1000, id);
+	}
+	assert_int_equal(m->npend, MESH_PENDING);
+	/* Two free slots took two; the other two new ones pushed out 2 and 3. */
+	assert_false(mesh_pending_take(m, 2, &p));
+	assert_false(mesh_pending_take(m, 3, &p));
+	for (uint32_t id = 4; id <= MESH_PENDING + 4; id++) {
+		if (id == 5)
+			continue;
+		assert_true(mesh_pending_take(m, id, &p));
+		assert_int_equal(p.sent_us, id);
+	}
+	assert_int_equal(m->npend, 0);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ltm_unknown_s_is_probed),
+	    cmocka_unit_test(test_ltm_replace_margin),
+	    cmocka_unit_test(test_ltm_replace_no_wrap),
+	    cmocka_unit_test(test_ltm_cut_only_slowest),
+	    cmocka_unit_test(test_init),
+	    T(test_add_refresh),
+	    T(test_full),
+	    cmocka_unit_test(test_full_at_mesh_max),
+	    T(test_del),
+	    T(test_mean_delay),
+	    T(test_first_seen),
+	    T(test_first_seen_ring_wraps),
+	    T(test_pending_add_take),
+	    T(test_pending_keeps_slowest_n),
+	    T(test_pending_overflow_forgets_oldest),
+	    T(test_pending_overflow_after_take),
+	};
+	return cmocka_run_group_tests_name("mesh", tests, NULL, NULL);
+}
