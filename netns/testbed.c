@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -41,7 +42,7 @@ struct testbed {
 	char log_path[1024];
 	char (*ns)[96]; /* n host namespace names */
 	char hub[96];
-	uint32_t made; /* host namespaces created so far */
+	uint8_t *made; /* made[i]: host i's namespace exists */
 	int hub_made;
 	struct linkmodel *model;
 	size_t model_len;
@@ -123,8 +124,6 @@ struct linkmodel *testbed_model(struct testbed *tb)
 	return tb->model;
 }
 
-/* As `ip netns add` does: the run directory must be a shared mount so that
- * namespace bind mounts made here propagate to every mount namespace. */
 static int dir_is_empty(const char *path)
 {
 	DIR *d = opendir(path);
@@ -344,7 +343,7 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 
 	if (ns_create_enter(name, e, sizeof(e)))
 		goto out_back;
-	tb->made = i + 1;
+	tb->made[i] = 1;
 	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	sk = nl_open(name, e, sizeof(e));
 	if (host_fd < 0 || !sk) {
@@ -383,6 +382,92 @@ out:
 		close(host_fd);
 	if (rc)
 		seterr(err, errlen, "host %u (%s): %s", i, name, e);
+	return rc;
+}
+
+/* Hosts are built by one worker per CPU (at most WORKERS): namespace
+ * creation runs in parallel in the kernel, and each worker keeps its own
+ * netlink socket in the hub and its own thread-local namespace. */
+#define WORKERS 4
+
+struct worker {
+	struct testbed *tb;
+	uint32_t first, step;
+	int hub_fd, bridge_ifindex;
+	struct nl_sock *hub_sk; /* worker 0 uses the caller's */
+	volatile int *failed;
+	char err[384];
+	int rc;
+};
+
+static void *create_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct nl_sock *sk = w->hub_sk;
+	if (setns(w->hub_fd, CLONE_NEWNET)) {
+		snprintf(w->err, sizeof(w->err), "worker enters the hub: %s", strerror(errno));
+		w->rc = -1;
+		*w->failed = 1;
+		return NULL;
+	}
+	if (!sk && !(sk = nl_open("hub", w->err, sizeof(w->err)))) {
+		w->rc = -1;
+		*w->failed = 1;
+		return NULL;
+	}
+	for (uint32_t i = w->first; i < w->tb->n && !*w->failed; i += w->step) {
+		if (host_create(w->tb, i, sk, w->hub_fd, w->bridge_ifindex, w->err,
+		                sizeof(w->err))) {
+			w->rc = -1;
+			*w->failed = 1;
+		}
+	}
+	if (sk != w->hub_sk)
+		nl_socket_free(sk);
+	return NULL;
+}
+
+static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, int bridge_ifindex,
+                        char *err, size_t errlen)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t nw = cpus > 1 ? (uint32_t)(cpus < WORKERS ? cpus : WORKERS) : 1;
+	if (nw > tb->n)
+		nw = tb->n;
+	volatile int failed = 0;
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+	int started[WORKERS] = {0};
+	for (uint32_t k = 0; k < nw; k++) {
+		w[k] = (struct worker){.tb = tb,
+		                       .first = k,
+		                       .step = nw,
+		                       .hub_fd = hub_fd,
+		                       .bridge_ifindex = bridge_ifindex,
+		                       .hub_sk = k == 0 ? hub_sk : NULL,
+		                       .failed = &failed};
+		if (k > 0)
+			started[k] = pthread_create(&th[k], NULL, create_worker, &w[k]) == 0;
+	}
+	/* Worker 0 runs on this thread: the caller is in the hub already. */
+	create_worker(&w[0]);
+	int rc = w[0].rc;
+	const char *why = w[0].err;
+	for (uint32_t k = 1; k < nw; k++) {
+		if (!started[k]) {
+			/* Its share was never built: do it here. */
+			w[k].hub_sk = hub_sk;
+			create_worker(&w[k]);
+		} else {
+			pthread_join(th[k], NULL);
+		}
+		if (w[k].rc && !rc) {
+			rc = w[k].rc;
+			why = w[k].err;
+		}
+	}
+	if (rc)
+		seterr(err, errlen, "%s", why);
 	return rc;
 }
 
@@ -431,6 +516,32 @@ static void raise_nofile(void)
 	}
 }
 
+/* Every namespace's neighbour (ARP) entries count against one kernel-wide
+ * table whose limits only the initial namespace sets: with the defaults
+ * (gc_thresh3 1024) a few dozen chatty hosts fill it and later hosts can no
+ * longer resolve anyone. Raise the limits to what n hosts need; they stay
+ * raised, since another run may be using them. */
+static void raise_neigh_limits(uint32_t n)
+{
+	static const char *const knob[] = {"/proc/sys/net/ipv4/neigh/default/gc_thresh1",
+	                                   "/proc/sys/net/ipv4/neigh/default/gc_thresh2",
+	                                   "/proc/sys/net/ipv4/neigh/default/gc_thresh3"};
+	/* A peer talks to at most a hundred or so others (partners, mesh,
+	 * probes, paths, pulls). */
+	uint64_t want[] = {32ull * n, 64ull * n, 128ull * n};
+	for (size_t i = 0; i < ARRAY_LEN(knob); i++) {
+		FILE *f = fopen(knob[i], "r+e");
+		unsigned long long cur = 0;
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &cur) == 1 && cur < want[i]) {
+			rewind(f);
+			fprintf(f, "%llu\n", (unsigned long long)want[i]);
+		}
+		fclose(f);
+	}
+}
+
 int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -457,7 +568,10 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 		return -1;
 
 	struct testbed *tb = calloc(1, sizeof(*tb));
-	if (!tb || !(tb->ns = calloc(cfg->nhosts, sizeof(*tb->ns)))) {
+	if (!tb || !(tb->ns = calloc(cfg->nhosts, sizeof(*tb->ns))) ||
+	    !(tb->made = calloc(cfg->nhosts, sizeof(*tb->made)))) {
+		if (tb)
+			free(tb->ns);
 		free(tb);
 		seterr(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
 		return -1;
@@ -488,12 +602,14 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	if (mem == MAP_FAILED) {
 		seterr(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
 		free(tb->ns);
+		free(tb->made);
 		free(tb);
 		return -1;
 	}
 	tb->model = linkmodel_init(mem, tb->n);
 
 	raise_nofile();
+	raise_neigh_limits(tb->n);
 	char e[384] = "";
 	int orig_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	int hub_fd = -1, rc = -1;
@@ -518,9 +634,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	int bridge_ifindex = 0;
 	if (backend == TESTBED_BRIDGE && create_bridge(hub_sk, &bridge_ifindex, e, sizeof(e)))
 		goto back;
-	for (uint32_t i = 0; i < tb->n; i++)
-		if (host_create(tb, i, hub_sk, hub_fd, bridge_ifindex, e, sizeof(e)))
-			goto back;
+	if (create_hosts(tb, hub_sk, hub_fd, bridge_ifindex, e, sizeof(e)))
+		goto back;
 	rc = 0;
 back:
 	if (setns(orig_fd, CLONE_NEWNET) && !rc) {
@@ -562,20 +677,24 @@ void testbed_destroy(struct testbed *tb)
 	if (!tb)
 		return;
 	backend_stop(tb, tb->bstate);
-	char(*paths)[160] = calloc(tb->made + 1, sizeof(*paths));
-	if (paths) {
-		for (uint32_t i = 0; i < tb->made; i++)
-			ns_path(paths[i], sizeof(paths[i]), tb->ns[i]);
-		kill_ns_procs(paths, tb->made);
-		free(paths);
+	char(*paths)[160] = calloc(tb->n + 1, sizeof(*paths));
+	uint32_t k = 0;
+	if (paths && tb->made) {
+		for (uint32_t i = 0; i < tb->n; i++)
+			if (tb->made[i])
+				ns_path(paths[k++], sizeof(paths[0]), tb->ns[i]);
+		kill_ns_procs(paths, k);
 	}
-	for (uint32_t i = 0; i < tb->made; i++)
-		ns_remove(tb->ns[i]);
+	free(paths);
+	for (uint32_t i = 0; tb->made && i < tb->n; i++)
+		if (tb->made[i])
+			ns_remove(tb->ns[i]);
 	if (tb->hub_made)
 		ns_remove(tb->hub);
 	if (tb->model)
 		munmap(tb->model, tb->model_len);
 	free(tb->ns);
+	free(tb->made);
 	free(tb);
 }
 
