@@ -672,6 +672,46 @@ int testbed_apply(struct testbed *tb, char *err, size_t errlen)
 	return backend_apply(tb, tb->bstate, err, errlen);
 }
 
+/* Each unmount waits for an RCU grace period; several threads let those
+ * waits overlap instead of adding up. */
+#define REMOVERS 8
+
+struct remover {
+	struct testbed *tb;
+	uint32_t first, step;
+};
+
+static void *remove_worker(void *arg)
+{
+	struct remover *r = arg;
+	for (uint32_t i = r->first; i < r->tb->n; i += r->step)
+		if (r->tb->made[i])
+			ns_remove(r->tb->ns[i]);
+	return NULL;
+}
+
+static void remove_hosts(struct testbed *tb)
+{
+	if (!tb->made)
+		return;
+	struct remover r[REMOVERS];
+	pthread_t th[REMOVERS];
+	int started[REMOVERS] = {0};
+	uint32_t nr = tb->n < REMOVERS ? tb->n : REMOVERS;
+	for (uint32_t k = 0; k < nr; k++) {
+		r[k] = (struct remover){tb, k, nr};
+		if (k > 0)
+			started[k] = pthread_create(&th[k], NULL, remove_worker, &r[k]) == 0;
+	}
+	remove_worker(&r[0]);
+	for (uint32_t k = 1; k < nr; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			remove_worker(&r[k]);
+	}
+}
+
 void testbed_destroy(struct testbed *tb)
 {
 	if (!tb)
@@ -686,9 +726,7 @@ void testbed_destroy(struct testbed *tb)
 		kill_ns_procs(paths, k);
 	}
 	free(paths);
-	for (uint32_t i = 0; tb->made && i < tb->n; i++)
-		if (tb->made[i])
-			ns_remove(tb->ns[i]);
+	remove_hosts(tb);
 	if (tb->hub_made)
 		ns_remove(tb->hub);
 	if (tb->model)
