@@ -92,6 +92,12 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct session 
 			p->started = 1;
 			cur->played = 1;
 			cur->start_seq = (uint32_t)kv_u64(line, "seq");
+		} else if (!strcmp(ev, "mesh")) {
+			double d = (double)kv_u64(line, "mean_delay_us") / 1000.0;
+			if (d > 0 && !p->mesh_first_ms)
+				p->mesh_first_ms = d;
+			if (d > 0)
+				p->mesh_last_ms = d;
 		} else if (!strcmp(ev, "tick")) {
 			cur->tick_due += kv_u64(line, "due");
 			cur->tick_on += kv_u64(line, "on_time");
@@ -263,8 +269,14 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
 	double *dl = calloc((size_t)m->npeers + 1, sizeof(*dl));
 	uint64_t due = 0, on = 0, ver = 0;
+	int nmesh = 0;
 	for (int i = 0; st && dl && i < m->npeers; i++) {
 		const struct peer_metrics *p = &m->p[i];
+		if (p->mesh_first_ms > 0) {
+			out->mesh_first_ms += p->mesh_first_ms;
+			out->mesh_last_ms += p->mesh_last_ms;
+			nmesh++;
+		}
 		due += p->due;
 		on += p->on_time;
 		ver += p->verified_due;
@@ -277,6 +289,10 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 	if (st && dl) {
 		out->startup_median_s = median(st, out->played);
 		out->delay_median_ms = median(dl, out->played);
+	}
+	if (nmesh) {
+		out->mesh_first_ms /= nmesh;
+		out->mesh_last_ms /= nmesh;
 	}
 	out->continuity = due ? (double)on / (double)due : 0;
 	out->verified = due ? (double)ver / (double)due : 0;
@@ -308,6 +324,11 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		        s.played, s.peers, s.startup_median_s, s.delay_median_ms, s.continuity);
 	else
 		fprintf(out, "summary: no peer started playback\n");
+	if (s.mesh_first_ms > 0)
+		fprintf(out,
+		        "mesh (LTM): mean neighbour delay %.1f ms at the first round, %.1f ms at "
+		        "the end\n",
+		        s.mesh_first_ms, s.mesh_last_ms);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
 }
@@ -326,11 +347,12 @@ int analysis_write_json(const struct run_metrics *m, const char *path)
 		        "\"delay_median_ms\": %.3f, \"delay_p95_ms\": %.3f, \"due\": %" PRIu64
 		        ", \"on_time\": %" PRIu64 ", \"continuity\": %.6f, \"stored\": %" PRIu64
 		        ", \"verified_due\": %" PRIu64 ", \"verified_fraction\": %.6f, "
-		        "\"corrupt\": %" PRIu64 ", \"max_hops\": %d}%s\n",
+		        "\"corrupt\": %" PRIu64 ", \"max_hops\": %d, \"mesh_first_ms\": %.3f, "
+		        "\"mesh_last_ms\": %.3f}%s\n",
 		        p->name, p->mode, p->started ? "true" : "false", p->startup_s,
 		        p->delay_med_ms, p->delay_p95_ms, p->due, p->on_time, p->continuity,
 		        p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
-		        i + 1 < m->npeers ? "," : "");
+		        p->mesh_first_ms, p->mesh_last_ms, i + 1 < m->npeers ? "," : "");
 	}
 	fprintf(f, "  ]");
 	if (m->have_overhead) {

@@ -21,6 +21,9 @@ struct peer_metrics {
 	double verified_fraction;
 	uint64_t corrupt; /* checksum mismatches */
 	int max_hops;
+	/* Mean one-way delay to mesh neighbours (anysee mode): at the first
+	 * round where any was measured, and at the last one. 0 when none. */
+	double mesh_first_ms, mesh_last_ms;
 };
 
 struct run_metrics {
@@ -34,10 +37,11 @@ struct run_metrics {
 struct run_summary {
 	int peers, played;
 	double startup_median_s;
-	double delay_median_ms;  /* median over peers of their median delay */
-	double continuity;       /* all on-time segments over all due ones */
-	double verified;         /* likewise for verified segments */
-	double control_overhead; /* -1 without a capture */
+	double delay_median_ms;             /* median over peers of their median delay */
+	double continuity;                  /* all on-time segments over all due ones */
+	double verified;                    /* likewise for verified segments */
+	double control_overhead;            /* -1 without a capture */
+	double mesh_first_ms, mesh_last_ms; /* means over peers with mesh rounds */
 };
 
 void analysis_summary(const struct run_metrics *m, struct run_summary *out);
