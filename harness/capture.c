@@ -1,5 +1,7 @@
 #include "harness/capture.h"
 
+#include "peer/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
@@ -50,16 +52,6 @@ struct capture {
 	char err[512];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int is_bridge(int sock, const char *ifname)
 {
 	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
@@ -75,14 +67,14 @@ static int find_bridges(struct capture *c)
 {
 	struct if_nameindex *ifs = if_nameindex();
 	if (!ifs) {
-		seterr(c->err, sizeof(c->err), "list interfaces of namespace %s: %s", c->hub_ns,
-		       strerror(errno));
+		err_set(c->err, sizeof(c->err), "list interfaces of namespace %s: %s", c->hub_ns,
+		        strerror(errno));
 		return -1;
 	}
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0) {
-		seterr(c->err, sizeof(c->err), "open ioctl socket in namespace %s: %s", c->hub_ns,
-		       strerror(errno));
+		err_set(c->err, sizeof(c->err), "open ioctl socket in namespace %s: %s", c->hub_ns,
+		        strerror(errno));
 		if_freenameindex(ifs);
 		return -1;
 	}
@@ -92,8 +84,8 @@ static int find_bridges(struct capture *c)
 	int rc = 0;
 	c->bridges = calloc(n ? n : 1, sizeof(*c->bridges));
 	if (!c->bridges) {
-		seterr(c->err, sizeof(c->err), "list bridges of namespace %s: out of memory",
-		       c->hub_ns);
+		err_set(c->err, sizeof(c->err), "list bridges of namespace %s: out of memory",
+		        c->hub_ns);
 		rc = -1;
 	}
 	for (size_t i = 0; !rc && i < n; i++)
@@ -134,8 +126,8 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 
 static int pcap_fail(struct capture *c, const char *what)
 {
-	seterr(c->err, sizeof(c->err), "%s on device \"any\" in namespace %s: %s", what, c->hub_ns,
-	       pcap_geterr(c->pcap));
+	err_set(c->err, sizeof(c->err), "%s on device \"any\" in namespace %s: %s", what, c->hub_ns,
+	        pcap_geterr(c->pcap));
 	return -1;
 }
 
@@ -148,8 +140,8 @@ static int setup(struct capture *c)
 		return -1;
 	c->pcap = pcap_create("any", ebuf);
 	if (!c->pcap) {
-		seterr(c->err, sizeof(c->err),
-		       "create capture on device \"any\" in namespace %s: %s", c->hub_ns, ebuf);
+		err_set(c->err, sizeof(c->err),
+		        "create capture on device \"any\" in namespace %s: %s", c->hub_ns, ebuf);
 		return -1;
 	}
 	if (pcap_set_snaplen(c->pcap, c->snaplen) ||
@@ -175,8 +167,8 @@ static int setup(struct capture *c)
 		return pcap_fail(c, "install filter");
 	c->dump = pcap_dump_open(c->pcap, c->out_path);
 	if (!c->dump) {
-		seterr(c->err, sizeof(c->err), "open capture file of namespace %s: %s", c->hub_ns,
-		       pcap_geterr(c->pcap));
+		err_set(c->err, sizeof(c->err), "open capture file of namespace %s: %s", c->hub_ns,
+		        pcap_geterr(c->pcap));
 		return -1;
 	}
 	/* libpcap opens both without O_CLOEXEC; peers exec'd by the harness
@@ -184,8 +176,8 @@ static int setup(struct capture *c)
 	 * alive after the capture ends. */
 	if (fcntl(pcap_get_selectable_fd(c->pcap), F_SETFD, FD_CLOEXEC) ||
 	    fcntl(fileno(pcap_dump_file(c->dump)), F_SETFD, FD_CLOEXEC)) {
-		seterr(c->err, sizeof(c->err), "set close-on-exec on capture in namespace %s: %s",
-		       c->hub_ns, strerror(errno));
+		err_set(c->err, sizeof(c->err), "set close-on-exec on capture in namespace %s: %s",
+		        c->hub_ns, strerror(errno));
 		return -1;
 	}
 	c->st.bytes = PCAP_FILE_HDR;
@@ -210,8 +202,8 @@ static void *capture_main(void *arg)
 	 * the pending breakloop request. */
 	char ebuf[PCAP_ERRBUF_SIZE];
 	if (pcap_setnonblock(c->pcap, 1, ebuf)) {
-		seterr(c->err, sizeof(c->err), "drain capture in namespace %s: %s", c->hub_ns,
-		       ebuf);
+		err_set(c->err, sizeof(c->err), "drain capture in namespace %s: %s", c->hub_ns,
+		        ebuf);
 		return NULL;
 	}
 	int n;
@@ -242,7 +234,7 @@ struct capture *capture_start(const char *hub_ns, const char *out_path, int snap
 {
 	struct capture *c = calloc(1, sizeof(*c));
 	if (!c || sem_init(&c->ready, 0, 0)) {
-		seterr(err, errlen, "start capture in namespace %s: out of memory", hub_ns);
+		err_set(err, errlen, "start capture in namespace %s: out of memory", hub_ns);
 		free(c);
 		return NULL;
 	}
@@ -252,7 +244,7 @@ struct capture *capture_start(const char *hub_ns, const char *out_path, int snap
 	c->snaplen = snaplen;
 	c->max_bytes = max_bytes;
 	if (!c->hub_ns || !c->out_path || !c->filter) {
-		seterr(err, errlen, "start capture in namespace %s: out of memory", hub_ns);
+		err_set(err, errlen, "start capture in namespace %s: out of memory", hub_ns);
 		capture_free(c);
 		return NULL;
 	}
@@ -265,8 +257,8 @@ struct capture *capture_start(const char *hub_ns, const char *out_path, int snap
 	int rc = pthread_create(&c->thread, NULL, capture_main, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		seterr(err, errlen, "start capture thread for namespace %s: %s", hub_ns,
-		       strerror(rc));
+		err_set(err, errlen, "start capture thread for namespace %s: %s", hub_ns,
+		        strerror(rc));
 		capture_free(c);
 		return NULL;
 	}
@@ -274,7 +266,7 @@ struct capture *capture_start(const char *hub_ns, const char *out_path, int snap
 		;
 	if (c->setup_rc) {
 		pthread_join(c->thread, NULL);
-		seterr(err, errlen, "%s", c->err);
+		err_set(err, errlen, "%s", c->err);
 		capture_free(c);
 		return NULL;
 	}
@@ -294,16 +286,16 @@ int capture_stop(struct capture *c, struct capture_stats *stats, char *err, size
 		pcap_fail(c, "read capture statistics");
 	/* pcap_dump() reports no write error; the stream remembers one. */
 	if (pcap_dump_flush(c->dump) && !c->err[0])
-		seterr(c->err, sizeof(c->err), "write capture file %s: %s", c->out_path,
-		       strerror(errno));
+		err_set(c->err, sizeof(c->err), "write capture file %s: %s", c->out_path,
+		        strerror(errno));
 	else if (ferror(pcap_dump_file(c->dump)) && !c->err[0])
-		seterr(c->err, sizeof(c->err),
-		       "write capture file %s: a write failed during the run", c->out_path);
+		err_set(c->err, sizeof(c->err),
+		        "write capture file %s: a write failed during the run", c->out_path);
 	if (stats)
 		*stats = c->st;
 	int rc = c->err[0] ? -1 : 0;
 	if (rc)
-		seterr(err, errlen, "%s", c->err);
+		err_set(err, errlen, "%s", c->err);
 	capture_free(c);
 	return rc;
 }

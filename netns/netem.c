@@ -28,18 +28,7 @@
 #include <netlink/socket.h>
 
 #include "netns/testbed.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "peer/util.h"
 
 /* ---- conversions -------------------------------------------------------- */
 
@@ -220,15 +209,15 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 {
 	memset(out, 0, sizeof(*out));
 	if (m->n > TESTBED_MAX_HOSTS)
-		return fail(err, errlen, "host %u: netem plan: model has %u hosts, at most %u",
-		            host, m->n, TESTBED_MAX_HOSTS);
+		return err_set(err, errlen, "host %u: netem plan: model has %u hosts, at most %u",
+		               host, m->n, TESTBED_MAX_HOSTS);
 	if (host >= m->n)
-		return fail(err, errlen, "host %u: netem plan: model has only %u hosts", host,
-		            m->n);
+		return err_set(err, errlen, "host %u: netem plan: model has only %u hosts", host,
+		               m->n);
 	if (prev && (prev->host != host || prev->nhosts != m->n))
-		return fail(err, errlen,
-		            "host %u: netem plan: previous plan is for host %u of %u hosts", host,
-		            prev->host, prev->nhosts);
+		return err_set(err, errlen,
+		               "host %u: netem plan: previous plan is for host %u of %u hosts",
+		               host, prev->host, prev->nhosts);
 
 	const struct link_access *a = &m->host[host];
 	uint32_t queue = a->queue_bytes ? a->queue_bytes : LINKMODEL_DEFAULT_QUEUE_BYTES;
@@ -249,8 +238,8 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 	out->filter = calloc(nd ? nd : 1, sizeof(*out->filter));
 	int rc = -1;
 	if (!d || !keys || !slot || !key_of || !out->group || !out->filter) {
-		fail(err, errlen, "host %u: netem plan for %u destinations: %s", host, nd,
-		     strerror(ENOMEM));
+		err_set(err, errlen, "host %u: netem plan for %u destinations: %s", host, nd,
+		        strerror(ENOMEM));
 		goto out;
 	}
 
@@ -266,13 +255,13 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 		key_of[i] = nkeys - 1;
 	}
 	if (nkeys > NETEM_MAX_GROUPS) {
-		fail(err, errlen, "host %u: netem plan: %u destination groups, at most %u", host,
-		     nkeys, NETEM_MAX_GROUPS);
+		err_set(err, errlen, "host %u: netem plan: %u destination groups, at most %u", host,
+		        nkeys, NETEM_MAX_GROUPS);
 		goto out;
 	}
 	if (assign_slots(keys, nkeys, prev, slot) < 0) {
-		fail(err, errlen, "host %u: netem plan: assigning %u groups: %s", host, nkeys,
-		     strerror(ENOMEM));
+		err_set(err, errlen, "host %u: netem plan: assigning %u groups: %s", host, nkeys,
+		        strerror(ENOMEM));
 		goto out;
 	}
 
@@ -358,8 +347,8 @@ static int push(struct build *c, struct nl_msg *msg, enum netem_side side, const
 		struct netem_req *r = realloc(b->req, cap * sizeof(*r));
 		if (!r) {
 			nlmsg_free(msg);
-			return fail(c->err, c->errlen, "host %u %s: queue %s %s: %s", b->host,
-			            side_name(side, b->host, sbuf), op, obj, strerror(ENOMEM));
+			return err_set(c->err, c->errlen, "host %u %s: queue %s %s: %s", b->host,
+			               side_name(side, b->host, sbuf), op, obj, strerror(ENOMEM));
 		}
 		b->req = r;
 		b->cap = cap;
@@ -381,8 +370,8 @@ static int built(struct build *c, int e, struct nl_msg *msg, enum netem_side sid
 {
 	char sbuf[16];
 	if (e < 0)
-		return fail(c->err, c->errlen, "host %u %s: build %s %s: %s", c->b->host,
-		            side_name(side, c->b->host, sbuf), op, obj, nl_geterror(e));
+		return err_set(c->err, c->errlen, "host %u %s: build %s %s: %s", c->b->host,
+		               side_name(side, c->b->host, sbuf), op, obj, nl_geterror(e));
 	return push(c, msg, side, op, kind, absent_ok, obj);
 }
 
@@ -690,9 +679,10 @@ int netem_batch_build(const struct netem_plan *old, const struct netem_plan *new
 	memset(out, 0, sizeof(*out));
 	out->host = new->host;
 	if (old && (old->host != new->host || old->nhosts != new->nhosts))
-		return fail(err, errlen,
-		            "host %u: netem update from a plan for host %u of %u hosts to %u hosts",
-		            new->host, old->host, old->nhosts, new->nhosts);
+		return err_set(
+		    err, errlen,
+		    "host %u: netem update from a plan for host %u of %u hosts to %u hosts",
+		    new->host, old->host, old->nhosts, new->nhosts);
 	struct build c = {out, {host_ifindex, hub_ifindex}, err, errlen};
 	if (build_upload(&c, old, new) < 0 || build_download(&c, old, new) < 0) {
 		netem_batch_free(out);
@@ -724,9 +714,9 @@ int netem_batch_send(const struct netem_batch *b, struct nl_sock *host_sk, struc
 			continue;
 		if (e < 0) {
 			char sbuf[16];
-			return fail(err, errlen, "host %u %s: %s %s: %s", b->host,
-			            side_name(r->side, b->host, sbuf), r->op, r->obj,
-			            nl_geterror(e));
+			return err_set(err, errlen, "host %u %s: %s %s: %s", b->host,
+			               side_name(r->side, b->host, sbuf), r->op, r->obj,
+			               nl_geterror(e));
 		}
 	}
 	return 0;
@@ -747,7 +737,7 @@ struct netem_host *netem_host_new(uint32_t host, struct nl_sock *host_sk, int ho
 {
 	struct netem_host *h = calloc(1, sizeof(*h));
 	if (!h) {
-		fail(err, errlen, "host %u: netem state: %s", host, strerror(ENOMEM));
+		err_set(err, errlen, "host %u: netem state: %s", host, strerror(ENOMEM));
 		return NULL;
 	}
 	h->host = host;
@@ -859,8 +849,8 @@ int netem_kernel_probe(char *reason, size_t len)
 	pthread_t t;
 	int e = pthread_create(&t, NULL, probe_thread, &p);
 	if (e)
-		return fail(reason, len, "cannot tell: starting the netem probe thread: %s",
-		            strerror(e));
+		return err_set(reason, len, "cannot tell: starting the netem probe thread: %s",
+		               strerror(e));
 	pthread_join(t, NULL);
 	snprintf(reason, len, "%s", p.reason);
 	return p.result;

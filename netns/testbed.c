@@ -49,16 +49,6 @@ struct testbed {
 	struct backend_state *bstate;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 uint32_t testbed_host_ip(uint32_t i)
 {
 	return TESTBED_NET + i + 1;
@@ -142,7 +132,7 @@ static int dir_is_empty(const char *path)
 static int prepare_run_dir(char *err, size_t errlen)
 {
 	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
-		seterr(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
+		err_set(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
 		return -1;
 	}
 	/* Where /run is not a tmpfs, every namespace file costs a disk inode
@@ -153,21 +143,21 @@ static int prepare_run_dir(char *err, size_t errlen)
 	    dir_is_empty(NETNS_RUN_DIR) &&
 	    mount("anysee-netns", NETNS_RUN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	          "mode=755")) {
-		seterr(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR, strerror(errno));
+		err_set(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR, strerror(errno));
 		return -1;
 	}
 	for (int tries = 0; tries < 2; tries++) {
 		if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
 			return 0;
 		if (errno != EINVAL || tries) {
-			seterr(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
-			       strerror(errno));
+			err_set(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
+			        strerror(errno));
 			return -1;
 		}
 		/* Not a mount point yet: bind it onto itself, then retry. */
 		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
-			seterr(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
-			       strerror(errno));
+			err_set(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
+			        strerror(errno));
 			return -1;
 		}
 	}
@@ -186,17 +176,17 @@ static int ns_create_enter(const char *name, char *err, size_t errlen)
 	ns_path(path, sizeof(path), name);
 	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0);
 	if (fd < 0) {
-		seterr(err, errlen, "create namespace file %s: %s", path, strerror(errno));
+		err_set(err, errlen, "create namespace file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	close(fd);
 	if (unshare(CLONE_NEWNET)) {
-		seterr(err, errlen, "unshare network namespace for %s: %s", name, strerror(errno));
+		err_set(err, errlen, "unshare network namespace for %s: %s", name, strerror(errno));
 		unlink(path);
 		return -1;
 	}
 	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL)) {
-		seterr(err, errlen, "bind-mount namespace %s: %s", name, strerror(errno));
+		err_set(err, errlen, "bind-mount namespace %s: %s", name, strerror(errno));
 		unlink(path);
 		return -1;
 	}
@@ -227,12 +217,12 @@ int testbed_enter_ns(const char *ns_name, char *err, size_t errlen)
 	ns_path(path, sizeof(path), ns_name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, errlen, "open namespace %s: %s", path, strerror(errno));
+		err_set(err, errlen, "open namespace %s: %s", path, strerror(errno));
 		return -1;
 	}
 	int rc = setns(fd, CLONE_NEWNET);
 	if (rc)
-		seterr(err, errlen, "enter namespace %s: %s", ns_name, strerror(errno));
+		err_set(err, errlen, "enter namespace %s: %s", ns_name, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -241,12 +231,12 @@ static struct nl_sock *nl_open(const char *where, char *err, size_t errlen)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	if (!sk) {
-		seterr(err, errlen, "allocate netlink socket in %s: out of memory", where);
+		err_set(err, errlen, "allocate netlink socket in %s: out of memory", where);
 		return NULL;
 	}
 	int rc = nl_connect(sk, NETLINK_ROUTE);
 	if (rc < 0) {
-		seterr(err, errlen, "connect netlink socket in %s: %s", where, nl_geterror(rc));
+		err_set(err, errlen, "connect netlink socket in %s: %s", where, nl_geterror(rc));
 		nl_socket_free(sk);
 		return NULL;
 	}
@@ -263,7 +253,7 @@ static int link_set_up(struct nl_sock *sk, int ifindex, const char *what, char *
 		rc = rtnl_link_change(sk, orig, chg, 0);
 	}
 	if (rc < 0)
-		seterr(err, errlen, "set %s up: %s", what, nl_geterror(rc));
+		err_set(err, errlen, "set %s up: %s", what, nl_geterror(rc));
 	rtnl_link_put(orig);
 	rtnl_link_put(chg);
 	return rc < 0 ? -1 : 0;
@@ -285,8 +275,8 @@ static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int plen, cons
 	if (rc < 0) {
 		char ipbuf[16];
 		testbed_ip_str(ip, ipbuf);
-		seterr(err, errlen, "add address %s/%d to %s: %s", ipbuf, plen, what,
-		       nl_geterror(rc));
+		err_set(err, errlen, "add address %s/%d to %s: %s", ipbuf, plen, what,
+		        nl_geterror(rc));
 	}
 	nl_addr_put(local);
 	rtnl_addr_put(a);
@@ -381,7 +371,7 @@ out:
 	if (host_fd >= 0)
 		close(host_fd);
 	if (rc)
-		seterr(err, errlen, "host %u (%s): %s", i, name, e);
+		err_set(err, errlen, "host %u (%s): %s", i, name, e);
 	return rc;
 }
 
@@ -467,7 +457,7 @@ static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, 
 		}
 	}
 	if (rc)
-		seterr(err, errlen, "%s", why);
+		err_set(err, errlen, "%s", why);
 	return rc;
 }
 
@@ -486,7 +476,7 @@ static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t err
 {
 	struct rtnl_link *br = rtnl_link_bridge_alloc();
 	if (!br) {
-		seterr(err, errlen, "allocate bridge: out of memory");
+		err_set(err, errlen, "allocate bridge: out of memory");
 		return -1;
 	}
 	rtnl_link_set_name(br, "br0");
@@ -494,12 +484,12 @@ static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t err
 	int rc = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(br);
 	if (rc < 0) {
-		seterr(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
+		err_set(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
 		return -1;
 	}
 	*ifindex = (int)if_nametoindex("br0");
 	if (*ifindex <= 0) {
-		seterr(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
+		err_set(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -547,18 +537,18 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	*out = NULL;
 	if (strncmp(cfg->prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)) ||
 	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix)) {
-		seterr(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
-		       cfg->prefix, TESTBED_PREFIX);
+		err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
+		        cfg->prefix, TESTBED_PREFIX);
 		return -1;
 	}
 	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS) {
-		seterr(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
-		       TESTBED_MAX_HOSTS);
+		err_set(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
+		        TESTBED_MAX_HOSTS);
 		return -1;
 	}
 	if (geteuid() != 0) {
-		seterr(err, errlen, "creating network namespaces needs root (running as uid %u)",
-		       (unsigned)geteuid());
+		err_set(err, errlen, "creating network namespaces needs root (running as uid %u)",
+		        (unsigned)geteuid());
 		return -1;
 	}
 	enum testbed_backend backend = cfg->backend;
@@ -573,7 +563,7 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 		if (tb)
 			free(tb->ns);
 		free(tb);
-		seterr(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
+		err_set(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
 		return -1;
 	}
 	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
@@ -584,7 +574,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	for (uint32_t i = 0; i < tb->n; i++) {
 		const char *nm = cfg->names ? cfg->names[i] : NULL;
 		if (nm && !name_ok(nm)) {
-			seterr(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]", i, nm);
+			err_set(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]", i,
+			        nm);
 			testbed_destroy(tb);
 			return -1;
 		}
@@ -600,7 +591,7 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	void *mem =
 	    mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
-		seterr(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
+		err_set(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
 		free(tb->ns);
 		free(tb->made);
 		free(tb);
@@ -652,8 +643,8 @@ done:
 	if (rc == 0 && backend_start(tb, &tb->bstate, e, sizeof(e)))
 		rc = -1;
 	if (rc) {
-		seterr(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
-		       testbed_backend_name(backend), e);
+		err_set(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
+		        testbed_backend_name(backend), e);
 		testbed_destroy(tb);
 		return -1;
 	}
@@ -781,15 +772,15 @@ int testbed_clean(const char *prefix, char *err, size_t errlen)
 	if (!prefix)
 		prefix = TESTBED_PREFIX;
 	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX))) {
-		seterr(err, errlen, "refusing to clean namespaces not starting with '%s'",
-		       TESTBED_PREFIX);
+		err_set(err, errlen, "refusing to clean namespaces not starting with '%s'",
+		        TESTBED_PREFIX);
 		return -1;
 	}
 	DIR *d = opendir(NETNS_RUN_DIR);
 	if (!d)
 		return errno == ENOENT
 		           ? 0
-		           : (seterr(err, errlen, "open %s: %s", NETNS_RUN_DIR, strerror(errno)),
+		           : (err_set(err, errlen, "open %s: %s", NETNS_RUN_DIR, strerror(errno)),
 		              -1);
 	char(*paths)[160] = NULL;
 	size_t n = 0, cap = 0;

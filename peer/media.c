@@ -20,12 +20,17 @@ static uint8_t next_byte(uint32_t *x)
 	return (uint8_t)*x;
 }
 
-void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t *buf, size_t len)
+static void synth_hdr(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t *hdr)
 {
-	uint8_t hdr[MEDIA_SYNTH_HDR];
 	put_be(hdr, stream, 2);
 	put_be(hdr + 2, seq, 4);
 	put_be(hdr + 6, origin_us, 8);
+}
+
+void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t *buf, size_t len)
+{
+	uint8_t hdr[MEDIA_SYNTH_HDR];
+	synth_hdr(stream, seq, origin_us, hdr);
 	uint32_t x = pattern_seed(stream, seq, origin_us);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = i < MEDIA_SYNTH_HDR ? hdr[i] : next_byte(&x);
@@ -37,9 +42,7 @@ int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const 
 	if (len < MEDIA_SYNTH_HDR)
 		return 0;
 	uint8_t hdr[MEDIA_SYNTH_HDR];
-	put_be(hdr, stream, 2);
-	put_be(hdr + 2, seq, 4);
-	put_be(hdr + 6, origin_us, 8);
+	synth_hdr(stream, seq, origin_us, hdr);
 	uint32_t x = pattern_seed(stream, seq, origin_us);
 	for (size_t i = 0; i < len; i++)
 		if (buf[i] != (i < MEDIA_SYNTH_HDR ? hdr[i] : next_byte(&x)))

@@ -71,6 +71,15 @@ void err_errno(const char *fmt, ...)
 	va_end(ap);
 }
 
+int err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 /* Parse a non-negative decimal number followed by a unit from table. */
 struct unit {
 	const char *name;

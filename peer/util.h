@@ -22,6 +22,10 @@ const char *util_progname(void);
 void err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void err_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Format a one-line reason into err (the convention of every function that
+ * takes char *err, size_t errlen). Returns -1, so `return err_set(...)`. */
+int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parse values such as "300kbit", "10mbit", "1.5mbit" into bits per second. */
 int parse_rate(const char *s, uint64_t *bps);
 /* Parse "25ms", "1.5s", "200us", "30" (seconds) into microseconds. */
