@@ -222,6 +222,12 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 		collect(in, &q, now_real_us, now_us);
 		return;
 	}
+	uint64_t key = (uint64_t)p->peer0.id << 32 | p->seq;
+	for (int i = 0; i < 256; i++)
+		if (in->probe_seen[i] == key)
+			return;
+	in->probe_seen[in->probe_seen_next] = key;
+	in->probe_seen_next = (in->probe_seen_next + 1) % 256;
 	/* Stop when the trace is already slower than what Peer_0 has. */
 	uint64_t so_far = now_real_us > p->ts0_us ? now_real_us - p->ts0_us : 0;
 	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
@@ -453,7 +459,9 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 		struct inter_path p = in->backup[--in->nbackup];
 		build_active(in, &p, now_us);
 	}
-	if (in->nbackup < BACKUP_WANTED && now_us - in->last_probe_us >= PROBE_INTERVAL_US) {
+	/* Probing waits for a LastDelay: without one a trace has no bound. */
+	if (in->nbackup < BACKUP_WANTED && last_delay_us &&
+	    now_us - in->last_probe_us >= PROBE_INTERVAL_US) {
 		struct wire_probe p = {
 		    .seq = in->next_seq++,
 		    .peer0 = in->self,

@@ -107,6 +107,11 @@ struct inter {
 	uint64_t last_probe_us;
 	uint64_t probes_sent, paths_built, paths_cut;
 	struct inter_collect col[INTER_MAX_COLLECT];
+	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
+	 * trace costs O(peers) messages instead of j^TTL. The first copy to
+	 * arrive came the fastest way, which is the one worth extending. */
+	uint64_t probe_seen[256];
+	int probe_seen_next;
 };
 
 void inter_init(struct inter *in, const struct wire_addr *self, struct evlog *log,

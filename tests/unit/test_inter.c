@@ -313,7 +313,38 @@ static void test_no_probe_with_backup(void **state)
 	inter_on_own_segment(&fx.in, &par, 20000, T0 + 20 * SEC);
 	inter_tick(&fx.in, 40000, REAL0 + 20 * SEC, T0 + 20 * SEC);
 	assert_int_equal(fx.nout, 0);
-	assert_int_equal(fx.in.probes_sent, 1);
+	assert_int_equal(fx.in.probes_sent, 0);
+}
+
+static void test_no_probe_without_last_delay(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(20, 21, 22, 23);
+	/* Without a LastDelay a trace would have no bound: wait for one. */
+	inter_tick(&fx.in, 0, REAL0, T0);
+	assert_int_equal(fx.nout, 0);
+	inter_tick(&fx.in, 30000, REAL0 + 10 * MS, T0 + 10 * MS);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+}
+
+static void test_probe_forwarded_once(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(7, 5, 0, 30);
+	struct wire_addr from = addr(30);
+	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	/* A later copy of the same probe, by another way, goes no further. */
+	clear();
+	struct wire_probe q = PROBE(7, 5, 0, 31);
+	struct wire_addr from2 = addr(31);
+	inter_on_probe(&fx.in, &q, &from2, REAL0 + 30 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	/* Another probe of the same peer does. */
+	struct wire_probe r = PROBE(8, 5, 0, 31);
+	inter_on_probe(&fx.in, &r, &from2, REAL0 + 30 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
 static void test_probe_forwarded(void **state)
@@ -325,6 +356,7 @@ static void test_probe_forwarded(void **state)
 	for (int round = 0; round < 50; round++) {
 		clear();
 		struct wire_probe p = PROBE(7, 5, 0, 30);
+		p.seq = 100 + (uint32_t)round; /* each probe is forwarded once */
 		struct wire_addr from = addr(30);
 		inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
 		assert_int_equal(fx.nout, INTER_PROBE_J);
@@ -336,7 +368,7 @@ static void test_probe_forwarded(void **state)
 				assert_int_not_equal(fx.out[j].to.id, s->to.id);
 			chosen[s->to.id - 40]++;
 			const struct wire_probe *q = &s->m.u.probe;
-			assert_int_equal(q->seq, 7);
+			assert_int_equal(q->seq, 100 + (uint32_t)round);
 			assert_int_equal(q->peer0.id, P0);
 			assert_int_equal(q->ts0_us, REAL0);
 			assert_int_equal(q->source_id, SRC);
@@ -364,15 +396,20 @@ static void test_probe_forwarded(void **state)
 
 	clear();
 	NEIGHBOURS(P0, 30);
+	p.seq = 9;
 	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 0);
 }
 
 static int forwards(const struct wire_probe *p, uint64_t now_real)
 {
+	static uint32_t fresh = 1000;
 	clear();
-	struct wire_addr from = p->nhops ? p->hops[p->nhops - 1].addr : p->peer0;
-	inter_on_probe(&fx.in, p, &from, now_real, T0);
+	/* A new sequence each time: a node forwards any one probe only once. */
+	struct wire_probe q = *p;
+	q.seq = fresh++;
+	struct wire_addr from = q.nhops ? q.hops[q.nhops - 1].addr : q.peer0;
+	inter_on_probe(&fx.in, &q, &from, now_real, T0);
 	return count(WIRE_PROBE);
 }
 
@@ -954,6 +991,8 @@ int main(void)
 	    T(test_push_without_children),
 	    T(test_peer0_probes),
 	    T(test_no_probe_with_backup),
+	    T(test_no_probe_without_last_delay),
+	    T(test_probe_forwarded_once),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
 	    T(test_probe_stops_at_ttl),
