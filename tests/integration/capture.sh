@@ -17,11 +17,11 @@ tshark_errors() { grep -v 'Running as user' "$1" || true; }
 
 for backend in bridge userspace; do
   run="$out/run-$backend"
-  before=$(ip netns list | wc -l)
-  "$BIN/anysee-harness" run "$scenario" --backend "$backend" --out "$run" -q \
-    || fail "$backend: harness run failed"
-  after=$(ip netns list | wc -l)
-  [ "$after" -le "$before" ] || fail "$backend: namespaces left behind: $(ip netns list)"
+  "$BIN/anysee-harness" run "$scenario" --backend "$backend" --out "$run" -q &
+  pid=$!
+  wait "$pid" || fail "$backend: harness run failed"
+  prefix=$(printf '%x' "$pid")
+  [ -z "$(our_namespaces "$prefix")" ] || fail "$backend: namespaces left behind: $(our_namespaces "$prefix")"
 
   pcap="$run/capture.pcap"
   [ -s "$pcap" ] || fail "$backend: no capture.pcap in the run directory"

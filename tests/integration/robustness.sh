@@ -181,8 +181,8 @@ sent=$(sed -n 's/^sent \([0-9]*\) .*/\1/p' "$out/blast.txt")
 wait "$hpid"; rc=$?
 hpid=""
 [ "$rc" -eq 0 ] || fail "harness exit $rc: $(tail -5 "$out/harness.out")"
-[ -z "$(our_namespaces "${prefix#anysee-}-")" ] \
-  || fail "namespaces left behind: $(our_namespaces "${prefix#anysee-}-")"
+[ -z "$(our_namespaces "${prefix#anysee-}")" ] \
+  || fail "namespaces left behind: $(our_namespaces "${prefix#anysee-}")"
 pgrep -f "$run" >/dev/null && fail "processes left behind"
 
 log="$run/harness.log"
