@@ -223,6 +223,18 @@ static void send_detector(struct node *n, const struct wire_addr *to, const stru
 	send_to(n, to, &m);
 }
 
+/* One LTM change per peer and round: every change makes the other end look
+ * for a new neighbour, so unthrottled changes keep the mesh churning
+ * instead of settling. */
+static int ltm_may_change(struct node *n)
+{
+	uint64_t now = mono_us();
+	if (n->ltm_last_us && now - n->ltm_last_us < MESH_ROUND_US)
+		return 0;
+	n->ltm_last_us = now;
+	return 1;
+}
+
 static void on_detector(struct node *n, const struct wire_detector *d, const struct wire_addr *from)
 {
 	if (!n->use_mesh || d->src.id == n->self.id)
@@ -241,7 +253,7 @@ static void on_detector(struct node *n, const struct wire_detector *d, const str
 		if (d->direct.id != n->self.id || !mesh_pending_take(&n->mesh, d->src.id, &pd))
 			return;
 		if (mesh_ltm_decide(0, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
-		    !mesh_find(&n->mesh, d->src.id)) {
+		    ltm_may_change(n) && !mesh_find(&n->mesh, d->src.id)) {
 			evlog_event(&n->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u",
 			            d->src.id, age, pd.n_id, pd.d_np_us);
 			send_simple(n, &pd.s, WIRE_NEIGH_REQ, 0, 0);
@@ -275,7 +287,7 @@ static void on_detector(struct node *n, const struct wire_detector *d, const str
 	struct mesh_nb *s = mesh_find(&n->mesh, d->src.id);
 	enum ltm_verdict v =
 	    mesh_ltm_decide(d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
-	if (v == LTM_CUT_NP && n->mesh.n > 2) {
+	if (v == LTM_CUT_NP && n->mesh.n > 2 && ltm_may_change(n)) {
 		evlog_event(&n->log, "ltm_cut", "n=%u d_np_us=%u s=%u d_sn_us=%u d_sp_us=%u",
 		            from->id, d_np, d->src.id, d_sn, s->delay_us);
 		send_simple(n, from, WIRE_NEIGH_CUT, 0, 3);

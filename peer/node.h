@@ -32,6 +32,7 @@ struct node {
 	int use_mesh; /* anysee mode (and every source): keep LTM mesh neighbours */
 	struct mesh mesh;
 	uint32_t asked[MESH_MAX]; /* neighbours asked to partner this round */
+	uint64_t ltm_last_us;     /* last LTM cut or replacement */
 
 	int have_stream;
 	struct overlay ov;
