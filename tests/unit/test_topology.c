@@ -21,7 +21,7 @@
 #define TEST_DATA_DIR "tests/data"
 /* Real backbones, used when present; the project must not depend on them. */
 #ifndef REAL_TOPOLOGIES
-#define REAL_TOPOLOGIES "/work/shared/data/topologies"
+#define REAL_TOPOLOGIES "scenarios/topologies"
 #endif
 
 #define assert_contains(hay, needle)                                                               \
