@@ -407,11 +407,12 @@ static void release(struct sw *sw, uint64_t horizon)
 				frame_put(sw, id);
 				continue;
 			}
-			if (depart > horizon) {
-				f->stage = STAGE_DOWNLINK;
-				dueq_push(sw->q, depart, id);
-				continue;
-			}
+			/* Back into the queue even when due now: a frame already
+			 * waiting on the same downlink may leave before this one,
+			 * and the queue releases them in departure order. */
+			f->stage = STAGE_DOWNLINK;
+			dueq_push(sw->q, depart, id);
+			continue;
 		}
 		tx_add(sw, id, sw->ifindex_of_host[f->dst]);
 	}
