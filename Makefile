@@ -27,15 +27,18 @@ TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CFLAGS     := $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS    := $(SAN) $(EXTRA_LDFLAGS)
 
-LIBDIRS := peer netns harness analysis
 lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 objs     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# lib/ is the shared base below every part. The peer's formats (its wire
+# codec and log records) are a library of their own: the analysis and the
+# capture report read them without linking the peer.
+BASE_OBJS     := $(call objs,$(call lib_srcs,lib))
+PEERFMT_OBJS  := $(call objs,peer/wire.c peer/log.c)
 PEER_OBJS     := $(call objs,$(call lib_srcs,peer))
 NETNS_OBJS    := $(call objs,$(call lib_srcs,netns))
 HARNESS_OBJS  := $(call objs,$(call lib_srcs,harness))
 ANALYSIS_OBJS := $(call objs,$(call lib_srcs,analysis))
-ALL_LIB_OBJS  := $(HARNESS_OBJS) $(ANALYSIS_OBJS) $(NETNS_OBJS) $(PEER_OBJS)
 
 BINS := $(BUILD)/bin/anysee $(BUILD)/bin/anysee-harness $(BUILD)/bin/anysee-analyze
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -76,25 +79,35 @@ $(BUILD)/lib/lib%.a:
 	@rm -f $@
 	@ar rcs $@ $^
 
+$(BUILD)/lib/libbase.a: $(BASE_OBJS)
+$(BUILD)/lib/libpeerfmt.a: $(PEERFMT_OBJS)
 $(BUILD)/lib/libpeer.a: $(PEER_OBJS)
 $(BUILD)/lib/libnetns.a: $(NETNS_OBJS)
 $(BUILD)/lib/libharness.a: $(HARNESS_OBJS)
 $(BUILD)/lib/libanalysis.a: $(ANALYSIS_OBJS)
 
+# Each binary links only the libraries it uses: the harness runs the peer
+# binary and never needs the peer's code.
+BASE_LIB    := $(BUILD)/lib/libbase.a
+PEER_LIBS   := $(BUILD)/lib/libpeer.a $(BASE_LIB)
+ANALYZE_LIBS := $(BUILD)/lib/libanalysis.a $(BUILD)/lib/libpeerfmt.a $(BASE_LIB)
+HARNESS_LIBS := $(BUILD)/lib/libharness.a $(BUILD)/lib/libanalysis.a \
+	$(BUILD)/lib/libnetns.a $(BUILD)/lib/libpeerfmt.a $(BASE_LIB)
+# Unit tests may reach into any part.
 ALL_LIBS := $(BUILD)/lib/libharness.a $(BUILD)/lib/libanalysis.a \
-	$(BUILD)/lib/libnetns.a $(BUILD)/lib/libpeer.a
+	$(BUILD)/lib/libnetns.a $(BUILD)/lib/libpeer.a $(BASE_LIB)
 
-$(BUILD)/bin/anysee: $(BUILD)/obj/peer/main.o $(BUILD)/lib/libpeer.a
+$(BUILD)/bin/anysee: $(BUILD)/obj/peer/main.o $(PEER_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BUILD)/bin/anysee-harness: $(BUILD)/obj/harness/main.o $(ALL_LIBS)
+$(BUILD)/bin/anysee-harness: $(BUILD)/obj/harness/main.o $(HARNESS_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
-$(BUILD)/bin/anysee-analyze: $(BUILD)/obj/analysis/main.o $(BUILD)/lib/libanalysis.a $(BUILD)/lib/libpeer.a
+$(BUILD)/bin/anysee-analyze: $(BUILD)/obj/analysis/main.o $(ANALYZE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

@@ -5,7 +5,7 @@
 
 #include "analysis/analysis.h"
 #include "analysis/compare.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 static void usage(FILE *f)
 {

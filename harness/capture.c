@@ -1,6 +1,6 @@
 #include "harness/capture.h"
 
-#include "peer/util.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,10 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
+
 /* Enough for the SLL2 header (20), IPv4 with options (60), UDP (8) and the
  * AnySee header (12): classifying control versus media needs no more. */
 #define CAPTURE_SNAPLEN_HEADERS 128
-#define CAPTURE_FILTER_DEFAULT "udp port 7000"
+#define CAPTURE_FILTER_DEFAULT "udp port " ADDR_PEER_PORT_STR
 
 struct capture;
 

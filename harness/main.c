@@ -13,7 +13,7 @@
 #include "harness/runner.h"
 #include "harness/scenario.h"
 #include "netns/testbed.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 static void default_peer_bin(char *buf, size_t len)
 {

@@ -13,7 +13,7 @@
 
 #include "netns/testbed.h"
 #include "netns/topology.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 static void usage(void)
 {

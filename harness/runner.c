@@ -18,10 +18,10 @@
 
 #include "harness/capture.h"
 #include "harness/netplan.h"
-#include "peer/loop.h"
-#include "peer/util.h"
+#include "lib/loop.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
-#define PEER_PORT 7000
 #define STOP_GRACE_US 3000000u
 
 enum hstate { H_IDLE, H_RUNNING, H_LEAVING, H_LEFT, H_CRASHED, H_DIED };
@@ -123,8 +123,8 @@ static int copy_file(const char *from, const char *dir, const char *name)
 static void host_addr(uint32_t i, char *buf, size_t len)
 {
 	char ip[16];
-	testbed_ip_str(testbed_host_ip(i), ip);
-	snprintf(buf, len, "%s:%d", ip, PEER_PORT);
+	addr_ip_str(addr_host_ip(i), ip);
+	snprintf(buf, len, "%s:%d", ip, ADDR_PEER_PORT);
 }
 
 /* argv of host i: the peer binary, its role and flags. */
@@ -579,7 +579,7 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 		fprintf(f, "# name role ip stream\n");
 		for (int i = 0; i < s->nh; i++) {
 			char ip[16];
-			testbed_ip_str(testbed_host_ip((uint32_t)i), ip);
+			addr_ip_str(addr_host_ip((uint32_t)i), ip);
 			fprintf(f, "%s %s %s %s\n", s->h[i].name, scenario_role_name(s->h[i].role),
 			        ip, *s->h[i].stream ? s->h[i].stream : "-");
 		}

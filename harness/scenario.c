@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer/util.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 #define MAX_HOSTS 4096
 #define MAX_EVENTS 200000
@@ -265,7 +266,7 @@ static void push_handle(lua_State *L, int idx)
 	lua_pushstring(L, s->h[idx].name);
 	lua_setfield(L, -2, "name");
 	char ip[16];
-	testbed_ip_str(testbed_host_ip((uint32_t)idx), ip);
+	addr_ip_str(addr_host_ip((uint32_t)idx), ip);
 	lua_pushstring(L, ip);
 	lua_setfield(L, -2, "ip");
 	luaL_setmetatable(L, "anysee.host");

@@ -11,7 +11,7 @@
 
 #include "netns/linkmodel.h"
 #include "netns/testbed.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 struct lua_State;
 

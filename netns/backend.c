@@ -19,7 +19,7 @@
 
 #include "netns/netem.h"
 #include "netns/switch.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define HOST_IFINDEX 2 /* eth0, see testbed.c */
 #define SWITCH_STOP_MS 2000

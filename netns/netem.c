@@ -28,7 +28,8 @@
 #include <netlink/socket.h>
 
 #include "netns/testbed.h"
-#include "peer/util.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 /* ---- conversions -------------------------------------------------------- */
 
@@ -138,11 +139,6 @@ static struct gkey path_key(const struct linkmodel *m, uint32_t a, uint32_t b)
 	    netem_jitter_us(p.jitter_us),
 	    netem_loss_u32(p.loss),
 	};
-}
-
-static uint32_t host_ip(uint32_t i)
-{
-	return TESTBED_NET + i + 1;
 }
 
 /* Bucket by the last address byte (what the link node hashes), node by the third, so
@@ -283,7 +279,7 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 		struct netem_filter *f = &out->filter[j < host ? j : j - 1];
 		struct netem_group *g = &out->group[key_of[i]];
 		f->dst = j;
-		f->ip = host_ip(j);
+		f->ip = addr_host_ip(j);
 		f->handle = filter_handle(f->ip);
 		f->classid = g->classid;
 		g->ndst++;
@@ -559,7 +555,7 @@ static int u32_link(struct build *c)
 	if (e >= 0)
 		e = rtnl_u32_set_hashmask(cls, NETEM_HT_BUCKETS - 1, 16);
 	if (e >= 0)
-		e = rtnl_u32_add_key_uint32(cls, TESTBED_NET, 0xffff0000u, 16, 0);
+		e = rtnl_u32_add_key_uint32(cls, ADDR_NET, ADDR_NETMASK, 16, 0);
 	if (e >= 0)
 		e = rtnl_cls_build_add_request(cls, NLM_F_CREATE | NLM_F_EXCL, &msg);
 	rtnl_cls_put(cls);

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "peer/util.h"
+#include "lib/util.h"
 
 struct shaper {
 	uint32_t n;

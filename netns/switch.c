@@ -18,7 +18,8 @@
 
 #include "netns/shaper.h"
 #include "netns/testbed.h"
-#include "peer/util.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 #define BATCH 64         /* frames per recvmmsg and per sendmmsg */
 #define RX_BUDGET 8      /* receive batches before due frames get their turn */
@@ -114,27 +115,13 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* The MAC plan of netns/testbed.h: 02:a5:ee, then host + 1 in 24 bits.
- * Kept here so the switch links without testbed.c and its libnl. */
-static const uint8_t mac_prefix[3] = {0x02, 0xa5, 0xee};
-
-static void host_mac(uint32_t host, uint8_t mac[6])
-{
-	memcpy(mac, mac_prefix, 3);
-	mac[3] = (uint8_t)((host + 1) >> 16);
-	mac[4] = (uint8_t)((host + 1) >> 8);
-	mac[5] = (uint8_t)(host + 1);
-}
-
 /* The host owning a unicast MAC and having a port, or -1. */
 static int64_t mac_host(const struct sw *sw, const uint8_t *mac)
 {
-	if (memcmp(mac, mac_prefix, 3) != 0)
+	int64_t h = addr_mac_host(mac);
+	if (h < 0 || h >= (int64_t)sw->m->n || !sw->ifindex_of_host[h])
 		return -1;
-	uint32_t v = (uint32_t)mac[3] << 16 | (uint32_t)get16(mac + 4);
-	if (v == 0 || v > sw->m->n || !sw->ifindex_of_host[v - 1])
-		return -1;
-	return v - 1;
+	return h;
 }
 
 static void frame_put(struct sw *sw, uint32_t id)
@@ -206,12 +193,12 @@ static int arp_answer(struct sw *sw, struct frame *f, uint32_t src)
 		return 0;
 	uint32_t tip;
 	memcpy(&tip, arp + 24, 4);
-	uint32_t t = be32toh(tip) - TESTBED_NET - 1;
-	if (t >= sw->m->n || t == src || !sw->ifindex_of_host[t])
+	int64_t t = addr_ip_host(be32toh(tip));
+	if (t < 0 || t >= (int64_t)sw->m->n || t == src || !sw->ifindex_of_host[t])
 		return 0;
 
 	uint8_t mac[ETH_ALEN];
-	host_mac(t, mac);
+	addr_host_mac((uint32_t)t, mac);
 	memcpy(eth, eth + ETH_ALEN, ETH_ALEN);
 	memcpy(eth + ETH_ALEN, mac, ETH_ALEN);
 	arp[6] = 0;
@@ -507,7 +494,7 @@ static int map_ports(struct sw *sw, const struct switch_config *cfg, char *err, 
 	uint32_t max = 0;
 	for (uint32_t i = 0; i < cfg->nports; i++) {
 		const struct switch_port *p = &cfg->ports[i];
-		if (p->host >= sw->m->n) {
+		if (p->host >= (int64_t)sw->m->n) {
 			snprintf(err, errlen, "port %s: host %u is outside the model of %u hosts",
 			         p->ifname, p->host, sw->m->n);
 			goto out;

@@ -28,7 +28,8 @@
 #include <netlink/route/link/veth.h>
 
 #include "netns/backend.h"
-#include "peer/util.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 #define NETNS_RUN_DIR "/run/netns"
 #define HOST_IFINDEX 2 /* eth0 right after lo in a fresh namespace */
@@ -48,27 +49,6 @@ struct testbed {
 	size_t model_len;
 	struct backend_state *bstate;
 };
-
-uint32_t testbed_host_ip(uint32_t i)
-{
-	return TESTBED_NET + i + 1;
-}
-
-void testbed_host_mac(uint32_t i, uint8_t mac[6])
-{
-	uint32_t v = i + 1;
-	mac[0] = 0x02;
-	mac[1] = 0xa5;
-	mac[2] = 0xee;
-	mac[3] = (uint8_t)(v >> 16);
-	mac[4] = (uint8_t)(v >> 8);
-	mac[5] = (uint8_t)v;
-}
-
-void testbed_ip_str(uint32_t ip, char buf[16])
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
 
 static const char *const backend_names[] = {
     [TESTBED_AUTO] = "auto",
@@ -274,7 +254,7 @@ static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int plen, cons
 	}
 	if (rc < 0) {
 		char ipbuf[16];
-		testbed_ip_str(ip, ipbuf);
+		addr_ip_str(ip, ipbuf);
 		err_set(err, errlen, "add address %s/%d to %s: %s", ipbuf, plen, what,
 		        nl_geterror(rc));
 	}
@@ -294,7 +274,7 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	 * open a veth end before its peer is linked (ENOTCONN). */
 	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = HOST_IFINDEX};
 	uint8_t mac[6];
-	testbed_host_mac(host, mac);
+	addr_host_mac(host, mac);
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg)
 		return -NLE_NOMEM;
@@ -351,14 +331,14 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 	char hubif[IFNAMSIZ];
 	snprintf(hubif, sizeof(hubif), "p%u", i);
 	int nrc =
-	    veth_add(hub_sk, hubif, bridge_ifindex, host_fd, testbed_host_ip(i) - TESTBED_NET - 1);
+	    veth_add(hub_sk, hubif, bridge_ifindex, host_fd, i);
 	if (nrc < 0) {
 		snprintf(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
 		goto out;
 	}
 	if (link_set_up(sk, HOST_IFINDEX, "eth0", e, sizeof(e)))
 		goto out;
-	if (addr_add(sk, HOST_IFINDEX, testbed_host_ip(i), 16, "eth0", e, sizeof(e)))
+	if (addr_add(sk, HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", e, sizeof(e)))
 		goto out;
 	rc = 0;
 	goto out;

@@ -4,8 +4,8 @@
  * Names: every namespace is "<prefix>-<host>" under the netns run directory
  * (so `ip netns exec` works), the hub is "<prefix>-hub". prefix always starts
  * with TESTBED_PREFIX, which is how testbed_clean() finds leftovers.
- * Host i has IP 10.77.0.0 + i + 1 (/16) and MAC 02:a5:ee:00:hi:lo of i + 1;
- * its interface is "eth0", the hub end is "p<i>" inside the hub.
+ * Host i's addresses follow lib/addr.h; its interface is "eth0", the hub
+ * end is "p<i>" inside the hub.
  */
 #ifndef ANYSEE_TESTBED_H
 #define ANYSEE_TESTBED_H
@@ -17,7 +17,6 @@
 #include "netns/linkmodel.h"
 
 #define TESTBED_PREFIX "anysee-"
-#define TESTBED_NET 0x0a4d0000u /* 10.77.0.0/16 */
 #define TESTBED_MAX_HOSTS 65000u
 
 enum testbed_backend {
@@ -59,9 +58,6 @@ uint32_t testbed_nhosts(const struct testbed *tb);
 const char *testbed_host_ns(const struct testbed *tb, uint32_t i); /* namespace name */
 const char *testbed_hub_ns(const struct testbed *tb);
 const char *testbed_log_path(const struct testbed *tb); /* NULL when not set */
-uint32_t testbed_host_ip(uint32_t i);                   /* host byte order */
-void testbed_host_mac(uint32_t i, uint8_t mac[6]);
-void testbed_ip_str(uint32_t ip, char buf[16]);
 
 /* Enter a namespace by name (for a forked child before exec). */
 int testbed_enter_ns(const char *ns_name, char *err, size_t errlen);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define EARTH_RADIUS_KM 6371.0
 #define DEG_TO_RAD (M_PI / 180.0)

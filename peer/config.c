@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/addr.h"
 #include "peer/mesh.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define ALL (ROLE_RP | ROLE_SOURCE | ROLE_PEER | ROLE_MONITOR)
 
@@ -24,7 +25,7 @@ struct opt {
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 static const struct opt opts[] = {
     {"id", K_U32, ALL, F(id), "node id, unique in the network (default: from the address)"},
-    {"listen", K_ADDR, ALL, F(listen), "ip:port to bind (default 0.0.0.0:7000)"},
+    {"listen", K_ADDR, ALL, F(listen), "ip:port to bind (default 0.0.0.0:" ADDR_PEER_PORT_STR ")"},
     {"rp", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(rp), "rendezvous point ip:port"},
     {"monitor", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(monitor), "monitor ip:port for reports"},
     {"seed", K_U64, ALL, F(seed), "seed of every random choice"},
@@ -48,7 +49,7 @@ void config_defaults(struct config *c, enum role role)
 {
 	memset(c, 0, sizeof(*c));
 	c->role = role;
-	snprintf(c->listen, sizeof(c->listen), "0.0.0.0:7000");
+	snprintf(c->listen, sizeof(c->listen), "0.0.0.0:%d", ADDR_PEER_PORT);
 	c->rate_bps = 300000;
 	snprintf(c->ingest, sizeof(c->ingest), "synthetic");
 	c->mode = MODE_ANYSEE;

@@ -15,8 +15,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "peer/loop.h"
-#include "peer/util.h"
+#include "lib/loop.h"
+#include "lib/util.h"
 
 /* Request line and headers; players send a few hundred bytes. */
 #define REQ_MAX 8192

@@ -23,7 +23,7 @@
 
 #include "peer/keynode.h"
 #include "peer/log.h"
-#include "peer/util.h"
+#include "lib/util.h"
 #include "peer/wire.h"
 
 #define INTER_MAX_CHILDREN 48

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "peer/util.h"
+#include "lib/util.h"
 
 static FILE *open_in(const char *dir, const char *name, const char *mode)
 {

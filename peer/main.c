@@ -6,7 +6,7 @@
 #include "peer/monitor.h"
 #include "peer/node.h"
 #include "peer/rp.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 static const struct {
 	const char *name;

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "peer/loop.h"
-#include "peer/util.h"
+#include "lib/loop.h"
+#include "lib/util.h"
 #include "peer/wire.h"
 
 struct monitor {

@@ -9,10 +9,10 @@
 #include "peer/config.h"
 #include "peer/inter.h"
 #include "peer/log.h"
-#include "peer/loop.h"
+#include "lib/loop.h"
 #include "peer/mesh.h"
 #include "peer/overlay.h"
-#include "peer/util.h"
+#include "lib/util.h"
 #include "peer/wire.h"
 
 struct node {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "peer/log.h"
-#include "peer/loop.h"
-#include "peer/util.h"
+#include "lib/loop.h"
+#include "lib/util.h"
 #include "peer/wire.h"
 
 #define RP_MAX_ENTRIES 8192

@@ -20,7 +20,7 @@
 
 #include "netns/linkmodel.h"
 #include "netns/switch.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define MAX_HOST 65534 /* MACs and addresses of the testbed plan */
 

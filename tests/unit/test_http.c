@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "peer/http.h"
-#include "peer/loop.h"
-#include "peer/util.h"
+#include "lib/loop.h"
+#include "lib/util.h"
 
 #define STATUS_DOC "{\"peer\":7,\"streams\":[1,2],\"note\":\"ok\"}"
 #define IO_TIMEOUT_S 5

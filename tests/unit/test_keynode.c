@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "peer/keynode.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define SEC 1000000u
 

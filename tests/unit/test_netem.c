@@ -45,7 +45,8 @@
 #include "netns/linkmodel.h"
 #include "netns/netem.h"
 #include "netns/testbed.h"
-#include "peer/util.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -102,7 +103,7 @@ static void check_plan_invariants(const struct linkmodel *m, const struct netem_
 	for (uint32_t i = 0; i < p->nfilters; i++) {
 		const struct netem_filter *f = &p->filter[i];
 		assert_int_equal(f->dst, i < p->host ? i : i + 1);
-		assert_int_equal(f->ip, TESTBED_NET + f->dst + 1);
+		assert_int_equal(f->ip, ADDR_NET + f->dst + 1);
 		assert_int_equal(f->handle >> 20, NETEM_HT_ID);
 		assert_int_equal((f->handle >> 12) & 0xff, f->ip & 0xff);
 		assert_int_equal(f->handle & 0xfff, ((f->ip >> 8) & 0xff) + 1);
@@ -890,9 +891,9 @@ static void kernel_htb_u32(struct kt *kt)
 	int64_t ndef = class_packets(s.host_sk, s.host_if, NETEM_UP_DEFAULT);
 	KT_CHECK(kt, n1 >= 0 && n257 >= 0 && ndrop >= 0 && ndef >= 0, "classes exist");
 	KT_CHECK(kt,
-	         send_udp(&s, TESTBED_NET + 2, 3) == 0 && send_udp(&s, TESTBED_NET + 258, 2) == 0 &&
-	             send_udp(&s, TESTBED_NET + 300, 4) == 0 &&
-	             send_udp(&s, TESTBED_NET + 0x264, 2) == 0,
+	         send_udp(&s, ADDR_NET + 2, 3) == 0 && send_udp(&s, ADDR_NET + 258, 2) == 0 &&
+	             send_udp(&s, ADDR_NET + 300, 4) == 0 &&
+	             send_udp(&s, ADDR_NET + 0x264, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	/* Without netem leaves the drop class forwards, which is what makes it countable. */
@@ -917,7 +918,7 @@ static void kernel_htb_u32(struct kt *kt)
 	KT_CHECK(kt, filters_match(s.host_sk, s.host_if, &q, err, sizeof(err)) == 0, "%s", err);
 	n257 = class_packets(s.host_sk, s.host_if, c257);
 	KT_CHECK(kt,
-	         send_udp(&s, TESTBED_NET + 2, 1) == 0 && send_udp(&s, TESTBED_NET + 300, 2) == 0,
+	         send_udp(&s, ADDR_NET + 2, 1) == 0 && send_udp(&s, ADDR_NET + 300, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	KT_CHECK(kt, class_packets(s.host_sk, s.host_if, c257) - n257 == 3, "re-steered");

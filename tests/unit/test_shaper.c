@@ -11,7 +11,7 @@
 
 #include "netns/linkmodel.h"
 #include "netns/shaper.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 #define MS 1000000ull /* nanoseconds */
 #define US 1000ull

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "netns/topology.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 /* The fixture is under tests/data; paths are relative to the repository
  * root, where the tests are run from. */

@@ -13,7 +13,7 @@
 
 #include "peer/config.h"
 #include "peer/media.h"
-#include "peer/util.h"
+#include "lib/util.h"
 
 static void test_parse_rate(void **state)
 {

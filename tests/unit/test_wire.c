@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer/util.h"
+#include "lib/util.h"
 #include "peer/wire.h"
 
 /* Byte offsets the malformed-datagram tests patch. */

@@ -1,4 +1,4 @@
-#include "peer/loop.h"
+#include "lib/loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "peer/util.h"
+#include "lib/util.h"
 
 struct io {
 	int fd;

@@ -1,4 +1,4 @@
-#include "peer/util.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <math.h>
