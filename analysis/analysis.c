@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/json.h"
+#include "lib/rundir.h"
+#include "lib/util.h"
 #include "peer/log.h"
 
 static int cmp_u32(const void *a, const void *b)
@@ -20,22 +23,6 @@ static double percentile(const uint32_t *v, size_t n, double q)
 		return 0;
 	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
-}
-
-/* Value of key=... in an event line, or NULL. */
-static const char *kv(const char *line, const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *p = line; (p = strstr(p, key)); p++)
-		if ((p == line || p[-1] == ' ') && p[kl] == '=')
-			return p + kl + 1;
-	return NULL;
-}
-
-static uint64_t kv_u64(const char *line, const char *key)
-{
-	const char *v = kv(line, key);
-	return v ? strtoull(v, NULL, 10) : 0;
 }
 
 /* One run of the peer process: a peer that leaves and rejoins has several. */
@@ -57,54 +44,71 @@ static void close_session(struct session *s)
 	}
 }
 
+/* Folds one event line into the peer's metrics and its current session.
+ * Returns 0, or -1 when an event the analysis needs lacks a key. */
+static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct session *cur)
+{
+	uint64_t a, b;
+	if (!strcmp(e->event, LOGEV_PLAY_START)) {
+		if (evlog_get_u64(e, LOGK_STARTUP_US, &a) || evlog_get_u64(e, LOGK_SEQ, &b))
+			return -1;
+		/* Startup delay is that of the first join. */
+		if (!p->started)
+			p->startup_s = (double)a / 1e6;
+		p->started = 1;
+		cur->played = 1;
+		cur->start_seq = (uint32_t)b;
+	} else if (!strcmp(e->event, LOGEV_MESH)) {
+		if (evlog_get_u64(e, LOGK_MEAN_DELAY_US, &a))
+			return -1;
+		double d = (double)a / 1000.0;
+		if (d > 0 && !p->mesh_first_ms)
+			p->mesh_first_ms = d;
+		if (d > 0)
+			p->mesh_last_ms = d;
+	} else if (!strcmp(e->event, LOGEV_TICK)) {
+		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
+			return -1;
+		cur->tick_due += a;
+		cur->tick_on += b;
+	} else if (!strcmp(e->event, LOGEV_LEAVE)) {
+		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
+			return -1;
+		cur->due = a;
+		cur->on_time = b;
+		cur->closed = 1;
+	}
+	return 0;
+}
+
 static int load_events(const char *hdir, struct peer_metrics *p, struct session *ss, int *nss,
                        char *err, size_t errlen)
 {
 	char path[1200];
-	snprintf(path, sizeof(path), "%s/events.log", hdir);
+	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
+		return err_set(err, errlen, "open %s/%s: path too long", hdir, EVLOG_FILE);
 	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
 	char line[1024];
 	int n = 0;
 	struct session *cur = NULL;
 	while (fgets(line, sizeof(line), f)) {
-		char ev[32];
-		if (sscanf(line, "%*u %31s", ev) != 1)
+		struct evlog_line e;
+		if (evlog_parse(line, &e)) {
+			p->bad_lines++;
 			continue;
-		if (!strcmp(ev, "start")) {
-			const char *m = kv(line, "mode");
-			if (m)
-				sscanf(m, "%15s", p->mode);
+		}
+		if (!strcmp(e.event, LOGEV_START)) {
+			if (evlog_get_str(&e, LOGK_MODE, p->mode, sizeof(p->mode)))
+				p->bad_lines++;
 			if (cur)
 				close_session(cur);
 			cur = n < MAX_SESSIONS ? &ss[n++] : NULL;
 			if (cur)
 				memset(cur, 0, sizeof(*cur));
-		} else if (!cur) {
-			continue;
-		} else if (!strcmp(ev, "play_start")) {
-			/* Startup delay is that of the first join. */
-			if (!p->started)
-				p->startup_s = (double)kv_u64(line, "startup_us") / 1e6;
-			p->started = 1;
-			cur->played = 1;
-			cur->start_seq = (uint32_t)kv_u64(line, "seq");
-		} else if (!strcmp(ev, "mesh")) {
-			double d = (double)kv_u64(line, "mean_delay_us") / 1000.0;
-			if (d > 0 && !p->mesh_first_ms)
-				p->mesh_first_ms = d;
-			if (d > 0)
-				p->mesh_last_ms = d;
-		} else if (!strcmp(ev, "tick")) {
-			cur->tick_due += kv_u64(line, "due");
-			cur->tick_on += kv_u64(line, "on_time");
-		} else if (!strcmp(ev, "leave")) {
-			cur->due = kv_u64(line, "due");
-			cur->on_time = kv_u64(line, "on_time");
-			cur->closed = 1;
+		} else if (cur && fold_event(&e, p, cur)) {
+			p->bad_lines++;
 		}
 	}
 	fclose(f);
@@ -127,60 +131,61 @@ static int due_in_session(const struct session *ss, int nss, uint32_t seq)
 	return 0;
 }
 
-static uint32_t le32(const uint8_t *b)
+/* Growing array of delays; on allocation failure the samples so far stand. */
+struct delays {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void delays_add(struct delays *d, uint32_t x)
 {
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 4096;
+		uint32_t *nv = realloc(d->v, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		d->v = nv;
+		d->cap = cap;
+	}
+	d->v[d->n++] = x;
 }
 
 static int load_segments(const char *hdir, struct peer_metrics *p, const struct session *ss,
                          int nss, char *err, size_t errlen)
 {
 	char path[1200];
-	snprintf(path, sizeof(path), "%s/segments.bin", hdir);
+	if (rundir_path(path, sizeof(path), hdir, SEGLOG_FILE))
+		return err_set(err, errlen, "open %s/%s: path too long", hdir, SEGLOG_FILE);
 	FILE *f = fopen(path, "rbe");
-	if (!f) {
-		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	uint8_t hdr[16], r[16];
-	if (fread(hdr, 1, 16, f) != 16 || memcmp(hdr, SEGLOG_MAGIC, 8)) {
+	if (!f)
+		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
+	uint8_t hdr[SEGLOG_HDR_LEN], r[SEGLOG_REC_LEN];
+	uint64_t epoch;
+	if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr) || seglog_hdr_decode(hdr, &epoch)) {
 		fclose(f);
-		snprintf(err, errlen, "%s: not a segment log (bad header)", path);
-		return -1;
+		return err_set(err, errlen, "%s: not a segment log (bad header)", path);
 	}
-	size_t cap = 4096, n = 0;
-	uint32_t *delays = malloc(cap * sizeof(*delays));
-	if (!delays) {
-		fclose(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	while (fread(r, 1, 16, f) == 16) {
-		uint32_t seq = le32(r), delay = le32(r + 4);
-		uint8_t hops = r[12], flags = r[13];
-		if (!(flags & SEG_CHECKSUM_OK))
+	struct delays d = {0};
+	while (fread(r, 1, sizeof(r), f) == sizeof(r)) {
+		struct seglog_rec rec;
+		seglog_rec_decode(r, &rec);
+		if (!(rec.flags & SEG_CHECKSUM_OK))
 			p->corrupt++;
-		if (!(flags & SEG_STORED))
+		if (!(rec.flags & SEG_STORED))
 			continue;
 		p->stored++;
-		if (hops > p->max_hops)
-			p->max_hops = hops;
-		if ((flags & SEG_CONTENT_OK) && due_in_session(ss, nss, seq))
+		if (rec.hops > p->max_hops)
+			p->max_hops = rec.hops;
+		if ((rec.flags & SEG_CONTENT_OK) && due_in_session(ss, nss, rec.seq))
 			p->verified_due++;
-		if (n == cap) {
-			uint32_t *nd = realloc(delays, 2 * cap * sizeof(*nd));
-			if (!nd)
-				break;
-			delays = nd;
-			cap *= 2;
-		}
-		delays[n++] = delay;
+		delays_add(&d, rec.delay_us);
 	}
 	fclose(f);
-	qsort(delays, n, sizeof(*delays), cmp_u32);
-	p->delay_med_ms = percentile(delays, n, 0.5) / 1000.0;
-	p->delay_p95_ms = percentile(delays, n, 0.95) / 1000.0;
-	free(delays);
+	if (d.n)
+		qsort(d.v, d.n, sizeof(*d.v), cmp_u32);
+	p->delay_med_ms = percentile(d.v, d.n, 0.5) / 1000.0;
+	p->delay_p95_ms = percentile(d.v, d.n, 0.95) / 1000.0;
+	free(d.v);
 	p->verified_fraction = p->due ? (double)p->verified_due / (double)p->due : 0;
 	return 0;
 }
@@ -189,54 +194,38 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 {
 	memset(m, 0, sizeof(*m));
 	snprintf(m->dir, sizeof(m->dir), "%s", dir);
-	char path[1200];
-	snprintf(path, sizeof(path), "%s/hosts.txt", dir);
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "open %s: %s (is %s a run directory?)", path, strerror(errno),
-		         dir);
+	struct rundir_host *h;
+	int nh;
+	if (rundir_hosts_read(dir, &h, &nh, err, errlen))
 		return -1;
+	m->p = calloc((size_t)nh + 1, sizeof(*m->p));
+	if (!m->p) {
+		free(h);
+		return err_set(err, errlen, "load %s: out of memory", dir);
 	}
-	char line[512];
-	int cap = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char name[32], role[16];
-		if (line[0] == '#' || sscanf(line, "%31s %15s", name, role) != 2)
+	for (int i = 0; i < nh; i++) {
+		if (strcmp(h[i].role, "peer"))
 			continue;
-		if (strcmp(role, "peer"))
-			continue;
+		struct peer_metrics *p = &m->p[m->npeers++];
+		snprintf(p->name, sizeof(p->name), "%s", h[i].name);
 		char hdir[1200];
-		snprintf(hdir, sizeof(hdir), "%s/hosts/%s", dir, name);
-		if (m->npeers == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct peer_metrics *np = realloc(m->p, (size_t)cap * sizeof(*np));
-			if (!np) {
-				fclose(f);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			m->p = np;
-		}
-		struct peer_metrics *p = &m->p[m->npeers];
-		memset(p, 0, sizeof(*p));
-		snprintf(p->name, sizeof(p->name), "%s", name);
+		if (rundir_host_path(hdir, sizeof(hdir), dir, h[i].name, NULL))
+			continue;
 		struct session ss[MAX_SESSIONS];
 		int nss = 0;
 		char e[512];
 		/* A peer that never ran (scheduled after an interrupt) has no logs. */
 		if (load_events(hdir, p, ss, &nss, e, sizeof(e)) == 0)
 			load_segments(hdir, p, ss, nss, e, sizeof(e));
-		m->npeers++;
 	}
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/capture.pcap", dir);
-	if (access(path, R_OK) == 0) {
-		char e[512];
-		if (overhead_load(path, &m->overhead, e, sizeof(e))) {
-			snprintf(err, errlen, "%s", e);
-			return -1;
-		}
-		m->have_overhead = 1;
+	free(h);
+	char path[1200];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
+		/* A damaged capture costs the overhead figures, not the report. */
+		if (overhead_load(path, &m->overhead, m->overhead_error, sizeof(m->overhead_error)))
+			memset(&m->overhead, 0, sizeof(m->overhead));
+		else
+			m->have_overhead = 1;
 	}
 	return 0;
 }
@@ -331,36 +320,55 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		        s.mesh_first_ms, s.mesh_last_ms);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
+	else if (*m->overhead_error)
+		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
+	uint64_t bad = 0;
+	for (int i = 0; i < m->npeers; i++)
+		bad += m->p[i].bad_lines;
+	if (bad)
+		fprintf(out, "warning: %llu event log lines were unreadable or lacked a key\n",
+		        (unsigned long long)bad);
+}
+
+static void peer_json(struct json *j, const struct peer_metrics *p)
+{
+	json_obj_begin(j);
+	json_kstr(j, "name", p->name);
+	json_kstr(j, "mode", p->mode);
+	json_kbool(j, "started", p->started);
+	json_kdouble(j, "startup_s", p->startup_s, 6);
+	json_kdouble(j, "delay_median_ms", p->delay_med_ms, 3);
+	json_kdouble(j, "delay_p95_ms", p->delay_p95_ms, 3);
+	json_ku64(j, "due", p->due);
+	json_ku64(j, "on_time", p->on_time);
+	json_kdouble(j, "continuity", p->continuity, 6);
+	json_ku64(j, "stored", p->stored);
+	json_ku64(j, "verified_due", p->verified_due);
+	json_kdouble(j, "verified_fraction", p->verified_fraction, 6);
+	json_ku64(j, "corrupt", p->corrupt);
+	json_ki64(j, "max_hops", p->max_hops);
+	json_kdouble(j, "mesh_first_ms", p->mesh_first_ms, 3);
+	json_kdouble(j, "mesh_last_ms", p->mesh_last_ms, 3);
+	json_ku64(j, "bad_log_lines", p->bad_lines);
+	json_obj_end(j);
 }
 
 int analysis_write_json(const struct run_metrics *m, const char *path)
 {
-	FILE *f = fopen(path, "we");
-	if (!f)
-		return -1;
-	fprintf(f, "{\n  \"peers\": [\n");
-	for (int i = 0; i < m->npeers; i++) {
-		const struct peer_metrics *p = &m->p[i];
-		fprintf(f,
-		        "    {\"name\": \"%s\", \"mode\": \"%s\", \"started\": %s, \"startup_s\": "
-		        "%.6f, "
-		        "\"delay_median_ms\": %.3f, \"delay_p95_ms\": %.3f, \"due\": %" PRIu64
-		        ", \"on_time\": %" PRIu64 ", \"continuity\": %.6f, \"stored\": %" PRIu64
-		        ", \"verified_due\": %" PRIu64 ", \"verified_fraction\": %.6f, "
-		        "\"corrupt\": %" PRIu64 ", \"max_hops\": %d, \"mesh_first_ms\": %.3f, "
-		        "\"mesh_last_ms\": %.3f}%s\n",
-		        p->name, p->mode, p->started ? "true" : "false", p->startup_s,
-		        p->delay_med_ms, p->delay_p95_ms, p->due, p->on_time, p->continuity,
-		        p->stored, p->verified_due, p->verified_fraction, p->corrupt, p->max_hops,
-		        p->mesh_first_ms, p->mesh_last_ms, i + 1 < m->npeers ? "," : "");
-	}
-	fprintf(f, "  ]");
+	struct json j;
+	json_init(&j, true);
+	json_obj_begin(&j);
+	json_key(&j, "peers");
+	json_arr_begin(&j);
+	for (int i = 0; i < m->npeers; i++)
+		peer_json(&j, &m->p[i]);
+	json_arr_end(&j);
 	if (m->have_overhead) {
-		fprintf(f, ",\n  \"overhead\": ");
-		overhead_write_json(&m->overhead, f);
+		json_key(&j, "overhead");
+		overhead_write_json(&m->overhead, &j);
 	}
-	fprintf(f, "\n}\n");
-	return fclose(f);
+	json_obj_end(&j);
+	return json_write_file(&j, path);
 }
 
 int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
@@ -369,10 +377,10 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 	if (analysis_load(dir, &m, err, errlen))
 		return -1;
 	char path[1200];
-	snprintf(path, sizeof(path), "%s/metrics.json", dir);
-	int rc = analysis_write_json(&m, path);
-	snprintf(path, sizeof(path), "%s/peers.csv", dir);
-	FILE *csv = fopen(path, "we");
+	int rc = rundir_path(path, sizeof(path), dir, RUNDIR_METRICS);
+	rc |= rc ? rc : analysis_write_json(&m, path);
+	rc |= rundir_path(path, sizeof(path), dir, RUNDIR_PEERS_CSV);
+	FILE *csv = rc ? NULL : fopen(path, "we");
 	if (csv) {
 		fprintf(csv, "peer,mode,started,startup_s,delay_median_ms,delay_p95_ms,due,on_time,"
 		             "continuity,verified_fraction,max_hops\n");
@@ -387,8 +395,8 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 	} else {
 		rc = -1;
 	}
-	snprintf(path, sizeof(path), "%s/report.txt", dir);
-	FILE *f = fopen(path, "we");
+	rc |= rundir_path(path, sizeof(path), dir, RUNDIR_REPORT);
+	FILE *f = rc ? NULL : fopen(path, "we");
 	if (f) {
 		analysis_report(&m, f);
 		rc |= fclose(f);
@@ -396,7 +404,7 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 		rc = -1;
 	}
 	if (rc)
-		snprintf(err, errlen, "write report into %s: %s", dir, strerror(errno));
+		err_set(err, errlen, "write report into %s: %s", dir, strerror(errno));
 	else if (out)
 		analysis_report(&m, out);
 	analysis_free(&m);

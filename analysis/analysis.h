@@ -24,6 +24,7 @@ struct peer_metrics {
 	/* Mean one-way delay to mesh neighbours (anysee mode): at the first
 	 * round where any was measured, and at the last one. 0 when none. */
 	double mesh_first_ms, mesh_last_ms;
+	uint64_t bad_lines; /* event lines unreadable or missing a key */
 };
 
 struct run_metrics {
@@ -32,6 +33,7 @@ struct run_metrics {
 	struct peer_metrics *p;
 	int have_overhead; /* the run has a capture.pcap */
 	struct overhead overhead;
+	char overhead_error[512]; /* why a capture.pcap present could not be read */
 };
 
 struct run_summary {

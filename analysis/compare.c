@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 void compare_default_tolerance(struct tolerance *t)
 {
 	t->continuity = 0.01;
@@ -19,15 +21,15 @@ int compare_parse_tolerance(const char *s, struct tolerance *t, char *err, size_
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq) {
-			snprintf(err, errlen, "tolerance '%s': expected name=value", tok);
+			err_set(err, errlen, "tolerance '%s': expected name=value", tok);
 			return -1;
 		}
 		*eq = 0;
 		char *end;
 		double v = strtod(eq + 1, &end);
 		if (end == eq + 1 || (*end && strcmp(end, "%")) || !(v >= 0)) {
-			snprintf(err, errlen, "tolerance %s: '%s' is not a non-negative number",
-			         tok, eq + 1);
+			err_set(err, errlen, "tolerance %s: '%s' is not a non-negative number", tok,
+			        eq + 1);
 			return -1;
 		}
 		if (*end == '%')
@@ -41,9 +43,9 @@ int compare_parse_tolerance(const char *s, struct tolerance *t, char *err, size_
 		else if (!strcmp(tok, "played"))
 			t->played = v;
 		else {
-			snprintf(err, errlen,
-			         "tolerance '%s': known are continuity, startup, delay, played",
-			         tok);
+			err_set(err, errlen,
+			        "tolerance '%s': known are continuity, startup, delay, played",
+			        tok);
 			return -1;
 		}
 	}

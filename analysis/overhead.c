@@ -4,6 +4,8 @@
 #include <pcap/pcap.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 #define ETH_HDR 14u
 #define SLL_HDR 16u
 #define SLL2_HDR 20u
@@ -97,15 +99,15 @@ int overhead_load(const char *path, struct overhead *o, char *err, size_t errlen
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *p = pcap_open_offline(path, ebuf);
 	if (!p) {
-		snprintf(err, errlen, "open capture %s: %s", path, ebuf);
+		err_set(err, errlen, "open capture %s: %s", path, ebuf);
 		return -1;
 	}
 	o->linktype = pcap_datalink(p);
 	uint32_t hdr_len, proto_off;
 	if (link_layout(o->linktype, &hdr_len, &proto_off)) {
 		const char *name = pcap_datalink_val_to_name(o->linktype);
-		snprintf(err, errlen, "read capture %s: link type %s (%d) not supported", path,
-		         name ? name : "unknown", o->linktype);
+		err_set(err, errlen, "read capture %s: link type %s (%d) not supported", path,
+		        name ? name : "unknown", o->linktype);
 		pcap_close(p);
 		return -1;
 	}
@@ -171,17 +173,22 @@ void overhead_print(const struct overhead *o, FILE *out)
 		        o->frames);
 }
 
-static void json_count(FILE *out, const char *key, const struct overhead_count *c)
+static void json_count(struct json *j, const char *key, const struct overhead_count *c)
 {
-	fprintf(out, "\"%s\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", key, c->packets,
-	        c->bytes);
+	json_key(j, key);
+	json_obj_begin(j);
+	json_ku64(j, "packets", c->packets);
+	json_ku64(j, "bytes", c->bytes);
+	json_obj_end(j);
 }
 
-void overhead_write_json(const struct overhead *o, FILE *out)
+void overhead_write_json(const struct overhead *o, struct json *j)
 {
-	fprintf(out, "{\"control_fraction\": %.6f, ", overhead_control_fraction(o));
-	json_count(out, "anysee", &o->anysee);
-	fprintf(out, ", \"by_type\": {");
+	json_obj_begin(j);
+	json_kdouble(j, "control_fraction", overhead_control_fraction(o), 6);
+	json_count(j, "anysee", &o->anysee);
+	json_key(j, "by_type");
+	json_obj_begin(j);
 	for (int t = 1; t < WIRE_TYPE_MAX; t++) {
 		/* Keys in the snake_case of the rest of metrics.json. */
 		char key[32];
@@ -189,12 +196,12 @@ void overhead_write_json(const struct overhead *o, FILE *out)
 		for (char *s = key; *s; s++)
 			if (*s == ' ')
 				*s = '_';
-		json_count(out, key, &o->type[t]);
-		fputs(t + 1 < WIRE_TYPE_MAX ? ", " : "}, ", out);
+		json_count(j, key, &o->type[t]);
 	}
-	json_count(out, "other", &o->other);
-	fputs(", ", out);
-	json_count(out, "malformed", &o->malformed);
-	fprintf(out, ", \"frames\": %" PRIu64 ", \"truncated\": %s}", o->frames,
-	        o->truncated ? "true" : "false");
+	json_obj_end(j);
+	json_count(j, "other", &o->other);
+	json_count(j, "malformed", &o->malformed);
+	json_ku64(j, "frames", o->frames);
+	json_kbool(j, "truncated", o->truncated);
+	json_obj_end(j);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/json.h"
 #include "peer/wire.h"
 
 struct overhead_count {
@@ -43,8 +44,7 @@ double overhead_control_fraction(const struct overhead *o);
 
 void overhead_print(const struct overhead *o, FILE *out);
 
-/* Write the numbers as one JSON object, no key and no newline around it, to
- * embed in a larger document. */
-void overhead_write_json(const struct overhead *o, FILE *out);
+/* Write the numbers as one JSON object value, to embed in a larger document. */
+void overhead_write_json(const struct overhead *o, struct json *j);
 
 #endif

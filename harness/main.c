@@ -12,8 +12,9 @@
 #include "harness/net.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
-#include "netns/testbed.h"
+#include "lib/rundir.h"
 #include "lib/util.h"
+#include "netns/testbed.h"
 
 static void default_peer_bin(char *buf, size_t len)
 {
@@ -245,7 +246,7 @@ static int cmd_sweep(int argc, char **argv)
 	char **sets = calloc((size_t)(c.nsets + c.ngrids + 1), sizeof(*sets));
 	char(*buf)[256] = calloc((size_t)c.ngrids + 1, sizeof(*buf));
 	char csv[1100];
-	snprintf(csv, sizeof(csv), "%s/sweep.csv", parent);
+	snprintf(csv, sizeof(csv), "%s/" RUNDIR_SWEEP_CSV, parent);
 	FILE *f = NULL;
 	int rc = 0;
 	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST) || !(f = fopen(csv, "we"))) {

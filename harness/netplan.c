@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/rundir.h"
 #include "netns/topology.h"
 
 /* A relative path is tried as given, then beside the scenario file. */
@@ -38,7 +39,7 @@ static int from_matrix(const struct scenario *s, uint32_t *delay_us, const char 
 	memcpy(delay_us, m, sizeof(*m) * (size_t)n * n);
 	free(m);
 	if (rundir) {
-		snprintf(path, sizeof(path), "%s/delays.txt", rundir);
+		snprintf(path, sizeof(path), "%s/" RUNDIR_DELAYS, rundir);
 		topo_matrix_write(path, delay_us, n, e, sizeof(e));
 	}
 	return 0;
@@ -92,9 +93,9 @@ int netplan_delays(const struct scenario *s, uint32_t *delay_us, const char *run
 		goto out;
 	}
 	if (rundir) {
-		snprintf(path, sizeof(path), "%s/topology.gml", rundir);
+		snprintf(path, sizeof(path), "%s/" RUNDIR_TOPOLOGY, rundir);
 		topo_gml_write(topo, path, e, sizeof(e));
-		snprintf(path, sizeof(path), "%s/delays.txt", rundir);
+		snprintf(path, sizeof(path), "%s/" RUNDIR_DELAYS, rundir);
 		topo_matrix_write(path, delay_us, n, e, sizeof(e));
 	}
 	rc = 0;

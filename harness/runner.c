@@ -18,9 +18,11 @@
 
 #include "harness/capture.h"
 #include "harness/netplan.h"
-#include "lib/loop.h"
 #include "lib/addr.h"
+#include "lib/loop.h"
+#include "lib/rundir.h"
 #include "lib/util.h"
+#include "peer/log.h"
 
 #define STOP_GRACE_US 3000000u
 
@@ -227,7 +229,7 @@ static int start_host(struct runner *r, int i, char *err, size_t errlen)
 		char path[1300], e[256];
 		snprintf(path, sizeof(path), "%s/stdout.log", hdir);
 		int fo = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		snprintf(path, sizeof(path), "%s/stderr.log", hdir);
+		snprintf(path, sizeof(path), "%s/" RUNDIR_HOST_STDERR, hdir);
 		int fe = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fo >= 0)
 			dup2(fo, 1);
@@ -387,13 +389,16 @@ static int count_state(const struct runner *r, enum hstate st)
 
 /* Read what the peers appended to their event logs since the last look:
  * who plays, and continuity so far. */
+/* Live progress from the peers' event logs: who plays, and the on-time
+ * share so far. Reads only whole lines, from where the last scan ended. */
 static void scan_logs(struct runner *r)
 {
 	char path[1200], line[512];
 	for (int i = 0; i < r->s->nh; i++) {
 		if (r->s->h[i].role != HOST_PEER || r->st[i] == H_IDLE)
 			continue;
-		snprintf(path, sizeof(path), "%s/hosts/%s/events.log", r->dir, r->s->h[i].name);
+		if (rundir_host_path(path, sizeof(path), r->dir, r->s->h[i].name, EVLOG_FILE))
+			continue;
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
@@ -403,23 +408,19 @@ static void scan_logs(struct runner *r)
 				if (!len || line[len - 1] != '\n')
 					break; /* a line still being written: read it next time */
 				r->log_off[i] += (long)len;
-				const char *ev = strchr(line, ' ');
-				if (!ev)
+				struct evlog_line e;
+				uint64_t due, on;
+				if (evlog_parse(line, &e))
 					continue;
-				ev++;
-				if (!strncmp(ev, "start ", 6)) {
+				if (!strcmp(e.event, LOGEV_START)) {
 					r->playing[i] = 0;
-				} else if (!strncmp(ev, "play_start ", 11)) {
+				} else if (!strcmp(e.event, LOGEV_PLAY_START)) {
 					r->playing[i] = 1;
-				} else if (!strncmp(ev, "tick ", 5)) {
-					unsigned long long due = 0, on = 0;
-					const char *d = strstr(ev, " due="),
-					           *o = strstr(ev, " on_time=");
-					if (d && o && sscanf(d, " due=%llu", &due) == 1 &&
-					    sscanf(o, " on_time=%llu", &on) == 1) {
-						r->due += due;
-						r->on_time += on;
-					}
+				} else if (!strcmp(e.event, LOGEV_TICK) &&
+				           !evlog_get_u64(&e, LOGK_DUE, &due) &&
+				           !evlog_get_u64(&e, LOGK_ON_TIME, &on)) {
+					r->due += due;
+					r->on_time += on;
 				}
 			}
 		}
@@ -544,6 +545,22 @@ static void set_model(struct runner *r, const uint32_t *delay_us)
 	memcpy(m->delay_us, delay_us, sizeof(*delay_us) * (size_t)m->n * m->n);
 }
 
+static int write_hosts(const char *dir, const struct scenario *s, char *err, size_t errlen)
+{
+	struct rundir_host *h = calloc((size_t)s->nh + 1, sizeof(*h));
+	if (!h)
+		return err_set(err, errlen, "write %s/%s: out of memory", dir, RUNDIR_HOSTS);
+	for (int i = 0; i < s->nh; i++) {
+		snprintf(h[i].name, sizeof(h[i].name), "%s", s->h[i].name);
+		snprintf(h[i].role, sizeof(h[i].role), "%s", scenario_role_name(s->h[i].role));
+		addr_ip_str(addr_host_ip((uint32_t)i), h[i].ip);
+		snprintf(h[i].stream, sizeof(h[i].stream), "%s", s->h[i].stream);
+	}
+	int rc = rundir_hosts_write(dir, h, s->nh, err, errlen);
+	free(h);
+	return rc;
+}
+
 static int prepare_dir(struct runner *r, char *err, size_t errlen)
 {
 	const struct scenario *s = r->s;
@@ -560,32 +577,20 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 		return -1;
 	}
 	char path[1200];
-	snprintf(path, sizeof(path), "%s/harness.log", r->dir);
+	snprintf(path, sizeof(path), "%s/" RUNDIR_HARNESS_LOG, r->dir);
 	r->hlog = fopen(path, "we");
-	if (!r->hlog || copy_file(s->path, r->dir, "scenario.lua")) {
+	if (!r->hlog || copy_file(s->path, r->dir, RUNDIR_SCENARIO)) {
 		snprintf(err, errlen, "write run directory %s: %s", r->dir, strerror(errno));
 		return -1;
 	}
-	write_file(r->dir, "seed", "%llu\n", (unsigned long long)s->seed);
+	write_file(r->dir, RUNDIR_SEED, "%llu\n", (unsigned long long)s->seed);
 	char sets[4096] = "";
 	for (int i = 0; i < r->o->nsets; i++)
 		snprintf(sets + strlen(sets), sizeof(sets) - strlen(sets), "%s\n", r->o->sets[i]);
-	write_file(r->dir, "params", "%s", sets);
-	snprintf(path, sizeof(path), "%s/schedule", r->dir);
+	write_file(r->dir, RUNDIR_PARAMS, "%s", sets);
+	snprintf(path, sizeof(path), "%s/" RUNDIR_SCHEDULE, r->dir);
 	scenario_write_schedule(s, path);
-	snprintf(path, sizeof(path), "%s/hosts.txt", r->dir);
-	FILE *f = fopen(path, "we");
-	if (f) {
-		fprintf(f, "# name role ip stream\n");
-		for (int i = 0; i < s->nh; i++) {
-			char ip[16];
-			addr_ip_str(addr_host_ip((uint32_t)i), ip);
-			fprintf(f, "%s %s %s %s\n", s->h[i].name, scenario_role_name(s->h[i].role),
-			        ip, *s->h[i].stream ? s->h[i].stream : "-");
-		}
-		fclose(f);
-	}
-	return 0;
+	return write_hosts(r->dir, s, err, errlen);
 }
 
 int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
@@ -653,7 +658,7 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	for (int i = 0; i < s->nh; i++)
 		names[i] = s->h[i].name;
 	char swlog[1100];
-	snprintf(swlog, sizeof(swlog), "%s/switch.log", r.dir);
+	snprintf(swlog, sizeof(swlog), "%s/" RUNDIR_SWITCH_LOG, r.dir);
 	struct testbed_config tc = {
 	    .log_path = swlog,
 	    .prefix = prefix,
@@ -672,11 +677,11 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 		goto out;
 	hlog(&r, "testbed up in %.3f s, backend %s", (double)(mono_us() - c0) / 1e6,
 	     testbed_backend_name(testbed_backend(r.tb)));
-	write_file(r.dir, "backend", "%s\n", testbed_backend_name(testbed_backend(r.tb)));
+	write_file(r.dir, RUNDIR_BACKEND, "%s\n", testbed_backend_name(testbed_backend(r.tb)));
 
 	if (s->capture) {
 		char cpath[1100];
-		snprintf(cpath, sizeof(cpath), "%s/capture.pcap", r.dir);
+		snprintf(cpath, sizeof(cpath), "%s/" RUNDIR_CAPTURE, r.dir);
 		r.cap = capture_start(testbed_hub_ns(r.tb), cpath, s->snaplen, NULL, s->capture_max,
 		                      err, errlen);
 		if (!r.cap)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,23 +25,18 @@ int evlog_open(struct evlog *l, const char *dir)
 		return 0;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
-	l->ev = open_in(dir, "events.log", "ae");
-	l->seg = open_in(dir, "segments.bin", "a+e");
+	l->ev = open_in(dir, EVLOG_FILE, "ae");
+	l->seg = open_in(dir, SEGLOG_FILE, "a+e");
 	if (!l->ev || !l->seg) {
 		evlog_close(l);
 		return -1;
 	}
-	uint8_t hdr[16];
+	uint8_t hdr[SEGLOG_HDR_LEN];
 	rewind(l->seg);
-	if (fread(hdr, 1, sizeof(hdr), l->seg) == sizeof(hdr) && !memcmp(hdr, SEGLOG_MAGIC, 8)) {
-		l->epoch_us = 0;
-		for (int i = 0; i < 8; i++)
-			l->epoch_us |= (uint64_t)hdr[8 + i] << (8 * i);
+	if (fread(hdr, 1, sizeof(hdr), l->seg) == sizeof(hdr) &&
+	    seglog_hdr_decode(hdr, &l->epoch_us) == 0)
 		return 0;
-	}
-	memcpy(hdr, SEGLOG_MAGIC, 8);
-	for (int i = 0; i < 8; i++)
-		hdr[8 + i] = (uint8_t)(l->epoch_us >> (8 * i));
+	seglog_hdr_encode(l->epoch_us, hdr);
 	fwrite(hdr, 1, sizeof(hdr), l->seg);
 	return 0;
 }
@@ -60,10 +56,52 @@ void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
 	fputc('\n', l->ev);
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static void put_le(uint8_t *p, uint64_t v, int n)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+void seglog_rec_encode(const struct seglog_rec *r, uint8_t out[SEGLOG_REC_LEN])
+{
+	put_le(out, r->seq, 4);
+	put_le(out + 4, r->delay_us, 4);
+	put_le(out + 8, r->t_ms, 4);
+	out[12] = r->hops;
+	out[13] = r->flags;
+	put_le(out + 14, r->stream, 2);
+}
+
+void seglog_rec_decode(const uint8_t in[SEGLOG_REC_LEN], struct seglog_rec *r)
+{
+	r->seq = (uint32_t)get_le(in, 4);
+	r->delay_us = (uint32_t)get_le(in + 4, 4);
+	r->t_ms = (uint32_t)get_le(in + 8, 4);
+	r->hops = in[12];
+	r->flags = in[13];
+	r->stream = (uint16_t)get_le(in + 14, 2);
+}
+
+void seglog_hdr_encode(uint64_t epoch_us, uint8_t out[SEGLOG_HDR_LEN])
+{
+	memcpy(out, SEGLOG_MAGIC, 8);
+	put_le(out + 8, epoch_us, 8);
+}
+
+int seglog_hdr_decode(const uint8_t in[SEGLOG_HDR_LEN], uint64_t *epoch_us)
+{
+	if (memcmp(in, SEGLOG_MAGIC, 8))
+		return -1;
+	*epoch_us = get_le(in + 8, 8);
+	return 0;
 }
 
 void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us, uint8_t hops,
@@ -71,14 +109,16 @@ void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t dela
 {
 	if (!l->seg)
 		return;
-	uint8_t r[16];
-	put32(r, seq);
-	put32(r + 4, delay_us);
-	put32(r + 8, (uint32_t)((real_us() - l->epoch_us) / 1000u));
-	r[12] = hops;
-	r[13] = flags;
-	r[14] = (uint8_t)stream;
-	r[15] = (uint8_t)(stream >> 8);
+	struct seglog_rec rec = {
+	    .seq = seq,
+	    .delay_us = delay_us,
+	    .t_ms = (uint32_t)((real_us() - l->epoch_us) / 1000u),
+	    .hops = hops,
+	    .flags = flags,
+	    .stream = stream,
+	};
+	uint8_t r[SEGLOG_REC_LEN];
+	seglog_rec_encode(&rec, r);
 	fwrite(r, 1, sizeof(r), l->seg);
 }
 
@@ -97,4 +137,99 @@ void evlog_close(struct evlog *l)
 	if (l->seg)
 		fclose(l->seg);
 	l->ev = l->seg = NULL;
+}
+
+void evlog_start(struct evlog *l, const char *role, uint32_t id, const char *mode,
+                 const char *stream, uint64_t rate_bps, uint64_t buffer_us)
+{
+	evlog_event(l, LOGEV_START,
+	            "role=%s id=%u " LOGK_MODE "=%s stream=%s rate=%llu buffer_us=%llu", role, id,
+	            mode, stream, (unsigned long long)rate_bps, (unsigned long long)buffer_us);
+}
+
+void evlog_play_start(struct evlog *l, uint32_t seq, uint64_t startup_us, uint64_t lag_us)
+{
+	evlog_event(l, LOGEV_PLAY_START, LOGK_SEQ "=%u " LOGK_STARTUP_US "=%llu lag_us=%llu", seq,
+	            (unsigned long long)startup_us, (unsigned long long)lag_us);
+}
+
+void evlog_tick(struct evlog *l, const struct evlog_tick *t)
+{
+	evlog_event(l, LOGEV_TICK,
+	            LOGK_DUE "=%llu " LOGK_ON_TIME "=%llu recv=%llu late=%llu dup=%llu np=%d "
+	                     "last_delay_us=%u",
+	            (unsigned long long)t->due, (unsigned long long)t->on_time,
+	            (unsigned long long)t->recv, (unsigned long long)t->late,
+	            (unsigned long long)t->dup, t->partners, t->last_delay_us);
+}
+
+void evlog_mesh(struct evlog *l, int neighbours, int measured, double mean_delay_us)
+{
+	evlog_event(l, LOGEV_MESH, "n=%d measured=%d " LOGK_MEAN_DELAY_US "=%.0f", neighbours,
+	            measured, mean_delay_us);
+}
+
+void evlog_leave(struct evlog *l, const struct evlog_leave *t)
+{
+	evlog_event(l, LOGEV_LEAVE,
+	            "received=%llu " LOGK_DUE "=%llu " LOGK_ON_TIME "=%llu served=%llu bad=%llu "
+	            "late=%llu",
+	            (unsigned long long)t->received, (unsigned long long)t->due,
+	            (unsigned long long)t->on_time, (unsigned long long)t->served,
+	            (unsigned long long)t->bad, (unsigned long long)t->late);
+}
+
+int evlog_parse(const char *line, struct evlog_line *e)
+{
+	char *end;
+	errno = 0;
+	unsigned long long ts = strtoull(line, &end, 10);
+	if (end == line || errno || *end != ' ')
+		return -1;
+	const char *ev = end + 1;
+	size_t n = strcspn(ev, " \r\n");
+	if (!n || n >= sizeof(e->event))
+		return -1;
+	e->ts_us = ts;
+	memcpy(e->event, ev, n);
+	e->event[n] = 0;
+	e->args = ev + n;
+	return 0;
+}
+
+/* The value of key=... among the arguments, or NULL. */
+static const char *arg_value(const struct evlog_line *e, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = e->args; (p = strstr(p, key)); p++)
+		if (p > e->args && p[-1] == ' ' && p[kl] == '=')
+			return p + kl + 1;
+	return NULL;
+}
+
+int evlog_get_u64(const struct evlog_line *e, const char *key, uint64_t *v)
+{
+	const char *s = arg_value(e, key);
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || (*end && *end != ' ' && *end != '\n' && *end != '\r'))
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int evlog_get_str(const struct evlog_line *e, const char *key, char *buf, size_t len)
+{
+	const char *s = arg_value(e, key);
+	if (!s || !len)
+		return -1;
+	size_t n = strcspn(s, " \r\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return 0;
 }

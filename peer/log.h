@@ -1,9 +1,12 @@
-/* Event log of one host, read by the analysis.
+/* Event log of one host: the one definition of its files, events, keys and
+ * records, used by the peer that writes them and by every reader (the
+ * analysis and the harness's live progress).
  *
  * Two files in the host's log directory:
  * - events.log: one text line per event, "<real_us> <event> key=value ...".
- *   Events: start, bootstrap, partner_add, partner_del, play_start, tick
- *   (one per second while playing: due, on_time, recv, late, dup), leave.
+ *   The events the analysis reads are written through the typed functions
+ *   below, whose keys are the LOGK_ constants the readers look up, so a key
+ *   cannot be renamed on one side only.
  * - segments.bin: a 16-byte header (magic "ASEGLOG1", u64 epoch_us) then
  *   one 16-byte record per segment received (struct seglog_rec, little
  *   endian). At 300 kbit/s that is about 460 bytes/s per peer, so a
@@ -12,10 +15,29 @@
 #ifndef ANYSEE_LOG_H
 #define ANYSEE_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#define EVLOG_FILE "events.log"
+#define SEGLOG_FILE "segments.bin"
+
+/* Events and keys that readers depend on. */
+#define LOGEV_START "start"
+#define LOGEV_PLAY_START "play_start"
+#define LOGEV_TICK "tick"
+#define LOGEV_MESH "mesh"
+#define LOGEV_LEAVE "leave"
+#define LOGK_MODE "mode"
+#define LOGK_SEQ "seq"
+#define LOGK_STARTUP_US "startup_us"
+#define LOGK_DUE "due"
+#define LOGK_ON_TIME "on_time"
+#define LOGK_MEAN_DELAY_US "mean_delay_us"
+
 #define SEGLOG_MAGIC "ASEGLOG1"
+#define SEGLOG_HDR_LEN 16
+#define SEGLOG_REC_LEN 16
 
 enum seglog_flags {
 	SEG_CHECKSUM_OK = 1, /* payload matches the checksum the source stamped */
@@ -32,6 +54,12 @@ struct seglog_rec {
 	uint16_t stream;
 };
 
+void seglog_rec_encode(const struct seglog_rec *r, uint8_t out[SEGLOG_REC_LEN]);
+void seglog_rec_decode(const uint8_t in[SEGLOG_REC_LEN], struct seglog_rec *r);
+void seglog_hdr_encode(uint64_t epoch_us, uint8_t out[SEGLOG_HDR_LEN]);
+/* Returns -1 when the bytes are not a segment log header. */
+int seglog_hdr_decode(const uint8_t in[SEGLOG_HDR_LEN], uint64_t *epoch_us);
+
 struct evlog {
 	FILE *ev;
 	FILE *seg;
@@ -47,5 +75,34 @@ void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t dela
                    uint8_t flags);
 void evlog_flush(struct evlog *l);
 void evlog_close(struct evlog *l);
+
+/* The events the analysis reads. */
+void evlog_start(struct evlog *l, const char *role, uint32_t id, const char *mode,
+                 const char *stream, uint64_t rate_bps, uint64_t buffer_us);
+void evlog_play_start(struct evlog *l, uint32_t seq, uint64_t startup_us, uint64_t lag_us);
+struct evlog_tick {
+	uint64_t due, on_time, recv, late, dup;
+	int partners;
+	uint32_t last_delay_us;
+};
+void evlog_tick(struct evlog *l, const struct evlog_tick *t);
+void evlog_mesh(struct evlog *l, int neighbours, int measured, double mean_delay_us);
+struct evlog_leave {
+	uint64_t received, due, on_time, served, bad, late;
+};
+void evlog_leave(struct evlog *l, const struct evlog_leave *t);
+
+/* Reading events.log: one line at a time. */
+struct evlog_line {
+	uint64_t ts_us;
+	char event[32];
+	const char *args; /* the key=value part (points into the line) */
+};
+/* Returns -1 when line is not an event line. */
+int evlog_parse(const char *line, struct evlog_line *e);
+/* 0 and the value when key is present with a decimal value, else -1. */
+int evlog_get_u64(const struct evlog_line *e, const char *key, uint64_t *v);
+/* A key's value without blanks into buf; -1 when absent. */
+int evlog_get_str(const struct evlog_line *e, const char *key, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,113 @@
+#include "lib/rundir.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+int rundir_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int rundir_host_path(char *buf, size_t len, const char *dir, const char *host, const char *name)
+{
+	int n = name ? snprintf(buf, len, "%s/" RUNDIR_HOSTS_DIR "/%s/%s", dir, host, name)
+	             : snprintf(buf, len, "%s/" RUNDIR_HOSTS_DIR "/%s", dir, host);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char *err,
+                       size_t errlen)
+{
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
+		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_HOSTS);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	fprintf(f, "# name role ip stream\n");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s %s %s %s\n", h[i].name, h[i].role, h[i].ip,
+		        *h[i].stream ? h[i].stream : "-");
+	if (ferror(f) | fclose(f))
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Copies the next space-separated field of *p into out; -1 if absent or too long. */
+static int field(char **p, char *out, size_t len)
+{
+	char *s = *p + strspn(*p, " \t");
+	size_t n = strcspn(s, " \t\r\n");
+	if (!n || n >= len)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = 0;
+	*p = s + n;
+	return 0;
+}
+
+static int parse_host(char *line, struct rundir_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	char *p = line;
+	if (field(&p, h->name, sizeof(h->name)) || field(&p, h->role, sizeof(h->role)) ||
+	    field(&p, h->ip, sizeof(h->ip)) || field(&p, h->stream, sizeof(h->stream)))
+		return -1;
+	if (!strcmp(h->stream, "-"))
+		*h->stream = 0;
+	return p[strspn(p, " \t\r\n")] ? -1 : 0;
+}
+
+int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
+		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_HOSTS);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_set(err, errlen, "open %s: %s (is %s a run directory?)", path,
+		               strerror(errno), dir);
+	char line[512];
+	int cap = 0, lineno = 0, rc = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct rundir_host *nh = realloc(*out, (size_t)cap * sizeof(*nh));
+			if (!nh) {
+				rc = err_set(err, errlen, "read %s: out of memory", path);
+				break;
+			}
+			*out = nh;
+		}
+		if (parse_host(line, &(*out)[*n]))
+			rc = err_set(err, errlen, "%s:%d: expected 'name role ip stream'", path,
+			             lineno);
+		else
+			(*n)++;
+	}
+	fclose(f);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}

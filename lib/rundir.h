@@ -1,0 +1,55 @@
+/* The run directory: the one definition of its layout, written by the
+ * harness and read by the analysis.
+ *
+ *   RUN_DIR/scenario.lua   the scenario as run       seed, params, schedule
+ *   RUN_DIR/hosts.txt      "name role ip stream", one host a line
+ *   RUN_DIR/harness.log    what the harness did      backend, switch.log
+ *   RUN_DIR/delays.txt     shortest-path delays (ms) topology.gml
+ *   RUN_DIR/capture.pcap   the capture, when asked
+ *   RUN_DIR/metrics.json, peers.csv, report.txt      the analysis
+ *   RUN_DIR/hosts/NAME/    a host's logs (peer/log.h) and stderr.log
+ */
+#ifndef ANYSEE_RUNDIR_H
+#define ANYSEE_RUNDIR_H
+
+#include <stddef.h>
+
+#define RUNDIR_SCENARIO "scenario.lua"
+#define RUNDIR_SEED "seed"
+#define RUNDIR_PARAMS "params"
+#define RUNDIR_SCHEDULE "schedule"
+#define RUNDIR_HOSTS "hosts.txt"
+#define RUNDIR_HARNESS_LOG "harness.log"
+#define RUNDIR_BACKEND "backend"
+#define RUNDIR_SWITCH_LOG "switch.log"
+#define RUNDIR_DELAYS "delays.txt"
+#define RUNDIR_TOPOLOGY "topology.gml"
+#define RUNDIR_CAPTURE "capture.pcap"
+#define RUNDIR_METRICS "metrics.json"
+#define RUNDIR_PEERS_CSV "peers.csv"
+#define RUNDIR_REPORT "report.txt"
+#define RUNDIR_SWEEP_CSV "sweep.csv"
+#define RUNDIR_HOSTS_DIR "hosts"
+#define RUNDIR_HOST_STDERR "stderr.log"
+
+/* One line of hosts.txt. Roles are the scenario's names ("rp", "source",
+ * "peer", "monitor"); stream is "-" where the host has none. */
+struct rundir_host {
+	char name[32];
+	char role[16];
+	char ip[16];
+	char stream[32];
+};
+
+/* dir/name into buf; -1 (errno ENAMETOOLONG) when it does not fit. */
+int rundir_path(char *buf, size_t len, const char *dir, const char *name);
+/* dir/hosts/host/name into buf; name NULL gives the host's directory. */
+int rundir_host_path(char *buf, size_t len, const char *dir, const char *host, const char *name);
+
+int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char *err,
+                       size_t errlen);
+/* Reads hosts.txt into a malloc'd array (*out, *n). A malformed line is an
+ * error naming the file and line. */
+int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *err, size_t errlen);
+
+#endif

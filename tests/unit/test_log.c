@@ -1,0 +1,245 @@
+/* The run directory and the peer's logs round-trip: what the peer writes
+ * through peer/log.h and the harness through lib/rundir.h is what the
+ * analysis reads back, through the same definitions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analysis/analysis.h"
+#include "lib/rundir.h"
+#include "peer/log.h"
+
+struct ctx {
+	char dir[64];
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "/tmp/anysee-log-XXXXXX");
+	if (!mkdtemp(c->dir))
+		return -1;
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+	int rc = system(cmd);
+	free(c);
+	return rc;
+}
+
+static void write_hosts(const char *dir)
+{
+	struct rundir_host h[] = {
+	    {"rp", "rp", "10.77.0.1", ""},
+	    {"src", "source", "10.77.0.2", "tv1"},
+	    {"p1", "peer", "10.77.0.3", "tv1"},
+	};
+	char err[256] = "";
+	assert_int_equal(rundir_hosts_write(dir, h, 3, err, sizeof(err)), 0);
+}
+
+/* Peer p1: one session that plays from seq 100, four ticks, a mesh round
+ * and a clean leave; segments 100..109 stored with known delays. */
+static void write_peer_logs(const char *dir)
+{
+	char hdir[256];
+	assert_int_equal(rundir_host_path(hdir, sizeof(hdir), dir, "p1", NULL), 0);
+	char hosts[256];
+	assert_int_equal(rundir_path(hosts, sizeof(hosts), dir, RUNDIR_HOSTS_DIR), 0);
+	assert_int_equal(mkdir(hosts, 0755), 0);
+	struct evlog l;
+	assert_int_equal(evlog_open(&l, hdir), 0);
+	evlog_start(&l, "peer", 7, "anysee", "tv1", 300000, 40000000);
+	evlog_mesh(&l, 4, 4, 12500);
+	evlog_play_start(&l, 100, 1500000, 80000);
+	for (int i = 0; i < 4; i++) {
+		struct evlog_tick t = {.due = 10, .on_time = i == 3 ? 9 : 10, .recv = 10};
+		evlog_tick(&l, &t);
+	}
+	evlog_mesh(&l, 4, 4, 8000);
+	for (uint32_t s = 100; s < 110; s++)
+		evlog_segment(&l, 1, s, 20000 + 1000 * (s - 100), (uint8_t)(s % 3),
+		              SEG_CHECKSUM_OK | SEG_CONTENT_OK | SEG_STORED);
+	evlog_segment(&l, 1, 200, 5000, 1, 0); /* a corrupt one, not stored */
+	struct evlog_leave lv = {.received = 11, .due = 40, .on_time = 39};
+	evlog_leave(&l, &lv);
+	evlog_close(&l);
+}
+
+static void test_analysis_reads_what_the_peer_writes(void **state)
+{
+	struct ctx *c = *state;
+	write_hosts(c->dir);
+	write_peer_logs(c->dir);
+	struct run_metrics m;
+	char err[512] = "";
+	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.npeers, 1);
+	const struct peer_metrics *p = &m.p[0];
+	assert_string_equal(p->name, "p1");
+	assert_string_equal(p->mode, "anysee");
+	assert_int_equal(p->started, 1);
+	assert_true(p->startup_s > 1.4999 && p->startup_s < 1.5001);
+	assert_int_equal(p->due, 40);
+	assert_int_equal(p->on_time, 39);
+	assert_true(p->mesh_first_ms > 12.49 && p->mesh_first_ms < 12.51);
+	assert_true(p->mesh_last_ms > 7.99 && p->mesh_last_ms < 8.01);
+	assert_int_equal(p->stored, 10);
+	assert_int_equal(p->corrupt, 1);
+	assert_int_equal(p->max_hops, 2);
+	assert_int_equal(p->verified_due, 10);
+	/* Delays 20..29 ms: the median index rounds to 25 ms. */
+	assert_true(p->delay_med_ms > 24.99 && p->delay_med_ms < 25.01);
+	assert_int_equal(p->bad_lines, 0);
+	analysis_free(&m);
+}
+
+/* A crashed peer never wrote its leave line: its ticks stand in. */
+static void test_ticks_stand_in_for_a_missing_leave(void **state)
+{
+	struct ctx *c = *state;
+	write_hosts(c->dir);
+	char hdir[256], hosts[256];
+	rundir_host_path(hdir, sizeof(hdir), c->dir, "p1", NULL);
+	rundir_path(hosts, sizeof(hosts), c->dir, RUNDIR_HOSTS_DIR);
+	assert_int_equal(mkdir(hosts, 0755), 0);
+	struct evlog l;
+	assert_int_equal(evlog_open(&l, hdir), 0);
+	evlog_start(&l, "peer", 7, "coolstreaming", "tv1", 300000, 40000000);
+	evlog_play_start(&l, 5, 2000000, 0);
+	struct evlog_tick t = {.due = 10, .on_time = 7};
+	evlog_tick(&l, &t);
+	evlog_tick(&l, &t);
+	evlog_close(&l);
+	struct run_metrics m;
+	char err[512] = "";
+	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.p[0].mode, "coolstreaming");
+	assert_int_equal(m.p[0].due, 20);
+	assert_int_equal(m.p[0].on_time, 14);
+	analysis_free(&m);
+}
+
+static void test_event_line_parser(void **state)
+{
+	(void)state;
+	struct evlog_line e;
+	assert_int_equal(evlog_parse("1700000000000000 tick due=10 on_time=9 np=3\n", &e), 0);
+	assert_string_equal(e.event, LOGEV_TICK);
+	assert_true(e.ts_us == 1700000000000000ull);
+	uint64_t v;
+	assert_int_equal(evlog_get_u64(&e, LOGK_DUE, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(evlog_get_u64(&e, LOGK_ON_TIME, &v), 0);
+	assert_int_equal(v, 9);
+	/* A key is matched whole: "due" is not found inside "overdue". */
+	assert_int_equal(evlog_parse("1 tick overdue=4\n", &e), 0);
+	assert_int_equal(evlog_get_u64(&e, LOGK_DUE, &v), -1);
+	assert_int_equal(evlog_parse("1 tick due=x\n", &e), 0);
+	assert_int_equal(evlog_get_u64(&e, LOGK_DUE, &v), -1);
+	assert_int_equal(evlog_parse("garbage\n", &e), -1);
+	assert_int_equal(evlog_parse("12\n", &e), -1);
+	char mode[16];
+	assert_int_equal(evlog_parse("5 start role=peer mode=anysee stream=tv1\n", &e), 0);
+	assert_int_equal(evlog_get_str(&e, LOGK_MODE, mode, sizeof(mode)), 0);
+	assert_string_equal(mode, "anysee");
+}
+
+/* A tick without the keys the analysis needs is counted, never read as 0. */
+static void test_missing_key_is_reported(void **state)
+{
+	struct ctx *c = *state;
+	write_hosts(c->dir);
+	char hdir[256], hosts[256];
+	rundir_host_path(hdir, sizeof(hdir), c->dir, "p1", NULL);
+	rundir_path(hosts, sizeof(hosts), c->dir, RUNDIR_HOSTS_DIR);
+	assert_int_equal(mkdir(hosts, 0755), 0);
+	struct evlog l;
+	assert_int_equal(evlog_open(&l, hdir), 0);
+	evlog_start(&l, "peer", 7, "anysee", "tv1", 300000, 40000000);
+	evlog_event(&l, LOGEV_TICK, "due_count=10 on_time=9");
+	evlog_close(&l);
+	struct run_metrics m;
+	char err[512] = "";
+	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.p[0].bad_lines, 1);
+	analysis_free(&m);
+}
+
+static void test_hosts_file(void **state)
+{
+	struct ctx *c = *state;
+	write_hosts(c->dir);
+	struct rundir_host *h;
+	int n;
+	char err[512] = "";
+	assert_int_equal(rundir_hosts_read(c->dir, &h, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(h[1].name, "src");
+	assert_string_equal(h[1].role, "source");
+	assert_string_equal(h[1].ip, "10.77.0.2");
+	assert_string_equal(h[1].stream, "tv1");
+	assert_string_equal(h[0].stream, "");
+	free(h);
+
+	char path[256];
+	rundir_path(path, sizeof(path), c->dir, RUNDIR_HOSTS);
+	FILE *f = fopen(path, "a");
+	fprintf(f, "broken line\n");
+	fclose(f);
+	assert_int_equal(rundir_hosts_read(c->dir, &h, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "hosts.txt:5:"));
+	assert_null(h);
+}
+
+static void test_segment_record_layout(void **state)
+{
+	(void)state;
+	struct seglog_rec r = {0x01020304, 0x0a0b0c0d, 77, 3, SEG_STORED, 0x1234}, back;
+	uint8_t b[SEGLOG_REC_LEN];
+	seglog_rec_encode(&r, b);
+	/* Little endian, as documented in peer/log.h. */
+	assert_int_equal(b[0], 0x04);
+	assert_int_equal(b[3], 0x01);
+	assert_int_equal(b[12], 3);
+	assert_int_equal(b[14], 0x34);
+	seglog_rec_decode(b, &back);
+	assert_memory_equal(&r, &back, sizeof(r));
+	uint8_t h[SEGLOG_HDR_LEN];
+	uint64_t epoch = 0;
+	seglog_hdr_encode(123456789, h);
+	assert_int_equal(seglog_hdr_decode(h, &epoch), 0);
+	assert_int_equal(epoch, 123456789);
+	h[0] = 'X';
+	assert_int_equal(seglog_hdr_decode(h, &epoch), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_analysis_reads_what_the_peer_writes, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_ticks_stand_in_for_a_missing_leave, setup,
+	                                    teardown),
+	    cmocka_unit_test(test_event_line_parser),
+	    cmocka_unit_test_setup_teardown(test_missing_key_is_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hosts_file, setup, teardown),
+	    cmocka_unit_test(test_segment_record_layout),
+	};
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
