@@ -27,12 +27,14 @@ prefix=$(sed -n 's/.*prefix \(anysee-[0-9a-f]*\).*/\1/p' "$out/run/harness.log")
 [ -n "$prefix" ] || fail "no testbed prefix in harness.log"
 ns="$prefix-viewer"
 for i in $(seq 1 60); do
-  ip netns exec "$ns" curl -sf -m 1 http://127.0.0.1:8080/status 2>/dev/null | grep -q '"state": "playing"' && break
+  s=$(ip netns exec "$ns" curl -sf -m 1 http://127.0.0.1:8080/status 2>/dev/null)
+  [ "$(printf '%s' "$s" | jq -r .state 2>/dev/null)" = playing ] && break
   sleep 0.5
 done
 status=$(ip netns exec "$ns" curl -sf -m 2 http://127.0.0.1:8080/status) || fail "no /status"
-echo "$status" | grep -q '"stream": "tv1"' || fail "/status does not name the stream: $status"
-echo "$status" | grep -q '"state": "playing"' || fail "viewer never played: $status"
+echo "$status" | jq -e . >/dev/null || fail "/status is not valid JSON: $status"
+[ "$(echo "$status" | jq -r .stream)" = tv1 ] || fail "/status does not name the stream: $status"
+[ "$(echo "$status" | jq -r .state)" = playing ] || fail "viewer never played: $status"
 probe=$(ip netns exec "$ns" timeout 20 ffprobe -v error -show_entries stream=codec_type,codec_name \
   -of csv=p=0 http://127.0.0.1:8080/stream 2>&1 | grep -v '^$' | tr '\n' ' ') || fail "ffprobe failed: $probe"
 echo "$probe" | grep -q 'mpeg2video,video' || fail "ffprobe found no video stream: $probe"
