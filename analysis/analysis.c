@@ -1,32 +1,17 @@
 #include "analysis/analysis.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/json.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
 #include "peer/log.h"
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double percentile(const uint32_t *v, size_t n, double q)
-{
-	if (!n)
-		return 0;
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
 /* One run of the peer process: a peer that leaves and rejoins has several. */
 struct session {
+	uint64_t start_us, play_us; /* real-time clock of its start and playback */
 	uint32_t start_seq;
 	uint64_t due, on_time;
 	uint64_t tick_due, tick_on;
@@ -34,6 +19,11 @@ struct session {
 };
 
 #define MAX_SESSIONS 64
+
+struct sessions {
+	struct session s[MAX_SESSIONS];
+	int n;
+};
 
 static void close_session(struct session *s)
 {
@@ -52,11 +42,16 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 	if (!strcmp(e->event, LOGEV_PLAY_START)) {
 		if (evlog_get_u64(e, LOGK_STARTUP_US, &a) || evlog_get_u64(e, LOGK_SEQ, &b))
 			return -1;
-		/* Startup delay is that of the first join. */
-		if (!p->started)
+		/* Startup delay and lag are those of the first join. */
+		if (!p->started) {
 			p->startup_s = (double)a / 1e6;
+			uint64_t lag;
+			if (!evlog_get_u64(e, LOGK_LAG_US, &lag))
+				p->lag_s = (double)lag / 1e6;
+		}
 		p->started = 1;
 		cur->played = 1;
+		cur->play_us = e->ts_us;
 		cur->start_seq = (uint32_t)b;
 	} else if (!strcmp(e->event, LOGEV_MESH)) {
 		if (evlog_get_u64(e, LOGK_MEAN_DELAY_US, &a))
@@ -81,67 +76,86 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 	return 0;
 }
 
-static int load_events(const char *hdir, struct peer_metrics *p, struct session *ss, int *nss,
-                       char *err, size_t errlen)
+static struct session *new_session(struct sessions *ss, struct peer_metrics *p,
+                                   const struct evlog_line *e)
+{
+	if (evlog_get_str(e, LOGK_MODE, p->mode, sizeof(p->mode)))
+		p->bad_lines++;
+	if (ss->n)
+		close_session(&ss->s[ss->n - 1]);
+	if (ss->n == MAX_SESSIONS)
+		return NULL;
+	struct session *cur = &ss->s[ss->n++];
+	memset(cur, 0, sizeof(*cur));
+	cur->start_us = e->ts_us;
+	return cur;
+}
+
+static int load_events(const char *hdir, struct peer_metrics *p, struct sessions *ss, char *err,
+                       size_t errlen)
 {
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
-		return err_set(err, errlen, "open %s/%s: path too long", hdir, EVLOG_FILE);
+		return err_set(err, errlen, "%s/%s: path too long", hdir, EVLOG_FILE);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", EVLOG_FILE, strerror(errno));
 	char line[1024];
-	int n = 0;
 	struct session *cur = NULL;
 	while (fgets(line, sizeof(line), f)) {
 		struct evlog_line e;
-		if (evlog_parse(line, &e)) {
+		if (evlog_parse(line, &e))
 			p->bad_lines++;
-			continue;
-		}
-		if (!strcmp(e.event, LOGEV_START)) {
-			if (evlog_get_str(&e, LOGK_MODE, p->mode, sizeof(p->mode)))
-				p->bad_lines++;
-			if (cur)
-				close_session(cur);
-			cur = n < MAX_SESSIONS ? &ss[n++] : NULL;
-			if (cur)
-				memset(cur, 0, sizeof(*cur));
-		} else if (cur && fold_event(&e, p, cur)) {
+		else if (!strcmp(e.event, LOGEV_START))
+			cur = new_session(ss, p, &e);
+		else if (cur && fold_event(&e, p, cur))
 			p->bad_lines++;
-		}
 	}
 	fclose(f);
-	if (cur)
-		close_session(cur);
-	for (int i = 0; i < n; i++) {
-		p->due += ss[i].due;
-		p->on_time += ss[i].on_time;
+	if (ss->n)
+		close_session(&ss->s[ss->n - 1]);
+	for (int i = 0; i < ss->n; i++) {
+		p->due += ss->s[i].due;
+		p->on_time += ss->s[i].on_time;
+		p->leaves += ss->s[i].closed;
 	}
-	*nss = n;
+	p->joins = ss->n;
+	p->crashes = p->joins - p->leaves;
 	p->continuity = p->due ? (double)p->on_time / (double)p->due : 0;
 	return 0;
 }
 
-static int due_in_session(const struct session *ss, int nss, uint32_t seq)
+static int due_in_session(const struct sessions *ss, uint32_t seq)
 {
-	for (int i = 0; i < nss; i++)
-		if (ss[i].played && seq >= ss[i].start_seq && seq - ss[i].start_seq < ss[i].due)
+	for (int i = 0; i < ss->n; i++) {
+		const struct session *s = &ss->s[i];
+		if (s->played && seq >= s->start_seq && seq - s->start_seq < s->due)
 			return 1;
+	}
 	return 0;
 }
 
+/* A segment is steady-state when it was made after playback of the
+ * session it arrived in began. */
+static int is_steady(const struct sessions *ss, uint64_t arrival_us, uint64_t origin_us)
+{
+	const struct session *in = NULL;
+	for (int i = 0; i < ss->n && ss->s[i].start_us <= arrival_us; i++)
+		in = &ss->s[i];
+	return in && in->played && origin_us >= in->play_us;
+}
+
 /* Growing array of delays; on allocation failure the samples so far stand. */
-struct delays {
-	uint32_t *v;
+struct samples {
+	double *v;
 	size_t n, cap;
 };
 
-static void delays_add(struct delays *d, uint32_t x)
+static void samples_add(struct samples *d, double x)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 4096;
-		uint32_t *nv = realloc(d->v, cap * sizeof(*nv));
+		double *nv = realloc(d->v, cap * sizeof(*nv));
 		if (!nv)
 			return;
 		d->v = nv;
@@ -150,22 +164,67 @@ static void delays_add(struct delays *d, uint32_t x)
 	d->v[d->n++] = x;
 }
 
-static int load_segments(const char *hdir, struct peer_metrics *p, const struct session *ss,
-                         int nss, char *err, size_t errlen)
+/* What one peer's segments add to its groups. */
+struct seg_sink {
+	struct metrics_group *g[3];
+	int ng;
+	double path_us; /* shortest-path delay from the stream's source; 0 unknown */
+	struct samples steady, backlog, stretch;
+	uint64_t hops_sum;
+};
+
+static void sink_segment(struct seg_sink *k, const struct seglog_rec *r, int steady)
+{
+	for (int i = 0; i < k->ng; i++) {
+		struct metrics_group *g = k->g[i];
+		g->hops_sum += r->hops;
+		g->hops_n++;
+		if (r->hops > g->hops_max)
+			g->hops_max = r->hops;
+		hist_add(steady ? &g->delay : &g->backlog, r->delay_us);
+		if (steady && k->path_us > 0)
+			hist_add(&g->stretch, (uint64_t)(1000.0 * r->delay_us / k->path_us + 0.5));
+	}
+	k->hops_sum += r->hops;
+	samples_add(steady ? &k->steady : &k->backlog, r->delay_us);
+	if (steady && k->path_us > 0)
+		samples_add(&k->stretch, r->delay_us / k->path_us);
+}
+
+static void sink_finish(struct seg_sink *k, struct peer_metrics *p)
+{
+	sort_doubles(k->steady.v, k->steady.n);
+	sort_doubles(k->backlog.v, k->backlog.n);
+	sort_doubles(k->stretch.v, k->stretch.n);
+	p->steady = k->steady.n;
+	p->backlog = k->backlog.n;
+	p->delay_med_ms = quantile_sorted(k->steady.v, k->steady.n, 0.5) / 1000.0;
+	p->delay_p95_ms = quantile_sorted(k->steady.v, k->steady.n, 0.95) / 1000.0;
+	p->delay_max_ms = quantile_sorted(k->steady.v, k->steady.n, 1) / 1000.0;
+	p->backlog_med_ms = quantile_sorted(k->backlog.v, k->backlog.n, 0.5) / 1000.0;
+	p->stretch_med = quantile_sorted(k->stretch.v, k->stretch.n, 0.5);
+	p->stretch_p95 = quantile_sorted(k->stretch.v, k->stretch.n, 0.95);
+	p->mean_hops = p->stored ? (double)k->hops_sum / (double)p->stored : 0;
+	free(k->steady.v);
+	free(k->backlog.v);
+	free(k->stretch.v);
+}
+
+static int load_segments(const char *hdir, struct peer_metrics *p, const struct sessions *ss,
+                         struct seg_sink *k, char *err, size_t errlen)
 {
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, SEGLOG_FILE))
-		return err_set(err, errlen, "open %s/%s: path too long", hdir, SEGLOG_FILE);
+		return err_set(err, errlen, "%s/%s: path too long", hdir, SEGLOG_FILE);
 	FILE *f = fopen(path, "rbe");
 	if (!f)
-		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", SEGLOG_FILE, strerror(errno));
 	uint8_t hdr[SEGLOG_HDR_LEN], r[SEGLOG_REC_LEN];
 	uint64_t epoch;
 	if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr) || seglog_hdr_decode(hdr, &epoch)) {
 		fclose(f);
-		return err_set(err, errlen, "%s: not a segment log (bad header)", path);
+		return err_set(err, errlen, "%s: not a segment log (bad header)", SEGLOG_FILE);
 	}
-	struct delays d = {0};
 	while (fread(r, 1, sizeof(r), f) == sizeof(r)) {
 		struct seglog_rec rec;
 		seglog_rec_decode(r, &rec);
@@ -176,18 +235,104 @@ static int load_segments(const char *hdir, struct peer_metrics *p, const struct 
 		p->stored++;
 		if (rec.hops > p->max_hops)
 			p->max_hops = rec.hops;
-		if ((rec.flags & SEG_CONTENT_OK) && due_in_session(ss, nss, rec.seq))
+		if ((rec.flags & SEG_CONTENT_OK) && due_in_session(ss, rec.seq))
 			p->verified_due++;
-		delays_add(&d, rec.delay_us);
+		uint64_t arrival = epoch + (uint64_t)rec.t_ms * 1000u;
+		sink_segment(k, &rec, is_steady(ss, arrival, arrival - rec.delay_us));
 	}
 	fclose(f);
-	if (d.n)
-		qsort(d.v, d.n, sizeof(*d.v), cmp_u32);
-	p->delay_med_ms = percentile(d.v, d.n, 0.5) / 1000.0;
-	p->delay_p95_ms = percentile(d.v, d.n, 0.95) / 1000.0;
-	free(d.v);
 	p->verified_fraction = p->due ? (double)p->verified_due / (double)p->due : 0;
 	return 0;
+}
+
+/* The index of a group, added when new; -1 when out of memory. Adding may
+ * move the array: take pointers into it only after the last call. */
+static int group(struct run_metrics *m, const char *kind, const char *name)
+{
+	for (int i = 0; i < m->ngroups; i++)
+		if (!strcmp(m->g[i].kind, kind) && !strcmp(m->g[i].name, name))
+			return i;
+	struct metrics_group *ng = realloc(m->g, (size_t)(m->ngroups + 1) * sizeof(*ng));
+	if (!ng)
+		return -1;
+	m->g = ng;
+	struct metrics_group *g = &m->g[m->ngroups];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->kind, sizeof(g->kind), "%s", kind);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	return m->ngroups++;
+}
+
+/* The run's delays.txt as a row-major matrix in microseconds, or NULL. */
+static double *load_delays(const char *dir, int n)
+{
+	char path[1200];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_DELAYS))
+		return NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	double *d = malloc((size_t)n * (size_t)n * sizeof(*d));
+	int c;
+	while (d && (c = fgetc(f)) == '#')
+		while ((c = fgetc(f)) != EOF && c != '\n')
+			;
+	if (d && c != EOF)
+		ungetc(c, f);
+	for (long i = 0; d && i < (long)n * n; i++) {
+		if (fscanf(f, "%lf", &d[i]) != 1) {
+			free(d);
+			d = NULL;
+		} else {
+			d[i] *= 1000.0;
+		}
+	}
+	fclose(f);
+	return d;
+}
+
+static double source_path_us(const struct rundir_host *h, int nh, const double *delays, int peer)
+{
+	if (!delays)
+		return 0;
+	for (int i = 0; i < nh; i++)
+		if (!strcmp(h[i].role, "source") && !strcmp(h[i].stream, h[peer].stream))
+			return delays[(size_t)i * (size_t)nh + (size_t)peer];
+	return 0;
+}
+
+static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh,
+                      const double *delays, int host)
+{
+	struct peer_metrics *p = &m->p[m->npeers++];
+	snprintf(p->name, sizeof(p->name), "%s", h[host].name);
+	snprintf(p->stream, sizeof(p->stream), "%s", h[host].stream);
+	p->host = host;
+	char hdir[1200], e[256];
+	struct sessions *ss = calloc(1, sizeof(*ss));
+	if (!ss || rundir_host_path(hdir, sizeof(hdir), m->dir, h[host].name, NULL)) {
+		snprintf(p->missing, sizeof(p->missing), "out of memory or path too long");
+		free(ss);
+		return;
+	}
+	/* A peer that never ran (scheduled after an interrupt) has no logs. */
+	if (load_events(hdir, p, ss, e, sizeof(e))) {
+		snprintf(p->missing, sizeof(p->missing), "%s", e);
+		free(ss);
+		return;
+	}
+	struct seg_sink k = {.path_us = source_path_us(h, nh, delays, host)};
+	const char *names[3][2] = {{"all", ""}, {"mode", p->mode}, {"stream", p->stream}};
+	int gi[3];
+	for (int i = 0; i < 3; i++)
+		gi[i] = group(m, names[i][0], names[i][1]);
+	for (int i = 0; i < 3; i++)
+		if (gi[i] >= 0)
+			k.g[k.ng++] = &m->g[gi[i]];
+	if (load_segments(hdir, p, ss, &k, e, sizeof(e)))
+		snprintf(p->missing, sizeof(p->missing), "%s", e);
+	sink_finish(&k, p);
+	free(ss);
 }
 
 int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errlen)
@@ -199,25 +344,17 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	if (rundir_hosts_read(dir, &h, &nh, err, errlen))
 		return -1;
 	m->p = calloc((size_t)nh + 1, sizeof(*m->p));
-	if (!m->p) {
+	if (!m->p || group(m, "all", "") < 0) {
 		free(h);
+		analysis_free(m);
 		return err_set(err, errlen, "load %s: out of memory", dir);
 	}
-	for (int i = 0; i < nh; i++) {
-		if (strcmp(h[i].role, "peer"))
-			continue;
-		struct peer_metrics *p = &m->p[m->npeers++];
-		snprintf(p->name, sizeof(p->name), "%s", h[i].name);
-		char hdir[1200];
-		if (rundir_host_path(hdir, sizeof(hdir), dir, h[i].name, NULL))
-			continue;
-		struct session ss[MAX_SESSIONS];
-		int nss = 0;
-		char e[512];
-		/* A peer that never ran (scheduled after an interrupt) has no logs. */
-		if (load_events(hdir, p, ss, &nss, e, sizeof(e)) == 0)
-			load_segments(hdir, p, ss, nss, e, sizeof(e));
-	}
+	double *delays = load_delays(dir, nh);
+	m->have_delays = delays != NULL;
+	for (int i = 0; i < nh; i++)
+		if (!strcmp(h[i].role, "peer"))
+			load_peer(m, h, nh, delays, i);
+	free(delays);
 	free(h);
 	char path[1200];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
@@ -233,180 +370,8 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 void analysis_free(struct run_metrics *m)
 {
 	free(m->p);
+	free(m->g);
 	m->p = NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	if (!n)
-		return 0;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-void analysis_summary(const struct run_metrics *m, struct run_summary *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->peers = m->npeers;
-	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
-	double *st = calloc((size_t)m->npeers + 1, sizeof(*st));
-	double *dl = calloc((size_t)m->npeers + 1, sizeof(*dl));
-	uint64_t due = 0, on = 0, ver = 0;
-	int nmesh = 0;
-	for (int i = 0; st && dl && i < m->npeers; i++) {
-		const struct peer_metrics *p = &m->p[i];
-		if (p->mesh_first_ms > 0) {
-			out->mesh_first_ms += p->mesh_first_ms;
-			out->mesh_last_ms += p->mesh_last_ms;
-			nmesh++;
-		}
-		due += p->due;
-		on += p->on_time;
-		ver += p->verified_due;
-		if (!p->started)
-			continue;
-		st[out->played] = p->startup_s;
-		dl[out->played] = p->delay_med_ms;
-		out->played++;
-	}
-	if (st && dl) {
-		out->startup_median_s = median(st, out->played);
-		out->delay_median_ms = median(dl, out->played);
-	}
-	if (nmesh) {
-		out->mesh_first_ms /= nmesh;
-		out->mesh_last_ms /= nmesh;
-	}
-	out->continuity = due ? (double)on / (double)due : 0;
-	out->verified = due ? (double)ver / (double)due : 0;
-	free(st);
-	free(dl);
-}
-
-void analysis_report(const struct run_metrics *m, FILE *out)
-{
-	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
-	fprintf(out, "%-12s %-13s %9s %10s %10s %10s %9s %5s\n", "peer", "mode", "startup_s",
-	        "delay_med", "delay_p95", "continuity", "verified", "hops");
-	for (int i = 0; i < m->npeers; i++) {
-		const struct peer_metrics *p = &m->p[i];
-		if (!p->started) {
-			fprintf(out, "%-12s %-13s %9s\n", p->name, p->mode, "never");
-			continue;
-		}
-		fprintf(out, "%-12s %-13s %9.2f %8.1fms %8.1fms %10.4f %8.1f%% %5d\n", p->name,
-		        p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms, p->continuity,
-		        100 * p->verified_fraction, p->max_hops);
-	}
-	struct run_summary s;
-	analysis_summary(m, &s);
-	if (s.played)
-		fprintf(out,
-		        "summary: %d/%d peers played, startup median %.2f s, delay median %.1f ms, "
-		        "continuity %.4f\n",
-		        s.played, s.peers, s.startup_median_s, s.delay_median_ms, s.continuity);
-	else
-		fprintf(out, "summary: no peer started playback\n");
-	if (s.mesh_first_ms > 0)
-		fprintf(out,
-		        "mesh (LTM): mean neighbour delay %.1f ms at the first round, %.1f ms at "
-		        "the end\n",
-		        s.mesh_first_ms, s.mesh_last_ms);
-	if (m->have_overhead)
-		overhead_print(&m->overhead, out);
-	else if (*m->overhead_error)
-		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
-	uint64_t bad = 0;
-	for (int i = 0; i < m->npeers; i++)
-		bad += m->p[i].bad_lines;
-	if (bad)
-		fprintf(out, "warning: %llu event log lines were unreadable or lacked a key\n",
-		        (unsigned long long)bad);
-}
-
-static void peer_json(struct json *j, const struct peer_metrics *p)
-{
-	json_obj_begin(j);
-	json_kstr(j, "name", p->name);
-	json_kstr(j, "mode", p->mode);
-	json_kbool(j, "started", p->started);
-	json_kdouble(j, "startup_s", p->startup_s, 6);
-	json_kdouble(j, "delay_median_ms", p->delay_med_ms, 3);
-	json_kdouble(j, "delay_p95_ms", p->delay_p95_ms, 3);
-	json_ku64(j, "due", p->due);
-	json_ku64(j, "on_time", p->on_time);
-	json_kdouble(j, "continuity", p->continuity, 6);
-	json_ku64(j, "stored", p->stored);
-	json_ku64(j, "verified_due", p->verified_due);
-	json_kdouble(j, "verified_fraction", p->verified_fraction, 6);
-	json_ku64(j, "corrupt", p->corrupt);
-	json_ki64(j, "max_hops", p->max_hops);
-	json_kdouble(j, "mesh_first_ms", p->mesh_first_ms, 3);
-	json_kdouble(j, "mesh_last_ms", p->mesh_last_ms, 3);
-	json_ku64(j, "bad_log_lines", p->bad_lines);
-	json_obj_end(j);
-}
-
-int analysis_write_json(const struct run_metrics *m, const char *path)
-{
-	struct json j;
-	json_init(&j, true);
-	json_obj_begin(&j);
-	json_key(&j, "peers");
-	json_arr_begin(&j);
-	for (int i = 0; i < m->npeers; i++)
-		peer_json(&j, &m->p[i]);
-	json_arr_end(&j);
-	if (m->have_overhead) {
-		json_key(&j, "overhead");
-		overhead_write_json(&m->overhead, &j);
-	}
-	json_obj_end(&j);
-	return json_write_file(&j, path);
-}
-
-int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
-{
-	struct run_metrics m;
-	if (analysis_load(dir, &m, err, errlen))
-		return -1;
-	char path[1200];
-	int rc = rundir_path(path, sizeof(path), dir, RUNDIR_METRICS);
-	rc |= rc ? rc : analysis_write_json(&m, path);
-	rc |= rundir_path(path, sizeof(path), dir, RUNDIR_PEERS_CSV);
-	FILE *csv = rc ? NULL : fopen(path, "we");
-	if (csv) {
-		fprintf(csv, "peer,mode,started,startup_s,delay_median_ms,delay_p95_ms,due,on_time,"
-		             "continuity,verified_fraction,max_hops\n");
-		for (int i = 0; i < m.npeers; i++) {
-			const struct peer_metrics *p = &m.p[i];
-			fprintf(csv, "%s,%s,%d,%.3f,%.3f,%.3f,%llu,%llu,%.6f,%.6f,%d\n", p->name,
-			        p->mode, p->started, p->startup_s, p->delay_med_ms, p->delay_p95_ms,
-			        (unsigned long long)p->due, (unsigned long long)p->on_time,
-			        p->continuity, p->verified_fraction, p->max_hops);
-		}
-		rc |= fclose(csv);
-	} else {
-		rc = -1;
-	}
-	rc |= rundir_path(path, sizeof(path), dir, RUNDIR_REPORT);
-	FILE *f = rc ? NULL : fopen(path, "we");
-	if (f) {
-		analysis_report(&m, f);
-		rc |= fclose(f);
-	} else {
-		rc = -1;
-	}
-	if (rc)
-		err_set(err, errlen, "write report into %s: %s", dir, strerror(errno));
-	else if (out)
-		analysis_report(&m, out);
-	analysis_free(&m);
-	return rc;
+	m->g = NULL;
+	m->npeers = m->ngroups = 0;
 }

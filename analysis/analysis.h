@@ -1,5 +1,11 @@
-/* Analysis of a run directory: per-peer startup delay, source-to-end delay
- * and continuity from the event logs (format in peer/log.h). */
+/* Analysis of a run directory (layout in lib/rundir.h, the peers' logs in
+ * peer/log.h): the metrics of DESIGN.md section 6 per peer, and per group
+ * (the whole run, each mode, each stream).
+ *
+ * Source-to-end delay is reported over the steady state: segments made
+ * after the peer started playing. Segments made before (the start-up
+ * backlog it pulls to fill its buffer) are counted apart, since their delay
+ * says how old the backlog was, not how fast the overlay delivers. */
 #ifndef ANYSEE_ANALYSIS_H
 #define ANYSEE_ANALYSIS_H
 
@@ -7,31 +13,56 @@
 #include <stdio.h>
 
 #include "analysis/overhead.h"
+#include "analysis/stats.h"
 
 struct peer_metrics {
 	char name[32];
 	char mode[16];
+	char stream[32];
+	int host;                          /* row in hosts.txt (and delays.txt) */
 	int started;                       /* playback started */
-	double startup_s;                  /* join to playback start */
-	double delay_med_ms, delay_p95_ms; /* source-to-end, segments stored */
+	double startup_s;                  /* join to playback start, first session */
+	double lag_s;                      /* how far behind live playback began */
+	double delay_med_ms, delay_p95_ms; /* source-to-end, steady state */
+	double delay_max_ms;
+	uint64_t steady, backlog;        /* stored segments made after / before playback */
+	double backlog_med_ms;           /* source-to-end delay of the backlog */
+	double stretch_med, stretch_p95; /* over the shortest path; 0 without one */
 	uint64_t due, on_time;
 	double continuity;     /* on_time / due */
 	uint64_t stored;       /* segments stored in the buffer */
 	uint64_t verified_due; /* due segments received with verified content */
 	double verified_fraction;
 	uint64_t corrupt; /* checksum mismatches */
-	int max_hops;
+	int max_hops;     /* overlay hops of the deliveries stored */
+	double mean_hops;
 	/* Mean one-way delay to mesh neighbours (anysee mode): at the first
 	 * round where any was measured, and at the last one. 0 when none. */
 	double mesh_first_ms, mesh_last_ms;
-	uint64_t bad_lines; /* event lines unreadable or missing a key */
+	int joins, leaves, crashes; /* sessions; a session without a leave crashed */
+	uint64_t bad_lines;         /* event lines unreadable or missing a key */
+	char missing[160];          /* logs that could not be read, and why */
+};
+
+/* Per-segment distributions of a group of peers. */
+struct metrics_group {
+	char kind[8]; /* "all", "mode" or "stream" */
+	char name[32];
+	struct hist delay;   /* steady-state source-to-end delay, us */
+	struct hist backlog; /* start-up backlog delay, us */
+	struct hist stretch; /* stretch x 1000 */
+	uint64_t hops_sum, hops_n;
+	int hops_max;
 };
 
 struct run_metrics {
 	char dir[1024];
 	int npeers;
 	struct peer_metrics *p;
-	int have_overhead; /* the run has a capture.pcap */
+	int ngroups;
+	struct metrics_group *g; /* [0] is the whole run */
+	int have_delays;         /* delays.txt was read: stretch is known */
+	int have_overhead;       /* the run has a readable capture.pcap */
 	struct overhead overhead;
 	char overhead_error[512]; /* why a capture.pcap present could not be read */
 };
@@ -39,7 +70,7 @@ struct run_metrics {
 struct run_summary {
 	int peers, played;
 	double startup_median_s;
-	double delay_median_ms;             /* median over peers of their median delay */
+	double delay_median_ms;             /* median over peers of their steady median */
 	double continuity;                  /* all on-time segments over all due ones */
 	double verified;                    /* likewise for verified segments */
 	double control_overhead;            /* -1 without a capture */
@@ -48,12 +79,15 @@ struct run_summary {
 
 void analysis_summary(const struct run_metrics *m, struct run_summary *out);
 
-/* Read a run directory. Returns 0, or -1 with a one-line reason in err. */
+/* Read a run directory. A host whose logs are missing or damaged is
+ * reported in its peer_metrics (missing) and the rest goes on; only a
+ * directory without hosts.txt fails, with a one-line reason in err. */
 int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errlen);
 void analysis_free(struct run_metrics *m);
 void analysis_report(const struct run_metrics *m, FILE *out);
 int analysis_write_json(const struct run_metrics *m, const char *path);
-/* Load, print the report to out, write report.txt and metrics.json. */
+int analysis_write_csv(const struct run_metrics *m, const char *path);
+/* Load, print the report to out, write report.txt, peers.csv and metrics.json. */
 int analysis_run(const char *dir, FILE *out, char *err, size_t errlen);
 
 #endif

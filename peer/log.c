@@ -149,7 +149,8 @@ void evlog_start(struct evlog *l, const char *role, uint32_t id, const char *mod
 
 void evlog_play_start(struct evlog *l, uint32_t seq, uint64_t startup_us, uint64_t lag_us)
 {
-	evlog_event(l, LOGEV_PLAY_START, LOGK_SEQ "=%u " LOGK_STARTUP_US "=%llu lag_us=%llu", seq,
+	evlog_event(l, LOGEV_PLAY_START,
+	            LOGK_SEQ "=%u " LOGK_STARTUP_US "=%llu " LOGK_LAG_US "=%llu", seq,
 	            (unsigned long long)startup_us, (unsigned long long)lag_us);
 }
 

@@ -31,6 +31,7 @@
 #define LOGK_MODE "mode"
 #define LOGK_SEQ "seq"
 #define LOGK_STARTUP_US "startup_us"
+#define LOGK_LAG_US "lag_us"
 #define LOGK_DUE "due"
 #define LOGK_ON_TIME "on_time"
 #define LOGK_MEAN_DELAY_US "mean_delay_us"

@@ -66,7 +66,13 @@ static void write_peer_logs(const char *dir)
 	assert_int_equal(evlog_open(&l, hdir), 0);
 	evlog_start(&l, "peer", 7, "anysee", "tv1", 300000, 40000000);
 	evlog_mesh(&l, 4, 4, 12500);
+	/* The start-up backlog: segments made before playback began. */
+	for (uint32_t s = 90; s < 95; s++)
+		evlog_segment(&l, 1, s, 900000, 4, SEG_CHECKSUM_OK | SEG_CONTENT_OK | SEG_STORED);
 	evlog_play_start(&l, 100, 1500000, 80000);
+	/* Later than the largest steady delay below, so each segment was made
+	 * after playback began. */
+	usleep(60000);
 	for (int i = 0; i < 4; i++) {
 		struct evlog_tick t = {.due = 10, .on_time = i == 3 ? 9 : 10, .recv = 10};
 		evlog_tick(&l, &t);
@@ -86,6 +92,14 @@ static void test_analysis_reads_what_the_peer_writes(void **state)
 	struct ctx *c = *state;
 	write_hosts(c->dir);
 	write_peer_logs(c->dir);
+	/* The shortest path from the source (row 1) to the peer (column 2) is
+	 * 10 ms, so steady delays of 20..29 ms have a stretch of 2.0..2.9. */
+	char path[256];
+	rundir_path(path, sizeof(path), c->dir, RUNDIR_DELAYS);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "# one-way delay in milliseconds, row = sender, 3 hosts\n"
+	           "0 5 5\n5 0 10.000\n5 10 0\n");
+	fclose(f);
 	struct run_metrics m;
 	char err[512] = "";
 	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
@@ -99,12 +113,31 @@ static void test_analysis_reads_what_the_peer_writes(void **state)
 	assert_int_equal(p->on_time, 39);
 	assert_true(p->mesh_first_ms > 12.49 && p->mesh_first_ms < 12.51);
 	assert_true(p->mesh_last_ms > 7.99 && p->mesh_last_ms < 8.01);
-	assert_int_equal(p->stored, 10);
+	assert_int_equal(p->stored, 15);
 	assert_int_equal(p->corrupt, 1);
-	assert_int_equal(p->max_hops, 2);
+	assert_int_equal(p->max_hops, 4);
 	assert_int_equal(p->verified_due, 10);
-	/* Delays 20..29 ms: the median index rounds to 25 ms. */
+	/* The backlog is counted apart; the steady delays are 20..29 ms, whose
+	 * median index rounds to 25 ms. */
+	assert_int_equal(p->backlog, 5);
+	assert_int_equal(p->steady, 10);
+	assert_true(p->backlog_med_ms > 899.9 && p->backlog_med_ms < 900.1);
 	assert_true(p->delay_med_ms > 24.99 && p->delay_med_ms < 25.01);
+	assert_true(p->delay_max_ms > 28.99 && p->delay_max_ms < 29.01);
+	assert_true(p->lag_s > 0.0799 && p->lag_s < 0.0801);
+	assert_int_equal(p->joins, 1);
+	assert_int_equal(p->leaves, 1);
+	assert_int_equal(p->crashes, 0);
+	/* The run's groups: the whole run, its mode and its stream. */
+	assert_int_equal(m.ngroups, 3);
+	assert_int_equal(m.g[0].delay.n, 10);
+	assert_int_equal(m.g[0].backlog.n, 5);
+	assert_int_equal(m.g[0].hops_max, 4);
+	assert_int_equal(m.have_delays, 1);
+	assert_true(p->stretch_med > 2.499 && p->stretch_med < 2.501);
+	assert_int_equal(m.g[0].stretch.n, 10);
+	assert_true(hist_quantile(&m.g[0].stretch, 0.5) > 2480 &&
+	            hist_quantile(&m.g[0].stretch, 0.5) < 2520);
 	assert_int_equal(p->bad_lines, 0);
 	analysis_free(&m);
 }
@@ -132,6 +165,7 @@ static void test_ticks_stand_in_for_a_missing_leave(void **state)
 	assert_string_equal(m.p[0].mode, "coolstreaming");
 	assert_int_equal(m.p[0].due, 20);
 	assert_int_equal(m.p[0].on_time, 14);
+	assert_int_equal(m.p[0].crashes, 1);
 	analysis_free(&m);
 }
 

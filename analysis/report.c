@@ -1,0 +1,379 @@
+/* What the analysis writes: the text report, metrics.json and peers.csv.
+ * Every figure is named with what it is and its unit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "lib/json.h"
+#include "lib/rundir.h"
+#include "lib/util.h"
+
+/* Per-peer figures of a group, gathered for quantiles. */
+struct group_peers {
+	int peers, played;
+	double *startup, *lag, *delay_med;
+	uint64_t due, on_time, verified, steady, backlog;
+	int joins, leaves, crashes;
+	double mesh_first, mesh_last;
+	int nmesh;
+};
+
+static int in_group(const struct metrics_group *g, const struct peer_metrics *p)
+{
+	if (!strcmp(g->kind, "mode"))
+		return !strcmp(g->name, p->mode);
+	if (!strcmp(g->kind, "stream"))
+		return !strcmp(g->name, p->stream);
+	return 1;
+}
+
+static int gather(const struct run_metrics *m, const struct metrics_group *g,
+                  struct group_peers *gp)
+{
+	memset(gp, 0, sizeof(*gp));
+	size_t n = (size_t)m->npeers + 1;
+	gp->startup = calloc(n, sizeof(double));
+	gp->lag = calloc(n, sizeof(double));
+	gp->delay_med = calloc(n, sizeof(double));
+	if (!gp->startup || !gp->lag || !gp->delay_med)
+		return -1;
+	for (int i = 0; i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		if (!in_group(g, p))
+			continue;
+		gp->peers++;
+		gp->due += p->due;
+		gp->on_time += p->on_time;
+		gp->verified += p->verified_due;
+		gp->steady += p->steady;
+		gp->backlog += p->backlog;
+		gp->joins += p->joins;
+		gp->leaves += p->leaves;
+		gp->crashes += p->crashes;
+		if (p->mesh_first_ms > 0) {
+			gp->mesh_first += p->mesh_first_ms;
+			gp->mesh_last += p->mesh_last_ms;
+			gp->nmesh++;
+		}
+		if (!p->started)
+			continue;
+		gp->startup[gp->played] = p->startup_s;
+		gp->lag[gp->played] = p->lag_s;
+		gp->delay_med[gp->played] = p->delay_med_ms;
+		gp->played++;
+	}
+	sort_doubles(gp->startup, (size_t)gp->played);
+	sort_doubles(gp->lag, (size_t)gp->played);
+	sort_doubles(gp->delay_med, (size_t)gp->played);
+	return 0;
+}
+
+static void release(struct group_peers *gp)
+{
+	free(gp->startup);
+	free(gp->lag);
+	free(gp->delay_med);
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0;
+}
+
+/* The median of sorted per-peer values, the mean of the middle two when
+ * their number is even (as the summary always reported). */
+static double median(const double *v, int n)
+{
+	if (!n)
+		return 0;
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void analysis_summary(const struct run_metrics *m, struct run_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct group_peers gp;
+	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
+	if (!m->ngroups || gather(m, &m->g[0], &gp)) {
+		if (m->ngroups)
+			release(&gp);
+		out->peers = m->npeers;
+		return;
+	}
+	out->peers = gp.peers;
+	out->played = gp.played;
+	out->startup_median_s = median(gp.startup, gp.played);
+	out->delay_median_ms = median(gp.delay_med, gp.played);
+	out->continuity = ratio(gp.on_time, gp.due);
+	out->verified = ratio(gp.verified, gp.due);
+	if (gp.nmesh) {
+		out->mesh_first_ms = gp.mesh_first / gp.nmesh;
+		out->mesh_last_ms = gp.mesh_last / gp.nmesh;
+	}
+	release(&gp);
+}
+
+static void overhead_summary_json(struct json *j, const struct overhead *o)
+{
+	uint64_t data_msgs = o->type[WIRE_SEG_DATA].packets;
+	json_key(j, "control_overhead");
+	json_obj_begin(j);
+	json_kdouble(j, "bytes_share", overhead_control_fraction(o), 6);
+	json_kdouble(j, "messages_share", ratio(o->anysee.packets - data_msgs, o->anysee.packets),
+	             6);
+	json_obj_end(j);
+}
+
+static void group_json(struct json *j, const struct run_metrics *m, const struct metrics_group *g)
+{
+	struct group_peers gp;
+	json_obj_begin(j);
+	if (gather(m, g, &gp) == 0) {
+		json_ki64(j, "peers", gp.peers);
+		json_ki64(j, "played", gp.played);
+		json_kdouble(j, "played_share", ratio((uint64_t)gp.played, (uint64_t)gp.peers), 4);
+		json_key(j, "startup_delay_s");
+		json_dist_sorted(j, gp.startup, (size_t)gp.played, 1, 3);
+		json_key(j, "source_to_end_delay_ms");
+		json_dist_hist(j, &g->delay, 1e-3, 3);
+		json_key(j, "startup_backlog");
+		json_obj_begin(j);
+		json_ku64(j, "segments", g->backlog.n);
+		json_kdouble(j, "delay_ms_p50", hist_quantile(&g->backlog, 0.5) / 1000, 3);
+		json_obj_end(j);
+		json_key(j, "playback_lag_s");
+		json_dist_sorted(j, gp.lag, (size_t)gp.played, 1, 3);
+		json_kdouble(j, "continuity_index", ratio(gp.on_time, gp.due), 6);
+		json_kdouble(j, "verified_share", ratio(gp.verified, gp.due), 6);
+		json_key(j, "stretch");
+		if (m->have_delays)
+			json_dist_hist(j, &g->stretch, 1e-3, 3);
+		else
+			json_null(j);
+		json_key(j, "tree_height");
+		json_obj_begin(j);
+		json_kdouble(j, "mean", g->hops_n ? (double)g->hops_sum / (double)g->hops_n : 0, 3);
+		json_ki64(j, "max", g->hops_max);
+		json_obj_end(j);
+		json_ki64(j, "joins", gp.joins);
+		json_ki64(j, "leaves", gp.leaves);
+		json_ki64(j, "crashes", gp.crashes);
+		json_key(j, "mesh_neighbour_delay_ms");
+		json_obj_begin(j);
+		json_kdouble(j, "first_round", gp.nmesh ? gp.mesh_first / gp.nmesh : 0, 3);
+		json_kdouble(j, "last_round", gp.nmesh ? gp.mesh_last / gp.nmesh : 0, 3);
+		json_obj_end(j);
+		if (g == &m->g[0] && m->have_overhead)
+			overhead_summary_json(j, &m->overhead);
+	}
+	release(&gp);
+	json_obj_end(j);
+}
+
+static void peer_json(struct json *j, const struct peer_metrics *p)
+{
+	json_obj_begin(j);
+	json_kstr(j, "name", p->name);
+	json_kstr(j, "mode", p->mode);
+	json_kstr(j, "stream", p->stream);
+	json_kbool(j, "started", p->started);
+	json_kdouble(j, "startup_delay_s", p->startup_s, 6);
+	json_kdouble(j, "playback_lag_s", p->lag_s, 6);
+	json_kdouble(j, "source_to_end_delay_ms_p50", p->delay_med_ms, 3);
+	json_kdouble(j, "source_to_end_delay_ms_p95", p->delay_p95_ms, 3);
+	json_kdouble(j, "source_to_end_delay_ms_max", p->delay_max_ms, 3);
+	json_ku64(j, "steady_segments", p->steady);
+	json_ku64(j, "backlog_segments", p->backlog);
+	json_kdouble(j, "backlog_delay_ms_p50", p->backlog_med_ms, 3);
+	json_kdouble(j, "stretch_p50", p->stretch_med, 3);
+	json_kdouble(j, "stretch_p95", p->stretch_p95, 3);
+	json_ku64(j, "due", p->due);
+	json_ku64(j, "on_time", p->on_time);
+	json_kdouble(j, "continuity", p->continuity, 6);
+	json_ku64(j, "stored", p->stored);
+	json_ku64(j, "verified_due", p->verified_due);
+	json_kdouble(j, "verified_fraction", p->verified_fraction, 6);
+	json_ku64(j, "corrupt", p->corrupt);
+	json_ki64(j, "max_hops", p->max_hops);
+	json_kdouble(j, "mean_hops", p->mean_hops, 3);
+	json_kdouble(j, "mesh_first_ms", p->mesh_first_ms, 3);
+	json_kdouble(j, "mesh_last_ms", p->mesh_last_ms, 3);
+	json_ki64(j, "joins", p->joins);
+	json_ki64(j, "leaves", p->leaves);
+	json_ki64(j, "crashes", p->crashes);
+	json_ku64(j, "bad_log_lines", p->bad_lines);
+	if (*p->missing)
+		json_kstr(j, "missing", p->missing);
+	json_obj_end(j);
+}
+
+static void groups_json(struct json *j, const struct run_metrics *m, const char *kind)
+{
+	json_obj_begin(j);
+	for (int i = 0; i < m->ngroups; i++) {
+		if (strcmp(m->g[i].kind, kind))
+			continue;
+		json_key(j, m->g[i].name);
+		group_json(j, m, &m->g[i]);
+	}
+	json_obj_end(j);
+}
+
+int analysis_write_json(const struct run_metrics *m, const char *path)
+{
+	struct json j;
+	json_init(&j, true);
+	json_obj_begin(&j);
+	if (m->ngroups) {
+		json_key(&j, "summary");
+		group_json(&j, m, &m->g[0]);
+	}
+	json_key(&j, "by_mode");
+	groups_json(&j, m, "mode");
+	json_key(&j, "by_stream");
+	groups_json(&j, m, "stream");
+	json_key(&j, "peers");
+	json_arr_begin(&j);
+	for (int i = 0; i < m->npeers; i++)
+		peer_json(&j, &m->p[i]);
+	json_arr_end(&j);
+	if (m->have_overhead) {
+		json_key(&j, "overhead");
+		overhead_write_json(&m->overhead, &j);
+	}
+	json_obj_end(&j);
+	return json_write_file(&j, path);
+}
+
+int analysis_write_csv(const struct run_metrics *m, const char *path)
+{
+	FILE *csv = fopen(path, "we");
+	if (!csv)
+		return -1;
+	fprintf(csv, "peer,mode,stream,started,startup_delay_s,source_to_end_delay_ms_p50,"
+	             "source_to_end_delay_ms_p95,backlog_segments,due,on_time,continuity,"
+	             "verified_fraction,max_hops,stretch_p50,joins,leaves,crashes\n");
+	for (int i = 0; i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		fprintf(csv,
+		        "%s,%s,%s,%d,%.3f,%.3f,%.3f,%llu,%llu,%llu,%.6f,%.6f,%d,%.3f,%d,%d,%d\n",
+		        p->name, p->mode, p->stream, p->started, p->startup_s, p->delay_med_ms,
+		        p->delay_p95_ms, (unsigned long long)p->backlog, (unsigned long long)p->due,
+		        (unsigned long long)p->on_time, p->continuity, p->verified_fraction,
+		        p->max_hops, p->stretch_med, p->joins, p->leaves, p->crashes);
+	}
+	return fclose(csv);
+}
+
+static void report_peers(const struct run_metrics *m, FILE *out)
+{
+	fprintf(out, "%-12s %-13s %9s %11s %11s %8s %10s %9s %5s\n", "peer", "mode", "startup_s",
+	        "s2e_p50_ms", "s2e_p95_ms", "backlog", "continuity", "verified", "hops");
+	for (int i = 0; i < m->npeers; i++) {
+		const struct peer_metrics *p = &m->p[i];
+		if (!p->started) {
+			fprintf(out, "%-12s %-13s %9s%s%s\n", p->name, p->mode, "never",
+			        *p->missing ? "  missing: " : "", p->missing);
+			continue;
+		}
+		fprintf(out, "%-12s %-13s %9.2f %11.1f %11.1f %8llu %10.4f %8.1f%% %5d\n", p->name,
+		        p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms,
+		        (unsigned long long)p->backlog, p->continuity, 100 * p->verified_fraction,
+		        p->max_hops);
+	}
+}
+
+static void report_group(const struct run_metrics *m, const struct metrics_group *g, FILE *out)
+{
+	struct group_peers gp;
+	if (gather(m, g, &gp) == 0 && gp.played) {
+		fprintf(out,
+		        "%s%s%s: %d/%d peers played; startup delay p50 %.2f s, p95 %.2f s; "
+		        "source-to-end delay (steady state) p50 %.1f ms, p95 %.1f ms; continuity "
+		        "index %.4f\n",
+		        g == &m->g[0] ? "summary" : g->kind, g == &m->g[0] ? "" : " ", g->name,
+		        gp.played, gp.peers, quantile_sorted(gp.startup, (size_t)gp.played, 0.5),
+		        quantile_sorted(gp.startup, (size_t)gp.played, 0.95),
+		        hist_quantile(&g->delay, 0.5) / 1000, hist_quantile(&g->delay, 0.95) / 1000,
+		        ratio(gp.on_time, gp.due));
+	} else if (g == &m->g[0]) {
+		fprintf(out, "summary: no peer started playback\n");
+	}
+	release(&gp);
+}
+
+static void report_details(const struct run_metrics *m, const struct run_summary *s, FILE *out)
+{
+	const struct metrics_group *g = &m->g[0];
+	if (g->backlog.n)
+		fprintf(out,
+		        "start-up backlog: %llu segments made before their peer played, delay p50 "
+		        "%.1f ms (not in the source-to-end figures)\n",
+		        (unsigned long long)g->backlog.n, hist_quantile(&g->backlog, 0.5) / 1000);
+	if (m->have_delays && g->stretch.n)
+		fprintf(out,
+		        "stretch (over the shortest path from the source): p50 %.2f, p95 %.2f\n",
+		        hist_quantile(&g->stretch, 0.5) / 1000,
+		        hist_quantile(&g->stretch, 0.95) / 1000);
+	if (g->hops_n)
+		fprintf(out, "tree height (overlay hops of deliveries): mean %.2f, max %d\n",
+		        (double)g->hops_sum / (double)g->hops_n, g->hops_max);
+	if (s->mesh_first_ms > 0)
+		fprintf(out,
+		        "mesh (LTM): mean neighbour delay %.1f ms at the first round, %.1f ms at "
+		        "the end\n",
+		        s->mesh_first_ms, s->mesh_last_ms);
+}
+
+void analysis_report(const struct run_metrics *m, FILE *out)
+{
+	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
+	report_peers(m, out);
+	if (!m->ngroups)
+		return;
+	struct run_summary s;
+	analysis_summary(m, &s);
+	for (int i = 0; i < m->ngroups; i++)
+		report_group(m, &m->g[i], out);
+	report_details(m, &s, out);
+	if (m->have_overhead)
+		overhead_print(&m->overhead, out);
+	else if (*m->overhead_error)
+		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
+	uint64_t bad = 0;
+	for (int i = 0; i < m->npeers; i++)
+		bad += m->p[i].bad_lines;
+	if (bad)
+		fprintf(out, "warning: %llu event log lines were unreadable or lacked a key\n",
+		        (unsigned long long)bad);
+}
+
+int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
+{
+	struct run_metrics m;
+	if (analysis_load(dir, &m, err, errlen))
+		return -1;
+	char path[1200];
+	const char *failed = NULL;
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_METRICS) || analysis_write_json(&m, path))
+		failed = RUNDIR_METRICS;
+	else if (rundir_path(path, sizeof(path), dir, RUNDIR_PEERS_CSV) ||
+	         analysis_write_csv(&m, path))
+		failed = RUNDIR_PEERS_CSV;
+	FILE *f = NULL;
+	if (!failed &&
+	    (rundir_path(path, sizeof(path), dir, RUNDIR_REPORT) || !(f = fopen(path, "we"))))
+		failed = RUNDIR_REPORT;
+	if (f) {
+		analysis_report(&m, f);
+		if (fclose(f))
+			failed = RUNDIR_REPORT;
+	}
+	if (failed)
+		err_set(err, errlen, "write %s into %s: %s", failed, dir, strerror(errno));
+	else if (out)
+		analysis_report(&m, out);
+	analysis_free(&m);
+	return failed ? -1 : 0;
+}
