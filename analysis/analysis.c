@@ -12,6 +12,7 @@
 /* One run of the peer process: a peer that leaves and rejoins has several. */
 struct session {
 	uint64_t start_us, play_us; /* real-time clock of its start and playback */
+	uint64_t last_us;           /* its last event */
 	uint32_t start_seq;
 	uint64_t due, on_time;
 	uint64_t tick_due, tick_on;
@@ -25,20 +26,51 @@ struct sessions {
 	int n;
 };
 
-static void close_session(struct session *s)
+/* The second of the run that ts falls in, or NULL (before the run, or out
+ * of memory). A week bounds the array against a wild timestamp. */
+static struct timeline_sec *tl_at(struct timeline *tl, uint64_t ts)
 {
+	if (ts < tl->t0_us || ts - tl->t0_us > 7 * 86400 * 1000000ull)
+		return NULL;
+	size_t i = (size_t)((ts - tl->t0_us) / 1000000u);
+	if (i >= tl->n) {
+		size_t n = i + 64;
+		struct timeline_sec *ns = realloc(tl->s, n * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		memset(ns + tl->n, 0, (n - tl->n) * sizeof(*ns));
+		tl->s = ns;
+		tl->n = n;
+	}
+	return &tl->s[i];
+}
+
+static void close_session(struct session *s, struct timeline *tl)
+{
+	/* Playing from its playback start to its last event, whole seconds. */
+	for (uint64_t t = s->play_us; s->played && t <= s->last_us; t += 1000000u) {
+		struct timeline_sec *sec = tl_at(tl, t);
+		if (sec)
+			sec->playing++;
+	}
 	/* A crashed process never wrote its totals: its per-second ticks stand in. */
 	if (!s->closed) {
 		s->due = s->tick_due;
 		s->on_time = s->tick_on;
+		struct timeline_sec *sec = tl_at(tl, s->last_us);
+		if (sec)
+			sec->crashes++;
 	}
 }
 
 /* Folds one event line into the peer's metrics and its current session.
  * Returns 0, or -1 when an event the analysis needs lacks a key. */
-static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct session *cur)
+static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct session *cur,
+                      struct timeline *tl)
 {
 	uint64_t a, b;
+	struct timeline_sec *sec = tl_at(tl, e->ts_us);
+	cur->last_us = e->ts_us;
 	if (!strcmp(e->event, LOGEV_PLAY_START)) {
 		if (evlog_get_u64(e, LOGK_STARTUP_US, &a) || evlog_get_u64(e, LOGK_SEQ, &b))
 			return -1;
@@ -66,33 +98,42 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 			return -1;
 		cur->tick_due += a;
 		cur->tick_on += b;
+		if (sec) {
+			sec->due += a;
+			sec->on_time += b;
+		}
 	} else if (!strcmp(e->event, LOGEV_LEAVE)) {
 		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
 			return -1;
 		cur->due = a;
 		cur->on_time = b;
 		cur->closed = 1;
+		if (sec)
+			sec->leaves++;
 	}
 	return 0;
 }
 
 static struct session *new_session(struct sessions *ss, struct peer_metrics *p,
-                                   const struct evlog_line *e)
+                                   const struct evlog_line *e, struct timeline *tl)
 {
 	if (evlog_get_str(e, LOGK_MODE, p->mode, sizeof(p->mode)))
 		p->bad_lines++;
+	struct timeline_sec *sec = tl_at(tl, e->ts_us);
+	if (sec)
+		sec->joins++;
 	if (ss->n)
-		close_session(&ss->s[ss->n - 1]);
+		close_session(&ss->s[ss->n - 1], tl);
 	if (ss->n == MAX_SESSIONS)
 		return NULL;
 	struct session *cur = &ss->s[ss->n++];
 	memset(cur, 0, sizeof(*cur));
-	cur->start_us = e->ts_us;
+	cur->start_us = cur->last_us = e->ts_us;
 	return cur;
 }
 
-static int load_events(const char *hdir, struct peer_metrics *p, struct sessions *ss, char *err,
-                       size_t errlen)
+static int load_events(const char *hdir, struct peer_metrics *p, struct sessions *ss,
+                       struct timeline *tl, char *err, size_t errlen)
 {
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
@@ -107,13 +148,13 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 		if (evlog_parse(line, &e))
 			p->bad_lines++;
 		else if (!strcmp(e.event, LOGEV_START))
-			cur = new_session(ss, p, &e);
-		else if (cur && fold_event(&e, p, cur))
+			cur = new_session(ss, p, &e, tl);
+		else if (cur && fold_event(&e, p, cur, tl))
 			p->bad_lines++;
 	}
 	fclose(f);
 	if (ss->n)
-		close_session(&ss->s[ss->n - 1]);
+		close_session(&ss->s[ss->n - 1], tl);
 	for (int i = 0; i < ss->n; i++) {
 		p->due += ss->s[i].due;
 		p->on_time += ss->s[i].on_time;
@@ -316,7 +357,7 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 		return;
 	}
 	/* A peer that never ran (scheduled after an interrupt) has no logs. */
-	if (load_events(hdir, p, ss, e, sizeof(e))) {
+	if (load_events(hdir, p, ss, &m->tl, e, sizeof(e))) {
 		snprintf(p->missing, sizeof(p->missing), "%s", e);
 		free(ss);
 		return;
@@ -335,6 +376,26 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 	free(ss);
 }
 
+/* The earliest first event over the peers' logs: where the timeline starts. */
+static uint64_t first_start(const char *dir, const struct rundir_host *h, int nh)
+{
+	uint64_t t0 = UINT64_MAX;
+	for (int i = 0; i < nh; i++) {
+		char path[1200], line[512];
+		struct evlog_line e;
+		if (strcmp(h[i].role, "peer") ||
+		    rundir_host_path(path, sizeof(path), dir, h[i].name, EVLOG_FILE))
+			continue;
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) && !evlog_parse(line, &e) && e.ts_us < t0)
+			t0 = e.ts_us;
+		fclose(f);
+	}
+	return t0 == UINT64_MAX ? 0 : t0;
+}
+
 int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
@@ -349,6 +410,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 		analysis_free(m);
 		return err_set(err, errlen, "load %s: out of memory", dir);
 	}
+	m->tl.t0_us = first_start(dir, h, nh);
 	double *delays = load_delays(dir, nh);
 	m->have_delays = delays != NULL;
 	for (int i = 0; i < nh; i++)
@@ -371,7 +433,10 @@ void analysis_free(struct run_metrics *m)
 {
 	free(m->p);
 	free(m->g);
+	free(m->tl.s);
 	m->p = NULL;
 	m->g = NULL;
+	m->tl.s = NULL;
+	m->tl.n = 0;
 	m->npeers = m->ngroups = 0;
 }

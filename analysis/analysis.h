@@ -55,16 +55,32 @@ struct metrics_group {
 	int hops_max;
 };
 
+/* The run second by second, from the peers' event logs. */
+struct timeline_sec {
+	uint64_t due, on_time; /* summed over the peers' ticks */
+	uint32_t playing;      /* peers playing at some time in that second */
+	uint32_t joins, leaves, crashes;
+};
+
+struct timeline {
+	uint64_t t0_us; /* the earliest peer start */
+	size_t n;
+	struct timeline_sec *s;
+};
+
 struct run_metrics {
 	char dir[1024];
 	int npeers;
 	struct peer_metrics *p;
 	int ngroups;
 	struct metrics_group *g; /* [0] is the whole run */
-	int have_delays;         /* delays.txt was read: stretch is known */
-	int have_overhead;       /* the run has a readable capture.pcap */
+	struct timeline tl;
+	int have_delays;   /* delays.txt was read: stretch is known */
+	int have_overhead; /* the run has a readable capture.pcap */
 	struct overhead overhead;
 	char overhead_error[512]; /* why a capture.pcap present could not be read */
+	char pictures[256];       /* drawn by analysis_run, or why not (plot_error) */
+	char plot_error[512];
 };
 
 struct run_summary {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/plot.h"
 #include "lib/json.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
@@ -326,6 +327,23 @@ static void report_details(const struct run_metrics *m, const struct run_summary
 		        s->mesh_first_ms, s->mesh_last_ms);
 }
 
+/* The last lines name the pictures, each drawn as .svg and .png. */
+static void report_pictures(const struct run_metrics *m, FILE *out)
+{
+	if (*m->plot_error) {
+		fprintf(out, "pictures: not drawn: %s\n", m->plot_error);
+		return;
+	}
+	if (!*m->pictures)
+		return;
+	fprintf(out, "pictures (.svg and .png):");
+	char names[sizeof(m->pictures)];
+	snprintf(names, sizeof(names), "%s", m->pictures);
+	for (char *save = NULL, *t = strtok_r(names, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		fprintf(out, " %s/%s", PLOT_DIR, t);
+	fprintf(out, "\n");
+}
+
 void analysis_report(const struct run_metrics *m, FILE *out)
 {
 	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
@@ -347,6 +365,7 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 	if (bad)
 		fprintf(out, "warning: %llu event log lines were unreadable or lacked a key\n",
 		        (unsigned long long)bad);
+	report_pictures(m, out);
 }
 
 int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
@@ -361,6 +380,8 @@ int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
 	else if (rundir_path(path, sizeof(path), dir, RUNDIR_PEERS_CSV) ||
 	         analysis_write_csv(&m, path))
 		failed = RUNDIR_PEERS_CSV;
+	if (!failed)
+		plot_run(&m, m.pictures, sizeof(m.pictures), m.plot_error, sizeof(m.plot_error));
 	FILE *f = NULL;
 	if (!failed &&
 	    (rundir_path(path, sizeof(path), dir, RUNDIR_REPORT) || !(f = fopen(path, "we"))))

@@ -20,4 +20,19 @@ peer_field "$m" verified_fraction | awk '$1 < 0.95 { bad = 1 } END { exit bad }'
 peer_field "$m" due | awk '$1 < 200 { bad = 1 } END { exit bad }' \
   || fail "a peer had too few segments due to judge: $(peer_field "$m" due | tr '\n' ' ')"
 peer_field "$m" corrupt | awk '$1 > 0 { bad = 1 } END { exit bad }' || fail "corrupt segments"
+# The summary a script reads, and the steady-state delay apart from the
+# start-up backlog (segments made before playback, pulled about a second
+# old): the steady median is that of a few hops of 10 ms links.
+[ "$(jq -r .summary.played_share "$m")" = 1 ] || fail "summary.played_share is not 1"
+jq -e '.summary.continuity_index >= 0.99' "$m" >/dev/null || fail "summary continuity below 0.99"
+jq -e '.summary.startup_backlog.segments > 0' "$m" >/dev/null || fail "no start-up backlog counted"
+jq -e '.summary.source_to_end_delay_ms.p50 < 100 and
+       .summary.startup_backlog.delay_ms_p50 > .summary.source_to_end_delay_ms.p50' "$m" >/dev/null \
+  || fail "steady-state delay p50 $(jq .summary.source_to_end_delay_ms.p50 "$m") ms, backlog p50 $(jq .summary.startup_backlog.delay_ms_p50 "$m") ms"
+for p in startup_cdf delay_cdf timeline; do
+  for ext in svg png; do
+    [ -s "$out/run/plots/$p.$ext" ] || fail "picture plots/$p.$ext missing"
+  done
+done
+tail -n 1 "$out/run/report.txt" | grep -q "plots/delay_cdf" || fail "the report's last line does not name the pictures"
 echo "pass: $n peers, verified $(peer_field "$m" verified_fraction | tr '\n' ' ')"
