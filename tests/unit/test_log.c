@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "analysis/metric.h"
 #include "lib/rundir.h"
 #include "peer/log.h"
 
@@ -134,6 +136,14 @@ static void test_analysis_reads_what_the_peer_writes(void **state)
 	assert_int_equal(m.g[0].backlog.n, 5);
 	assert_int_equal(m.g[0].hops_max, 4);
 	assert_int_equal(m.have_delays, 1);
+	double v[M_COUNT];
+	metric_values(&m, v);
+	assert_true(v[M_CONTINUITY] > 0.97499 && v[M_CONTINUITY] < 0.97501);
+	assert_true(v[M_PLAYED_SHARE] == 1);
+	assert_true(v[M_STARTUP_P50] > 1.4999 && v[M_STARTUP_P50] < 1.5001);
+	assert_true(v[M_S2E_P50] > 24.7 && v[M_S2E_P50] < 25.3);
+	assert_true(v[M_HEIGHT_MAX] == 4);
+	assert_true(isnan(v[M_OVERHEAD_BYTES])); /* no capture */
 	assert_true(p->stretch_med > 2.499 && p->stretch_med < 2.501);
 	assert_int_equal(m.g[0].stretch.n, 10);
 	assert_true(hist_quantile(&m.g[0].stretch, 0.5) > 2480 &&

@@ -1,0 +1,40 @@
+/* The run's summary metrics by name, with their units and which way is
+ * better: what `check` bounds and what metrics.json's summary holds. */
+#ifndef ANYSEE_METRIC_H
+#define ANYSEE_METRIC_H
+
+#include "analysis/analysis.h"
+
+enum metric_id {
+	M_PLAYED_SHARE,
+	M_CONTINUITY,
+	M_VERIFIED,
+	M_STARTUP_P50,
+	M_STARTUP_P95,
+	M_S2E_P50,
+	M_S2E_P95,
+	M_LAG_P50,
+	M_STRETCH_P50,
+	M_STRETCH_P95,
+	M_HEIGHT_MEAN,
+	M_HEIGHT_MAX,
+	M_OVERHEAD_BYTES,
+	M_CRASHES,
+	M_COUNT
+};
+
+struct metric_def {
+	const char *name; /* the key path under metrics.json's summary */
+	const char *unit;
+	int higher_is_better;
+};
+
+extern const struct metric_def metric_defs[M_COUNT];
+
+/* The metric named name, or -1. */
+int metric_find(const char *name);
+/* The whole run's values; NaN where the run cannot tell (no capture for the
+ * overhead, no delays.txt for the stretch, no peer that played). */
+void metric_values(const struct run_metrics *m, double out[M_COUNT]);
+
+#endif
