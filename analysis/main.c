@@ -64,7 +64,7 @@ static int cmd_compare(int argc, char **argv)
 	if (load_summary(dirs[0], &a) || load_summary(dirs[1], &b))
 		return 2;
 	printf("A: %s\nB: %s\n", dirs[0], dirs[1]);
-	return compare_runs(&a, &b, &t, stdout) ? 1 : 0;
+	return compare_runs(&a, &b, &t, NULL, stdout) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -10,21 +10,28 @@
 #include <string.h>
 
 #include "analysis/compare.h"
+#include "lib/util.h"
 
 static char text[8192];
 
 /* compare_runs with its report captured in text. */
-static int compare(const struct run_summary *a, const struct run_summary *b,
-                   const struct tolerance *t)
+static int compare_ci(const struct run_summary *a, const struct run_summary *b,
+                      const struct tolerance *t, const struct compare_ci *ci)
 {
 	FILE *f = tmpfile();
 	assert_non_null(f);
-	int bad = compare_runs(a, b, t, f);
+	int bad = compare_runs(a, b, t, ci, f);
 	rewind(f);
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	text[n] = 0;
 	fclose(f);
 	return bad;
+}
+
+static int compare(const struct run_summary *a, const struct run_summary *b,
+                   const struct tolerance *t)
+{
+	return compare_ci(a, b, t, NULL);
 }
 
 /* The report line of one metric. */
@@ -335,6 +342,103 @@ static void test_report_lines(void **state)
 	assert_non_null(strstr(metric_line("startup median"), " ok"));
 }
 
+/* ---- bootstrap over peers ---- */
+
+/* n peers that all played, with startup and delay spread by noise around
+ * their centres, and continuity cont. */
+static void make_sample(struct compare_sample *s, int n, double startup, double delay, double noise,
+                        double cont, uint64_t seed)
+{
+	struct rng r;
+	rng_seed(&r, seed);
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++) {
+		struct compare_unit u = {
+		    .weight = 1,
+		    .played = 1,
+		    .due = 1000,
+		    .on_time = 1000 * cont,
+		    .startup_s = startup * (1 + noise * (2 * rng_unit(&r) - 1)),
+		    .delay_ms = delay * (1 + noise * (2 * rng_unit(&r) - 1)),
+		};
+		assert_int_equal(compare_sample_add(s, &u), 0);
+	}
+}
+
+static void test_bootstrap_identical(void **state)
+{
+	struct compare_sample a, b;
+	make_sample(&a, 20, 2, 50, 0, 1, 1);
+	make_sample(&b, 20, 2, 50, 0, 1, 2);
+	struct compare_ci ci;
+	assert_int_equal(compare_bootstrap(&a, &b, 500, 7, &ci), 0);
+	for (int k = 0; k < CMP_METRICS; k++) {
+		assert_true(ci.lo[k] == 0);
+		assert_true(ci.hi[k] == 0);
+	}
+	compare_sample_free(&a);
+	compare_sample_free(&b);
+}
+
+/* A delay 50% higher is a regression when the peers agree, and within the
+ * noise when they scatter over +-90%: the point estimate alone would call
+ * both regressions. */
+static void test_bootstrap_separates_noise(void **state)
+{
+	struct tolerance t;
+	compare_default_tolerance(&t);
+	struct compare_sample a, b;
+	struct compare_ci ci;
+	struct run_summary sa, sb;
+
+	make_sample(&a, 20, 2, 50, 0.02, 1, 1);
+	make_sample(&b, 20, 2, 75, 0.02, 1, 2);
+	assert_int_equal(compare_bootstrap(&a, &b, 1000, 7, &ci), 0);
+	assert_true(ci.lo[CMP_DELAY] > 15 && ci.hi[CMP_DELAY] < 35);
+	compare_summary(&a, &sa);
+	compare_summary(&b, &sb);
+	assert_int_equal(compare_ci(&sa, &sb, &t, &ci), 1);
+	assert_non_null(strstr(metric_line("delay median"), "REGRESSION"));
+	compare_sample_free(&a);
+	compare_sample_free(&b);
+
+	/* Seven peers each, scattered from 10 to 140 ms: B's median is 29%
+	 * higher, but resampling the same peers often reverses the order. */
+	static const double da[] = {10, 30, 50, 70, 90, 110, 130};
+	static const double db[] = {20, 40, 80, 90, 100, 120, 140};
+	make_sample(&a, 7, 2, 50, 0, 1, 3);
+	make_sample(&b, 7, 2, 50, 0, 1, 4);
+	for (int i = 0; i < 7; i++) {
+		a.u[i].delay_ms = da[i];
+		b.u[i].delay_ms = db[i];
+	}
+	assert_int_equal(compare_bootstrap(&a, &b, 1000, 7, &ci), 0);
+	compare_summary(&a, &sa);
+	compare_summary(&b, &sb);
+	assert_true(sa.delay_median_ms == 70 && sb.delay_median_ms == 90);
+	assert_true(ci.lo[CMP_DELAY] < 0 && ci.hi[CMP_DELAY] > 0);
+	assert_int_equal(compare_ci(&sa, &sb, &t, &ci), 0);
+	assert_non_null(strstr(metric_line("delay median"), "within noise"));
+	/* Without the interval the point estimates alone call it a regression. */
+	assert_int_equal(compare(&sa, &sb, &t), 1);
+	compare_sample_free(&a);
+	compare_sample_free(&b);
+}
+
+/* The same inputs and seed give the same interval. */
+static void test_bootstrap_deterministic(void **state)
+{
+	struct compare_sample a, b;
+	make_sample(&a, 15, 2, 50, 0.3, 0.98, 1);
+	make_sample(&b, 15, 2, 60, 0.3, 0.99, 2);
+	struct compare_ci c1, c2;
+	assert_int_equal(compare_bootstrap(&a, &b, 300, 11, &c1), 0);
+	assert_int_equal(compare_bootstrap(&a, &b, 300, 11, &c2), 0);
+	assert_memory_equal(&c1, &c2, sizeof(c1));
+	compare_sample_free(&a);
+	compare_sample_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +453,9 @@ int main(void)
 	    cmocka_unit_test(test_boundaries),
 	    cmocka_unit_test(test_played_share),
 	    cmocka_unit_test(test_report_lines),
+	    cmocka_unit_test(test_bootstrap_identical),
+	    cmocka_unit_test(test_bootstrap_separates_noise),
+	    cmocka_unit_test(test_bootstrap_deterministic),
 	};
 	return cmocka_run_group_tests_name("compare", tests, NULL, NULL);
 }
