@@ -20,6 +20,7 @@ static FILE *open_in(const char *dir, const char *name, const char *mode)
 int evlog_open(struct evlog *l, const char *dir)
 {
 	memset(l, 0, sizeof(*l));
+	l->clock = real_us;
 	l->epoch_us = real_us();
 	if (!dir)
 		return 0;
@@ -45,7 +46,7 @@ void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
 {
 	if (!l->ev)
 		return;
-	fprintf(l->ev, "%llu %s", (unsigned long long)real_us(), event);
+	fprintf(l->ev, "%llu %s", (unsigned long long)l->clock(), event);
 	if (fmt && *fmt) {
 		fputc(' ', l->ev);
 		va_list ap;
@@ -112,7 +113,7 @@ void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t dela
 	struct seglog_rec rec = {
 	    .seq = seq,
 	    .delay_us = delay_us,
-	    .t_ms = (uint32_t)((real_us() - l->epoch_us) / 1000u),
+	    .t_ms = (uint32_t)((l->clock() - l->epoch_us) / 1000u),
 	    .hops = hops,
 	    .flags = flags,
 	    .stream = stream,

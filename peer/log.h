@@ -65,6 +65,9 @@ struct evlog {
 	FILE *ev;
 	FILE *seg;
 	uint64_t epoch_us;
+	/* The real-time clock stamped on events and records (real_us); a tool
+	 * that synthesizes logs sets its own after evlog_open. */
+	uint64_t (*clock)(void);
 };
 
 /* Open dir/events.log and dir/segments.bin (dir is created). NULL dir gives

@@ -32,7 +32,7 @@ run_cost() { # mode -> prints "cpu_pct rss_mb continuity"
   local log="$out/cost-$1/harness.log"
   cpu=$(grep ' exited p[0-9]' "$log" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/' | awk -v d="$dur" '{print 100*$1/d}' | median)
   rss=$(grep ' exited p[0-9]' "$log" | sed 's/.*maxrss_kb=\([0-9]*\).*/\1/' | awk '{print $1/1024}' | median)
-  cont=$(sed -n 's/.*continuity \([0-9.]*\).*/\1/p' "$out/cost-$1.txt" | tail -1)
+  cont=$(jq -r .summary.continuity_index "$out/cost-$1/metrics.json" 2>/dev/null)
   echo "$cpu $rss ${cont:-0}"
 }
 
@@ -53,8 +53,8 @@ best=0
 for n in ${PEER_BENCH_SIZES:-200 300 400 500}; do
   scenario "$n" anysee
   "$BIN/anysee-harness" run "$out/s.lua" --out "$out/cap-$n" -q > "$out/cap-$n.txt" 2>&1 || break
-  cont=$(sed -n 's/.*continuity \([0-9.]*\).*/\1/p' "$out/cap-$n.txt" | tail -1)
-  played=$(sed -n 's/^summary: \([0-9]*\)\/\([0-9]*\).*/\1 \2/p' "$out/cap-$n.txt")
+  cont=$(jq -r .summary.continuity_index "$out/cap-$n/metrics.json" 2>/dev/null)
+  played=$(jq -r '"\(.summary.played) \(.summary.peers)"' "$out/cap-$n/metrics.json" 2>/dev/null)
   row "continuity, $n peers, anysee" "${cont:-0}" "" ">= 0.99" "played ${played:-?}"
   awk -v x="${cont:-0}" 'BEGIN { exit !(x >= 0.99) }' || break
   best=$n
