@@ -27,9 +27,9 @@
 #include <netlink/route/tc.h>
 #include <netlink/socket.h>
 
-#include "netns/testbed.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "netns/testbed.h"
 
 /* ---- conversions -------------------------------------------------------- */
 

@@ -27,9 +27,9 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 
-#include "netns/backend.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "netns/backend.h"
 
 #define NETNS_RUN_DIR "/run/netns"
 #define HOST_IFINDEX 2 /* eth0 right after lo in a fresh namespace */
@@ -111,10 +111,8 @@ static int dir_is_empty(const char *path)
  * namespace bind mounts made here propagate to every mount namespace. */
 static int prepare_run_dir(char *err, size_t errlen)
 {
-	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
-		err_set(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
-		return -1;
-	}
+	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST)
+		return err_set(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
 	/* Where /run is not a tmpfs, every namespace file costs a disk inode
 	 * allocation (a quarter of the time to create a host); an empty run
 	 * directory gets a tmpfs of its own, which `ip netns` reads the same. */
@@ -122,24 +120,19 @@ static int prepare_run_dir(char *err, size_t errlen)
 	if (statfs(NETNS_RUN_DIR, &fs) == 0 && fs.f_type != TMPFS_MAGIC &&
 	    dir_is_empty(NETNS_RUN_DIR) &&
 	    mount("anysee-netns", NETNS_RUN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	          "mode=755")) {
-		err_set(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR, strerror(errno));
-		return -1;
-	}
+	          "mode=755"))
+		return err_set(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR,
+		               strerror(errno));
 	for (int tries = 0; tries < 2; tries++) {
 		if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
 			return 0;
-		if (errno != EINVAL || tries) {
-			err_set(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
-			        strerror(errno));
-			return -1;
-		}
+		if (errno != EINVAL || tries)
+			return err_set(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
+			               strerror(errno));
 		/* Not a mount point yet: bind it onto itself, then retry. */
-		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
-			err_set(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
-			        strerror(errno));
-			return -1;
-		}
+		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL))
+			return err_set(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
+			               strerror(errno));
 	}
 	return 0;
 }
@@ -155,10 +148,8 @@ static int ns_create_enter(const char *name, char *err, size_t errlen)
 	char path[160];
 	ns_path(path, sizeof(path), name);
 	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0);
-	if (fd < 0) {
-		err_set(err, errlen, "create namespace file %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "create namespace file %s: %s", path, strerror(errno));
 	close(fd);
 	if (unshare(CLONE_NEWNET)) {
 		err_set(err, errlen, "unshare network namespace for %s: %s", name, strerror(errno));
@@ -196,10 +187,8 @@ int testbed_enter_ns(const char *ns_name, char *err, size_t errlen)
 	char path[160];
 	ns_path(path, sizeof(path), ns_name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_set(err, errlen, "open namespace %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "open namespace %s: %s", path, strerror(errno));
 	int rc = setns(fd, CLONE_NEWNET);
 	if (rc)
 		err_set(err, errlen, "enter namespace %s: %s", ns_name, strerror(errno));
@@ -318,22 +307,21 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 	sk = nl_open(name, e, sizeof(e));
 	if (host_fd < 0 || !sk) {
 		if (host_fd < 0)
-			snprintf(e, sizeof(e), "open namespace fd: %s", strerror(errno));
+			err_set(e, sizeof(e), "open namespace fd: %s", strerror(errno));
 		goto out_back;
 	}
 	if (link_set_up(sk, 1, "lo", e, sizeof(e)))
 		goto out_back;
 	if (setns(hub_fd, CLONE_NEWNET)) {
-		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+		err_set(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
 		goto out;
 	}
 
 	char hubif[IFNAMSIZ];
 	snprintf(hubif, sizeof(hubif), "p%u", i);
-	int nrc =
-	    veth_add(hub_sk, hubif, bridge_ifindex, host_fd, i);
+	int nrc = veth_add(hub_sk, hubif, bridge_ifindex, host_fd, i);
 	if (nrc < 0) {
-		snprintf(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
+		err_set(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
 		goto out;
 	}
 	if (link_set_up(sk, HOST_IFINDEX, "eth0", e, sizeof(e)))
@@ -344,7 +332,7 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 	goto out;
 out_back:
 	if (setns(hub_fd, CLONE_NEWNET) && !*e)
-		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+		err_set(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
 out:
 	if (sk)
 		nl_socket_free(sk);
@@ -375,7 +363,7 @@ static void *create_worker(void *arg)
 	struct worker *w = arg;
 	struct nl_sock *sk = w->hub_sk;
 	if (setns(w->hub_fd, CLONE_NEWNET)) {
-		snprintf(w->err, sizeof(w->err), "worker enters the hub: %s", strerror(errno));
+		err_set(w->err, sizeof(w->err), "worker enters the hub: %s", strerror(errno));
 		w->rc = -1;
 		*w->failed = 1;
 		return NULL;
@@ -455,23 +443,17 @@ static int name_ok(const char *s)
 static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
 {
 	struct rtnl_link *br = rtnl_link_bridge_alloc();
-	if (!br) {
-		err_set(err, errlen, "allocate bridge: out of memory");
-		return -1;
-	}
+	if (!br)
+		return err_set(err, errlen, "allocate bridge: out of memory");
 	rtnl_link_set_name(br, "br0");
 	rtnl_link_set_flags(br, IFF_UP);
 	int rc = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(br);
-	if (rc < 0) {
-		err_set(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
-		return -1;
-	}
+	if (rc < 0)
+		return err_set(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
 	*ifindex = (int)if_nametoindex("br0");
-	if (*ifindex <= 0) {
-		err_set(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
-		return -1;
-	}
+	if (*ifindex <= 0)
+		return err_set(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
 	return 0;
 }
 
@@ -516,21 +498,16 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 {
 	*out = NULL;
 	if (strncmp(cfg->prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)) ||
-	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix)) {
-		err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
-		        cfg->prefix, TESTBED_PREFIX);
-		return -1;
-	}
-	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS) {
-		err_set(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
-		        TESTBED_MAX_HOSTS);
-		return -1;
-	}
-	if (geteuid() != 0) {
-		err_set(err, errlen, "creating network namespaces needs root (running as uid %u)",
-		        (unsigned)geteuid());
-		return -1;
-	}
+	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix))
+		return err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
+		               cfg->prefix, TESTBED_PREFIX);
+	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS)
+		return err_set(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
+		               TESTBED_MAX_HOSTS);
+	if (geteuid() != 0)
+		return err_set(err, errlen,
+		               "creating network namespaces needs root (running as uid %u)",
+		               (unsigned)geteuid());
 	enum testbed_backend backend = cfg->backend;
 	if (backend == TESTBED_AUTO)
 		backend = backend_auto();
@@ -543,8 +520,8 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 		if (tb)
 			free(tb->ns);
 		free(tb);
-		err_set(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
-		return -1;
+		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory",
+		               cfg->nhosts);
 	}
 	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
 	tb->n = cfg->nhosts;
@@ -586,7 +563,7 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	int hub_fd = -1, rc = -1;
 	struct nl_sock *hub_sk = NULL;
 	if (orig_fd < 0) {
-		snprintf(e, sizeof(e), "open own network namespace: %s", strerror(errno));
+		err_set(e, sizeof(e), "open own network namespace: %s", strerror(errno));
 		goto done;
 	}
 	if (prepare_run_dir(e, sizeof(e)))
@@ -596,7 +573,7 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	tb->hub_made = 1;
 	hub_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (hub_fd < 0) {
-		snprintf(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
+		err_set(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
 		goto back;
 	}
 	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) ||
@@ -610,7 +587,7 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	rc = 0;
 back:
 	if (setns(orig_fd, CLONE_NEWNET) && !rc) {
-		snprintf(e, sizeof(e), "return to the original namespace: %s", strerror(errno));
+		err_set(e, sizeof(e), "return to the original namespace: %s", strerror(errno));
 		rc = -1;
 	}
 done:
@@ -751,11 +728,9 @@ int testbed_clean(const char *prefix, char *err, size_t errlen)
 {
 	if (!prefix)
 		prefix = TESTBED_PREFIX;
-	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX))) {
-		err_set(err, errlen, "refusing to clean namespaces not starting with '%s'",
-		        TESTBED_PREFIX);
-		return -1;
-	}
+	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)))
+		return err_set(err, errlen, "refusing to clean namespaces not starting with '%s'",
+		               TESTBED_PREFIX);
 	DIR *d = opendir(NETNS_RUN_DIR);
 	if (!d)
 		return errno == ENOENT
