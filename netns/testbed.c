@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +16,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/veth.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 
 #include "lib/addr.h"
@@ -39,7 +36,6 @@ static void kill_ns_procs(char (*paths)[160], size_t n);
 struct testbed {
 	char prefix[64];
 	uint32_t n;
-	enum testbed_backend backend;
 	char log_path[1024];
 	char (*ns)[96]; /* n host namespace names */
 	char hub[96];
@@ -47,7 +43,7 @@ struct testbed {
 	int hub_made;
 	struct linkmodel *model;
 	size_t model_len;
-	struct backend_state *bstate;
+	struct backend be;
 };
 
 static const char *const backend_names[] = {
@@ -75,7 +71,7 @@ int testbed_backend_parse(const char *s, enum testbed_backend *out)
 
 enum testbed_backend testbed_backend(const struct testbed *tb)
 {
-	return tb->backend;
+	return tb->be.kind;
 }
 uint32_t testbed_nhosts(const struct testbed *tb)
 {
@@ -440,23 +436,6 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
-{
-	struct rtnl_link *br = rtnl_link_bridge_alloc();
-	if (!br)
-		return err_set(err, errlen, "allocate bridge: out of memory");
-	rtnl_link_set_name(br, "br0");
-	rtnl_link_set_flags(br, IFF_UP);
-	int rc = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(br);
-	if (rc < 0)
-		return err_set(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
-	*ifindex = (int)if_nametoindex("br0");
-	if (*ifindex <= 0)
-		return err_set(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
-	return 0;
-}
-
 /* Hundreds of hosts mean hundreds of descriptors in the harness and in the
  * switch; raise the soft limit to the hard one. */
 static void raise_nofile(void)
@@ -494,9 +473,8 @@ static void raise_neigh_limits(uint32_t n)
 	}
 }
 
-int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
+static int config_check(const struct testbed_config *cfg, char *err, size_t errlen)
 {
-	*out = NULL;
 	if (strncmp(cfg->prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)) ||
 	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix))
 		return err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
@@ -508,34 +486,25 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 		return err_set(err, errlen,
 		               "creating network namespaces needs root (running as uid %u)",
 		               (unsigned)geteuid());
-	enum testbed_backend backend = cfg->backend;
-	if (backend == TESTBED_AUTO)
-		backend = backend_auto();
-	if (backend_available(backend, err, errlen) != 1)
-		return -1;
+	return 0;
+}
 
-	struct testbed *tb = calloc(1, sizeof(*tb));
-	if (!tb || !(tb->ns = calloc(cfg->nhosts, sizeof(*tb->ns))) ||
-	    !(tb->made = calloc(cfg->nhosts, sizeof(*tb->made)))) {
-		if (tb)
-			free(tb->ns);
-		free(tb);
-		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory",
-		               cfg->nhosts);
-	}
-	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
+/* Names, host table and link model: everything before the first namespace. */
+static int testbed_init(struct testbed *tb, const struct testbed_config *cfg, char *err,
+                        size_t errlen)
+{
 	tb->n = cfg->nhosts;
-	tb->backend = backend;
+	if (!(tb->ns = calloc(tb->n, sizeof(*tb->ns))) ||
+	    !(tb->made = calloc(tb->n, sizeof(*tb->made))))
+		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory", tb->n);
+	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
 	if (cfg->log_path)
 		snprintf(tb->log_path, sizeof(tb->log_path), "%s", cfg->log_path);
 	for (uint32_t i = 0; i < tb->n; i++) {
 		const char *nm = cfg->names ? cfg->names[i] : NULL;
-		if (nm && !name_ok(nm)) {
-			err_set(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]", i,
-			        nm);
-			testbed_destroy(tb);
-			return -1;
-		}
+		if (nm && !name_ok(nm))
+			return err_set(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]",
+			               i, nm);
 		if (nm)
 			snprintf(tb->ns[i], sizeof(tb->ns[i]), "%s-%s", tb->prefix, nm);
 		else
@@ -547,77 +516,86 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	tb->model_len = linkmodel_size(tb->n);
 	void *mem =
 	    mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		err_set(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
-		free(tb->ns);
-		free(tb->made);
-		free(tb);
-		return -1;
-	}
+	if (mem == MAP_FAILED)
+		return err_set(err, errlen, "map link model for %u hosts: %s", tb->n,
+		               strerror(errno));
 	tb->model = linkmodel_init(mem, tb->n);
+	return 0;
+}
 
-	raise_nofile();
-	raise_neigh_limits(tb->n);
-	char e[384] = "";
+/* The hub, then every host. The calling thread enters the namespaces it
+ * builds and always ends back in its own. */
+static int build_network(struct testbed *tb, char *err, size_t errlen)
+{
 	int orig_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int hub_fd = -1, rc = -1;
+	if (orig_fd < 0)
+		return err_set(err, errlen, "open own network namespace: %s", strerror(errno));
+	int hub_fd = -1, master = 0, rc = -1;
 	struct nl_sock *hub_sk = NULL;
-	if (orig_fd < 0) {
-		err_set(e, sizeof(e), "open own network namespace: %s", strerror(errno));
-		goto done;
-	}
-	if (prepare_run_dir(e, sizeof(e)))
-		goto done;
-	if (ns_create_enter(tb->hub, e, sizeof(e)))
-		goto back;
+	if (prepare_run_dir(err, errlen) || ns_create_enter(tb->hub, err, errlen))
+		goto out;
 	tb->hub_made = 1;
 	hub_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (hub_fd < 0) {
-		err_set(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
-		goto back;
+		err_set(err, errlen, "open hub namespace fd: %s", strerror(errno));
+		goto out;
 	}
-	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) ||
-	    link_set_up(hub_sk, 1, "hub lo", e, sizeof(e)))
-		goto back;
-	int bridge_ifindex = 0;
-	if (backend == TESTBED_BRIDGE && create_bridge(hub_sk, &bridge_ifindex, e, sizeof(e)))
-		goto back;
-	if (create_hosts(tb, hub_sk, hub_fd, bridge_ifindex, e, sizeof(e)))
-		goto back;
+	if (!(hub_sk = nl_open(tb->hub, err, errlen)) ||
+	    link_set_up(hub_sk, 1, "hub lo", err, errlen) ||
+	    backend_prepare_hub(&tb->be, hub_sk, &master, err, errlen) ||
+	    create_hosts(tb, hub_sk, hub_fd, master, err, errlen))
+		goto out;
 	rc = 0;
-back:
-	if (setns(orig_fd, CLONE_NEWNET) && !rc) {
-		err_set(e, sizeof(e), "return to the original namespace: %s", strerror(errno));
-		rc = -1;
-	}
-done:
+out:
+	if (setns(orig_fd, CLONE_NEWNET) && !rc)
+		rc = err_set(err, errlen, "return to the original namespace: %s", strerror(errno));
 	if (hub_sk)
 		nl_socket_free(hub_sk);
 	if (hub_fd >= 0)
 		close(hub_fd);
-	if (orig_fd >= 0)
-		close(orig_fd);
-	if (rc == 0 && backend_start(tb, &tb->bstate, e, sizeof(e)))
-		rc = -1;
-	if (rc) {
-		err_set(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
-		        testbed_backend_name(backend), e);
-		testbed_destroy(tb);
+	close(orig_fd);
+	return rc;
+}
+
+int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct backend be;
+	if (config_check(cfg, err, errlen) || backend_select(cfg->backend, &be, err, errlen))
 		return -1;
+	struct testbed *tb = calloc(1, sizeof(*tb));
+	if (!tb)
+		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory",
+		               cfg->nhosts);
+	tb->be = be;
+	char e[384] = "";
+	int rc = testbed_init(tb, cfg, err, errlen);
+	if (rc == 0) {
+		raise_nofile();
+		raise_neigh_limits(tb->n);
+		rc = build_network(tb, e, sizeof(e));
+		if (rc == 0)
+			rc = backend_start(&tb->be, tb, e, sizeof(e));
+		if (rc)
+			err_set(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
+			        testbed_backend_name(be.kind), e);
 	}
-	*out = tb;
-	return 0;
+	if (rc)
+		testbed_destroy(tb);
+	else
+		*out = tb;
+	return rc;
 }
 
 int testbed_stats(struct testbed *tb, char *buf, size_t len)
 {
-	return backend_stats(tb, tb->bstate, buf, len);
+	return backend_stats(&tb->be, buf, len);
 }
 
 int testbed_apply(struct testbed *tb, char *err, size_t errlen)
 {
 	tb->model->generation++;
-	return backend_apply(tb, tb->bstate, err, errlen);
+	return backend_apply(&tb->be, tb, err, errlen);
 }
 
 /* Each unmount waits for an RCU grace period; several threads let those
@@ -664,7 +642,7 @@ void testbed_destroy(struct testbed *tb)
 {
 	if (!tb)
 		return;
-	backend_stop(tb, tb->bstate);
+	backend_stop(&tb->be);
 	char(*paths)[160] = calloc(tb->n + 1, sizeof(*paths));
 	uint32_t k = 0;
 	if (paths && tb->made) {
