@@ -17,8 +17,6 @@
 #include "lib/util.h"
 #include "netns/netem.h"
 
-#define HOST_IFINDEX 2 /* eth0, see testbed.c */
-
 struct netem_backend {
 	struct nl_sock *hub_sk;
 	struct nl_sock **host_sk;
@@ -74,8 +72,8 @@ static int netem_host_open(struct testbed *tb, struct netem_backend *st, uint32_
 	int hub_ifindex = (int)if_nametoindex(ifn);
 	if (setns(self, CLONE_NEWNET) || hub_ifindex <= 0)
 		return err_set(err, errlen, "look up %s in the hub: %s", ifn, strerror(errno));
-	st->hosts[i] =
-	    netem_host_new(i, st->host_sk[i], HOST_IFINDEX, st->hub_sk, hub_ifindex, err, errlen);
+	st->hosts[i] = netem_host_new(i, st->host_sk[i], TESTBED_HOST_IFINDEX, st->hub_sk,
+	                              hub_ifindex, err, errlen);
 	return st->hosts[i] ? 0 : -1;
 }
 

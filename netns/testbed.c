@@ -29,7 +29,6 @@
 #include "netns/backend.h"
 
 #define NETNS_RUN_DIR "/run/netns"
-#define HOST_IFINDEX 2 /* eth0 right after lo in a fresh namespace */
 
 static void kill_ns_procs(char (*paths)[160], size_t n);
 
@@ -257,7 +256,7 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
 	/* The host end comes up later, from its namespace: the kernel refuses to
 	 * open a veth end before its peer is linked (ENOTCONN). */
-	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = HOST_IFINDEX};
+	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = TESTBED_HOST_IFINDEX};
 	uint8_t mac[6];
 	addr_host_mac(host, mac);
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -320,9 +319,10 @@ static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, i
 		err_set(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
 		goto out;
 	}
-	if (link_set_up(sk, HOST_IFINDEX, "eth0", e, sizeof(e)))
+	if (link_set_up(sk, TESTBED_HOST_IFINDEX, "eth0", e, sizeof(e)))
 		goto out;
-	if (addr_add(sk, HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", e, sizeof(e)))
+	if (addr_add(sk, TESTBED_HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", e,
+	             sizeof(e)))
 		goto out;
 	rc = 0;
 	goto out;
