@@ -284,58 +284,61 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	return nl_send_sync(sk, msg);
 }
 
-/* Build host i: a fresh namespace with lo up, and a veth eth0 <-> p<i> whose
- * hub end is created (through hub_sk) directly in the hub. Called with the
- * thread in the hub namespace; returns there. */
-static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
-                       int bridge_ifindex, char *err, size_t errlen)
+/* Host i's fresh namespace with lo up, its fd and a netlink socket inside
+ * it. Called with the thread in the hub namespace; returns there. */
+static int host_ns_open(struct testbed *tb, uint32_t i, int hub_fd, int *host_fd,
+                        struct nl_sock **sk, char *err, size_t errlen)
 {
-	char e[256] = "";
-	const char *name = tb->ns[i];
-	struct nl_sock *sk = NULL;
-	int host_fd = -1, rc = -1;
-
-	if (ns_create_enter(name, e, sizeof(e)))
-		goto out_back;
+	int rc = -1;
+	if (ns_create_enter(tb->ns[i], err, errlen))
+		goto out;
 	tb->made[i] = 1;
-	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	sk = nl_open(name, e, sizeof(e));
-	if (host_fd < 0 || !sk) {
-		if (host_fd < 0)
-			err_set(e, sizeof(e), "open namespace fd: %s", strerror(errno));
-		goto out_back;
-	}
-	if (link_set_up(sk, 1, "lo", e, sizeof(e)))
-		goto out_back;
-	if (setns(hub_fd, CLONE_NEWNET)) {
-		err_set(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+	*host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*host_fd < 0) {
+		err_set(err, errlen, "open namespace fd: %s", strerror(errno));
 		goto out;
 	}
-
-	char hubif[IFNAMSIZ];
-	snprintf(hubif, sizeof(hubif), "p%u", i);
-	int nrc = veth_add(hub_sk, hubif, bridge_ifindex, host_fd, i);
-	if (nrc < 0) {
-		err_set(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
-		goto out;
-	}
-	if (link_set_up(sk, TESTBED_HOST_IFINDEX, "eth0", e, sizeof(e)))
-		goto out;
-	if (addr_add(sk, TESTBED_HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", e,
-	             sizeof(e)))
+	if (!(*sk = nl_open(tb->ns[i], err, errlen)) || link_set_up(*sk, 1, "lo", err, errlen))
 		goto out;
 	rc = 0;
-	goto out;
-out_back:
-	if (setns(hub_fd, CLONE_NEWNET) && !*e)
-		err_set(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
 out:
+	if (setns(hub_fd, CLONE_NEWNET) && !rc)
+		rc = err_set(err, errlen, "return to hub namespace: %s", strerror(errno));
+	return rc;
+}
+
+/* Host i's veth eth0 <-> p<i>, the hub end created (through hub_sk)
+ * directly in the hub, and eth0's address (through sk, in the host). */
+static int host_link(uint32_t i, struct nl_sock *hub_sk, int master, int host_fd,
+                     struct nl_sock *sk, char *err, size_t errlen)
+{
+	char hubif[IFNAMSIZ];
+	snprintf(hubif, sizeof(hubif), "p%u", i);
+	int nrc = veth_add(hub_sk, hubif, master, host_fd, i);
+	if (nrc < 0)
+		return err_set(err, errlen, "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
+	if (link_set_up(sk, TESTBED_HOST_IFINDEX, "eth0", err, errlen))
+		return -1;
+	return addr_add(sk, TESTBED_HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", err,
+	                errlen);
+}
+
+/* Build host i. Called with the thread in the hub namespace; returns there. */
+static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
+                       int master, char *err, size_t errlen)
+{
+	char e[256] = "";
+	struct nl_sock *sk = NULL;
+	int host_fd = -1;
+	int rc = host_ns_open(tb, i, hub_fd, &host_fd, &sk, e, sizeof(e));
+	if (rc == 0)
+		rc = host_link(i, hub_sk, master, host_fd, sk, e, sizeof(e));
 	if (sk)
 		nl_socket_free(sk);
 	if (host_fd >= 0)
 		close(host_fd);
 	if (rc)
-		err_set(err, errlen, "host %u (%s): %s", i, name, e);
+		err_set(err, errlen, "host %u (%s): %s", i, tb->ns[i], e);
 	return rc;
 }
 
@@ -347,7 +350,7 @@ out:
 struct worker {
 	struct testbed *tb;
 	uint32_t first, step;
-	int hub_fd, bridge_ifindex;
+	int hub_fd, master;
 	struct nl_sock *hub_sk; /* worker 0 uses the caller's */
 	volatile int *failed;
 	char err[384];
@@ -370,8 +373,7 @@ static void *create_worker(void *arg)
 		return NULL;
 	}
 	for (uint32_t i = w->first; i < w->tb->n && !*w->failed; i += w->step) {
-		if (host_create(w->tb, i, sk, w->hub_fd, w->bridge_ifindex, w->err,
-		                sizeof(w->err))) {
+		if (host_create(w->tb, i, sk, w->hub_fd, w->master, w->err, sizeof(w->err))) {
 			w->rc = -1;
 			*w->failed = 1;
 		}
@@ -381,7 +383,7 @@ static void *create_worker(void *arg)
 	return NULL;
 }
 
-static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, int bridge_ifindex,
+static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, int master,
                         char *err, size_t errlen)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -397,7 +399,7 @@ static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, 
 		                       .first = k,
 		                       .step = nw,
 		                       .hub_fd = hub_fd,
-		                       .bridge_ifindex = bridge_ifindex,
+		                       .master = master,
 		                       .hub_sk = k == 0 ? hub_sk : NULL,
 		                       .failed = &failed};
 		if (k > 0)
