@@ -27,9 +27,9 @@
 #include <netlink/route/tc.h>
 #include <netlink/socket.h>
 
-#include "netns/testbed.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "netns/testbed.h"
 
 /* ---- conversions -------------------------------------------------------- */
 
@@ -200,10 +200,9 @@ static int assign_slots(const struct gkey *keys, uint32_t nkeys, const struct ne
 	return 0;
 }
 
-int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct netem_plan *prev,
-                     struct netem_plan *out, char *err, size_t errlen)
+static int plan_check(const struct linkmodel *m, uint32_t host, const struct netem_plan *prev,
+                      char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
 	if (m->n > TESTBED_MAX_HOSTS)
 		return err_set(err, errlen, "host %u: netem plan: model has %u hosts, at most %u",
 		               host, m->n, TESTBED_MAX_HOSTS);
@@ -214,6 +213,68 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 		return err_set(err, errlen,
 		               "host %u: netem plan: previous plan is for host %u of %u hosts",
 		               host, prev->host, prev->nhosts);
+	return 0;
+}
+
+/* Every destination's key in d (sorted), the distinct keys in keys, and in
+ * key_of[i] the index of d[i]'s key; returns how many keys. */
+static uint32_t plan_keys(const struct linkmodel *m, uint32_t host, struct dkey *d,
+                          struct gkey *keys, uint32_t *key_of)
+{
+	uint32_t nd = m->n - 1;
+	for (uint32_t j = 0, k = 0; j < m->n; j++)
+		if (j != host)
+			d[k++] = (struct dkey){path_key(m, host, j), j};
+	qsort(d, nd, sizeof(*d), dkey_cmp);
+
+	uint32_t nkeys = 0;
+	for (uint32_t i = 0; i < nd; i++) {
+		if (!nkeys || gkey_cmp(&keys[nkeys - 1], &d[i].k))
+			keys[nkeys++] = d[i].k;
+		key_of[i] = nkeys - 1;
+	}
+	return nkeys;
+}
+
+static void plan_groups(struct netem_plan *out, const struct gkey *keys, const uint32_t *slot,
+                        uint32_t nkeys, uint32_t queue)
+{
+	for (uint32_t k = 0; k < nkeys; k++) {
+		struct netem_group *g = &out->group[k];
+		uint32_t minor = NETEM_GROUP_MINOR + slot[k];
+		uint32_t max_delay = keys[k].delay_us + keys[k].jitter_us;
+		g->slot = slot[k];
+		g->classid = TC_HANDLE(NETEM_UP_INNER >> 16, minor);
+		g->leaf = TC_HANDLE(minor, 0);
+		g->blocked = keys[k].blocked;
+		g->delay_us = keys[k].delay_us;
+		g->jitter_us = keys[k].jitter_us;
+		g->loss = keys[k].loss;
+		g->limit = netem_limit_pkts(out->up_rate, max_delay, queue);
+	}
+}
+
+static void plan_filters(struct netem_plan *out, const struct dkey *d, const uint32_t *key_of,
+                         uint32_t nd)
+{
+	for (uint32_t i = 0; i < nd; i++) {
+		uint32_t j = d[i].dst;
+		struct netem_filter *f = &out->filter[j < out->host ? j : j - 1];
+		struct netem_group *g = &out->group[key_of[i]];
+		f->dst = j;
+		f->ip = addr_host_ip(j);
+		f->handle = filter_handle(f->ip);
+		f->classid = g->classid;
+		g->ndst++;
+	}
+}
+
+int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct netem_plan *prev,
+                     struct netem_plan *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (plan_check(m, host, prev, err, errlen))
+		return -1;
 
 	const struct link_access *a = &m->host[host];
 	uint32_t queue = a->queue_bytes ? a->queue_bytes : LINKMODEL_DEFAULT_QUEUE_BYTES;
@@ -238,18 +299,7 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 		        strerror(ENOMEM));
 		goto out;
 	}
-
-	for (uint32_t j = 0, k = 0; j < m->n; j++)
-		if (j != host)
-			d[k++] = (struct dkey){path_key(m, host, j), j};
-	qsort(d, nd, sizeof(*d), dkey_cmp);
-
-	uint32_t nkeys = 0;
-	for (uint32_t i = 0; i < nd; i++) {
-		if (!nkeys || gkey_cmp(&keys[nkeys - 1], &d[i].k))
-			keys[nkeys++] = d[i].k;
-		key_of[i] = nkeys - 1;
-	}
+	uint32_t nkeys = plan_keys(m, host, d, keys, key_of);
 	if (nkeys > NETEM_MAX_GROUPS) {
 		err_set(err, errlen, "host %u: netem plan: %u destination groups, at most %u", host,
 		        nkeys, NETEM_MAX_GROUPS);
@@ -260,30 +310,8 @@ int netem_plan_build(const struct linkmodel *m, uint32_t host, const struct nete
 		        strerror(ENOMEM));
 		goto out;
 	}
-
-	for (uint32_t k = 0; k < nkeys; k++) {
-		struct netem_group *g = &out->group[k];
-		uint32_t minor = NETEM_GROUP_MINOR + slot[k];
-		uint32_t max_delay = keys[k].delay_us + keys[k].jitter_us;
-		g->slot = slot[k];
-		g->classid = TC_HANDLE(NETEM_UP_INNER >> 16, minor);
-		g->leaf = TC_HANDLE(minor, 0);
-		g->blocked = keys[k].blocked;
-		g->delay_us = keys[k].delay_us;
-		g->jitter_us = keys[k].jitter_us;
-		g->loss = keys[k].loss;
-		g->limit = netem_limit_pkts(out->up_rate, max_delay, queue);
-	}
-	for (uint32_t i = 0; i < nd; i++) {
-		uint32_t j = d[i].dst;
-		struct netem_filter *f = &out->filter[j < host ? j : j - 1];
-		struct netem_group *g = &out->group[key_of[i]];
-		f->dst = j;
-		f->ip = addr_host_ip(j);
-		f->handle = filter_handle(f->ip);
-		f->classid = g->classid;
-		g->ndst++;
-	}
+	plan_groups(out, keys, slot, nkeys, queue);
+	plan_filters(out, d, key_of, nd);
 	/* Filters point at classids, so reordering the groups afterwards is safe. */
 	out->ngroups = nkeys;
 	out->nfilters = nd;

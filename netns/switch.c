@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netns/shaper.h"
-#include "netns/testbed.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "netns/shaper.h"
+#include "netns/testbed.h"
 
 #define BATCH 64         /* frames per recvmmsg and per sendmmsg */
 #define RX_BUDGET 8      /* receive batches before due frames get their turn */
@@ -441,10 +441,9 @@ static int open_socket(struct sw *sw, char *err, size_t errlen)
 	/* Protocol 0 receives nothing until bind, which comes once the
 	 * options that shape what recvmsg returns are in place. */
 	sw->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (sw->fd < 0) {
-		snprintf(err, errlen, "opening AF_PACKET socket in the hub: %s", strerror(errno));
-		return -1;
-	}
+	if (sw->fd < 0)
+		return err_set(err, errlen, "opening AF_PACKET socket in the hub: %s",
+		               strerror(errno));
 	static const struct {
 		int level, name;
 		const char *what;
@@ -459,25 +458,19 @@ static int open_socket(struct sw *sw, char *err, size_t errlen)
 	    {SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
-		if (setopt(sw->fd, opts[i].level, opts[i].name, 1) < 0) {
-			snprintf(err, errlen, "setting %s on the switch socket: %s", opts[i].what,
-			         strerror(errno));
-			return -1;
-		}
+		if (setopt(sw->fd, opts[i].level, opts[i].name, 1) < 0)
+			return err_set(err, errlen, "setting %s on the switch socket: %s",
+			               opts[i].what, strerror(errno));
 	}
 	/* Bursts from hundreds of hosts land together; FORCE passes rmem_max. */
 	if (setopt(sw->fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES) < 0 &&
-	    setopt(sw->fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES) < 0) {
-		snprintf(err, errlen, "setting SO_RCVBUF on the switch socket: %s",
-		         strerror(errno));
-		return -1;
-	}
+	    setopt(sw->fd, SOL_SOCKET, SO_RCVBUF, RCVBUF_BYTES) < 0)
+		return err_set(err, errlen, "setting SO_RCVBUF on the switch socket: %s",
+		               strerror(errno));
 	struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htobe16(ETH_P_ALL)};
-	if (bind(sw->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		snprintf(err, errlen, "binding the switch socket to all interfaces: %s",
-		         strerror(errno));
-		return -1;
-	}
+	if (bind(sw->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return err_set(err, errlen, "binding the switch socket to all interfaces: %s",
+		               strerror(errno));
 	return 0;
 }
 
@@ -487,27 +480,26 @@ static int map_ports(struct sw *sw, const struct switch_config *cfg, char *err, 
 	sw->ifindex_of_host = calloc(sw->m->n, sizeof(*sw->ifindex_of_host));
 	if (!ifx || !sw->ifindex_of_host) {
 		free(ifx);
-		snprintf(err, errlen, "allocating the port table: out of memory");
-		return -1;
+		return err_set(err, errlen, "allocating the port table: out of memory");
 	}
 	int ret = -1;
 	uint32_t max = 0;
 	for (uint32_t i = 0; i < cfg->nports; i++) {
 		const struct switch_port *p = &cfg->ports[i];
 		if (p->host >= (int64_t)sw->m->n) {
-			snprintf(err, errlen, "port %s: host %u is outside the model of %u hosts",
-			         p->ifname, p->host, sw->m->n);
+			err_set(err, errlen, "port %s: host %u is outside the model of %u hosts",
+			        p->ifname, p->host, sw->m->n);
 			goto out;
 		}
 		if (sw->ifindex_of_host[p->host]) {
-			snprintf(err, errlen, "port %s: host %u already has a port", p->ifname,
-			         p->host);
+			err_set(err, errlen, "port %s: host %u already has a port", p->ifname,
+			        p->host);
 			goto out;
 		}
 		ifx[i] = (int)if_nametoindex(p->ifname);
 		if (!ifx[i]) {
-			snprintf(err, errlen, "looking up port %s in the hub: %s", p->ifname,
-			         strerror(errno));
+			err_set(err, errlen, "looking up port %s in the hub: %s", p->ifname,
+			        strerror(errno));
 			goto out;
 		}
 		sw->ifindex_of_host[p->host] = ifx[i];
@@ -517,7 +509,7 @@ static int map_ports(struct sw *sw, const struct switch_config *cfg, char *err, 
 	sw->nifindex = max + 1;
 	sw->host_of_ifindex = malloc(sw->nifindex * sizeof(*sw->host_of_ifindex));
 	if (!sw->host_of_ifindex) {
-		snprintf(err, errlen, "allocating the port table: out of memory");
+		err_set(err, errlen, "allocating the port table: out of memory");
 		goto out;
 	}
 	memset(sw->host_of_ifindex, 0xff, sw->nifindex * sizeof(*sw->host_of_ifindex));
@@ -531,10 +523,8 @@ out:
 
 static int sw_open(struct sw *sw, const struct switch_config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->model || !cfg->nports) {
-		snprintf(err, errlen, "switch configuration has no model or no ports");
-		return -1;
-	}
+	if (!cfg->model || !cfg->nports)
+		return err_set(err, errlen, "switch configuration has no model or no ports");
 	sw->m = cfg->model;
 	if (map_ports(sw, cfg, err, errlen) < 0)
 		return -1;
@@ -548,28 +538,25 @@ static int sw_open(struct sw *sw, const struct switch_config *cfg, char *err, si
 	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (sw->pool == MAP_FAILED) {
 		sw->pool = NULL;
-		snprintf(err, errlen, "mapping %u frame buffers: %s", sw->nframes, strerror(errno));
-		return -1;
+		return err_set(err, errlen, "mapping %u frame buffers: %s", sw->nframes,
+		               strerror(errno));
 	}
 	sw->free_ids = malloc(sw->nframes * sizeof(*sw->free_ids));
 	sw->overflow = malloc((size_t)BATCH * OVERFLOW_BYTES);
 	sw->q = dueq_new(sw->nframes);
 	sw->sh = shaper_new(sw->m->n, cfg->seed);
-	if (!sw->free_ids || !sw->overflow || !sw->q || !sw->sh) {
-		snprintf(err, errlen, "allocating switch state for %u hosts: out of memory",
-		         sw->m->n);
-		return -1;
-	}
+	if (!sw->free_ids || !sw->overflow || !sw->q || !sw->sh)
+		return err_set(err, errlen, "allocating switch state for %u hosts: out of memory",
+		               sw->m->n);
 	for (uint32_t i = 0; i < sw->nframes; i++)
 		sw->free_ids[i] = sw->nframes - 1 - i;
 	sw->nfree = sw->nframes;
 
 	sw->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	sw->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sw->tfd < 0 || sw->ep < 0) {
-		snprintf(err, errlen, "creating the switch timer and epoll: %s", strerror(errno));
-		return -1;
-	}
+	if (sw->tfd < 0 || sw->ep < 0)
+		return err_set(err, errlen, "creating the switch timer and epoll: %s",
+		               strerror(errno));
 	if (open_socket(sw, err, errlen) < 0)
 		return -1;
 	/* Edge-triggered: each expiry wakes us once and the timer never needs
@@ -577,11 +564,9 @@ static int sw_open(struct sw *sw, const struct switch_config *cfg, char *err, si
 	struct epoll_event tev = {.events = EPOLLIN | EPOLLET, .data.fd = sw->tfd};
 	struct epoll_event sev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = sw->fd};
 	if (epoll_ctl(sw->ep, EPOLL_CTL_ADD, sw->tfd, &tev) < 0 ||
-	    epoll_ctl(sw->ep, EPOLL_CTL_ADD, sw->fd, &sev) < 0) {
-		snprintf(err, errlen, "adding the switch socket and timer to epoll: %s",
-		         strerror(errno));
-		return -1;
-	}
+	    epoll_ctl(sw->ep, EPOLL_CTL_ADD, sw->fd, &sev) < 0)
+		return err_set(err, errlen, "adding the switch socket and timer to epoll: %s",
+		               strerror(errno));
 	return 0;
 }
 
@@ -632,39 +617,31 @@ static int loop(struct sw *sw, volatile sig_atomic_t *stop, const sigset_t *wait
 		uint64_t now = now_ns();
 		if (rx_due) {
 			enum rx_result r = receive(sw);
-			if (r == RX_ERROR) {
-				snprintf(err, errlen, "receiving frames from the ports: %s",
-				         strerror(errno));
-				return -1;
-			}
+			if (r == RX_ERROR)
+				return err_set(err, errlen, "receiving frames from the ports: %s",
+				               strerror(errno));
 			sw->rx_poll_ns = 0;
 			if (r == RX_MORE) {
 				sw->rx_poll_ns = now;
 			} else if (r == RX_DRAINED && now - sw->rx_last_ns < RX_COALESCE_NS) {
 				sw->rx_poll_ns = now + RX_COALESCE_NS;
-			} else if (watch_socket(sw) < 0) {
-				snprintf(err, errlen, "watching the switch socket: %s",
-				         strerror(errno));
-				return -1;
-			}
+			} else if (watch_socket(sw) < 0)
+				return err_set(err, errlen, "watching the switch socket: %s",
+				               strerror(errno));
 			if (r != RX_EMPTY)
 				sw->rx_last_ns = now;
 			now = now_ns();
 		}
 		release(sw, now + sw->lead_ns);
-		if (arm(sw, now) < 0) {
-			snprintf(err, errlen, "arming the switch timer: %s", strerror(errno));
-			return -1;
-		}
+		if (arm(sw, now) < 0)
+			return err_set(err, errlen, "arming the switch timer: %s", strerror(errno));
 		/* Even with frames still waiting, go through epoll_pwait so a
 		 * pending SIGTERM gets delivered. */
 		int busy = sw->rx_poll_ns && sw->rx_poll_ns <= now;
 		struct epoll_event ev[2];
 		int n = epoll_pwait(sw->ep, ev, 2, busy ? 0 : STOP_POLL_MS, waitmask);
-		if (n < 0 && errno != EINTR) {
-			snprintf(err, errlen, "waiting for frames: %s", strerror(errno));
-			return -1;
-		}
+		if (n < 0 && errno != EINTR)
+			return err_set(err, errlen, "waiting for frames: %s", strerror(errno));
 		now = now_ns();
 		rx_due = busy;
 		for (int i = 0; i < n; i++) {
@@ -688,10 +665,8 @@ int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, cha
                size_t errlen)
 {
 	struct sw *sw = calloc(1, sizeof(*sw));
-	if (!sw) {
-		snprintf(err, errlen, "allocating the switch: out of memory");
-		return -1;
-	}
+	if (!sw)
+		return err_set(err, errlen, "allocating the switch: out of memory");
 	sw->fd = sw->tfd = sw->ep = -1;
 	sw->st = cfg->stats ? cfg->stats : &sw->own_stats;
 	memset(sw->st, 0, sizeof(*sw->st));

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,29 +16,25 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/veth.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 
-#include "netns/backend.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "netns/backend.h"
 
 #define NETNS_RUN_DIR "/run/netns"
-#define HOST_IFINDEX 2 /* eth0 right after lo in a fresh namespace */
 
 static void kill_ns_procs(char (*paths)[160], size_t n);
 
 struct testbed {
 	char prefix[64];
 	uint32_t n;
-	enum testbed_backend backend;
 	char log_path[1024];
 	char (*ns)[96]; /* n host namespace names */
 	char hub[96];
@@ -47,7 +42,7 @@ struct testbed {
 	int hub_made;
 	struct linkmodel *model;
 	size_t model_len;
-	struct backend_state *bstate;
+	struct backend be;
 };
 
 static const char *const backend_names[] = {
@@ -75,7 +70,7 @@ int testbed_backend_parse(const char *s, enum testbed_backend *out)
 
 enum testbed_backend testbed_backend(const struct testbed *tb)
 {
-	return tb->backend;
+	return tb->be.kind;
 }
 uint32_t testbed_nhosts(const struct testbed *tb)
 {
@@ -111,10 +106,8 @@ static int dir_is_empty(const char *path)
  * namespace bind mounts made here propagate to every mount namespace. */
 static int prepare_run_dir(char *err, size_t errlen)
 {
-	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST) {
-		err_set(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
-		return -1;
-	}
+	if (mkdir(NETNS_RUN_DIR, 0755) && errno != EEXIST)
+		return err_set(err, errlen, "create %s: %s", NETNS_RUN_DIR, strerror(errno));
 	/* Where /run is not a tmpfs, every namespace file costs a disk inode
 	 * allocation (a quarter of the time to create a host); an empty run
 	 * directory gets a tmpfs of its own, which `ip netns` reads the same. */
@@ -122,24 +115,19 @@ static int prepare_run_dir(char *err, size_t errlen)
 	if (statfs(NETNS_RUN_DIR, &fs) == 0 && fs.f_type != TMPFS_MAGIC &&
 	    dir_is_empty(NETNS_RUN_DIR) &&
 	    mount("anysee-netns", NETNS_RUN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	          "mode=755")) {
-		err_set(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR, strerror(errno));
-		return -1;
-	}
+	          "mode=755"))
+		return err_set(err, errlen, "mount a tmpfs on %s: %s", NETNS_RUN_DIR,
+		               strerror(errno));
 	for (int tries = 0; tries < 2; tries++) {
 		if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
 			return 0;
-		if (errno != EINVAL || tries) {
-			err_set(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
-			        strerror(errno));
-			return -1;
-		}
+		if (errno != EINVAL || tries)
+			return err_set(err, errlen, "make %s a shared mount: %s", NETNS_RUN_DIR,
+			               strerror(errno));
 		/* Not a mount point yet: bind it onto itself, then retry. */
-		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL)) {
-			err_set(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
-			        strerror(errno));
-			return -1;
-		}
+		if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL))
+			return err_set(err, errlen, "bind-mount %s onto itself: %s", NETNS_RUN_DIR,
+			               strerror(errno));
 	}
 	return 0;
 }
@@ -155,10 +143,8 @@ static int ns_create_enter(const char *name, char *err, size_t errlen)
 	char path[160];
 	ns_path(path, sizeof(path), name);
 	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0);
-	if (fd < 0) {
-		err_set(err, errlen, "create namespace file %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "create namespace file %s: %s", path, strerror(errno));
 	close(fd);
 	if (unshare(CLONE_NEWNET)) {
 		err_set(err, errlen, "unshare network namespace for %s: %s", name, strerror(errno));
@@ -196,10 +182,8 @@ int testbed_enter_ns(const char *ns_name, char *err, size_t errlen)
 	char path[160];
 	ns_path(path, sizeof(path), ns_name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err_set(err, errlen, "open namespace %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(err, errlen, "open namespace %s: %s", path, strerror(errno));
 	int rc = setns(fd, CLONE_NEWNET);
 	if (rc)
 		err_set(err, errlen, "enter namespace %s: %s", ns_name, strerror(errno));
@@ -272,7 +256,7 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
 	/* The host end comes up later, from its namespace: the kernel refuses to
 	 * open a veth end before its peer is linked (ENOTCONN). */
-	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = HOST_IFINDEX};
+	struct ifinfomsg peer_ifi = {.ifi_family = AF_UNSPEC, .ifi_index = TESTBED_HOST_IFINDEX};
 	uint8_t mac[6];
 	addr_host_mac(host, mac);
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -300,58 +284,61 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	return nl_send_sync(sk, msg);
 }
 
-/* Build host i: a fresh namespace with lo up, and a veth eth0 <-> p<i> whose
- * hub end is created (through hub_sk) directly in the hub. Called with the
- * thread in the hub namespace; returns there. */
-static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
-                       int bridge_ifindex, char *err, size_t errlen)
+/* Host i's fresh namespace with lo up, its fd and a netlink socket inside
+ * it. Called with the thread in the hub namespace; returns there. */
+static int host_ns_open(struct testbed *tb, uint32_t i, int hub_fd, int *host_fd,
+                        struct nl_sock **sk, char *err, size_t errlen)
 {
-	char e[256] = "";
-	const char *name = tb->ns[i];
-	struct nl_sock *sk = NULL;
-	int host_fd = -1, rc = -1;
-
-	if (ns_create_enter(name, e, sizeof(e)))
-		goto out_back;
+	int rc = -1;
+	if (ns_create_enter(tb->ns[i], err, errlen))
+		goto out;
 	tb->made[i] = 1;
-	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	sk = nl_open(name, e, sizeof(e));
-	if (host_fd < 0 || !sk) {
-		if (host_fd < 0)
-			snprintf(e, sizeof(e), "open namespace fd: %s", strerror(errno));
-		goto out_back;
-	}
-	if (link_set_up(sk, 1, "lo", e, sizeof(e)))
-		goto out_back;
-	if (setns(hub_fd, CLONE_NEWNET)) {
-		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
+	*host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*host_fd < 0) {
+		err_set(err, errlen, "open namespace fd: %s", strerror(errno));
 		goto out;
 	}
-
-	char hubif[IFNAMSIZ];
-	snprintf(hubif, sizeof(hubif), "p%u", i);
-	int nrc =
-	    veth_add(hub_sk, hubif, bridge_ifindex, host_fd, i);
-	if (nrc < 0) {
-		snprintf(e, sizeof(e), "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
-		goto out;
-	}
-	if (link_set_up(sk, HOST_IFINDEX, "eth0", e, sizeof(e)))
-		goto out;
-	if (addr_add(sk, HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", e, sizeof(e)))
+	if (!(*sk = nl_open(tb->ns[i], err, errlen)) || link_set_up(*sk, 1, "lo", err, errlen))
 		goto out;
 	rc = 0;
-	goto out;
-out_back:
-	if (setns(hub_fd, CLONE_NEWNET) && !*e)
-		snprintf(e, sizeof(e), "return to hub namespace: %s", strerror(errno));
 out:
+	if (setns(hub_fd, CLONE_NEWNET) && !rc)
+		rc = err_set(err, errlen, "return to hub namespace: %s", strerror(errno));
+	return rc;
+}
+
+/* Host i's veth eth0 <-> p<i>, the hub end created (through hub_sk)
+ * directly in the hub, and eth0's address (through sk, in the host). */
+static int host_link(uint32_t i, struct nl_sock *hub_sk, int master, int host_fd,
+                     struct nl_sock *sk, char *err, size_t errlen)
+{
+	char hubif[IFNAMSIZ];
+	snprintf(hubif, sizeof(hubif), "p%u", i);
+	int nrc = veth_add(hub_sk, hubif, master, host_fd, i);
+	if (nrc < 0)
+		return err_set(err, errlen, "create veth eth0<->%s: %s", hubif, nl_geterror(nrc));
+	if (link_set_up(sk, TESTBED_HOST_IFINDEX, "eth0", err, errlen))
+		return -1;
+	return addr_add(sk, TESTBED_HOST_IFINDEX, addr_host_ip(i), ADDR_PREFIX_LEN, "eth0", err,
+	                errlen);
+}
+
+/* Build host i. Called with the thread in the hub namespace; returns there. */
+static int host_create(struct testbed *tb, uint32_t i, struct nl_sock *hub_sk, int hub_fd,
+                       int master, char *err, size_t errlen)
+{
+	char e[256] = "";
+	struct nl_sock *sk = NULL;
+	int host_fd = -1;
+	int rc = host_ns_open(tb, i, hub_fd, &host_fd, &sk, e, sizeof(e));
+	if (rc == 0)
+		rc = host_link(i, hub_sk, master, host_fd, sk, e, sizeof(e));
 	if (sk)
 		nl_socket_free(sk);
 	if (host_fd >= 0)
 		close(host_fd);
 	if (rc)
-		err_set(err, errlen, "host %u (%s): %s", i, name, e);
+		err_set(err, errlen, "host %u (%s): %s", i, tb->ns[i], e);
 	return rc;
 }
 
@@ -363,7 +350,7 @@ out:
 struct worker {
 	struct testbed *tb;
 	uint32_t first, step;
-	int hub_fd, bridge_ifindex;
+	int hub_fd, master;
 	struct nl_sock *hub_sk; /* worker 0 uses the caller's */
 	volatile int *failed;
 	char err[384];
@@ -375,7 +362,7 @@ static void *create_worker(void *arg)
 	struct worker *w = arg;
 	struct nl_sock *sk = w->hub_sk;
 	if (setns(w->hub_fd, CLONE_NEWNET)) {
-		snprintf(w->err, sizeof(w->err), "worker enters the hub: %s", strerror(errno));
+		err_set(w->err, sizeof(w->err), "worker enters the hub: %s", strerror(errno));
 		w->rc = -1;
 		*w->failed = 1;
 		return NULL;
@@ -386,8 +373,7 @@ static void *create_worker(void *arg)
 		return NULL;
 	}
 	for (uint32_t i = w->first; i < w->tb->n && !*w->failed; i += w->step) {
-		if (host_create(w->tb, i, sk, w->hub_fd, w->bridge_ifindex, w->err,
-		                sizeof(w->err))) {
+		if (host_create(w->tb, i, sk, w->hub_fd, w->master, w->err, sizeof(w->err))) {
 			w->rc = -1;
 			*w->failed = 1;
 		}
@@ -397,7 +383,7 @@ static void *create_worker(void *arg)
 	return NULL;
 }
 
-static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, int bridge_ifindex,
+static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, int master,
                         char *err, size_t errlen)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -413,7 +399,7 @@ static int create_hosts(struct testbed *tb, struct nl_sock *hub_sk, int hub_fd, 
 		                       .first = k,
 		                       .step = nw,
 		                       .hub_fd = hub_fd,
-		                       .bridge_ifindex = bridge_ifindex,
+		                       .master = master,
 		                       .hub_sk = k == 0 ? hub_sk : NULL,
 		                       .failed = &failed};
 		if (k > 0)
@@ -450,29 +436,6 @@ static int name_ok(const char *s)
 		      *s == '_'))
 			return 0;
 	return 1;
-}
-
-static int create_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
-{
-	struct rtnl_link *br = rtnl_link_bridge_alloc();
-	if (!br) {
-		err_set(err, errlen, "allocate bridge: out of memory");
-		return -1;
-	}
-	rtnl_link_set_name(br, "br0");
-	rtnl_link_set_flags(br, IFF_UP);
-	int rc = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(br);
-	if (rc < 0) {
-		err_set(err, errlen, "create bridge br0 in hub: %s", nl_geterror(rc));
-		return -1;
-	}
-	*ifindex = (int)if_nametoindex("br0");
-	if (*ifindex <= 0) {
-		err_set(err, errlen, "look up bridge br0 in hub: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* Hundreds of hosts mean hundreds of descriptors in the harness and in the
@@ -512,53 +475,38 @@ static void raise_neigh_limits(uint32_t n)
 	}
 }
 
-int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
+static int config_check(const struct testbed_config *cfg, char *err, size_t errlen)
 {
-	*out = NULL;
 	if (strncmp(cfg->prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)) ||
-	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix)) {
-		err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
-		        cfg->prefix, TESTBED_PREFIX);
-		return -1;
-	}
-	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS) {
-		err_set(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
-		        TESTBED_MAX_HOSTS);
-		return -1;
-	}
-	if (geteuid() != 0) {
-		err_set(err, errlen, "creating network namespaces needs root (running as uid %u)",
-		        (unsigned)geteuid());
-		return -1;
-	}
-	enum testbed_backend backend = cfg->backend;
-	if (backend == TESTBED_AUTO)
-		backend = backend_auto();
-	if (backend_available(backend, err, errlen) != 1)
-		return -1;
+	    strlen(cfg->prefix) >= sizeof(((struct testbed *)0)->prefix))
+		return err_set(err, errlen, "testbed prefix '%s' must start with '%s' and be short",
+		               cfg->prefix, TESTBED_PREFIX);
+	if (cfg->nhosts == 0 || cfg->nhosts > TESTBED_MAX_HOSTS)
+		return err_set(err, errlen, "testbed host count %u is outside 1..%u", cfg->nhosts,
+		               TESTBED_MAX_HOSTS);
+	if (geteuid() != 0)
+		return err_set(err, errlen,
+		               "creating network namespaces needs root (running as uid %u)",
+		               (unsigned)geteuid());
+	return 0;
+}
 
-	struct testbed *tb = calloc(1, sizeof(*tb));
-	if (!tb || !(tb->ns = calloc(cfg->nhosts, sizeof(*tb->ns))) ||
-	    !(tb->made = calloc(cfg->nhosts, sizeof(*tb->made)))) {
-		if (tb)
-			free(tb->ns);
-		free(tb);
-		err_set(err, errlen, "allocate testbed of %u hosts: out of memory", cfg->nhosts);
-		return -1;
-	}
-	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
+/* Names, host table and link model: everything before the first namespace. */
+static int testbed_init(struct testbed *tb, const struct testbed_config *cfg, char *err,
+                        size_t errlen)
+{
 	tb->n = cfg->nhosts;
-	tb->backend = backend;
+	if (!(tb->ns = calloc(tb->n, sizeof(*tb->ns))) ||
+	    !(tb->made = calloc(tb->n, sizeof(*tb->made))))
+		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory", tb->n);
+	snprintf(tb->prefix, sizeof(tb->prefix), "%s", cfg->prefix);
 	if (cfg->log_path)
 		snprintf(tb->log_path, sizeof(tb->log_path), "%s", cfg->log_path);
 	for (uint32_t i = 0; i < tb->n; i++) {
 		const char *nm = cfg->names ? cfg->names[i] : NULL;
-		if (nm && !name_ok(nm)) {
-			err_set(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]", i,
-			        nm);
-			testbed_destroy(tb);
-			return -1;
-		}
+		if (nm && !name_ok(nm))
+			return err_set(err, errlen, "host %u: name '%s' must be 1-40 of [a-z0-9_-]",
+			               i, nm);
 		if (nm)
 			snprintf(tb->ns[i], sizeof(tb->ns[i]), "%s-%s", tb->prefix, nm);
 		else
@@ -570,77 +518,86 @@ int testbed_create(const struct testbed_config *cfg, struct testbed **out, char 
 	tb->model_len = linkmodel_size(tb->n);
 	void *mem =
 	    mmap(NULL, tb->model_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		err_set(err, errlen, "map link model for %u hosts: %s", tb->n, strerror(errno));
-		free(tb->ns);
-		free(tb->made);
-		free(tb);
-		return -1;
-	}
+	if (mem == MAP_FAILED)
+		return err_set(err, errlen, "map link model for %u hosts: %s", tb->n,
+		               strerror(errno));
 	tb->model = linkmodel_init(mem, tb->n);
+	return 0;
+}
 
-	raise_nofile();
-	raise_neigh_limits(tb->n);
-	char e[384] = "";
+/* The hub, then every host. The calling thread enters the namespaces it
+ * builds and always ends back in its own. */
+static int build_network(struct testbed *tb, char *err, size_t errlen)
+{
 	int orig_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int hub_fd = -1, rc = -1;
+	if (orig_fd < 0)
+		return err_set(err, errlen, "open own network namespace: %s", strerror(errno));
+	int hub_fd = -1, master = 0, rc = -1;
 	struct nl_sock *hub_sk = NULL;
-	if (orig_fd < 0) {
-		snprintf(e, sizeof(e), "open own network namespace: %s", strerror(errno));
-		goto done;
-	}
-	if (prepare_run_dir(e, sizeof(e)))
-		goto done;
-	if (ns_create_enter(tb->hub, e, sizeof(e)))
-		goto back;
+	if (prepare_run_dir(err, errlen) || ns_create_enter(tb->hub, err, errlen))
+		goto out;
 	tb->hub_made = 1;
 	hub_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (hub_fd < 0) {
-		snprintf(e, sizeof(e), "open hub namespace fd: %s", strerror(errno));
-		goto back;
+		err_set(err, errlen, "open hub namespace fd: %s", strerror(errno));
+		goto out;
 	}
-	if (!(hub_sk = nl_open(tb->hub, e, sizeof(e))) ||
-	    link_set_up(hub_sk, 1, "hub lo", e, sizeof(e)))
-		goto back;
-	int bridge_ifindex = 0;
-	if (backend == TESTBED_BRIDGE && create_bridge(hub_sk, &bridge_ifindex, e, sizeof(e)))
-		goto back;
-	if (create_hosts(tb, hub_sk, hub_fd, bridge_ifindex, e, sizeof(e)))
-		goto back;
+	if (!(hub_sk = nl_open(tb->hub, err, errlen)) ||
+	    link_set_up(hub_sk, 1, "hub lo", err, errlen) ||
+	    backend_prepare_hub(&tb->be, hub_sk, &master, err, errlen) ||
+	    create_hosts(tb, hub_sk, hub_fd, master, err, errlen))
+		goto out;
 	rc = 0;
-back:
-	if (setns(orig_fd, CLONE_NEWNET) && !rc) {
-		snprintf(e, sizeof(e), "return to the original namespace: %s", strerror(errno));
-		rc = -1;
-	}
-done:
+out:
+	if (setns(orig_fd, CLONE_NEWNET) && !rc)
+		rc = err_set(err, errlen, "return to the original namespace: %s", strerror(errno));
 	if (hub_sk)
 		nl_socket_free(hub_sk);
 	if (hub_fd >= 0)
 		close(hub_fd);
-	if (orig_fd >= 0)
-		close(orig_fd);
-	if (rc == 0 && backend_start(tb, &tb->bstate, e, sizeof(e)))
-		rc = -1;
-	if (rc) {
-		err_set(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
-		        testbed_backend_name(backend), e);
-		testbed_destroy(tb);
+	close(orig_fd);
+	return rc;
+}
+
+int testbed_create(const struct testbed_config *cfg, struct testbed **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct backend be;
+	if (config_check(cfg, err, errlen) || backend_select(cfg->backend, &be, err, errlen))
 		return -1;
+	struct testbed *tb = calloc(1, sizeof(*tb));
+	if (!tb)
+		return err_set(err, errlen, "allocate testbed of %u hosts: out of memory",
+		               cfg->nhosts);
+	tb->be = be;
+	char e[384] = "";
+	int rc = testbed_init(tb, cfg, err, errlen);
+	if (rc == 0) {
+		raise_nofile();
+		raise_neigh_limits(tb->n);
+		rc = build_network(tb, e, sizeof(e));
+		if (rc == 0)
+			rc = backend_start(&tb->be, tb, e, sizeof(e));
+		if (rc)
+			err_set(err, errlen, "testbed %s (%s backend): %s", tb->prefix,
+			        testbed_backend_name(be.kind), e);
 	}
-	*out = tb;
-	return 0;
+	if (rc)
+		testbed_destroy(tb);
+	else
+		*out = tb;
+	return rc;
 }
 
 int testbed_stats(struct testbed *tb, char *buf, size_t len)
 {
-	return backend_stats(tb, tb->bstate, buf, len);
+	return backend_stats(&tb->be, buf, len);
 }
 
 int testbed_apply(struct testbed *tb, char *err, size_t errlen)
 {
 	tb->model->generation++;
-	return backend_apply(tb, tb->bstate, err, errlen);
+	return backend_apply(&tb->be, tb, err, errlen);
 }
 
 /* Each unmount waits for an RCU grace period; several threads let those
@@ -687,7 +644,7 @@ void testbed_destroy(struct testbed *tb)
 {
 	if (!tb)
 		return;
-	backend_stop(tb, tb->bstate);
+	backend_stop(&tb->be);
 	char(*paths)[160] = calloc(tb->n + 1, sizeof(*paths));
 	uint32_t k = 0;
 	if (paths && tb->made) {
@@ -751,11 +708,9 @@ int testbed_clean(const char *prefix, char *err, size_t errlen)
 {
 	if (!prefix)
 		prefix = TESTBED_PREFIX;
-	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX))) {
-		err_set(err, errlen, "refusing to clean namespaces not starting with '%s'",
-		        TESTBED_PREFIX);
-		return -1;
-	}
+	if (strncmp(prefix, TESTBED_PREFIX, strlen(TESTBED_PREFIX)))
+		return err_set(err, errlen, "refusing to clean namespaces not starting with '%s'",
+		               TESTBED_PREFIX);
 	DIR *d = opendir(NETNS_RUN_DIR);
 	if (!d)
 		return errno == ENOENT

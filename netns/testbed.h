@@ -18,6 +18,8 @@
 
 #define TESTBED_PREFIX "anysee-"
 #define TESTBED_MAX_HOSTS 65000u
+/* Every host's eth0: the first interface after lo in a fresh namespace. */
+#define TESTBED_HOST_IFINDEX 2
 
 enum testbed_backend {
 	TESTBED_AUTO = 0,  /* netem if the kernel has it, else userspace */

@@ -50,20 +50,6 @@ struct topo {
 	size_t hcap;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* The doubling array p of *cap elements, of which len are used, with room
  * for one more: p itself, a new block, or NULL (p still valid) when out of
  * memory. */
@@ -132,11 +118,11 @@ int topo_add_link(struct topo *t, uint32_t a, uint32_t b, uint32_t delay_us, uin
                   char *err, size_t errlen)
 {
 	if (a >= t->n || b >= t->n)
-		return fail(err, errlen,
-		            "cannot link router %u to router %u: the topology has %u routers", a, b,
-		            t->n);
+		return err_set(err, errlen,
+		               "cannot link router %u to router %u: the topology has %u routers", a,
+		               b, t->n);
 	if (a == b)
-		return fail(err, errlen, "cannot link router %u to itself", a);
+		return err_set(err, errlen, "cannot link router %u to itself", a);
 	if (a > b) {
 		uint32_t s = a;
 		a = b;
@@ -162,13 +148,13 @@ int topo_add_link(struct topo *t, uint32_t a, uint32_t b, uint32_t delay_us, uin
 	if (t->nlinks < UINT32_MAX)
 		links = grow(t->links, &t->lcap, t->nlinks, sizeof(*links));
 	if (!links)
-		return fail(err, errlen, "linking router %u to router %u: out of memory", a, b);
+		return err_set(err, errlen, "linking router %u to router %u: out of memory", a, b);
 	t->links = links;
 	if (adj_push(&t->r[a], b, delay_us, (uint32_t)t->nlinks))
-		return fail(err, errlen, "linking router %u to router %u: out of memory", a, b);
+		return err_set(err, errlen, "linking router %u to router %u: out of memory", a, b);
 	if (adj_push(&t->r[b], a, delay_us, (uint32_t)t->nlinks)) {
 		t->r[a].deg--;
-		return fail(err, errlen, "linking router %u to router %u: out of memory", a, b);
+		return err_set(err, errlen, "linking router %u to router %u: out of memory", a, b);
 	}
 	t->links[t->nlinks++] = (struct topo_link){a, b, delay_us, bps};
 	return 0;
@@ -297,7 +283,8 @@ static int link_plane(struct topo *t, const struct topo_gen *g, uint32_t a, uint
 {
 	uint32_t d;
 	if (delay_for_km(&g->delay, plane_dist(t, a, b) * g->km_per_unit, &d))
-		return fail(err, errlen, "linking router %u to router %u: delay overflows", a, b);
+		return err_set(err, errlen, "linking router %u to router %u: delay overflows", a,
+		               b);
 	return topo_add_link(t, a, b, d, 0, err, errlen);
 }
 
@@ -351,7 +338,7 @@ static int gen_waxman(struct topo *t, const struct topo_gen *g, struct rng *rng,
 	double scale = g->beta * g->plane * sqrt(2.0);
 	double *w = malloc(sizeof(*w) * t->n);
 	if (!w)
-		return fail(err, errlen, "generating a Waxman topology: out of memory");
+		return err_set(err, errlen, "generating a Waxman topology: out of memory");
 	int rc = 0;
 	for (uint32_t i = 1; i < t->n && !rc; i++) {
 		uint32_t k = links_for(rng, g->avg_degree, i);
@@ -391,7 +378,7 @@ static int gen_ba(struct topo *t, const struct topo_gen *g, struct rng *rng, cha
 	uint32_t *picked = malloc(sizeof(*picked) * kmax);
 	int rc = 0;
 	if (!ends || !picked)
-		rc = fail(err, errlen, "generating a Barabasi-Albert topology: out of memory");
+		rc = err_set(err, errlen, "generating a Barabasi-Albert topology: out of memory");
 	size_t nends = 0;
 	for (uint32_t i = 1; i < t->n && !rc; i++) {
 		uint32_t k = links_for(rng, g->avg_degree, i), got = 0;
@@ -424,7 +411,7 @@ static int join_parts(struct topo *t, const struct topo_gen *g, struct rng *rng,
 	uint32_t *members = malloc(sizeof(*members) * t->n);
 	int rc = 0;
 	if (!mark || !members)
-		rc = fail(err, errlen, "connecting the topology: out of memory");
+		rc = err_set(err, errlen, "connecting the topology: out of memory");
 	else
 		reach(t, 0, mark, JOINED, members);
 	for (uint32_t s = 0; s < t->n && !rc; s++) {
@@ -453,24 +440,26 @@ int topo_generate(const struct topo_gen *g, struct topo **out, char *err, size_t
 {
 	const char *what = g->model == TOPO_BA ? "Barabasi-Albert" : "Waxman";
 	if (g->model != TOPO_WAXMAN && g->model != TOPO_WAXMAN_PAIRS && g->model != TOPO_BA)
-		return fail(err, errlen, "generating a topology: unknown model %d", (int)g->model);
+		return err_set(err, errlen, "generating a topology: unknown model %d",
+		               (int)g->model);
 	if (g->nrouters < 2 || g->nrouters > TOPO_MAX_ROUTERS)
-		return fail(err, errlen, "generating a %s topology: %u routers is not in [2, %u]",
-		            what, g->nrouters, TOPO_MAX_ROUTERS);
+		return err_set(err, errlen,
+		               "generating a %s topology: %u routers is not in [2, %u]", what,
+		               g->nrouters, TOPO_MAX_ROUTERS);
 	if (g->model != TOPO_WAXMAN_PAIRS &&
 	    !(g->avg_degree >= 2 && g->avg_degree <= g->nrouters - 1))
-		return fail(err, errlen,
-		            "generating a %s topology: average degree %g is not in [2, %u]", what,
-		            g->avg_degree, g->nrouters - 1);
+		return err_set(err, errlen,
+		               "generating a %s topology: average degree %g is not in [2, %u]",
+		               what, g->avg_degree, g->nrouters - 1);
 	if (g->model != TOPO_BA &&
 	    !(g->alpha > 0 && g->alpha <= 1 && g->beta > 0 && isfinite(g->beta)))
-		return fail(
+		return err_set(
 		    err, errlen,
 		    "generating a Waxman topology: need 0 < alpha <= 1 and beta > 0 (got %g, %g)",
 		    g->alpha, g->beta);
 	if (!(g->plane > 0 && isfinite(g->plane) && g->km_per_unit >= 0 &&
 	      isfinite(g->km_per_unit) && g->delay.km_per_s > 0))
-		return fail(
+		return err_set(
 		    err, errlen,
 		    "generating a %s topology: plane size, km per unit and propagation speed "
 		    "must be positive (got %g, %g, %g)",
@@ -478,7 +467,7 @@ int topo_generate(const struct topo_gen *g, struct topo **out, char *err, size_t
 
 	struct topo *t = topo_new(g->nrouters);
 	if (!t)
-		return fail(err, errlen, "generating a %s topology: out of memory", what);
+		return err_set(err, errlen, "generating a %s topology: out of memory", what);
 	struct rng rng;
 	rng_seed(&rng, g->seed);
 	for (uint32_t i = 0; i < t->n; i++) {
@@ -552,21 +541,17 @@ struct gml {
 	unsigned graph_line, graph_close_line;
 };
 
-static int gml_fail(struct gml *g, unsigned line, const char *fmt, ...)
+static int gml_err_set(struct gml *g, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int gml_fail(struct gml *g, unsigned line, const char *fmt, ...)
+static int gml_err_set(struct gml *g, unsigned line, const char *fmt, ...)
 {
-	if (!g->err || !g->errlen)
-		return -1;
-	int n = snprintf(g->err, g->errlen, "%s:%u: ", g->name, line);
-	if (n < 0 || (size_t)n >= g->errlen)
-		return -1;
+	char why[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(g->err + n, g->errlen - (size_t)n, fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return -1;
+	return err_set(g->err, g->errlen, "%s:%u: %s", g->name, line, why);
 }
 
 static int lex(struct gml *g, struct tok *t)
@@ -604,7 +589,7 @@ static int lex(struct gml *g, struct tok *t)
 			g->p++;
 		}
 		if (g->p == g->end)
-			return gml_fail(g, t->line, "string is never closed");
+			return gml_err_set(g, t->line, "string is never closed");
 		t->kind = TOK_STR;
 		t->len = (size_t)(g->p++ - t->s);
 		return 0;
@@ -621,7 +606,7 @@ static int lex(struct gml *g, struct tok *t)
 		       (isalnum((unsigned char)*g->p) || (*g->p && strchr(".+-", *g->p))))
 			g->p++;
 	} else {
-		return gml_fail(g, t->line, "unexpected character '%c'", isprint(c) ? c : '?');
+		return gml_err_set(g, t->line, "unexpected character '%c'", isprint(c) ? c : '?');
 	}
 	t->len = (size_t)(g->p - t->s);
 	return 0;
@@ -669,8 +654,8 @@ static int tok_number(struct gml *g, const struct tok *t, const char *key, doubl
 		if (end != buf && !*end && isfinite(*v))
 			return 0;
 	}
-	return gml_fail(g, t->line, "%s '%.*s' is not a number", key,
-	                (int)(t->len > 40 ? 40 : t->len), t->s);
+	return gml_err_set(g, t->line, "%s '%.*s' is not a number", key,
+	                   (int)(t->len > 40 ? 40 : t->len), t->s);
 }
 
 static int tok_integer(struct gml *g, const struct tok *t, const char *key, long long *v)
@@ -682,8 +667,8 @@ static int tok_integer(struct gml *g, const struct tok *t, const char *key, long
 		if (end != buf && !*end && !errno)
 			return 0;
 	}
-	return gml_fail(g, t->line, "%s '%.*s' is not an integer", key,
-	                (int)(t->len > 40 ? 40 : t->len), t->s);
+	return gml_err_set(g, t->line, "%s '%.*s' is not an integer", key,
+	                   (int)(t->len > 40 ? 40 : t->len), t->s);
 }
 
 /* A delay such as "10 ms", "250us", "0.5 s" or a bare number of milliseconds
@@ -711,8 +696,8 @@ static int tok_delay(struct gml *g, const struct tok *t, uint32_t *us)
 			}
 		}
 	}
-	return gml_fail(g, t->line, "link delay '%.*s' is not a duration (such as \"10 ms\")",
-	                (int)(t->len > 40 ? 40 : t->len), t->s);
+	return gml_err_set(g, t->line, "link delay '%.*s' is not a duration (such as \"10 ms\")",
+	                   (int)(t->len > 40 ? 40 : t->len), t->s);
 }
 
 /* The next key and value of the list opened at open_line: 1, or 0 at its
@@ -724,14 +709,14 @@ static int next_pair(struct gml *g, unsigned open_line, struct tok *key, struct 
 	if (key->kind == TOK_CLOSE)
 		return 0;
 	if (key->kind == TOK_EOF)
-		return gml_fail(g, open_line, "'[' is never closed");
+		return gml_err_set(g, open_line, "'[' is never closed");
 	if (key->kind != TOK_KEY)
-		return gml_fail(g, key->line, "expected a key, found %s", tok_what(key));
+		return gml_err_set(g, key->line, "expected a key, found %s", tok_what(key));
 	if (lex(g, val))
 		return -1;
 	if (val->kind != TOK_NUM && val->kind != TOK_STR && val->kind != TOK_OPEN)
-		return gml_fail(g, key->line, "key '%.*s' has no value (found %s)", (int)key->len,
-		                key->s, tok_what(val));
+		return gml_err_set(g, key->line, "key '%.*s' has no value (found %s)",
+		                   (int)key->len, key->s, tok_what(val));
 	return 1;
 }
 
@@ -742,7 +727,7 @@ static int skip_list(struct gml *g, unsigned open_line)
 		if (lex(g, &t))
 			return -1;
 		if (t.kind == TOK_EOF)
-			return gml_fail(g, open_line, "'[' is never closed");
+			return gml_err_set(g, open_line, "'[' is never closed");
 		if (t.kind == TOK_OPEN)
 			depth++;
 		else if (t.kind == TOK_CLOSE)
@@ -756,9 +741,9 @@ static int skip_list(struct gml *g, unsigned open_line)
 static int item_sublist(struct gml *g, const struct tok *key, const char *what, unsigned open_line)
 {
 	if (tok_is(key, "node") || tok_is(key, "edge"))
-		return gml_fail(g, key->line,
-		                "'%.*s' inside the %s opened at line %u: is its ']' missing?",
-		                (int)key->len, key->s, what, open_line);
+		return gml_err_set(g, key->line,
+		                   "'%.*s' inside the %s opened at line %u: is its ']' missing?",
+		                   (int)key->len, key->s, what, open_line);
 	return skip_list(g, key->line);
 }
 
@@ -783,23 +768,24 @@ static int parse_node(struct gml *g, unsigned open_line)
 			free(nd.label);
 			nd.label = strndup(val.s, val.len);
 			if (!nd.label)
-				rc = gml_fail(g, key.line, "reading a label: out of memory");
+				rc = gml_err_set(g, key.line, "reading a label: out of memory");
 		}
 		if (rc < 0)
 			break;
 	}
 	if (rc == 0 && !nd.has_id)
-		rc = gml_fail(g, open_line, "node has no id");
+		rc = gml_err_set(g, open_line, "node has no id");
 	else if (rc == 0 && nd.has_lat != nd.has_lon)
-		rc = gml_fail(g, open_line, "node %lld has a %s but no %s", nd.id,
-		              nd.has_lat ? "Latitude" : "Longitude",
-		              nd.has_lat ? "Longitude" : "Latitude");
+		rc = gml_err_set(g, open_line, "node %lld has a %s but no %s", nd.id,
+		                 nd.has_lat ? "Latitude" : "Longitude",
+		                 nd.has_lat ? "Longitude" : "Latitude");
 	else if (rc == 0 && nd.has_lat && !(fabs(nd.lat) <= 90 && fabs(nd.lon) <= 180))
-		rc = gml_fail(g, open_line, "node %lld has Latitude %g, Longitude %g out of range",
-		              nd.id, nd.lat, nd.lon);
+		rc = gml_err_set(g, open_line,
+		                 "node %lld has Latitude %g, Longitude %g out of range", nd.id,
+		                 nd.lat, nd.lon);
 	struct gml_node *nodes = rc == 0 ? grow(g->nodes, &g->ncap, g->nn, sizeof(*nodes)) : NULL;
 	if (rc == 0 && !nodes)
-		rc = gml_fail(g, open_line, "reading a node: out of memory");
+		rc = gml_err_set(g, open_line, "reading a node: out of memory");
 	if (rc < 0) {
 		free(nd.label);
 		return -1;
@@ -830,8 +816,8 @@ static int parse_edge(struct gml *g, unsigned open_line)
 		} else if (tok_is(&key, "LinkSpeedRaw")) {
 			rc = tok_number(g, &val, "LinkSpeedRaw", &bps);
 			if (rc == 0 && !(bps >= 0 && bps < 1e19))
-				rc = gml_fail(g, val.line, "LinkSpeedRaw %g is not a rate in bit/s",
-				              bps);
+				rc = gml_err_set(g, val.line,
+				                 "LinkSpeedRaw %g is not a rate in bit/s", bps);
 			if (rc == 0)
 				e.bps = (uint64_t)bps;
 		}
@@ -841,10 +827,10 @@ static int parse_edge(struct gml *g, unsigned open_line)
 	if (rc < 0)
 		return -1;
 	if (!e.has_src || !e.has_dst)
-		return gml_fail(g, open_line, "edge has no %s", e.has_src ? "target" : "source");
+		return gml_err_set(g, open_line, "edge has no %s", e.has_src ? "target" : "source");
 	struct gml_edge *edges = grow(g->edges, &g->ecap, g->ne, sizeof(*edges));
 	if (!edges)
-		return gml_fail(g, open_line, "reading an edge: out of memory");
+		return gml_err_set(g, open_line, "reading an edge: out of memory");
 	g->edges = edges;
 	g->edges[g->ne++] = e;
 	return 0;
@@ -857,8 +843,8 @@ static int parse_graph(struct gml *g, unsigned open_line)
 	while ((rc = next_pair(g, open_line, &key, &val)) > 0) {
 		int item = tok_is(&key, "node") || tok_is(&key, "edge");
 		if (item && val.kind != TOK_OPEN)
-			rc = gml_fail(g, key.line, "%.*s must be a list [ ... ]", (int)key.len,
-			              key.s);
+			rc = gml_err_set(g, key.line, "%.*s must be a list [ ... ]", (int)key.len,
+			                 key.s);
 		else if (tok_is(&key, "node"))
 			rc = parse_node(g, key.line);
 		else if (tok_is(&key, "edge"))
@@ -866,7 +852,7 @@ static int parse_graph(struct gml *g, unsigned open_line)
 		else if (val.kind == TOK_OPEN)
 			rc = skip_list(g, key.line);
 		else if (tok_is(&key, "directed") && !(val.len == 1 && val.s[0] == '0'))
-			rc = gml_fail(
+			rc = gml_err_set(
 			    g, key.line,
 			    "directed graphs are not supported: link delays are symmetric");
 		if (rc < 0)
@@ -886,32 +872,33 @@ static int parse_top(struct gml *g)
 		if (key.kind == TOK_EOF)
 			break;
 		if (key.kind == TOK_CLOSE && g->graph_line)
-			return gml_fail(g, g->graph_close_line,
-			                "']' closes the graph opened at line %u, yet line %u has "
-			                "another ']': one is extra",
-			                g->graph_line, key.line);
+			return gml_err_set(
+			    g, g->graph_close_line,
+			    "']' closes the graph opened at line %u, yet line %u has "
+			    "another ']': one is extra",
+			    g->graph_line, key.line);
 		if (key.kind == TOK_CLOSE)
-			return gml_fail(g, key.line, "']' without a matching '['");
+			return gml_err_set(g, key.line, "']' without a matching '['");
 		if (key.kind != TOK_KEY)
-			return gml_fail(g, key.line, "expected a key, found %s", tok_what(&key));
+			return gml_err_set(g, key.line, "expected a key, found %s", tok_what(&key));
 		if (lex(g, &val))
 			return -1;
 		if (val.kind != TOK_NUM && val.kind != TOK_STR && val.kind != TOK_OPEN)
-			return gml_fail(g, key.line, "key '%.*s' has no value (found %s)",
-			                (int)key.len, key.s, tok_what(&val));
+			return gml_err_set(g, key.line, "key '%.*s' has no value (found %s)",
+			                   (int)key.len, key.s, tok_what(&val));
 		int item = tok_is(&key, "node") || tok_is(&key, "edge");
 		if (item && g->graph_line)
-			return gml_fail(
+			return gml_err_set(
 			    g, g->graph_close_line,
 			    "']' closes the graph opened at line %u, yet a %.*s follows "
 			    "at line %u: one ']' is extra",
 			    g->graph_line, (int)key.len, key.s, key.line);
 		if (item)
-			return gml_fail(g, key.line, "%.*s outside of graph [ ... ]", (int)key.len,
-			                key.s);
+			return gml_err_set(g, key.line, "%.*s outside of graph [ ... ]",
+			                   (int)key.len, key.s);
 		if (tok_is(&key, "graph") && val.kind == TOK_OPEN && g->graph_line)
-			return gml_fail(g, key.line, "second graph (the first is at line %u)",
-			                g->graph_line);
+			return gml_err_set(g, key.line, "second graph (the first is at line %u)",
+			                   g->graph_line);
 		if (tok_is(&key, "graph") && val.kind == TOK_OPEN) {
 			g->graph_line = key.line;
 			if (parse_graph(g, key.line))
@@ -921,7 +908,7 @@ static int parse_top(struct gml *g)
 		}
 	}
 	if (!g->graph_line)
-		return fail(g->err, g->errlen, "%s: no graph [ ... ] in the file", g->name);
+		return err_set(g->err, g->errlen, "%s: no graph [ ... ] in the file", g->name);
 	return 0;
 }
 
@@ -951,7 +938,7 @@ static int resolve(struct gml *g, const struct id_index *ids, long long id, cons
 			hi = mid;
 	}
 	if (lo == g->nn || ids[lo].id != id)
-		return gml_fail(g, e->line, "edge %s %lld is not the id of any node", end, id);
+		return gml_err_set(g, e->line, "edge %s %lld is not the id of any node", end, id);
 	*router = ids[lo].i;
 	return 0;
 }
@@ -975,7 +962,7 @@ static int place_unplaced(struct gml *g, struct topo *t)
 	if (!round || !sum) {
 		free(round);
 		free(sum);
-		return fail(g->err, g->errlen, "%s: placing nodes: out of memory", g->name);
+		return err_set(g->err, g->errlen, "%s: placing nodes: out of memory", g->name);
 	}
 	for (uint32_t r = 0; r < t->n; r++)
 		round[r] = t->r[r].placed ? 0 : NONE;
@@ -1023,10 +1010,10 @@ static int gml_link(struct gml *g, const struct topo_gml_opts *o, struct topo *t
 		d = e->delay_us;
 	else if (ra->placed && rb->placed &&
 	         delay_for_km(&o->delay, great_circle_km(ra->y, ra->x, rb->y, rb->x), &d))
-		return gml_fail(g, e->line, "link delay overflows 32 bits of microseconds");
+		return gml_err_set(g, e->line, "link delay overflows 32 bits of microseconds");
 	char msg[128];
 	if (topo_add_link(t, e->a, e->b, d, e->bps, msg, sizeof(msg)))
-		return gml_fail(g, e->line, "%s", msg);
+		return gml_err_set(g, e->line, "%s", msg);
 	return 0;
 }
 
@@ -1045,7 +1032,8 @@ static int check_connected(struct gml *g, const struct topo *t)
 	uint32_t *queue = malloc(sizeof(*queue) * t->n);
 	int rc = 0;
 	if (!mark || !queue) {
-		rc = fail(g->err, g->errlen, "%s: checking connectivity: out of memory", g->name);
+		rc =
+		    err_set(g->err, g->errlen, "%s: checking connectivity: out of memory", g->name);
 	} else if (reach(t, 0, mark, 1, queue) < t->n) {
 		uint32_t r = 0;
 		while (mark[r])
@@ -1053,8 +1041,8 @@ static int check_connected(struct gml *g, const struct topo *t)
 		char a[96], b[96];
 		node_name(g, t, r, a, sizeof(a));
 		node_name(g, t, 0, b, sizeof(b));
-		rc = gml_fail(g, g->nodes[r].line,
-		              "%s cannot be reached from %s: the graph is disconnected", a, b);
+		rc = gml_err_set(g, g->nodes[r].line,
+		                 "%s cannot be reached from %s: the graph is disconnected", a, b);
 	}
 	free(mark);
 	free(queue);
@@ -1064,24 +1052,25 @@ static int check_connected(struct gml *g, const struct topo *t)
 static int gml_build(struct gml *g, const struct topo_gml_opts *o, struct topo **out)
 {
 	if (g->nn == 0)
-		return gml_fail(g, g->graph_line, "the graph has no nodes");
+		return gml_err_set(g, g->graph_line, "the graph has no nodes");
 	if (g->nn > TOPO_MAX_ROUTERS)
-		return gml_fail(g, g->graph_line, "%zu nodes is more than the %u supported", g->nn,
-		                TOPO_MAX_ROUTERS);
+		return gml_err_set(g, g->graph_line, "%zu nodes is more than the %u supported",
+		                   g->nn, TOPO_MAX_ROUTERS);
 	struct id_index *ids = malloc(sizeof(*ids) * g->nn);
 	struct topo *t = topo_new((uint32_t)g->nn);
 	int rc = 0;
 	if (!ids || !t)
-		rc = fail(g->err, g->errlen, "%s: building the topology: out of memory", g->name);
+		rc =
+		    err_set(g->err, g->errlen, "%s: building the topology: out of memory", g->name);
 	for (size_t i = 0; i < g->nn && !rc; i++)
 		ids[i] = (struct id_index){g->nodes[i].id, (uint32_t)i};
 	if (!rc)
 		qsort(ids, g->nn, sizeof(*ids), cmp_id);
 	for (size_t i = 1; i < g->nn && !rc; i++) {
 		if (ids[i].id == ids[i - 1].id)
-			rc = gml_fail(g, g->nodes[ids[i].i].line,
-			              "duplicate node id %lld (also at line %u)", ids[i].id,
-			              g->nodes[ids[i - 1].i].line);
+			rc = gml_err_set(g, g->nodes[ids[i].i].line,
+			                 "duplicate node id %lld (also at line %u)", ids[i].id,
+			                 g->nodes[ids[i - 1].i].line);
 	}
 	for (size_t i = 0; i < g->nn && !rc; i++) {
 		struct gml_node *nd = &g->nodes[i];
@@ -1125,11 +1114,11 @@ int topo_gml_parse(const char *text, size_t len, const char *name, const struct 
                    struct topo **out, char *err, size_t errlen)
 {
 	if (!(o->delay.km_per_s > 0))
-		return fail(err, errlen, "%s: propagation speed must be positive", name);
+		return err_set(err, errlen, "%s: propagation speed must be positive", name);
 	if (o->unplaced != TOPO_UNPLACED_NEIGHBOUR_MEAN &&
 	    o->unplaced != TOPO_UNPLACED_DEFAULT_DELAY)
-		return fail(err, errlen, "%s: unknown treatment %d of nodes without coordinates",
-		            name, (int)o->unplaced);
+		return err_set(err, errlen, "%s: unknown treatment %d of nodes without coordinates",
+		               name, (int)o->unplaced);
 	struct gml g = {
 	    .p = text, .end = text + len, .name = name, .line = 1, .err = err, .errlen = errlen};
 	int rc = parse_top(&g);
@@ -1146,7 +1135,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errlen, "opening %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "opening %s: %s", path, strerror(errno));
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
 	while (buf && !feof(f) && !ferror(f)) {
@@ -1166,8 +1155,8 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 	fclose(f);
 	if (!buf || bad) {
 		free(buf);
-		return fail(err, errlen, "reading %s: %s", path,
-		            buf ? strerror(e) : "out of memory");
+		return err_set(err, errlen, "reading %s: %s", path,
+		               buf ? strerror(e) : "out of memory");
 	}
 	*text = buf;
 	*len = n;
@@ -1190,7 +1179,7 @@ static int close_written(FILE *f, const char *path, char *err, size_t errlen)
 {
 	int bad = ferror(f);
 	if (fclose(f) || bad)
-		return fail(err, errlen, "writing %s: %s", path, strerror(errno ? errno : EIO));
+		return err_set(err, errlen, "writing %s: %s", path, strerror(errno ? errno : EIO));
 	return 0;
 }
 
@@ -1198,7 +1187,7 @@ int topo_gml_write(const struct topo *t, const char *path, char *err, size_t err
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return fail(err, errlen, "creating %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "creating %s: %s", path, strerror(errno));
 	errno = 0;
 	fprintf(f, "# AnySee topology: %u routers, %zu links, %u hosts; delays in microseconds.\n",
 	        t->n, t->nlinks, t->nhosts);
@@ -1235,14 +1224,14 @@ int topo_host_add(struct topo *t, uint32_t router, uint32_t access_us, uint32_t 
                   size_t errlen)
 {
 	if (router >= t->n)
-		return fail(err, errlen,
-		            "attaching a host to router %u: the topology has %u routers", router,
-		            t->n);
+		return err_set(err, errlen,
+		               "attaching a host to router %u: the topology has %u routers", router,
+		               t->n);
 	struct host *hosts = NULL;
 	if (t->nhosts < UINT32_MAX)
 		hosts = grow(t->hosts, &t->hcap, t->nhosts, sizeof(*hosts));
 	if (!hosts)
-		return fail(err, errlen, "attaching a host to router %u: out of memory", router);
+		return err_set(err, errlen, "attaching a host to router %u: out of memory", router);
 	t->hosts = hosts;
 	t->hosts[t->nhosts] = (struct host){router, access_us};
 	if (host)
@@ -1261,10 +1250,10 @@ int topo_hosts_attach(struct topo *t, uint32_t nhosts, enum topo_attach how, uin
                       uint64_t seed, char *err, size_t errlen)
 {
 	if (how != TOPO_ATTACH_UNIFORM && how != TOPO_ATTACH_STUB)
-		return fail(err, errlen, "attaching hosts: unknown placement %d", (int)how);
+		return err_set(err, errlen, "attaching hosts: unknown placement %d", (int)how);
 	uint32_t *cand = malloc(sizeof(*cand) * t->n);
 	if (!cand)
-		return fail(err, errlen, "attaching hosts: out of memory");
+		return err_set(err, errlen, "attaching hosts: out of memory");
 	uint32_t ncand = 0;
 	if (how == TOPO_ATTACH_STUB) {
 		for (uint32_t i = 0; i < t->n; i++)
@@ -1440,7 +1429,7 @@ int topo_host_delays(const struct topo *t, uint32_t *out, char *err, size_t errl
 	struct heap h = {0};
 	int rc = 0;
 	if (!target || !group || !start || !order || !dist || heap_init(&h, t->n))
-		rc = fail(err, errlen, "computing host delays: out of memory");
+		rc = err_set(err, errlen, "computing host delays: out of memory");
 	uint32_t ngroups = 0;
 	for (uint32_t a = 0; a < nh && !rc; a++) {
 		uint32_t r = t->hosts[a].router;
@@ -1470,13 +1459,13 @@ int topo_host_delays(const struct topo *t, uint32_t *out, char *err, size_t errl
 				uint64_t d = dist[t->hosts[b].router];
 				uint64_t total = d + t->hosts[a].access_us + t->hosts[b].access_us;
 				if (d == TOPO_UNREACHABLE)
-					rc =
-					    fail(err, errlen,
-					         "host %u (router %u) cannot reach host %u (router "
-					         "%u): the topology is disconnected",
-					         a, src, b, t->hosts[b].router);
+					rc = err_set(
+					    err, errlen,
+					    "host %u (router %u) cannot reach host %u (router "
+					    "%u): the topology is disconnected",
+					    a, src, b, t->hosts[b].router);
 				else if (total > UINT32_MAX)
-					rc = fail(
+					rc = err_set(
 					    err, errlen,
 					    "delay from host %u to host %u overflows 32 bits of "
 					    "microseconds",
@@ -1528,14 +1517,14 @@ static int matrix_row(const char *p, const char *eol, const char *name, unsigned
 		size_t tlen = (size_t)(p - tok);
 		uint32_t us;
 		if (parse_ms(tok, tlen, &us))
-			return fail(err, errlen,
-			            "%s:%u: '%.*s' is not a delay in milliseconds (a number from 0 "
-			            "to %u)",
-			            name, line, (int)(tlen > 40 ? 40 : tlen), tok,
-			            UINT32_MAX / 1000);
+			return err_set(
+			    err, errlen,
+			    "%s:%u: '%.*s' is not a delay in milliseconds (a number from 0 "
+			    "to %u)",
+			    name, line, (int)(tlen > 40 ? 40 : tlen), tok, UINT32_MAX / 1000);
 		uint32_t *nm = grow(*m, cap, *count, sizeof(*nm));
 		if (!nm)
-			return fail(err, errlen, "%s:%u: out of memory", name, line);
+			return err_set(err, errlen, "%s:%u: out of memory", name, line);
 		*m = nm;
 		nm[(*count)++] = us;
 		++*vals;
@@ -1564,12 +1553,12 @@ int topo_matrix_parse(const char *text, size_t len, const char *name, uint32_t *
 			cols = vals;
 			first_line = line;
 		} else if (vals != cols) {
-			rc = fail(err, errlen,
-			          "%s:%u: row has %u values, the first (line %u) has %u", name,
-			          line, vals, first_line, cols);
+			rc = err_set(err, errlen,
+			             "%s:%u: row has %u values, the first (line %u) has %u", name,
+			             line, vals, first_line, cols);
 		}
 		if (!rc && ++rows > cols)
-			rc = fail(
+			rc = err_set(
 			    err, errlen,
 			    "%s:%u: row %u is one too many: the matrix has %u columns and must "
 			    "be square",
@@ -1577,10 +1566,11 @@ int topo_matrix_parse(const char *text, size_t len, const char *name, uint32_t *
 		last_line = line;
 	}
 	if (!rc && rows == 0)
-		rc = fail(err, errlen, "%s: no delays in the file", name);
+		rc = err_set(err, errlen, "%s: no delays in the file", name);
 	else if (!rc && rows < cols)
-		rc = fail(err, errlen, "%s:%u: %u rows for %u columns: the matrix must be square",
-		          name, last_line, rows, cols);
+		rc =
+		    err_set(err, errlen, "%s:%u: %u rows for %u columns: the matrix must be square",
+		            name, last_line, rows, cols);
 	if (rc) {
 		free(m);
 		return -1;
@@ -1605,7 +1595,7 @@ int topo_matrix_write(const char *path, const uint32_t *m, uint32_t n, char *err
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return fail(err, errlen, "creating %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "creating %s: %s", path, strerror(errno));
 	errno = 0;
 	fprintf(f, "# one-way delay in milliseconds, row = sender, %u hosts\n", n);
 	for (uint32_t a = 0; a < n; a++) {
