@@ -75,8 +75,8 @@ static int host(const struct scenario *s, const char *name)
 static void assert_event(const struct scenario *s, int i, double t, enum event_kind kind,
                          const char *name)
 {
-	assert_true(i < s->nev);
-	const struct sched_event *e = &s->ev[i];
+	assert_true(i < s->nsched);
+	const struct sched_event *e = &s->sched[i];
 	if (e->t != t || e->kind != kind || (name ? e->host != host(s, name) : e->host >= 0))
 		fail_msg("event %d is (%g, %d, %s), want (%g, %d, %s)", i, e->t, e->kind,
 		         e->host >= 0 ? s->h[e->host].name : "-", t, kind, name ? name : "-");
@@ -130,12 +130,12 @@ static void test_valid(void **state)
 	assert_true(s.h[host(&s, "s42")].start_s == 4);
 
 	/* Sorted by time; ties (the three at 0) in declaration order. */
-	assert_int_equal(s.nev, 10);
+	assert_int_equal(s.nsched, 10);
 	assert_event(&s, 0, 0, EV_START, "rp");
 	assert_event(&s, 1, 0, EV_START, "src");
 	assert_event(&s, 2, 0, EV_START, "mon");
 	assert_event(&s, 3, 0.5, EV_EVERY, NULL);
-	assert_true(s.ev[3].period == 0.5);
+	assert_true(s.sched[3].period == 0.5);
 	assert_event(&s, 4, 1, EV_START, "p3");
 	assert_event(&s, 5, 2, EV_START, "early");
 	assert_event(&s, 6, 3, EV_CALL, NULL);
@@ -143,7 +143,7 @@ static void test_valid(void **state)
 	assert_event(&s, 8, 5, EV_START, "late");
 	assert_event(&s, 9, 20, EV_LEAVE, "late");
 
-	assert_int_equal(scenario_call(&s, s.ev[6].ref, err, sizeof(err)), 0);
+	assert_int_equal(scenario_call(&s, s.sched[6].ref, NULL, err, sizeof(err)), 0);
 	scenario_free(&s);
 }
 
