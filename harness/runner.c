@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/argv.h"
 #include "harness/capture.h"
+#include "harness/evqueue.h"
 #include "harness/netplan.h"
 #include "lib/addr.h"
 #include "lib/loop.h"
@@ -31,21 +33,22 @@ enum hstate { H_IDLE, H_RUNNING, H_LEAVING, H_LEFT, H_CRASHED, H_DIED };
 struct runner {
 	struct scenario *s;
 	const struct run_options *o;
+	struct scenario_hooks hooks; /* what the scenario's callbacks act through */
+	struct netplan plan;
 	struct testbed *tb;
 	struct loop *loop;
+	struct evqueue queue;
 	char dir[1024];
 	FILE *hlog;
 	pid_t *pid;
 	enum hstate *st;
 	uint64_t t0;
-	int next_ev;
 	int sigfd;
 	int interrupted;
 	int error;
 	char errmsg[512];
 	int rp, monitor;
 	int joins, leaves, crashes, died;
-	uint32_t *access_us; /* each host's access delay, part of its matrix row and column */
 	struct capture *cap;
 	/* Progress read from the peers' event logs as they grow. */
 	long *log_off;
@@ -122,131 +125,112 @@ static int copy_file(const char *from, const char *dir, const char *name)
 	return rc;
 }
 
-static void host_addr(uint32_t i, char *buf, size_t len)
+/* "--name ip:port" of host i. */
+static void host_addr_opt(struct argv *a, const char *name, int i)
 {
 	char ip[16];
-	addr_ip_str(addr_host_ip(i), ip);
-	snprintf(buf, len, "%s:%d", ip, ADDR_PEER_PORT);
+	addr_ip_str(addr_host_ip((uint32_t)i), ip);
+	argv_add(a, name);
+	argv_addf(a, "%s:%d", ip, ADDR_PEER_PORT);
 }
 
 /* argv of host i: the peer binary, its role and flags. */
-static char **host_argv(struct runner *r, int i)
+static void host_argv(const struct runner *r, int i, struct argv *a)
 {
 	const struct scenario *s = r->s;
 	const struct host_decl *h = &s->h[i];
-	static char buf[32][1200];
-	char **argv = calloc((size_t)(32 + h->nargs), sizeof(*argv));
-	if (!argv)
-		return NULL;
-	int n = 0, b = 0;
-#define ARG(...) (snprintf(buf[b], sizeof(buf[b]), __VA_ARGS__), argv[n++] = buf[b++])
-	argv[n++] = (char *)r->o->peer_bin;
-	argv[n++] = (char *)scenario_role_name(h->role);
-	ARG("--listen");
-	host_addr((uint32_t)i, buf[b], sizeof(buf[b]));
-	argv[n++] = buf[b++];
-	ARG("--id");
-	ARG("%d", i + 1);
-	ARG("--seed");
-	ARG("%llu", (unsigned long long)(s->seed * 1000003u + (uint64_t)i));
-	ARG("--log-dir");
-	ARG("%s/hosts/%s", r->dir, h->name);
-	if (h->role == HOST_SOURCE || h->role == HOST_PEER) {
-		ARG("--rp");
-		host_addr((uint32_t)r->rp, buf[b], sizeof(buf[b]));
-		argv[n++] = buf[b++];
-		if (r->monitor >= 0) {
-			ARG("--monitor");
-			host_addr((uint32_t)r->monitor, buf[b], sizeof(buf[b]));
-			argv[n++] = buf[b++];
-		}
+	int streams = h->role == HOST_SOURCE || h->role == HOST_PEER;
+	argv_add(a, r->o->peer_bin);
+	argv_add(a, scenario_role_name(h->role));
+	host_addr_opt(a, "--listen", i);
+	argv_add(a, "--id");
+	argv_addf(a, "%d", i + 1);
+	argv_add(a, "--seed");
+	argv_addf(a, "%llu", (unsigned long long)(s->seed * 1000003u + (uint64_t)i));
+	argv_add(a, "--log-dir");
+	argv_addf(a, "%s/hosts/%s", r->dir, h->name);
+	if (streams) {
+		host_addr_opt(a, "--rp", r->rp);
+		if (r->monitor >= 0)
+			host_addr_opt(a, "--monitor", r->monitor);
 	}
-	if ((h->role == HOST_SOURCE || h->role == HOST_PEER) && h->access.up_bps) {
+	if (streams && h->access.up_bps) {
 		/* The peer sizes its push slots on the uplink it really has. */
-		ARG("--upload");
-		ARG("%llu", (unsigned long long)h->access.up_bps);
+		argv_add(a, "--upload");
+		argv_addf(a, "%llu", (unsigned long long)h->access.up_bps);
 	}
 	if (h->role == HOST_SOURCE) {
-		ARG("--stream");
-		ARG("%s", h->stream);
-		ARG("--rate");
-		ARG("%s", h->rate);
-		ARG("--ingest");
-		ARG("%s", h->ingest);
+		argv_opt(a, "--stream", h->stream);
+		argv_opt(a, "--rate", h->rate);
+		argv_opt(a, "--ingest", h->ingest);
 	}
 	if (h->role == HOST_PEER) {
-		ARG("--watch");
-		ARG("%s", h->stream);
-		ARG("--mode");
-		ARG("%s", h->mode);
-		if (*h->buffer) {
-			ARG("--buffer");
-			ARG("%s", h->buffer);
-		}
-	}
-#undef ARG
-	if (h->role == HOST_PEER && *h->startup) {
-		argv[n++] = "--startup";
-		argv[n++] = (char *)h->startup;
+		argv_opt(a, "--watch", h->stream);
+		argv_opt(a, "--mode", h->mode);
+		if (*h->buffer)
+			argv_opt(a, "--buffer", h->buffer);
+		if (*h->startup)
+			argv_opt(a, "--startup", h->startup);
 	}
 	for (int k = 0; k < h->nargs; k++)
-		argv[n++] = h->args[k];
-	argv[n] = NULL;
-	return argv;
+		argv_add(a, h->args[k]);
+}
+
+/* In the forked child: the host's log files as output, its namespace, the
+ * peer binary. */
+static void exec_host(const char *hdir, const char *ns, char **argv) __attribute__((noreturn));
+static void exec_host(const char *hdir, const char *ns, char **argv)
+{
+	/* A harness that dies must not leave peers running. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	char path[1300], e[256];
+	snprintf(path, sizeof(path), "%s/stdout.log", hdir);
+	int fo = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	snprintf(path, sizeof(path), "%s/" RUNDIR_HOST_STDERR, hdir);
+	int fe = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fo >= 0)
+		dup2(fo, 1);
+	if (fe >= 0)
+		dup2(fe, 2);
+	int fn = open("/dev/null", O_RDONLY);
+	if (fn >= 0)
+		dup2(fn, 0);
+	if (testbed_enter_ns(ns, e, sizeof(e))) {
+		fprintf(stderr, "anysee-harness: %s\n", e);
+		_exit(126);
+	}
+	execv(argv[0], argv);
+	fprintf(stderr, "anysee-harness: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
 }
 
 static int start_host(struct runner *r, int i, char *err, size_t errlen)
 {
 	const struct host_decl *h = &r->s->h[i];
-	if (r->st[i] == H_RUNNING || r->st[i] == H_LEAVING) {
-		snprintf(err, errlen, "host %s is already running", h->name);
-		return -1;
-	}
+	if (r->st[i] == H_RUNNING || r->st[i] == H_LEAVING)
+		return err_set(err, errlen, "host %s is already running", h->name);
 	char hdir[1200];
 	snprintf(hdir, sizeof(hdir), "%s/hosts/%s", r->dir, h->name);
-	if (mkdirs(hdir)) {
-		snprintf(err, errlen, "create host directory %s: %s", hdir, strerror(errno));
-		return -1;
-	}
-	char **argv = host_argv(r, i);
-	if (!argv) {
-		snprintf(err, errlen, "start %s: out of memory", h->name);
-		return -1;
+	if (mkdirs(hdir))
+		return err_set(err, errlen, "create host directory %s: %s", hdir, strerror(errno));
+	struct argv a;
+	argv_init(&a);
+	host_argv(r, i, &a);
+	if (a.failed) {
+		argv_free(&a);
+		return err_set(err, errlen, "build the command line of %s: out of memory", h->name);
 	}
 	const char *ns = testbed_host_ns(r->tb, (uint32_t)i);
 	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork for host %s: %s", h->name, strerror(errno));
-		free(argv);
-		return -1;
-	}
-	if (pid == 0) {
-		/* A harness that dies must not leave peers running. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		char path[1300], e[256];
-		snprintf(path, sizeof(path), "%s/stdout.log", hdir);
-		int fo = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		snprintf(path, sizeof(path), "%s/" RUNDIR_HOST_STDERR, hdir);
-		int fe = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fo >= 0)
-			dup2(fo, 1);
-		if (fe >= 0)
-			dup2(fe, 2);
-		int fn = open("/dev/null", O_RDONLY);
-		if (fn >= 0)
-			dup2(fn, 0);
-		if (testbed_enter_ns(ns, e, sizeof(e))) {
-			fprintf(stderr, "anysee-harness: %s\n", e);
-			_exit(126);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "anysee-harness: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	free(argv);
+	if (pid == 0)
+		exec_host(hdir, ns, a.v);
+	int fork_errno = errno;
+	argv_free(&a);
+	if (pid < 0)
+		return err_set(err, errlen, "fork for host %s: %s", h->name, strerror(fork_errno));
 	r->pid[i] = pid;
 	r->st[i] = H_RUNNING;
 	if (h->role == HOST_PEER)
@@ -280,34 +264,18 @@ static int host_action(void *arg, int i, enum event_kind kind, char *err, size_t
 	return 0;
 }
 
-static int apply_model(struct runner *r, char *err, size_t errlen)
-{
-	return testbed_apply(r->tb, err, errlen);
-}
-
 static int link_action(void *arg, int i, const struct link_change *c, char *err, size_t errlen)
 {
 	struct runner *r = arg;
 	struct linkmodel *m = testbed_model(r->tb);
 	m->host[i] = c->access;
-	if (c->delay_us >= 0) {
-		/* The access delay is on every path to and from the host. */
-		int64_t diff = c->delay_us - (int64_t)r->access_us[i];
-		for (uint32_t j = 0; j < m->n; j++) {
-			if (j == (uint32_t)i)
-				continue;
-			uint32_t *out = &m->delay_us[(size_t)i * m->n + j];
-			uint32_t *in = &m->delay_us[(size_t)j * m->n + i];
-			*out = (uint32_t)((int64_t)*out + diff);
-			*in = (uint32_t)((int64_t)*in + diff);
-		}
-		r->access_us[i] = (uint32_t)c->delay_us;
-	}
+	if (c->delay_us >= 0)
+		netplan_set_access_delay(&r->plan, m, (uint32_t)i, (uint32_t)c->delay_us);
 	hlog(r, "link %s: up=%llu down=%llu loss=%g jitter_us=%u access_delay_us=%u",
 	     r->s->h[i].name, (unsigned long long)c->access.up_bps,
 	     (unsigned long long)c->access.down_bps, c->access.loss, c->access.jitter_us,
-	     r->access_us[i]);
-	return apply_model(r, err, errlen);
+	     r->plan.access_us[i]);
+	return testbed_apply(r->tb, err, errlen);
 }
 
 static int partition_action(void *arg, const uint32_t *label, char *err, size_t errlen)
@@ -321,21 +289,22 @@ static int partition_action(void *arg, const uint32_t *label, char *err, size_t 
 			groups = (int)label[i];
 	}
 	hlog(r, groups ? "partition into %d groups" : "partition healed", groups);
-	return apply_model(r, err, errlen);
+	return testbed_apply(r->tb, err, errlen);
 }
 
-static void insert_event(struct scenario *s, struct sched_event e)
+/* Fire one event; an every() callback is queued again one period later. */
+static int fire(struct runner *r, struct sched_event e, char *err, size_t errlen)
 {
-	struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 1) * sizeof(*n));
-	if (!n)
-		return;
-	s->ev = n;
-	int k = s->nev;
-	while (k > 0 && s->ev[k - 1].t > e.t)
-		k--;
-	memmove(&s->ev[k + 1], &s->ev[k], (size_t)(s->nev - k) * sizeof(*s->ev));
-	s->ev[k] = e;
-	s->nev++;
+	struct scenario *s = r->s;
+	if (e.kind != EV_CALL && e.kind != EV_EVERY)
+		return host_action(r, e.host, e.kind, err, errlen);
+	int rc = scenario_call(s, e.ref, &r->hooks, err, errlen);
+	if (e.kind == EV_EVERY && e.t + e.period <= s->duration) {
+		e.t += e.period;
+		if (evqueue_push(&r->queue, e, err, errlen))
+			return -1;
+	}
+	return rc;
 }
 
 static uint64_t events_timer(struct loop *l, void *arg)
@@ -343,21 +312,13 @@ static uint64_t events_timer(struct loop *l, void *arg)
 	struct runner *r = arg;
 	struct scenario *s = r->s;
 	char err[1024];
-	while (r->next_ev < s->nev && s->ev[r->next_ev].t <= elapsed(r) + 0.0005) {
-		struct sched_event e = s->ev[r->next_ev++];
+	const struct sched_event *next;
+	while ((next = evqueue_peek(&r->queue)) && next->t <= elapsed(r) + 0.0005) {
+		struct sched_event e;
+		evqueue_pop(&r->queue, &e);
 		if (e.t > s->duration)
 			break;
-		int rc = 0;
-		if (e.kind == EV_CALL || e.kind == EV_EVERY) {
-			rc = scenario_call(s, e.ref, err, sizeof(err));
-			if (e.kind == EV_EVERY && e.t + e.period <= s->duration) {
-				e.t += e.period;
-				insert_event(s, e);
-			}
-		} else {
-			rc = host_action(r, e.host, e.kind, err, sizeof(err));
-		}
-		if (rc) {
+		if (fire(r, e, err, sizeof(err))) {
 			snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
 			r->error = 1;
 			hlog(r, "error: %s", err);
@@ -365,9 +326,10 @@ static uint64_t events_timer(struct loop *l, void *arg)
 			return 0;
 		}
 	}
-	if (r->next_ev >= s->nev || s->ev[r->next_ev].t > s->duration)
+	next = evqueue_peek(&r->queue);
+	if (!next || next->t > s->duration)
 		return 0;
-	double dt = s->ev[r->next_ev].t - elapsed(r);
+	double dt = next->t - elapsed(r);
 	return dt > 0 ? (uint64_t)(dt * 1e6) + 1 : 1;
 }
 
@@ -536,15 +498,6 @@ static void stop_all(struct runner *r)
 	}
 }
 
-static void set_model(struct runner *r, const uint32_t *delay_us)
-{
-	struct linkmodel *m = testbed_model(r->tb);
-	const struct scenario *s = r->s;
-	for (int i = 0; i < s->nh; i++)
-		m->host[i] = s->h[i].access;
-	memcpy(m->delay_us, delay_us, sizeof(*delay_us) * (size_t)m->n * m->n);
-}
-
 static int write_hosts(const char *dir, const struct scenario *s, char *err, size_t errlen)
 {
 	struct rundir_host *h = calloc((size_t)s->nh + 1, sizeof(*h));
@@ -572,17 +525,13 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", localtime(&now));
 		snprintf(r->dir, sizeof(r->dir), "runs/%s-%s", s->name, ts);
 	}
-	if (mkdirs(r->dir)) {
-		snprintf(err, errlen, "create run directory %s: %s", r->dir, strerror(errno));
-		return -1;
-	}
+	if (mkdirs(r->dir))
+		return err_set(err, errlen, "create run directory %s: %s", r->dir, strerror(errno));
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/" RUNDIR_HARNESS_LOG, r->dir);
 	r->hlog = fopen(path, "we");
-	if (!r->hlog || copy_file(s->path, r->dir, RUNDIR_SCENARIO)) {
-		snprintf(err, errlen, "write run directory %s: %s", r->dir, strerror(errno));
-		return -1;
-	}
+	if (!r->hlog || copy_file(s->path, r->dir, RUNDIR_SCENARIO))
+		return err_set(err, errlen, "write run directory %s: %s", r->dir, strerror(errno));
 	write_file(r->dir, RUNDIR_SEED, "%llu\n", (unsigned long long)s->seed);
 	char sets[4096] = "";
 	for (int i = 0; i < r->o->nsets; i++)
@@ -593,37 +542,29 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 	return write_hosts(r->dir, s, err, errlen);
 }
 
-int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
-               int *interrupted, char *err, size_t errlen)
+/* Everything a dry run does too: the host tables, the run directory, the
+ * event queue and the network plan. */
+static int prepare(struct runner *r, char *rundir, size_t rundirlen, char *err, size_t errlen)
 {
-	struct runner r = {.s = s, .o = o, .sigfd = -1, .rp = -1, .monitor = -1};
-	uint32_t *delays = NULL;
-	*interrupted = 0;
-	int rc = -1;
-	r.tty = isatty(2);
-	r.pid = calloc((size_t)s->nh, sizeof(*r.pid));
-	r.access_us = calloc((size_t)s->nh, sizeof(*r.access_us));
-	r.log_off = calloc((size_t)s->nh, sizeof(*r.log_off));
-	r.playing = calloc((size_t)s->nh, sizeof(*r.playing));
-	r.st = calloc((size_t)s->nh, sizeof(*r.st));
-	if (!r.pid || !r.st || !r.access_us || !r.log_off || !r.playing) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	const struct scenario *s = r->s;
+	r->tty = isatty(2);
+	r->pid = calloc((size_t)s->nh, sizeof(*r->pid));
+	r->log_off = calloc((size_t)s->nh, sizeof(*r->log_off));
+	r->playing = calloc((size_t)s->nh, sizeof(*r->playing));
+	r->st = calloc((size_t)s->nh, sizeof(*r->st));
+	if (!r->pid || !r->st || !r->log_off || !r->playing)
+		return err_set(err, errlen, "allocate the state of %d hosts: out of memory", s->nh);
 	for (int i = 0; i < s->nh; i++) {
-		r.access_us[i] = s->access_delay_us;
 		if (s->h[i].role == HOST_RP)
-			r.rp = i;
+			r->rp = i;
 		if (s->h[i].role == HOST_MONITOR)
-			r.monitor = i;
+			r->monitor = i;
 	}
-	if (access(o->peer_bin, X_OK)) {
-		snprintf(err, errlen, "peer binary %s: %s", o->peer_bin, strerror(errno));
-		goto out;
-	}
-	if (prepare_dir(&r, err, errlen))
-		goto out;
-	snprintf(rundir, rundirlen, "%s", r.dir);
+	if (access(r->o->peer_bin, X_OK))
+		return err_set(err, errlen, "peer binary %s: %s", r->o->peer_bin, strerror(errno));
+	if (prepare_dir(r, err, errlen))
+		return -1;
+	snprintf(rundir, rundirlen, "%s", r->dir);
 
 	/* Signals are blocked from here so an interrupt during set-up is seen by
 	 * the loop and still leads to a full teardown. */
@@ -634,131 +575,167 @@ int runner_run(struct scenario *s, const struct run_options *o, char *rundir, si
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	delays = malloc(sizeof(*delays) * (size_t)s->nh * (size_t)s->nh);
-	if (!delays) {
-		snprintf(err, errlen, "allocate the %dx%d delay matrix: out of memory", s->nh,
-		         s->nh);
-		goto out;
-	}
-	if (netplan_delays(s, delays, r.dir, err, errlen))
-		goto out;
-	if (o->dry_run) {
-		hlog(&r, "dry run: topology and schedule resolved, nothing started");
-		rc = 0;
-		goto out;
-	}
+	if (evqueue_init(&r->queue, s->sched, s->nsched, err, errlen))
+		return -1;
+	return netplan_build(&r->plan, s, r->dir, err, errlen);
+}
 
+static int create_testbed(struct runner *r, char *err, size_t errlen)
+{
+	const struct scenario *s = r->s;
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s%x", TESTBED_PREFIX, (unsigned)getpid());
 	const char **names = calloc((size_t)s->nh, sizeof(*names));
-	if (!names) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	if (!names)
+		return err_set(err, errlen, "create the testbed of %d hosts: out of memory", s->nh);
 	for (int i = 0; i < s->nh; i++)
 		names[i] = s->h[i].name;
 	char swlog[1100];
-	snprintf(swlog, sizeof(swlog), "%s/" RUNDIR_SWITCH_LOG, r.dir);
+	snprintf(swlog, sizeof(swlog), "%s/" RUNDIR_SWITCH_LOG, r->dir);
 	struct testbed_config tc = {
 	    .log_path = swlog,
 	    .prefix = prefix,
 	    .nhosts = (uint32_t)s->nh,
 	    .names = names,
-	    .backend = o->backend_forced ? o->backend : s->backend,
+	    .backend = r->o->backend_forced ? r->o->backend : s->backend,
 	};
-	hlog(&r, "creating %d hosts, prefix %s", s->nh, prefix);
+	hlog(r, "creating %d hosts, prefix %s", s->nh, prefix);
 	uint64_t c0 = mono_us();
-	int trc = testbed_create(&tc, &r.tb, err, errlen);
+	int rc = testbed_create(&tc, &r->tb, err, errlen);
 	free(names);
-	if (trc)
-		goto out;
-	set_model(&r, delays);
-	if (testbed_apply(r.tb, err, errlen))
-		goto out;
-	hlog(&r, "testbed up in %.3f s, backend %s", (double)(mono_us() - c0) / 1e6,
-	     testbed_backend_name(testbed_backend(r.tb)));
-	write_file(r.dir, RUNDIR_BACKEND, "%s\n", testbed_backend_name(testbed_backend(r.tb)));
+	if (rc)
+		return -1;
+	netplan_fill_model(&r->plan, s, testbed_model(r->tb));
+	if (testbed_apply(r->tb, err, errlen))
+		return -1;
+	hlog(r, "testbed up in %.3f s, backend %s", (double)(mono_us() - c0) / 1e6,
+	     testbed_backend_name(testbed_backend(r->tb)));
+	write_file(r->dir, RUNDIR_BACKEND, "%s\n", testbed_backend_name(testbed_backend(r->tb)));
+	return 0;
+}
 
-	if (s->capture) {
-		char cpath[1100];
-		snprintf(cpath, sizeof(cpath), "%s/" RUNDIR_CAPTURE, r.dir);
-		r.cap = capture_start(testbed_hub_ns(r.tb), cpath, s->snaplen, NULL, s->capture_max,
-		                      err, errlen);
-		if (!r.cap)
-			goto out;
-		hlog(&r, "capture on, snap length %d, cap %llu bytes", s->snaplen,
-		     (unsigned long long)s->capture_max);
-	}
+static int start_capture(struct runner *r, char *err, size_t errlen)
+{
+	const struct scenario *s = r->s;
+	char cpath[1100];
+	snprintf(cpath, sizeof(cpath), "%s/" RUNDIR_CAPTURE, r->dir);
+	r->cap = capture_start(testbed_hub_ns(r->tb), cpath, s->snaplen, NULL, s->capture_max, err,
+	                       errlen);
+	if (!r->cap)
+		return -1;
+	hlog(r, "capture on, snap length %d, cap %llu bytes", s->snaplen,
+	     (unsigned long long)s->capture_max);
+	return 0;
+}
 
-	r.loop = loop_new();
+static int open_loop(struct runner *r, char *err, size_t errlen)
+{
+	r->loop = loop_new();
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	r.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (!r.loop || r.sigfd < 0 || loop_add_fd(r.loop, r.sigfd, EPOLLIN, on_sigchld, &r)) {
-		snprintf(err, errlen, "set up harness event loop: %s", strerror(errno));
-		goto out;
+	r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (!r->loop || r->sigfd < 0 || loop_add_fd(r->loop, r->sigfd, EPOLLIN, on_sigchld, r))
+		return err_set(err, errlen, "set up harness event loop: %s", strerror(errno));
+	return 0;
+}
+
+static int set_up(struct runner *r, char *rundir, size_t rundirlen, char *err, size_t errlen)
+{
+	if (prepare(r, rundir, rundirlen, err, errlen))
+		return -1;
+	if (r->o->dry_run) {
+		hlog(r, "dry run: topology and schedule resolved, nothing started");
+		return 0;
 	}
-	s->runner = &r;
-	s->host_action = host_action;
-	s->link_action = link_action;
-	s->partition_action = partition_action;
-	r.t0 = mono_us();
-	hlog(&r, "run starts, duration %.3f s", s->duration);
-	loop_add_timer(r.loop, 0, events_timer, &r);
-	loop_add_timer(r.loop, (uint64_t)(s->duration * 1e6), end_timer, &r);
-	loop_add_timer(r.loop, 1000000u, progress_timer, &r);
-	loop_run(r.loop, on_signal, &r);
-	if (!o->quiet && r.tty)
+	if (create_testbed(r, err, errlen))
+		return -1;
+	if (r->s->capture && start_capture(r, err, errlen))
+		return -1;
+	return open_loop(r, err, errlen);
+}
+
+/* Fire the schedule in real time until the duration, an interrupt or a
+ * scenario error. */
+static int run_loop(struct runner *r, char *err, size_t errlen)
+{
+	r->hooks = (struct scenario_hooks){
+	    .ctx = r, .host = host_action, .link = link_action, .partition = partition_action};
+	r->t0 = mono_us();
+	hlog(r, "run starts, duration %.3f s", r->s->duration);
+	loop_add_timer(r->loop, 0, events_timer, r);
+	loop_add_timer(r->loop, (uint64_t)(r->s->duration * 1e6), end_timer, r);
+	loop_add_timer(r->loop, 1000000u, progress_timer, r);
+	loop_run(r->loop, on_signal, r);
+	if (!r->o->quiet && r->tty)
 		fputc('\n', stderr);
-	if (r.error) {
-		snprintf(err, errlen, "%s", r.errmsg);
-		goto out;
-	}
-	*interrupted = r.interrupted;
-	rc = 0;
-out:
-	if (r.pid && r.st && r.s)
-		stop_all(&r);
-	s->host_action = NULL;
-	s->link_action = NULL;
-	s->partition_action = NULL;
-	if (r.cap) {
-		struct capture_stats cs;
-		char cerr[256] = "";
-		int crc = capture_stop(r.cap, &cs, cerr, sizeof(cerr));
-		hlog(&r,
-		     "capture: %llu packets, %llu bytes, %llu dropped by the kernel, %llu over the "
-		     "size cap%s%s",
-		     (unsigned long long)cs.packets, (unsigned long long)cs.bytes,
-		     (unsigned long long)cs.kernel_drops, (unsigned long long)cs.capped,
-		     crc ? "; " : "", cerr);
-	}
-	if (r.tb) {
-		char stats[512];
-		if (testbed_stats(r.tb, stats, sizeof(stats)) == 0)
-			hlog(&r, "switch: %s", stats);
-		uint64_t d0 = mono_us();
-		testbed_destroy(r.tb);
-		struct rusage ru;
-		getrusage(RUSAGE_SELF, &ru);
-		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-		             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-		hlog(&r, "harness CPU %.2f s over %.1f s (%.2f%% of a core)", cpu, elapsed(&r),
-		     r.t0 ? 100.0 * cpu / elapsed(&r) : 0.0);
-		hlog(&r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",
-		     (double)(mono_us() - d0) / 1e6, r.joins, r.leaves, r.crashes, r.died);
-	}
-	if (r.sigfd >= 0)
-		close(r.sigfd);
-	loop_free(r.loop);
-	if (r.hlog)
-		fclose(r.hlog);
-	free(r.pid);
-	free(r.st);
-	free(r.access_us);
-	free(r.log_off);
-	free(r.playing);
-	free(delays);
+	if (r->error)
+		return err_set(err, errlen, "%s", r->errmsg);
+	return 0;
+}
+
+static void stop_capture(struct runner *r)
+{
+	struct capture_stats cs;
+	char cerr[256] = "";
+	int crc = capture_stop(r->cap, &cs, cerr, sizeof(cerr));
+	r->cap = NULL;
+	hlog(r,
+	     "capture: %llu packets, %llu bytes, %llu dropped by the kernel, %llu over the "
+	     "size cap%s%s",
+	     (unsigned long long)cs.packets, (unsigned long long)cs.bytes,
+	     (unsigned long long)cs.kernel_drops, (unsigned long long)cs.capped, crc ? "; " : "",
+	     cerr);
+}
+
+static void destroy_testbed(struct runner *r)
+{
+	char stats[512];
+	if (testbed_stats(r->tb, stats, sizeof(stats)) == 0)
+		hlog(r, "switch: %s", stats);
+	uint64_t d0 = mono_us();
+	testbed_destroy(r->tb);
+	r->tb = NULL;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	hlog(r, "harness CPU %.2f s over %.1f s (%.2f%% of a core)", cpu, elapsed(r),
+	     r->t0 ? 100.0 * cpu / elapsed(r) : 0.0);
+	hlog(r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",
+	     (double)(mono_us() - d0) / 1e6, r->joins, r->leaves, r->crashes, r->died);
+}
+
+/* Whatever set_up got to, undone: processes, capture, testbed, files. */
+static void tear_down(struct runner *r)
+{
+	if (r->pid && r->st)
+		stop_all(r);
+	if (r->cap)
+		stop_capture(r);
+	if (r->tb)
+		destroy_testbed(r);
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	loop_free(r->loop);
+	if (r->hlog)
+		fclose(r->hlog);
+	free(r->pid);
+	free(r->st);
+	free(r->log_off);
+	free(r->playing);
+	evqueue_free(&r->queue);
+	netplan_free(&r->plan);
+}
+
+int runner_run(struct scenario *s, const struct run_options *o, char *rundir, size_t rundirlen,
+               int *interrupted, char *err, size_t errlen)
+{
+	struct runner r = {.s = s, .o = o, .sigfd = -1, .rp = -1, .monitor = -1};
+	int rc = set_up(&r, rundir, rundirlen, err, errlen);
+	if (rc == 0 && !o->dry_run)
+		rc = run_loop(&r, err, errlen);
+	*interrupted = rc == 0 && r.interrupted;
+	tear_down(&r);
 	return rc;
 }

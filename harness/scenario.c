@@ -15,12 +15,14 @@
 #define MAX_HOSTS 4096
 #define MAX_EVENTS 200000
 
+/* Registry key of the hooks a running callback acts through. */
+static const char hooks_key;
+
 static struct scenario *get_s(lua_State *L)
 {
 	return *(struct scenario **)lua_getextraspace(L);
 }
 
-/* file:line of the Lua code that called the API function. */
 /* file:line of the innermost scenario-file frame, skipping the built-in
  * prelude (churn{}, trace{}), so errors point at the user's line. */
 static void where(lua_State *L, char *buf, size_t len)
@@ -294,23 +296,22 @@ static void add_event(lua_State *L, double t, enum event_kind kind, int host, in
                       double period)
 {
 	struct scenario *s = get_s(L);
-	if (s->nev == MAX_EVENTS)
+	if (s->nsched == MAX_EVENTS)
 		serr(L, "more than %d scheduled events", MAX_EVENTS);
-	if (s->nev % 256 == 0) {
-		struct sched_event *n = realloc(s->ev, (size_t)(s->nev + 256) * sizeof(*n));
+	if (s->nsched % 256 == 0) {
+		struct sched_event *n = realloc(s->sched, (size_t)(s->nsched + 256) * sizeof(*n));
 		if (!n)
 			serr(L, "out of memory");
-		s->ev = n;
+		s->sched = n;
 	}
-	s->ev[s->nev++] = (struct sched_event){t, kind, host, ref, period, s->next_order++};
+	s->sched[s->nsched++] = (struct sched_event){t, kind, host, ref, period, s->next_order++};
 }
 
-static int declare(lua_State *L, enum host_role role, const char *what, const char *const *fields)
+/* A blank host at the end of the list, with the network's access link; it
+ * counts once declare() is through with it. */
+static struct host_decl *new_host(lua_State *L, enum host_role role, const char *what)
 {
 	struct scenario *s = get_s(L);
-	if (lua_isnoneornil(L, 1))
-		lua_newtable(L);
-	check_fields(L, 1, what, fields);
 	if (s->ran)
 		serr(L, "%s{}: hosts must be declared before run{}", what);
 	if (s->nh == MAX_HOSTS)
@@ -326,8 +327,14 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 	h->role = role;
 	h->access = s->access;
 	where(L, h->where, sizeof(h->where));
+	return h;
+}
+
+static void read_name(lua_State *L, struct host_decl *h, const char *what)
+{
+	struct scenario *s = get_s(L);
 	char defname[32];
-	snprintf(defname, sizeof(defname), "%s%d", scenario_role_name(role), s->nh);
+	snprintf(defname, sizeof(defname), "%s%d", scenario_role_name(h->role), s->nh);
 	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
 	for (const char *p = h->name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
@@ -336,6 +343,10 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		if (strcmp(s->h[i].name, h->name) == 0)
 			serr(L, "%s{}: host name '%s' is already used at %s", what, h->name,
 			     s->h[i].where);
+}
+
+static void read_times(lua_State *L, struct host_decl *h, const char *what)
+{
 	h->start_s = get_time(L, 1, what, "at", 0);
 	h->leave_s =
 	    field(L, 1, "leave_at") ? (lua_pop(L, 1), get_time(L, 1, what, "leave_at", 0)) : -1;
@@ -345,58 +356,84 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		serr(L, "%s{}: crash_at (%g) is before at (%g)", what, h->crash_s, h->start_s);
 	if (h->leave_s >= 0 && h->leave_s < h->start_s)
 		serr(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s, h->start_s);
-	if (role == HOST_SOURCE) {
-		get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
-		if (!*h->stream)
-			serr(L, "source{}: stream = \"name\" is required");
-		uint64_t r = get_rate(L, 1, what, "rate", 300000);
-		snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
-		get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
-		for (int i = 0; i < s->nh; i++)
-			if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
-				serr(L, "source{}: stream '%s' already has a source at %s",
-				     h->stream, s->h[i].where);
+}
+
+static void read_source(lua_State *L, struct host_decl *h, const char *what)
+{
+	struct scenario *s = get_s(L);
+	get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
+	if (!*h->stream)
+		serr(L, "source{}: stream = \"name\" is required");
+	uint64_t r = get_rate(L, 1, what, "rate", 300000);
+	snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
+	get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
+	for (int i = 0; i < s->nh; i++)
+		if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
+			serr(L, "source{}: stream '%s' already has a source at %s", h->stream,
+			     s->h[i].where);
+}
+
+static void read_peer(lua_State *L, struct host_decl *h, const char *what)
+{
+	get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
+	if (!*h->stream)
+		serr(L, "peer{}: watch = \"stream\" is required");
+	get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
+	if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
+		serr(L, "peer{}: mode must be anysee or coolstreaming, got '%s'", h->mode);
+	uint64_t us;
+	get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
+	if (*h->buffer && (parse_duration(h->buffer, &us) || !us))
+		serr(L, "peer{}: buffer must be a time such as \"40s\"");
+	get_str(L, 1, what, "startup", h->startup, sizeof(h->startup), "");
+	if (*h->startup && parse_duration(h->startup, &us))
+		serr(L, "peer{}: startup must be a time such as \"2s\"");
+}
+
+/* args = { name = value }: "--name", "value" pairs for the peer. */
+static void read_args(lua_State *L, struct host_decl *h, const char *what)
+{
+	if (!field(L, 1, "args"))
+		return;
+	int t = lua_gettop(L);
+	luaL_checktype(L, t, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
+			serr(L, "%s{}: args must map option names to values", what);
+		char **n = realloc(h->args, (size_t)(h->nargs + 2) * sizeof(*n));
+		if (!n)
+			serr(L, "out of memory");
+		h->args = n;
+		size_t kl = strlen(lua_tostring(L, -2)) + 3;
+		h->args[h->nargs] = malloc(kl);
+		h->args[h->nargs + 1] = strdup(lua_tostring(L, -1));
+		if (h->args[h->nargs])
+			snprintf(h->args[h->nargs], kl, "--%s", lua_tostring(L, -2));
+		h->nargs += 2;
+		lua_pop(L, 1);
 	}
-	if (role == HOST_PEER) {
-		get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
-		if (!*h->stream)
-			serr(L, "peer{}: watch = \"stream\" is required");
-		get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
-		if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
-			serr(L, "peer{}: mode must be anysee or coolstreaming, got '%s'", h->mode);
-		uint64_t us;
-		get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
-		if (*h->buffer && (parse_duration(h->buffer, &us) || !us))
-			serr(L, "peer{}: buffer must be a time such as \"40s\"");
-		get_str(L, 1, what, "startup", h->startup, sizeof(h->startup), "");
-		if (*h->startup && parse_duration(h->startup, &us))
-			serr(L, "peer{}: startup must be a time such as \"2s\"");
-	}
+	lua_pop(L, 1);
+}
+
+static int declare(lua_State *L, enum host_role role, const char *what, const char *const *fields)
+{
+	struct scenario *s = get_s(L);
+	if (lua_isnoneornil(L, 1))
+		lua_newtable(L);
+	check_fields(L, 1, what, fields);
+	struct host_decl *h = new_host(L, role, what);
+	read_name(L, h, what);
+	read_times(L, h, what);
+	if (role == HOST_SOURCE)
+		read_source(L, h, what);
+	if (role == HOST_PEER)
+		read_peer(L, h, what);
 	if (field(L, 1, "access")) {
 		read_access(L, lua_gettop(L), "access", &h->access, NULL);
 		lua_pop(L, 1);
 	}
-	if (field(L, 1, "args")) {
-		int t = lua_gettop(L);
-		luaL_checktype(L, t, LUA_TTABLE);
-		lua_pushnil(L);
-		while (lua_next(L, t)) {
-			if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
-				serr(L, "%s{}: args must map option names to values", what);
-			char **n = realloc(h->args, (size_t)(h->nargs + 2) * sizeof(*n));
-			if (!n)
-				serr(L, "out of memory");
-			h->args = n;
-			size_t kl = strlen(lua_tostring(L, -2)) + 3;
-			h->args[h->nargs] = malloc(kl);
-			h->args[h->nargs + 1] = strdup(lua_tostring(L, -1));
-			if (h->args[h->nargs])
-				snprintf(h->args[h->nargs], kl, "--%s", lua_tostring(L, -2));
-			h->nargs += 2;
-			lua_pop(L, 1);
-		}
-		lua_pop(L, 1);
-	}
+	read_args(L, h, what);
 	int idx = s->nh++;
 	add_event(L, h->start_s, EV_START, idx, LUA_NOREF, 0);
 	if (h->leave_s >= 0)
@@ -520,14 +557,32 @@ static int l_run(lua_State *L)
 	return 0;
 }
 
+/* The hooks of the scenario_call() under way, NULL outside one. */
+static const struct scenario_hooks *get_hooks(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &hooks_key);
+	const struct scenario_hooks *h = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return h;
+}
+
+static void set_hooks(lua_State *L, const struct scenario_hooks *h)
+{
+	if (h)
+		lua_pushlightuserdata(L, (void *)h);
+	else
+		lua_pushnil(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &hooks_key);
+}
+
 static int act(lua_State *L, enum event_kind kind)
 {
-	struct scenario *s = get_s(L);
+	const struct scenario_hooks *hk = get_hooks(L);
 	int i = handle_index(L, 1);
-	if (!s->host_action)
+	if (!hk)
 		serr(L, "host actions run only inside at()/every() callbacks");
 	char err[256];
-	if (s->host_action(s->runner, i, kind, err, sizeof(err)))
+	if (hk->host(hk->ctx, i, kind, err, sizeof(err)))
 		serr(L, "%s", err);
 	return 0;
 }
@@ -580,8 +635,9 @@ static int l_pareto(lua_State *L)
 static int m_set_link(lua_State *L)
 {
 	struct scenario *s = get_s(L);
+	const struct scenario_hooks *hk = get_hooks(L);
 	int i = handle_index(L, 1);
-	if (!s->link_action)
+	if (!hk)
 		serr(L, "set_link: link changes run only inside at()/every() callbacks");
 	struct link_change c = {.access = s->h[i].access, .delay_us = -1};
 	uint32_t d = 0;
@@ -592,7 +648,7 @@ static int m_set_link(lua_State *L)
 	if (has_delay)
 		c.delay_us = (int64_t)d;
 	char err[256];
-	if (s->link_action(s->runner, i, &c, err, sizeof(err)))
+	if (hk->link(hk->ctx, i, &c, err, sizeof(err)))
 		serr(L, "set_link: %s", err);
 	s->h[i].access = c.access;
 	return 0;
@@ -603,7 +659,8 @@ static int m_set_link(lua_State *L)
 static int l_partition(lua_State *L)
 {
 	struct scenario *s = get_s(L);
-	if (!s->partition_action)
+	const struct scenario_hooks *hk = get_hooks(L);
+	if (!hk)
 		serr(L, "partition: runs only inside at()/every() callbacks");
 	int groups = lua_gettop(L);
 	uint32_t *label = lua_newuserdatauv(L, sizeof(*label) * (size_t)(s->nh + 1), 0);
@@ -624,7 +681,7 @@ static int l_partition(lua_State *L)
 		}
 	}
 	char err[256];
-	if (s->partition_action(s->runner, label, err, sizeof(err)))
+	if (hk->partition(hk->ctx, label, err, sizeof(err)))
 		serr(L, "partition: %s", err);
 	return 0;
 }
@@ -661,7 +718,7 @@ static int msg_handler(lua_State *L)
  * traceback, in one message. */
 static void pcall_error(lua_State *L, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+	err_set(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 	lua_pop(L, 1);
 }
 
@@ -762,85 +819,71 @@ const char *scenario_role_name(enum host_role r)
 	return n[r];
 }
 
-static int validate(struct scenario *s, char *err, size_t errlen)
+static int validate_hosts(const struct scenario *s, char *err, size_t errlen)
 {
 	int rps = 0;
 	for (int i = 0; i < s->nh; i++)
 		rps += s->h[i].role == HOST_RP;
 	for (int i = 0; i < s->nh; i++) {
 		const struct host_decl *h = &s->h[i];
-		if (h->role != HOST_RP && h->role != HOST_MONITOR && !rps) {
-			snprintf(err, errlen, "%s: %s needs a rendezvous() in the scenario",
-			         h->where, h->name);
-			return -1;
-		}
+		if (h->role != HOST_RP && h->role != HOST_MONITOR && !rps)
+			return err_set(err, errlen, "%s: %s needs a rendezvous() in the scenario",
+			               h->where, h->name);
 		if (h->role != HOST_PEER)
 			continue;
 		int found = 0;
 		for (int j = 0; j < s->nh; j++)
 			found |= s->h[j].role == HOST_SOURCE && !strcmp(s->h[j].stream, h->stream);
-		if (!found) {
-			snprintf(err, errlen, "%s: peer %s watches unknown stream '%s'", h->where,
-			         h->name, h->stream);
-			return -1;
-		}
-	}
-	for (int i = 0; i < s->nparams; i++) {
-		if (!s->params[i].used) {
-			snprintf(err, errlen, "%s: --set %s: the scenario has no param(\"%s\")",
-			         s->path, s->params[i].name, s->params[i].name);
-			return -1;
-		}
-	}
-	if (!s->ran) {
-		snprintf(err, errlen, "%s: the scenario never calls run{ duration = ... }",
-		         s->path);
-		return -1;
-	}
-	if (!s->nh) {
-		snprintf(err, errlen, "%s: the scenario declares no host", s->path);
-		return -1;
+		if (!found)
+			return err_set(err, errlen, "%s: peer %s watches unknown stream '%s'",
+			               h->where, h->name, h->stream);
 	}
 	return 0;
 }
 
-int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
-                  int noverrides, char *err, size_t errlen)
+static int validate(const struct scenario *s, char *err, size_t errlen)
 {
-	memset(s, 0, sizeof(*s));
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	const char *base = strrchr(path, '/');
-	snprintf(s->name, sizeof(s->name), "%s", base ? base + 1 : path);
-	char *dot = strrchr(s->name, '.');
-	if (dot)
-		*dot = 0;
-	s->seed = seed;
-	rng_seed(&s->rng, seed ^ 0x5ce4a210u);
-	s->snaplen = 128;
-	s->capture_max = 1ull << 30;
-	s->access_delay_us = 0;
-	s->params = calloc((size_t)noverrides + 1, sizeof(*s->params));
-	if (!s->params) {
-		snprintf(err, errlen, "out of memory");
+	if (validate_hosts(s, err, errlen))
 		return -1;
-	}
+	for (int i = 0; i < s->nparams; i++)
+		if (!s->params[i].used)
+			return err_set(err, errlen,
+			               "%s: --set %s: the scenario has no param(\"%s\")", s->path,
+			               s->params[i].name, s->params[i].name);
+	if (!s->ran)
+		return err_set(err, errlen, "%s: the scenario never calls run{ duration = ... }",
+		               s->path);
+	if (!s->nh)
+		return err_set(err, errlen, "%s: the scenario declares no host", s->path);
+	return 0;
+}
+
+static int read_overrides(struct scenario *s, char *const *overrides, int noverrides, char *err,
+                          size_t errlen)
+{
+	s->params = calloc((size_t)noverrides + 1, sizeof(*s->params));
+	if (!s->params)
+		return err_set(err, errlen, "load %s: out of memory", s->path);
 	for (int i = 0; i < noverrides; i++) {
 		const char *eq = strchr(overrides[i], '=');
 		if (!eq || eq == overrides[i] ||
-		    (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name)) {
-			snprintf(err, errlen, "--set '%s': expected name=value", overrides[i]);
-			return -1;
-		}
+		    (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name))
+			return err_set(err, errlen, "--set '%s': expected name=value",
+			               overrides[i]);
 		snprintf(s->params[i].name, sizeof(s->params[i].name), "%.*s",
 		         (int)(eq - overrides[i]), overrides[i]);
 		snprintf(s->params[i].value, sizeof(s->params[i].value), "%s", eq + 1);
 		s->nparams++;
 	}
+	return 0;
+}
+
+/* The API, the host methods, SEED, a seeded math.random and the prelude. */
+static int open_state(struct scenario *s, char *err, size_t errlen)
+{
 	lua_State *L = s->L = luaL_newstate();
-	if (!L) {
-		snprintf(err, errlen, "create Lua state: out of memory");
-		return -1;
-	}
+	if (!L)
+		return err_set(err, errlen, "create Lua state: out of memory");
 	*(struct scenario **)lua_getextraspace(L) = s;
 	luaL_openlibs(L);
 	luaL_newmetatable(L, "anysee.topology");
@@ -858,45 +901,16 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 		lua_pushcfunction(L, r->func);
 		lua_setglobal(L, r->name);
 	}
-	lua_pushinteger(L, (lua_Integer)seed);
+	lua_pushinteger(L, (lua_Integer)s->seed);
 	lua_setglobal(L, "SEED");
 	/* The scenario's own randomness follows the seed too. */
 	char seedcall[64];
-	snprintf(seedcall, sizeof(seedcall), "math.randomseed(%llu)", (unsigned long long)seed);
+	snprintf(seedcall, sizeof(seedcall), "math.randomseed(%llu)", (unsigned long long)s->seed);
 	if (luaL_dostring(L, seedcall) != LUA_OK)
 		lua_pop(L, 1);
-
 	if (luaL_loadbufferx(L, prelude, sizeof(prelude) - 1, "=prelude", "t") != LUA_OK ||
-	    lua_pcall(L, 0, 0, 0) != LUA_OK) {
-		snprintf(err, errlen, "scenario prelude: %s", lua_tostring(L, -1));
-		return -1;
-	}
-	lua_pushcfunction(L, msg_handler);
-	int rc = luaL_loadfile(L, path);
-	if (rc == LUA_OK)
-		rc = lua_pcall(L, 0, 0, -2);
-	if (rc != LUA_OK) {
-		pcall_error(L, err, errlen);
-		return -1;
-	}
-	lua_pop(L, 1);
-	if (validate(s, err, errlen))
-		return -1;
-	scenario_sort_events(s);
-	return 0;
-}
-
-int scenario_call(struct scenario *s, int ref, char *err, size_t errlen)
-{
-	lua_State *L = s->L;
-	lua_pushcfunction(L, msg_handler);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-	if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
-		pcall_error(L, err, errlen);
-		lua_pop(L, 1);
-		return -1;
-	}
-	lua_pop(L, 1);
+	    lua_pcall(L, 0, 0, 0) != LUA_OK)
+		return err_set(err, errlen, "scenario prelude: %s", lua_tostring(L, -1));
 	return 0;
 }
 
@@ -908,9 +922,53 @@ static int ev_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-void scenario_sort_events(struct scenario *s)
+int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
+                  int noverrides, char *err, size_t errlen)
 {
-	qsort(s->ev, (size_t)s->nev, sizeof(*s->ev), ev_cmp);
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	const char *base = strrchr(path, '/');
+	snprintf(s->name, sizeof(s->name), "%s", base ? base + 1 : path);
+	char *dot = strrchr(s->name, '.');
+	if (dot)
+		*dot = 0;
+	s->seed = seed;
+	rng_seed(&s->rng, seed ^ 0x5ce4a210u);
+	s->snaplen = 128;
+	s->capture_max = 1ull << 30;
+	if (read_overrides(s, overrides, noverrides, err, errlen) || open_state(s, err, errlen))
+		return -1;
+	lua_State *L = s->L;
+	lua_pushcfunction(L, msg_handler);
+	int rc = luaL_loadfile(L, path);
+	if (rc == LUA_OK)
+		rc = lua_pcall(L, 0, 0, -2);
+	if (rc != LUA_OK) {
+		pcall_error(L, err, errlen);
+		return -1;
+	}
+	lua_pop(L, 1);
+	if (validate(s, err, errlen))
+		return -1;
+	qsort(s->sched, (size_t)s->nsched, sizeof(*s->sched), ev_cmp);
+	return 0;
+}
+
+int scenario_call(struct scenario *s, int ref, const struct scenario_hooks *hooks, char *err,
+                  size_t errlen)
+{
+	lua_State *L = s->L;
+	set_hooks(L, hooks);
+	lua_pushcfunction(L, msg_handler);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	int rc = 0;
+	if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+		pcall_error(L, err, errlen);
+		rc = -1;
+	}
+	lua_pop(L, 1);
+	set_hooks(L, NULL);
+	return rc;
 }
 
 int scenario_write_schedule(const struct scenario *s, const char *path)
@@ -920,8 +978,8 @@ int scenario_write_schedule(const struct scenario *s, const char *path)
 		return -1;
 	static const char *const kinds[] = {"start", "leave", "crash", "call", "every"};
 	fprintf(f, "# time_s event host\n");
-	for (int i = 0; i < s->nev; i++) {
-		const struct sched_event *e = &s->ev[i];
+	for (int i = 0; i < s->nsched; i++) {
+		const struct sched_event *e = &s->sched[i];
 		if (e->host >= 0)
 			fprintf(f, "%.3f %s %s\n", e->t, kinds[e->kind], s->h[e->host].name);
 		else if (e->kind == EV_EVERY)
@@ -942,7 +1000,7 @@ void scenario_free(struct scenario *s)
 		free(s->h[i].args);
 	}
 	free(s->h);
-	free(s->ev);
+	free(s->sched);
 	free(s->params);
 	memset(s, 0, sizeof(*s));
 }

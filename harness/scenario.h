@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/util.h"
 #include "netns/linkmodel.h"
 #include "netns/testbed.h"
-#include "lib/util.h"
 
 struct lua_State;
 
@@ -85,34 +85,41 @@ struct scenario {
 	enum testbed_backend backend;
 	struct topo_spec topo;
 	struct link_access access; /* default access link of every host */
-	uint32_t access_delay_us;  /* one-way delay of each access link */
+	uint32_t access_delay_us;  /* declared one-way delay of each access link */
 	struct host_decl *h;
 	int nh;
-	struct sched_event *ev;
-	int nev;
+	/* The declared schedule, sorted by time then declaration order. The
+	 * runner fires it from a queue of its own; it is not changed after
+	 * loading. */
+	struct sched_event *sched;
+	int nsched;
 	uint64_t next_order;
 	struct param *params;
 	int nparams;
-	int ran; /* run{} was called */
-	/* Set by the runner so callbacks can act on live hosts. */
-	void *runner;
-	int (*host_action)(void *runner, int host, enum event_kind kind, char *err, size_t errlen);
-	int (*link_action)(void *runner, int host, const struct link_change *c, char *err,
-	                   size_t errlen);
-	int (*partition_action)(void *runner, const uint32_t *label, char *err, size_t errlen);
+	int ran;        /* run{} was called */
 	struct rng rng; /* the scenario's distributions */
+};
+
+/* What callbacks act on: live hosts, links and partitions. Given to
+ * scenario_call() for the duration of one callback; outside a call, host
+ * methods, set_link, partition and heal fail with file:line. */
+struct scenario_hooks {
+	void *ctx;
+	int (*host)(void *ctx, int host, enum event_kind kind, char *err, size_t errlen);
+	int (*link)(void *ctx, int host, const struct link_change *c, char *err, size_t errlen);
+	int (*partition)(void *ctx, const uint32_t *label, char *err, size_t errlen);
 };
 
 /* overrides: "name=value" strings from --set. */
 int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
                   int noverrides, char *err, size_t errlen);
 void scenario_free(struct scenario *s);
-/* Call a stored Lua callback (EV_CALL/EV_EVERY). Errors carry file:line. */
-int scenario_call(struct scenario *s, int ref, char *err, size_t errlen);
+/* Call a stored Lua callback (EV_CALL/EV_EVERY) with hooks to act on the
+ * run. Errors carry file:line. */
+int scenario_call(struct scenario *s, int ref, const struct scenario_hooks *hooks, char *err,
+                  size_t errlen);
 const char *scenario_role_name(enum host_role r);
 /* Write the resolved schedule, one event per line, in firing order. */
 int scenario_write_schedule(const struct scenario *s, const char *path);
-/* Sort events by time, then declaration order. */
-void scenario_sort_events(struct scenario *s);
 
 #endif

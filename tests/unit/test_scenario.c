@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness/scenario.h"
+#include "lib/util.h"
 
 static char dir[] = "/tmp/anysee-test-scenario-XXXXXX";
 
@@ -75,8 +76,8 @@ static int host(const struct scenario *s, const char *name)
 static void assert_event(const struct scenario *s, int i, double t, enum event_kind kind,
                          const char *name)
 {
-	assert_true(i < s->nev);
-	const struct sched_event *e = &s->ev[i];
+	assert_true(i < s->nsched);
+	const struct sched_event *e = &s->sched[i];
 	if (e->t != t || e->kind != kind || (name ? e->host != host(s, name) : e->host >= 0))
 		fail_msg("event %d is (%g, %d, %s), want (%g, %d, %s)", i, e->t, e->kind,
 		         e->host >= 0 ? s->h[e->host].name : "-", t, kind, name ? name : "-");
@@ -130,12 +131,12 @@ static void test_valid(void **state)
 	assert_true(s.h[host(&s, "s42")].start_s == 4);
 
 	/* Sorted by time; ties (the three at 0) in declaration order. */
-	assert_int_equal(s.nev, 10);
+	assert_int_equal(s.nsched, 10);
 	assert_event(&s, 0, 0, EV_START, "rp");
 	assert_event(&s, 1, 0, EV_START, "src");
 	assert_event(&s, 2, 0, EV_START, "mon");
 	assert_event(&s, 3, 0.5, EV_EVERY, NULL);
-	assert_true(s.ev[3].period == 0.5);
+	assert_true(s.sched[3].period == 0.5);
 	assert_event(&s, 4, 1, EV_START, "p3");
 	assert_event(&s, 5, 2, EV_START, "early");
 	assert_event(&s, 6, 3, EV_CALL, NULL);
@@ -143,7 +144,7 @@ static void test_valid(void **state)
 	assert_event(&s, 8, 5, EV_START, "late");
 	assert_event(&s, 9, 20, EV_LEAVE, "late");
 
-	assert_int_equal(scenario_call(&s, s.ev[6].ref, err, sizeof(err)), 0);
+	assert_int_equal(scenario_call(&s, s.sched[6].ref, NULL, err, sizeof(err)), 0);
 	scenario_free(&s);
 }
 
@@ -351,6 +352,124 @@ static void test_deterministic(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* What the hooks saw: host actions, the last link change, the last labels. */
+struct seen {
+	int host[8];
+	enum event_kind kind[8];
+	int nactions;
+	int link_host;
+	struct link_change link;
+	uint32_t label[8];
+	int partitions;
+};
+
+static int seen_host(void *ctx, int host, enum event_kind kind, char *err, size_t errlen)
+{
+	struct seen *v = ctx;
+	if (v->nactions == 8)
+		return err_set(err, errlen, "too many actions");
+	v->host[v->nactions] = host;
+	v->kind[v->nactions++] = kind;
+	return 0;
+}
+
+static int seen_link(void *ctx, int host, const struct link_change *c, char *err, size_t errlen)
+{
+	struct seen *v = ctx;
+	v->link_host = host;
+	v->link = *c;
+	return 0;
+}
+
+static int seen_partition(void *ctx, const uint32_t *label, char *err, size_t errlen)
+{
+	struct seen *v = ctx;
+	memcpy(v->label, label, 4 * sizeof(*label)); /* the four hosts of acting.lua */
+	v->partitions++;
+	return 0;
+}
+
+static int refuse_host(void *ctx, int host, enum event_kind kind, char *err, size_t errlen)
+{
+	return err_set(err, errlen, "no such luck");
+}
+
+static const char acting[] =
+    "network { access = { up = \"10mbit\", delay = \"10ms\" } }\n"
+    "rendezvous { name = \"rp\" }\n"
+    "source { name = \"src\", stream = \"tv1\" }\n"
+    "local a = peer { name = \"a\", watch = \"tv1\", access = { down = \"2mbit\" } }\n"
+    "local b = peer { name = \"b\", watch = \"tv1\" }\n"
+    "at(1, function() a:leave(); b:crash(); a:start() end)\n"
+    "at(2, function() b:set_link { up = \"1mbit\", delay = \"40ms\" } end)\n"
+    "at(3, function() partition({ a }, { b }) end)\n"
+    "at(4, function() a:set_link { loss = 0.5 } end)\n"
+    "run { duration = 10 }\n";
+
+/* The ref of the index-th at() callback in firing order. */
+static int call_ref(const struct scenario *s, int index)
+{
+	for (int i = 0; i < s->nsched; i++)
+		if (s->sched[i].kind == EV_CALL && index-- == 0)
+			return s->sched[i].ref;
+	fail_msg("no callback %d", index);
+	return -1;
+}
+
+static void test_hooks(void **state)
+{
+	(void)state;
+	char path[256], err[1024] = "";
+	struct scenario s;
+	write_file("acting.lua", acting, path, sizeof(path));
+	if (scenario_load(&s, path, 1, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	struct seen v = {0};
+	const struct scenario_hooks hooks = {&v, seen_host, seen_link, seen_partition};
+	int a = host(&s, "a"), b = host(&s, "b");
+
+	assert_int_equal(scenario_call(&s, call_ref(&s, 0), &hooks, err, sizeof(err)), 0);
+	assert_int_equal(v.nactions, 3);
+	assert_true(v.host[0] == a && v.kind[0] == EV_LEAVE);
+	assert_true(v.host[1] == b && v.kind[1] == EV_CRASH);
+	assert_true(v.host[2] == a && v.kind[2] == EV_START);
+
+	/* A new delay, and the link as declared with the fields given changed. */
+	assert_int_equal(scenario_call(&s, call_ref(&s, 1), &hooks, err, sizeof(err)), 0);
+	assert_int_equal(v.link_host, b);
+	assert_int_equal(v.link.delay_us, 40000);
+	assert_int_equal(v.link.access.up_bps, 1000000);
+	assert_int_equal(v.link.access.down_bps, 0);
+
+	assert_int_equal(scenario_call(&s, call_ref(&s, 2), &hooks, err, sizeof(err)), 0);
+	assert_int_equal(v.partitions, 1);
+	assert_int_equal(v.label[a], 1);
+	assert_int_equal(v.label[b], 2);
+	assert_int_equal(v.label[host(&s, "rp")], 0);
+
+	/* No delay given: the access delay stays; a's own down link is kept. */
+	assert_int_equal(scenario_call(&s, call_ref(&s, 3), &hooks, err, sizeof(err)), 0);
+	assert_int_equal(v.link_host, a);
+	assert_true(v.link.delay_us < 0);
+	assert_true(v.link.access.loss == 0.5);
+	assert_int_equal(v.link.access.up_bps, 10000000);
+	assert_int_equal(v.link.access.down_bps, 2000000);
+
+	/* Hooks last one call: without them, acting is an error with file:line. */
+	assert_int_equal(scenario_call(&s, call_ref(&s, 0), NULL, err, sizeof(err)), -1);
+	char want[300];
+	snprintf(want, sizeof(want), "%s:6:", path);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "only inside at()/every() callbacks"));
+
+	/* A hook's error reaches the caller with the scenario's line. */
+	const struct scenario_hooks refusing = {&v, refuse_host, seen_link, seen_partition};
+	assert_int_equal(scenario_call(&s, call_ref(&s, 0), &refusing, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "no such luck"));
+	scenario_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +485,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_declarations),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_hooks),
 	};
 	return cmocka_run_group_tests_name("scenario", tests, make_dir, remove_dir);
 }
