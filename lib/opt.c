@@ -242,6 +242,9 @@ int opt_parse(const struct opt_cmd *cmd, void *obj, int argc, char **argv, char 
 	/* getopt_long moved the operands to the end, in their order. */
 	int n = argc - optind;
 	memmove(argv + 1, argv + optind, sizeof(*argv) * (size_t)n);
+	/* main's argv[argc] is NULL already: tests may pass shorter arrays. */
+	if (n + 1 < argc)
+		argv[n + 1] = NULL;
 	return n;
 }
 
@@ -309,6 +312,8 @@ void opt_help(const struct opt_cmd *cmd, FILE *f)
 	const char *sep = cmd->name ? " " : "";
 	fprintf(f, "usage: %s%s%s %s\n", util_progname(), sep, cmd->name ? cmd->name : "",
 	        cmd->synopsis);
+	if (cmd->about)
+		fprintf(f, "%s", cmd->about);
 	int width = (int)strlen("    --version");
 	for (size_t i = 0; i < cmd->nopts; i++) {
 		const struct opt *o = &cmd->opts[i];
@@ -323,6 +328,4 @@ void opt_help(const struct opt_cmd *cmd, FILE *f)
 	}
 	help_line(f, width, 'h', "help", NULL, "print this help and exit");
 	help_line(f, width, 0, "version", NULL, "print the version and exit");
-	if (cmd->about)
-		fprintf(f, "%s", cmd->about);
 }

@@ -55,7 +55,7 @@ void opt_list_free(struct opt_list *l);
 struct opt_cmd {
 	const char *name;     /* "run": messages read "anysee-harness run: ..."; NULL: none */
 	const char *synopsis; /* the usage line after the command's name */
-	const char *about;    /* printed after the options by --help, or NULL */
+	const char *about;    /* printed by --help before the options, or NULL */
 	const struct opt *opts;
 	size_t nopts;
 	unsigned mask; /* which entries apply (struct opt.only) */
@@ -64,9 +64,10 @@ struct opt_cmd {
 enum { OPT_ERROR = -1, OPT_HELP = -2, OPT_VERSION = -3 };
 
 /* Parse the arguments after the command's name (argv[0] is that name and is
- * not read). Returns the number of operands, moved in their order to
- * argv[1..n]; OPT_HELP or OPT_VERSION when asked for (nothing printed); or
- * OPT_ERROR with the reason in err. Options are applied in order. */
+ * not read). Returns the number of operands n, moved in their order to
+ * argv[1..n] (then NULL, as main's argv ends, so they can be exec'd); OPT_HELP or OPT_VERSION when
+ * asked for (nothing printed); or OPT_ERROR with the reason in err. Options are applied in order.
+ */
 int opt_parse(const struct opt_cmd *cmd, void *obj, int argc, char **argv, char *err,
               size_t errlen);
 
@@ -80,8 +81,8 @@ int opt_cli(const struct opt_cmd *cmd, void *obj, int argc, char **argv, int *st
 int opt_set(const struct opt_cmd *cmd, void *obj, const char *name, const char *value, char *err,
             size_t errlen);
 
-/* Print the usage line, the options (and --help, --version) and the about
- * text. */
+/* Print the usage line, the about text and the options (with --help and
+ * --version). */
 void opt_help(const struct opt_cmd *cmd, FILE *f);
 
 /* The first word of a program whose commands are words (anysee ROLE,
