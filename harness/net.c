@@ -129,6 +129,38 @@ static int delays(const struct net_opts *o, uint32_t *d, char *err, size_t errle
 	return 0;
 }
 
+/* Run cmd beside the testbed, or wait for Ctrl-C when there is none.
+ * Returns the command's exit status (128 + signal when killed). */
+static int run_beside(char **cmd, const char *prefix, const char *hub_ns)
+{
+	if (!cmd || !*cmd) {
+		fprintf(stderr, "net: Ctrl-C removes the testbed\n");
+		while (!got_signal)
+			pause();
+		return 0;
+	}
+	char hub[128];
+	snprintf(hub, sizeof(hub), "%s", hub_ns);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("ANYSEE_PREFIX", prefix, 1);
+		setenv("ANYSEE_HUB", hub, 1);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(cmd[0], cmd);
+		err_errno("net: run %s", cmd[0]);
+		_exit(127);
+	}
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && !got_signal)
+		;
+	if (got_signal && pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int cmd_net(int argc, char **argv)
 {
 	struct net_opts o = {0};
@@ -177,32 +209,7 @@ int cmd_net(int argc, char **argv)
 	fprintf(stderr, "net: %u hosts up in %.3f s (%.0f hosts/s), backend %s, prefix %s\n", o.n,
 	        (double)(t1 - t0) / 1e6, o.n / ((double)(t1 - t0) / 1e6),
 	        testbed_backend_name(testbed_backend(tb)), prefix);
-	if (o.cmd && *o.cmd) {
-		char hub[128];
-		snprintf(hub, sizeof(hub), "%s", testbed_hub_ns(tb));
-		pid_t pid = fork();
-		if (pid == 0) {
-			setenv("ANYSEE_PREFIX", prefix, 1);
-			setenv("ANYSEE_HUB", hub, 1);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			execvp(o.cmd[0], o.cmd);
-			err_errno("net: run %s", o.cmd[0]);
-			_exit(127);
-		}
-		int status = 0;
-		while (pid > 0 && waitpid(pid, &status, 0) < 0 && !got_signal)
-			;
-		if (got_signal && pid > 0) {
-			kill(pid, SIGTERM);
-			waitpid(pid, &status, 0);
-		}
-		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	} else {
-		fprintf(stderr, "net: Ctrl-C removes the testbed\n");
-		while (!got_signal)
-			pause();
-	}
+	rc = run_beside(o.cmd, prefix, testbed_hub_ns(tb));
 out:;
 	char stats[512];
 	if (testbed_stats(tb, stats, sizeof(stats)) == 0)
