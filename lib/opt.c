@@ -156,8 +156,9 @@ int opt_set(const struct opt_cmd *cmd, void *obj, const char *name, const char *
 	return err_set(err, errlen, "unknown option '%s'", name);
 }
 
-/* The getopt_long tables of cmd's options, with --help and --version. */
-static struct option *long_options(const struct opt_cmd *cmd, char *shorts, size_t shortslen)
+/* The getopt_long tables of cmd's options, with --help and --version:
+ * the long options, and into shorts (2 * nopts + 3 bytes) the short ones. */
+static struct option *long_options(const struct opt_cmd *cmd, char *shorts)
 {
 	struct option *lo = calloc(cmd->nopts + 3, sizeof(*lo));
 	if (!lo)
@@ -172,7 +173,7 @@ static struct option *long_options(const struct opt_cmd *cmd, char *shorts, size
 			continue;
 		int has_arg = o->kind == OPT_FLAG ? no_argument : required_argument;
 		lo[n++] = (struct option){o->name, has_arg, NULL, VAL_BASE + (int)i};
-		if (o->short_name && ns + 3 < shortslen) {
+		if (o->short_name) {
 			shorts[ns++] = (char)o->short_name;
 			if (has_arg == required_argument)
 				shorts[ns++] = ':';
@@ -215,10 +216,12 @@ static int refused(const struct opt_cmd *cmd, const struct option *lo, int c, co
 
 int opt_parse(const struct opt_cmd *cmd, void *obj, int argc, char **argv, char *err, size_t errlen)
 {
-	char shorts[64];
-	struct option *lo = long_options(cmd, shorts, sizeof(shorts));
-	if (!lo)
+	char *shorts = malloc(2 * cmd->nopts + 3);
+	struct option *lo = shorts ? long_options(cmd, shorts) : NULL;
+	if (!lo) {
+		free(shorts);
 		return err_set(err, errlen, "out of memory");
+	}
 	int rc = 0;
 	/* 0, not 1, so that getopt forgets any earlier parse entirely. */
 	optind = 0;
@@ -237,6 +240,7 @@ int opt_parse(const struct opt_cmd *cmd, void *obj, int argc, char **argv, char 
 			rc = apply(by_val(cmd, c), obj, optarg, err, errlen);
 	}
 	free(lo);
+	free(shorts);
 	if (rc)
 		return rc;
 	/* getopt_long moved the operands to the end, in their order. */
