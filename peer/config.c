@@ -1,9 +1,7 @@
 #include "peer/config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lib/addr.h"
@@ -11,7 +9,6 @@
 #include "lib/util.h"
 #include "peer/mesh.h"
 
-#define ALL (ROLE_RP | ROLE_SOURCE | ROLE_PEER | ROLE_MONITOR)
 #define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
 
 static int check_addr(void *obj, const char *value, char *err, size_t errlen)
