@@ -12,6 +12,7 @@
 #include "harness/net.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
+#include "lib/opt.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
 #include "netns/testbed.h"
@@ -34,98 +35,94 @@ struct cli {
 	uint64_t seed;
 	char peer_bin[1100];
 	struct run_options o;
-	char **sets;
-	int nsets;
-	char **grids; /* sweep: "name=v1,v2,..." */
-	int ngrids;
+	struct opt_list sets;
+	struct opt_list grids; /* sweep: "name=v1,v2,..." */
 	long repeat;
 };
 
-static int parse_cli(const char *cmd, int argc, char **argv, struct cli *c)
+enum { CLI_RUN = 1, CLI_SWEEP = 2 };
+
+static int set_backend(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct cli *c = obj;
+	if (testbed_backend_parse(value, &c->o.backend))
+		return err_set(err, errlen, "'%s' is not auto, netem, userspace or bridge", value);
+	c->o.backend_forced = 1;
+	return 0;
+}
+
+static int check_grid(void *obj, const char *value, char *err, size_t errlen)
+{
+	const char *eq = strchr(value, '=');
+	if (!eq || eq == value || !eq[1])
+		return err_set(err, errlen, "'%s' is not name=v1,v2,...", value);
+	return 0;
+}
+
+#define C(field) OPT_AT(struct cli, field)
+static const struct opt cli_opts[] = {
+    {"seed", OPT_U64, C(seed), "N", .help = "seed of the run (sweep: of the first repeat; 1)"},
+    {"out", OPT_ARG, C(o.out_dir), "DIR",
+     .help = "run directory (sweep: the parent; default under runs/)"},
+    {"set", OPT_LIST, C(sets), "NAME=VALUE", .help = "a scenario parameter (param); repeatable"},
+    {"peer-bin", OPT_STR, C(peer_bin), "PATH",
+     .help = "the anysee binary to run (default: beside this one)"},
+    {"backend", OPT_CALL, 0, 0, "B",
+     .help = "auto, netem, userspace or bridge (over the scenario's)", .fn = set_backend},
+    {"grid", OPT_LIST, C(grids), "NAME=V1,...",
+     .help = "the values of a parameter to sweep; repeatable", .fn = check_grid, .only = CLI_SWEEP},
+    {"repeat", OPT_LONG, C(repeat), "K",
+     .help = "runs of each grid point, seeds N, N+1, ... (default 1)", .min = 1, .max = 1000,
+     .only = CLI_SWEEP},
+    {"quiet", OPT_FLAG, C(o.quiet), .help = "no live status line", .short_name = 'q'},
+    {"dry-run", OPT_FLAG, C(o.dry_run),
+     .help = "write the resolved network and schedule; start nothing", .only = CLI_RUN},
+};
+
+static const struct opt_cmd run_cmd = {
+    .name = "run",
+    .synopsis = "SCENARIO.lua [options]",
+    .about = "Runs the scenario once on the emulated network and prints the report.\n",
+    .opts = cli_opts,
+    .nopts = ARRAY_LEN(cli_opts),
+    .mask = CLI_RUN,
+};
+
+static const struct opt_cmd sweep_cmd = {
+    .name = "sweep",
+    .synopsis = "SCENARIO.lua --grid NAME=V1,V2,... [options]",
+    .about = "Runs every grid point K times (seeds --seed, --seed+1, ...) into one directory\n"
+             "with sweep.csv.\n",
+    .opts = cli_opts,
+    .nopts = ARRAY_LEN(cli_opts),
+    .mask = CLI_SWEEP,
+};
+
+static void free_cli(struct cli *c)
+{
+	opt_list_free(&c->sets);
+	opt_list_free(&c->grids);
+}
+
+/* Returns 0, or -1 when the program should exit with *status. */
+static int parse_cli(const struct opt_cmd *cmd, int argc, char **argv, struct cli *c, int *status)
 {
 	memset(c, 0, sizeof(*c));
 	c->seed = 1;
 	c->repeat = 1;
 	default_peer_bin(c->peer_bin, sizeof(c->peer_bin));
 	c->o.peer_bin = c->peer_bin;
-	c->sets = calloc((size_t)argc + 1, sizeof(*c->sets));
-	c->grids = calloc((size_t)argc + 1, sizeof(*c->grids));
-	if (!c->sets || !c->grids)
-		return -1;
-	int sweep = !strcmp(cmd, "sweep");
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int takes = !strcmp(a, "--seed") || !strcmp(a, "--out") || !strcmp(a, "--set") ||
-		            !strcmp(a, "--peer-bin") || !strcmp(a, "--backend") ||
-		            (sweep && (!strcmp(a, "--grid") || !strcmp(a, "--repeat")));
-		if (takes && !v) {
-			err_msg("%s: option %s needs a value", cmd, a);
-			return -1;
-		}
-		if (!strcmp(a, "--seed")) {
-			char *end;
-			c->seed = strtoull(v, &end, 10);
-			if (*v < '0' || *v > '9' || *end) {
-				err_msg("%s: --seed '%s' is not a non-negative integer", cmd, v);
-				return -1;
-			}
-		} else if (!strcmp(a, "--out")) {
-			c->o.out_dir = v;
-		} else if (!strcmp(a, "--set")) {
-			c->sets[c->nsets++] = (char *)v;
-		} else if (!strcmp(a, "--peer-bin")) {
-			snprintf(c->peer_bin, sizeof(c->peer_bin), "%s", v);
-		} else if (!strcmp(a, "--backend")) {
-			if (testbed_backend_parse(v, &c->o.backend)) {
-				err_msg("%s: --backend must be auto, netem, userspace or bridge, "
-				        "got '%s'",
-				        cmd, v);
-				return -1;
-			}
-			c->o.backend_forced = 1;
-		} else if (sweep && !strcmp(a, "--grid")) {
-			const char *eq = strchr(v, '=');
-			if (!eq || eq == v || !eq[1]) {
-				err_msg("sweep: --grid '%s': expected name=v1,v2,...", v);
-				return -1;
-			}
-			c->grids[c->ngrids++] = (char *)v;
-		} else if (sweep && !strcmp(a, "--repeat")) {
-			if (parse_long(v, 1, 1000, &c->repeat)) {
-				err_msg("sweep: --repeat '%s' must be 1..1000", v);
-				return -1;
-			}
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			c->o.quiet = 1;
-			continue;
-		} else if (!sweep && !strcmp(a, "--dry-run")) {
-			c->o.dry_run = 1;
-			continue;
-		} else if (a[0] == '-') {
-			err_msg("%s: unknown option '%s'", cmd, a);
-			return -1;
-		} else if (!c->path) {
-			c->path = a;
-			continue;
-		} else {
-			err_msg("%s: unexpected argument '%s'", cmd, a);
-			return -1;
-		}
-		i++;
+	int n = opt_cli(cmd, c, argc, argv, status);
+	if (n == 1) {
+		c->path = argv[1];
+		return 0;
 	}
-	if (!c->path) {
-		err_msg("%s: which scenario? usage: anysee-harness %s SCENARIO.lua [options]", cmd,
-		        cmd);
-		return -1;
-	}
-	return 0;
-}
-
-static void free_cli(struct cli *c)
-{
-	free(c->sets);
-	free(c->grids);
+	if (n == 0)
+		*status = opt_fail(cmd->name, "which scenario? (SCENARIO.lua)");
+	else if (n > 1)
+		*status = opt_fail(cmd->name, "unexpected argument '%s'", argv[2]);
+	free_cli(c);
+	return -1;
 }
 
 /* Load and run the scenario once. Returns 0 (run done, maybe interrupted),
@@ -159,24 +156,21 @@ static int run_once(const struct cli *c, uint64_t seed, char **sets, int nsets, 
 static int cmd_run(int argc, char **argv)
 {
 	struct cli c;
-	if (parse_cli("run", argc, argv, &c)) {
-		free_cli(&c);
-		return 2;
-	}
+	int status;
+	if (parse_cli(&run_cmd, argc, argv, &c, &status))
+		return status;
 	char dir[1024], err[1024];
 	int interrupted = 0;
-	int rc = run_once(&c, c.seed, c.sets, c.nsets, c.o.out_dir, dir, sizeof(dir), &interrupted);
-	int quiet = c.o.quiet;
-	struct run_options ro = c.o;
+	int rc =
+	    run_once(&c, c.seed, c.sets.v, c.sets.n, c.o.out_dir, dir, sizeof(dir), &interrupted);
 	free_cli(&c);
-	c.o = ro;
 	if (rc)
 		return 1;
 	if (c.o.dry_run) {
 		printf("dry run: resolved schedule and network in %s\n", dir);
 		return 0;
 	}
-	if (interrupted && !quiet)
+	if (interrupted && !c.o.quiet)
 		fprintf(stderr, "interrupted: everything torn down; partial results below\n");
 	if (analysis_run(dir, stdout, err, sizeof(err))) {
 		err_msg("analyse %s: %s", dir, err);
@@ -190,11 +184,12 @@ static int cmd_run(int argc, char **argv)
 static int grid_point(struct cli *c, long k, char **sets, char (*buf)[256], char *label,
                       size_t labellen)
 {
-	int n = c->nsets;
-	memcpy(sets, c->sets, sizeof(*sets) * (size_t)c->nsets);
+	int n = 0;
+	for (; n < c->sets.n; n++)
+		sets[n] = c->sets.v[n];
 	*label = 0;
-	for (int g = 0; g < c->ngrids; g++) {
-		const char *eq = strchr(c->grids[g], '=');
+	for (int g = 0; g < c->grids.n; g++) {
+		const char *eq = strchr(c->grids.v[g], '=');
 		int nvals = 1;
 		for (const char *p = eq + 1; *p; p++)
 			nvals += *p == ',';
@@ -204,8 +199,8 @@ static int grid_point(struct cli *c, long k, char **sets, char (*buf)[256], char
 		for (long i = 0; i < pick; i++)
 			v = strchr(v, ',') + 1;
 		size_t vl = strcspn(v, ",");
-		snprintf(buf[g], sizeof(buf[g]), "%.*s=%.*s", (int)(eq - c->grids[g]), c->grids[g],
-		         (int)vl, v);
+		snprintf(buf[g], sizeof(buf[g]), "%.*s=%.*s", (int)(eq - c->grids.v[g]),
+		         c->grids.v[g], (int)vl, v);
 		sets[n++] = buf[g];
 		snprintf(label + strlen(label), labellen - strlen(label), "%s%s", g ? "," : "",
 		         buf[g]);
@@ -216,9 +211,9 @@ static int grid_point(struct cli *c, long k, char **sets, char (*buf)[256], char
 static long grid_size(const struct cli *c)
 {
 	long total = 1;
-	for (int g = 0; g < c->ngrids; g++) {
+	for (int g = 0; g < c->grids.n; g++) {
 		int nvals = 1;
-		for (const char *p = strchr(c->grids[g], '=') + 1; *p; p++)
+		for (const char *p = strchr(c->grids.v[g], '=') + 1; *p; p++)
 			nvals += *p == ',';
 		total *= nvals;
 	}
@@ -228,10 +223,9 @@ static long grid_size(const struct cli *c)
 static int cmd_sweep(int argc, char **argv)
 {
 	struct cli c;
-	if (parse_cli("sweep", argc, argv, &c)) {
-		free_cli(&c);
-		return 2;
-	}
+	int status;
+	if (parse_cli(&sweep_cmd, argc, argv, &c, &status))
+		return status;
 	char parent[1024];
 	if (c.o.out_dir) {
 		snprintf(parent, sizeof(parent), "%s", c.o.out_dir);
@@ -243,8 +237,8 @@ static int cmd_sweep(int argc, char **argv)
 		snprintf(parent, sizeof(parent), "runs/sweep-%.*s-%s",
 		         (int)strcspn(base ? base + 1 : c.path, "."), base ? base + 1 : c.path, ts);
 	}
-	char **sets = calloc((size_t)(c.nsets + c.ngrids + 1), sizeof(*sets));
-	char(*buf)[256] = calloc((size_t)c.ngrids + 1, sizeof(*buf));
+	char **sets = calloc((size_t)(c.sets.n + c.grids.n + 1), sizeof(*sets));
+	char(*buf)[256] = calloc((size_t)c.grids.n + 1, sizeof(*buf));
 	char csv[1100];
 	snprintf(csv, sizeof(csv), "%s/" RUNDIR_SWEEP_CSV, parent);
 	FILE *f = NULL;
@@ -303,60 +297,59 @@ out:
 	return rc;
 }
 
+static const struct opt_cmd clean_cmd = {
+    .name = "clean",
+    .synopsis = "[PREFIX]",
+    .about = "Removes the namespaces (and their processes) a crashed run left: those whose\n"
+             "name starts with PREFIX, by default '" TESTBED_PREFIX "' (every run's leftovers).\n",
+};
+
 static int cmd_clean(int argc, char **argv)
 {
-	if (argc > 1) {
-		err_msg("clean: usage: anysee-harness clean [PREFIX]");
-		return 2;
-	}
+	int status;
+	int n = opt_cli(&clean_cmd, NULL, argc, argv, &status);
+	if (n < 0)
+		return status;
+	if (n > 1)
+		return opt_fail(clean_cmd.name, "unexpected argument '%s'", argv[2]);
 	char err[512];
-	int n = testbed_clean(argc ? argv[0] : NULL, err, sizeof(err));
-	if (n < 0) {
+	int removed = testbed_clean(n ? argv[1] : NULL, err, sizeof(err));
+	if (removed < 0) {
 		err_msg("clean: %s", err);
 		return 1;
 	}
-	printf("removed %d leftover namespace%s\n", n, n == 1 ? "" : "s");
+	printf("removed %d leftover namespace%s\n", removed, removed == 1 ? "" : "s");
 	return 0;
 }
 
+/* argv[0] of each command is its name. */
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-    {"run", cmd_run,
-     "SCENARIO.lua [--seed N] [--out DIR] [--set k=v]... [--peer-bin PATH] "
-     "[--backend auto|netem|userspace|bridge] [-q] [--dry-run]"},
-    {"sweep", cmd_sweep,
-     "SCENARIO.lua --grid name=v1,v2,... [--grid ...] [--repeat K] [run options]\n"
-     "        runs every grid point K times (seeds --seed, --seed+1, ...) into one\n"
-     "        directory with sweep.csv"},
-    {"net", cmd_net,
-     "N [--backend B] [--delay D] [--rate R] [--loss P] [--jitter J] [--waxman ROUTERS]\n"
-     "        [--matrix FILE] [-- COMMAND...]  a bare testbed of N hosts, for experiments"},
-    {"clean", cmd_clean,
-     "[PREFIX]  remove namespaces (and their processes) a crashed run left;\n"
-     "        PREFIX defaults to '" TESTBED_PREFIX "', i.e. every run's leftovers"},
+    {"run", cmd_run, "SCENARIO.lua [options]     run a scenario and report"},
+    {"sweep", cmd_sweep, "SCENARIO.lua --grid ...    run every point of a parameter grid"},
+    {"net", cmd_net, "N [options] [-- COMMAND]   a bare testbed of N hosts, for experiments"},
+    {"clean", cmd_clean, "[PREFIX]                   remove what a crashed run left"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s COMMAND ...\n", util_progname());
 	for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
-		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-5s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "'%s COMMAND --help' lists the options of a command.\n", util_progname());
 }
 
 int main(int argc, char **argv)
 {
+	int status;
 	util_set_progname(argv[0]);
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	if (opt_command_word(argc, argv, usage, &status))
+		return status;
 	for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 2, argv + 2);
-	err_msg("unknown command '%s'", argv[1]);
-	usage(stderr);
-	return 2;
+			return cmds[i].fn(argc - 1, argv + 1);
+	return opt_fail(NULL, "unknown command '%s'", argv[1]);
 }

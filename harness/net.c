@@ -3,7 +3,6 @@
  * command beside them (or waits for Ctrl-C), and removes everything. */
 #include "harness/net.h"
 
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,21 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/opt.h"
+#include "lib/util.h"
 #include "netns/testbed.h"
 #include "netns/topology.h"
-#include "lib/util.h"
-
-static void usage(void)
-{
-	fprintf(
-	    stderr,
-	    "usage: anysee-harness net N [--backend B] [--delay D] [--jitter J] [--loss P]\n"
-	    "          [--rate R] [--queue BYTES] [--waxman ROUTERS] [--matrix FILE] [--seed S]\n"
-	    "          [--delays-out FILE] [-- COMMAND ARGS...]\n"
-	    "  --delay is the one-way host-to-host delay; --rate sets upload and download.\n"
-	    "  COMMAND runs in the root namespace with ANYSEE_PREFIX and ANYSEE_HUB set;\n"
-	    "  host i is namespace $ANYSEE_PREFIX-h<i> with address 10.77.0.<i+1>.\n");
-}
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig)
@@ -44,57 +32,61 @@ struct net_opts {
 	char **cmd;
 };
 
-static int parse(int argc, char **argv, struct net_opts *o)
+static int set_backend(void *obj, const char *value, char *err, size_t errlen)
 {
-	long v;
-	if (argc < 1 || parse_long(argv[0], 1, TESTBED_MAX_HOSTS, &v)) {
-		usage();
+	struct net_opts *o = obj;
+	if (testbed_backend_parse(value, &o->backend))
+		return err_set(err, errlen, "'%s' is not auto, netem, userspace or bridge", value);
+	return 0;
+}
+
+#define N(field) OPT_AT(struct net_opts, field)
+static const struct opt net_opts[] = {
+    {"backend", OPT_CALL, 0, 0, "B", .help = "auto (default), netem, userspace or bridge",
+     .fn = set_backend},
+    {"delay", OPT_DURATION, N(delay_us), "D", .help = "one-way host-to-host delay (default 0)"},
+    {"jitter", OPT_DURATION, N(jitter_us), "J", .help = "delay jitter of every access link"},
+    {"loss", OPT_DOUBLE, N(loss), "P", .help = "loss probability of every access link", .max = 1},
+    {"rate", OPT_RATE, N(rate_bps), "R", .help = "upload and download rate (default unlimited)"},
+    {"queue", OPT_LONG, N(queue), "BYTES", .help = "queue limit of every access link", .min = 1,
+     .max = 1 << 30},
+    {"waxman", OPT_LONG, N(waxman), "ROUTERS",
+     .help = "delays over a Waxman topology (--delay: of access)", .min = 2, .max = 100000},
+    {"matrix", OPT_ARG, N(matrix), "FILE", .help = "host-to-host delays (ms) from FILE"},
+    {"seed", OPT_U64, N(seed), "S", .help = "seed of the Waxman topology (default 1)"},
+    {"delays-out", OPT_ARG, N(delays_out), "FILE", .help = "write the delay matrix to FILE"},
+};
+
+static const struct opt_cmd net_cmd = {
+    .name = "net",
+    .synopsis = "N [options] [-- COMMAND ARGS...]",
+    .about = "Builds N hosts, runs COMMAND beside them (or waits for Ctrl-C) and removes them.\n"
+             "COMMAND runs in the root namespace with ANYSEE_PREFIX and ANYSEE_HUB set;\n"
+             "host i is namespace $ANYSEE_PREFIX-h<i> with address 10.77.0.<i+1>.\n",
+    .opts = net_opts,
+    .nopts = ARRAY_LEN(net_opts),
+};
+
+/* Returns 0, or -1 when the program should exit with *status. */
+static int parse(int argc, char **argv, struct net_opts *o, int *status)
+{
+	long hosts;
+	o->seed = 1;
+	int n = opt_cli(&net_cmd, o, argc, argv, status);
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		*status = opt_fail(net_cmd.name, "how many hosts? (N)");
 		return -1;
 	}
-	o->n = (uint32_t)v;
-	o->seed = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--")) {
-			o->cmd = argv + i + 1;
-			break;
-		}
-		if (!val) {
-			err_msg("net: %s needs a value", a);
-			return -1;
-		}
-		int bad = 0;
-		if (!strcmp(a, "--backend"))
-			bad = testbed_backend_parse(val, &o->backend);
-		else if (!strcmp(a, "--delay"))
-			bad = parse_duration(val, &o->delay_us);
-		else if (!strcmp(a, "--jitter"))
-			bad = parse_duration(val, &o->jitter_us);
-		else if (!strcmp(a, "--rate"))
-			bad = parse_rate(val, &o->rate_bps);
-		else if (!strcmp(a, "--loss"))
-			bad = !(sscanf(val, "%lf", &o->loss) == 1 && o->loss >= 0 && o->loss <= 1);
-		else if (!strcmp(a, "--queue"))
-			bad = parse_long(val, 1, 1 << 30, &o->queue);
-		else if (!strcmp(a, "--waxman"))
-			bad = parse_long(val, 2, 100000, &o->waxman);
-		else if (!strcmp(a, "--seed"))
-			bad = parse_long(val, 0, LONG_MAX, &v) || ((o->seed = (uint64_t)v), 0);
-		else if (!strcmp(a, "--matrix"))
-			o->matrix = val;
-		else if (!strcmp(a, "--delays-out"))
-			o->delays_out = val;
-		else {
-			err_msg("net: unknown option '%s'", a);
-			usage();
-			return -1;
-		}
-		if (bad) {
-			err_msg("net: invalid value '%s' for %s", val, a);
-			return -1;
-		}
-		i++;
+	if (parse_long(argv[1], 1, TESTBED_MAX_HOSTS, &hosts)) {
+		*status = opt_fail(net_cmd.name, "N: '%s' is not a host count in [1, %d]", argv[1],
+		                   TESTBED_MAX_HOSTS);
+		return -1;
 	}
+	o->n = (uint32_t)hosts;
+	/* The operands after N are the command (after --, by convention). */
+	o->cmd = n > 1 ? argv + 2 : NULL;
 	return 0;
 }
 
@@ -137,11 +129,44 @@ static int delays(const struct net_opts *o, uint32_t *d, char *err, size_t errle
 	return 0;
 }
 
+/* Run cmd beside the testbed, or wait for Ctrl-C when there is none.
+ * Returns the command's exit status (128 + signal when killed). */
+static int run_beside(char **cmd, const char *prefix, const char *hub_ns)
+{
+	if (!cmd || !*cmd) {
+		fprintf(stderr, "net: Ctrl-C removes the testbed\n");
+		while (!got_signal)
+			pause();
+		return 0;
+	}
+	char hub[128];
+	snprintf(hub, sizeof(hub), "%s", hub_ns);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("ANYSEE_PREFIX", prefix, 1);
+		setenv("ANYSEE_HUB", hub, 1);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(cmd[0], cmd);
+		err_errno("net: run %s", cmd[0]);
+		_exit(127);
+	}
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && !got_signal)
+		;
+	if (got_signal && pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int cmd_net(int argc, char **argv)
 {
 	struct net_opts o = {0};
-	if (parse(argc, argv, &o))
-		return 2;
+	int status;
+	if (parse(argc, argv, &o, &status))
+		return status;
 	char err[1024];
 	uint32_t *d = malloc(sizeof(*d) * (size_t)o.n * o.n);
 	if (!d || delays(&o, d, err, sizeof(err))) {
@@ -184,32 +209,7 @@ int cmd_net(int argc, char **argv)
 	fprintf(stderr, "net: %u hosts up in %.3f s (%.0f hosts/s), backend %s, prefix %s\n", o.n,
 	        (double)(t1 - t0) / 1e6, o.n / ((double)(t1 - t0) / 1e6),
 	        testbed_backend_name(testbed_backend(tb)), prefix);
-	if (o.cmd && *o.cmd) {
-		char hub[128];
-		snprintf(hub, sizeof(hub), "%s", testbed_hub_ns(tb));
-		pid_t pid = fork();
-		if (pid == 0) {
-			setenv("ANYSEE_PREFIX", prefix, 1);
-			setenv("ANYSEE_HUB", hub, 1);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			execvp(o.cmd[0], o.cmd);
-			err_errno("net: run %s", o.cmd[0]);
-			_exit(127);
-		}
-		int status = 0;
-		while (pid > 0 && waitpid(pid, &status, 0) < 0 && !got_signal)
-			;
-		if (got_signal && pid > 0) {
-			kill(pid, SIGTERM);
-			waitpid(pid, &status, 0);
-		}
-		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	} else {
-		fprintf(stderr, "net: Ctrl-C removes the testbed\n");
-		while (!got_signal)
-			pause();
-	}
+	rc = run_beside(o.cmd, prefix, testbed_hub_ns(tb));
 out:;
 	char stats[512];
 	if (testbed_stats(tb, stats, sizeof(stats)) == 0)

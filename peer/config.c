@@ -1,49 +1,105 @@
 #include "peer/config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lib/addr.h"
-#include "peer/mesh.h"
+#include "lib/opt.h"
 #include "lib/util.h"
+#include "peer/mesh.h"
 
-#define ALL (ROLE_RP | ROLE_SOURCE | ROLE_PEER | ROLE_MONITOR)
+#define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
 
-enum kind { K_STR, K_ADDR, K_U32, K_INT, K_RATE, K_DUR, K_MODE, K_U64 };
+static int check_addr(void *obj, const char *value, char *err, size_t errlen)
+{
+	uint32_t ip;
+	uint16_t port;
+	if (parse_ipport(value, &ip, &port))
+		return err_set(err, errlen, "'%s' is not an IPv4 ip:port", value);
+	return 0;
+}
 
-struct opt {
-	const char *name;
-	enum kind kind;
-	unsigned roles;
-	size_t off, size;
-	const char *help;
-};
+static int set_mode(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+	if (!strcmp(value, "anysee"))
+		c->mode = MODE_ANYSEE;
+	else if (!strcmp(value, "coolstreaming"))
+		c->mode = MODE_COOLSTREAMING;
+	else
+		return err_set(err, errlen, "'%s' is neither anysee nor coolstreaming", value);
+	return 0;
+}
 
-#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+/* An explicit --buffer overrides the mode's default whatever the order. */
+static int set_buffer(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+	if (parse_duration(value, &c->buffer_us))
+		return err_set(err, errlen, "'%s' is not a duration such as 40s", value);
+	c->buffer_set = 1;
+	return 0;
+}
+
+static int load_file(void *obj, const char *value, char *err, size_t errlen)
+{
+	return config_load(obj, value, err, errlen);
+}
+
+#define F(field) OPT_AT(struct config, field)
 static const struct opt opts[] = {
-    {"id", K_U32, ALL, F(id), "node id, unique in the network (default: from the address)"},
-    {"listen", K_ADDR, ALL, F(listen), "ip:port to bind (default 0.0.0.0:" ADDR_PEER_PORT_STR ")"},
-    {"rp", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(rp), "rendezvous point ip:port"},
-    {"monitor", K_ADDR, ROLE_SOURCE | ROLE_PEER, F(monitor), "monitor ip:port for reports"},
-    {"seed", K_U64, ALL, F(seed), "seed of every random choice"},
-    {"log-dir", K_STR, ALL, F(log_dir), "directory for events.log and segments.bin"},
-    {"stream", K_STR, ROLE_SOURCE, F(stream), "name of the stream to broadcast"},
-    {"rate", K_RATE, ROLE_SOURCE, F(rate_bps), "stream bit rate (default 300kbit)"},
-    {"ingest", K_STR, ROLE_SOURCE, F(ingest), "synthetic (default), a file, or - for stdin"},
-    {"watch", K_STR, ROLE_PEER, F(watch), "name of the stream to watch"},
-    {"mode", K_MODE, ROLE_PEER, F(mode), "anysee (default) or coolstreaming"},
-    {"buffer", K_DUR, ROLE_PEER, F(buffer_us), "buffer length (default 40s, 120s coolstreaming)"},
-    {"startup", K_DUR, ROLE_PEER, F(startup_us), "media buffered before playback (default 2s)"},
-    {"partners", K_INT, ROLE_PEER, F(partners), "partners to look for (default 4)"},
-    {"max-partners", K_INT, ROLE_SOURCE | ROLE_PEER, F(max_partners),
-     "partners accepted (default 8)"},
-    {"http", K_INT, ROLE_PEER, F(http_port), "HTTP port for /stream and /status (0 = off)"},
-    {"http-bind", K_STR, ROLE_PEER, F(http_bind), "address the HTTP server binds (127.0.0.1)"},
-    {"upload", K_RATE, ROLE_SOURCE | ROLE_PEER, F(upload_bps), "upload capacity (default 10mbit)"},
+    {"config", OPT_CALL, 0, 0, "FILE", .help = "read options from FILE (name = value lines)",
+     .fn = load_file},
+    {"id", OPT_LONG, F(id), "N",
+     .help = "node id, unique in the network (default: from the address)", .max = UINT32_MAX},
+    {"listen", OPT_STR, F(listen), "IP:PORT",
+     .help = "ip:port to bind (default 0.0.0.0:" ADDR_PEER_PORT_STR ")", .fn = check_addr},
+    {"rp", OPT_STR, F(rp), "IP:PORT", .help = "rendezvous point ip:port", .fn = check_addr,
+     .only = SRC_PEER},
+    {"monitor", OPT_STR, F(monitor), "IP:PORT", .help = "monitor ip:port for reports",
+     .fn = check_addr, .only = SRC_PEER},
+    {"seed", OPT_U64, F(seed), "N", .help = "seed of every random choice"},
+    {"log-dir", OPT_STR, F(log_dir), "DIR", .help = "directory for events.log and segments.bin"},
+    {"stream", OPT_STR, F(stream), "NAME", .help = "name of the stream to broadcast",
+     .only = ROLE_SOURCE},
+    {"rate", OPT_RATE, F(rate_bps), "RATE", .help = "stream bit rate (default 300kbit)", .min = 1,
+     .only = ROLE_SOURCE},
+    {"ingest", OPT_STR, F(ingest), "SRC", .help = "synthetic (default), a file, or - for stdin",
+     .only = ROLE_SOURCE},
+    {"watch", OPT_STR, F(watch), "NAME", .help = "name of the stream to watch", .only = ROLE_PEER},
+    {"mode", OPT_CALL, 0, 0, "MODE", .help = "anysee (default) or coolstreaming", .fn = set_mode,
+     .only = ROLE_PEER},
+    {"buffer", OPT_CALL, 0, 0, "TIME", .help = "buffer length (default 40s, 120s coolstreaming)",
+     .fn = set_buffer, .only = ROLE_PEER},
+    {"startup", OPT_DURATION, F(startup_us), "TIME",
+     .help = "media buffered before playback (default 2s)", .only = ROLE_PEER},
+    {"partners", OPT_LONG, F(partners), "N", .help = "partners to look for (default 4)", .min = 1,
+     .max = 32, .only = ROLE_PEER},
+    {"max-partners", OPT_LONG, F(max_partners), "N", .help = "partners accepted (default 8)",
+     .min = 1, .max = 32, .only = SRC_PEER},
+    {"neighbours", OPT_LONG, F(neighbours), "M",
+     .help = "mesh neighbours kept in anysee mode (default 5)", .min = 1, .max = MESH_MAX - 2,
+     .only = SRC_PEER},
+    {"http", OPT_LONG, F(http_port), "PORT", .help = "HTTP port for /stream and /status (0 = off)",
+     .max = 65535, .only = ROLE_PEER},
+    {"http-bind", OPT_STR, F(http_bind), "IP", .help = "address the HTTP server binds (127.0.0.1)",
+     .only = ROLE_PEER},
+    {"upload", OPT_RATE, F(upload_bps), "RATE", .help = "upload capacity (default 10mbit)",
+     .min = 1, .only = SRC_PEER},
 };
+
+static const char *const role_names[] = {
+    [ROLE_RP] = "rp", [ROLE_SOURCE] = "source", [ROLE_PEER] = "peer", [ROLE_MONITOR] = "monitor"};
+
+static struct opt_cmd role_cmd(enum role role)
+{
+	return (struct opt_cmd){.name = role_names[role],
+	                        .synopsis = "[--config FILE] [--name value]...",
+	                        .opts = opts,
+	                        .nopts = ARRAY_LEN(opts),
+	                        .mask = role};
+}
 
 void config_defaults(struct config *c, enum role role)
 {
@@ -81,78 +137,11 @@ int parse_ipport(const char *s, uint32_t *ip, uint16_t *port)
 
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
 {
-	const struct opt *o = NULL;
-	for (size_t i = 0; i < ARRAY_LEN(opts); i++)
-		if (strcmp(opts[i].name, name) == 0)
-			o = &opts[i];
-	if (!o || !(o->roles & c->role)) {
-		snprintf(err, errlen, "unknown option '%s' for this role", name);
-		return -1;
-	}
-	void *f = (char *)c + o->off;
-	long l;
-	uint64_t u;
-	uint32_t ip;
-	uint16_t port;
-	switch (o->kind) {
-	case K_STR:
-	case K_ADDR:
-		if (strlen(value) >= o->size || !*value) {
-			snprintf(err, errlen, "--%s: value must be 1..%zu characters", name,
-			         o->size - 1);
-			return -1;
-		}
-		if (o->kind == K_ADDR && parse_ipport(value, &ip, &port)) {
-			snprintf(err, errlen, "--%s: '%s' is not an IPv4 ip:port", name, value);
-			return -1;
-		}
-		memcpy(f, value, strlen(value) + 1);
-		break;
-	case K_U32:
-		if (parse_long(value, 0, UINT32_MAX, &l))
-			goto bad;
-		*(uint32_t *)f = (uint32_t)l;
-		break;
-	case K_INT:
-		if (parse_long(value, 0, 1000000, &l))
-			goto bad;
-		*(int *)f = (int)l;
-		break;
-	case K_U64: {
-		char *end;
-		errno = 0;
-		u = strtoull(value, &end, 10);
-		/* strtoull takes a sign and wraps "-1" to 2^64 - 1: digits only. */
-		if (*value < '0' || *value > '9' || *end || errno)
-			goto bad;
-		*(uint64_t *)f = u;
-		break;
-	}
-	case K_RATE:
-		if (parse_rate(value, &u) || u == 0)
-			goto bad;
-		*(uint64_t *)f = u;
-		break;
-	case K_DUR:
-		if (parse_duration(value, &u))
-			goto bad;
-		*(uint64_t *)f = u;
-		if (strcmp(name, "buffer") == 0)
-			c->buffer_set = 1;
-		break;
-	case K_MODE:
-		if (strcmp(value, "anysee") == 0)
-			c->mode = MODE_ANYSEE;
-		else if (strcmp(value, "coolstreaming") == 0)
-			c->mode = MODE_COOLSTREAMING;
-		else
-			goto bad;
-		break;
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "--%s: invalid value '%s'", name, value);
-	return -1;
+	struct opt_cmd cmd = role_cmd(c->role);
+	/* Config files do not include one another. */
+	if (!strcmp(name, "config"))
+		return err_set(err, errlen, "unknown option '%s'", name);
+	return opt_set(&cmd, c, name, value, err, errlen);
 }
 
 static char *trim(char *s)
@@ -199,36 +188,16 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+int config_parse_args(struct config *c, int argc, char **argv, int *status)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			return 1;
-		if (strncmp(a, "--", 2)) {
-			snprintf(err, errlen, "unexpected argument '%s' (options are --name value)",
-			         a);
-			return -1;
-		}
-		const char *name = a + 2, *eq = strchr(name, '='), *value;
-		char nbuf[64];
-		if (eq) {
-			snprintf(nbuf, sizeof(nbuf), "%.*s", (int)(eq - name), name);
-			name = nbuf;
-			value = eq + 1;
-		} else {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "option --%s needs a value", name);
-				return -1;
-			}
-			value = argv[++i];
-		}
-		int rc = strcmp(name, "config") == 0 ? config_load(c, value, err, errlen)
-		                                     : config_set(c, name, value, err, errlen);
-		if (rc)
-			return -1;
+	struct opt_cmd cmd = role_cmd(c->role);
+	int n = opt_cli(&cmd, c, argc, argv, status);
+	if (n > 0) {
+		*status = opt_fail(cmd.name, "unexpected argument '%s' (options are --name value)",
+		                   argv[1]);
+		return -1;
 	}
-	return 0;
+	return n;
 }
 
 int config_finish(struct config *c, char *err, size_t errlen)
@@ -249,34 +218,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--watch NAME is required");
 		return -1;
 	}
-	if (c->http_port > 65535) {
-		snprintf(err, errlen, "--http must be a port number 1..65535 (0 = off)");
-		return -1;
-	}
-	if (c->max_partners < 1 || c->max_partners > 32) {
-		snprintf(err, errlen, "--max-partners must be 1..32");
-		return -1;
-	}
-	if (c->neighbours < 1 || c->neighbours > MESH_MAX - 2) {
-		snprintf(err, errlen, "--neighbours must be 1..%d", MESH_MAX - 2);
-		return -1;
-	}
-	if (c->partners < 1 || c->partners > c->max_partners) {
+	/* The table bounds each field; only this check spans two. */
+	if (c->partners > c->max_partners) {
 		snprintf(err, errlen, "--partners must be 1..max-partners (%d)", c->max_partners);
 		return -1;
 	}
 	return 0;
-}
-
-void config_usage(enum role role, const char *prog)
-{
-	static const char *const names[] = {[ROLE_RP] = "rp",
-	                                    [ROLE_SOURCE] = "source",
-	                                    [ROLE_PEER] = "peer",
-	                                    [ROLE_MONITOR] = "monitor"};
-	printf("usage: %s %s [--config FILE] [--name value]...\n", prog, names[role]);
-	for (size_t i = 0; i < ARRAY_LEN(opts); i++)
-		if (opts[i].roles & role)
-			printf("  --%-14s %s\n", opts[i].name, opts[i].help);
-	printf("  --%-14s %s\n", "config", "read options from FILE (name = value lines)");
 }

@@ -1,6 +1,6 @@
-/* Options of every role, one table, one parser: the command line
- * (--name value) and a config file (--config FILE; lines "name = value",
- * '#' comments) set the same fields through config_set(). */
+/* Options of every role, one table (lib/opt.h): the command line
+ * (--name value, --name=value) and a config file (--config FILE; lines
+ * "name = value", '#' comments) set the same fields. */
 #ifndef ANYSEE_CONFIG_H
 #define ANYSEE_CONFIG_H
 
@@ -40,9 +40,10 @@ void config_defaults(struct config *c, enum role role);
 /* Set one option by long name. Returns 0, or -1 with a one-line reason. */
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
-/* Parse argv (after the role word). Returns 0, 1 for --help, -1 on error. */
-int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
-void config_usage(enum role role, const char *prog);
+/* Parse the role's command line (argv[0] is the role's name). Returns 0, or
+ * -1 when the program should exit with *status: 0 after --help or
+ * --version, 2 after a usage error (reported on stderr). */
+int config_parse_args(struct config *c, int argc, char **argv, int *status);
 /* Complete derived defaults (mode-dependent buffer) and check consistency. */
 int config_finish(struct config *c, char *err, size_t errlen);
 

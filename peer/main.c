@@ -2,11 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/opt.h"
+#include "lib/util.h"
 #include "peer/config.h"
 #include "peer/monitor.h"
 #include "peer/node.h"
 #include "peer/rp.h"
-#include "lib/util.h"
 
 static const struct {
 	const char *name;
@@ -20,8 +21,9 @@ static const struct {
     {"monitor", ROLE_MONITOR, monitor_run, "collect peers' periodic reports"},
 };
 
-static void usage(FILE *f, const char *prog)
+static void usage(FILE *f)
 {
+	const char *prog = util_progname();
 	fprintf(f, "usage: %s ROLE [--config FILE] [--name value]...\nroles:\n", prog);
 	for (size_t i = 0; i < ARRAY_LEN(roles); i++)
 		fprintf(f, "  %-8s %s\n", roles[i].name, roles[i].help);
@@ -30,28 +32,21 @@ static void usage(FILE *f, const char *prog)
 
 int main(int argc, char **argv)
 {
+	int status;
 	util_set_progname(argv[0]);
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout, util_progname());
-		return argc < 2 ? 2 : 0;
-	}
+	if (opt_command_word(argc, argv, usage, &status))
+		return status;
 	for (size_t i = 0; i < ARRAY_LEN(roles); i++) {
 		if (strcmp(argv[1], roles[i].name))
 			continue;
 		struct config cfg;
 		char err[512];
 		config_defaults(&cfg, roles[i].role);
-		int rc = config_parse_args(&cfg, argc - 2, argv + 2, err, sizeof(err));
-		if (rc == 1) {
-			config_usage(roles[i].role, util_progname());
-			return 0;
-		}
-		if (rc || config_finish(&cfg, err, sizeof(err))) {
-			err_msg("%s: %s", roles[i].name, err);
-			return 2;
-		}
+		if (config_parse_args(&cfg, argc - 1, argv + 1, &status))
+			return status;
+		if (config_finish(&cfg, err, sizeof(err)))
+			return opt_fail(roles[i].name, "%s", err);
 		return roles[i].run(&cfg);
 	}
-	err_msg("unknown role '%s' (rp, source, peer, monitor)", argv[1]);
-	return 2;
+	return opt_fail(NULL, "unknown role '%s' (rp, source, peer, monitor)", argv[1]);
 }
