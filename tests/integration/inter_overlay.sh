@@ -12,7 +12,7 @@ H="$BIN/anysee-harness"
   || fail "anysee run failed"
 "$H" run "$ROOT/scenarios/figure1.lua" --set duration=25 --set mode=coolstreaming \
   --out "$out/cool" -q > /dev/null || fail "coolstreaming run failed"
-delay() { awk -F, '$1 == "d" { print $5 }' "$1/peers.csv"; }
+delay() { jq -r '.peers[] | select(.name == "d") | .source_to_end_delay_ms_p50' "$1/metrics.json"; }
 a=$(delay "$out/any") c=$(delay "$out/cool")
 grep -q relay_add "$out/any/hosts/s2/events.log" || fail "s2 never relayed tv1"
 grep -q path_up "$out/any/hosts/d/events.log" || fail "d never got a pushed path"
