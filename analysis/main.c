@@ -1,21 +1,27 @@
 /* anysee-analyze: metrics and a report from a run directory, and the A/B
  * comparison with a regression verdict. */
+#include <glob.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "analysis/check.h"
 #include "analysis/compare.h"
 #include "lib/opt.h"
+#include "lib/rundir.h"
 #include "lib/util.h"
 
 static const struct opt_cmd report_cmd = {
     .synopsis = "RUN_DIR\n"
-                "       anysee-analyze compare RUN_A RUN_B [--tolerance NAME=VALUE,...]",
-    .about = "The first prints per-peer startup delay, source-to-end delay (median, p95) and\n"
-             "continuity, and writes RUN_DIR/metrics.json, peers.csv and report.txt. compare\n"
-             "prints both runs' summaries side by side and exits 1 when B regressed beyond\n"
-             "the tolerance (a regression gate for a new peer build, or AnySee against the\n"
-             "baseline); 'anysee-analyze compare --help' lists its option.\n",
+                "       anysee-analyze compare A B [--tolerance NAME=VALUE,...]\n"
+                "       anysee-analyze check RUN_DIR --baseline FILE",
+    .about = "The first prints per-peer and summary metrics (startup delay, steady-state\n"
+             "source-to-end delay, continuity, stretch, tree height, overhead) and writes\n"
+             "RUN_DIR/metrics.json, peers.csv, report.txt and the pictures in plots/.\n"
+             "compare judges B against A within the noise; check judges a run against\n"
+             "committed bounds. 'anysee-analyze compare --help' and 'check --help' say more.\n",
 };
 
 static int set_tolerance(void *obj, const char *value, char *err, size_t errlen)
@@ -30,16 +36,24 @@ static const struct opt compare_opts[] = {
 
 static const struct opt_cmd compare_cmd = {
     .name = "compare",
-    .synopsis = "RUN_A RUN_B [--tolerance NAME=VALUE,...]",
-    .about = "Prints both runs' summaries side by side and exits 1 when B is worse than A\n"
-             "beyond the tolerance, by default continuity=0.01,startup=20%,delay=20%,played=0\n"
-             "(an absolute drop of continuity and of the share of peers that played, a\n"
-             "relative rise of startup and median delay).\n",
+    .synopsis = "A B [--tolerance NAME=VALUE,...]",
+    .about = "A and B are run directories, or sweep points repeated with several seeds\n"
+             "(DIR/mode=anysee stands for DIR/mode=anysee-seed1, -seed2, ...). Prints both\n"
+             "summaries, the 95% bootstrap interval of B - A (over the peers of single runs,\n"
+             "over the runs of repeated points) and exits 1 when B is worse than A beyond the\n"
+             "tolerance and beyond the noise. The tolerance defaults to\n"
+             "continuity=0.01,startup=20%,delay=20%,played=0 (an absolute drop of continuity\n"
+             "and of the share of peers that played, a relative rise of startup and delay).\n",
     .opts = compare_opts,
     .nopts = ARRAY_LEN(compare_opts),
 };
 
-static int load_summary(const char *dir, struct run_summary *s)
+/* Bootstrap resamples: enough for a stable 95% interval, seeded so the same
+ * runs always give the same verdict. */
+#define COMPARE_ITERS 2000
+#define COMPARE_SEED 1
+
+static int add_run(const char *dir, struct compare_sample *s, int as_peers)
 {
 	struct run_metrics m;
 	char err[1024];
@@ -47,9 +61,36 @@ static int load_summary(const char *dir, struct run_summary *s)
 		err_msg("compare: %s", err);
 		return -1;
 	}
-	analysis_summary(&m, s);
+	struct compare_unit u;
+	int rc = as_peers ? compare_sample_peers(&m, s)
+	                  : compare_unit_of_run(&m, &u) || compare_sample_add(s, &u);
 	analysis_free(&m);
-	return 0;
+	if (rc)
+		err_msg("compare: %s: out of memory", dir);
+	return rc;
+}
+
+/* A run directory gives one unit per peer; a sweep point, one per run. */
+static int load_sample(const char *path, struct compare_sample *s)
+{
+	char hosts[1200], pattern[1200];
+	snprintf(hosts, sizeof(hosts), "%s/%s", path, RUNDIR_HOSTS);
+	if (access(hosts, R_OK) == 0)
+		return add_run(path, s, 1);
+	snprintf(pattern, sizeof(pattern), "%s-seed*", path);
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0) {
+		err_msg("compare: %s is neither a run directory nor a sweep point (no %s)", path,
+		        pattern);
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; !rc && i < g.gl_pathc; i++)
+		rc = add_run(g.gl_pathv[i], s, g.gl_pathc == 1);
+	if (!rc)
+		printf("%s: %zu runs\n", path, g.gl_pathc);
+	globfree(&g);
+	return rc;
 }
 
 static int cmd_compare(int argc, char **argv)
@@ -61,12 +102,75 @@ static int cmd_compare(int argc, char **argv)
 	if (n < 0)
 		return status;
 	if (n != 2)
-		return opt_fail(compare_cmd.name, "expected two run directories, got %d", n);
-	struct run_summary a, b;
-	if (load_summary(argv[1], &a) || load_summary(argv[2], &b))
-		return 2;
+		return opt_fail(compare_cmd.name, "expected two runs or sweep points, got %d", n);
+	struct compare_sample a = {0}, b = {0};
+	struct compare_ci ci;
+	int rc = 2;
+	if (load_sample(argv[1], &a) || load_sample(argv[2], &b))
+		goto out;
+	if (compare_bootstrap(&a, &b, COMPARE_ITERS, COMPARE_SEED, &ci)) {
+		err_msg("compare: bootstrap: out of memory");
+		goto out;
+	}
+	struct run_summary sa, sb;
+	compare_summary(&a, &sa);
+	compare_summary(&b, &sb);
 	printf("A: %s\nB: %s\n", argv[1], argv[2]);
-	return compare_runs(&a, &b, &t, NULL, stdout) ? 1 : 0;
+	rc = compare_runs(&sa, &sb, &t, &ci, stdout) ? 1 : 0;
+out:
+	compare_sample_free(&a);
+	compare_sample_free(&b);
+	return rc;
+}
+
+struct check_args {
+	const char *baseline;
+};
+
+static const struct opt check_opts[] = {
+    {"baseline", OPT_ARG, OPT_AT(struct check_args, baseline), "FILE",
+     .help = "bounds, one 'metric >= value' or 'metric <= value' a line"},
+};
+
+static const struct opt_cmd check_cmd = {
+    .name = "check",
+    .synopsis = "RUN_DIR --baseline FILE",
+    .about = "Judges the run against the bounds in FILE (metric names as under\n"
+             "metrics.json's summary, e.g. continuity_index >= 0.99) and exits 1 naming\n"
+             "each metric out of bounds; a metric the run cannot tell fails.\n",
+    .opts = check_opts,
+    .nopts = ARRAY_LEN(check_opts),
+};
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_args c = {0};
+	int status;
+	int n = opt_cli(&check_cmd, &c, argc, argv, &status);
+	if (n < 0)
+		return status;
+	if (n != 1 || !c.baseline)
+		return opt_fail(check_cmd.name, "expected one run directory and --baseline FILE");
+	struct bound *b;
+	int nb;
+	char err[1024];
+	if (check_parse(c.baseline, &b, &nb, err, sizeof(err))) {
+		err_msg("check: %s", err);
+		return 2;
+	}
+	struct run_metrics m;
+	if (analysis_load(argv[1], &m, err, sizeof(err))) {
+		err_msg("check: %s", err);
+		free(b);
+		return 2;
+	}
+	double v[M_COUNT];
+	metric_values(&m, v);
+	printf("check %s against %s\n", argv[1], c.baseline);
+	int bad = check_run(v, b, nb, stdout);
+	analysis_free(&m);
+	free(b);
+	return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -74,6 +178,8 @@ int main(int argc, char **argv)
 	util_set_progname(argv[0]);
 	if (argc > 1 && !strcmp(argv[1], "compare"))
 		return cmd_compare(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	int status;
 	int n = opt_cli(&report_cmd, NULL, argc, argv, &status);
 	if (n < 0)
