@@ -9,17 +9,20 @@
 #include "analysis/analysis.h"
 #include "analysis/check.h"
 #include "analysis/compare.h"
+#include "analysis/plot.h"
+#include "analysis/sweep.h"
 #include "lib/opt.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
 
 static const struct opt_cmd report_cmd = {
-    .synopsis = "RUN_DIR\n"
+    .synopsis = "RUN_DIR|SWEEP_DIR\n"
                 "       anysee-analyze compare A B [--tolerance NAME=VALUE,...]\n"
                 "       anysee-analyze check RUN_DIR --baseline FILE",
     .about = "The first prints per-peer and summary metrics (startup delay, steady-state\n"
              "source-to-end delay, continuity, stretch, tree height, overhead) and writes\n"
-             "RUN_DIR/metrics.json, peers.csv, report.txt and the pictures in plots/.\n"
+             "RUN_DIR/metrics.json, peers.csv, report.txt and the pictures in plots/; on a\n"
+             "sweep's directory it draws each metric against the swept parameter.\n"
              "compare judges B against A within the noise; check judges a run against\n"
              "committed bounds. 'anysee-analyze compare --help' and 'check --help' say more.\n",
 };
@@ -173,6 +176,18 @@ static int cmd_check(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+/* A sweep's directory: its pictures, from sweep.csv. */
+static int cmd_sweep_plot(const char *dir)
+{
+	char names[256], err[1024];
+	if (sweep_plot(dir, names, sizeof(names), err, sizeof(err))) {
+		err_msg("%s", err);
+		return 1;
+	}
+	printf("pictures (.svg and .png) in %s/%s: %s\n", dir, PLOT_DIR, names);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	util_set_progname(argv[0]);
@@ -186,7 +201,10 @@ int main(int argc, char **argv)
 		return status;
 	if (n != 1)
 		return opt_fail(NULL, "expected one run directory, got %d", n);
-	char err[1024];
+	char err[1024], path[1200];
+	snprintf(path, sizeof(path), "%s/%s", argv[1], RUNDIR_SWEEP_CSV);
+	if (access(path, R_OK) == 0)
+		return cmd_sweep_plot(argv[1]);
 	if (analysis_run(argv[1], stdout, err, sizeof(err))) {
 		err_msg("%s", err);
 		return 1;

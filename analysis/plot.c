@@ -189,7 +189,7 @@ static int write_script(const char *pdir, const struct run_metrics *m, char *nam
 	return fclose(f);
 }
 
-static int run_gnuplot(const char *pdir, char *err, size_t errlen)
+int plot_gnuplot(const char *pdir, char *err, size_t errlen)
 {
 	char script[1400];
 	if (rundir_path(script, sizeof(script), pdir, "plots.gp"))
@@ -228,7 +228,7 @@ int plot_run(const struct run_metrics *m, char *names, size_t nameslen, char *er
 	    (m->have_overhead && write_overhead(pdir, &m->overhead, err, errlen)) ||
 	    write_script(pdir, m, names, nameslen, err, errlen))
 		return -1;
-	if (run_gnuplot(pdir, err, errlen)) {
+	if (plot_gnuplot(pdir, err, errlen)) {
 		*names = 0;
 		return -1;
 	}

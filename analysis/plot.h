@@ -16,4 +16,7 @@
  * with the reason in err (gnuplot missing or failing is one). */
 int plot_run(const struct run_metrics *m, char *names, size_t nameslen, char *err, size_t errlen);
 
+/* Runs gnuplot on plots.gp inside pdir. Returns -1 with the reason in err. */
+int plot_gnuplot(const char *pdir, char *err, size_t errlen);
+
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "analysis/sweep.h"
 #include "harness/net.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
@@ -239,21 +240,24 @@ static int cmd_sweep(int argc, char **argv)
 	}
 	char **sets = calloc((size_t)(c.sets.n + c.grids.n + 1), sizeof(*sets));
 	char(*buf)[256] = calloc((size_t)c.grids.n + 1, sizeof(*buf));
-	char csv[1100];
+	char csv[1100], err[1024];
 	snprintf(csv, sizeof(csv), "%s/" RUNDIR_SWEEP_CSV, parent);
 	FILE *f = NULL;
 	int rc = 0;
-	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST) || !(f = fopen(csv, "we"))) {
-		err_msg("sweep: create %s: %s", csv, strerror(errno));
+	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST)) {
+		err_msg("sweep: create %s: %s", parent, strerror(errno));
 		rc = 1;
 		goto out;
 	}
-	fprintf(f, "point,seed,peers,played,startup_median_s,delay_median_ms,continuity,verified,"
-	           "control_overhead,run_dir\n");
+	if (!(f = sweep_csv_open(parent, err, sizeof(err)))) {
+		err_msg("sweep: %s", err);
+		rc = 1;
+		goto out;
+	}
 	long points = grid_size(&c);
 	for (long k = 0; k < points && !rc; k++) {
 		for (long rep = 0; rep < c.repeat; rep++) {
-			char label[512], out[1700], dir[1024], err[1024];
+			char label[512], out[1700], dir[1024];
 			int n = grid_point(&c, k, sets, buf, label, sizeof(label));
 			uint64_t seed = c.seed + (uint64_t)rep;
 			snprintf(out, sizeof(out), "%s/%s%sseed%llu", parent, label,
@@ -276,11 +280,7 @@ static int cmd_sweep(int argc, char **argv)
 			analysis_run(dir, c.o.quiet ? NULL : stderr, err, sizeof(err));
 			analysis_summary(&m, &sum);
 			analysis_free(&m);
-			fprintf(f, "\"%s\",%llu,%d,%d,%.3f,%.1f,%.5f,%.5f,%.5f,%s\n", label,
-			        (unsigned long long)seed, sum.peers, sum.played,
-			        sum.startup_median_s, sum.delay_median_ms, sum.continuity,
-			        sum.verified, sum.control_overhead, dir);
-			fflush(f);
+			sweep_csv_row(f, label, seed, &sum, dir);
 			if (interrupted) {
 				rc = 130;
 				break;
@@ -288,6 +288,15 @@ static int cmd_sweep(int argc, char **argv)
 		}
 	}
 	printf("sweep: %s\n", csv);
+	if (f && !rc) {
+		char names[256];
+		fclose(f);
+		f = NULL;
+		if (sweep_plot(parent, names, sizeof(names), err, sizeof(err)))
+			printf("sweep: pictures not drawn: %s\n", err);
+		else
+			printf("sweep: pictures (.svg and .png) in %s/plots: %s\n", parent, names);
+	}
 out:
 	if (f)
 		fclose(f);

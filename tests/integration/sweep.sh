@@ -1,0 +1,26 @@
+# A sweep over both modes with two seeds each: sweep.csv holds every run,
+# the pictures show each metric per mode with error bars over the repeats,
+# compare judges the repeated points over their runs, and check holds a
+# normal run to the committed figure-1 baseline.
+. "$(dirname "$0")/common.inc"
+need_root
+out=$(mktemp -d /tmp/anysee-test.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+"$BIN/anysee-harness" sweep "$ROOT/scenarios/figure1.lua" --set duration=15 \
+  --grid mode=anysee,coolstreaming --repeat 2 --out "$out/sw" -q > "$out/sweep.txt" 2>&1 \
+  || fail "sweep failed: $(tail -5 "$out/sweep.txt")"
+rows=$(tail -n +2 "$out/sw/sweep.csv" | wc -l)
+[ "$rows" -eq 4 ] || fail "sweep.csv has $rows runs, want 4"
+for p in sweep_played sweep_startup sweep_delay sweep_continuity; do
+  [ -s "$out/sw/plots/$p.svg" ] && [ -s "$out/sw/plots/$p.png" ] || fail "picture $p missing"
+done
+grep -c '^# ' "$out/sw/plots/sweep_delay.dat" | grep -qx 2 || fail "expected one line per mode"
+"$BIN/anysee-analyze" compare "$out/sw/mode=coolstreaming" "$out/sw/mode=anysee" \
+  --tolerance startup=100%,continuity=0.05 > "$out/cmp.txt"
+rc=$?
+[ "$rc" -le 1 ] || fail "compare of sweep points failed ($rc): $(cat "$out/cmp.txt")"
+grep -q "mode=anysee: 2 runs" "$out/cmp.txt" || fail "compare did not use both runs: $(cat "$out/cmp.txt")"
+grep -q "95% interval" "$out/cmp.txt" || fail "compare printed no interval"
+"$BIN/anysee-analyze" check "$out/sw/mode=anysee-seed1" --baseline "$ROOT/scenarios/baselines/figure1.txt" \
+  > "$out/check.txt" || fail "a normal run fails the figure-1 baseline: $(cat "$out/check.txt")"
+echo "pass: 4 runs, pictures per mode; $(grep '^delay median' "$out/cmp.txt")"
