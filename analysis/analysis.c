@@ -1,6 +1,7 @@
 #include "analysis/analysis.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,7 +59,7 @@ static void close_session(struct session *s, struct timeline *tl)
 		s->due = s->tick_due;
 		s->on_time = s->tick_on;
 		struct timeline_sec *sec = tl_at(tl, s->last_us);
-		if (sec)
+		if (sec && s->last_us < tl->stop_us)
 			sec->crashes++;
 	}
 }
@@ -108,7 +109,7 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 		cur->due = a;
 		cur->on_time = b;
 		cur->closed = 1;
-		if (sec)
+		if (sec && e->ts_us < tl->stop_us)
 			sec->leaves++;
 	}
 	return 0;
@@ -156,12 +157,22 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 	if (ss->n)
 		close_session(&ss->s[ss->n - 1], tl);
 	for (int i = 0; i < ss->n; i++) {
-		p->due += ss->s[i].due;
-		p->on_time += ss->s[i].on_time;
-		p->leaves += ss->s[i].closed;
+		const struct session *s = &ss->s[i];
+		p->due += s->due;
+		p->on_time += s->on_time;
+		/* Ended by the harness stopping the run: neither a leave nor a crash. */
+		if (s->last_us >= tl->stop_us)
+			continue;
+		p->leaves += s->closed;
+		p->crashes += !s->closed;
 	}
 	p->joins = ss->n;
-	p->crashes = p->joins - p->leaves;
+	/* Started by the harness (its log exists) but killed before it wrote
+	 * a line: one session that crashed. */
+	if (!ss->n && !p->bad_lines) {
+		p->joins = 1;
+		p->crashes = 1;
+	}
 	p->continuity = p->due ? (double)p->on_time / (double)p->due : 0;
 	return 0;
 }
@@ -366,7 +377,7 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 	const char *names[3][2] = {{"all", ""}, {"mode", p->mode}, {"stream", p->stream}};
 	int gi[3];
 	for (int i = 0; i < 3; i++)
-		gi[i] = group(m, names[i][0], names[i][1]);
+		gi[i] = *names[i][1] || i == 0 ? group(m, names[i][0], names[i][1]) : -1;
 	for (int i = 0; i < 3; i++)
 		if (gi[i] >= 0)
 			k.g[k.ng++] = &m->g[gi[i]];
@@ -374,6 +385,23 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 		snprintf(p->missing, sizeof(p->missing), "%s", e);
 	sink_finish(&k, p);
 	free(ss);
+}
+
+/* When the harness stopped the run, or UINT64_MAX for a run directory
+ * that does not say (every leave then counts as a departure). */
+static uint64_t read_stop(const char *dir)
+{
+	char path[1200];
+	unsigned long long v;
+	uint64_t stop = UINT64_MAX;
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_STOPPED))
+		return stop;
+	FILE *f = fopen(path, "re");
+	if (f && fscanf(f, "%llu", &v) == 1)
+		stop = v;
+	if (f)
+		fclose(f);
+	return stop;
 }
 
 /* The earliest first event over the peers' logs: where the timeline starts. */
@@ -411,6 +439,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 		return err_set(err, errlen, "load %s: out of memory", dir);
 	}
 	m->tl.t0_us = first_start(dir, h, nh);
+	m->tl.stop_us = read_stop(dir);
 	double *delays = load_delays(dir, nh);
 	m->have_delays = delays != NULL;
 	for (int i = 0; i < nh; i++)

@@ -39,9 +39,11 @@ struct peer_metrics {
 	/* Mean one-way delay to mesh neighbours (anysee mode): at the first
 	 * round where any was measured, and at the last one. 0 when none. */
 	double mesh_first_ms, mesh_last_ms;
-	int joins, leaves, crashes; /* sessions; a session without a leave crashed */
-	uint64_t bad_lines;         /* event lines unreadable or missing a key */
-	char missing[160];          /* logs that could not be read, and why */
+	/* Sessions, and those that ended before the harness stopped the run:
+	 * with a leave, or without one (crashed). */
+	int joins, leaves, crashes;
+	uint64_t bad_lines; /* event lines unreadable or missing a key */
+	char missing[160];  /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */
@@ -63,7 +65,8 @@ struct timeline_sec {
 };
 
 struct timeline {
-	uint64_t t0_us; /* the earliest peer start */
+	uint64_t t0_us;   /* the earliest peer start */
+	uint64_t stop_us; /* when the harness stopped the run (UINT64_MAX unknown) */
 	size_t n;
 	struct timeline_sec *s;
 };

@@ -195,7 +195,7 @@ int plot_gnuplot(const char *pdir, char *err, size_t errlen)
 	if (rundir_path(script, sizeof(script), pdir, "plots.gp"))
 		return err_set(err, errlen, "%s/plots.gp: path too long", pdir);
 	char cmd[1600];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp", pdir);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp 2> gnuplot.log", pdir);
 	char *argv[] = {"sh", "-c", cmd, NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, "sh", NULL, NULL, argv, environ);
@@ -206,8 +206,8 @@ int plot_gnuplot(const char *pdir, char *err, size_t errlen)
 		if (errno != EINTR)
 			return err_set(err, errlen, "wait for gnuplot: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(err, errlen, "gnuplot %s/plots.gp failed (exit %d)", pdir,
-		               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return err_set(err, errlen, "gnuplot %s/plots.gp failed (exit %d, see gnuplot.log)",
+		               pdir, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
 }
 

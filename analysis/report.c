@@ -126,6 +126,28 @@ static void overhead_summary_json(struct json *j, const struct overhead *o)
 	json_obj_end(j);
 }
 
+/* The paper's optimization index, ADL = leaving percentage / average delay
+ * x 100 (section V). The paper does not give the units; here the leaving
+ * percentage is the share of sessions that ended (left or crashed) before
+ * the run was stopped, and the average delay the mean steady-state
+ * source-to-end delay in milliseconds. So values are comparable between
+ * runs, not with the paper's Table II. */
+static void adl_json(struct json *j, const struct metrics_group *g, const struct group_peers *gp)
+{
+	double leaving = ratio((uint64_t)(gp->leaves + gp->crashes), (uint64_t)gp->joins);
+	double mean_ms = g->delay.n ? (double)g->delay.sum / (double)g->delay.n / 1000 : 0;
+	json_key(j, "adl");
+	json_obj_begin(j);
+	json_kdouble(j, "leaving_share", leaving, 4);
+	json_kdouble(j, "mean_delay_ms", mean_ms, 3);
+	json_key(j, "value");
+	if (mean_ms > 0)
+		json_double(j, 100 * leaving / mean_ms, 4);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
 static void group_json(struct json *j, const struct run_metrics *m, const struct metrics_group *g)
 {
 	struct group_peers gp;
@@ -160,6 +182,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		json_ki64(j, "joins", gp.joins);
 		json_ki64(j, "leaves", gp.leaves);
 		json_ki64(j, "crashes", gp.crashes);
+		adl_json(j, g, &gp);
 		json_key(j, "mesh_neighbour_delay_ms");
 		json_obj_begin(j);
 		json_kdouble(j, "first_round", gp.nmesh ? gp.mesh_first / gp.nmesh : 0, 3);

@@ -471,6 +471,8 @@ static int on_signal(struct loop *l, int sig, void *arg)
 static void stop_all(struct runner *r)
 {
 	int live = 0;
+	if (*r->dir)
+		write_file(r->dir, RUNDIR_STOPPED, "%llu\n", (unsigned long long)real_us());
 	for (int i = 0; i < r->s->nh; i++) {
 		if (r->pid[i] > 0) {
 			kill(r->pid[i], SIGTERM);

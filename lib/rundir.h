@@ -3,7 +3,7 @@
  *
  *   RUN_DIR/scenario.lua   the scenario as run       seed, params, schedule
  *   RUN_DIR/hosts.txt      "name role ip stream", one host a line
- *   RUN_DIR/harness.log    what the harness did      backend, switch.log
+ *   RUN_DIR/harness.log    what the harness did      backend, switch.log, stopped_us
  *   RUN_DIR/delays.txt     shortest-path delays (ms) topology.gml
  *   RUN_DIR/capture.pcap   the capture, when asked
  *   RUN_DIR/metrics.json, peers.csv, report.txt      the analysis
@@ -20,6 +20,9 @@
 #define RUNDIR_SCHEDULE "schedule"
 #define RUNDIR_HOSTS "hosts.txt"
 #define RUNDIR_HARNESS_LOG "harness.log"
+/* The real-time clock (us) when the harness began stopping every host:
+ * leaves after it end the run, they are not departures. */
+#define RUNDIR_STOPPED "stopped_us"
 #define RUNDIR_BACKEND "backend"
 #define RUNDIR_SWITCH_LOG "switch.log"
 #define RUNDIR_DELAYS "delays.txt"

@@ -39,6 +39,9 @@ int evlog_open(struct evlog *l, const char *dir)
 		return 0;
 	seglog_hdr_encode(l->epoch_us, hdr);
 	fwrite(hdr, 1, sizeof(hdr), l->seg);
+	/* On disk at once: a peer killed in its first second still leaves a
+	 * readable log. */
+	fflush(l->seg);
 	return 0;
 }
 
@@ -146,6 +149,8 @@ void evlog_start(struct evlog *l, const char *role, uint32_t id, const char *mod
 	evlog_event(l, LOGEV_START,
 	            "role=%s id=%u " LOGK_MODE "=%s stream=%s rate=%llu buffer_us=%llu", role, id,
 	            mode, stream, (unsigned long long)rate_bps, (unsigned long long)buffer_us);
+	if (l->ev)
+		fflush(l->ev);
 }
 
 void evlog_play_start(struct evlog *l, uint32_t seq, uint64_t startup_us, uint64_t lag_us)
