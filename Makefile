@@ -148,8 +148,8 @@ paper: all
 	  $(BUILD)/bin/anysee-harness sweep scenarios/paper-$$s.lua --grid mode=anysee,coolstreaming \
 	    --out $(PAPER_RUNS)/$$s -q || exit 1; \
 	  echo "== paper-$$s: coolstreaming (A) against anysee (B)"; \
-	  $(BUILD)/bin/anysee-analyze compare $(PAPER_RUNS)/$$s/mode=coolstreaming-seed1 \
-	    $(PAPER_RUNS)/$$s/mode=anysee-seed1 || true; \
+	  $(BUILD)/bin/anysee-analyze compare $(PAPER_RUNS)/$$s/mode=coolstreaming \
+	    $(PAPER_RUNS)/$$s/mode=anysee || true; \
 	done
 
 # Coverage-guided fuzzing of the wire decoder (clang's libFuzzer).
