@@ -8,6 +8,7 @@
 #include "lib/opt.h"
 #include "lib/util.h"
 #include "peer/mesh.h"
+#include "peer/policy.h"
 
 #define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
 
@@ -203,7 +204,7 @@ int config_parse_args(struct config *c, int argc, char **argv, int *status)
 int config_finish(struct config *c, char *err, size_t errlen)
 {
 	if (c->role == ROLE_PEER && !c->buffer_set)
-		c->buffer_us = c->mode == MODE_COOLSTREAMING ? 120000000u : 40000000u;
+		c->buffer_us = policy_for(c->mode)->buffer_us;
 	if (c->role == ROLE_SOURCE && !c->buffer_us)
 		c->buffer_us = 40000000u;
 	if ((c->role & (ROLE_SOURCE | ROLE_PEER)) && !*c->rp) {

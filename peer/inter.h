@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/util.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
-#include "lib/util.h"
 #include "peer/wire.h"
 
 #define INTER_MAX_CHILDREN 48
@@ -31,8 +31,6 @@
 #define INTER_MAX_BACKUP 4
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
-/* NEIGH_CUT reason of a path link (a partner cut is another relation). */
-#define INTER_REASON_PATH 4
 
 struct inter_io {
 	void *ctx;

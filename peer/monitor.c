@@ -1,43 +1,28 @@
 #include "peer/monitor.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/loop.h"
 #include "lib/util.h"
+#include "peer/udp.h"
 #include "peer/wire.h"
 
 struct monitor {
 	FILE *out;
-	uint64_t reports, bad;
 };
 
-static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct monitor *mon = arg;
-	uint8_t buf[2048];
-	for (int i = 0; i < 256; i++) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		if (len < 0)
-			return;
-		struct wire_msg m;
-		if (wire_decode(buf, (size_t)len, &m) || m.hdr.type != WIRE_REPORT) {
-			mon->bad++;
-			continue;
-		}
-		const struct wire_report *r = &m.u.report;
-		fprintf(mon->out,
-		        "%llu id=%u stream=%u state=%u partners=%u received=%u due=%u on_time=%u "
-		        "last_delay_us=%u\n",
-		        (unsigned long long)r->t_us, m.hdr.sender, m.hdr.stream, r->state,
-		        r->partners, r->received, r->due, r->on_time, r->last_delay_us);
-		mon->reports++;
-	}
+	if (m->hdr.type != WIRE_REPORT)
+		return;
+	const struct wire_report *r = &m->u.report;
+	fprintf(mon->out,
+	        "%llu id=%u stream=%u state=%u partners=%u received=%u due=%u on_time=%u "
+	        "last_delay_us=%u\n",
+	        (unsigned long long)r->t_us, m->hdr.sender, m->hdr.stream, r->state, r->partners,
+	        r->received, r->due, r->on_time, r->last_delay_us);
 }
 
 static uint64_t flush_timer(struct loop *l, void *arg)
@@ -61,17 +46,16 @@ int monitor_run(struct config *cfg)
 			return 1;
 		}
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
+	struct udp udp = {.fd = -1};
 	struct loop *l = NULL;
 	int rc = 1;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err_errno("bind monitor socket to %s", cfg->listen);
+	char e[256];
+	if (udp_open(&udp, ip, port, 0, e, sizeof(e))) {
+		err_msg("start monitor: %s", e);
 		goto out;
 	}
 	l = loop_new();
-	if (!l || loop_add_fd(l, fd, EPOLLIN, on_readable, &mon)) {
+	if (!l || udp_attach(&udp, l, on_msg, &mon)) {
 		err_errno("set up event loop");
 		goto out;
 	}
@@ -80,8 +64,7 @@ int monitor_run(struct config *cfg)
 	rc = 0;
 out:
 	loop_free(l);
-	if (fd >= 0)
-		close(fd);
+	udp_close(&udp);
 	if (mon.out != stdout)
 		fclose(mon.out);
 	return rc;

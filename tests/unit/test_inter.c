@@ -154,7 +154,7 @@ static const struct sent *only(int type, uint32_t to, uint16_t stream)
 
 static void check_cut(uint32_t to, uint16_t stream)
 {
-	assert_int_equal(only(WIRE_NEIGH_CUT, to, stream)->m.u.simple.reason, INTER_REASON_PATH);
+	assert_int_equal(only(WIRE_NEIGH_CUT, to, stream)->m.u.simple.reason, WIRE_CUT_PATH);
 }
 
 static void check_path(const struct wire_path_setup *got, uint32_t seq, const uint32_t *ids, int n)
