@@ -81,7 +81,7 @@ struct inter {
 	struct evlog *log;
 	struct inter_io io;
 	struct rng *rng;
-	int enabled; /* anysee mode (and sources) */
+	int enabled; /* push paths on: the policy's push_paths */
 	/* The stream this peer watches or serves, and its source. */
 	uint16_t stream;
 	uint32_t source_id;

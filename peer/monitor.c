@@ -8,17 +8,13 @@
 #include "peer/udp.h"
 #include "peer/wire.h"
 
-struct monitor {
-	FILE *out;
-};
-
 static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
-	struct monitor *mon = arg;
+	FILE *out = arg;
 	if (m->hdr.type != WIRE_REPORT)
 		return;
 	const struct wire_report *r = &m->u.report;
-	fprintf(mon->out,
+	fprintf(out,
 	        "%llu id=%u stream=%u state=%u partners=%u received=%u due=%u on_time=%u "
 	        "last_delay_us=%u\n",
 	        (unsigned long long)r->t_us, m->hdr.sender, m->hdr.stream, r->state, r->partners,
@@ -27,13 +23,13 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 
 static uint64_t flush_timer(struct loop *l, void *arg)
 {
-	fflush(((struct monitor *)arg)->out);
+	fflush(arg);
 	return 1000000u;
 }
 
 int monitor_run(struct config *cfg)
 {
-	struct monitor mon = {.out = stdout};
+	FILE *out = stdout;
 	uint32_t ip;
 	uint16_t port;
 	parse_ipport(cfg->listen, &ip, &port);
@@ -41,7 +37,7 @@ int monitor_run(struct config *cfg)
 		char path[1100];
 		mkdir(cfg->log_dir, 0755);
 		snprintf(path, sizeof(path), "%s/reports.log", cfg->log_dir);
-		if (!(mon.out = fopen(path, "we"))) {
+		if (!(out = fopen(path, "we"))) {
 			err_errno("open report log %s", path);
 			return 1;
 		}
@@ -55,17 +51,17 @@ int monitor_run(struct config *cfg)
 		goto out;
 	}
 	l = loop_new();
-	if (!l || udp_attach(&udp, l, on_msg, &mon)) {
+	if (!l || udp_attach(&udp, l, on_msg, out)) {
 		err_errno("set up event loop");
 		goto out;
 	}
-	loop_add_timer(l, 1000000u, flush_timer, &mon);
+	loop_add_timer(l, 1000000u, flush_timer, out);
 	loop_run(l, NULL, NULL);
 	rc = 0;
 out:
 	loop_free(l);
 	udp_close(&udp);
-	if (mon.out != stdout)
-		fclose(mon.out);
+	if (out != stdout)
+		fclose(out);
 	return rc;
 }

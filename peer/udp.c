@@ -34,8 +34,10 @@ int udp_open(struct udp *u, uint32_t ip, uint16_t port, int buf_bytes, char *err
 		udp_close(u);
 		return -1;
 	}
+	socklen_t sl = sizeof(sa);
+	getsockname(u->fd, (struct sockaddr *)&sa, &sl);
 	u->ip = ip;
-	u->port = port;
+	u->port = ntohs(sa.sin_port);
 	return 0;
 }
 

@@ -17,8 +17,8 @@ typedef void (*udp_msg_fn)(void *arg, const struct wire_msg *m, const struct wir
 
 struct udp {
 	int fd;
-	uint32_t ip; /* the bound address, host byte order */
-	uint16_t port;
+	uint32_t ip;          /* the bound address, host byte order */
+	uint16_t port;        /* the bound port (the kernel's pick for port 0) */
 	uint64_t bad;         /* datagrams that did not decode */
 	uint64_t send_errors; /* datagrams the kernel did not take */
 	udp_msg_fn on_msg;
