@@ -340,7 +340,7 @@ uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
 		send_detector(m, &m->nb[i].addr, &d);
 	int k;
 	double mean = mesh_mean_delay_us(m, &k);
-	evlog_event(m->log, "mesh", "n=%d measured=%d mean_delay_us=%.0f", m->n, k, mean);
+	evlog_mesh(m->log, m->n, k, mean);
 	/* Spread rounds so peers started together do not flood in lockstep. */
 	return MESH_ROUND_US - MESH_ROUND_US / 10 + rng_below(m->rng, MESH_ROUND_US / 5);
 }

@@ -410,9 +410,8 @@ static uint64_t play_timer(struct loop *l, void *arg)
 		buffer_advance(b, now, playout, n);
 	} else if (overlay_try_play(&n->ov, n->cfg->startup_us, now)) {
 		const struct segment *s = buffer_get(b, n->ov.start_seq);
-		evlog_event(&n->log, "play_start", "seq=%u startup_us=%llu lag_us=%llu",
-		            n->ov.start_seq, (unsigned long long)(now - n->join_mono_us),
-		            (unsigned long long)(real_us() - s->origin_us));
+		evlog_play_start(&n->log, n->ov.start_seq, now - n->join_mono_us,
+		                 real_us() - s->origin_us);
 	}
 	return PLAY_US;
 }
@@ -422,15 +421,16 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 	struct node *n = arg;
 	if (n->have_stream && n->ov.buf.playing) {
 		struct buffer_stats *s = &n->ov.buf.st, *p = &n->last_tick;
-		evlog_event(
-		    &n->log, "tick",
-		    "due=%llu on_time=%llu recv=%llu late=%llu dup=%llu np=%d last_delay_us=%u",
-		    (unsigned long long)(s->due - p->due),
-		    (unsigned long long)(s->on_time - p->on_time),
-		    (unsigned long long)(s->received - p->received),
-		    (unsigned long long)(s->late - p->late),
-		    (unsigned long long)(s->duplicates - p->duplicates), n->ov.np,
-		    n->ov.last_delay_us);
+		struct evlog_tick t = {
+		    .due = s->due - p->due,
+		    .on_time = s->on_time - p->on_time,
+		    .recv = s->received - p->received,
+		    .late = s->late - p->late,
+		    .dup = s->duplicates - p->duplicates,
+		    .partners = n->ov.np,
+		    .last_delay_us = n->ov.last_delay_us,
+		};
+		evlog_tick(&n->log, &t);
 		*p = *s;
 	}
 	evlog_flush(&n->log);
@@ -517,10 +517,9 @@ static int node_open(struct node *n, struct config *cfg)
 		return -1;
 	}
 	n->join_mono_us = mono_us();
-	evlog_event(&n->log, "start", "role=%s id=%u mode=%s stream=%s rate=%llu buffer_us=%llu",
-	            cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id, n->policy->name,
-	            cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
-	            (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
+	evlog_start(&n->log, cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
+	            n->policy->name, cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
+	            cfg->rate_bps, cfg->buffer_us);
 	n->synthetic = 1;
 	struct inter_io iio = {n, io_send, io_neighbours};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
@@ -584,11 +583,15 @@ static void log_totals(struct node *n)
 	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
 	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
 	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay);
-	evlog_event(&n->log, "leave",
-	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
-	            (unsigned long long)st->received, (unsigned long long)st->due,
-	            (unsigned long long)st->on_time, (unsigned long long)n->served,
-	            (unsigned long long)n->udp.bad, (unsigned long long)st->late);
+	struct evlog_leave lv = {
+	    .received = st->received,
+	    .due = st->due,
+	    .on_time = st->on_time,
+	    .served = n->served,
+	    .bad = n->udp.bad,
+	    .late = st->late,
+	};
+	evlog_leave(&n->log, &lv);
 }
 
 int node_run(struct config *cfg)
