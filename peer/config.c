@@ -8,6 +8,7 @@
 #include "lib/opt.h"
 #include "lib/util.h"
 #include "peer/mesh.h"
+#include "peer/policy.h"
 
 #define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
 
@@ -203,25 +204,18 @@ int config_parse_args(struct config *c, int argc, char **argv, int *status)
 int config_finish(struct config *c, char *err, size_t errlen)
 {
 	if (c->role == ROLE_PEER && !c->buffer_set)
-		c->buffer_us = c->mode == MODE_COOLSTREAMING ? 120000000u : 40000000u;
+		c->buffer_us = policy_for(c->mode)->buffer_us;
 	if (c->role == ROLE_SOURCE && !c->buffer_us)
 		c->buffer_us = 40000000u;
-	if ((c->role & (ROLE_SOURCE | ROLE_PEER)) && !*c->rp) {
-		snprintf(err, errlen, "--rp ip:port is required");
-		return -1;
-	}
-	if (c->role == ROLE_SOURCE && !*c->stream) {
-		snprintf(err, errlen, "--stream NAME is required");
-		return -1;
-	}
-	if (c->role == ROLE_PEER && !*c->watch) {
-		snprintf(err, errlen, "--watch NAME is required");
-		return -1;
-	}
+	if ((c->role & (ROLE_SOURCE | ROLE_PEER)) && !*c->rp)
+		return err_set(err, errlen, "--rp ip:port is required");
+	if (c->role == ROLE_SOURCE && !*c->stream)
+		return err_set(err, errlen, "--stream NAME is required");
+	if (c->role == ROLE_PEER && !*c->watch)
+		return err_set(err, errlen, "--watch NAME is required");
 	/* The table bounds each field; only this check spans two. */
-	if (c->partners > c->max_partners) {
-		snprintf(err, errlen, "--partners must be 1..max-partners (%d)", c->max_partners);
-		return -1;
-	}
+	if (c->partners > c->max_partners)
+		return err_set(err, errlen, "--partners must be 1..max-partners (%d)",
+		               c->max_partners);
 	return 0;
 }

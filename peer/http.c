@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,16 +568,61 @@ void http_stream_write(struct http_server *h, const uint8_t *data, size_t len)
 	}
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+static bool content_type_ok(const char *ct, size_t len)
 {
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	bool ok = len && len <= CONTENT_TYPE_MAX;
+	for (size_t i = 0; i < len; i++)
+		ok = ok && ct[i] >= ' ' && ct[i] < 0x7f;
+	return ok;
+}
+
+/* A listening socket on bind_ip:port; *bound_port is the port it got. */
+static int listen_on(const char *bind_ip, int port, int *bound_port, char *err, size_t errlen)
+{
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	int gai = getaddrinfo(bind_ip, portstr, &hints, &ai);
+	if (gai)
+		return err_set(err, errlen, "HTTP address %s: %s", bind_ip,
+		               gai == EAI_NONAME ? "not a numeric IP address" : gai_strerror(gai));
+	const char *step;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int one = 1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		step = "create socket for";
+		goto fail;
+	}
+	/* A restarted peer must get its port back despite old TIME_WAIT sockets. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen)) {
+		step = "bind";
+		goto fail;
+	}
+	if (listen(fd, SOMAXCONN)) {
+		step = "listen on";
+		goto fail;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		step = "read the address of";
+		goto fail;
+	}
+	freeaddrinfo(ai);
+	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                             : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+
+fail:
+	err_set(err, errlen, "%s HTTP address %s port %d: %s", step, bind_ip, port,
+	        strerror(errno));
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 struct http_server *http_new(struct loop *l, const char *bind_ip, int port, http_status_fn status,
@@ -589,83 +633,40 @@ struct http_server *http_new(struct loop *l, const char *bind_ip, int port, http
 	if (!content_type)
 		content_type = "application/octet-stream";
 	if (port < 0 || port > 65535) {
-		set_err(err, errlen, "HTTP port %d: out of range", port);
+		err_set(err, errlen, "HTTP port %d: out of range", port);
 		return NULL;
 	}
 	size_t ctlen = strlen(content_type);
-	bool ct_ok = ctlen && ctlen <= CONTENT_TYPE_MAX;
-	for (size_t i = 0; i < ctlen; i++)
-		ct_ok = ct_ok && content_type[i] >= ' ' && content_type[i] < 0x7f;
-	if (!ct_ok) {
-		set_err(err, errlen,
+	if (!content_type_ok(content_type, ctlen)) {
+		err_set(err, errlen,
 		        "HTTP Content-Type '%s': not 1 to %d printable ASCII characters",
 		        content_type, CONTENT_TYPE_MAX);
 		return NULL;
 	}
-
-	char portstr[8];
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	                         .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai;
-	int gai = getaddrinfo(bind_ip, portstr, &hints, &ai);
-	if (gai) {
-		set_err(err, errlen, "HTTP address %s: %s", bind_ip,
-		        gai == EAI_NONAME ? "not a numeric IP address" : gai_strerror(gai));
-		return NULL;
-	}
 	struct http_server *h = calloc(1, sizeof(*h));
 	if (!h) {
-		set_err(err, errlen, "allocate HTTP server: out of memory");
-		freeaddrinfo(ai);
+		err_set(err, errlen, "allocate HTTP server: out of memory");
 		return NULL;
 	}
-	const char *step;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int one = 1;
-	h->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	h->fd = listen_on(bind_ip, port, &h->port, err, errlen);
 	if (h->fd < 0) {
-		step = "create socket for";
-		goto fail;
-	}
-	/* A restarted peer must get its port back despite old TIME_WAIT sockets. */
-	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(h->fd, ai->ai_addr, ai->ai_addrlen)) {
-		step = "bind";
-		goto fail;
-	}
-	if (listen(h->fd, SOMAXCONN)) {
-		step = "listen on";
-		goto fail;
-	}
-	if (getsockname(h->fd, (struct sockaddr *)&ss, &sl)) {
-		step = "read the address of";
-		goto fail;
+		free(h);
+		return NULL;
 	}
 	if (loop_add_fd(l, h->fd, EPOLLIN, on_accept, h)) {
-		step = "watch";
-		goto fail;
+		err_set(err, errlen, "watch HTTP address %s port %d: %s", bind_ip, port,
+		        strerror(errno));
+		close(h->fd);
+		free(h);
+		return NULL;
 	}
-	freeaddrinfo(ai);
 	h->l = l;
-	h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                         : ((struct sockaddr_in *)&ss)->sin_port);
 	h->status = status;
 	h->arg = arg;
 	memcpy(h->content_type, content_type, ctlen + 1);
 	h->queue_max = HTTP_QUEUE_MAX_DEFAULT;
 	h->timeout_us = HTTP_TIMEOUT_US_DEFAULT;
 	return h;
-
-fail:
-	set_err(err, errlen, "%s HTTP address %s port %d: %s", step, bind_ip, port,
-	        strerror(errno));
-	freeaddrinfo(ai);
-	if (h->fd >= 0)
-		close(h->fd);
-	free(h);
-	return NULL;
 }
 
 void http_set_limits(struct http_server *h, size_t queue_max, uint64_t timeout_us)

@@ -11,23 +11,21 @@
 #define BACKUP_WANTED 1 /* delta_b: backup paths kept for the watched stream */
 #define MU_D_US 25000000u
 
-static void send_msg(struct inter *in, const struct wire_addr *to, int type, uint16_t stream,
-                     const void *body, size_t len)
+static void send_msg(struct inter *in, const struct wire_addr *to, enum wire_type type,
+                     uint16_t stream, const void *body, size_t len)
 {
 	struct wire_msg m;
-	memset(&m.hdr, 0, sizeof(m.hdr));
-	m.hdr.type = (uint8_t)type;
-	m.hdr.stream = stream;
-	m.hdr.sender = in->self.id;
+	wire_msg_init(&m, type, stream, in->self.id);
 	memcpy(&m.u, body, len);
 	in->io.send(in->io.ctx, to, &m);
 }
 
-static void send_simple(struct inter *in, const struct wire_addr *to, int type, uint16_t stream,
-                        uint32_t seq, uint8_t reason)
+static void send_simple(struct inter *in, const struct wire_addr *to, enum wire_type type,
+                        uint16_t stream, uint32_t seq, uint8_t reason)
 {
-	struct wire_simple s = {seq, reason};
-	send_msg(in, to, type, stream, &s, sizeof(s));
+	struct wire_msg m;
+	wire_msg_simple(&m, type, stream, in->self.id, seq, reason);
+	in->io.send(in->io.ctx, to, &m);
 }
 
 void inter_init(struct inter *in, const struct wire_addr *self, struct evlog *log,
@@ -99,12 +97,13 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 {
 	/* Tell both sides: the children lose this hop, the parent a child. */
 	for (int i = 0; i < r->nchild; i++) {
-		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, INTER_REASON_PATH);
+		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, r->child[i].cls);
 	}
 	if (r->have_pending)
-		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq, 1);
-	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, INTER_REASON_PATH);
+		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
+		            WIRE_REFUSE_UPSTREAM);
+	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 	evlog_event(in->log, "relay_del",
 	            "stream=%u parent=%u children=%d forwarded=%llu reason=%s", r->stream,
 	            r->parent.id, r->nchild, (unsigned long long)r->forwarded, why);
@@ -148,7 +147,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32
 		/* Invalid path: only its last link goes. */
 		evlog_event(in->log, "path_cut", "parent=%u reason=delay delay_us=%u", parent->id,
 		            delay_us);
-		send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, INTER_REASON_PATH);
+		send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		in->have_active = in->active_up = 0;
 		in->paths_cut++;
 	}
@@ -297,7 +296,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	int k = position(ps, in->self.id);
 	if (!in->enabled || k < 0 || ps->nhops < 2 || !stream) {
 		if (k > 0 || ps->nhops >= 2)
-			send_simple(in, from, WIRE_RELAY_REFUSE, stream, ps->seq, 2);
+			send_simple(in, from, WIRE_RELAY_REFUSE, stream, ps->seq,
+			            WIRE_REFUSE_NOT_ON_PATH);
 		return;
 	}
 	if (k == ps->nhops - 1) {
@@ -324,7 +324,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
 			            stream, in->nchild);
 		} else {
-			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 3);
+			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
+			            WIRE_REFUSE_NO_SLOT);
 		}
 		return;
 	}
@@ -333,12 +334,14 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us))
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
 		else
-			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 3);
+			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
+			            WIRE_REFUSE_NO_SLOT);
 		return;
 	}
 	/* Our own stream is served once we play it, never relayed. */
 	if (r || k == 0 || stream == in->stream || in->nrelay == INTER_MAX_RELAYS) {
-		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, 4);
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
+		            WIRE_REFUSE_CANNOT_RELAY);
 		return;
 	}
 	/* Not carrying the stream: become a relay, asking our own parent. */
@@ -365,7 +368,8 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		r->have_pending = 0;
 		if (!accepted || !admit_child(in, r->child, &r->nchild, &r->pending_child,
 		                              KEYNODE_RELAY, now_us)) {
-			send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, stream, seq, 1);
+			send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, stream, seq,
+			            WIRE_REFUSE_UPSTREAM);
 			r->nchild = 0;
 			drop_relay(in, r, "refused");
 			return;
@@ -449,7 +453,7 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 			const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
 			evlog_event(in->log, "path_cut", "parent=%u reason=%s", parent->id,
 			            in->active_rx_us ? "silent" : "setup timeout");
-			send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, INTER_REASON_PATH);
+			send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 			in->have_active = in->active_up = 0;
 			in->paths_cut++;
 		}
@@ -483,6 +487,6 @@ void inter_leave(struct inter *in)
 		drop_relay(in, &in->relay[0], "leave");
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,
-		            0, INTER_REASON_PATH);
+		            0, WIRE_CUT_PATH);
 	in->have_active = 0;
 }

@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/util.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
-#include "lib/util.h"
 #include "peer/wire.h"
 
 #define INTER_MAX_CHILDREN 48
@@ -31,8 +31,6 @@
 #define INTER_MAX_BACKUP 4
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
-/* NEIGH_CUT reason of a path link (a partner cut is another relation). */
-#define INTER_REASON_PATH 4
 
 struct inter_io {
 	void *ctx;
@@ -83,7 +81,7 @@ struct inter {
 	struct evlog *log;
 	struct inter_io io;
 	struct rng *rng;
-	int enabled; /* anysee mode (and sources) */
+	int enabled; /* push paths on: the policy's push_paths */
 	/* The stream this peer watches or serves, and its source. */
 	uint16_t stream;
 	uint32_t source_id;

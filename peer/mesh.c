@@ -122,3 +122,232 @@ int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out)
 	}
 	return 0;
 }
+
+/* ---- the protocol ---- */
+
+#define MESH_ROUND_US 3000000u
+#define MESH_TIMEOUT_US 12000000u
+
+void mesh_attach(struct mesh *m, const struct wire_addr *self, struct evlog *log,
+                 const struct mesh_io *io, struct rng *rng, int enabled)
+{
+	m->self = *self;
+	m->log = log;
+	m->io = *io;
+	m->rng = rng;
+	m->enabled = enabled;
+}
+
+int mesh_neighbours(const struct mesh *m, struct wire_addr *out, int max)
+{
+	int k = 0;
+	for (int i = 0; i < m->n && k < max; i++)
+		out[k++] = m->nb[i].addr;
+	return k;
+}
+
+static void send_simple(struct mesh *m, const struct wire_addr *to, enum wire_type type,
+                        uint8_t reason)
+{
+	struct wire_msg msg;
+	wire_msg_simple(&msg, type, 0, m->self.id, 0, reason);
+	m->io.send(m->io.ctx, to, &msg);
+}
+
+static void send_detector(struct mesh *m, const struct wire_addr *to, const struct wire_detector *d)
+{
+	struct wire_msg msg;
+	wire_msg_init(&msg, WIRE_DETECTOR, 0, m->self.id);
+	msg.u.det = *d;
+	m->io.send(m->io.ctx, to, &msg);
+}
+
+/* The stream a candidate watches, as the rendezvous point listed it. */
+static uint16_t cand_stream(const struct mesh *m, uint32_t id)
+{
+	const struct wire_peer_entry *c;
+	int n = m->io.candidates(m->io.ctx, &c);
+	for (int i = 0; i < n; i++)
+		if (c[i].addr.id == id)
+			return c[i].stream;
+	return 0;
+}
+
+void mesh_on_cut(struct mesh *m, uint32_t id, const char *why)
+{
+	if (!mesh_find(m, id))
+		return;
+	mesh_del(m, id);
+	evlog_event(m->log, "mesh_del", "id=%u reason=%s n=%d", id, why, m->n);
+}
+
+static void added(struct mesh *m, const struct wire_addr *a, uint64_t now_us)
+{
+	if (mesh_find(m, a->id))
+		return;
+	if (mesh_add(m, a, cand_stream(m, a->id), now_us))
+		evlog_event(m->log, "mesh_add", "id=%u n=%d", a->id, m->n);
+}
+
+void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint64_t now_us)
+{
+	if (!m->enabled || m->leaving || (!mesh_find(m, from->id) && m->n >= m->max)) {
+		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_FULL);
+		return;
+	}
+	added(m, from, now_us);
+	send_simple(m, from, WIRE_NEIGH_ACCEPT, 0);
+}
+
+void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint64_t now_us)
+{
+	if (!m->enabled)
+		return;
+	if (!mesh_find(m, from->id) && m->n >= m->max) {
+		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_FULL);
+		return;
+	}
+	added(m, from, now_us);
+	if (m->n <= m->target)
+		return;
+	/* An LTM replacement brought a nearer neighbour: shed the farthest. */
+	struct mesh_nb *far = NULL;
+	for (int i = 0; i < m->n; i++)
+		if (m->nb[i].have_delay && (!far || m->nb[i].delay_us > far->delay_us))
+			far = &m->nb[i];
+	if (far && far->addr.id != from->id) {
+		struct wire_addr a = far->addr;
+		evlog_event(m->log, "ltm_replace", "drop=%u delay_us=%u by=%u", a.id, far->delay_us,
+		            from->id);
+		send_simple(m, &a, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
+		mesh_on_cut(m, a.id, "ltm");
+	}
+}
+
+/* One LTM change per peer and round: every change makes the other end look
+ * for a new neighbour, so unthrottled changes keep the mesh churning
+ * instead of settling. */
+static int ltm_may_change(struct mesh *m, uint64_t now_us)
+{
+	if (m->ltm_last_us && now_us - m->ltm_last_us < MESH_ROUND_US)
+		return 0;
+	m->ltm_last_us = now_us;
+	return 1;
+}
+
+/* A direct probe (answered with our timestamp), or the answer to ours,
+ * which settles a pending replacement. */
+static void on_direct(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
+                      uint32_t age, uint64_t now_real_us, uint64_t now_us)
+{
+	if (d->direct.id == 0) {
+		struct wire_detector r = {
+		    .ttl = 0, .src = m->self, .src_ts_us = now_real_us, .direct = d->src};
+		send_detector(m, from, &r);
+		return;
+	}
+	struct mesh_pending pd;
+	if (d->direct.id != m->self.id || !mesh_pending_take(m, d->src.id, &pd))
+		return;
+	if (mesh_ltm_decide(0, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
+	    ltm_may_change(m, now_us) && !mesh_find(m, d->src.id)) {
+		evlog_event(m->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u", d->src.id, age,
+		            pd.n_id, pd.d_np_us);
+		send_simple(m, &pd.s, WIRE_NEIGH_REQ, 0);
+	}
+}
+
+/* One hop from S: measure S -> us and pass the detector on, stamped. */
+static void on_one_hop(struct mesh *m, const struct wire_detector *d, struct mesh_nb *via,
+                       uint32_t age, uint64_t now_real_us)
+{
+	via->delay_us = age;
+	via->have_delay = 1;
+	if (!mesh_first_seen(m, d->src.id, d->msg_id))
+		return;
+	struct wire_detector f = *d;
+	f.ttl = (uint8_t)(d->ttl - 1);
+	f.direct = m->self;
+	f.direct_ts_us = now_real_us;
+	for (int i = 0; i < m->n; i++)
+		if (m->nb[i].addr.id != d->src.id)
+			send_detector(m, &m->nb[i].addr, &f);
+}
+
+/* Two hops: S -> N (= from) -> us, the triangle LTM judges. */
+static void on_two_hops(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
+                        uint64_t now_real_us, uint64_t now_us)
+{
+	if (d->direct.id != from->id || d->direct_ts_us < d->src_ts_us)
+		return;
+	uint32_t d_sn = (uint32_t)(d->direct_ts_us - d->src_ts_us);
+	uint32_t d_np =
+	    now_real_us > d->direct_ts_us ? (uint32_t)(now_real_us - d->direct_ts_us) : 0;
+	struct mesh_nb *s = mesh_find(m, d->src.id);
+	enum ltm_verdict v =
+	    mesh_ltm_decide(d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
+	if (v == LTM_CUT_NP && m->n > 2 && ltm_may_change(m, now_us)) {
+		evlog_event(m->log, "ltm_cut", "n=%u d_np_us=%u s=%u d_sn_us=%u d_sp_us=%u",
+		            from->id, d_np, d->src.id, d_sn, s->delay_us);
+		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
+		mesh_on_cut(m, from->id, "ltm");
+	} else if (v == LTM_PROBE_S) {
+		mesh_pending_add(m, &d->src, from->id, d_np, now_us);
+		struct wire_detector p = {.ttl = 0, .src = m->self, .src_ts_us = now_real_us};
+		send_detector(m, &d->src, &p);
+	}
+}
+
+void mesh_on_detector(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
+                      uint64_t now_real_us, uint64_t now_us)
+{
+	if (!m->enabled || d->src.id == m->self.id)
+		return;
+	uint32_t age = now_real_us > d->src_ts_us ? (uint32_t)(now_real_us - d->src_ts_us) : 0;
+	if (d->ttl == 0) {
+		on_direct(m, d, from, age, now_real_us, now_us);
+		return;
+	}
+	struct mesh_nb *via = mesh_find(m, from->id);
+	if (!via)
+		return;
+	via->last_heard_us = now_us;
+	if (d->ttl >= 2)
+		on_one_hop(m, d, via, age, now_real_us);
+	else
+		on_two_hops(m, d, from, now_real_us, now_us);
+}
+
+uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
+{
+	if (m->leaving)
+		return 0;
+	for (int i = m->n - 1; i >= 0; i--)
+		if (now_us - m->nb[i].last_heard_us > MESH_TIMEOUT_US)
+			mesh_on_cut(m, m->nb[i].addr.id, "timeout");
+	const struct wire_peer_entry *cand;
+	int ncand = m->io.candidates(m->io.ctx, &cand);
+	for (int tries = 0, want = m->target - m->n; want > 0 && tries < 2 * ncand; tries++) {
+		const struct wire_peer_entry *c = &cand[rng_below(m->rng, (uint64_t)ncand)];
+		if (mesh_find(m, c->addr.id))
+			continue;
+		send_simple(m, &c->addr, WIRE_NEIGH_REQ, 0);
+		want--;
+	}
+	struct wire_detector d = {
+	    .msg_id = m->next_msg_id++, .ttl = 2, .src = m->self, .src_ts_us = now_real_us};
+	for (int i = 0; i < m->n; i++)
+		send_detector(m, &m->nb[i].addr, &d);
+	int k;
+	double mean = mesh_mean_delay_us(m, &k);
+	evlog_mesh(m->log, m->n, k, mean);
+	/* Spread rounds so peers started together do not flood in lockstep. */
+	return MESH_ROUND_US - MESH_ROUND_US / 10 + rng_below(m->rng, MESH_ROUND_US / 5);
+}
+
+void mesh_leave(struct mesh *m)
+{
+	m->leaving = 1;
+	for (int i = 0; i < m->n; i++)
+		send_simple(m, &m->nb[i].addr, WIRE_LEAVE, 0);
+}

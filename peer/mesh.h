@@ -9,7 +9,9 @@
  * goes when it is the slowest; a non-neighbour S closer than N replaces N.
  * Repeated rounds move every peer's neighbours towards near ones.
  *
- * The decisions here are pure; node.c sends what they ask for.
+ * mesh_ltm_decide() and the tables are pure; the protocol (requests,
+ * detectors, the round timer) decides and sends through struct mesh_io, as
+ * the inter-overlay manager does, so its tests run without sockets.
  */
 #ifndef ANYSEE_MESH_H
 #define ANYSEE_MESH_H
@@ -17,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/util.h"
+#include "peer/log.h"
 #include "peer/wire.h"
 
 #define MESH_MAX 16
@@ -39,9 +43,23 @@ struct mesh_pending {
 	uint64_t sent_us;
 };
 
+struct mesh_io {
+	void *ctx;
+	void (*send)(void *ctx, const struct wire_addr *to, const struct wire_msg *m);
+	/* The peers the rendezvous point listed: new neighbours come from them. */
+	int (*candidates)(void *ctx, const struct wire_peer_entry **out);
+};
+
 struct mesh {
-	int target; /* M: neighbours to keep */
-	int max;    /* accepted when asked, >= target */
+	struct wire_addr self;
+	struct evlog *log;
+	struct mesh_io io;
+	struct rng *rng;
+	int enabled; /* off: refuse every neighbour, send nothing */
+	int leaving;
+	uint64_t ltm_last_us; /* last LTM cut or replacement */
+	int target;           /* M: neighbours to keep */
+	int max;              /* accepted when asked, >= target */
 	struct mesh_nb nb[MESH_MAX];
 	int n;
 	uint32_t next_msg_id;
@@ -63,7 +81,10 @@ enum ltm_verdict {
 enum ltm_verdict mesh_ltm_decide(uint32_t d_sn, uint32_t d_np, int s_is_neighbour, int have_sp,
                                  uint32_t d_sp);
 
+/* The tables alone; mesh_attach connects them to a node. */
 void mesh_init(struct mesh *m, int target, int max);
+void mesh_attach(struct mesh *m, const struct wire_addr *self, struct evlog *log,
+                 const struct mesh_io *io, struct rng *rng, int enabled);
 struct mesh_nb *mesh_find(struct mesh *m, uint32_t id);
 /* Add or refresh; NULL when full. */
 struct mesh_nb *mesh_add(struct mesh *m, const struct wire_addr *a, uint16_t stream, uint64_t now);
@@ -77,5 +98,23 @@ void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, 
                       uint64_t now);
 /* Take the pending entry for s, if any. */
 int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out);
+
+/* Neighbour addresses, at most max. */
+int mesh_neighbours(const struct mesh *m, struct wire_addr *out, int max);
+
+/* The protocol. Times are the monotonic now_us and the real-time clock
+ * now_real_us that detectors carry across hosts. */
+void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint64_t now_us);
+void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint64_t now_us);
+void mesh_on_detector(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
+                      uint64_t now_real_us, uint64_t now_us);
+/* The neighbour id cut the link or left; why goes to the event log. */
+void mesh_on_cut(struct mesh *m, uint32_t id, const char *why);
+/* One round: forget silent neighbours, ask random candidates to fill up to
+ * the target, flood a detector. Returns the time to the next round, 0 once
+ * leaving. */
+uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us);
+/* Tell every neighbour we leave; later requests are refused. */
+void mesh_leave(struct mesh *m);
 
 #endif

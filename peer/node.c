@@ -1,22 +1,16 @@
-/* The streaming node: an end peer or a source. Owns the UDP socket and the
- * timers, decodes datagrams and hands them to the overlay and buffer
- * managers; it decides nothing the managers can decide. */
+/* The streaming node: an end peer or a source. Wires the managers to the
+ * UDP endpoint, the timers and the HTTP server: it decodes datagrams and
+ * hands them on, and sends what the managers decide. */
 #include "peer/node.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "peer/http.h"
 #include "peer/media.h"
 #include "peer/source.h"
+#include "peer/status.h"
 
 #define REGISTER_RETRY_US 1000000u
 #define REGISTER_REFRESH_US 5000000u
@@ -28,49 +22,26 @@
 #define REPORT_US 5000000u
 #define PARTNER_TIMEOUT_US 6000000u
 #define RETRY_REQ_US 1000000u
-#define MESH_ROUND_US 3000000u
-#define MESH_TIMEOUT_US 12000000u
-
-static void sendto_addr(struct node *n, uint32_t ip, uint16_t port, const struct wire_msg *m)
-{
-	uint8_t buf[WIRE_MAX_DATAGRAM];
-	int len = wire_encode(m, buf, sizeof(buf));
-	if (len < 0) {
-		err_msg("encode %s: %s", wire_type_name(m->hdr.type), wire_strerror(len));
-		return;
-	}
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
-	if (sendto(n->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		n->send_errors++;
-}
+/* Both socket buffers: a busy peer must not drop a burst of segments. */
+#define SOCKET_BUF_BYTES (1 << 20)
 
 static void send_to(struct node *n, const struct wire_addr *a, const struct wire_msg *m)
 {
-	sendto_addr(n, a->ip, a->port, m);
+	udp_send(&n->udp, a->ip, a->port, m);
 }
 
-static void msg_init(struct node *n, struct wire_msg *m, int type, uint16_t stream)
-{
-	memset(&m->hdr, 0, sizeof(m->hdr));
-	m->hdr.type = (uint8_t)type;
-	m->hdr.stream = stream;
-	m->hdr.sender = n->self.id;
-}
-
-static void send_simple(struct node *n, const struct wire_addr *a, int type, uint16_t stream,
-                        uint8_t reason)
+static void send_simple(struct node *n, const struct wire_addr *a, enum wire_type type,
+                        uint16_t stream, uint8_t reason)
 {
 	struct wire_msg m;
-	msg_init(n, &m, type, stream);
-	m.u.simple = (struct wire_simple){0, reason};
+	wire_msg_simple(&m, type, stream, n->self.id, 0, reason);
 	send_to(n, a, &m);
 }
 
 static void send_register(struct node *n)
 {
 	struct wire_msg m;
-	msg_init(n, &m, WIRE_REGISTER, n->have_stream ? n->ov.stream : 0);
+	wire_msg_init(&m, WIRE_REGISTER, n->have_stream ? n->ov.stream : 0, n->self.id);
 	struct wire_register *r = &m.u.reg;
 	memset(r, 0, sizeof(*r));
 	r->role = n->cfg->role == ROLE_SOURCE ? WIRE_ROLE_SOURCE : WIRE_ROLE_PEER;
@@ -81,7 +52,7 @@ static void send_register(struct node *n)
 	r->rate_bps = (uint32_t)n->cfg->rate_bps;
 	snprintf(r->name, sizeof(r->name), "%s",
 	         n->cfg->role == ROLE_SOURCE ? n->cfg->stream : n->cfg->watch);
-	sendto_addr(n, n->rp_ip, n->rp_port, &m);
+	udp_send(&n->udp, n->rp_ip, n->rp_port, &m);
 }
 
 static uint64_t register_timer(struct loop *l, void *arg)
@@ -150,183 +121,6 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	n->bootstrapped = n->have_stream;
 }
 
-/* ---- mesh-based overlay manager: I/O side of mesh.c ---- */
-
-static uint16_t cand_stream(const struct node *n, uint32_t id)
-{
-	for (int i = 0; i < n->ncand; i++)
-		if (n->cand[i].addr.id == id)
-			return n->cand[i].stream;
-	return 0;
-}
-
-static void mesh_drop(struct node *n, uint32_t id, const char *why)
-{
-	if (!mesh_find(&n->mesh, id))
-		return;
-	mesh_del(&n->mesh, id);
-	evlog_event(&n->log, "mesh_del", "id=%u reason=%s n=%d", id, why, n->mesh.n);
-}
-
-static void mesh_added(struct node *n, const struct wire_addr *a)
-{
-	struct mesh_nb *nb = mesh_find(&n->mesh, a->id);
-	if (nb)
-		return;
-	nb = mesh_add(&n->mesh, a, cand_stream(n, a->id), mono_us());
-	if (nb)
-		evlog_event(&n->log, "mesh_add", "id=%u n=%d", a->id, n->mesh.n);
-}
-
-static void on_mesh_req(struct node *n, const struct wire_addr *from)
-{
-	if (!n->use_mesh || n->leaving ||
-	    (!mesh_find(&n->mesh, from->id) && n->mesh.n >= n->mesh.max)) {
-		send_simple(n, from, WIRE_NEIGH_CUT, 0, 2);
-		return;
-	}
-	mesh_added(n, from);
-	send_simple(n, from, WIRE_NEIGH_ACCEPT, 0, 0);
-}
-
-static void on_mesh_accept(struct node *n, const struct wire_addr *from)
-{
-	if (!n->use_mesh)
-		return;
-	if (!mesh_find(&n->mesh, from->id) && n->mesh.n >= n->mesh.max) {
-		send_simple(n, from, WIRE_NEIGH_CUT, 0, 2);
-		return;
-	}
-	mesh_added(n, from);
-	/* An LTM replacement brought a nearer neighbour: shed the farthest. */
-	if (n->mesh.n > n->mesh.target) {
-		struct mesh_nb *far = NULL;
-		for (int i = 0; i < n->mesh.n; i++)
-			if (n->mesh.nb[i].have_delay &&
-			    (!far || n->mesh.nb[i].delay_us > far->delay_us))
-				far = &n->mesh.nb[i];
-		if (far && far->addr.id != from->id) {
-			struct wire_addr a = far->addr;
-			evlog_event(&n->log, "ltm_replace", "drop=%u delay_us=%u by=%u", a.id,
-			            far->delay_us, from->id);
-			send_simple(n, &a, WIRE_NEIGH_CUT, 0, 3);
-			mesh_drop(n, a.id, "ltm");
-		}
-	}
-}
-
-static void send_detector(struct node *n, const struct wire_addr *to, const struct wire_detector *d)
-{
-	struct wire_msg m;
-	msg_init(n, &m, WIRE_DETECTOR, 0);
-	m.u.det = *d;
-	send_to(n, to, &m);
-}
-
-/* One LTM change per peer and round: every change makes the other end look
- * for a new neighbour, so unthrottled changes keep the mesh churning
- * instead of settling. */
-static int ltm_may_change(struct node *n)
-{
-	uint64_t now = mono_us();
-	if (n->ltm_last_us && now - n->ltm_last_us < MESH_ROUND_US)
-		return 0;
-	n->ltm_last_us = now;
-	return 1;
-}
-
-static void on_detector(struct node *n, const struct wire_detector *d, const struct wire_addr *from)
-{
-	if (!n->use_mesh || d->src.id == n->self.id)
-		return;
-	uint64_t now = real_us();
-	uint32_t age = now > d->src_ts_us ? (uint32_t)(now - d->src_ts_us) : 0;
-	if (d->ttl == 0) {
-		if (d->direct.id == 0) {
-			/* A direct probe: answer with our own timestamp. */
-			struct wire_detector r = {
-			    .ttl = 0, .src = n->self, .src_ts_us = now, .direct = d->src};
-			send_detector(n, from, &r);
-			return;
-		}
-		struct mesh_pending pd;
-		if (d->direct.id != n->self.id || !mesh_pending_take(&n->mesh, d->src.id, &pd))
-			return;
-		if (mesh_ltm_decide(0, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
-		    ltm_may_change(n) && !mesh_find(&n->mesh, d->src.id)) {
-			evlog_event(&n->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u",
-			            d->src.id, age, pd.n_id, pd.d_np_us);
-			send_simple(n, &pd.s, WIRE_NEIGH_REQ, 0, 0);
-		}
-		return;
-	}
-	struct mesh_nb *via = mesh_find(&n->mesh, from->id);
-	if (!via)
-		return;
-	via->last_heard_us = mono_us();
-	if (d->ttl >= 2) {
-		/* One hop from S: measure S -> us and pass it on, stamped. */
-		via->delay_us = age;
-		via->have_delay = 1;
-		if (!mesh_first_seen(&n->mesh, d->src.id, d->msg_id))
-			return;
-		struct wire_detector f = *d;
-		f.ttl = (uint8_t)(d->ttl - 1);
-		f.direct = n->self;
-		f.direct_ts_us = now;
-		for (int i = 0; i < n->mesh.n; i++)
-			if (n->mesh.nb[i].addr.id != d->src.id)
-				send_detector(n, &n->mesh.nb[i].addr, &f);
-		return;
-	}
-	/* Two hops: S -> N (= from) -> us. */
-	if (d->direct.id != from->id || d->direct_ts_us < d->src_ts_us)
-		return;
-	uint32_t d_sn = (uint32_t)(d->direct_ts_us - d->src_ts_us);
-	uint32_t d_np = now > d->direct_ts_us ? (uint32_t)(now - d->direct_ts_us) : 0;
-	struct mesh_nb *s = mesh_find(&n->mesh, d->src.id);
-	enum ltm_verdict v =
-	    mesh_ltm_decide(d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
-	if (v == LTM_CUT_NP && n->mesh.n > 2 && ltm_may_change(n)) {
-		evlog_event(&n->log, "ltm_cut", "n=%u d_np_us=%u s=%u d_sn_us=%u d_sp_us=%u",
-		            from->id, d_np, d->src.id, d_sn, s->delay_us);
-		send_simple(n, from, WIRE_NEIGH_CUT, 0, 3);
-		mesh_drop(n, from->id, "ltm");
-	} else if (v == LTM_PROBE_S) {
-		mesh_pending_add(&n->mesh, &d->src, from->id, d_np, mono_us());
-		struct wire_detector p = {.ttl = 0, .src = n->self, .src_ts_us = now};
-		send_detector(n, &d->src, &p);
-	}
-}
-
-static uint64_t mesh_timer(struct loop *l, void *arg)
-{
-	struct node *n = arg;
-	if (n->leaving)
-		return 0;
-	uint64_t now = mono_us();
-	for (int i = n->mesh.n - 1; i >= 0; i--)
-		if (now - n->mesh.nb[i].last_heard_us > MESH_TIMEOUT_US)
-			mesh_drop(n, n->mesh.nb[i].addr.id, "timeout");
-	for (int tries = 0, want = n->mesh.target - n->mesh.n; want > 0 && tries < 2 * n->ncand;
-	     tries++) {
-		const struct wire_peer_entry *c = &n->cand[rng_below(&n->rng, (uint64_t)n->ncand)];
-		if (mesh_find(&n->mesh, c->addr.id))
-			continue;
-		send_simple(n, &c->addr, WIRE_NEIGH_REQ, 0, 0);
-		want--;
-	}
-	struct wire_detector d = {
-	    .msg_id = n->mesh.next_msg_id++, .ttl = 2, .src = n->self, .src_ts_us = real_us()};
-	for (int i = 0; i < n->mesh.n; i++)
-		send_detector(n, &n->mesh.nb[i].addr, &d);
-	int k;
-	double mean = mesh_mean_delay_us(&n->mesh, &k);
-	evlog_event(&n->log, "mesh", "n=%d measured=%d mean_delay_us=%.0f", n->mesh.n, k, mean);
-	/* Spread rounds so peers started together do not flood in lockstep. */
-	return MESH_ROUND_US - MESH_ROUND_US / 10 + rng_below(&n->rng, MESH_ROUND_US / 5);
-}
-
 /* A partner request, accept, map or request from a sender of our stream. */
 static int same_stream(const struct node *n, const struct wire_msg *m)
 {
@@ -336,16 +130,16 @@ static int same_stream(const struct node *n, const struct wire_msg *m)
 static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		on_mesh_req(n, from);
+		mesh_on_request(&n->mesh, from, mono_us());
 		return;
 	}
 	if (!same_stream(n, m) || n->leaving) {
-		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 1);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_NOT_WATCHING);
 		return;
 	}
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (!p && n->ov.np >= n->cfg->max_partners) {
-		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 2);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
 	int was = p != NULL;
@@ -360,14 +154,14 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 static void on_neigh_accept(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		on_mesh_accept(n, from);
+		mesh_on_accept(&n->mesh, from, mono_us());
 		return;
 	}
 	if (!same_stream(n, m))
 		return;
 	int was = overlay_partner(&n->ov, from->id) != NULL;
 	if (!was && n->ov.np >= n->cfg->max_partners) {
-		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, 2);
+		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
 	struct partner *p = overlay_partner_add(&n->ov, from, mono_us());
@@ -390,7 +184,7 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 	if (!same_stream(n, m))
 		return;
 	struct wire_msg d;
-	msg_init(n, &d, WIRE_SEG_DATA, n->ov.stream);
+	wire_msg_init(&d, WIRE_SEG_DATA, n->ov.stream, n->self.id);
 	for (int i = 0; i < m->u.req.count; i++) {
 		const struct segment *s = buffer_get(&n->ov.buf, m->u.req.seqs[i]);
 		if (!s)
@@ -445,12 +239,12 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 	/* A cut names one relation (stream partner, or mesh link when the
 	 * stream is 0); a leave ends them all. */
 	int leave = m->hdr.type == WIRE_LEAVE;
-	if (leave || m->u.simple.reason == INTER_REASON_PATH)
+	if (leave || m->u.simple.reason == WIRE_CUT_PATH)
 		inter_on_cut(&n->inter, leave ? 0 : m->hdr.stream, from->id, mono_us());
-	if (!leave && m->u.simple.reason == INTER_REASON_PATH)
+	if (!leave && m->u.simple.reason == WIRE_CUT_PATH)
 		return;
 	if (leave || m->hdr.stream == 0)
-		mesh_drop(n, from->id, why);
+		mesh_on_cut(&n->mesh, from->id, why);
 	if (!leave && m->hdr.stream == 0)
 		return;
 	drop_partner(n, from->id, why);
@@ -459,77 +253,64 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 			n->cand[i] = n->cand[--n->ncand];
 }
 
-static void on_datagram(struct node *n, const uint8_t *buf, size_t len,
-                        const struct sockaddr_in *sa)
+static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
-	struct wire_msg m;
-	int rc = wire_decode(buf, len, &m);
-	if (rc) {
-		n->bad_datagrams++;
-		return;
-	}
-	struct wire_addr from = {m.hdr.sender, ntohl(sa->sin_addr.s_addr), ntohs(sa->sin_port)};
-	switch (m.hdr.type) {
+	struct node *n = arg;
+	switch (m->hdr.type) {
 	case WIRE_BOOTSTRAP:
-		if (from.ip == n->rp_ip && from.port == n->rp_port)
-			on_bootstrap(n, &m.u.boot);
+		if (from->ip == n->rp_ip && from->port == n->rp_port)
+			on_bootstrap(n, &m->u.boot);
 		break;
 	case WIRE_NEIGH_REQ:
-		on_neigh_req(n, &m, &from);
+		on_neigh_req(n, m, from);
 		break;
 	case WIRE_NEIGH_ACCEPT:
-		on_neigh_accept(n, &m, &from);
+		on_neigh_accept(n, m, from);
 		break;
 	case WIRE_NEIGH_CUT:
-		on_leave(n, &m, &from, "cut");
+		on_leave(n, m, from, "cut");
 		break;
 	case WIRE_LEAVE:
-		on_leave(n, &m, &from, "leave");
+		on_leave(n, m, from, "leave");
 		break;
 	case WIRE_DETECTOR:
-		on_detector(n, &m.u.det, &from);
+		mesh_on_detector(&n->mesh, &m->u.det, from, real_us(), mono_us());
 		break;
 	case WIRE_BUFFER_MAP:
-		on_map(n, &m, &from);
+		on_map(n, m, from);
 		break;
 	case WIRE_SEG_REQUEST:
-		on_seg_request(n, &m, &from);
+		on_seg_request(n, m, from);
 		break;
 	case WIRE_SEG_DATA:
-		on_seg_data(n, &m, &from);
+		on_seg_data(n, m, from);
 		break;
 	case WIRE_PROBE:
-		inter_on_probe(&n->inter, &m.u.probe, &from, real_us(), mono_us());
+		inter_on_probe(&n->inter, &m->u.probe, from, real_us(), mono_us());
 		break;
 	case WIRE_PATH_SETUP:
-		inter_on_path_setup(&n->inter, m.hdr.stream, &m.u.path, &from,
-		                    same_stream(n, &m) &&
+		inter_on_path_setup(&n->inter, m->hdr.stream, &m->u.path, from,
+		                    same_stream(n, m) &&
 		                        (n->cfg->role == ROLE_SOURCE || n->ov.buf.playing),
 		                    mono_us());
 		break;
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
-		inter_on_relay_answer(&n->inter, m.hdr.stream, m.hdr.type == WIRE_RELAY_ACCEPT,
-		                      m.u.simple.seq, &from, mono_us());
+		inter_on_relay_answer(&n->inter, m->hdr.stream, m->hdr.type == WIRE_RELAY_ACCEPT,
+		                      m->u.simple.seq, from, mono_us());
 		break;
 	default:
 		break;
 	}
 }
 
-static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+static void ask_partners(struct node *n)
 {
-	struct node *n = arg;
-	uint8_t buf[2048];
-	for (int i = 0; i < 256; i++) {
-		struct sockaddr_in sa;
-		socklen_t sl = sizeof(sa);
-		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &sl);
-		if (r < 0)
-			return;
-		if (sl == sizeof(sa) && sa.sin_family == AF_INET)
-			on_datagram(n, buf, (size_t)r, &sa);
-	}
+	struct wire_addr ask[OVERLAY_MAX_PARTNERS];
+	int k = overlay_pick_partners(&n->ov, &n->mesh, n->policy->mesh_partners, n->cand, n->ncand,
+	                              &n->rng, n->cfg->partners - n->ov.np, ask);
+	for (int i = 0; i < k; i++)
+		send_simple(n, &ask[i], WIRE_NEIGH_REQ, n->ov.stream, 0);
 }
 
 static uint64_t maintain_timer(struct loop *l, void *arg)
@@ -542,38 +323,15 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 	for (int i = n->ov.np - 1; i >= 0; i--)
 		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
 			drop_partner(n, n->ov.p[i].addr.id, "timeout");
-	if (n->cfg->role != ROLE_PEER)
-		return MAINTAIN_US;
-	int want = n->cfg->partners - n->ov.np;
-	/* anysee: the nearest mesh neighbours watching our stream first, as
-	 * LTM keeps them close; then (and in coolstreaming mode only) random
-	 * bootstrap peers of the stream and its source, the DONet way. */
-	while (n->use_mesh && want > 0) {
-		const struct mesh_nb *best = NULL;
-		for (int i = 0; i < n->mesh.n; i++) {
-			const struct mesh_nb *nb = &n->mesh.nb[i];
-			if (nb->stream != n->ov.stream || overlay_partner(&n->ov, nb->addr.id) ||
-			    n->asked[i] == nb->addr.id)
-				continue;
-			if (!best || (nb->have_delay &&
-			              (!best->have_delay || nb->delay_us < best->delay_us)))
-				best = nb;
-		}
-		if (!best)
-			break;
-		n->asked[best - n->mesh.nb] = best->addr.id;
-		send_simple(n, &best->addr, WIRE_NEIGH_REQ, n->ov.stream, 0);
-		want--;
-	}
-	for (int tries = 0; want > 0 && tries < 2 * n->ncand; tries++) {
-		const struct wire_peer_entry *c = &n->cand[rng_below(&n->rng, (uint64_t)n->ncand)];
-		if (c->stream != n->ov.stream || overlay_partner(&n->ov, c->addr.id))
-			continue;
-		send_simple(n, &c->addr, WIRE_NEIGH_REQ, n->ov.stream, 0);
-		want--;
-	}
-	memset(n->asked, 0, sizeof(n->asked));
+	if (n->cfg->role == ROLE_PEER)
+		ask_partners(n);
 	return MAINTAIN_US;
+}
+
+static uint64_t mesh_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	return mesh_round(&n->mesh, real_us(), mono_us());
 }
 
 static uint64_t map_timer(struct loop *l, void *arg)
@@ -582,7 +340,7 @@ static uint64_t map_timer(struct loop *l, void *arg)
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return MAP_US;
 	struct wire_msg m;
-	msg_init(n, &m, WIRE_BUFFER_MAP, n->ov.stream);
+	wire_msg_init(&m, WIRE_BUFFER_MAP, n->ov.stream, n->self.id);
 	buffer_fill_map(&n->ov.buf, &m.u.map);
 	int free_slots = n->cfg->max_partners - n->ov.np;
 	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
@@ -591,57 +349,36 @@ static uint64_t map_timer(struct loop *l, void *arg)
 	return MAP_US;
 }
 
+/* The requests of this round that go to partner i, in datagrams of at
+ * most WIRE_MAX_REQ. */
+static void send_requests(struct node *n, int i, const struct sched_choice *ch, size_t k)
+{
+	struct wire_msg m;
+	wire_msg_init(&m, WIRE_SEG_REQUEST, n->ov.stream, n->self.id);
+	m.u.req.count = 0;
+	for (size_t j = 0; j < k; j++) {
+		if (ch[j].partner != i)
+			continue;
+		m.u.req.seqs[m.u.req.count++] = ch[j].seq;
+		if (m.u.req.count == WIRE_MAX_REQ) {
+			send_to(n, &n->ov.p[i].addr, &m);
+			m.u.req.count = 0;
+		}
+	}
+	if (m.u.req.count)
+		send_to(n, &n->ov.p[i].addr, &m);
+}
+
 static uint64_t sched_timer(struct loop *l, void *arg)
 {
 	struct node *n = arg;
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return SCHED_US;
-	int ok;
-	uint32_t newest = overlay_newest_known(&n->ov, &ok);
-	if (!ok)
-		return SCHED_US;
-	struct buffer *b = &n->ov.buf;
-	uint32_t startup = (uint32_t)(n->cfg->startup_us / b->period_us);
-	if (!startup)
-		startup = 1;
-	if (!n->start_chosen) {
-		n->start_seq = newest >= startup ? newest - startup + 1 : 0;
-		n->start_chosen = 1;
-	}
-	/* Before playback, never wait for a segment no partner offers (a
-	 * partner that joined later than the chosen start lacks it): move the
-	 * start to the first one we hold or can fetch. */
-	while (!b->playing && n->start_seq < newest && !buffer_has(b, n->start_seq) &&
-	       !overlay_holders(&n->ov, n->start_seq))
-		n->start_seq++;
-	uint32_t from = b->playing ? b->next_due : n->start_seq;
-	/* Ask each partner for about two rounds' worth of media: enough to catch
-	 * up, not so much that one slow partner holds the window. */
-	uint32_t per_round = (uint32_t)(SCHED_US / b->period_us) + 1;
-	uint32_t budget[OVERLAY_MAX_PARTNERS];
-	for (int i = 0; i < n->ov.np; i++)
-		budget[i] = 2 * per_round + 4;
 	struct sched_choice ch[512];
-	uint64_t now = mono_us();
-	size_t k =
-	    overlay_schedule(&n->ov, from, newest, budget, now, RETRY_REQ_US, ch, ARRAY_LEN(ch));
-	for (int i = 0; i < n->ov.np; i++) {
-		struct wire_msg m;
-		msg_init(n, &m, WIRE_SEG_REQUEST, n->ov.stream);
-		m.u.req.count = 0;
-		for (size_t j = 0; j < k; j++) {
-			if (ch[j].partner != i)
-				continue;
-			m.u.req.seqs[m.u.req.count++] = ch[j].seq;
-			overlay_mark_requested(&n->ov, ch[j].seq, now);
-			if (m.u.req.count == WIRE_MAX_REQ) {
-				send_to(n, &n->ov.p[i].addr, &m);
-				m.u.req.count = 0;
-			}
-		}
-		if (m.u.req.count)
-			send_to(n, &n->ov.p[i].addr, &m);
-	}
+	size_t k = overlay_pull_round(&n->ov, n->cfg->startup_us, SCHED_US, RETRY_REQ_US, mono_us(),
+	                              ch, ARRAY_LEN(ch));
+	for (int i = 0; i < n->ov.np; i++)
+		send_requests(n, i, ch, k);
 	return SCHED_US;
 }
 
@@ -657,72 +394,25 @@ static void playout(void *arg, uint32_t seq, int on_time)
 		http_stream_write(n->http, s->data, s->len);
 }
 
-/* GET /status: the peer's live state. */
-static char *status_json(void *arg)
+static char *serve_status(void *arg)
 {
-	struct node *n = arg;
-	size_t cap = 4096 + 160 * (size_t)(n->ov.np + n->mesh.n);
-	char *j = malloc(cap);
-	if (!j)
-		return NULL;
-	const struct buffer *b = &n->ov.buf;
-	int len = snprintf(
-	    j, cap,
-	    "{\"id\": %u, \"role\": \"%s\", \"mode\": \"%s\", \"stream\": \"%s\", \"stream_id\": "
-	    "%u, "
-	    "\"state\": \"%s\", \"buffer\": {\"capacity\": %u, \"newest\": %u, \"next_due\": %u, "
-	    "\"held_ahead\": %u}, \"received\": %llu, \"due\": %llu, \"on_time\": %llu, "
-	    "\"continuity\": %.6f, \"last_delay_us\": %u, \"http_clients\": %zu, \"partners\": [",
-	    n->self.id, n->cfg->role == ROLE_SOURCE ? "source" : "peer",
-	    n->cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee", n->ov.name,
-	    n->ov.stream,
-	    n->leaving       ? "leaving"
-	    : b->playing     ? "playing"
-	    : n->have_stream ? "buffering"
-	                     : "joining",
-	    b->capacity, b->newest, b->next_due, b->playing ? buffer_run_from(b, b->next_due) : 0,
-	    (unsigned long long)b->st.received, (unsigned long long)b->st.due,
-	    (unsigned long long)b->st.on_time,
-	    b->st.due ? (double)b->st.on_time / (double)b->st.due : 0.0, n->ov.last_delay_us,
-	    http_clients(n->http));
-	for (int i = 0; i < n->ov.np && len > 0 && (size_t)len < cap; i++) {
-		char ip[16];
-		uint32_t a = n->ov.p[i].addr.ip;
-		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-		         a & 255);
-		len += snprintf(j + len, cap - (size_t)len,
-		                "%s{\"id\": %u, \"ip\": \"%s\", \"source\": %s}", i ? ", " : "",
-		                n->ov.p[i].addr.id, ip, n->ov.p[i].is_source ? "true" : "false");
-	}
-	if (len > 0 && (size_t)len < cap)
-		len += snprintf(j + len, cap - (size_t)len, "], \"neighbours\": [");
-	for (int i = 0; i < n->mesh.n && len > 0 && (size_t)len < cap; i++)
-		len += snprintf(j + len, cap - (size_t)len, "%s{\"id\": %u, \"delay_us\": %u}",
-		                i ? ", " : "", n->mesh.nb[i].addr.id, n->mesh.nb[i].delay_us);
-	if (len > 0 && (size_t)len < cap)
-		snprintf(j + len, cap - (size_t)len, "]}\n");
-	return j;
+	return status_json(arg);
 }
 
 static uint64_t play_timer(struct loop *l, void *arg)
 {
 	struct node *n = arg;
-	if (!n->have_stream || !n->start_chosen)
+	if (!n->have_stream)
 		return PLAY_US;
 	struct buffer *b = &n->ov.buf;
 	uint64_t now = mono_us();
-	if (!b->playing) {
-		uint32_t need = (uint32_t)(n->cfg->startup_us / b->period_us);
-		if (buffer_run_from(b, n->start_seq) < (need ? need : 1))
-			return PLAY_US;
-		buffer_start_playback(b, n->start_seq, now);
-		const struct segment *s = buffer_get(b, n->start_seq);
-		evlog_event(&n->log, "play_start", "seq=%u startup_us=%llu lag_us=%llu",
-		            n->start_seq, (unsigned long long)(now - n->join_mono_us),
-		            (unsigned long long)(real_us() - s->origin_us));
-		return PLAY_US;
+	if (b->playing) {
+		buffer_advance(b, now, playout, n);
+	} else if (overlay_try_play(&n->ov, n->cfg->startup_us, now)) {
+		const struct segment *s = buffer_get(b, n->ov.start_seq);
+		evlog_play_start(&n->log, n->ov.start_seq, now - n->join_mono_us,
+		                 real_us() - s->origin_us);
 	}
-	buffer_advance(b, now, playout, n);
 	return PLAY_US;
 }
 
@@ -731,15 +421,16 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 	struct node *n = arg;
 	if (n->have_stream && n->ov.buf.playing) {
 		struct buffer_stats *s = &n->ov.buf.st, *p = &n->last_tick;
-		evlog_event(
-		    &n->log, "tick",
-		    "due=%llu on_time=%llu recv=%llu late=%llu dup=%llu np=%d last_delay_us=%u",
-		    (unsigned long long)(s->due - p->due),
-		    (unsigned long long)(s->on_time - p->on_time),
-		    (unsigned long long)(s->received - p->received),
-		    (unsigned long long)(s->late - p->late),
-		    (unsigned long long)(s->duplicates - p->duplicates), n->ov.np,
-		    n->ov.last_delay_us);
+		struct evlog_tick t = {
+		    .due = s->due - p->due,
+		    .on_time = s->on_time - p->on_time,
+		    .recv = s->received - p->received,
+		    .late = s->late - p->late,
+		    .dup = s->duplicates - p->duplicates,
+		    .partners = n->ov.np,
+		    .last_delay_us = n->ov.last_delay_us,
+		};
+		evlog_tick(&n->log, &t);
 		*p = *s;
 	}
 	evlog_flush(&n->log);
@@ -752,7 +443,7 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	if (!n->have_stream)
 		return REPORT_US;
 	struct wire_msg m;
-	msg_init(n, &m, WIRE_REPORT, n->ov.stream);
+	wire_msg_init(&m, WIRE_REPORT, n->ov.stream, n->self.id);
 	m.u.report = (struct wire_report){
 	    .t_us = real_us(),
 	    .partners = (uint16_t)n->ov.np,
@@ -763,7 +454,7 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	    .last_delay_us = n->ov.last_delay_us,
 	    .state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
 	};
-	sendto_addr(n, n->mon_ip, n->mon_port, &m);
+	udp_send(&n->udp, n->mon_ip, n->mon_port, &m);
 	return REPORT_US;
 }
 
@@ -773,8 +464,7 @@ static void announce_leave(struct node *n)
 	send_simple(n, &rp, WIRE_LEAVE, 0, 0);
 	for (int i = 0; i < n->ov.np; i++)
 		send_simple(n, &n->ov.p[i].addr, WIRE_LEAVE, n->ov.stream, 0);
-	for (int i = 0; i < n->mesh.n; i++)
-		send_simple(n, &n->mesh.nb[i].addr, WIRE_LEAVE, 0, 0);
+	mesh_leave(&n->mesh);
 }
 
 static int on_signal(struct loop *l, int sig, void *arg)
@@ -786,42 +476,122 @@ static int on_signal(struct loop *l, int sig, void *arg)
 	return 1;
 }
 
-static int open_socket(struct node *n)
-{
-	uint32_t ip;
-	uint16_t port;
-	parse_ipport(n->cfg->listen, &ip, &port);
-	n->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (n->fd < 0) {
-		err_errno("create UDP socket");
-		return -1;
-	}
-	int sz = 1 << 20;
-	setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
-	if (bind(n->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err_errno("bind UDP socket to %s", n->cfg->listen);
-		return -1;
-	}
-	n->self.ip = ip;
-	n->self.port = port;
-	return 0;
-}
-
-static void inter_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
+static void io_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
 {
 	send_to(ctx, to, m);
 }
 
-static int inter_neighbours(void *ctx, struct wire_addr *out, int max)
+static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 {
 	struct node *n = ctx;
-	int k = 0;
-	for (int i = 0; i < n->mesh.n && k < max; i++)
-		out[k++] = n->mesh.nb[i].addr;
-	return k;
+	return mesh_neighbours(&n->mesh, out, max);
+}
+
+static int io_candidates(void *ctx, const struct wire_peer_entry **out)
+{
+	struct node *n = ctx;
+	*out = n->cand;
+	return n->ncand;
+}
+
+/* The socket, the event log and the managers, before the loop runs. */
+static int node_open(struct node *n, struct config *cfg)
+{
+	char e[256];
+	uint32_t ip;
+	uint16_t port;
+	n->cfg = cfg;
+	n->policy = policy_of(cfg);
+	rng_seed(&n->rng, cfg->seed ^ ((uint64_t)cfg->id << 32));
+	parse_ipport(cfg->rp, &n->rp_ip, &n->rp_port);
+	if (*cfg->monitor)
+		parse_ipport(cfg->monitor, &n->mon_ip, &n->mon_port);
+	parse_ipport(cfg->listen, &ip, &port);
+	if (udp_open(&n->udp, ip, port, SOCKET_BUF_BYTES, e, sizeof(e))) {
+		err_msg("start %s: %s", cfg->role == ROLE_SOURCE ? "source" : "peer", e);
+		return -1;
+	}
+	n->self = (struct wire_addr){cfg->id ? cfg->id : ip, ip, port};
+	if (evlog_open(&n->log, *cfg->log_dir ? cfg->log_dir : NULL)) {
+		err_errno("open event log in %s", cfg->log_dir);
+		return -1;
+	}
+	n->join_mono_us = mono_us();
+	evlog_start(&n->log, cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
+	            n->policy->name, cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
+	            cfg->rate_bps, cfg->buffer_us);
+	n->synthetic = 1;
+	struct inter_io iio = {n, io_send, io_neighbours};
+	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
+	           cfg->upload_bps);
+	struct mesh_io mio = {n, io_send, io_candidates};
+	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
+	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);
+	if (cfg->role == ROLE_SOURCE &&
+	    (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self) || source_start(n)))
+		return -1;
+	return 0;
+}
+
+static void start_timers(struct node *n)
+{
+	struct loop *l = n->loop;
+	loop_add_timer(l, 0, register_timer, n);
+	loop_add_timer(l, MAINTAIN_US / 4, maintain_timer, n);
+	loop_add_timer(l, MAP_US, map_timer, n);
+	loop_add_timer(l, TICK_US, tick_timer, n);
+	if (n->cfg->role == ROLE_PEER) {
+		loop_add_timer(l, SCHED_US, sched_timer, n);
+		loop_add_timer(l, PLAY_US, play_timer, n);
+	} else {
+		loop_add_timer(l, 0, source_timer, n);
+	}
+	if (*n->cfg->monitor)
+		loop_add_timer(l, REPORT_US, report_timer, n);
+	if (n->policy->mesh)
+		loop_add_timer(l, MAINTAIN_US / 2, mesh_timer, n);
+}
+
+/* The loop, its timers and the HTTP server. */
+static int node_start(struct node *n)
+{
+	struct config *cfg = n->cfg;
+	n->loop = loop_new();
+	if (!n->loop || udp_attach(&n->udp, n->loop, on_msg, n)) {
+		err_errno("set up event loop");
+		return -1;
+	}
+	start_timers(n);
+	if (!cfg->http_port)
+		return 0;
+	char e[256];
+	n->http = http_new(n->loop, cfg->http_bind, cfg->http_port, serve_status, n, "video/mp2t",
+	                   e, sizeof(e));
+	if (!n->http) {
+		err_msg("start HTTP server on %s:%d: %s", cfg->http_bind, cfg->http_port, e);
+		return -1;
+	}
+	evlog_event(&n->log, "http", "bind=%s port=%d", cfg->http_bind, http_port(n->http));
+	return 0;
+}
+
+static void log_totals(struct node *n)
+{
+	const struct inter *in = &n->inter;
+	const struct buffer_stats *st = &n->ov.buf.st;
+	evlog_event(&n->log, "inter",
+	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
+	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
+	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay);
+	struct evlog_leave lv = {
+	    .received = st->received,
+	    .due = st->due,
+	    .on_time = st->on_time,
+	    .served = n->served,
+	    .bad = n->udp.bad,
+	    .late = st->late,
+	};
+	evlog_leave(&n->log, &lv);
 }
 
 int node_run(struct config *cfg)
@@ -831,87 +601,20 @@ int node_run(struct config *cfg)
 		err_msg("allocate node: out of memory");
 		return 1;
 	}
+	n->udp.fd = -1;
 	int rc = 1;
-	n->cfg = cfg;
-	n->fd = -1;
-	rng_seed(&n->rng, cfg->seed ^ ((uint64_t)cfg->id << 32));
-	parse_ipport(cfg->rp, &n->rp_ip, &n->rp_port);
-	if (*cfg->monitor)
-		parse_ipport(cfg->monitor, &n->mon_ip, &n->mon_port);
-	if (open_socket(n))
-		goto out;
-	n->self.id = cfg->id ? cfg->id : n->self.ip;
-	if (evlog_open(&n->log, *cfg->log_dir ? cfg->log_dir : NULL)) {
-		err_errno("open event log in %s", cfg->log_dir);
-		goto out;
+	if (!node_open(n, cfg) && !node_start(n)) {
+		loop_run(n->loop, on_signal, n);
+		log_totals(n);
+		rc = 0;
 	}
-	n->join_mono_us = mono_us();
-	evlog_event(&n->log, "start", "role=%s id=%u mode=%s stream=%s rate=%llu buffer_us=%llu",
-	            cfg->role == ROLE_SOURCE ? "source" : "peer", n->self.id,
-	            cfg->mode == MODE_COOLSTREAMING ? "coolstreaming" : "anysee",
-	            cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
-	            (unsigned long long)cfg->rate_bps, (unsigned long long)cfg->buffer_us);
-	n->synthetic = 1;
-	n->use_mesh = cfg->role == ROLE_SOURCE || cfg->mode == MODE_ANYSEE;
-	struct inter_io io = {n, inter_send, inter_neighbours};
-	inter_init(&n->inter, &n->self, &n->log, &io, &n->rng, n->use_mesh, cfg->upload_bps);
-	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
-	if (cfg->role == ROLE_SOURCE) {
-		if (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self))
-			goto out;
-		if (source_start(n))
-			goto out;
-	}
-	n->loop = loop_new();
-	if (!n->loop || loop_add_fd(n->loop, n->fd, EPOLLIN, on_readable, n)) {
-		err_errno("set up event loop");
-		goto out;
-	}
-	loop_add_timer(n->loop, 0, register_timer, n);
-	loop_add_timer(n->loop, MAINTAIN_US / 4, maintain_timer, n);
-	loop_add_timer(n->loop, MAP_US, map_timer, n);
-	loop_add_timer(n->loop, TICK_US, tick_timer, n);
-	if (cfg->role == ROLE_PEER) {
-		loop_add_timer(n->loop, SCHED_US, sched_timer, n);
-		loop_add_timer(n->loop, PLAY_US, play_timer, n);
-	} else {
-		loop_add_timer(n->loop, 0, source_timer, n);
-	}
-	if (*cfg->monitor)
-		loop_add_timer(n->loop, REPORT_US, report_timer, n);
-	if (n->use_mesh)
-		loop_add_timer(n->loop, MAINTAIN_US / 2, mesh_timer, n);
-	if (cfg->http_port) {
-		char e[256];
-		n->http = http_new(n->loop, cfg->http_bind, cfg->http_port, status_json, n,
-		                   "video/mp2t", e, sizeof(e));
-		if (!n->http) {
-			err_msg("start HTTP server on %s:%d: %s", cfg->http_bind, cfg->http_port,
-			        e);
-			goto out;
-		}
-		evlog_event(&n->log, "http", "bind=%s port=%d", cfg->http_bind, http_port(n->http));
-	}
-	loop_run(n->loop, on_signal, n);
-	evlog_event(
-	    &n->log, "inter", "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
-	    (unsigned long long)n->inter.probes_sent, (unsigned long long)n->inter.paths_built,
-	    (unsigned long long)n->inter.paths_cut, n->inter.nchild, n->inter.nrelay);
-	evlog_event(&n->log, "leave",
-	            "received=%llu due=%llu on_time=%llu served=%llu bad=%llu late=%llu",
-	            (unsigned long long)n->ov.buf.st.received, (unsigned long long)n->ov.buf.st.due,
-	            (unsigned long long)n->ov.buf.st.on_time, (unsigned long long)n->served,
-	            (unsigned long long)n->bad_datagrams, (unsigned long long)n->ov.buf.st.late);
-	rc = 0;
-out:
 	source_stop(n);
 	http_free(n->http);
 	evlog_close(&n->log);
 	if (n->have_stream)
 		overlay_free(&n->ov);
 	loop_free(n->loop);
-	if (n->fd >= 0)
-		close(n->fd);
+	udp_close(&n->udp);
 	free(n);
 	return rc;
 }

@@ -162,3 +162,102 @@ size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, con
 	free(c);
 	return n;
 }
+
+uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us)
+{
+	uint32_t n = (uint32_t)(startup_us / o->buf.period_us);
+	return n ? n : 1;
+}
+
+uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startup_us)
+{
+	const struct buffer *b = &o->buf;
+	if (!o->start_chosen) {
+		uint32_t startup = overlay_startup_segments(o, startup_us);
+		o->start_seq = newest >= startup ? newest - startup + 1 : 0;
+		o->start_chosen = 1;
+	}
+	while (!b->playing && o->start_seq < newest && !buffer_has(b, o->start_seq) &&
+	       !overlay_holders(o, o->start_seq))
+		o->start_seq++;
+	return b->playing ? b->next_due : o->start_seq;
+}
+
+int overlay_try_play(struct overlay *o, uint64_t startup_us, uint64_t now_us)
+{
+	if (!o->start_chosen || o->buf.playing ||
+	    buffer_run_from(&o->buf, o->start_seq) < overlay_startup_segments(o, startup_us))
+		return 0;
+	buffer_start_playback(&o->buf, o->start_seq, now_us);
+	return 1;
+}
+
+size_t overlay_pull_round(struct overlay *o, uint64_t startup_us, uint64_t round_us,
+                          uint64_t retry_us, uint64_t now_us, struct sched_choice *out, size_t max)
+{
+	int ok;
+	uint32_t newest = overlay_newest_known(o, &ok);
+	if (!ok)
+		return 0;
+	uint32_t from = overlay_window_from(o, newest, startup_us);
+	/* About two rounds' worth per partner: enough to catch up, not so much
+	 * that one slow partner holds the window. */
+	uint32_t per_round = (uint32_t)(round_us / o->buf.period_us) + 1;
+	uint32_t budget[OVERLAY_MAX_PARTNERS];
+	for (int i = 0; i < o->np; i++)
+		budget[i] = 2 * per_round + 4;
+	size_t k = overlay_schedule(o, from, newest, budget, now_us, retry_us, out, max);
+	for (size_t j = 0; j < k; j++)
+		overlay_mark_requested(o, out[j].seq, now_us);
+	return k;
+}
+
+static int is_partner(const struct overlay *o, uint32_t id)
+{
+	for (int i = 0; i < o->np; i++)
+		if (o->p[i].addr.id == id)
+			return 1;
+	return 0;
+}
+
+/* The nearest mesh neighbour watching the stream, not a partner and not
+ * asked yet; one with a known delay beats one without. */
+static const struct mesh_nb *nearest_watcher(const struct overlay *o, const struct mesh *m,
+                                             const uint32_t *asked)
+{
+	const struct mesh_nb *best = NULL;
+	for (int i = 0; i < m->n; i++) {
+		const struct mesh_nb *nb = &m->nb[i];
+		if (nb->stream != o->stream || is_partner(o, nb->addr.id) ||
+		    asked[i] == nb->addr.id)
+			continue;
+		if (!best ||
+		    (nb->have_delay && (!best->have_delay || nb->delay_us < best->delay_us)))
+			best = nb;
+	}
+	return best;
+}
+
+int overlay_pick_partners(const struct overlay *o, const struct mesh *m, int prefer_mesh,
+                          const struct wire_peer_entry *cand, int ncand, struct rng *rng, int want,
+                          struct wire_addr *out)
+{
+	uint32_t asked[MESH_MAX] = {0};
+	int k = 0;
+	while (prefer_mesh && want > 0) {
+		const struct mesh_nb *best = nearest_watcher(o, m, asked);
+		if (!best)
+			break;
+		asked[best - m->nb] = best->addr.id;
+		out[k++] = best->addr;
+		want--;
+	}
+	for (int tries = 0; want > 0 && tries < 2 * ncand; tries++) {
+		const struct wire_peer_entry *c = &cand[rng_below(rng, (uint64_t)ncand)];
+		if (c->stream != o->stream || is_partner(o, c->addr.id))
+			continue;
+		out[k++] = c->addr;
+		want--;
+	}
+	return k;
+}

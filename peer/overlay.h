@@ -1,13 +1,15 @@
-/* Single overlay manager: one stream's partners, buffer-map exchange and
- * DONet-style pull scheduling. The I/O (sending the requests it decides)
- * stays in node.c; the scheduling decision is the pure overlay_schedule(). */
+/* Single overlay manager: one stream's partners, whom to ask as partners,
+ * where playback starts, buffer-map exchange and DONet-style pull
+ * scheduling. Every decision here is pure; node.c sends what they ask for. */
 #ifndef ANYSEE_OVERLAY_H
 #define ANYSEE_OVERLAY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/util.h"
 #include "peer/buffer.h"
+#include "peer/mesh.h"
 #include "peer/wire.h"
 
 #define OVERLAY_MAX_PARTNERS 32
@@ -32,6 +34,8 @@ struct overlay {
 	uint32_t *requested_seq;
 	uint32_t last_delay_us; /* LastDelay: minimum arrival - origin seen */
 	int have_last_delay;
+	int start_chosen; /* start_seq is set: the first segment to play */
+	uint32_t start_seq;
 };
 
 int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,
@@ -42,8 +46,6 @@ struct partner *overlay_partner(struct overlay *o, uint32_t id);
 /* Add (or refresh) a partner. NULL when the table is full. */
 struct partner *overlay_partner_add(struct overlay *o, const struct wire_addr *a, uint64_t now_us);
 void overlay_partner_del(struct overlay *o, uint32_t id);
-/* How many partners advertise seq. */
-int overlay_holders(const struct overlay *o, uint32_t seq);
 /* Newest sequence any partner advertises, 0 with *ok = 0 if none. */
 uint32_t overlay_newest_known(const struct overlay *o, int *ok);
 
@@ -68,5 +70,32 @@ struct sched_choice {
 size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
                         uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max);
 void overlay_mark_requested(struct overlay *o, uint32_t seq, uint64_t now_us);
+
+/* Segments of startup_us media, at least one: what playback waits for. */
+uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us);
+/* The start rule. The first call fixes the start startup_us of media
+ * before newest (the newest segment a partner offers); until playback
+ * begins the start then moves past segments no partner offers (a partner
+ * that joined after the chosen start lacks them). Returns the first
+ * segment the pull window covers: the start, or the next one due. */
+uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startup_us);
+/* Start playback once startup_us of media from the start is held. Returns
+ * 1 when it started now. */
+int overlay_try_play(struct overlay *o, uint64_t startup_us, uint64_t now_us);
+
+/* One pull round of round_us: the requests to send, each partner asked
+ * for about two rounds' worth of media at most, marked as requested.
+ * Returns the number of choices written (<= max). */
+size_t overlay_pull_round(struct overlay *o, uint64_t startup_us, uint64_t round_us,
+                          uint64_t retry_us, uint64_t now_us, struct sched_choice *out, size_t max);
+
+/* Partner selection: up to want peers to ask this round, in order, none a
+ * partner yet. With prefer_mesh, the nearest mesh neighbours watching the
+ * stream come first, as LTM keeps them close; then random bootstrap peers
+ * of the stream (its source among them), the DONet way. out has room for
+ * want entries; returns the number written. */
+int overlay_pick_partners(const struct overlay *o, const struct mesh *m, int prefer_mesh,
+                          const struct wire_peer_entry *cand, int ncand, struct rng *rng, int want,
+                          struct wire_addr *out);
 
 #endif

@@ -3,17 +3,13 @@
  * those watching the same stream first. Silent entries are forgotten. */
 #include "peer/rp.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "peer/log.h"
 #include "lib/loop.h"
 #include "lib/util.h"
+#include "peer/log.h"
+#include "peer/udp.h"
 #include "peer/wire.h"
 
 #define RP_MAX_ENTRIES 8192
@@ -29,7 +25,7 @@ struct rp_entry {
 
 struct rp {
 	struct config *cfg;
-	int fd;
+	struct udp udp;
 	struct rng rng;
 	struct evlog log;
 	struct rp_entry *e;
@@ -37,7 +33,6 @@ struct rp {
 	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
 	int nstreams;
 	uint32_t self_id;
-	uint64_t bad;
 };
 
 static struct rp_entry *find(struct rp *r, uint32_t id)
@@ -65,9 +60,7 @@ static int stream_by_name(struct rp *r, const char *name)
 static void reply(struct rp *r, const struct rp_entry *to)
 {
 	struct wire_msg m;
-	memset(&m.hdr, 0, sizeof(m.hdr));
-	m.hdr.type = WIRE_BOOTSTRAP;
-	m.hdr.sender = r->self_id;
+	wire_msg_init(&m, WIRE_BOOTSTRAP, 0, r->self_id);
 	struct wire_bootstrap *b = &m.u.boot;
 	b->nstreams = (uint8_t)r->nstreams;
 	memcpy(b->streams, r->streams, sizeof(b->streams[0]) * (size_t)r->nstreams);
@@ -87,14 +80,7 @@ static void reply(struct rp *r, const struct rp_entry *to)
 			    (struct wire_peer_entry){e->addr, e->stream, e->role};
 		}
 	}
-	uint8_t buf[WIRE_MAX_DATAGRAM];
-	int len = wire_encode(&m, buf, sizeof(buf));
-	if (len < 0)
-		return;
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-	                         .sin_port = htons(to->addr.port),
-	                         .sin_addr.s_addr = htonl(to->addr.ip)};
-	sendto(r->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa));
+	udp_send(&r->udp, to->addr.ip, to->addr.port, &m);
 }
 
 static void on_register(struct rp *r, const struct wire_msg *m, const struct wire_addr *from)
@@ -131,30 +117,15 @@ static void on_register(struct rp *r, const struct wire_msg *m, const struct wir
 	reply(r, e);
 }
 
-static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct rp *r = arg;
-	uint8_t buf[2048];
-	for (int i = 0; i < 256; i++) {
-		struct sockaddr_in sa;
-		socklen_t sl = sizeof(sa);
-		ssize_t len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &sl);
-		if (len < 0)
-			return;
-		struct wire_msg m;
-		if (wire_decode(buf, (size_t)len, &m)) {
-			r->bad++;
-			continue;
-		}
-		struct wire_addr from = {m.hdr.sender, ntohl(sa.sin_addr.s_addr),
-		                         ntohs(sa.sin_port)};
-		if (m.hdr.type == WIRE_REGISTER) {
-			on_register(r, &m, &from);
-		} else if (m.hdr.type == WIRE_LEAVE) {
-			struct rp_entry *e = find(r, from.id);
-			if (e)
-				forget(r, e, "leave");
-		}
+	if (m->hdr.type == WIRE_REGISTER) {
+		on_register(r, m, from);
+	} else if (m->hdr.type == WIRE_LEAVE) {
+		struct rp_entry *e = find(r, from->id);
+		if (e)
+			forget(r, e, "leave");
 	}
 }
 
@@ -171,7 +142,7 @@ static uint64_t expire_timer(struct loop *l, void *arg)
 
 int rp_run(struct config *cfg)
 {
-	struct rp r = {.cfg = cfg, .fd = -1};
+	struct rp r = {.cfg = cfg, .udp.fd = -1};
 	int rc = 1;
 	uint32_t ip;
 	uint16_t port;
@@ -188,29 +159,26 @@ int rp_run(struct config *cfg)
 		err_errno("open event log in %s", cfg->log_dir);
 		goto out;
 	}
-	r.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
-	if (r.fd < 0 || bind(r.fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err_errno("bind rendezvous socket to %s", cfg->listen);
+	char e[256];
+	if (udp_open(&r.udp, ip, port, 0, e, sizeof(e))) {
+		err_msg("start rendezvous point: %s", e);
 		goto out;
 	}
 	evlog_event(&r.log, "start", "role=rp id=%u", r.self_id);
 	l = loop_new();
-	if (!l || loop_add_fd(l, r.fd, EPOLLIN, on_readable, &r)) {
+	if (!l || udp_attach(&r.udp, l, on_msg, &r)) {
 		err_errno("set up event loop");
 		goto out;
 	}
 	loop_add_timer(l, 1000000u, expire_timer, &r);
 	loop_run(l, NULL, NULL);
 	evlog_event(&r.log, "leave", "entries=%d streams=%d bad=%llu", r.n, r.nstreams,
-	            (unsigned long long)r.bad);
+	            (unsigned long long)r.udp.bad);
 	rc = 0;
 out:
 	loop_free(l);
 	evlog_close(&r.log);
-	if (r.fd >= 0)
-		close(r.fd);
+	udp_close(&r.udp);
 	free(r.e);
 	return rc;
 }

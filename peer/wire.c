@@ -539,6 +539,21 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *out)
 	return r.left ? WIRE_ELENGTH : WIRE_OK;
 }
 
+void wire_msg_init(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender)
+{
+	memset(&m->hdr, 0, sizeof(m->hdr));
+	m->hdr.type = (uint8_t)type;
+	m->hdr.stream = stream;
+	m->hdr.sender = sender;
+}
+
+void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender,
+                     uint32_t seq, uint8_t reason)
+{
+	wire_msg_init(m, type, stream, sender);
+	m->u.simple = (struct wire_simple){seq, reason};
+}
+
 const char *wire_strerror(int err)
 {
 	switch (err) {

@@ -116,10 +116,27 @@ struct wire_bootstrap {
 	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
 };
 
+/* Why a NEIGH_CUT ends a relation. */
+enum wire_cut_reason {
+	WIRE_CUT_NONE = 0,
+	WIRE_CUT_NOT_WATCHING = 1, /* the stream is not ours, or we are leaving */
+	WIRE_CUT_FULL = 2,         /* no room for another partner or neighbour */
+	WIRE_CUT_LTM = 3,          /* LTM found the link the slowest one */
+	WIRE_CUT_PATH = 4,         /* a push-path link (not a partner or mesh link) */
+};
+
+/* Why a RELAY_REFUSE turns a path hop down. */
+enum wire_refuse_reason {
+	WIRE_REFUSE_UPSTREAM = 1,     /* the hop above refused, or the relay ended */
+	WIRE_REFUSE_NOT_ON_PATH = 2,  /* not a hop of that path, or push paths are off */
+	WIRE_REFUSE_NO_SLOT = 3,      /* key-node admission refused the request */
+	WIRE_REFUSE_CANNOT_RELAY = 4, /* already relaying it, the path's end, or full */
+};
+
 /* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* share this body. */
 struct wire_simple {
 	uint32_t seq;   /* probe/path sequence for RELAY_*, else 0 */
-	uint8_t reason; /* free-form code, 0 = none */
+	uint8_t reason; /* enum wire_cut_reason or wire_refuse_reason, 0 = none */
 };
 
 /* LTM detector dm(id, S, TTL): S's send time and, once forwarded, the first
@@ -204,6 +221,12 @@ struct wire_msg {
 		struct wire_report report;
 	} u;
 };
+
+/* Start a message: the header (length left to encode) and nothing else. */
+void wire_msg_init(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender);
+/* A whole message with a wire_simple body. */
+void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender,
+                     uint32_t seq, uint8_t reason);
 
 /* Encode m into buf (at most cap bytes). Returns the datagram length, or a
  * negative WIRE_E* code (WIRE_ERANGE for counts out of bounds or a name

@@ -154,7 +154,7 @@ static const struct sent *only(int type, uint32_t to, uint16_t stream)
 
 static void check_cut(uint32_t to, uint16_t stream)
 {
-	assert_int_equal(only(WIRE_NEIGH_CUT, to, stream)->m.u.simple.reason, INTER_REASON_PATH);
+	assert_int_equal(only(WIRE_NEIGH_CUT, to, stream)->m.u.simple.reason, WIRE_CUT_PATH);
 }
 
 static void check_path(const struct wire_path_setup *got, uint32_t seq, const uint32_t *ids, int n)
@@ -608,8 +608,9 @@ static void test_hop_admits_within_limits(void **state)
 		clear();
 		ask(30, 200 + (uint32_t)i, 60 + (uint32_t)i, 1, T0);
 		assert_int_equal(fx.nout, 1);
-		assert_int_equal(only(WIRE_RELAY_REFUSE, 200 + (uint32_t)i, STREAM)->m.u.simple.seq,
-		                 60 + (uint32_t)i);
+		const struct wire_msg *r = &only(WIRE_RELAY_REFUSE, 200 + (uint32_t)i, STREAM)->m;
+		assert_int_equal(r->u.simple.seq, 60 + (uint32_t)i);
+		assert_int_equal(r->u.simple.reason, WIRE_REFUSE_NO_SLOT);
 	}
 	assert_int_equal(fx.in.nchild, limit);
 
@@ -678,6 +679,7 @@ static void test_relay_built(void **state)
 	struct wire_addr child2 = addr(11);
 	inter_on_path_setup(&fx.in, STREAM, &ps2, &child2, 0, T0);
 	assert_int_equal(only(WIRE_RELAY_REFUSE, 11, STREAM)->m.u.simple.seq, 8);
+	assert_int_equal(find(WIRE_RELAY_REFUSE, 11)->m.u.simple.reason, WIRE_REFUSE_CANNOT_RELAY);
 
 	/* Answers that are not the parent's to this setup change nothing. */
 	clear();
@@ -709,6 +711,7 @@ static void test_relay_refused_upstream(void **state)
 	clear();
 	inter_on_relay_answer(&fx.in, STREAM, 0, 7, &parent, T0 + 10 * MS);
 	assert_int_equal(only(WIRE_RELAY_REFUSE, P0, STREAM)->m.u.simple.seq, 7);
+	assert_int_equal(find(WIRE_RELAY_REFUSE, P0)->m.u.simple.reason, WIRE_REFUSE_UPSTREAM);
 	assert_int_equal(fx.in.nrelay, 0);
 	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
 }
@@ -721,7 +724,8 @@ static void test_relay_not_at_path_head(void **state)
 	struct wire_path_setup ps = PATH(7, 40, P0);
 	struct wire_addr child = addr(P0);
 	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
-	only(WIRE_RELAY_REFUSE, P0, STREAM);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, P0, STREAM)->m.u.simple.reason,
+	                 WIRE_REFUSE_CANNOT_RELAY);
 	assert_int_equal(fx.in.nrelay, 0);
 }
 
@@ -965,11 +969,13 @@ static void test_disabled(void **state)
 	/* Neither as a hop with the stream nor as a relay. */
 	ask(20, 100, 3, 1, T0);
 	assert_int_equal(only(WIRE_RELAY_REFUSE, 100, STREAM)->m.u.simple.seq, 3);
+	assert_int_equal(find(WIRE_RELAY_REFUSE, 100)->m.u.simple.reason, WIRE_REFUSE_NOT_ON_PATH);
 	clear();
 	struct wire_path_setup ps = PATH(4, SRC, 30, 20, 101);
 	struct wire_addr child = addr(101), src = addr(SRC);
 	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
 	assert_int_equal(only(WIRE_RELAY_REFUSE, 101, STREAM)->m.u.simple.seq, 4);
+	assert_int_equal(find(WIRE_RELAY_REFUSE, 101)->m.u.simple.reason, WIRE_REFUSE_NOT_ON_PATH);
 	assert_int_equal(fx.in.nchild, 0);
 	assert_int_equal(fx.in.nrelay, 0);
 

@@ -390,7 +390,291 @@ static void test_pending_overflow_after_take(void **state)
 	assert_int_equal(m->npend, 0);
 }
 
+/* ---- the protocol, through struct mesh_io ---- */
+
+#define SELF 100
+#define SEC 1000000ull
+#define T0 (1000 * SEC)
+#define REAL0 1700000000000000ull
+#define MS 1000ull
+
+struct sent {
+	struct wire_addr to;
+	struct wire_msg m;
+};
+
+/* The node around the mesh: what it sent, and its bootstrap list. */
+static struct fx {
+	struct mesh m;
+	struct evlog log;
+	struct rng rng;
+	struct sent out[64];
+	int nout;
+	struct wire_peer_entry cand[8];
+	int ncand;
+} fx;
+
+static void fake_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
+{
+	struct fx *f = ctx;
+	assert_true(f->nout < (int)ARRAY_LEN(f->out));
+	f->out[f->nout++] = (struct sent){*to, *m};
+}
+
+static int fake_candidates(void *ctx, const struct wire_peer_entry **out)
+{
+	struct fx *f = ctx;
+	*out = f->cand;
+	return f->ncand;
+}
+
+/* A mesh keeping 3 neighbours (4 when asked), on or off. */
+static void start(int enabled)
+{
+	memset(&fx, 0, sizeof(fx));
+	rng_seed(&fx.rng, 2006);
+	assert_int_equal(evlog_open(&fx.log, NULL), 0);
+	struct mesh_io io = {&fx, fake_send, fake_candidates};
+	struct wire_addr self = addr(SELF);
+	mesh_init(&fx.m, 3, 4);
+	mesh_attach(&fx.m, &self, &fx.log, &io, &fx.rng, enabled);
+}
+
+static int proto_teardown(void **state)
+{
+	evlog_close(&fx.log);
+	return 0;
+}
+
+/* The one message sent since the last call, of that type to that peer. */
+static const struct wire_msg *only(int type, uint32_t to)
+{
+	assert_int_equal(fx.nout, 1);
+	assert_int_equal(fx.out[0].m.hdr.type, type);
+	assert_int_equal(fx.out[0].to.id, to);
+	assert_int_equal(fx.out[0].m.hdr.sender, SELF);
+	assert_int_equal(fx.out[0].m.hdr.stream, 0);
+	fx.nout = 0;
+	return &fx.out[0].m;
+}
+
+static void befriend(uint32_t id, uint32_t delay_us)
+{
+	struct wire_addr a = addr(id);
+	mesh_on_request(&fx.m, &a, T0);
+	only(WIRE_NEIGH_ACCEPT, id);
+	struct mesh_nb *nb = mesh_find(&fx.m, id);
+	assert_non_null(nb);
+	if (delay_us) {
+		nb->delay_us = delay_us;
+		nb->have_delay = 1;
+	}
+}
+
+static void test_request_accepted_until_full(void **state)
+{
+	start(1);
+	fx.cand[fx.ncand++] = (struct wire_peer_entry){addr(1), 7, WIRE_ROLE_PEER};
+	befriend(1, 0);
+	/* The stream a neighbour watches comes from the bootstrap list. */
+	assert_int_equal(mesh_find(&fx.m, 1)->stream, 7);
+	for (uint32_t id = 2; id <= 4; id++)
+		befriend(id, 0);
+	struct wire_addr a = addr(5);
+	mesh_on_request(&fx.m, &a, T0);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 5)->u.simple.reason, WIRE_CUT_FULL);
+	assert_null(mesh_find(&fx.m, 5));
+	/* A neighbour asking again is accepted, not refused. */
+	a = addr(4);
+	mesh_on_request(&fx.m, &a, T0 + SEC);
+	only(WIRE_NEIGH_ACCEPT, 4);
+	assert_int_equal(fx.m.n, 4);
+}
+
+static void test_disabled_refuses_and_stays_silent(void **state)
+{
+	start(0);
+	struct wire_addr a = addr(1);
+	mesh_on_request(&fx.m, &a, T0);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 1)->u.simple.reason, WIRE_CUT_FULL);
+	mesh_on_accept(&fx.m, &a, T0);
+	struct wire_detector d = {.ttl = 0, .src = a, .src_ts_us = REAL0};
+	mesh_on_detector(&fx.m, &d, &a, REAL0 + MS, T0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.m.n, 0);
+}
+
+static void test_leaving_refuses_and_says_goodbye(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	befriend(2, 0);
+	mesh_leave(&fx.m);
+	assert_int_equal(fx.nout, 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(fx.out[i].m.hdr.type, WIRE_LEAVE);
+	fx.nout = 0;
+	struct wire_addr a = addr(3);
+	mesh_on_request(&fx.m, &a, T0);
+	only(WIRE_NEIGH_CUT, 3);
+	assert_int_equal(mesh_round(&fx.m, REAL0, T0), 0);
+	assert_int_equal(fx.nout, 0);
+}
+
+/* An accept over the target sheds the farthest measured neighbour. */
+static void test_accept_over_target_sheds_farthest(void **state)
+{
+	start(1);
+	befriend(1, 5 * MS);
+	befriend(2, 40 * MS);
+	befriend(3, 0);
+	struct wire_addr a = addr(4);
+	mesh_on_accept(&fx.m, &a, T0);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
+	assert_null(mesh_find(&fx.m, 2));
+	assert_non_null(mesh_find(&fx.m, 4));
+	assert_int_equal(fx.m.n, 3);
+}
+
+/* Rounds ask random candidates up to the target and flood a detector. */
+static void test_round_fills_and_floods(void **state)
+{
+	start(1);
+	for (uint32_t id = 1; id <= 4; id++)
+		fx.cand[fx.ncand++] = (struct wire_peer_entry){addr(id), 1, WIRE_ROLE_PEER};
+	befriend(1, 0);
+	uint64_t next = mesh_round(&fx.m, REAL0, T0);
+	assert_true(next >= 2700000 && next < 3300000);
+	int req = 0, det = 0;
+	for (int i = 0; i < fx.nout; i++) {
+		const struct wire_msg *m = &fx.out[i].m;
+		if (m->hdr.type == WIRE_NEIGH_REQ) {
+			assert_int_not_equal(fx.out[i].to.id, 1);
+			req++;
+		} else {
+			assert_int_equal(m->hdr.type, WIRE_DETECTOR);
+			assert_int_equal(fx.out[i].to.id, 1);
+			assert_int_equal(m->u.det.ttl, 2);
+			assert_int_equal(m->u.det.src.id, SELF);
+			assert_int_equal(m->u.det.src_ts_us, REAL0);
+			det++;
+		}
+	}
+	assert_true(req >= 1 && req <= 2);
+	assert_int_equal(det, 1);
+}
+
+static void test_round_forgets_silent(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	mesh_round(&fx.m, REAL0, T0 + 13 * SEC);
+	assert_null(mesh_find(&fx.m, 1));
+}
+
+/* A one-hop detector measures its sender and goes on, stamped, to every
+ * other neighbour, once. */
+static void test_one_hop_forwarded_once(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	befriend(2, 0);
+	befriend(3, 0);
+	struct wire_addr s = addr(1);
+	struct wire_detector d = {.msg_id = 9, .ttl = 2, .src = s, .src_ts_us = REAL0};
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	assert_int_equal(mesh_find(&fx.m, 1)->delay_us, 7 * MS);
+	assert_int_equal(mesh_find(&fx.m, 1)->last_heard_us, T0 + SEC);
+	assert_int_equal(fx.nout, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_not_equal(fx.out[i].to.id, 1);
+		assert_int_equal(fx.out[i].m.u.det.ttl, 1);
+		assert_int_equal(fx.out[i].m.u.det.direct.id, SELF);
+		assert_int_equal(fx.out[i].m.u.det.direct_ts_us, REAL0 + 7 * MS);
+	}
+	fx.nout = 0;
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 8 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+}
+
+/* Two hops S -> N -> us with N-us the slowest link: the link to N goes,
+ * once per round. */
+static void test_two_hops_cut_slowest(void **state)
+{
+	start(1);
+	befriend(1, 10 * MS); /* S */
+	befriend(2, 0);       /* N */
+	befriend(3, 0);
+	struct wire_addr n = addr(2);
+	struct wire_detector d = {.msg_id = 1,
+	                          .ttl = 1,
+	                          .src = addr(1),
+	                          .src_ts_us = REAL0,
+	                          .direct = n,
+	                          .direct_ts_us = REAL0 + 10 * MS};
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
+	assert_null(mesh_find(&fx.m, 2));
+	/* The next change waits for the next round. */
+	befriend(2, 0);
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_non_null(mesh_find(&fx.m, 2));
+}
+
+/* S two hops away and not a neighbour: probe it; a direct answer that
+ * shows S clearly nearer than N brings a request to S. */
+static void test_probe_then_replace(void **state)
+{
+	start(1);
+	befriend(2, 0); /* N */
+	struct wire_addr n = addr(2), s = addr(9);
+	struct wire_detector d = {.msg_id = 1,
+	                          .ttl = 1,
+	                          .src = s,
+	                          .src_ts_us = REAL0,
+	                          .direct = n,
+	                          .direct_ts_us = REAL0 + 5 * MS};
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 45 * MS, T0);
+	const struct wire_msg *p = only(WIRE_DETECTOR, 9);
+	assert_int_equal(p->u.det.ttl, 0);
+	assert_int_equal(p->u.det.direct.id, 0);
+	/* S answers a direct probe with its own timestamp ... */
+	struct wire_detector answer = {
+	    .ttl = 0, .src = s, .src_ts_us = REAL0 + 50 * MS, .direct = addr(SELF)};
+	mesh_on_detector(&fx.m, &answer, &s, REAL0 + 55 * MS, T0 + SEC);
+	only(WIRE_NEIGH_REQ, 9);
+	/* ... and only once per probe. */
+	mesh_on_detector(&fx.m, &answer, &s, REAL0 + 55 * MS, T0 + 5 * SEC);
+	assert_int_equal(fx.nout, 0);
+}
+
+/* We answer a direct probe with our own timestamp. */
+static void test_direct_probe_answered(void **state)
+{
+	start(1);
+	struct wire_addr s = addr(9);
+	struct wire_detector d = {.ttl = 0, .src = s, .src_ts_us = REAL0};
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 3 * MS, T0);
+	const struct wire_msg *m = only(WIRE_DETECTOR, 9);
+	assert_int_equal(m->u.det.src.id, SELF);
+	assert_int_equal(m->u.det.src_ts_us, REAL0 + 3 * MS);
+	assert_int_equal(m->u.det.direct.id, 9);
+}
+
+static void test_cut_logged_once(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	mesh_on_cut(&fx.m, 1, "cut");
+	mesh_on_cut(&fx.m, 1, "cut");
+	assert_int_equal(fx.m.n, 0);
+	struct wire_addr out[4];
+	assert_int_equal(mesh_neighbours(&fx.m, out, 4), 0);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
+#define P(f) cmocka_unit_test_teardown(f, proto_teardown)
 
 int main(void)
 {
@@ -411,6 +695,17 @@ int main(void)
 	    T(test_pending_keeps_slowest_n),
 	    T(test_pending_overflow_forgets_oldest),
 	    T(test_pending_overflow_after_take),
+	    P(test_request_accepted_until_full),
+	    P(test_disabled_refuses_and_stays_silent),
+	    P(test_leaving_refuses_and_says_goodbye),
+	    P(test_accept_over_target_sheds_farthest),
+	    P(test_round_fills_and_floods),
+	    P(test_round_forgets_silent),
+	    P(test_one_hop_forwarded_once),
+	    P(test_two_hops_cut_slowest),
+	    P(test_probe_then_replace),
+	    P(test_direct_probe_answered),
+	    P(test_cut_logged_once),
 	};
 	return cmocka_run_group_tests_name("mesh", tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #define CAP 64u
 #define RETRY 1000000u
 #define NOW 50000000u
+#define SEC 1000000ull
 
 static struct wire_addr addr(uint32_t id)
 {
@@ -369,6 +370,145 @@ static void test_unheld_not_scheduled(void **state)
 		assert_int_equal(c[i].partner, 0);
 }
 
+/* The start is fixed startup before the newest offer, then moves past
+ * segments nobody offers until playback begins. */
+static void test_start_rule(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 10, 20);
+	assert_int_equal(overlay_window_from(o, 20, 3 * SEC), 18);
+	assert_int_equal(o->start_seq, 18);
+	/* Fixed once chosen. */
+	hold(o, 0, 21, 30);
+	assert_int_equal(overlay_window_from(o, 30, 3 * SEC), 18);
+}
+
+static void test_start_moves_past_unoffered(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 20, 25);
+	assert_int_equal(overlay_window_from(o, 25, 8 * SEC), 20);
+}
+
+static void test_start_stays_on_held(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 20, 25);
+	store(o, 18);
+	assert_int_equal(overlay_window_from(o, 25, 8 * SEC), 18);
+}
+
+/* No startup still waits for one segment; the start never passes 0. */
+static void test_start_bounds(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 0, 5);
+	assert_int_equal(overlay_startup_segments(o, 0), 1);
+	assert_int_equal(overlay_startup_segments(o, 2500000), 2);
+	assert_int_equal(overlay_window_from(o, 5, 0), 5);
+	o->start_chosen = 0;
+	assert_int_equal(overlay_window_from(o, 5, 30 * SEC), 0);
+}
+
+static void test_play_waits_for_startup(void **state)
+{
+	struct overlay *o = *state;
+	assert_false(overlay_try_play(o, 3 * SEC, NOW));
+	add_partners(o, 1);
+	hold(o, 0, 10, 20);
+	overlay_window_from(o, 20, 3 * SEC);
+	store(o, 18);
+	store(o, 19);
+	assert_false(overlay_try_play(o, 3 * SEC, NOW));
+	store(o, 20);
+	assert_true(overlay_try_play(o, 3 * SEC, NOW));
+	assert_true(o->buf.playing);
+	assert_int_equal(o->buf.next_due, 18);
+	assert_false(overlay_try_play(o, 3 * SEC, NOW));
+	/* Playing, the window follows the next segment due. */
+	assert_int_equal(overlay_window_from(o, 20, 3 * SEC), o->buf.next_due);
+}
+
+/* A round asks for the window once; the requests stay pending for the
+ * retry time. */
+static void test_pull_round(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	assert_int_equal(overlay_pull_round(o, 3 * SEC, SEC, RETRY, NOW, c, CAP), 0);
+	add_partners(o, 2);
+	hold(o, 0, 0, 20);
+	hold(o, 1, 0, 20);
+	size_t n = overlay_pull_round(o, 3 * SEC, SEC, RETRY, NOW, c, CAP);
+	assert_int_equal(n, 3);
+	for (uint32_t seq = 18; seq <= 20; seq++)
+		assert_true(scheduled(c, n, seq));
+	assert_int_equal(overlay_pull_round(o, 3 * SEC, SEC, RETRY, NOW + 1, c, CAP), 0);
+	assert_int_equal(overlay_pull_round(o, 3 * SEC, SEC, RETRY, NOW + RETRY, c, CAP), 3);
+}
+
+/* Each partner gets about two rounds' worth: 2 * (round / period + 1) + 4. */
+static void test_pull_round_budget(void **state)
+{
+	struct overlay *o = *state;
+	struct sched_choice c[CAP];
+	add_partners(o, 1);
+	hold(o, 0, 0, 40);
+	size_t n = overlay_pull_round(o, 30 * SEC, SEC, RETRY, NOW, c, CAP);
+	assert_int_equal(n, 8);
+}
+
+static int has_addr(const struct wire_addr *a, int n, uint32_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].id == id)
+			return 1;
+	return 0;
+}
+
+/* Nearest watching neighbours first (a measured one before an unmeasured
+ * one), then random bootstrap peers of the stream; never a partner. */
+static void test_pick_partners(void **state)
+{
+	struct overlay *o = *state;
+	struct mesh m;
+	mesh_init(&m, 5, 8);
+	const uint32_t delay[] = {0, 30000, 10000, 0, 5000};
+	const uint16_t stream[] = {0, 1, 1, 1, 2};
+	for (uint32_t id = 1; id <= 4; id++) {
+		struct wire_addr a = addr(20 + id);
+		struct mesh_nb *nb = mesh_add(&m, &a, stream[id], 0);
+		nb->delay_us = delay[id];
+		nb->have_delay = delay[id] != 0;
+	}
+	struct wire_addr partner = addr(22);
+	overlay_partner_add(o, &partner, 0);
+	struct wire_peer_entry cand[] = {
+	    {addr(31), 1, WIRE_ROLE_PEER},
+	    {addr(32), 2, WIRE_ROLE_PEER},
+	    {addr(22), 1, WIRE_ROLE_PEER},
+	};
+	struct rng rng;
+	rng_seed(&rng, 7);
+	struct wire_addr out[8];
+	int n = overlay_pick_partners(o, &m, 1, cand, 3, &rng, 3, out);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0].id, 21);
+	assert_int_equal(out[1].id, 23);
+	assert_int_equal(out[2].id, 31);
+	/* Without the mesh only bootstrap peers of the stream. */
+	n = overlay_pick_partners(o, &m, 0, cand, 3, &rng, 2, out);
+	assert_true(n >= 1 && n <= 2);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(out[i].id, 31);
+	assert_false(has_addr(out, n, 22));
+	assert_int_equal(overlay_pick_partners(o, &m, 1, cand, 3, &rng, 0, out), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -386,6 +526,14 @@ int main(void)
 	    T(test_skips_held_and_pending),
 	    T(test_window_clipped_to_capacity),
 	    T(test_unheld_not_scheduled),
+	    T(test_start_rule),
+	    T(test_start_moves_past_unoffered),
+	    T(test_start_stays_on_held),
+	    T(test_start_bounds),
+	    T(test_play_waits_for_startup),
+	    T(test_pull_round),
+	    T(test_pull_round_budget),
+	    T(test_pick_partners),
 	};
 	return cmocka_run_group_tests_name("overlay", tests, NULL, NULL);
 }

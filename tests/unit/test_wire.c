@@ -1115,10 +1115,36 @@ static void test_map_helpers(void **state)
 	assert_false(wire_map_get(&m, 1020));
 }
 
+/* The header builder leaves nothing from an earlier message behind, and
+ * a simple message encodes as any other. */
+static void test_msg_builders(void **state)
+{
+	struct wire_msg m;
+	memset(&m, 0xab, sizeof(m));
+	wire_msg_init(&m, WIRE_BUFFER_MAP, 7, 0x01020304);
+	assert_int_equal(m.hdr.type, WIRE_BUFFER_MAP);
+	assert_int_equal(m.hdr.stream, 7);
+	assert_int_equal(m.hdr.sender, 0x01020304);
+	assert_int_equal(m.hdr.length, 0);
+
+	wire_msg_simple(&m, WIRE_RELAY_REFUSE, 5, 9, 42, WIRE_REFUSE_NO_SLOT);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	int len = wire_encode(&m, buf, sizeof(buf));
+	assert_true(len > 0);
+	struct wire_msg d;
+	assert_int_equal(wire_decode(buf, (size_t)len, &d), WIRE_OK);
+	assert_int_equal(d.hdr.type, WIRE_RELAY_REFUSE);
+	assert_int_equal(d.hdr.stream, 5);
+	assert_int_equal(d.hdr.sender, 9);
+	assert_int_equal(d.u.simple.seq, 42);
+	assert_int_equal(d.u.simple.reason, WIRE_REFUSE_NO_SLOT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden_bytes),
+	    cmocka_unit_test(test_msg_builders),
 	    cmocka_unit_test(test_golden_map_bits),
 	    cmocka_unit_test(test_roundtrip_every_type),
 	    cmocka_unit_test(test_maxima_fit_one_datagram),
