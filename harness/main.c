@@ -221,85 +221,81 @@ static long grid_size(const struct cli *c)
 	return total;
 }
 
+/* The sweep's directory: --out, or runs/sweep-<scenario>-<time>. */
+static void sweep_parent(const struct cli *c, char *parent, size_t len)
+{
+	if (c->o.out_dir) {
+		snprintf(parent, len, "%s", c->o.out_dir);
+		return;
+	}
+	char ts[32];
+	time_t now = time(NULL);
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", localtime(&now));
+	const char *base = strrchr(c->path, '/');
+	snprintf(parent, len, "runs/sweep-%.*s-%s", (int)strcspn(base ? base + 1 : c->path, "."),
+	         base ? base + 1 : c->path, ts);
+}
+
+/* One run of a grid point, analysed and added to sweep.csv. Returns 0, 1 on
+ * an error, 130 when interrupted. */
+static int sweep_one(struct cli *c, const char *parent, long k, long rep, char **sets,
+                     char (*buf)[256], FILE *csv)
+{
+	char label[512], out[1700], dir[1024], err[1024];
+	long points = grid_size(c);
+	int n = grid_point(c, k, sets, buf, label, sizeof(label));
+	uint64_t seed = c->seed + (uint64_t)rep;
+	snprintf(out, sizeof(out), "%s/%s%sseed%llu", parent, label, *label ? "-" : "",
+	         (unsigned long long)seed);
+	fprintf(stderr, "sweep: [%ld/%ld] %s seed %llu\n", k * c->repeat + rep + 1,
+	        points * c->repeat, *label ? label : "(no grid)", (unsigned long long)seed);
+	int interrupted = 0;
+	if (run_once(c, seed, sets, n, out, dir, sizeof(dir), &interrupted))
+		return 1;
+	struct run_metrics m;
+	struct run_summary sum;
+	if (analysis_load(dir, &m, err, sizeof(err))) {
+		err_msg("sweep: analyse %s: %s", dir, err);
+		return 1;
+	}
+	analysis_run(dir, c->o.quiet ? NULL : stderr, err, sizeof(err));
+	analysis_summary(&m, &sum);
+	analysis_free(&m);
+	sweep_csv_row(csv, label, seed, &sum, dir);
+	return interrupted ? 130 : 0;
+}
+
 static int cmd_sweep(int argc, char **argv)
 {
 	struct cli c;
 	int status;
 	if (parse_cli(&sweep_cmd, argc, argv, &c, &status))
 		return status;
-	char parent[1024];
-	if (c.o.out_dir) {
-		snprintf(parent, sizeof(parent), "%s", c.o.out_dir);
-	} else {
-		char ts[32];
-		time_t now = time(NULL);
-		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", localtime(&now));
-		const char *base = strrchr(c.path, '/');
-		snprintf(parent, sizeof(parent), "runs/sweep-%.*s-%s",
-		         (int)strcspn(base ? base + 1 : c.path, "."), base ? base + 1 : c.path, ts);
-	}
+	char parent[1024], err[1024];
+	sweep_parent(&c, parent, sizeof(parent));
 	char **sets = calloc((size_t)(c.sets.n + c.grids.n + 1), sizeof(*sets));
 	char(*buf)[256] = calloc((size_t)c.grids.n + 1, sizeof(*buf));
-	char csv[1100], err[1024];
-	snprintf(csv, sizeof(csv), "%s/" RUNDIR_SWEEP_CSV, parent);
 	FILE *f = NULL;
-	int rc = 0;
-	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST)) {
+	int rc = 1;
+	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST))
 		err_msg("sweep: create %s: %s", parent, strerror(errno));
-		rc = 1;
-		goto out;
-	}
-	if (!(f = sweep_csv_open(parent, err, sizeof(err)))) {
+	else if (!(f = sweep_csv_open(parent, err, sizeof(err))))
 		err_msg("sweep: %s", err);
-		rc = 1;
-		goto out;
-	}
+	else
+		rc = 0;
 	long points = grid_size(&c);
-	for (long k = 0; k < points && !rc; k++) {
-		for (long rep = 0; rep < c.repeat; rep++) {
-			char label[512], out[1700], dir[1024];
-			int n = grid_point(&c, k, sets, buf, label, sizeof(label));
-			uint64_t seed = c.seed + (uint64_t)rep;
-			snprintf(out, sizeof(out), "%s/%s%sseed%llu", parent, label,
-			         *label ? "-" : "", (unsigned long long)seed);
-			fprintf(stderr, "sweep: [%ld/%ld] %s seed %llu\n", k * c.repeat + rep + 1,
-			        points * c.repeat, *label ? label : "(no grid)",
-			        (unsigned long long)seed);
-			int interrupted = 0;
-			if (run_once(&c, seed, sets, n, out, dir, sizeof(dir), &interrupted)) {
-				rc = 1;
-				break;
-			}
-			struct run_metrics m;
-			struct run_summary sum;
-			if (analysis_load(dir, &m, err, sizeof(err))) {
-				err_msg("sweep: analyse %s: %s", dir, err);
-				rc = 1;
-				break;
-			}
-			analysis_run(dir, c.o.quiet ? NULL : stderr, err, sizeof(err));
-			analysis_summary(&m, &sum);
-			analysis_free(&m);
-			sweep_csv_row(f, label, seed, &sum, dir);
-			if (interrupted) {
-				rc = 130;
-				break;
-			}
-		}
-	}
-	printf("sweep: %s\n", csv);
-	if (f && !rc) {
-		char names[256];
+	for (long k = 0; f && k < points && !rc; k++)
+		for (long rep = 0; rep < c.repeat && !rc; rep++)
+			rc = sweep_one(&c, parent, k, rep, sets, buf, f);
+	if (f) {
 		fclose(f);
-		f = NULL;
-		if (sweep_plot(parent, names, sizeof(names), err, sizeof(err)))
-			printf("sweep: pictures not drawn: %s\n", err);
-		else
-			printf("sweep: pictures (.svg and .png) in %s/plots: %s\n", parent, names);
+		printf("sweep: %s/%s\n", parent, RUNDIR_SWEEP_CSV);
 	}
-out:
-	if (f)
-		fclose(f);
+	char names[256];
+	if (f && !rc && sweep_plot(parent, names, sizeof(names), err, sizeof(err)))
+		printf("sweep: pictures not drawn: %s\n", err);
+	else if (f && !rc)
+		printf("sweep: pictures (.svg and .png) in %s/plots: %s\n", parent, names);
 	free(sets);
 	free(buf);
 	free_cli(&c);

@@ -100,9 +100,9 @@ static int delays(const struct net_opts *o, uint32_t *d, char *err, size_t errle
 		if (topo_matrix_load(o->matrix, &m, &mn, err, errlen))
 			return -1;
 		if (mn != n) {
-			snprintf(err, errlen, "%s is %ux%u, not %ux%u", o->matrix, mn, mn, n, n);
 			free(m);
-			return -1;
+			return err_set(err, errlen, "%s is %ux%u, not %ux%u", o->matrix, mn, mn, n,
+			               n);
 		}
 		memcpy(d, m, sizeof(*d) * (size_t)n * n);
 		free(m);

@@ -1,6 +1,7 @@
 #include "peer/config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,10 +159,8 @@ static char *trim(char *s)
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "open config %s: %m", path);
-		return -1;
-	}
+	if (!f)
+		return err_set(err, errlen, "open config %s: %s", path, strerror(errno));
 	char line[2048], e[256];
 	int lineno = 0, rc = 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -174,14 +173,12 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
-			rc = -1;
+			rc = err_set(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
 			break;
 		}
 		*eq = 0;
 		if (config_set(c, trim(s), trim(eq + 1), e, sizeof(e))) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, e);
-			rc = -1;
+			rc = err_set(err, errlen, "%s:%d: %s", path, lineno, e);
 			break;
 		}
 	}

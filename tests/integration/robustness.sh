@@ -197,7 +197,7 @@ bad=$(printf '%s\n' "$leave" | sed -n 's/.* bad=\([0-9]*\).*/\1/p')
 
 m="$run/metrics.json"
 [ -f "$m" ] || fail "no metrics.json"
-victim_field() { grep '"name": "victim"' "$m" | grep -o "\"$1\": [^,}]*" | sed 's/.*: //'; }
+victim_field() { jq -r --arg f "$1" '.peers[] | select(.name == "victim") | .[$f]' "$m"; }
 cont=$(victim_field continuity)
 verified=$(victim_field verified_fraction)
 if [ -z "$cont" ] || [ -z "$verified" ]; then fail "no metrics for the victim in $m"; fi
