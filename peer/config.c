@@ -89,6 +89,11 @@ static const struct opt opts[] = {
      .only = ROLE_PEER},
     {"upload", OPT_RATE, F(upload_bps), "RATE", .help = "upload capacity (default 10mbit)",
      .min = 1, .only = SRC_PEER},
+    {"debug-forward-delay", OPT_DURATION, F(fault_delay_us), "TIME",
+     .help = "testing only: hold every segment this node sends on for TIME", .only = SRC_PEER},
+    {"debug-forward-drop", OPT_DOUBLE, F(fault_drop), "SHARE",
+     .help = "testing only: drop this share (0 to 1) of the segments it sends", .max = 1,
+     .only = SRC_PEER},
 };
 
 static const char *const role_names[] = {

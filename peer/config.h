@@ -34,6 +34,9 @@ struct config {
 	char http_bind[64];
 	uint64_t upload_bps;
 	int buffer_set; /* --buffer given: the mode default does not apply */
+	/* Deliberate faults (peer/fault.h), for testing the regression gate. */
+	uint64_t fault_delay_us;
+	double fault_drop;
 };
 
 void config_defaults(struct config *c, enum role role);

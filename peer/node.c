@@ -27,6 +27,8 @@
 
 static void send_to(struct node *n, const struct wire_addr *a, const struct wire_msg *m)
 {
+	if (fault_forward(&n->fault, a->ip, a->port, m))
+		return;
 	udp_send(&n->udp, a->ip, a->port, m);
 }
 
@@ -562,6 +564,10 @@ static int node_start(struct node *n)
 		return -1;
 	}
 	start_timers(n);
+	fault_init(&n->fault, cfg->fault_delay_us, cfg->fault_drop, cfg->seed, n->loop, &n->udp);
+	if (fault_active(&n->fault))
+		evlog_event(&n->log, "fault", "forward_delay_us=%llu forward_drop=%.3f",
+		            (unsigned long long)cfg->fault_delay_us, cfg->fault_drop);
 	if (!cfg->http_port)
 		return 0;
 	char e[256];
@@ -613,6 +619,7 @@ int node_run(struct config *cfg)
 	evlog_close(&n->log);
 	if (n->have_stream)
 		overlay_free(&n->ov);
+	fault_free(&n->fault);
 	loop_free(n->loop);
 	udp_close(&n->udp);
 	free(n);

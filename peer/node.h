@@ -9,6 +9,7 @@
 #include "lib/loop.h"
 #include "lib/util.h"
 #include "peer/config.h"
+#include "peer/fault.h"
 #include "peer/inter.h"
 #include "peer/log.h"
 #include "peer/mesh.h"
@@ -46,6 +47,7 @@ struct node {
 	FILE *ingest;
 
 	struct inter inter;
+	struct fault fault;
 	struct http_server *http;
 	uint64_t served;
 };

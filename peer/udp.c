@@ -79,9 +79,14 @@ int udp_send(struct udp *u, uint32_t ip, uint16_t port, const struct wire_msg *m
 		err_msg("encode %s: %s", wire_type_name(m->hdr.type), wire_strerror(len));
 		return -1;
 	}
+	return udp_send_bytes(u, ip, port, buf, (size_t)len);
+}
+
+int udp_send_bytes(struct udp *u, uint32_t ip, uint16_t port, const uint8_t *buf, size_t len)
+{
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
-	if (sendto(u->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (sendto(u->fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		u->send_errors++;
 		return -1;
 	}

@@ -34,6 +34,8 @@ int udp_attach(struct udp *u, struct loop *l, udp_msg_fn fn, void *arg);
 /* Encode and send m. Returns 0, or -1 when it cannot be encoded (reported
  * on stderr: a bug) or the kernel refused it (counted). */
 int udp_send(struct udp *u, uint32_t ip, uint16_t port, const struct wire_msg *m);
+/* Send an encoded datagram (counted when the kernel refuses it). */
+int udp_send_bytes(struct udp *u, uint32_t ip, uint16_t port, const uint8_t *buf, size_t len);
 void udp_close(struct udp *u);
 
 #endif
