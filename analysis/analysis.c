@@ -64,6 +64,20 @@ static void close_session(struct session *s, struct timeline *tl)
 	}
 }
 
+/* One second of upload: capacity and what was sent, by how. */
+static int fold_util(const struct evlog_line *e, struct peer_metrics *p)
+{
+	uint64_t up, pull, push, relay;
+	if (evlog_get_u64(e, LOGK_UPLOAD_BPS, &up) || evlog_get_u64(e, LOGK_PULL_BYTES, &pull) ||
+	    evlog_get_u64(e, LOGK_PUSH_BYTES, &push) || evlog_get_u64(e, LOGK_RELAY_BYTES, &relay))
+		return -1;
+	p->up_capacity += (double)up;
+	p->up_pull += 8.0 * (double)pull;
+	p->up_push += 8.0 * (double)push;
+	p->up_relay += 8.0 * (double)relay;
+	return 0;
+}
+
 /* Folds one event line into the peer's metrics and its current session.
  * Returns 0, or -1 when an event the analysis needs lacks a key. */
 static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct session *cur,
@@ -103,6 +117,8 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 			sec->due += a;
 			sec->on_time += b;
 		}
+	} else if (!strcmp(e->event, LOGEV_UTIL)) {
+		return fold_util(e, p);
 	} else if (!strcmp(e->event, LOGEV_LEAVE)) {
 		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
 			return -1;

@@ -43,7 +43,10 @@ struct peer_metrics {
 	 * with a leave, or without one (crashed). */
 	int joins, leaves, crashes;
 	uint64_t bad_lines; /* event lines unreadable or missing a key */
-	char missing[160];  /* logs that could not be read, and why */
+	/* Upload over the seconds logged: capacity, and what was sent by pull
+	 * (served to partners), push (to own children) and relay, in bits. */
+	double up_capacity, up_pull, up_push, up_relay;
+	char missing[160]; /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */

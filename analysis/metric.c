@@ -19,6 +19,7 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_HEIGHT_MAX] = {"tree_height.max", "hops", 0},
     [M_OVERHEAD_BYTES] = {"control_overhead.bytes_share", "share", 0},
     [M_CRASHES] = {"crashes", "", 0},
+    [M_UTILIZATION] = {"resource_utilization.used", "share", 1},
 };
 
 int metric_find(const char *name)
@@ -77,4 +78,11 @@ void metric_values(const struct run_metrics *m, double out[M_COUNT])
 	}
 	if (m->have_overhead)
 		out[M_OVERHEAD_BYTES] = overhead_control_fraction(&m->overhead);
+	double cap = 0, used = 0;
+	for (int i = 0; i < n; i++) {
+		cap += m->p[i].up_capacity;
+		used += m->p[i].up_pull + m->p[i].up_push + m->p[i].up_relay;
+	}
+	if (cap > 0)
+		out[M_UTILIZATION] = used / cap;
 }

@@ -20,6 +20,7 @@ enum metric_id {
 	M_HEIGHT_MAX,
 	M_OVERHEAD_BYTES,
 	M_CRASHES,
+	M_UTILIZATION,
 	M_COUNT
 };
 

@@ -16,6 +16,7 @@ struct group_peers {
 	double *startup, *lag, *delay_med;
 	uint64_t due, on_time, verified, steady, backlog;
 	int joins, leaves, crashes;
+	double up_capacity, up_pull, up_push, up_relay;
 	double mesh_first, mesh_last;
 	int nmesh;
 };
@@ -52,6 +53,10 @@ static int gather(const struct run_metrics *m, const struct metrics_group *g,
 		gp->joins += p->joins;
 		gp->leaves += p->leaves;
 		gp->crashes += p->crashes;
+		gp->up_capacity += p->up_capacity;
+		gp->up_pull += p->up_pull;
+		gp->up_push += p->up_push;
+		gp->up_relay += p->up_relay;
 		if (p->mesh_first_ms > 0) {
 			gp->mesh_first += p->mesh_first_ms;
 			gp->mesh_last += p->mesh_last_ms;
@@ -148,6 +153,25 @@ static void adl_json(struct json *j, const struct metrics_group *g, const struct
 	json_obj_end(j);
 }
 
+/* Resource utilization: upload used over upload available, the paper's
+ * used connections over its N (each connection carries the stream rate),
+ * and the share of the capacity each way of sending used. */
+static void util_json(struct json *j, const struct group_peers *gp)
+{
+	double c = gp->up_capacity;
+	json_key(j, "resource_utilization");
+	if (c <= 0) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kdouble(j, "used", (gp->up_pull + gp->up_push + gp->up_relay) / c, 4);
+	json_kdouble(j, "pull", gp->up_pull / c, 4);
+	json_kdouble(j, "push", gp->up_push / c, 4);
+	json_kdouble(j, "relay", gp->up_relay / c, 4);
+	json_obj_end(j);
+}
+
 static void group_json(struct json *j, const struct run_metrics *m, const struct metrics_group *g)
 {
 	struct group_peers gp;
@@ -183,6 +207,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		json_ki64(j, "leaves", gp.leaves);
 		json_ki64(j, "crashes", gp.crashes);
 		adl_json(j, g, &gp);
+		util_json(j, &gp);
 		json_key(j, "mesh_neighbour_delay_ms");
 		json_obj_begin(j);
 		json_kdouble(j, "first_round", gp.nmesh ? gp.mesh_first / gp.nmesh : 0, 3);
@@ -327,6 +352,20 @@ static void report_group(const struct run_metrics *m, const struct metrics_group
 	release(&gp);
 }
 
+static void report_util(const struct run_metrics *m, FILE *out)
+{
+	struct group_peers gp;
+	if (gather(m, &m->g[0], &gp) == 0 && gp.up_capacity > 0)
+		fprintf(
+		    out,
+		    "resource utilization: %.1f%% of the peers' upload (pull %.1f%%, push %.1f%%, "
+		    "relay %.1f%%)\n",
+		    100 * (gp.up_pull + gp.up_push + gp.up_relay) / gp.up_capacity,
+		    100 * gp.up_pull / gp.up_capacity, 100 * gp.up_push / gp.up_capacity,
+		    100 * gp.up_relay / gp.up_capacity);
+	release(&gp);
+}
+
 static void report_details(const struct run_metrics *m, const struct run_summary *s, FILE *out)
 {
 	const struct metrics_group *g = &m->g[0];
@@ -340,6 +379,7 @@ static void report_details(const struct run_metrics *m, const struct run_summary
 		        "stretch (over the shortest path from the source): p50 %.2f, p95 %.2f\n",
 		        hist_quantile(&g->stretch, 0.5) / 1000,
 		        hist_quantile(&g->stretch, 0.95) / 1000);
+	report_util(m, out);
 	if (g->hops_n)
 		fprintf(out, "tree height (overlay hops of deliveries): mean %.2f, max %d\n",
 		        (double)g->hops_sum / (double)g->hops_n, g->hops_max);

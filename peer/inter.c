@@ -68,20 +68,22 @@ static int find_child(const struct push_child *c, int n, uint32_t id)
 	return -1;
 }
 
-static void push_to(struct inter *in, const struct push_child *c, int n, uint16_t stream,
-                    const struct wire_seg_data *sd)
+/* Sends the segment to each child; returns the payload bytes sent. */
+static uint64_t push_to(struct inter *in, const struct push_child *c, int n, uint16_t stream,
+                        const struct wire_seg_data *sd)
 {
 	struct wire_seg_data fwd = *sd;
 	fwd.hops = (uint8_t)(sd->hops < 255 ? sd->hops + 1 : 255);
 	for (int i = 0; i < n; i++)
 		send_msg(in, &c[i].addr, WIRE_SEG_DATA, stream, &fwd, sizeof(fwd));
+	return (uint64_t)n * sd->len;
 }
 
 int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd)
 {
 	if (stream != in->stream || !in->nchild)
 		return 0;
-	push_to(in, in->child, in->nchild, stream, sd);
+	in->push_bytes += push_to(in, in->child, in->nchild, stream, sd);
 	return in->nchild;
 }
 
@@ -124,7 +126,7 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 			return 1;
 	r->seen[r->seen_next] = sd->seq + 1;
 	r->seen_next = (r->seen_next + 1) % 64;
-	push_to(in, r->child, r->nchild, stream, sd);
+	in->relay_bytes += push_to(in, r->child, r->nchild, stream, sd);
 	r->forwarded++;
 	return 1;
 }

@@ -95,6 +95,8 @@ struct inter {
 	struct keynode kn; /* admission control over push slots */
 	struct relay relay[INTER_MAX_RELAYS];
 	int nrelay;
+	/* Payload bytes sent by push to own children, and relayed. */
+	uint64_t push_bytes, relay_bytes;
 	/* Receiving the own stream by push. */
 	int have_active, active_up; /* a path is being built / is pushing */
 	struct inter_path active;

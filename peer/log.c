@@ -186,6 +186,16 @@ void evlog_leave(struct evlog *l, const struct evlog_leave *t)
 	            (unsigned long long)t->bad, (unsigned long long)t->late);
 }
 
+void evlog_util(struct evlog *l, const struct evlog_util *u)
+{
+	evlog_event(l, LOGEV_UTIL,
+	            LOGK_UPLOAD_BPS "=%llu " LOGK_RATE_BPS "=%llu " LOGK_PULL_BYTES
+	                            "=%llu " LOGK_PUSH_BYTES "=%llu " LOGK_RELAY_BYTES "=%llu",
+	            (unsigned long long)u->upload_bps, (unsigned long long)u->rate_bps,
+	            (unsigned long long)u->pull_bytes, (unsigned long long)u->push_bytes,
+	            (unsigned long long)u->relay_bytes);
+}
+
 int evlog_parse(const char *line, struct evlog_line *e)
 {
 	char *end;

@@ -28,6 +28,7 @@
 #define LOGEV_TICK "tick"
 #define LOGEV_MESH "mesh"
 #define LOGEV_LEAVE "leave"
+#define LOGEV_UTIL "util"
 #define LOGK_MODE "mode"
 #define LOGK_SEQ "seq"
 #define LOGK_STARTUP_US "startup_us"
@@ -35,6 +36,11 @@
 #define LOGK_DUE "due"
 #define LOGK_ON_TIME "on_time"
 #define LOGK_MEAN_DELAY_US "mean_delay_us"
+#define LOGK_UPLOAD_BPS "upload_bps"
+#define LOGK_RATE_BPS "rate_bps"
+#define LOGK_PULL_BYTES "pull_bytes"
+#define LOGK_PUSH_BYTES "push_bytes"
+#define LOGK_RELAY_BYTES "relay_bytes"
 
 #define SEGLOG_MAGIC "ASEGLOG1"
 #define SEGLOG_HDR_LEN 16
@@ -95,6 +101,15 @@ struct evlog_leave {
 	uint64_t received, due, on_time, served, bad, late;
 };
 void evlog_leave(struct evlog *l, const struct evlog_leave *t);
+/* Once a second: the upload capacity and the stream rate (their ratio is
+ * the paper's N connections) and the segment payload bytes sent since the
+ * last one, by how: served to pulling partners, pushed to own children,
+ * relayed for another overlay. */
+struct evlog_util {
+	uint64_t upload_bps, rate_bps;
+	uint64_t pull_bytes, push_bytes, relay_bytes;
+};
+void evlog_util(struct evlog *l, const struct evlog_util *u);
 
 /* Reading events.log: one line at a time. */
 struct evlog_line {

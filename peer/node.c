@@ -201,6 +201,7 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 		};
 		send_to(n, from, &d);
 		n->served++;
+		n->pull_bytes += s->len;
 	}
 }
 
@@ -418,6 +419,25 @@ static uint64_t play_timer(struct loop *l, void *arg)
 	return PLAY_US;
 }
 
+/* What the uplink carried in the last second, for resource utilization. */
+static void log_util(struct node *n)
+{
+	if (!n->have_stream || !n->inter.rate_bps)
+		return;
+	struct inter *in = &n->inter;
+	struct evlog_util u = {
+	    .upload_bps = n->cfg->upload_bps,
+	    .rate_bps = in->rate_bps,
+	    .pull_bytes = n->pull_bytes - n->last_util.pull_bytes,
+	    .push_bytes = in->push_bytes - n->last_util.push_bytes,
+	    .relay_bytes = in->relay_bytes - n->last_util.relay_bytes,
+	};
+	evlog_util(&n->log, &u);
+	n->last_util = (struct evlog_util){.pull_bytes = n->pull_bytes,
+	                                   .push_bytes = in->push_bytes,
+	                                   .relay_bytes = in->relay_bytes};
+}
+
 static uint64_t tick_timer(struct loop *l, void *arg)
 {
 	struct node *n = arg;
@@ -435,6 +455,7 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 		evlog_tick(&n->log, &t);
 		*p = *s;
 	}
+	log_util(n);
 	evlog_flush(&n->log);
 	return TICK_US;
 }

@@ -47,6 +47,8 @@ struct node {
 	FILE *ingest;
 
 	struct inter inter;
+	uint64_t pull_bytes;         /* segment payload served to pulling partners */
+	struct evlog_util last_util; /* the counters at the last util event */
 	struct fault fault;
 	struct http_server *http;
 	uint64_t served;

@@ -78,6 +78,9 @@ static void write_peer_logs(const char *dir)
 	for (int i = 0; i < 4; i++) {
 		struct evlog_tick t = {.due = 10, .on_time = i == 3 ? 9 : 10, .recv = 10};
 		evlog_tick(&l, &t);
+		/* 1 Mbit/s of upload a second: 50 kbit pulled, 150 pushed, 50 relayed. */
+		struct evlog_util u = {1000000, 300000, 6250, 18750, 6250};
+		evlog_util(&l, &u);
 	}
 	evlog_mesh(&l, 4, 4, 8000);
 	for (uint32_t s = 100; s < 110; s++)
@@ -144,6 +147,9 @@ static void test_analysis_reads_what_the_peer_writes(void **state)
 	assert_true(v[M_S2E_P50] > 24.7 && v[M_S2E_P50] < 25.3);
 	assert_true(v[M_HEIGHT_MAX] == 4);
 	assert_true(isnan(v[M_OVERHEAD_BYTES])); /* no capture */
+	assert_true(p->up_capacity == 4e6);
+	assert_true(p->up_push == 4 * 150000.0);
+	assert_true(v[M_UTILIZATION] > 0.2499 && v[M_UTILIZATION] < 0.2501);
 	assert_true(p->stretch_med > 2.499 && p->stretch_med < 2.501);
 	assert_int_equal(m.g[0].stretch.n, 10);
 	assert_true(hist_quantile(&m.g[0].stretch, 0.5) > 2480 &&
