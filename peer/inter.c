@@ -487,6 +487,15 @@ void inter_leave(struct inter *in)
 {
 	while (in->nrelay)
 		drop_relay(in, &in->relay[0], "leave");
+	/* Own push children hear it now, not after the silence timeout, and
+	 * can promote a backup path at once. */
+	while (in->nchild) {
+		struct push_child *c = &in->child[--in->nchild];
+		send_simple(in, &c->addr, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
+		keynode_release(&in->kn, c->cls);
+		evlog_event(in->log, "child_del", "id=%u children=%d reason=leave", c->addr.id,
+		            in->nchild);
+	}
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,
 		            0, WIRE_CUT_PATH);

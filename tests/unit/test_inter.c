@@ -248,6 +248,23 @@ static void test_push_own_stream(void **state)
 	assert_int_equal(fx.nout, 0);
 }
 
+/* A leaving peer tells its own push children, so they do not wait out the
+ * silence timeout, and gives their key-node slots back. */
+static void test_leave_tells_push_children(void **state)
+{
+	start(30, 1, 0);
+	ask(30, 100, 1, 1, T0);
+	ask(30, 101, 2, 1, T0);
+	assert_int_equal(fx.in.nchild, 2);
+	clear();
+	inter_leave(&fx.in);
+	check_cut(100, STREAM);
+	check_cut(101, STREAM);
+	assert_int_equal(fx.in.nchild, 0);
+	for (int c = 0; c < KEYNODE_CLASSES; c++)
+		assert_int_equal(fx.in.kn.used[c], 0);
+}
+
 static void test_push_without_children(void **state)
 {
 	start(30, 1, 0);
@@ -994,6 +1011,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_push_own_stream),
+	    T(test_leave_tells_push_children),
 	    T(test_push_without_children),
 	    T(test_peer0_probes),
 	    T(test_no_probe_with_backup),
