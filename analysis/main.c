@@ -87,11 +87,22 @@ static int load_sample(const char *path, struct compare_sample *s)
 		        pattern);
 		return -1;
 	}
-	int rc = 0;
-	for (size_t i = 0; !rc && i < g.gl_pathc; i++)
-		rc = add_run(g.gl_pathv[i], s, g.gl_pathc == 1);
+	/* Only the run directories among the matches (not their logs beside). */
+	size_t runs = 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		snprintf(hosts, sizeof(hosts), "%s/%s", g.gl_pathv[i], RUNDIR_HOSTS);
+		runs += access(hosts, R_OK) == 0;
+	}
+	int rc = runs ? 0 : -1;
+	if (!runs)
+		err_msg("compare: no run directory matches %s", pattern);
+	for (size_t i = 0; !rc && i < g.gl_pathc; i++) {
+		snprintf(hosts, sizeof(hosts), "%s/%s", g.gl_pathv[i], RUNDIR_HOSTS);
+		if (access(hosts, R_OK) == 0)
+			rc = add_run(g.gl_pathv[i], s, runs == 1);
+	}
 	if (!rc)
-		printf("%s: %zu runs\n", path, g.gl_pathc);
+		printf("%s: %zu runs\n", path, runs);
 	globfree(&g);
 	return rc;
 }
