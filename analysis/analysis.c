@@ -117,6 +117,13 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 			sec->due += a;
 			sec->on_time += b;
 		}
+	} else if (!strcmp(e->event, LOGEV_PATH_UP)) {
+		if (evlog_get_u64(e, LOGK_HOPS, &a))
+			return -1;
+		p->push_paths++;
+		p->push_hops_sum += (int)a;
+		if ((int)a > p->push_hops_max)
+			p->push_hops_max = (int)a;
 	} else if (!strcmp(e->event, LOGEV_UTIL)) {
 		return fold_util(e, p);
 	} else if (!strcmp(e->event, LOGEV_LEAVE)) {

@@ -35,6 +35,8 @@ struct peer_metrics {
 	double verified_fraction;
 	uint64_t corrupt; /* checksum mismatches */
 	int max_hops;     /* overlay hops of the deliveries stored */
+	int push_paths;   /* push paths that came up, and their hops summed */
+	int push_hops_sum, push_hops_max;
 	double mean_hops;
 	/* Mean one-way delay to mesh neighbours (anysee mode): at the first
 	 * round where any was measured, and at the last one. 0 when none. */

@@ -17,6 +17,7 @@ struct group_peers {
 	uint64_t due, on_time, verified, steady, backlog;
 	int joins, leaves, crashes;
 	double up_capacity, up_pull, up_push, up_relay;
+	int push_paths, push_hops_sum, push_hops_max;
 	double mesh_first, mesh_last;
 	int nmesh;
 };
@@ -57,6 +58,10 @@ static int gather(const struct run_metrics *m, const struct metrics_group *g,
 		gp->up_pull += p->up_pull;
 		gp->up_push += p->up_push;
 		gp->up_relay += p->up_relay;
+		gp->push_paths += p->push_paths;
+		gp->push_hops_sum += p->push_hops_sum;
+		if (p->push_hops_max > gp->push_hops_max)
+			gp->push_hops_max = p->push_hops_max;
 		if (p->mesh_first_ms > 0) {
 			gp->mesh_first += p->mesh_first_ms;
 			gp->mesh_last += p->mesh_last_ms;
@@ -153,6 +158,24 @@ static void adl_json(struct json *j, const struct metrics_group *g, const struct
 	json_obj_end(j);
 }
 
+/* Tree height: overlay hops of every delivery, and of the push paths that
+ * came up (hops from the source along the path). */
+static void tree_json(struct json *j, const struct metrics_group *g, const struct group_peers *gp)
+{
+	json_key(j, "tree_height");
+	json_obj_begin(j);
+	json_kdouble(j, "mean", g->hops_n ? (double)g->hops_sum / (double)g->hops_n : 0, 3);
+	json_ki64(j, "max", g->hops_max);
+	json_key(j, "push_paths");
+	json_obj_begin(j);
+	json_ki64(j, "n", gp->push_paths);
+	json_kdouble(j, "mean",
+	             gp->push_paths ? (double)gp->push_hops_sum / (double)gp->push_paths : 0, 3);
+	json_ki64(j, "max", gp->push_hops_max);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 /* Resource utilization: upload used over upload available, the paper's
  * used connections over its N (each connection carries the stream rate),
  * and the share of the capacity each way of sending used. */
@@ -198,11 +221,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 			json_dist_hist(j, &g->stretch, 1e-3, 3);
 		else
 			json_null(j);
-		json_key(j, "tree_height");
-		json_obj_begin(j);
-		json_kdouble(j, "mean", g->hops_n ? (double)g->hops_sum / (double)g->hops_n : 0, 3);
-		json_ki64(j, "max", g->hops_max);
-		json_obj_end(j);
+		tree_json(j, g, &gp);
 		json_ki64(j, "joins", gp.joins);
 		json_ki64(j, "leaves", gp.leaves);
 		json_ki64(j, "crashes", gp.crashes);

@@ -141,7 +141,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32
 		return;
 	if (!in->active_up) {
 		in->active_up = 1;
-		evlog_event(in->log, "path_up", "parent=%u hops=%u", parent->id,
+		evlog_event(in->log, LOGEV_PATH_UP, "parent=%u " LOGK_HOPS "=%u", parent->id,
 		            in->active.nhops - 1);
 	}
 	in->active_rx_us = now_us;

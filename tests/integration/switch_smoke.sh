@@ -117,7 +117,11 @@ median_rtt() { # count interval: ping from host 0 to host 1, median in ms
 }
 
 server() { # host port: an iperf3 server for one test
+	# The last test's one-off server may still be closing: a listener found
+	# now would be that one, busy, and the new one could not bind.
+	if [ -n "${last_server:-}" ]; then kill "$last_server" 2>/dev/null; wait "$last_server" 2>/dev/null || true; fi
 	ip netns exec "$prefix-h$1" iperf3 -s -1 -p "$2" -B "$(ip_of "$1")" >/dev/null 2>&1 &
+	last_server=$!
 	pids+=($!)
 	local try
 	for try in $(seq 50); do
