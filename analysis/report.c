@@ -434,8 +434,19 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		return;
 	struct run_summary s;
 	analysis_summary(m, &s);
-	for (int i = 0; i < m->ngroups; i++)
-		report_group(m, &m->g[i], out);
+	/* A mode or stream line only where there is more than one of its kind:
+	 * else it repeats the summary. */
+	int nmode = 0, nstream = 0;
+	for (int i = 0; i < m->ngroups; i++) {
+		nmode += !strcmp(m->g[i].kind, "mode");
+		nstream += !strcmp(m->g[i].kind, "stream");
+	}
+	for (int i = 0; i < m->ngroups; i++) {
+		const char *k = m->g[i].kind;
+		if (i == 0 || (!strcmp(k, "mode") && nmode > 1) ||
+		    (!strcmp(k, "stream") && nstream > 1))
+			report_group(m, &m->g[i], out);
+	}
 	report_details(m, &s, out);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
