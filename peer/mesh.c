@@ -301,7 +301,7 @@ static void on_two_hops(struct mesh *m, const struct wire_detector *d, const str
 void mesh_on_detector(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
                       uint64_t now_real_us, uint64_t now_us)
 {
-	if (!m->enabled || d->src.id == m->self.id)
+	if (!m->enabled || d->src.id == m->self.id || d->ttl > MESH_DETECTOR_TTL)
 		return;
 	uint32_t age = now_real_us > d->src_ts_us ? (uint32_t)(now_real_us - d->src_ts_us) : 0;
 	if (d->ttl == 0) {
@@ -334,8 +334,10 @@ uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
 		send_simple(m, &c->addr, WIRE_NEIGH_REQ, 0);
 		want--;
 	}
-	struct wire_detector d = {
-	    .msg_id = m->next_msg_id++, .ttl = 2, .src = m->self, .src_ts_us = now_real_us};
+	struct wire_detector d = {.msg_id = m->next_msg_id++,
+	                          .ttl = MESH_DETECTOR_TTL,
+	                          .src = m->self,
+	                          .src_ts_us = now_real_us};
 	for (int i = 0; i < m->n; i++)
 		send_detector(m, &m->nb[i].addr, &d);
 	int k;

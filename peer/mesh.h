@@ -26,6 +26,9 @@
 #define MESH_MAX 16
 #define MESH_SEEN 512
 #define MESH_PENDING 16
+/* LTM detectors dm(id, S, TTL) start at this TTL; one arriving above it is
+ * not of the protocol and goes no further. */
+#define MESH_DETECTOR_TTL 2
 
 struct mesh_nb {
 	struct wire_addr addr;

@@ -597,6 +597,22 @@ static void test_one_hop_forwarded_once(void **state)
 	assert_int_equal(fx.nout, 0);
 }
 
+/* A detector above the protocol's TTL (2) is dropped, not passed on with
+ * TTL - 1: a forged TTL 200 must not travel the mesh. */
+static void test_detector_ttl_bounded(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	befriend(2, 0);
+	struct wire_addr s = addr(1);
+	struct wire_detector d = {.msg_id = 9, .ttl = 200, .src = s, .src_ts_us = REAL0};
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	d.ttl = 3;
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+}
+
 /* Two hops S -> N -> us with N-us the slowest link: the link to N goes,
  * once per round. */
 static void test_two_hops_cut_slowest(void **state)
@@ -702,6 +718,7 @@ int main(void)
 	    P(test_round_fills_and_floods),
 	    P(test_round_forgets_silent),
 	    P(test_one_hop_forwarded_once),
+	    P(test_detector_ttl_bounded),
 	    P(test_two_hops_cut_slowest),
 	    P(test_probe_then_replace),
 	    P(test_direct_probe_answered),
