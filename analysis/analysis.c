@@ -470,7 +470,12 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 			load_peer(m, h, nh, delays, i);
 	free(delays);
 	free(h);
-	char path[1200];
+	char path[1200], e[256];
+	if (rundir_emulation_read(dir, &m->emu, e, sizeof(e)) == 0) {
+		m->have_emulation = 1;
+		m->emu_valid =
+		    analysis_emulation_valid(&m->emu, m->emu_reason, sizeof(m->emu_reason));
+	}
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
 		/* A damaged capture costs the overhead figures, not the report. */
 		if (overhead_load(path, &m->overhead, m->overhead_error, sizeof(m->overhead_error)))
@@ -491,4 +496,22 @@ void analysis_free(struct run_metrics *m)
 	m->tl.s = NULL;
 	m->tl.n = 0;
 	m->npeers = m->ngroups = 0;
+}
+
+int analysis_emulation_valid(const struct rundir_emulation *emu, char *reason, size_t len)
+{
+	if (emu->cpu_idle_mean < EMU_IDLE_MEAN_MIN) {
+		snprintf(reason, len, "the machine was %.1f%% idle on average (needs %.0f%%)",
+		         100 * emu->cpu_idle_mean, 100 * EMU_IDLE_MEAN_MIN);
+		return 0;
+	}
+	if (emu->cpu_idle_min < EMU_IDLE_SECOND_MIN) {
+		snprintf(reason, len,
+		         "in its busiest second the machine was %.1f%% idle (needs %.0f%%)",
+		         100 * emu->cpu_idle_min, 100 * EMU_IDLE_SECOND_MIN);
+		return 0;
+	}
+	snprintf(reason, len, "CPU idle %.1f%% on average, %.1f%% in the busiest second",
+	         100 * emu->cpu_idle_mean, 100 * emu->cpu_idle_min);
+	return 1;
 }

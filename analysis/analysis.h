@@ -14,6 +14,7 @@
 
 #include "analysis/overhead.h"
 #include "analysis/stats.h"
+#include "lib/rundir.h"
 
 struct peer_metrics {
 	char name[32];
@@ -87,7 +88,13 @@ struct run_metrics {
 	int have_overhead; /* the run has a readable capture.pcap */
 	struct overhead overhead;
 	char overhead_error[512]; /* why a capture.pcap present could not be read */
-	char pictures[256];       /* drawn by analysis_run, or why not (plot_error) */
+	/* The emulation's own load, when the harness recorded it, and the
+	 * verdict on it: a run without headroom is not a protocol result. */
+	int have_emulation;
+	struct rundir_emulation emu;
+	int emu_valid;
+	char emu_reason[160];
+	char pictures[256]; /* drawn by analysis_run, or why not (plot_error) */
 	char plot_error[512];
 };
 
@@ -102,6 +109,16 @@ struct run_summary {
 };
 
 void analysis_summary(const struct run_metrics *m, struct run_summary *out);
+
+/* The headroom a run needs to count as a protocol result: the machine at
+ * least this idle on average, and in every second. An assumption (no
+ * published figure fits a 2-core box): below it, timers fire late and the
+ * shaping switch queues frames, so delays measure the machine, not the
+ * overlay. The figures are reported either way. */
+#define EMU_IDLE_MEAN_MIN 0.10
+#define EMU_IDLE_SECOND_MIN 0.02
+/* Judges emu; reason says why when not valid. Returns 1 when valid. */
+int analysis_emulation_valid(const struct rundir_emulation *emu, char *reason, size_t len);
 
 /* Read a run directory. A host whose logs are missing or damaged is
  * reported in its peer_metrics (missing) and the rest goes on; only a

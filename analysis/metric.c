@@ -20,6 +20,7 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_OVERHEAD_BYTES] = {"control_overhead.bytes_share", "share", 0},
     [M_CRASHES] = {"crashes", "", 0},
     [M_UTILIZATION] = {"resource_utilization.used", "share", 1},
+    [M_EMULATION_VALID] = {"emulation.valid", "", 1},
 };
 
 int metric_find(const char *name)
@@ -85,4 +86,6 @@ void metric_values(const struct run_metrics *m, double out[M_COUNT])
 	}
 	if (cap > 0)
 		out[M_UTILIZATION] = used / cap;
+	if (m->have_emulation)
+		out[M_EMULATION_VALID] = m->emu_valid;
 }

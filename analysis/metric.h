@@ -21,6 +21,7 @@ enum metric_id {
 	M_OVERHEAD_BYTES,
 	M_CRASHES,
 	M_UTILIZATION,
+	M_EMULATION_VALID,
 	M_COUNT
 };
 

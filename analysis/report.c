@@ -158,6 +158,18 @@ static void adl_json(struct json *j, const struct metrics_group *g, const struct
 	json_obj_end(j);
 }
 
+static void emulation_json(struct json *j, const struct run_metrics *m)
+{
+	json_key(j, "emulation");
+	json_obj_begin(j);
+	json_kbool(j, "valid", m->emu_valid);
+	json_kstr(j, "reason", m->emu_reason);
+	json_kdouble(j, "cpu_idle_mean", m->emu.cpu_idle_mean, 4);
+	json_kdouble(j, "cpu_idle_min", m->emu.cpu_idle_min, 4);
+	json_ku64(j, "samples", m->emu.samples);
+	json_obj_end(j);
+}
+
 /* Tree height: overlay hops of every delivery, and of the push paths that
  * came up (hops from the source along the path). */
 static void tree_json(struct json *j, const struct metrics_group *g, const struct group_peers *gp)
@@ -234,6 +246,8 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		json_obj_end(j);
 		if (g == &m->g[0] && m->have_overhead)
 			overhead_summary_json(j, &m->overhead);
+		if (g == &m->g[0] && m->have_emulation)
+			emulation_json(j, m);
 	}
 	release(&gp);
 	json_obj_end(j);
@@ -448,6 +462,9 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 			report_group(m, &m->g[i], out);
 	}
 	report_details(m, &s, out);
+	if (m->have_emulation)
+		fprintf(out, "emulation: %s: %s\n",
+		        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
 	else if (*m->overhead_error)

@@ -18,6 +18,7 @@
 
 #include "harness/argv.h"
 #include "harness/capture.h"
+#include "harness/cpuidle.h"
 #include "harness/evqueue.h"
 #include "harness/netplan.h"
 #include "lib/addr.h"
@@ -55,6 +56,7 @@ struct runner {
 	char *playing;
 	uint64_t due, on_time;
 	int tty;
+	struct cpuidle cpu; /* the machine's headroom, for emulation validity */
 };
 
 static double elapsed(const struct runner *r)
@@ -659,6 +661,31 @@ static int set_up(struct runner *r, char *rundir, size_t rundirlen, char *err, s
 
 /* Fire the schedule in real time until the duration, an interrupt or a
  * scenario error. */
+static uint64_t cpu_timer(struct loop *l, void *arg)
+{
+	struct runner *r = arg;
+	cpuidle_sample(&r->cpu);
+	return 1000000u;
+}
+
+/* What the emulation's own load was, for the analysis to judge. */
+static void write_emulation(struct runner *r)
+{
+	if (!r->cpu.samples)
+		return;
+	struct rundir_emulation e = {
+	    .cpu_idle_mean = r->cpu.sum / (double)r->cpu.samples,
+	    .cpu_idle_min = r->cpu.min,
+	    .samples = r->cpu.samples,
+	};
+	char err[512];
+	if (rundir_emulation_write(r->dir, &e, err, sizeof(err)))
+		hlog(r, "emulation record not written: %s", err);
+	else
+		hlog(r, "CPU idle over the run: mean %.1f%%, lowest second %.1f%%",
+		     100 * e.cpu_idle_mean, 100 * e.cpu_idle_min);
+}
+
 static int run_loop(struct runner *r, char *err, size_t errlen)
 {
 	r->hooks = (struct scenario_hooks){
@@ -668,7 +695,10 @@ static int run_loop(struct runner *r, char *err, size_t errlen)
 	loop_add_timer(r->loop, 0, events_timer, r);
 	loop_add_timer(r->loop, (uint64_t)(r->s->duration * 1e6), end_timer, r);
 	loop_add_timer(r->loop, 1000000u, progress_timer, r);
+	cpuidle_sample(&r->cpu);
+	loop_add_timer(r->loop, 1000000u, cpu_timer, r);
 	loop_run(r->loop, on_signal, r);
+	write_emulation(r);
 	if (!r->o->quiet && r->tty)
 		fputc('\n', stderr);
 	if (r->error)

@@ -111,3 +111,38 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
 	}
 	return rc;
 }
+
+int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
+                           size_t errlen)
+{
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
+		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_EMULATION);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	fprintf(f, "cpu_idle_mean=%.4f\ncpu_idle_min=%.4f\nsamples=%llu\n", e->cpu_idle_mean,
+	        e->cpu_idle_min, (unsigned long long)e->samples);
+	if (ferror(f) | fclose(f))
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen)
+{
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
+		return err_set(err, errlen, "%s/%s: path too long", dir, RUNDIR_EMULATION);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
+	unsigned long long n = 0;
+	int got = fscanf(f, "cpu_idle_mean=%lf cpu_idle_min=%lf samples=%llu", &e->cpu_idle_mean,
+	                 &e->cpu_idle_min, &n);
+	fclose(f);
+	e->samples = n;
+	if (got != 3)
+		return err_set(err, errlen, "%s: expected cpu_idle_mean, cpu_idle_min, samples",
+		               path);
+	return 0;
+}

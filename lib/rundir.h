@@ -13,6 +13,7 @@
 #define ANYSEE_RUNDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define RUNDIR_SCENARIO "scenario.lua"
 #define RUNDIR_SEED "seed"
@@ -34,6 +35,20 @@
 #define RUNDIR_SWEEP_CSV "sweep.csv"
 #define RUNDIR_HOSTS_DIR "hosts"
 #define RUNDIR_HOST_STDERR "stderr.log"
+
+/* emulation.txt: how faithful the emulation was, as the harness measured
+ * it ("key=value" lines). The analysis judges it. */
+#define RUNDIR_EMULATION "emulation.txt"
+
+struct rundir_emulation {
+	double cpu_idle_mean, cpu_idle_min; /* share of all cores idle, per second */
+	uint64_t samples;                   /* seconds sampled */
+};
+
+int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
+                           size_t errlen);
+/* Returns -1 with the reason in err when the file is missing or malformed. */
+int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen);
 
 /* One line of hosts.txt. Roles are the scenario's names ("rp", "source",
  * "peer", "monitor"); stream is "-" where the host has none. */
