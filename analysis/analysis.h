@@ -108,6 +108,24 @@ struct run_summary {
 	double mesh_first_ms, mesh_last_ms; /* means over peers with mesh rounds */
 };
 
+/* Per-peer figures of a group (peers of its mode or stream, or all),
+ * summed, and sorted where quantiles are taken. */
+struct group_peers {
+	int peers, played;
+	double *startup, *lag, *delay_med;
+	uint64_t due, on_time, verified, steady, backlog;
+	int joins, leaves, crashes;
+	double up_capacity, up_pull, up_push, up_relay;
+	int push_paths, push_hops_sum, push_hops_max;
+	double mesh_first, mesh_last;
+	int nmesh;
+};
+
+/* Returns -1 when out of memory; group_release either way. */
+int group_gather(const struct run_metrics *m, const struct metrics_group *g,
+                 struct group_peers *gp);
+void group_release(struct group_peers *gp);
+
 void analysis_summary(const struct run_metrics *m, struct run_summary *out);
 
 /* The headroom a run needs to count as a protocol result: the machine at
@@ -128,7 +146,8 @@ void analysis_free(struct run_metrics *m);
 void analysis_report(const struct run_metrics *m, FILE *out);
 int analysis_write_json(const struct run_metrics *m, const char *path);
 int analysis_write_csv(const struct run_metrics *m, const char *path);
-/* Load, print the report to out, write report.txt, peers.csv and metrics.json. */
-int analysis_run(const char *dir, FILE *out, char *err, size_t errlen);
+/* Load, print the report to out (may be NULL), write report.txt, peers.csv,
+ * metrics.json and the pictures; sum (may be NULL) gets the run's summary. */
+int analysis_run(const char *dir, FILE *out, struct run_summary *sum, char *err, size_t errlen);
 
 #endif

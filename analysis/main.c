@@ -73,13 +73,19 @@ static int add_run(const char *dir, struct compare_sample *s, int as_peers)
 	return rc;
 }
 
+static int is_run_dir(const char *path)
+{
+	char hosts[1200];
+	return rundir_path(hosts, sizeof(hosts), path, RUNDIR_HOSTS) == 0 &&
+	       access(hosts, R_OK) == 0;
+}
+
 /* A run directory gives one unit per peer; a sweep point, one per run. */
 static int load_sample(const char *path, struct compare_sample *s)
 {
-	char hosts[1200], pattern[1200];
-	snprintf(hosts, sizeof(hosts), "%s/%s", path, RUNDIR_HOSTS);
-	if (access(hosts, R_OK) == 0)
+	if (is_run_dir(path))
 		return add_run(path, s, 1);
+	char pattern[1200];
 	snprintf(pattern, sizeof(pattern), "%s-seed*", path);
 	glob_t g;
 	if (glob(pattern, 0, NULL, &g) != 0) {
@@ -89,18 +95,14 @@ static int load_sample(const char *path, struct compare_sample *s)
 	}
 	/* Only the run directories among the matches (not their logs beside). */
 	size_t runs = 0;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		snprintf(hosts, sizeof(hosts), "%s/%s", g.gl_pathv[i], RUNDIR_HOSTS);
-		runs += access(hosts, R_OK) == 0;
-	}
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		runs += is_run_dir(g.gl_pathv[i]);
 	int rc = runs ? 0 : -1;
 	if (!runs)
 		err_msg("compare: no run directory matches %s", pattern);
-	for (size_t i = 0; !rc && i < g.gl_pathc; i++) {
-		snprintf(hosts, sizeof(hosts), "%s/%s", g.gl_pathv[i], RUNDIR_HOSTS);
-		if (access(hosts, R_OK) == 0)
+	for (size_t i = 0; !rc && i < g.gl_pathc; i++)
+		if (is_run_dir(g.gl_pathv[i]))
 			rc = add_run(g.gl_pathv[i], s, runs == 1);
-	}
 	if (!rc)
 		printf("%s: %zu runs\n", path, runs);
 	globfree(&g);
@@ -213,10 +215,10 @@ int main(int argc, char **argv)
 	if (n != 1)
 		return opt_fail(NULL, "expected one run directory, got %d", n);
 	char err[1024], path[1200];
-	snprintf(path, sizeof(path), "%s/%s", argv[1], RUNDIR_SWEEP_CSV);
-	if (access(path, R_OK) == 0)
+	if (rundir_path(path, sizeof(path), argv[1], RUNDIR_SWEEP_CSV) == 0 &&
+	    access(path, R_OK) == 0)
 		return cmd_sweep_plot(argv[1]);
-	if (analysis_run(argv[1], stdout, err, sizeof(err))) {
+	if (analysis_run(argv[1], stdout, NULL, err, sizeof(err))) {
 		err_msg("%s", err);
 		return 1;
 	}

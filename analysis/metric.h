@@ -1,5 +1,5 @@
-/* The run's summary metrics by name, with their units and which way is
- * better: what `check` bounds and what metrics.json's summary holds. */
+/* The run's summary metrics by name, with their units: what `check`
+ * bounds and what metrics.json's summary holds. */
 #ifndef ANYSEE_METRIC_H
 #define ANYSEE_METRIC_H
 
@@ -28,7 +28,6 @@ enum metric_id {
 struct metric_def {
 	const char *name; /* the key path under metrics.json's summary */
 	const char *unit;
-	int higher_is_better;
 };
 
 extern const struct metric_def metric_defs[M_COUNT];

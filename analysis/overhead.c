@@ -182,6 +182,15 @@ static void json_count(struct json *j, const char *key, const struct overhead_co
 	json_obj_end(j);
 }
 
+const char *overhead_type_key(int type, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", wire_type_name(type));
+	for (char *s = buf; *s; s++)
+		if (*s == ' ')
+			*s = '_';
+	return buf;
+}
+
 void overhead_write_json(const struct overhead *o, struct json *j)
 {
 	json_obj_begin(j);
@@ -190,13 +199,8 @@ void overhead_write_json(const struct overhead *o, struct json *j)
 	json_key(j, "by_type");
 	json_obj_begin(j);
 	for (int t = 1; t < WIRE_TYPE_MAX; t++) {
-		/* Keys in the snake_case of the rest of metrics.json. */
 		char key[32];
-		snprintf(key, sizeof(key), "%s", wire_type_name(t));
-		for (char *s = key; *s; s++)
-			if (*s == ' ')
-				*s = '_';
-		json_count(j, key, &o->type[t]);
+		json_count(j, overhead_type_key(t, key, sizeof(key)), &o->type[t]);
 	}
 	json_obj_end(j);
 	json_count(j, "other", &o->other);

@@ -44,6 +44,10 @@ double overhead_control_fraction(const struct overhead *o);
 
 void overhead_print(const struct overhead *o, FILE *out);
 
+/* A message type's name as a key: the snake_case of metrics.json
+ * ("buffer_map"), written into buf. */
+const char *overhead_type_key(int type, char *buf, size_t len);
+
 /* Write the numbers as one JSON object value, to embed in a larger document. */
 void overhead_write_json(const struct overhead *o, struct json *j);
 

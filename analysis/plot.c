@@ -103,10 +103,7 @@ static int write_overhead(const char *pdir, const struct overhead *o, char *err,
 	fprintf(f, "# type bytes messages\n");
 	for (int t = 1; t < WIRE_TYPE_MAX; t++) {
 		char key[32];
-		snprintf(key, sizeof(key), "%s", wire_type_name(t));
-		for (char *s = key; *s; s++)
-			if (*s == ' ')
-				*s = '_';
+		overhead_type_key(t, key, sizeof(key));
 		fprintf(f, "%s %llu %llu\n", key, (unsigned long long)o->type[t].bytes,
 		        (unsigned long long)o->type[t].packets);
 	}

@@ -10,18 +10,6 @@
 #include "lib/rundir.h"
 #include "lib/util.h"
 
-/* Per-peer figures of a group, gathered for quantiles. */
-struct group_peers {
-	int peers, played;
-	double *startup, *lag, *delay_med;
-	uint64_t due, on_time, verified, steady, backlog;
-	int joins, leaves, crashes;
-	double up_capacity, up_pull, up_push, up_relay;
-	int push_paths, push_hops_sum, push_hops_max;
-	double mesh_first, mesh_last;
-	int nmesh;
-};
-
 static int in_group(const struct metrics_group *g, const struct peer_metrics *p)
 {
 	if (!strcmp(g->kind, "mode"))
@@ -31,8 +19,7 @@ static int in_group(const struct metrics_group *g, const struct peer_metrics *p)
 	return 1;
 }
 
-static int gather(const struct run_metrics *m, const struct metrics_group *g,
-                  struct group_peers *gp)
+int group_gather(const struct run_metrics *m, const struct metrics_group *g, struct group_peers *gp)
 {
 	memset(gp, 0, sizeof(*gp));
 	size_t n = (size_t)m->npeers + 1;
@@ -80,7 +67,7 @@ static int gather(const struct run_metrics *m, const struct metrics_group *g,
 	return 0;
 }
 
-static void release(struct group_peers *gp)
+void group_release(struct group_peers *gp)
 {
 	free(gp->startup);
 	free(gp->lag);
@@ -106,9 +93,9 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 	memset(out, 0, sizeof(*out));
 	struct group_peers gp;
 	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
-	if (!m->ngroups || gather(m, &m->g[0], &gp)) {
+	if (!m->ngroups || group_gather(m, &m->g[0], &gp)) {
 		if (m->ngroups)
-			release(&gp);
+			group_release(&gp);
 		out->peers = m->npeers;
 		return;
 	}
@@ -122,7 +109,7 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 		out->mesh_first_ms = gp.mesh_first / gp.nmesh;
 		out->mesh_last_ms = gp.mesh_last / gp.nmesh;
 	}
-	release(&gp);
+	group_release(&gp);
 }
 
 static void overhead_summary_json(struct json *j, const struct overhead *o)
@@ -211,7 +198,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 {
 	struct group_peers gp;
 	json_obj_begin(j);
-	if (gather(m, g, &gp) == 0) {
+	if (group_gather(m, g, &gp) == 0) {
 		json_ki64(j, "peers", gp.peers);
 		json_ki64(j, "played", gp.played);
 		json_kdouble(j, "played_share", ratio((uint64_t)gp.played, (uint64_t)gp.peers), 4);
@@ -249,7 +236,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		if (g == &m->g[0] && m->have_emulation)
 			emulation_json(j, m);
 	}
-	release(&gp);
+	group_release(&gp);
 	json_obj_end(j);
 }
 
@@ -369,7 +356,7 @@ static void report_peers(const struct run_metrics *m, FILE *out)
 static void report_group(const struct run_metrics *m, const struct metrics_group *g, FILE *out)
 {
 	struct group_peers gp;
-	if (gather(m, g, &gp) == 0 && gp.played) {
+	if (group_gather(m, g, &gp) == 0 && gp.played) {
 		fprintf(out,
 		        "%s%s%s: %d/%d peers played; startup delay p50 %.2f s, p95 %.2f s; "
 		        "source-to-end delay (steady state) p50 %.1f ms, p95 %.1f ms; continuity "
@@ -382,13 +369,13 @@ static void report_group(const struct run_metrics *m, const struct metrics_group
 	} else if (g == &m->g[0]) {
 		fprintf(out, "summary: no peer started playback\n");
 	}
-	release(&gp);
+	group_release(&gp);
 }
 
 static void report_util(const struct run_metrics *m, FILE *out)
 {
 	struct group_peers gp;
-	if (gather(m, &m->g[0], &gp) == 0 && gp.up_capacity > 0)
+	if (group_gather(m, &m->g[0], &gp) == 0 && gp.up_capacity > 0)
 		fprintf(
 		    out,
 		    "resource utilization: %.1f%% of the peers' upload (pull %.1f%%, push %.1f%%, "
@@ -396,7 +383,7 @@ static void report_util(const struct run_metrics *m, FILE *out)
 		    100 * (gp.up_pull + gp.up_push + gp.up_relay) / gp.up_capacity,
 		    100 * gp.up_pull / gp.up_capacity, 100 * gp.up_push / gp.up_capacity,
 		    100 * gp.up_relay / gp.up_capacity);
-	release(&gp);
+	group_release(&gp);
 }
 
 static void report_details(const struct run_metrics *m, const struct run_summary *s, FILE *out)
@@ -478,11 +465,13 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 	report_pictures(m, out);
 }
 
-int analysis_run(const char *dir, FILE *out, char *err, size_t errlen)
+int analysis_run(const char *dir, FILE *out, struct run_summary *sum, char *err, size_t errlen)
 {
 	struct run_metrics m;
 	if (analysis_load(dir, &m, err, errlen))
 		return -1;
+	if (sum)
+		analysis_summary(&m, sum);
 	char path[1200];
 	const char *failed = NULL;
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_METRICS) || analysis_write_json(&m, path))

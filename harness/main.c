@@ -173,7 +173,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (interrupted && !c.o.quiet)
 		fprintf(stderr, "interrupted: everything torn down; partial results below\n");
-	if (analysis_run(dir, stdout, err, sizeof(err))) {
+	if (analysis_run(dir, stdout, NULL, err, sizeof(err))) {
 		err_msg("analyse %s: %s", dir, err);
 		return 1;
 	}
@@ -252,15 +252,11 @@ static int sweep_one(struct cli *c, const char *parent, long k, long rep, char *
 	int interrupted = 0;
 	if (run_once(c, seed, sets, n, out, dir, sizeof(dir), &interrupted))
 		return 1;
-	struct run_metrics m;
 	struct run_summary sum;
-	if (analysis_load(dir, &m, err, sizeof(err))) {
+	if (analysis_run(dir, c->o.quiet ? NULL : stderr, &sum, err, sizeof(err))) {
 		err_msg("sweep: analyse %s: %s", dir, err);
 		return 1;
 	}
-	analysis_run(dir, c->o.quiet ? NULL : stderr, err, sizeof(err));
-	analysis_summary(&m, &sum);
-	analysis_free(&m);
 	sweep_csv_row(csv, label, seed, &sum, dir);
 	return interrupted ? 130 : 0;
 }

@@ -149,8 +149,12 @@ static void host_argv(const struct runner *r, int i, struct argv *a)
 	argv_addf(a, "%d", i + 1);
 	argv_add(a, "--seed");
 	argv_addf(a, "%llu", (unsigned long long)(s->seed * 1000003u + (uint64_t)i));
+	char hdir[1200];
 	argv_add(a, "--log-dir");
-	argv_addf(a, "%s/hosts/%s", r->dir, h->name);
+	if (rundir_host_path(hdir, sizeof(hdir), r->dir, h->name, NULL))
+		a->failed = 1;
+	else
+		argv_add(a, hdir);
 	if (streams) {
 		host_addr_opt(a, "--rp", r->rp);
 		if (r->monitor >= 0)
@@ -215,7 +219,9 @@ static int start_host(struct runner *r, int i, char *err, size_t errlen)
 	if (r->st[i] == H_RUNNING || r->st[i] == H_LEAVING)
 		return err_set(err, errlen, "host %s is already running", h->name);
 	char hdir[1200];
-	snprintf(hdir, sizeof(hdir), "%s/hosts/%s", r->dir, h->name);
+	if (rundir_host_path(hdir, sizeof(hdir), r->dir, h->name, NULL))
+		return err_set(err, errlen, "host directory of %s under %s: path too long", h->name,
+		               r->dir);
 	if (mkdirs(hdir))
 		return err_set(err, errlen, "create host directory %s: %s", hdir, strerror(errno));
 	struct argv a;
