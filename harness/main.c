@@ -39,6 +39,7 @@ struct cli {
 	struct opt_list sets;
 	struct opt_list grids; /* sweep: "name=v1,v2,..." */
 	long repeat;
+	int unsafe_lua;
 };
 
 enum { CLI_RUN = 1, CLI_SWEEP = 2 };
@@ -76,6 +77,8 @@ static const struct opt cli_opts[] = {
      .help = "runs of each grid point, seeds N, N+1, ... (default 1)", .min = 1, .max = 1000,
      .only = CLI_SWEEP},
     {"quiet", OPT_FLAG, C(o.quiet), .help = "no live status line", .short_name = 'q'},
+    {"unsafe-lua", OPT_FLAG, C(unsafe_lua),
+     .help = "give the scenario every Lua library (io, os, ...); it runs as root"},
     {"dry-run", OPT_FLAG, C(o.dry_run),
      .help = "write the resolved network and schedule; start nothing", .only = CLI_RUN},
 };
@@ -138,7 +141,9 @@ static int run_once(const struct cli *c, uint64_t seed, char **sets, int nsets, 
 	o.sets = sets;
 	o.nsets = nsets;
 	*dir = 0;
-	if (scenario_load(&s, c->path, seed, sets, nsets, err, sizeof(err))) {
+	struct scenario_args a = {
+	    .seed = seed, .sets = sets, .nsets = nsets, .unsafe_lua = c->unsafe_lua};
+	if (scenario_load(&s, c->path, &a, err, sizeof(err))) {
 		err_msg("%s", err);
 		scenario_free(&s);
 		return 1;

@@ -44,8 +44,10 @@ static int set_backend(void *obj, const char *value, char *err, size_t errlen)
 static const struct opt net_opts[] = {
     {"backend", OPT_CALL, 0, 0, "B", .help = "auto (default), netem, userspace or bridge",
      .fn = set_backend},
-    {"delay", OPT_DURATION, N(delay_us), "D", .help = "one-way host-to-host delay (default 0)"},
-    {"jitter", OPT_DURATION, N(jitter_us), "J", .help = "delay jitter of every access link"},
+    {"delay", OPT_DURATION, N(delay_us), "D", .help = "one-way host-to-host delay (default 0)",
+     .max = LINK_DELAY_MAX_US},
+    {"jitter", OPT_DURATION, N(jitter_us), "J", .help = "delay jitter of every access link",
+     .max = LINK_DELAY_MAX_US},
     {"loss", OPT_DOUBLE, N(loss), "P", .help = "loss probability of every access link", .max = 1},
     {"rate", OPT_RATE, N(rate_bps), "R", .help = "upload and download rate (default unlimited)"},
     {"queue", OPT_LONG, N(queue), "BYTES", .help = "queue limit of every access link", .min = 1,

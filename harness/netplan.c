@@ -9,31 +9,20 @@
 #include "lib/util.h"
 #include "netns/topology.h"
 
-/* A relative path is tried as given, then beside the scenario file. */
-static void resolve(const struct scenario *s, const char *file, char *out, size_t len)
-{
-	snprintf(out, len, "%s", file);
-	if (file[0] == '/' || access(out, R_OK) == 0)
-		return;
-	const char *slash = strrchr(s->path, '/');
-	if (slash)
-		snprintf(out, len, "%.*s/%s", (int)(slash - s->path), s->path, file);
-}
-
 static int from_matrix(const struct scenario *s, uint32_t *delay_us, const char *rundir, char *err,
                        size_t errlen)
 {
 	const struct topo_spec *t = &s->topo;
 	char path[1200], e[512];
-	resolve(s, t->file, path, sizeof(path));
 	uint32_t *m = NULL, n = 0;
-	if (topo_matrix_load(path, &m, &n, e, sizeof(e)))
+	/* The file was resolved and checked when the scenario declared it. */
+	if (topo_matrix_load(t->file, &m, &n, e, sizeof(e)))
 		return err_set(err, errlen, "%s: matrix{}: %s", t->where, e);
 	if (n != (uint32_t)s->nh) {
 		free(m);
 		return err_set(err, errlen,
 		               "%s: matrix{}: %s is %ux%u but the scenario has %d hosts", t->where,
-		               path, n, n, s->nh);
+		               t->file, n, n, s->nh);
 	}
 	memcpy(delay_us, m, sizeof(*m) * (size_t)n * n);
 	free(m);
@@ -51,11 +40,9 @@ static int load_routers(const struct scenario *s, struct topo **topo, char *err,
 	const struct topo_spec *t = &s->topo;
 	char e[512];
 	if (t->kind == TOPO_FILE_GML) {
-		char path[1200];
 		struct topo_gml_opts o;
 		topo_gml_defaults(&o);
-		resolve(s, t->file, path, sizeof(path));
-		if (topo_gml_load(path, &o, topo, e, sizeof(e)))
+		if (topo_gml_load(t->file, &o, topo, e, sizeof(e)))
 			return err_set(err, errlen, "%s: gml{}: %s", t->where, e);
 		return 0;
 	}

@@ -1,5 +1,6 @@
 #include "harness/scenario.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -8,12 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "peer/config.h"
 
 #define MAX_HOSTS 4096
 #define MAX_EVENTS 200000
+/* Any time a scenario gives (a start, a duration, a period): a week. */
+#define TIME_MAX_S (7 * 86400.0)
+/* Longest file read_file() returns. */
+#define READ_FILE_MAX (16u << 20)
 
 /* Registry key of the hooks a running callback acts through. */
 static const char hooks_key;
@@ -28,7 +36,7 @@ static struct scenario *get_s(lua_State *L)
 static void where(lua_State *L, char *buf, size_t len)
 {
 	lua_Debug ar;
-	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+	for (int level = 0; lua_getstack(L, level, &ar); level++) {
 		if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
 			snprintf(buf, len, "%s:%d", ar.source + 1, ar.currentline);
 			return;
@@ -100,29 +108,46 @@ static void get_str(lua_State *L, int idx, const char *what, const char *k, char
 	lua_pop(L, 1);
 }
 
-/* Seconds from a number or a string such as "500ms" or "2min". */
-static double to_seconds(lua_State *L, int idx, const char *what, const char *k)
+/* Seconds in [0, max_s] from a number or a string such as "500ms" or
+ * "2min". */
+static double to_seconds_max(lua_State *L, int idx, const char *what, const char *k, double max_s)
 {
-	if (lua_type(L, idx) == LUA_TNUMBER) {
-		double v = lua_tonumber(L, idx);
-		if (!isfinite(v) || v < 0)
-			serr(L, "%s: %s must be a non-negative time, got %f", what, k, v);
-		return v;
-	}
+	double v;
 	uint64_t us;
-	if (lua_type(L, idx) != LUA_TSTRING || parse_duration(lua_tostring(L, idx), &us))
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		v = lua_tonumber(L, idx);
+		if (!isfinite(v) || v < 0)
+			serr(L, "%s: %s must be a non-negative time, got %g", what, k, v);
+	} else if (lua_type(L, idx) == LUA_TSTRING && !parse_duration(lua_tostring(L, idx), &us)) {
+		v = (double)us / 1e6;
+	} else {
 		serr(L, "%s: %s must be a time such as 10, \"10s\" or \"250ms\", got '%s'", what, k,
 		     luaL_tolstring(L, idx, NULL));
-	return (double)us / 1e6;
+		return 0;
+	}
+	if (v > max_s)
+		serr(L, "%s: %s is %g s, more than the most allowed, %g s", what, k, v, max_s);
+	return v;
+}
+
+static double to_seconds(lua_State *L, int idx, const char *what, const char *k)
+{
+	return to_seconds_max(L, idx, what, k, TIME_MAX_S);
+}
+
+static double get_time_max(lua_State *L, int idx, const char *what, const char *k, double def,
+                           double max_s)
+{
+	if (!field(L, idx, k))
+		return def;
+	double v = to_seconds_max(L, -1, what, k, max_s);
+	lua_pop(L, 1);
+	return v;
 }
 
 static double get_time(lua_State *L, int idx, const char *what, const char *k, double def)
 {
-	if (!field(L, idx, k))
-		return def;
-	double v = to_seconds(L, -1, what, k);
-	lua_pop(L, 1);
-	return v;
+	return get_time_max(L, idx, what, k, def, TIME_MAX_S);
 }
 
 static uint64_t get_rate(lua_State *L, int idx, const char *what, const char *k, uint64_t def)
@@ -158,11 +183,12 @@ static void read_access(lua_State *L, int idx, const char *what, struct link_acc
 	check_fields(L, idx, what, access_fields);
 	a->up_bps = get_rate(L, idx, what, "up", a->up_bps);
 	a->down_bps = get_rate(L, idx, what, "down", a->down_bps);
+	const double max_s = LINK_DELAY_MAX_US / 1e6;
 	if (delay_us)
-		*delay_us =
-		    (uint32_t)llround(get_time(L, idx, what, "delay", *delay_us / 1e6) * 1e6);
-	a->jitter_us =
-	    (uint32_t)llround(get_time(L, idx, what, "jitter", a->jitter_us / 1e6) * 1e6);
+		*delay_us = (uint32_t)llround(
+		    get_time_max(L, idx, what, "delay", *delay_us / 1e6, max_s) * 1e6);
+	a->jitter_us = (uint32_t)llround(
+	    get_time_max(L, idx, what, "jitter", a->jitter_us / 1e6, max_s) * 1e6);
 	a->loss = get_prob(L, idx, what, "loss", a->loss);
 	if (field(L, idx, "queue")) {
 		lua_Integer q = lua_tointeger(L, -1);
@@ -171,6 +197,63 @@ static void read_access(lua_State *L, int idx, const char *what, struct link_acc
 		a->queue_bytes = (uint32_t)q;
 		lua_pop(L, 1);
 	}
+}
+
+int scenario_resolve(const struct scenario *s, const char *file, char *out, size_t len)
+{
+	const char *slash = strrchr(s->path, '/');
+	int n;
+	if (file[0] == '/' || !slash)
+		n = snprintf(out, len, "%s", file);
+	else
+		n = snprintf(out, len, "%.*s/%s", (int)(slash - s->path), s->path, file);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Resolve field k's path in place (beside the scenario unless absolute) and
+ * check that it names a readable regular file. */
+static void check_file(lua_State *L, const char *what, const char *k, char *file, size_t len)
+{
+	char path[1024];
+	struct stat st;
+	if (scenario_resolve(get_s(L), file, path, sizeof(path)) || strlen(path) >= len)
+		serr(L, "%s{}: %s '%s' makes a path longer than %zu characters", what, k, file,
+		     len - 1);
+	if (stat(path, &st))
+		serr(L, "%s{}: %s '%s': %s", what, k, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		serr(L, "%s{}: %s '%s' is not a regular file", what, k, path);
+	if (access(path, R_OK))
+		serr(L, "%s{}: %s '%s': %s", what, k, path, strerror(errno));
+	snprintf(file, len, "%s", path);
+}
+
+/* read_file(path): the text of a file beside the scenario (or at an
+ * absolute path), the one way a sandboxed scenario reads data. */
+static int l_read_file(lua_State *L)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s", luaL_checkstring(L, 1));
+	check_file(L, "read_file", "path", path, sizeof(path));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		serr(L, "read_file: %s: %s", path, strerror(errno));
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	size_t total = 0, n;
+	char chunk[4096];
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && total <= READ_FILE_MAX) {
+		luaL_addlstring(&b, chunk, n);
+		total += n;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad)
+		serr(L, "read_file: %s: read error", path);
+	if (total > READ_FILE_MAX)
+		serr(L, "read_file: %s is larger than %u MiB", path, READ_FILE_MAX >> 20);
+	luaL_pushresult(&b);
+	return 1;
 }
 
 /* waxman{}, ba{}, gml{}, matrix{}: a topology description network{} takes. */
@@ -198,6 +281,7 @@ static int topo_decl(lua_State *L, enum topo_kind kind, const char *what, const 
 		get_str(L, 1, what, "file", t->file, sizeof(t->file), "");
 		if (!*t->file)
 			serr(L, "%s{}: file = \"path\" is required", what);
+		check_file(L, what, "file", t->file, sizeof(t->file));
 	}
 	luaL_setmetatable(L, "anysee.topology");
 	return 1;
@@ -330,15 +414,36 @@ static struct host_decl *new_host(lua_State *L, enum host_role role, const char 
 	return h;
 }
 
+int scenario_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	if (!n || n > max)
+		return err_set(err, errlen, "%s '%s' must be 1 to %zu characters long", kind, name,
+		               max);
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return err_set(err, errlen, "%s '%s' may use only a-z, 0-9 and '-'", kind,
+			               name);
+	if (name[0] == '-')
+		return err_set(err, errlen, "%s '%s' must not start with '-'", kind, name);
+	return 0;
+}
+
+/* Host names become namespace and directory names: the hub's namespace and
+ * the run directory's own entries are taken. */
+static const char *const reserved_names[] = {"hub", "plots", NULL};
+
 static void read_name(lua_State *L, struct host_decl *h, const char *what)
 {
 	struct scenario *s = get_s(L);
-	char defname[32];
+	char defname[32], e[160];
 	snprintf(defname, sizeof(defname), "%s%d", scenario_role_name(h->role), s->nh);
 	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
-	for (const char *p = h->name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			serr(L, "%s{}: name '%s' may use only a-z, 0-9 and '-'", what, h->name);
+	if (scenario_name_check("host name", h->name, sizeof(h->name) - 1, e, sizeof(e)))
+		serr(L, "%s{}: %s", what, e);
+	for (const char *const *r = reserved_names; *r; r++)
+		if (!strcmp(h->name, *r))
+			serr(L, "%s{}: host name '%s' is reserved", what, h->name);
 	for (int i = 0; i < s->nh; i++)
 		if (strcmp(s->h[i].name, h->name) == 0)
 			serr(L, "%s{}: host name '%s' is already used at %s", what, h->name,
@@ -361,12 +466,17 @@ static void read_times(lua_State *L, struct host_decl *h, const char *what)
 static void read_source(lua_State *L, struct host_decl *h, const char *what)
 {
 	struct scenario *s = get_s(L);
+	char e[160];
 	get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
 	if (!*h->stream)
 		serr(L, "source{}: stream = \"name\" is required");
+	if (scenario_name_check("stream name", h->stream, sizeof(h->stream) - 1, e, sizeof(e)))
+		serr(L, "source{}: %s", e);
 	uint64_t r = get_rate(L, 1, what, "rate", 300000);
 	snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
 	get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
+	if (strcmp(h->ingest, "synthetic"))
+		check_file(L, what, "ingest", h->ingest, sizeof(h->ingest));
 	for (int i = 0; i < s->nh; i++)
 		if (s->h[i].role == HOST_SOURCE && !strcmp(s->h[i].stream, h->stream))
 			serr(L, "source{}: stream '%s' already has a source at %s", h->stream,
@@ -390,6 +500,34 @@ static void read_peer(lua_State *L, struct host_decl *h, const char *what)
 		serr(L, "peer{}: startup must be a time such as \"2s\"");
 }
 
+/* Options the harness sets itself, from the run or a declaration's fields. */
+static const char *const harness_opts[] = {
+    "config", "id",    "listen", "rp",     "monitor", "seed",    "log-dir", "stream",
+    "rate",   "watch", "mode",   "ingest", "buffer",  "startup", "upload",  NULL};
+
+/* One args entry, checked by the peer's own option table for the host's
+ * role, so a typo or a bad value fails here with file:line and not in a
+ * peer's stderr after the network is up. */
+static void check_arg(lua_State *L, const struct host_decl *h, const char *what, const char *k,
+                      const char *v)
+{
+	static const enum role roles[] = {[HOST_RP] = ROLE_RP,
+	                                  [HOST_SOURCE] = ROLE_SOURCE,
+	                                  [HOST_PEER] = ROLE_PEER,
+	                                  [HOST_MONITOR] = ROLE_MONITOR};
+	for (const char *const *o = harness_opts; *o; o++)
+		if (!strcmp(k, *o))
+			serr(L,
+			     "%s{}: args: '%s' is set by the harness (from the run or the "
+			     "declaration's own fields)",
+			     what, k);
+	struct config c;
+	char e[256];
+	config_defaults(&c, roles[h->role]);
+	if (config_set(&c, k, v, e, sizeof(e)))
+		serr(L, "%s{}: args: %s", what, e);
+}
+
 /* args = { name = value }: "--name", "value" pairs for the peer. */
 static void read_args(lua_State *L, struct host_decl *h, const char *what)
 {
@@ -399,8 +537,10 @@ static void read_args(lua_State *L, struct host_decl *h, const char *what)
 	luaL_checktype(L, t, LUA_TTABLE);
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
-		if (lua_type(L, -2) != LUA_TSTRING || !lua_tostring(L, -1))
+		if (lua_type(L, -2) != LUA_TSTRING ||
+		    (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
 			serr(L, "%s{}: args must map option names to values", what);
+		check_arg(L, h, what, lua_tostring(L, -2), lua_tostring(L, -1));
 		char **n = realloc(h->args, (size_t)(h->nargs + 2) * sizeof(*n));
 		if (!n)
 			serr(L, "out of memory");
@@ -507,11 +647,10 @@ static int l_param(lua_State *L)
 			continue;
 		s->params[i].used = 1;
 		if (lua_type(L, 2) == LUA_TNUMBER) {
-			char *end;
-			double v = strtod(s->params[i].value, &end);
-			if (*end || end == s->params[i].value)
-				serr(L, "param '%s': --set value '%s' is not a number", name,
-				     s->params[i].value);
+			double v;
+			if (parse_decimal(s->params[i].value, &v))
+				serr(L, "param '%s': --set value '%s' is not a decimal number",
+				     name, s->params[i].value);
 			lua_pushnumber(L, v);
 		} else {
 			lua_pushstring(L, s->params[i].value);
@@ -732,7 +871,8 @@ static const luaL_Reg api[] = {
     {"matrix", l_matrix},   {"exponential", l_exponential},
     {"uniform", l_uniform}, {"normal", l_normal},
     {"pareto", l_pareto},   {"partition", l_partition},
-    {"heal", l_heal},       {NULL, NULL},
+    {"heal", l_heal},       {"read_file", l_read_file},
+    {NULL, NULL},
 };
 
 /* Churn generators written in Lua over the primitives above: they only
@@ -777,21 +917,19 @@ static const char prelude[] =
     "  check(t, 'trace', { file = 1, watch = 1, mode = 1, buffer = 1, startup = 1, args = 1, "
     "access = 1 })\n"
     "  local path = t.file or error('trace{}: file = \"path\" is required', 2)\n"
-    "  local f, why = io.open(path)\n"
-    "  if not f then error('trace{}: ' .. why, 2) end\n"
+    "  local text = read_file(path)\n"
     "  local first, later, order, n = {}, {}, {}, 0\n"
-    "  for line in f:lines() do\n"
+    "  for line in text:gmatch('([^\\n]*)\\n?') do\n"
     "    n = n + 1\n"
     "    local s = line:gsub('#.*', '')\n"
     "    if s:match('%S') then\n"
     "      local time, what, name = s:match('^%s*([%d.]+)%s+(%a+)%s+([%w-]+)%s*$')\n"
     "      time = tonumber(time)\n"
     "      if not time or (what ~= 'join' and what ~= 'leave' and what ~= 'crash') then\n"
-    "        f:close()\n"
     "        error(path .. ':' .. n .. ': expected \"<seconds> join|leave|crash <name>\"', 2)\n"
     "      end\n"
     "      if not first[name] then\n"
-    "        if what ~= 'join' then f:close(); error(path .. ':' .. n .. ': ' .. name .. ' ' .. "
+    "        if what ~= 'join' then error(path .. ':' .. n .. ': ' .. name .. ' ' .. "
     "what .. ' before it joins', 2) end\n"
     "        first[name] = time; order[#order + 1] = name; later[name] = {}\n"
     "      else\n"
@@ -799,7 +937,6 @@ static const char prelude[] =
     "      end\n"
     "    end\n"
     "  end\n"
-    "  f:close()\n"
     "  local hosts = {}\n"
     "  for _, name in ipairs(order) do\n"
     "    local h = peer(peer_fields(t, name, first[name]))\n"
@@ -866,16 +1003,56 @@ static int read_overrides(struct scenario *s, char *const *overrides, int noverr
 		return err_set(err, errlen, "load %s: out of memory", s->path);
 	for (int i = 0; i < noverrides; i++) {
 		const char *eq = strchr(overrides[i], '=');
-		if (!eq || eq == overrides[i] ||
-		    (size_t)(eq - overrides[i]) >= sizeof(s->params[0].name))
+		struct param *p = &s->params[i];
+		if (!eq || eq == overrides[i] || (size_t)(eq - overrides[i]) >= sizeof(p->name))
 			return err_set(err, errlen, "--set '%s': expected name=value",
 			               overrides[i]);
-		snprintf(s->params[i].name, sizeof(s->params[i].name), "%.*s",
-		         (int)(eq - overrides[i]), overrides[i]);
-		snprintf(s->params[i].value, sizeof(s->params[i].value), "%s", eq + 1);
+		if (strlen(eq + 1) >= sizeof(p->value))
+			return err_set(
+			    err, errlen, "--set %.*s: the value is longer than %zu characters",
+			    (int)(eq - overrides[i]), overrides[i], sizeof(p->value) - 1);
+		snprintf(p->name, sizeof(p->name), "%.*s", (int)(eq - overrides[i]), overrides[i]);
+		snprintf(p->value, sizeof(p->value), "%s", eq + 1);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(s->params[j].name, p->name))
+				return err_set(err, errlen,
+				               "--set %s is given twice ('%s' and '%s')", p->name,
+				               s->params[j].value, p->value);
 		s->nparams++;
 	}
 	return 0;
+}
+
+/* Counts VM instructions (every 1000) against SCENARIO_INSN_LIMIT. */
+static void insn_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct scenario *s = get_s(L);
+	s->insns += 1000;
+	if (s->insns > SCENARIO_INSN_LIMIT)
+		serr(L,
+		     "the script ran %llu million Lua instructions without returning (an endless "
+		     "loop?)",
+		     SCENARIO_INSN_LIMIT / 1000000);
+}
+
+/* The libraries of a sandboxed scenario: no io, os, package or debug, and
+ * no loading of code from files or binary chunks. */
+static void open_sandbox(lua_State *L)
+{
+	static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+	                                {LUA_STRLIBNAME, luaopen_string},
+	                                {LUA_TABLIBNAME, luaopen_table},
+	                                {LUA_MATHLIBNAME, luaopen_math}};
+	for (size_t i = 0; i < ARRAY_LEN(libs); i++) {
+		luaL_requiref(L, libs[i].name, libs[i].func, 1);
+		lua_pop(L, 1);
+	}
+	static const char *const removed[] = {"dofile", "loadfile", "load"};
+	for (size_t i = 0; i < ARRAY_LEN(removed); i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, removed[i]);
+	}
 }
 
 /* The API, the host methods, SEED, a seeded math.random and the prelude. */
@@ -885,7 +1062,11 @@ static int open_state(struct scenario *s, char *err, size_t errlen)
 	if (!L)
 		return err_set(err, errlen, "create Lua state: out of memory");
 	*(struct scenario **)lua_getextraspace(L) = s;
-	luaL_openlibs(L);
+	if (s->unsafe_lua)
+		luaL_openlibs(L);
+	else
+		open_sandbox(L);
+	lua_sethook(L, insn_hook, LUA_MASKCOUNT, 1000);
 	luaL_newmetatable(L, "anysee.topology");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, "anysee.host");
@@ -922,9 +1103,10 @@ static int ev_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
-                  int noverrides, char *err, size_t errlen)
+int scenario_load(struct scenario *s, const char *path, const struct scenario_args *a, char *err,
+                  size_t errlen)
 {
+	uint64_t seed = a->seed;
 	memset(s, 0, sizeof(*s));
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	const char *base = strrchr(path, '/');
@@ -936,7 +1118,8 @@ int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *con
 	rng_seed(&s->rng, seed ^ 0x5ce4a210u);
 	s->snaplen = 128;
 	s->capture_max = 1ull << 30;
-	if (read_overrides(s, overrides, noverrides, err, errlen) || open_state(s, err, errlen))
+	s->unsafe_lua = a->unsafe_lua;
+	if (read_overrides(s, a->sets, a->nsets, err, errlen) || open_state(s, err, errlen))
 		return -1;
 	lua_State *L = s->L;
 	lua_pushcfunction(L, msg_handler);
@@ -958,6 +1141,7 @@ int scenario_call(struct scenario *s, int ref, const struct scenario_hooks *hook
                   size_t errlen)
 {
 	lua_State *L = s->L;
+	s->insns = 0;
 	set_hooks(L, hooks);
 	lua_pushcfunction(L, msg_handler);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);

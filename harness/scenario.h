@@ -96,7 +96,9 @@ struct scenario {
 	uint64_t next_order;
 	struct param *params;
 	int nparams;
-	int ran;        /* run{} was called */
+	int ran; /* run{} was called */
+	int unsafe_lua;
+	uint64_t insns; /* Lua instructions since load or the callback began */
 	struct rng rng; /* the scenario's distributions */
 };
 
@@ -110,15 +112,39 @@ struct scenario_hooks {
 	int (*partition)(void *ctx, const uint32_t *label, char *err, size_t errlen);
 };
 
-/* overrides: "name=value" strings from --set. */
-int scenario_load(struct scenario *s, const char *path, uint64_t seed, char *const *overrides,
-                  int noverrides, char *err, size_t errlen);
+/* How a scenario is loaded. */
+struct scenario_args {
+	uint64_t seed;
+	char *const *sets; /* "name=value" strings from --set */
+	int nsets;
+	/* A scenario is code run as root: by default it gets Lua's base (without
+	 * dofile, loadfile and load), string, table and math libraries, the
+	 * testbed's API and read_file() for files beside it. unsafe_lua opens
+	 * every library (io, os, package, debug). */
+	int unsafe_lua;
+};
+
+/* Longest a script may run without returning to the harness, at load and in
+ * each callback, in Lua VM instructions: an endless loop fails the run with
+ * file:line instead of hanging it. A declaration made through the API costs
+ * a handful, so even a 4096-host churn stays far below. */
+#define SCENARIO_INSN_LIMIT 100000000ull
+
+int scenario_load(struct scenario *s, const char *path, const struct scenario_args *a, char *err,
+                  size_t errlen);
 void scenario_free(struct scenario *s);
 /* Call a stored Lua callback (EV_CALL/EV_EVERY) with hooks to act on the
  * run. Errors carry file:line. */
 int scenario_call(struct scenario *s, int ref, const struct scenario_hooks *hooks, char *err,
                   size_t errlen);
 const char *scenario_role_name(enum host_role r);
+/* file as the scenario means it: an absolute path as is, a relative one
+ * beside the scenario. -1 when it does not fit in len. */
+int scenario_resolve(const struct scenario *s, const char *file, char *out, size_t len);
+/* The one rule for host and stream names: 1..max characters of a-z, 0-9
+ * and '-', not starting with '-' (they become namespace, directory and
+ * file names). kind ("host name") starts the reason. */
+int scenario_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen);
 /* Write the resolved schedule, one event per line, in firing order. */
 int scenario_write_schedule(const struct scenario *s, const char *path);
 

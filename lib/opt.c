@@ -52,10 +52,8 @@ static int read_u64(const char *s, uint64_t *out)
 
 static int read_double(const char *s, double min, double max, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (!*s || *end || errno || !(v >= min && v <= max))
+	double v;
+	if (parse_decimal(s, &v) || !(v >= min && v <= max))
 		return -1;
 	*out = v;
 	return 0;
@@ -121,6 +119,9 @@ static int read_value(const struct opt *o, void *obj, const char *value, char *e
 		if (parse_duration(value, &u))
 			return err_set(err, errlen, "'%s' is not a duration such as 2s or 500ms",
 			               value);
+		if (o->max && u > (uint64_t)o->max)
+			return err_set(err, errlen, "'%s' is longer than the most allowed, %g s",
+			               value, o->max / 1e6);
 		*(uint64_t *)field = u;
 		break;
 	case OPT_LIST:

@@ -36,8 +36,9 @@ struct opt {
 	size_t off, size; /* the field (OPT_AT); unused by OPT_CALL */
 	const char *arg;  /* the value's name in --help ("N", "RATE"); NULL for a flag */
 	const char *help;
-	long min, max;  /* OPT_LONG, OPT_DOUBLE; OPT_RATE: min only */
-	opt_fn fn;      /* OPT_CALL: reads the value; any other kind: checks it first */
+	long min,
+	    max;   /* OPT_LONG, OPT_DOUBLE; OPT_RATE: min only; OPT_DURATION: max µs, 0 = none */
+	opt_fn fn; /* OPT_CALL: reads the value; any other kind: checks it first */
 	int short_name; /* a one-letter alias such as 'q', or 0 */
 	unsigned only;  /* 0: in every command; else in commands whose mask shares a bit */
 };

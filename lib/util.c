@@ -86,14 +86,64 @@ struct unit {
 	double scale;
 };
 
+/* Length of the plain decimal number at the start of s: an optional sign,
+ * digits with at most one point, an optional exponent. strtod alone would
+ * also take "0x10", "inf", "nan" and leading blanks, which no value here
+ * means. */
+static size_t decimal_span(const char *s)
+{
+	size_t i = (*s == '+' || *s == '-'), digits = 0;
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (!digits)
+		return 0;
+	if (s[i] == 'e' || s[i] == 'E') {
+		size_t j = i + 1 + (s[i + 1] == '+' || s[i + 1] == '-');
+		if (s[j] >= '0' && s[j] <= '9') {
+			while (s[j] >= '0' && s[j] <= '9')
+				j++;
+			i = j;
+		}
+	}
+	return i;
+}
+
+/* The decimal number at the start of s and where it ends. */
+static int read_decimal(const char *s, double *out, const char **end)
+{
+	char buf[64];
+	size_t n = s ? decimal_span(s) : 0;
+	if (!n || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	errno = 0;
+	double v = strtod(buf, NULL);
+	if (errno || !isfinite(v))
+		return -1;
+	*out = v;
+	*end = s + n;
+	return 0;
+}
+
+int parse_decimal(const char *s, double *out)
+{
+	const char *end;
+	double v;
+	if (read_decimal(s, &v, &end) || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_scaled(const char *s, const struct unit *units, size_t nunits, double *out)
 {
-	if (!s || !*s)
-		return -1;
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
+	const char *end;
+	double v;
+	if (read_decimal(s, &v, &end) || v < 0)
 		return -1;
 	for (size_t i = 0; i < nunits; i++) {
 		if (strcasecmp(end, units[i].name) == 0) {
@@ -130,7 +180,8 @@ int parse_duration(const char *s, uint64_t *us)
 
 int parse_long(const char *s, long min, long max, long *out)
 {
-	if (!s || !*s)
+	/* strtol would skip blanks and take a '+'. */
+	if (!s || !((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	char *end;
 	errno = 0;

@@ -30,6 +30,9 @@ int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((forma
 int parse_rate(const char *s, uint64_t *bps);
 /* Parse "25ms", "1.5s", "200us", "30" (seconds) into microseconds. */
 int parse_duration(const char *s, uint64_t *us);
+/* Parse a plain decimal number ("12", "-0.5", "1e3"); refuses hex, inf,
+ * nan, blanks and anything after the number. */
+int parse_decimal(const char *s, double *out);
 /* Parse a whole decimal integer in [min, max]. */
 int parse_long(const char *s, long min, long max, long *out);
 

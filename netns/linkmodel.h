@@ -38,6 +38,10 @@ struct link_path {
 };
 
 #define LINKMODEL_DEFAULT_QUEUE_BYTES (256u * 1024u)
+/* The longest one-way delay and jitter a link takes, from the command line or
+ * a scenario: far above any terrestrial path (a geostationary hop is 0.25 s)
+ * and well inside the 32-bit microsecond fields. */
+#define LINK_DELAY_MAX_US 10000000u
 
 /* Bytes needed for a model of n hosts (header, hosts, matrix). */
 size_t linkmodel_size(uint32_t n);

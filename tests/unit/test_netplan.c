@@ -54,7 +54,7 @@ static void load(struct scenario *s, const char *network)
 	         network);
 	write_file("s.lua", text);
 	snprintf(path, sizeof(path), "%s/s.lua", dir);
-	if (scenario_load(s, path, 3, NULL, 0, err, sizeof(err)))
+	if (scenario_load(s, path, &(struct scenario_args){.seed = 3}, err, sizeof(err)))
 		fail_msg("load: %s", err);
 }
 

@@ -47,6 +47,13 @@ static void write_file(const char *name, const char *text, char *path, size_t le
 	assert_int_equal(fclose(f), 0);
 }
 
+static int load(struct scenario *s, const char *path, uint64_t seed, char *const *sets, int nsets,
+                char *err, size_t errlen)
+{
+	struct scenario_args a = {.seed = seed, .sets = sets, .nsets = nsets};
+	return scenario_load(s, path, &a, err, errlen);
+}
+
 static const char valid[] =
     "-- every kind of declaration\n"
     "network { access = { up = \"10mbit\", down = \"10mbit\", delay = \"10ms\", loss = 0.01 } }\n"
@@ -89,7 +96,7 @@ static void test_valid(void **state)
 	char path[256], err[1024] = "", where[300];
 	struct scenario s;
 	write_file("valid.lua", valid, path, sizeof(path));
-	if (scenario_load(&s, path, 42, NULL, 0, err, sizeof(err)))
+	if (load(&s, path, 42, NULL, 0, err, sizeof(err)))
 		fail_msg("load: %s", err);
 
 	assert_string_equal(s.name, "valid");
@@ -155,7 +162,7 @@ static void test_set_overrides(void **state)
 	struct scenario s;
 	write_file("valid.lua", valid, path, sizeof(path));
 	char *sets[] = {"t3=2", "pname=zed", "duration=30"};
-	if (scenario_load(&s, path, 7, sets, 3, err, sizeof(err)))
+	if (load(&s, path, 7, sets, 3, err, sizeof(err)))
 		fail_msg("load: %s", err);
 
 	assert_true(s.duration == 30);
@@ -170,20 +177,22 @@ static void test_set_overrides(void **state)
 }
 
 /* Loading fails with an error that starts with the file (and line, when
- * line > 0) and contains what. */
+ * line > 0; neither when line < 0) and contains what. */
 static void load_fails(const char *text, char *const *sets, int nsets, int line, const char *what)
 {
 	char path[256], err[1024] = "", want[300];
 	struct scenario s;
 	write_file("bad.lua", text, path, sizeof(path));
-	int rc = scenario_load(&s, path, 1, sets, nsets, err, sizeof(err));
+	int rc = load(&s, path, 1, sets, nsets, err, sizeof(err));
 	scenario_free(&s);
 	if (rc == 0)
 		fail_msg("loaded, expected an error with '%s'", what);
 	if (line > 0)
 		snprintf(want, sizeof(want), "%s:%d:", path, line);
-	else
+	else if (line == 0)
 		snprintf(want, sizeof(want), "%s:", path);
+	else
+		want[0] = 0; /* a command-line error: no file position */
 	if (strncmp(err, want, strlen(want)) || !strstr(err, what))
 		fail_msg("error '%s', want '%s' ... '%s'", err, want, what);
 }
@@ -260,13 +269,23 @@ static void test_set_checks(void **state)
 	char *typo[] = {"duraton=5"};
 	load_fails(text, typo, 1, 0, "--set duraton: the scenario has no param(\"duraton\")");
 	char *nan[] = {"duration=soon"};
-	load_fails(text, nan, 1, 3, "'soon' is not a number");
+	load_fails(text, nan, 1, 3, "'soon' is not a decimal number");
+	char *hex[] = {"duration=0x10"};
+	load_fails(text, hex, 1, 3, "'0x10' is not a decimal number");
+	char *notanumber[] = {"duration=nan"};
+	load_fails(text, notanumber, 1, 3, "'nan' is not a decimal number");
+	char *twice[] = {"duration=5", "duration=6"};
+	load_fails(text, twice, 2, -1, "--set duration is given twice ('5' and '6')");
+	char longval[300] = "duration=";
+	memset(longval + 9, '1', 280);
+	char *toolong[] = {longval};
+	load_fails(text, toolong, 1, -1, "longer than 255 characters");
 
 	char path[256], err[512] = "";
 	struct scenario s;
 	write_file("set.lua", text, path, sizeof(path));
 	char *malformed[] = {"duration"};
-	assert_int_equal(scenario_load(&s, path, 1, malformed, 1, err, sizeof(err)), -1);
+	assert_int_equal(load(&s, path, 1, malformed, 1, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "expected name=value"));
 	scenario_free(&s);
 }
@@ -295,7 +314,7 @@ static void test_missing_file(void **state)
 	char path[256], err[512] = "";
 	struct scenario s;
 	snprintf(path, sizeof(path), "%s/absent.lua", dir);
-	assert_int_equal(scenario_load(&s, path, 1, NULL, 0, err, sizeof(err)), -1);
+	assert_int_equal(load(&s, path, 1, NULL, 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
 	scenario_free(&s);
 }
@@ -314,7 +333,7 @@ static void schedule(const char *path, uint64_t seed, char *out, size_t len)
 {
 	char err[1024] = "", sched[300];
 	struct scenario s;
-	if (scenario_load(&s, path, seed, NULL, 0, err, sizeof(err)))
+	if (load(&s, path, seed, NULL, 0, err, sizeof(err)))
 		fail_msg("load: %s", err);
 	snprintf(sched, sizeof(sched), "%s/schedule.txt", dir);
 	assert_int_equal(scenario_write_schedule(&s, sched), 0);
@@ -422,7 +441,7 @@ static void test_hooks(void **state)
 	char path[256], err[1024] = "";
 	struct scenario s;
 	write_file("acting.lua", acting, path, sizeof(path));
-	if (scenario_load(&s, path, 1, NULL, 0, err, sizeof(err)))
+	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
 		fail_msg("load: %s", err);
 	struct seen v = {0};
 	const struct scenario_hooks hooks = {&v, seen_host, seen_link, seen_partition};
@@ -470,6 +489,160 @@ static void test_hooks(void **state)
 	scenario_free(&s);
 }
 
+static void test_names(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *decl, *what;
+	} bad[] = {
+	    {"peer { name = \"\", watch = \"tv1\" }", "must be 1 to 31 characters"},
+	    {"peer { name = \"hub\", watch = \"tv1\" }", "host name 'hub' is reserved"},
+	    {"peer { name = \"plots\", watch = \"tv1\" }", "is reserved"},
+	    {"peer { name = \"a b\", watch = \"tv1\" }", "may use only a-z, 0-9 and '-'"},
+	    {"peer { name = \"a\\nb\", watch = \"tv1\" }", "may use only"},
+	    {"peer { name = \"a\\\"b\", watch = \"tv1\" }", "may use only"},
+	    {"peer { name = \"Up\", watch = \"tv1\" }", "may use only"},
+	    {"peer { name = \"-x\", watch = \"tv1\" }", "must not start with '-'"},
+	    {"peer { name = string.rep(\"a\", 32), watch = \"tv1\" }", "longer than 31"},
+	    {"source { stream = \"tv 2\" }", "stream name 'tv 2' may use only"},
+	    {"source { stream = \"tv/2\" }", "stream name 'tv/2' may use only"},
+	};
+	char text[512];
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), HEAD "%s\nrun { duration = 10 }\n", bad[i].decl);
+		load_fails(text, NULL, 0, 3, bad[i].what);
+	}
+}
+
+static void test_args_checked(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *args, *what;
+	} bad[] = {
+	    {"{ partnrs = 3 }", "unknown option 'partnrs'"},
+	    {"{ partners = 0 }", "partners"},
+	    {"{ listen = \"10.0.0.1:7000\" }", "'listen' is set by the harness"},
+	    {"{ [\"log-dir\"] = \"/etc\" }", "'log-dir' is set by the harness"},
+	    {"{ config = \"/etc/passwd\" }", "'config' is set by the harness"},
+	    {"{ stream = \"tv9\" }", "'stream' is set by the harness"},
+	    {"{ [\"debug-forward-drop\"] = \"nan\" }", "debug-forward-drop"},
+	};
+	char text[512];
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text),
+		         HEAD "peer { watch = \"tv1\", args = %s }\n"
+		              "run { duration = 10 }\n",
+		         bad[i].args);
+		load_fails(text, NULL, 0, 3, bad[i].what);
+	}
+	char path[256], err[1024] = "";
+	struct scenario s;
+	write_file("args.lua",
+	           HEAD "peer { name = \"p\", watch = \"tv1\", args = { partners = 3 } }\n"
+	                "run { duration = 10 }\n",
+	           path, sizeof(path));
+	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	const struct host_decl *h = &s.h[host(&s, "p")];
+	assert_int_equal(h->nargs, 2);
+	assert_string_equal(h->args[0], "--partners");
+	assert_string_equal(h->args[1], "3");
+	scenario_free(&s);
+}
+
+static void test_number_ranges(void **state)
+{
+	(void)state;
+	load_fails("network { access = { delay = \"5000s\" } }\n" HEAD "run { duration = 10 }\n",
+	           NULL, 0, 1, "delay is 5000 s, more than the most allowed, 10 s");
+	load_fails(HEAD
+	           "peer { watch = \"tv1\", access = { jitter = 11 } }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, "jitter is 11 s");
+	load_fails(HEAD "run { duration = 1e300 }\n", NULL, 0, 3, "duration is 1e+300 s");
+	load_fails(HEAD "run { duration = 0/0 }\n", NULL, 0, 3, "non-negative time");
+	load_fails(HEAD "peer { watch = \"tv1\", at = \"1e9s\" }\nrun { duration = 10 }\n", NULL, 0,
+	           3, "more than the most allowed");
+	load_fails(HEAD "every(\"0x10\", function() end)\nrun { duration = 10 }\n", NULL, 0, 3,
+	           "must be a time such as");
+}
+
+/* A file beside the scenario, by a relative name. */
+static void test_files(void **state)
+{
+	(void)state;
+	char path[256], data[256], err[1024] = "";
+	struct scenario s;
+	write_file("data.txt", "12 34\n", data, sizeof(data));
+	write_file("files.lua",
+	           HEAD "local t = read_file(\"data.txt\")\n"
+	                "local a, b = t:match(\"(%d+) (%d+)\")\n"
+	                "peer { name = \"p\", watch = \"tv1\", at = tonumber(a) }\n"
+	                "network_check = matrix { file = \"data.txt\" }\n"
+	                "run { duration = tonumber(b) }\n",
+	           path, sizeof(path));
+	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_true(s.h[host(&s, "p")].start_s == 12 && s.duration == 34);
+	scenario_free(&s);
+
+	load_fails(HEAD "read_file(\"absent.txt\")\nrun { duration = 10 }\n", NULL, 0, 3,
+	           "absent.txt");
+	load_fails(HEAD "read_file(\".\")\nrun { duration = 10 }\n", NULL, 0, 3,
+	           "is not a regular file");
+	load_fails("network { topology = gml { file = \"absent.gml\" } }\n" HEAD
+	           "run { duration = 10 }\n",
+	           NULL, 0, 1, "absent.gml");
+	load_fails(HEAD
+	           "source { stream = \"tv2\", ingest = \"absent.ts\" }\nrun { duration = 10 }\n",
+	           NULL, 0, 3, "absent.ts");
+}
+
+static void test_sandbox(void **state)
+{
+	(void)state;
+	load_fails(HEAD "os.execute(\"true\")\nrun { duration = 10 }\n", NULL, 0, 3, "os");
+	load_fails(HEAD "io.open(\"/etc/hostname\")\nrun { duration = 10 }\n", NULL, 0, 3, "io");
+	load_fails(HEAD "load(\"return 1\")\nrun { duration = 10 }\n", NULL, 0, 3, "load");
+	load_fails(HEAD "dofile(\"/etc/hostname\")\nrun { duration = 10 }\n", NULL, 0, 3, "dofile");
+	load_fails(HEAD "require(\"os\")\nrun { duration = 10 }\n", NULL, 0, 3, "require");
+	load_fails(HEAD "debug.sethook()\nrun { duration = 10 }\n", NULL, 0, 3, "debug");
+
+	/* --unsafe-lua: every library. */
+	char path[256], err[1024] = "";
+	struct scenario s;
+	write_file("unsafe.lua", HEAD "run { duration = os.time() > 0 and 10 or 20 }\n", path,
+	           sizeof(path));
+	struct scenario_args a = {.seed = 1, .unsafe_lua = 1};
+	if (scenario_load(&s, path, &a, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_true(s.duration == 10);
+	scenario_free(&s);
+}
+
+/* An endless loop fails with file:line, at load and in a callback. */
+static void test_instruction_limit(void **state)
+{
+	(void)state;
+	load_fails(HEAD "local x = 0\nwhile true do x = x + 1 end\nrun { duration = 10 }\n", NULL,
+	           0, 4, "without returning");
+	char path[256], err[1024] = "", want[300];
+	struct scenario s;
+	write_file("loop.lua",
+	           HEAD "at(1, function()\n  while true do end\nend)\nrun { duration = 10 }\n",
+	           path, sizeof(path));
+	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_int_equal(scenario_call(&s, s.sched[s.nsched - 1].ref, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:4:", path);
+	if (strncmp(err, want, strlen(want)) || !strstr(err, "without returning"))
+		fail_msg("error '%s', want '%s' ... without returning", err, want);
+	/* The state is usable again: the budget is per call. */
+	assert_int_equal(scenario_call(&s, s.sched[s.nsched - 1].ref, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "without returning"));
+	scenario_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +659,12 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_deterministic),
 	    cmocka_unit_test(test_hooks),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_args_checked),
+	    cmocka_unit_test(test_number_ranges),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_sandbox),
+	    cmocka_unit_test(test_instruction_limit),
 	};
 	return cmocka_run_group_tests_name("scenario", tests, make_dir, remove_dir);
 }

@@ -54,11 +54,35 @@ static void test_parse_duration(void **state)
 		assert_int_equal(parse_duration(good[i].s, &v), 0);
 		assert_int_equal(v, good[i].us);
 	}
-	static const char *const bad[] = {"", "ms", "-5s", "5h", "5 s", "1.5.3s", "10sec", "s10"};
+	static const char *const bad[] = {"",       "ms",    "-5s",   "5h",    "5 s",
+	                                  "1.5.3s", "10sec", "s10",   "0x10s", " 5s",
+	                                  "nans",   "infs",  "1e999", ".s",    "5e3000ms"};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		uint64_t v;
 		if (parse_duration(bad[i], &v) == 0)
 			fail_msg("parse_duration accepted '%s'", bad[i]);
+	}
+}
+
+static void test_parse_decimal(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		double v;
+	} good[] = {{"12", 12},       {"-0.5", -0.5}, {"+3", 3},  {"1e3", 1000},
+	            {"2.5E-1", 0.25}, {"7.", 7},      {".5", 0.5}};
+	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+		double v = -99;
+		if (parse_decimal(good[i].s, &v) || v != good[i].v)
+			fail_msg("parse_decimal('%s') = %g, want %g", good[i].s, v, good[i].v);
+	}
+	static const char *const bad[] = {"",   "0x10", "nan", "inf", "-inf",  " 1",   "1 ",
+	                                  "1e", "1e+",  ".",   "-",   "1e400", "1..2", "1,5"};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		double v;
+		if (parse_decimal(bad[i], &v) == 0)
+			fail_msg("parse_decimal accepted '%s'", bad[i]);
 	}
 }
 
@@ -80,6 +104,8 @@ static void test_parse_long(void **state)
 	assert_int_equal(parse_long("12abc", 0, 100, &v), -1);
 	assert_int_equal(parse_long("0x10", 0, 100, &v), -1);
 	assert_int_equal(parse_long("1.0", 0, 100, &v), -1);
+	assert_int_equal(parse_long(" 12", 0, 100, &v), -1);
+	assert_int_equal(parse_long("+12", 0, 100, &v), -1);
 	assert_int_equal(parse_long("99999999999999999999", 0, 100, &v), -1);
 	assert_int_equal(parse_long("99999999999999999999", LONG_MIN, LONG_MAX, &v), -1);
 }
@@ -486,6 +512,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_rate),
 	    cmocka_unit_test(test_parse_duration),
+	    cmocka_unit_test(test_parse_decimal),
 	    cmocka_unit_test(test_parse_long),
 	    cmocka_unit_test(test_rng_deterministic),
 	    cmocka_unit_test(test_rng_below_range),
