@@ -58,6 +58,32 @@ static int check_grid(void *obj, const char *value, char *err, size_t errlen)
 	const char *eq = strchr(value, '=');
 	if (!eq || eq == value || !eq[1])
 		return err_set(err, errlen, "'%s' is not name=v1,v2,...", value);
+	/* Each point becomes a --set name=value of at most 255 characters. */
+	for (const char *v = eq + 1;; v += strcspn(v, ",") + 1) {
+		size_t n = strcspn(v, ",");
+		if (!n)
+			return err_set(err, errlen, "'%s' has an empty value", value);
+		if ((size_t)(eq - value) + 1 + n > 255)
+			return err_set(err, errlen,
+			               "'%s': name=value is longer than 255 characters", value);
+		if (!v[n])
+			break;
+	}
+	return 0;
+}
+
+/* The run directory's longest entry (host directory and file name) must
+ * still fit the 1024-byte paths every part uses. */
+#define OUT_MAX 900
+
+static int check_out(void *obj, const char *value, char *err, size_t errlen)
+{
+	(void)obj;
+	if (!*value)
+		return err_set(err, errlen, "the directory name is empty");
+	if (strlen(value) > OUT_MAX)
+		return err_set(err, errlen, "the directory name is longer than %d characters",
+		               OUT_MAX);
 	return 0;
 }
 
@@ -65,7 +91,7 @@ static int check_grid(void *obj, const char *value, char *err, size_t errlen)
 static const struct opt cli_opts[] = {
     {"seed", OPT_U64, C(seed), "N", .help = "seed of the run (sweep: of the first repeat; 1)"},
     {"out", OPT_ARG, C(o.out_dir), "DIR",
-     .help = "run directory (sweep: the parent; default under runs/)"},
+     .help = "run directory (sweep: the parent; default under runs/)", .fn = check_out},
     {"set", OPT_LIST, C(sets), "NAME=VALUE", .help = "a scenario parameter (param); repeatable"},
     {"peer-bin", OPT_STR, C(peer_bin), "PATH",
      .help = "the anysee binary to run (default: beside this one)"},
@@ -266,6 +292,42 @@ static int sweep_one(struct cli *c, const char *parent, long k, long rep, char *
 	return interrupted ? 130 : 0;
 }
 
+/* The sweep's directory and its sweep.csv. Returns 0, or 1 on an error
+ * already reported. */
+static int sweep_open(const char *parent, FILE **f)
+{
+	char err[1024];
+	if (mkdir(parent, 0755) && errno != EEXIST) {
+		err_msg("sweep: create %s: %s", parent, strerror(errno));
+		return 1;
+	}
+	if (!(*f = sweep_csv_open(parent, err, sizeof(err)))) {
+		err_msg("sweep: %s", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* Load the scenario at every grid point before the first run, so a bad
+ * value fails the sweep at once and not hours into it. */
+static int sweep_check(struct cli *c, char **sets, char (*buf)[256])
+{
+	char label[512], err[2048];
+	for (long k = 0; k < grid_size(c); k++) {
+		int n = grid_point(c, k, sets, buf, label, sizeof(label));
+		struct scenario s;
+		struct scenario_args a = {
+		    .seed = c->seed, .sets = sets, .nsets = n, .unsafe_lua = c->unsafe_lua};
+		int rc = scenario_load(&s, c->path, &a, err, sizeof(err));
+		scenario_free(&s);
+		if (rc) {
+			err_msg("sweep: grid point %s: %s", label, err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int cmd_sweep(int argc, char **argv)
 {
 	struct cli c;
@@ -278,12 +340,10 @@ static int cmd_sweep(int argc, char **argv)
 	char(*buf)[256] = calloc((size_t)c.grids.n + 1, sizeof(*buf));
 	FILE *f = NULL;
 	int rc = 1;
-	if (!sets || !buf || (mkdir(parent, 0755) && errno != EEXIST))
-		err_msg("sweep: create %s: %s", parent, strerror(errno));
-	else if (!(f = sweep_csv_open(parent, err, sizeof(err))))
-		err_msg("sweep: %s", err);
-	else
-		rc = 0;
+	if (!sets || !buf)
+		err_msg("sweep: out of memory");
+	else if (!sweep_check(&c, sets, buf))
+		rc = sweep_open(parent, &f);
 	long points = grid_size(&c);
 	for (long k = 0; f && k < points && !rc; k++)
 		for (long rep = 0; rep < c.repeat && !rc; rep++)
@@ -303,28 +363,44 @@ static int cmd_sweep(int argc, char **argv)
 	return rc;
 }
 
+struct clean_opts {
+	int force;
+};
+
+static const struct opt clean_opts[] = {
+    {"force", OPT_FLAG, OPT_AT(struct clean_opts, force),
+     .help = "also remove the namespaces of harnesses still running"},
+};
+
 static const struct opt_cmd clean_cmd = {
     .name = "clean",
-    .synopsis = "[PREFIX]",
+    .synopsis = "[PREFIX] [--force]",
     .about = "Removes the namespaces (and their processes) a crashed run left: those whose\n"
-             "name starts with PREFIX, by default '" TESTBED_PREFIX "' (every run's leftovers).\n",
+             "name starts with PREFIX, by default '" TESTBED_PREFIX "' (every run's leftovers).\n"
+             "The namespaces of a harness that is still running are left to it.\n",
+    .opts = clean_opts,
+    .nopts = ARRAY_LEN(clean_opts),
 };
 
 static int cmd_clean(int argc, char **argv)
 {
-	int status;
-	int n = opt_cli(&clean_cmd, NULL, argc, argv, &status);
+	struct clean_opts o = {0};
+	int status, kept;
+	int n = opt_cli(&clean_cmd, &o, argc, argv, &status);
 	if (n < 0)
 		return status;
 	if (n > 1)
 		return opt_fail(clean_cmd.name, "unexpected argument '%s'", argv[2]);
 	char err[512];
-	int removed = testbed_clean(n ? argv[1] : NULL, err, sizeof(err));
+	int removed = testbed_clean(n ? argv[1] : NULL, o.force, &kept, err, sizeof(err));
 	if (removed < 0) {
 		err_msg("clean: %s", err);
 		return 1;
 	}
 	printf("removed %d leftover namespace%s\n", removed, removed == 1 ? "" : "s");
+	if (kept)
+		printf("kept %d namespace%s of running harnesses (--force removes them)\n", kept,
+		       kept == 1 ? "" : "s");
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ struct runner {
 	enum hstate *st;
 	uint64_t t0;
 	int sigfd;
+	sigset_t oldmask; /* restored after teardown: Ctrl-C then works at once */
+	int masked;
 	int interrupted;
 	int error;
 	char errmsg[512];
@@ -182,34 +185,84 @@ static void host_argv(const struct runner *r, int i, struct argv *a)
 		argv_add(a, h->args[k]);
 }
 
+/* What a forked child needs, all opened by the parent (close-on-exec) so
+ * that the child makes only async-signal-safe calls before exec. */
+struct child_fds {
+	int out, err, null, ns;
+};
+
+static void close_child_fds(struct child_fds *c)
+{
+	int *fds[] = {&c->out, &c->err, &c->null, &c->ns};
+	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+static int open_child_fds(const char *hdir, const char *ns, struct child_fds *c, char *err,
+                          size_t errlen)
+{
+	char path[1300];
+	*c = (struct child_fds){-1, -1, -1, -1};
+	snprintf(path, sizeof(path), "%s/stdout.log", hdir);
+	c->out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (c->out >= 0) {
+		snprintf(path, sizeof(path), "%s/" RUNDIR_HOST_STDERR, hdir);
+		c->err = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	}
+	if (c->err >= 0)
+		c->null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (c->null < 0) {
+		int e = errno;
+		close_child_fds(c);
+		return err_set(err, errlen, "open %s: %s", path, strerror(e));
+	}
+	c->ns = testbed_ns_open(ns, err, errlen);
+	if (c->ns < 0) {
+		close_child_fds(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* "anysee-harness: <what> <name> (errno N)" on stderr with write(2) only:
+ * safe in a forked child. */
+static void child_fail(const char *what, const char *name, int e)
+{
+	char num[16];
+	int k = sizeof(num);
+	num[--k] = 0;
+	do
+		num[--k] = (char)('0' + e % 10);
+	while ((e /= 10) && k > 0);
+	const char *parts[] = {"anysee-harness: ", what, " ", name, " (errno ", num + k, ")\n"};
+	for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+		ssize_t n = write(2, parts[i], strlen(parts[i]));
+		(void)n;
+	}
+}
+
 /* In the forked child: the host's log files as output, its namespace, the
- * peer binary. */
-static void exec_host(const char *hdir, const char *ns, char **argv) __attribute__((noreturn));
-static void exec_host(const char *hdir, const char *ns, char **argv)
+ * peer binary. dup2 leaves the copies without close-on-exec. */
+static void exec_host(const struct child_fds *c, char **argv) __attribute__((noreturn));
+static void exec_host(const struct child_fds *c, char **argv)
 {
 	/* A harness that dies must not leave peers running. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	char path[1300], e[256];
-	snprintf(path, sizeof(path), "%s/stdout.log", hdir);
-	int fo = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	snprintf(path, sizeof(path), "%s/" RUNDIR_HOST_STDERR, hdir);
-	int fe = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fo >= 0)
-		dup2(fo, 1);
-	if (fe >= 0)
-		dup2(fe, 2);
-	int fn = open("/dev/null", O_RDONLY);
-	if (fn >= 0)
-		dup2(fn, 0);
-	if (testbed_enter_ns(ns, e, sizeof(e))) {
-		fprintf(stderr, "anysee-harness: %s\n", e);
+	if (dup2(c->out, 1) < 0 || dup2(c->err, 2) < 0 || dup2(c->null, 0) < 0)
+		_exit(126);
+	if (setns(c->ns, CLONE_NEWNET)) {
+		child_fail("enter the network namespace of", argv[0], errno);
 		_exit(126);
 	}
+	/* Whatever a library opened without close-on-exec (libpcap's socket,
+	 * a dump file) stays with the harness. */
+	close_range(3, ~0u, 0);
 	execv(argv[0], argv);
-	fprintf(stderr, "anysee-harness: exec %s: %s\n", argv[0], strerror(errno));
+	child_fail("exec", argv[0], errno);
 	_exit(127);
 }
 
@@ -218,27 +271,26 @@ static int start_host(struct runner *r, int i, char *err, size_t errlen)
 	const struct host_decl *h = &r->s->h[i];
 	if (r->st[i] == H_RUNNING || r->st[i] == H_LEAVING)
 		return err_set(err, errlen, "host %s is already running", h->name);
-	char hdir[1200];
+	char hdir[1200], e[512];
 	if (rundir_host_path(hdir, sizeof(hdir), r->dir, h->name, NULL))
 		return err_set(err, errlen, "host directory of %s under %s: path too long", h->name,
 		               r->dir);
 	if (mkdirs(hdir))
 		return err_set(err, errlen, "create host directory %s: %s", hdir, strerror(errno));
+	struct child_fds fds;
+	if (open_child_fds(hdir, testbed_host_ns(r->tb, (uint32_t)i), &fds, e, sizeof(e)))
+		return err_set(err, errlen, "start host %s: %s", h->name, e);
 	struct argv a;
 	argv_init(&a);
 	host_argv(r, i, &a);
-	if (a.failed) {
-		argv_free(&a);
-		return err_set(err, errlen, "build the command line of %s: out of memory", h->name);
-	}
-	const char *ns = testbed_host_ns(r->tb, (uint32_t)i);
-	pid_t pid = fork();
+	pid_t pid = a.failed ? -1 : fork();
 	if (pid == 0)
-		exec_host(hdir, ns, a.v);
-	int fork_errno = errno;
+		exec_host(&fds, a.v);
+	int fork_errno = a.failed ? ENOMEM : errno;
 	argv_free(&a);
+	close_child_fds(&fds);
 	if (pid < 0)
-		return err_set(err, errlen, "fork for host %s: %s", h->name, strerror(fork_errno));
+		return err_set(err, errlen, "start host %s: %s", h->name, strerror(fork_errno));
 	r->pid[i] = pid;
 	r->st[i] = H_RUNNING;
 	if (h->role == HOST_PEER)
@@ -583,7 +635,8 @@ static int prepare(struct runner *r, char *rundir, size_t rundirlen, char *err, 
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigprocmask(SIG_BLOCK, &mask, &r->oldmask);
+	r->masked = 1;
 
 	if (evqueue_init(&r->queue, s->sched, s->nsched, err, errlen))
 		return -1;
@@ -758,6 +811,8 @@ static void tear_down(struct runner *r)
 	loop_free(r->loop);
 	if (r->hlog)
 		fclose(r->hlog);
+	if (r->masked)
+		sigprocmask(SIG_SETMASK, &r->oldmask, NULL);
 	free(r->pid);
 	free(r->st);
 	free(r->log_off);

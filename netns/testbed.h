@@ -61,12 +61,17 @@ const char *testbed_host_ns(const struct testbed *tb, uint32_t i); /* namespace 
 const char *testbed_hub_ns(const struct testbed *tb);
 const char *testbed_log_path(const struct testbed *tb); /* NULL when not set */
 
-/* Enter a namespace by name (for a forked child before exec). */
+/* Enter a namespace by name (this thread). */
 int testbed_enter_ns(const char *ns_name, char *err, size_t errlen);
+/* A close-on-exec descriptor of a namespace, for setns(fd, CLONE_NEWNET) in a
+ * forked child, where only async-signal-safe calls are allowed. */
+int testbed_ns_open(const char *ns_name, char *err, size_t errlen);
 
 /* Remove leftovers of crashed runs: kill processes inside any namespace whose
  * name starts with prefix (TESTBED_PREFIX when NULL), then delete those
- * namespaces. Returns how many namespaces were removed, or -1. */
-int testbed_clean(const char *prefix, char *err, size_t errlen);
+ * namespaces. A namespace whose harness (the pid in its name) is still
+ * running is counted in *kept and left alone unless force. Returns how many
+ * namespaces were removed, or -1. */
+int testbed_clean(const char *prefix, int force, int *kept, char *err, size_t errlen);
 
 #endif

@@ -1133,7 +1133,7 @@ int topo_gml_parse(const char *text, size_t len, const char *name, const struct 
 
 static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(path, "rbe");
 	if (!f)
 		return err_set(err, errlen, "opening %s: %s", path, strerror(errno));
 	size_t cap = 65536, n = 0;
@@ -1185,7 +1185,7 @@ static int close_written(FILE *f, const char *path, char *err, size_t errlen)
 
 int topo_gml_write(const struct topo *t, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, "we");
 	if (!f)
 		return err_set(err, errlen, "creating %s: %s", path, strerror(errno));
 	errno = 0;
@@ -1593,7 +1593,7 @@ int topo_matrix_load(const char *path, uint32_t **out, uint32_t *n, char *err, s
 
 int topo_matrix_write(const char *path, const uint32_t *m, uint32_t n, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, "we");
 	if (!f)
 		return err_set(err, errlen, "creating %s: %s", path, strerror(errno));
 	errno = 0;

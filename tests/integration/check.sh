@@ -3,13 +3,15 @@
 # makes the source and every peer hold each segment they send for 200 ms;
 # the source alone pushes to all five peers here). The normal
 # run passes the committed quickstart baseline; the worsened one fails it,
-# naming the steady-state delay, and compare calls it a regression.
+# naming the steady-state delay, and compare calls it a regression. The
+# wrapper also lists the descriptors a host inherits.
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cat > "$out/worse-peer" <<SH
 #!/bin/sh
+ls /proc/self/fd > "$out/fds.\$\$"
 [ "\$1" = peer ] || [ "\$1" = source ] && exec "$BIN/anysee" "\$@" --debug-forward-delay 200ms
 exec "$BIN/anysee" "\$@"
 SH
@@ -21,6 +23,11 @@ H="$BIN/anysee-harness"
   --peer-bin "$out/worse-peer" > /dev/null || fail "worsened run failed"
 grep -q ' fault forward_delay_us=200000' "$out/worse/hosts/peer2/events.log" \
   || fail "the worsened peers did not run with the fault"
+# The harness hands its hosts stdin, stdout and stderr and nothing else (ls
+# adds its own directory descriptor, 3).
+for f in "$out"/fds.*; do
+  [ "$(tr '\n' ' ' < "$f")" = "0 1 2 3 " ] || fail "a host inherited descriptors: $(tr '\n' ' ' < "$f")"
+done
 base="$ROOT/scenarios/baselines/quickstart.txt"
 "$BIN/anysee-analyze" check "$out/good" --baseline "$base" > "$out/good.txt" \
   || fail "the normal peer fails the baseline: $(cat "$out/good.txt")"
