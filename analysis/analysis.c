@@ -162,7 +162,7 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
 		return err_set(err, errlen, "%s/%s: path too long", hdir, EVLOG_FILE);
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return err_set(err, errlen, "%s: %s", EVLOG_FILE, strerror(errno));
 	char line[1024];
@@ -291,7 +291,7 @@ static int load_segments(const char *hdir, struct peer_metrics *p, const struct 
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, SEGLOG_FILE))
 		return err_set(err, errlen, "%s/%s: path too long", hdir, SEGLOG_FILE);
-	FILE *f = fopen(path, "rbe");
+	FILE *f = rundir_fopen(path, "rb");
 	if (!f)
 		return err_set(err, errlen, "%s: %s", SEGLOG_FILE, strerror(errno));
 	uint8_t hdr[SEGLOG_HDR_LEN], r[SEGLOG_REC_LEN];
@@ -300,7 +300,8 @@ static int load_segments(const char *hdir, struct peer_metrics *p, const struct 
 		fclose(f);
 		return err_set(err, errlen, "%s: not a segment log (bad header)", SEGLOG_FILE);
 	}
-	while (fread(r, 1, sizeof(r), f) == sizeof(r)) {
+	size_t got;
+	while ((got = fread(r, 1, sizeof(r), f)) == sizeof(r)) {
 		struct seglog_rec rec;
 		seglog_rec_decode(r, &rec);
 		if (!(rec.flags & SEG_CHECKSUM_OK))
@@ -315,8 +316,12 @@ static int load_segments(const char *hdir, struct peer_metrics *p, const struct 
 		uint64_t arrival = epoch + (uint64_t)rec.t_ms * 1000u;
 		sink_segment(k, &rec, is_steady(ss, arrival, arrival - rec.delay_us));
 	}
+	int cut = got > 0 || ferror(f);
 	fclose(f);
 	p->verified_fraction = p->due ? (double)p->verified_due / (double)p->due : 0;
+	if (cut)
+		return err_set(err, errlen, "%s: truncated or unreadable after %llu records",
+		               SEGLOG_FILE, (unsigned long long)p->stored);
 	return 0;
 }
 
@@ -344,7 +349,7 @@ static double *load_delays(const char *dir, int n)
 	char path[1200];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_DELAYS))
 		return NULL;
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return NULL;
 	double *d = malloc((size_t)n * (size_t)n * sizeof(*d));
@@ -419,7 +424,7 @@ static uint64_t read_stop(const char *dir)
 	uint64_t stop = UINT64_MAX;
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_STOPPED))
 		return stop;
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (f && fscanf(f, "%llu", &v) == 1)
 		stop = v;
 	if (f)
@@ -437,7 +442,7 @@ static uint64_t first_start(const char *dir, const struct rundir_host *h, int nh
 		if (strcmp(h[i].role, "peer") ||
 		    rundir_host_path(path, sizeof(path), dir, h[i].name, EVLOG_FILE))
 			continue;
-		FILE *f = fopen(path, "re");
+		FILE *f = rundir_fopen(path, "r");
 		if (!f)
 			continue;
 		if (fgets(line, sizeof(line), f) && !evlog_parse(line, &e) && e.ts_us < t0)

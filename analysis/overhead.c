@@ -1,9 +1,11 @@
 #include "analysis/overhead.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <string.h>
 
+#include "lib/rundir.h"
 #include "lib/util.h"
 
 #define ETH_HDR 14u
@@ -97,10 +99,14 @@ int overhead_load(const char *path, struct overhead *o, char *err, size_t errlen
 {
 	memset(o, 0, sizeof(*o));
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *p = pcap_open_offline(path, ebuf);
+	FILE *file = rundir_fopen(path, "rb");
+	if (!file)
+		return err_set(err, errlen, "open capture %s: %s", path, strerror(errno));
+	/* pcap_close closes file. */
+	pcap_t *p = pcap_fopen_offline(file, ebuf);
 	if (!p) {
-		err_set(err, errlen, "open capture %s: %s", path, ebuf);
-		return -1;
+		fclose(file);
+		return err_set(err, errlen, "open capture %s: %s", path, ebuf);
 	}
 	o->linktype = pcap_datalink(p);
 	uint32_t hdr_len, proto_off;

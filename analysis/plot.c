@@ -23,7 +23,7 @@ static FILE *open_data(const char *pdir, const char *name, char *err, size_t err
 		err_set(err, errlen, "%s/%s: path too long", pdir, name);
 		return NULL;
 	}
-	FILE *f = fopen(path, "we");
+	FILE *f = rundir_fopen(path, "w");
 	if (!f)
 		err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	return f;

@@ -317,7 +317,7 @@ int analysis_write_json(const struct run_metrics *m, const char *path)
 
 int analysis_write_csv(const struct run_metrics *m, const char *path)
 {
-	FILE *csv = fopen(path, "we");
+	FILE *csv = rundir_fopen(path, "w");
 	if (!csv)
 		return -1;
 	fprintf(csv, "peer,mode,stream,started,startup_delay_s,source_to_end_delay_ms_p50,"
@@ -346,10 +346,10 @@ static void report_peers(const struct run_metrics *m, FILE *out)
 			        *p->missing ? "  missing: " : "", p->missing);
 			continue;
 		}
-		fprintf(out, "%-12s %-13s %9.2f %11.1f %11.1f %8llu %10.4f %8.1f%% %5d\n", p->name,
-		        p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms,
+		fprintf(out, "%-12s %-13s %9.2f %11.1f %11.1f %8llu %10.4f %8.1f%% %5d%s%s\n",
+		        p->name, p->mode, p->startup_s, p->delay_med_ms, p->delay_p95_ms,
 		        (unsigned long long)p->backlog, p->continuity, 100 * p->verified_fraction,
-		        p->max_hops);
+		        p->max_hops, *p->missing ? "  incomplete: " : "", p->missing);
 	}
 }
 
@@ -483,7 +483,7 @@ int analysis_run(const char *dir, FILE *out, struct run_summary *sum, char *err,
 		plot_run(&m, m.pictures, sizeof(m.pictures), m.plot_error, sizeof(m.plot_error));
 	FILE *f = NULL;
 	if (!failed &&
-	    (rundir_path(path, sizeof(path), dir, RUNDIR_REPORT) || !(f = fopen(path, "we"))))
+	    (rundir_path(path, sizeof(path), dir, RUNDIR_REPORT) || !(f = rundir_fopen(path, "w"))))
 		failed = RUNDIR_REPORT;
 	if (f) {
 		analysis_report(&m, f);

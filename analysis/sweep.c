@@ -21,7 +21,7 @@ FILE *sweep_csv_open(const char *parent, char *err, size_t errlen)
 		err_set(err, errlen, "%s/%s: path too long", parent, RUNDIR_SWEEP_CSV);
 		return NULL;
 	}
-	FILE *f = fopen(path, "we");
+	FILE *f = rundir_fopen(path, "w");
 	if (!f)
 		err_set(err, errlen, "create %s: %s", path, strerror(errno));
 	else
@@ -103,7 +103,7 @@ static int read_rows(const char *parent, struct sw_row **rows, int *n, char *err
 	*n = 0;
 	if (rundir_path(path, sizeof(path), parent, RUNDIR_SWEEP_CSV))
 		return err_set(err, errlen, "%s/%s: path too long", parent, RUNDIR_SWEEP_CSV);
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
 	int cap = 0, lineno = 0, rc = 0;
@@ -181,7 +181,7 @@ static int write_files(const char *pdir, const struct sw_row *rows, int n, char 
 {
 	char path[1400];
 	rundir_path(path, sizeof(path), pdir, "plots.gp");
-	FILE *gp = fopen(path, "we");
+	FILE *gp = rundir_fopen(path, "w");
 	if (!gp)
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	fprintf(gp, "# Drawn by anysee-analyze; run again with: gnuplot plots.gp\n"
@@ -192,7 +192,7 @@ static int write_files(const char *pdir, const struct sw_row *rows, int n, char 
 	*names = 0;
 	for (int m = 0; m < SW_METRICS; m++) {
 		snprintf(path, sizeof(path), "%s/%s.dat", pdir, sw_metrics[m].file);
-		FILE *f = fopen(path, "we");
+		FILE *f = rundir_fopen(path, "w");
 		if (!f) {
 			fclose(gp);
 			return err_set(err, errlen, "write %s: %s", path, strerror(errno));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/rundir.h"
 #include "lib/util.h"
 #include "peer/config.h"
 
@@ -414,21 +415,6 @@ static struct host_decl *new_host(lua_State *L, enum host_role role, const char 
 	return h;
 }
 
-int scenario_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen)
-{
-	size_t n = strlen(name);
-	if (!n || n > max)
-		return err_set(err, errlen, "%s '%s' must be 1 to %zu characters long", kind, name,
-		               max);
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return err_set(err, errlen, "%s '%s' may use only a-z, 0-9 and '-'", kind,
-			               name);
-	if (name[0] == '-')
-		return err_set(err, errlen, "%s '%s' must not start with '-'", kind, name);
-	return 0;
-}
-
 /* Host names become namespace and directory names: the hub's namespace and
  * the run directory's own entries are taken. */
 static const char *const reserved_names[] = {"hub", "plots", NULL};
@@ -439,7 +425,7 @@ static void read_name(lua_State *L, struct host_decl *h, const char *what)
 	char defname[32], e[160];
 	snprintf(defname, sizeof(defname), "%s%d", scenario_role_name(h->role), s->nh);
 	get_str(L, 1, what, "name", h->name, sizeof(h->name), defname);
-	if (scenario_name_check("host name", h->name, sizeof(h->name) - 1, e, sizeof(e)))
+	if (rundir_name_check("host name", h->name, sizeof(h->name) - 1, e, sizeof(e)))
 		serr(L, "%s{}: %s", what, e);
 	for (const char *const *r = reserved_names; *r; r++)
 		if (!strcmp(h->name, *r))
@@ -470,7 +456,7 @@ static void read_source(lua_State *L, struct host_decl *h, const char *what)
 	get_str(L, 1, what, "stream", h->stream, sizeof(h->stream), "");
 	if (!*h->stream)
 		serr(L, "source{}: stream = \"name\" is required");
-	if (scenario_name_check("stream name", h->stream, sizeof(h->stream) - 1, e, sizeof(e)))
+	if (rundir_name_check("stream name", h->stream, sizeof(h->stream) - 1, e, sizeof(e)))
 		serr(L, "source{}: %s", e);
 	uint64_t r = get_rate(L, 1, what, "rate", 300000);
 	snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);

@@ -141,10 +141,6 @@ const char *scenario_role_name(enum host_role r);
 /* file as the scenario means it: an absolute path as is, a relative one
  * beside the scenario. -1 when it does not fit in len. */
 int scenario_resolve(const struct scenario *s, const char *file, char *out, size_t len);
-/* The one rule for host and stream names: 1..max characters of a-z, 0-9
- * and '-', not starting with '-' (they become namespace, directory and
- * file names). kind ("host name") starts the reason. */
-int scenario_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen);
 /* Write the resolved schedule, one event per line, in firing order. */
 int scenario_write_schedule(const struct scenario *s, const char *path);
 

@@ -1,9 +1,11 @@
 #include "lib/rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 
@@ -34,7 +36,7 @@ int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char
 	char path[4096];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
 		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_HOSTS);
-	FILE *f = fopen(path, "we");
+	FILE *f = rundir_fopen(path, "w");
 	if (!f)
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	fprintf(f, "# name role ip stream\n");
@@ -59,6 +61,37 @@ static int field(char **p, char *out, size_t len)
 	return 0;
 }
 
+int rundir_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	if (!n || n > max)
+		return err_set(err, errlen, "%s '%s' must be 1 to %zu characters long", kind, name,
+		               max);
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return err_set(err, errlen, "%s '%s' may use only a-z, 0-9 and '-'", kind,
+			               name);
+	if (name[0] == '-')
+		return err_set(err, errlen, "%s '%s' must not start with '-'", kind, name);
+	return 0;
+}
+
+FILE *rundir_fopen(const char *path, const char *mode)
+{
+	int flags = O_CLOEXEC | O_NOFOLLOW;
+	flags |= mode[0] == 'w' ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY;
+	int fd = open(path, flags, 0644);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, mode);
+	if (!f) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 static int parse_host(char *line, struct rundir_host *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -68,6 +101,9 @@ static int parse_host(char *line, struct rundir_host *h)
 		return -1;
 	if (!strcmp(h->stream, "-"))
 		*h->stream = 0;
+	char e[128];
+	if (rundir_name_check("host", h->name, sizeof(h->name) - 1, e, sizeof(e)))
+		return -1;
 	return p[strspn(p, " \t\r\n")] ? -1 : 0;
 }
 
@@ -78,7 +114,7 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
 	char path[4096];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
 		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_HOSTS);
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return err_set(err, errlen, "open %s: %s (is %s a run directory?)", path,
 		               strerror(errno), dir);
@@ -98,8 +134,11 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
 			*out = nh;
 		}
 		if (parse_host(line, &(*out)[*n]))
-			rc = err_set(err, errlen, "%s:%d: expected 'name role ip stream'", path,
-			             lineno);
+			rc = err_set(
+			    err, errlen,
+			    "%s:%d: expected 'name role ip stream', the name of a-z, 0-9 and "
+			    "'-'",
+			    path, lineno);
 		else
 			(*n)++;
 	}
@@ -118,7 +157,7 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
 	char path[4096];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
 		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_EMULATION);
-	FILE *f = fopen(path, "we");
+	FILE *f = rundir_fopen(path, "w");
 	if (!f)
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	fprintf(f, "cpu_idle_mean=%.4f\ncpu_idle_min=%.4f\nsamples=%llu\n", e->cpu_idle_mean,
@@ -133,7 +172,7 @@ int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err
 	char path[4096];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
 		return err_set(err, errlen, "%s/%s: path too long", dir, RUNDIR_EMULATION);
-	FILE *f = fopen(path, "re");
+	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
 	unsigned long long n = 0;

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RUNDIR_SCENARIO "scenario.lua"
 #define RUNDIR_SEED "seed"
@@ -59,6 +60,16 @@ struct rundir_host {
 	char stream[32];
 };
 
+/* The one rule for host and stream names, which become namespace,
+ * directory and file names: 1..max characters of a-z, 0-9 and '-', not
+ * starting with '-'. kind ("host name") starts the reason. */
+int rundir_name_check(const char *kind, const char *name, size_t max, char *err, size_t errlen);
+
+/* fopen for a run directory's files ("r", "rb", "w"): close-on-exec, and a
+ * symbolic link in the last component is refused, so a crafted run
+ * directory cannot make the analysis read or overwrite a file elsewhere. */
+FILE *rundir_fopen(const char *path, const char *mode);
+
 /* dir/name into buf; -1 (errno ENAMETOOLONG) when it does not fit. */
 int rundir_path(char *buf, size_t len, const char *dir, const char *name);
 /* dir/hosts/host/name into buf; name NULL gives the host's directory. */
@@ -66,8 +77,8 @@ int rundir_host_path(char *buf, size_t len, const char *dir, const char *host, c
 
 int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char *err,
                        size_t errlen);
-/* Reads hosts.txt into a malloc'd array (*out, *n). A malformed line is an
- * error naming the file and line. */
+/* Reads hosts.txt into a malloc'd array (*out, *n). A malformed line, or a
+ * host name outside the rule above, is an error naming the file and line. */
 int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *err, size_t errlen);
 
 #endif

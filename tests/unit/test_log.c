@@ -257,6 +257,74 @@ static void test_hosts_file(void **state)
 	assert_null(h);
 }
 
+/* A damaged run directory: a cut segment log, an event log that is a
+ * symbolic link out of the run directory, a capture that is not one. The
+ * analysis says what is wrong per host and reports what it can. */
+static void test_damaged_run_directory(void **state)
+{
+	struct ctx *c = *state;
+	write_hosts(c->dir);
+	write_peer_logs(c->dir);
+	char path[256], src[256];
+	rundir_host_path(path, sizeof(path), c->dir, "p1", SEGLOG_FILE);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - SEGLOG_REC_LEN - 3), 0);
+	rundir_host_path(src, sizeof(src), c->dir, "src", NULL);
+	assert_int_equal(mkdir(src, 0755), 0);
+	rundir_host_path(src, sizeof(src), c->dir, "src", EVLOG_FILE);
+	assert_int_equal(symlink("/etc/passwd", src), 0);
+	rundir_path(path, sizeof(path), c->dir, RUNDIR_CAPTURE);
+	FILE *f = fopen(path, "w");
+	fputs("not a capture", f);
+	fclose(f);
+
+	struct run_metrics m;
+	char err[512] = "";
+	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.npeers, 1);
+	assert_true(m.p[0].started);
+	assert_non_null(strstr(m.p[0].missing, "segments.bin: truncated"));
+	/* The records before the cut still count. */
+	assert_int_equal(m.p[0].stored, 14);
+	analysis_free(&m);
+
+	rundir_host_path(path, sizeof(path), c->dir, "p1", EVLOG_FILE);
+	unlink(path);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(analysis_load(c->dir, &m, err, sizeof(err)), 0);
+	assert_false(m.p[0].started);
+	assert_true(*m.p[0].missing);
+	analysis_free(&m);
+
+	/* The report still comes out, naming the capture it could not read. */
+	char out[8192] = "";
+	FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
+	assert_int_equal(analysis_run(c->dir, mem, NULL, err, sizeof(err)), 0);
+	fclose(mem);
+	assert_non_null(strstr(out, "control overhead: not measured"));
+	assert_non_null(strstr(out, "p1"));
+}
+
+/* A host name that would lead out of the run directory is refused. */
+static void test_hosts_file_names(void **state)
+{
+	struct ctx *c = *state;
+	static const char *const bad[] = {"..", "../etc", "a/b", "-x", "Up"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char path[256], err[512] = "";
+		rundir_path(path, sizeof(path), c->dir, RUNDIR_HOSTS);
+		FILE *f = fopen(path, "w");
+		fprintf(f, "%s peer 10.77.0.3 tv1\n", bad[i]);
+		fclose(f);
+		struct rundir_host *h;
+		int n;
+		if (rundir_hosts_read(c->dir, &h, &n, err, sizeof(err)) != -1)
+			fail_msg("host name '%s' accepted", bad[i]);
+		assert_non_null(strstr(err, "hosts.txt:1:"));
+	}
+}
+
 static void test_segment_record_layout(void **state)
 {
 	(void)state;
@@ -282,6 +350,8 @@ static void test_segment_record_layout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_damaged_run_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hosts_file_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_analysis_reads_what_the_peer_writes, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_ticks_stand_in_for_a_missing_leave, setup,
