@@ -449,6 +449,40 @@ static void read_times(lua_State *L, struct host_decl *h, const char *what)
 		serr(L, "%s{}: leave_at (%g) is before at (%g)", what, h->leave_s, h->start_s);
 }
 
+/* Options the harness sets itself, from the run or a declaration's fields. */
+static const char *const harness_opts[] = {
+    "config", "id",    "listen", "rp",     "monitor", "seed",    "log-dir", "stream",
+    "rate",   "watch", "mode",   "ingest", "buffer",  "startup", "upload",  NULL};
+
+/* A value the peer takes as --k, checked by the peer's own option table
+ * for the host's role, so a typo or a bad value fails here with file:line
+ * and not in a peer's stderr after the network is up. */
+static void check_peer_opt(lua_State *L, const struct host_decl *h, const char *what, const char *k,
+                           const char *v)
+{
+	static const enum role roles[] = {[HOST_RP] = ROLE_RP,
+	                                  [HOST_SOURCE] = ROLE_SOURCE,
+	                                  [HOST_PEER] = ROLE_PEER,
+	                                  [HOST_MONITOR] = ROLE_MONITOR};
+	struct config c;
+	char e[256];
+	config_defaults(&c, roles[h->role]);
+	if (config_set(&c, k, v, e, sizeof(e)))
+		serr(L, "%s{}: %s", what, e);
+}
+
+static void check_arg(lua_State *L, const struct host_decl *h, const char *what, const char *k,
+                      const char *v)
+{
+	for (const char *const *o = harness_opts; *o; o++)
+		if (!strcmp(k, *o))
+			serr(L,
+			     "%s{}: args: '%s' is set by the harness (from the run or the "
+			     "declaration's own fields)",
+			     what, k);
+	check_peer_opt(L, h, what, k, v);
+}
+
 static void read_source(lua_State *L, struct host_decl *h, const char *what)
 {
 	struct scenario *s = get_s(L);
@@ -460,6 +494,7 @@ static void read_source(lua_State *L, struct host_decl *h, const char *what)
 		serr(L, "source{}: %s", e);
 	uint64_t r = get_rate(L, 1, what, "rate", 300000);
 	snprintf(h->rate, sizeof(h->rate), "%llu", (unsigned long long)r);
+	check_peer_opt(L, h, what, "rate", h->rate);
 	get_str(L, 1, what, "ingest", h->ingest, sizeof(h->ingest), "synthetic");
 	if (strcmp(h->ingest, "synthetic"))
 		check_file(L, what, "ingest", h->ingest, sizeof(h->ingest));
@@ -484,34 +519,6 @@ static void read_peer(lua_State *L, struct host_decl *h, const char *what)
 	get_str(L, 1, what, "startup", h->startup, sizeof(h->startup), "");
 	if (*h->startup && parse_duration(h->startup, &us))
 		serr(L, "peer{}: startup must be a time such as \"2s\"");
-}
-
-/* Options the harness sets itself, from the run or a declaration's fields. */
-static const char *const harness_opts[] = {
-    "config", "id",    "listen", "rp",     "monitor", "seed",    "log-dir", "stream",
-    "rate",   "watch", "mode",   "ingest", "buffer",  "startup", "upload",  NULL};
-
-/* One args entry, checked by the peer's own option table for the host's
- * role, so a typo or a bad value fails here with file:line and not in a
- * peer's stderr after the network is up. */
-static void check_arg(lua_State *L, const struct host_decl *h, const char *what, const char *k,
-                      const char *v)
-{
-	static const enum role roles[] = {[HOST_RP] = ROLE_RP,
-	                                  [HOST_SOURCE] = ROLE_SOURCE,
-	                                  [HOST_PEER] = ROLE_PEER,
-	                                  [HOST_MONITOR] = ROLE_MONITOR};
-	for (const char *const *o = harness_opts; *o; o++)
-		if (!strcmp(k, *o))
-			serr(L,
-			     "%s{}: args: '%s' is set by the harness (from the run or the "
-			     "declaration's own fields)",
-			     what, k);
-	struct config c;
-	char e[256];
-	config_defaults(&c, roles[h->role]);
-	if (config_set(&c, k, v, e, sizeof(e)))
-		serr(L, "%s{}: args: %s", what, e);
 }
 
 /* args = { name = value }: "--name", "value" pairs for the peer. */

@@ -109,10 +109,13 @@ static int read_value(const struct opt *o, void *obj, const char *value, char *e
 		*(double *)field = d;
 		break;
 	case OPT_RATE:
-		if (parse_rate(value, &u) || u < (uint64_t)o->min)
-			return err_set(err, errlen,
-			               "'%s' is not a rate of at least %ld bit/s such as 300kbit",
-			               value, o->min);
+		if (parse_rate(value, &u) || u < (uint64_t)o->min ||
+		    (o->max && u > (uint64_t)o->max))
+			return err_set(
+			    err, errlen,
+			    o->max ? "'%s' is not a rate of %ld to %ld bit/s such as 300kbit"
+			           : "'%s' is not a rate of at least %ld bit/s such as 300kbit",
+			    value, o->min, o->max);
 		*(uint64_t *)field = u;
 		break;
 	case OPT_DURATION:

@@ -37,8 +37,8 @@ struct opt {
 	const char *arg;  /* the value's name in --help ("N", "RATE"); NULL for a flag */
 	const char *help;
 	long min,
-	    max;   /* OPT_LONG, OPT_DOUBLE; OPT_RATE: min only; OPT_DURATION: max µs, 0 = none */
-	opt_fn fn; /* OPT_CALL: reads the value; any other kind: checks it first */
+	    max; /* OPT_LONG, OPT_DOUBLE; OPT_RATE: max 0 = none; OPT_DURATION: max µs, 0 = none */
+	opt_fn fn;      /* OPT_CALL: reads the value; any other kind: checks it first */
 	int short_name; /* a one-letter alias such as 'q', or 0 */
 	unsigned only;  /* 0: in every command; else in commands whose mask shares a bit */
 };

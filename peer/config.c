@@ -10,6 +10,7 @@
 #include "lib/util.h"
 #include "peer/mesh.h"
 #include "peer/policy.h"
+#include "peer/wire.h"
 
 #define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
 
@@ -65,8 +66,8 @@ static const struct opt opts[] = {
     {"log-dir", OPT_STR, F(log_dir), "DIR", .help = "directory for events.log and segments.bin"},
     {"stream", OPT_STR, F(stream), "NAME", .help = "name of the stream to broadcast",
      .only = ROLE_SOURCE},
-    {"rate", OPT_RATE, F(rate_bps), "RATE", .help = "stream bit rate (default 300kbit)", .min = 1,
-     .only = ROLE_SOURCE},
+    {"rate", OPT_RATE, F(rate_bps), "RATE", .help = "stream bit rate (default 300kbit)",
+     .min = WIRE_RATE_MIN_BPS, .max = WIRE_RATE_MAX_BPS, .only = ROLE_SOURCE},
     {"ingest", OPT_STR, F(ingest), "SRC", .help = "synthetic (default), a file, or - for stdin",
      .only = ROLE_SOURCE},
     {"watch", OPT_STR, F(watch), "NAME", .help = "name of the stream to watch", .only = ROLE_PEER},

@@ -1,6 +1,11 @@
 /* Rendezvous point: peers and sources register and refresh; each register
  * is answered with the stream list and a random sample of live peers,
- * those watching the same stream first. Silent entries are forgotten. */
+ * those watching the same stream first. Silent entries are forgotten.
+ *
+ * Nothing a stranger sends may take the table over: an id is bound to the
+ * address it registered from, a stream name to the source that registered
+ * it first, an address holds a bounded number of entries, and a LEAVE is
+ * taken only from the address it speaks for. */
 #include "peer/rp.h"
 
 #include <stdlib.h>
@@ -10,67 +15,154 @@
 #include "lib/util.h"
 #include "peer/log.h"
 #include "peer/udp.h"
-#include "peer/wire.h"
 
-#define RP_MAX_ENTRIES 8192
-#define RP_EXPIRE_US 15000000u
 #define RP_SAME_STREAM 40 /* of WIRE_MAX_PEERS bootstrap entries */
 
-struct rp_entry {
-	struct wire_addr addr;
-	uint16_t stream;
-	uint8_t role;
-	uint64_t last_us;
-};
+static int same_addr(const struct wire_addr *a, const struct wire_addr *b)
+{
+	return a->ip == b->ip && a->port == b->port;
+}
+
+static struct rp_entry *find(struct rp_table *t, uint32_t id)
+{
+	for (int i = 0; i < t->n; i++)
+		if (t->e[i].addr.id == id)
+			return &t->e[i];
+	return NULL;
+}
+
+static int stream_by_name(const struct rp_table *t, const char *name)
+{
+	for (int i = 0; i < t->nstreams; i++)
+		if (strncmp(t->streams[i].name, name, WIRE_STREAM_NAME) == 0)
+			return i;
+	return -1;
+}
+
+void rp_table_forget(struct rp_table *t, int i)
+{
+	/* A stream whose source is gone may be taken by the next source that
+	 * registers its name. */
+	for (int s = 0; s < t->nstreams; s++)
+		if (t->e[i].role == WIRE_ROLE_SOURCE &&
+		    t->streams[s].source.id == t->e[i].addr.id &&
+		    same_addr(&t->streams[s].source, &t->e[i].addr))
+			memset(&t->streams[s].source, 0, sizeof(t->streams[s].source));
+	t->e[i] = t->e[--t->n];
+}
+
+/* The entry refreshed longest ago: the one a full table gives up. */
+static int oldest(const struct rp_table *t)
+{
+	int o = 0;
+	for (int i = 1; i < t->n; i++)
+		if (t->e[i].last_us < t->e[o].last_us)
+			o = i;
+	return o;
+}
+
+static int per_addr(const struct rp_table *t, uint32_t ip)
+{
+	int k = 0;
+	for (int i = 0; i < t->n; i++)
+		k += t->e[i].addr.ip == ip;
+	return k;
+}
+
+/* The stream a source registers: bound to it, or the verdict why not. */
+static enum rp_verdict source_stream(struct rp_table *t, const struct wire_register *g,
+                                     const struct wire_addr *from, int *s)
+{
+	*s = stream_by_name(t, g->name);
+	if (*s < 0) {
+		if (t->nstreams == (int)WIRE_MAX_STREAMS)
+			return RP_REFUSED_STREAMS;
+		*s = t->nstreams++;
+		memset(&t->streams[*s], 0, sizeof(t->streams[*s]));
+		t->streams[*s].id = (uint16_t)(*s + 1);
+		memcpy(t->streams[*s].name, g->name, sizeof(g->name));
+	}
+	struct wire_stream_desc *d = &t->streams[*s];
+	if (d->source.id && (d->source.id != from->id || !same_addr(&d->source, from)))
+		return RP_REFUSED_STREAM_OWNED;
+	d->rate_bps = g->rate_bps;
+	d->source = *from;
+	return RP_OK;
+}
+
+enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register *g,
+                                  const struct wire_addr *from, uint64_t now_us,
+                                  struct rp_entry **out)
+{
+	struct rp_entry *e = find(t, from->id);
+	if (e && !same_addr(&e->addr, from))
+		return RP_REFUSED_ID_BOUND;
+	if (!e && per_addr(t, from->ip) >= RP_PER_ADDR)
+		return RP_REFUSED_ADDR_FULL;
+	int s = stream_by_name(t, g->name);
+	if (g->role == WIRE_ROLE_SOURCE) {
+		enum rp_verdict v = source_stream(t, g, from, &s);
+		if (v != RP_OK)
+			return v;
+	}
+	enum rp_verdict v = RP_OK;
+	if (!e) {
+		if (t->n == t->cap) {
+			rp_table_forget(t, oldest(t));
+			v = RP_OK_EVICTED;
+		}
+		e = &t->e[t->n++];
+		memset(e, 0, sizeof(*e));
+		e->addr = *from;
+		if (v == RP_OK)
+			v = RP_OK_NEW;
+	}
+	e->role = g->role;
+	e->last_us = now_us;
+	e->stream = s >= 0 ? t->streams[s].id : 0;
+	*out = e;
+	return v;
+}
+
+int rp_table_leave(struct rp_table *t, const struct wire_addr *from)
+{
+	struct rp_entry *e = find(t, from->id);
+	if (!e || !same_addr(&e->addr, from))
+		return -1;
+	rp_table_forget(t, (int)(e - t->e));
+	return 0;
+}
 
 struct rp {
 	struct config *cfg;
 	struct udp udp;
 	struct rng rng;
 	struct evlog log;
-	struct rp_entry *e;
-	int n;
-	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
-	int nstreams;
+	struct rp_table t;
 	uint32_t self_id;
+	uint64_t refused[RP_VERDICTS];
+	uint64_t bad_leaves;
 };
-
-static struct rp_entry *find(struct rp *r, uint32_t id)
-{
-	for (int i = 0; i < r->n; i++)
-		if (r->e[i].addr.id == id)
-			return &r->e[i];
-	return NULL;
-}
-
-static void forget(struct rp *r, struct rp_entry *e, const char *why)
-{
-	evlog_event(&r->log, "forget", "id=%u reason=%s", e->addr.id, why);
-	*e = r->e[--r->n];
-}
-
-static int stream_by_name(struct rp *r, const char *name)
-{
-	for (int i = 0; i < r->nstreams; i++)
-		if (strcmp(r->streams[i].name, name) == 0)
-			return i;
-	return -1;
-}
 
 static void reply(struct rp *r, const struct rp_entry *to)
 {
+	const struct rp_table *t = &r->t;
 	struct wire_msg m;
 	wire_msg_init(&m, WIRE_BOOTSTRAP, 0, r->self_id);
 	struct wire_bootstrap *b = &m.u.boot;
-	b->nstreams = (uint8_t)r->nstreams;
-	memcpy(b->streams, r->streams, sizeof(b->streams[0]) * (size_t)r->nstreams);
+	/* A stream whose source left keeps its slot until a source takes it;
+	 * peers are told only of streams with a source. */
+	b->nstreams = 0;
+	for (int s = 0; s < t->nstreams; s++)
+		if (t->streams[s].source.id)
+			b->streams[b->nstreams++] = t->streams[s];
 	/* Two passes over a random rotation: same stream first, then others
 	 * (the mesh spans all streams). */
 	b->npeers = 0;
-	int start = r->n ? (int)rng_below(&r->rng, (uint64_t)r->n) : 0;
+	int start = t->n ? (int)rng_below(&r->rng, (uint64_t)t->n) : 0;
 	for (int pass = 0; pass < 2; pass++) {
-		for (int k = 0; k < r->n && b->npeers < WIRE_MAX_PEERS; k++) {
-			const struct rp_entry *e = &r->e[(start + k) % r->n];
+		for (int k = 0; k < t->n && b->npeers < WIRE_MAX_PEERS; k++) {
+			const struct rp_entry *e = &t->e[(start + k) % t->n];
 			int same = e->stream == to->stream;
 			if (e == to || same != (pass == 0))
 				continue;
@@ -83,37 +175,26 @@ static void reply(struct rp *r, const struct rp_entry *to)
 	udp_send(&r->udp, to->addr.ip, to->addr.port, &m);
 }
 
+static const char *const verdict_names[RP_VERDICTS] = {
+    [RP_REFUSED_ID_BOUND] = "id_bound",
+    [RP_REFUSED_ADDR_FULL] = "addr_full",
+    [RP_REFUSED_STREAM_OWNED] = "stream_owned",
+    [RP_REFUSED_STREAMS] = "streams_full",
+};
+
 static void on_register(struct rp *r, const struct wire_msg *m, const struct wire_addr *from)
 {
 	const struct wire_register *g = &m->u.reg;
-	struct rp_entry *e = find(r, from->id);
-	if (!e) {
-		if (r->n == RP_MAX_ENTRIES)
-			return;
-		e = &r->e[r->n++];
-		memset(e, 0, sizeof(*e));
-		evlog_event(&r->log, "register", "id=%u role=%u name=%s", from->id, g->role,
-		            g->name);
+	struct rp_entry *e;
+	enum rp_verdict v = rp_table_register(&r->t, g, from, mono_us(), &e);
+	if (v >= RP_REFUSED_ID_BOUND) {
+		/* Counted, not logged one line each: a flood must not fill the disk. */
+		r->refused[v]++;
+		return;
 	}
-	e->addr = *from;
-	e->role = g->role;
-	e->last_us = mono_us();
-	int s = stream_by_name(r, g->name);
-	if (g->role == WIRE_ROLE_SOURCE) {
-		if (s < 0 && r->nstreams < (int)WIRE_MAX_STREAMS) {
-			s = r->nstreams++;
-			memset(&r->streams[s], 0, sizeof(r->streams[s]));
-			r->streams[s].id = (uint16_t)(s + 1);
-			memcpy(r->streams[s].name, g->name, sizeof(g->name));
-			evlog_event(&r->log, "stream", "id=%d name=%s rate=%u source=%u", s + 1,
-			            g->name, g->rate_bps, from->id);
-		}
-		if (s >= 0) {
-			r->streams[s].rate_bps = g->rate_bps;
-			r->streams[s].source = *from;
-		}
-	}
-	e->stream = s >= 0 ? r->streams[s].id : 0;
+	if (v == RP_OK_NEW || v == RP_OK_EVICTED)
+		evlog_event(&r->log, "register", "id=%u role=%u name=%.*s%s", from->id, g->role,
+		            (int)WIRE_STREAM_NAME, g->name, v == RP_OK_EVICTED ? " evicted=1" : "");
 	reply(r, e);
 }
 
@@ -123,9 +204,10 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	if (m->hdr.type == WIRE_REGISTER) {
 		on_register(r, m, from);
 	} else if (m->hdr.type == WIRE_LEAVE) {
-		struct rp_entry *e = find(r, from->id);
-		if (e)
-			forget(r, e, "leave");
+		if (rp_table_leave(&r->t, from))
+			r->bad_leaves++;
+		else
+			evlog_event(&r->log, "forget", "id=%u reason=leave", from->id);
 	}
 }
 
@@ -133,16 +215,31 @@ static uint64_t expire_timer(struct loop *l, void *arg)
 {
 	struct rp *r = arg;
 	uint64_t now = mono_us();
-	for (int i = r->n - 1; i >= 0; i--)
-		if (now - r->e[i].last_us > RP_EXPIRE_US)
-			forget(r, &r->e[i], "silent");
+	for (int i = r->t.n - 1; i >= 0; i--) {
+		if (now - r->t.e[i].last_us <= RP_EXPIRE_US)
+			continue;
+		evlog_event(&r->log, "forget", "id=%u reason=silent", r->t.e[i].addr.id);
+		rp_table_forget(&r->t, i);
+	}
 	evlog_flush(&r->log);
 	return 1000000u;
 }
 
+static void log_end(struct rp *r)
+{
+	char refused[256] = "";
+	size_t k = 0;
+	for (int v = RP_REFUSED_ID_BOUND; v < RP_VERDICTS; v++)
+		k += (size_t)snprintf(refused + k, sizeof(refused) - k, " refused_%s=%llu",
+		                      verdict_names[v], (unsigned long long)r->refused[v]);
+	evlog_event(&r->log, "leave", "entries=%d streams=%d bad=%llu bad_leaves=%llu%s", r->t.n,
+	            r->t.nstreams, (unsigned long long)r->udp.bad,
+	            (unsigned long long)r->bad_leaves, refused);
+}
+
 int rp_run(struct config *cfg)
 {
-	struct rp r = {.cfg = cfg, .udp.fd = -1};
+	struct rp r = {.cfg = cfg, .udp.fd = -1, .t.cap = RP_MAX_ENTRIES};
 	int rc = 1;
 	uint32_t ip;
 	uint16_t port;
@@ -150,8 +247,8 @@ int rp_run(struct config *cfg)
 	r.self_id = cfg->id ? cfg->id : ip;
 	rng_seed(&r.rng, cfg->seed);
 	struct loop *l = NULL;
-	r.e = calloc(RP_MAX_ENTRIES, sizeof(*r.e));
-	if (!r.e) {
+	r.t.e = calloc(RP_MAX_ENTRIES, sizeof(*r.t.e));
+	if (!r.t.e) {
 		err_msg("allocate rendezvous table: out of memory");
 		return 1;
 	}
@@ -172,13 +269,12 @@ int rp_run(struct config *cfg)
 	}
 	loop_add_timer(l, 1000000u, expire_timer, &r);
 	loop_run(l, NULL, NULL);
-	evlog_event(&r.log, "leave", "entries=%d streams=%d bad=%llu", r.n, r.nstreams,
-	            (unsigned long long)r.udp.bad);
+	log_end(&r);
 	rc = 0;
 out:
 	loop_free(l);
 	evlog_close(&r.log);
 	udp_close(&r.udp);
-	free(r.e);
+	free(r.t.e);
 	return rc;
 }

@@ -141,8 +141,15 @@ static uint8_t map_tail_mask(uint16_t nbits)
 	return (uint8_t)((1u << (nbits & 7)) - 1);
 }
 
+static int rate_ok(uint32_t bps)
+{
+	return bps >= WIRE_RATE_MIN_BPS && bps <= WIRE_RATE_MAX_BPS;
+}
+
 static int enc_register(struct writer *w, const struct wire_register *b)
 {
+	if (b->role == WIRE_ROLE_SOURCE && !rate_ok(b->rate_bps))
+		return WIRE_ERANGE;
 	put8(w, b->role);
 	put8(w, b->mode);
 	put16(w, b->port);
@@ -160,6 +167,8 @@ static int dec_register(struct reader *r, struct wire_register *b)
 	b->ip = get32(r);
 	b->upload_slots = get16(r);
 	b->rate_bps = get32(r);
+	if (b->role == WIRE_ROLE_SOURCE && !rate_ok(b->rate_bps))
+		return WIRE_ERANGE;
 	return get_name(r, b->name);
 }
 
@@ -177,6 +186,8 @@ static int enc_bootstrap(struct writer *w, const struct wire_bootstrap *b)
 	for (unsigned i = 0; i < b->nstreams; i++) {
 		const struct wire_stream_desc *s = &b->streams[i];
 
+		if (!rate_ok(s->rate_bps))
+			return WIRE_ERANGE;
 		put16(w, s->id);
 		put32(w, s->rate_bps);
 		put_addr(w, &s->source);
@@ -202,6 +213,8 @@ static int dec_bootstrap(struct reader *r, struct wire_bootstrap *b)
 
 		s->id = get16(r);
 		s->rate_bps = get32(r);
+		if (!rate_ok(s->rate_bps))
+			return WIRE_ERANGE;
 		get_addr(r, &s->source);
 		if (get_name(r, s->name))
 			return WIRE_ERANGE;

@@ -34,6 +34,12 @@
 #define WIRE_MAX_REQ 128u /* sequence numbers in one segment request */
 #define WIRE_MAX_HOPS 8u  /* probe / path hop records (TTL <= 7 + origin) */
 #define WIRE_STREAM_NAME 16u
+/* The stream rates a peer accepts, from a source's command line or from the
+ * wire: the paper's streams are 100 to 800 kbit/s; the range leaves room on
+ * both sides and keeps the segment rate (and a 32-bit sequence number's
+ * life, 52 days at the top) sane. A rate of 0 from the wire would divide. */
+#define WIRE_RATE_MIN_BPS 8000u
+#define WIRE_RATE_MAX_BPS 20000000u
 
 enum wire_type {
 	WIRE_REGISTER = 1,

@@ -106,7 +106,8 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 		b->port = f16(&f);
 		b->ip = f32(&f);
 		b->upload_slots = f16(&f);
-		b->rate_bps = f32(&f);
+		b->rate_bps =
+		    WIRE_RATE_MIN_BPS + f32(&f) % (WIRE_RATE_MAX_BPS - WIRE_RATE_MIN_BPS + 1);
 		fill_name(&f, b->name);
 		break;
 	}
@@ -122,7 +123,9 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 		}
 		for (unsigned i = 0; i < b->nstreams; i++) {
 			b->streams[i].id = f16(&f);
-			b->streams[i].rate_bps = f32(&f);
+			b->streams[i].rate_bps =
+			    WIRE_RATE_MIN_BPS +
+			    f32(&f) % (WIRE_RATE_MAX_BPS - WIRE_RATE_MIN_BPS + 1);
 			fill_addr(&f, &b->streams[i].source);
 			fill_name(&f, b->streams[i].name);
 		}
