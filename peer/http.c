@@ -21,6 +21,9 @@
 #define REQ_MAX 8192
 /* With the queue limit this bounds the memory players can take. */
 #define MAX_CLIENTS 64
+/* Connections one client address may hold, so one program cannot take
+ * every slot (players on one machine share its address). */
+#define MAX_PER_ADDR HTTP_MAX_PER_ADDR
 #define BLOCK 65536
 /* Blocks per sendmsg; q_flush repeats until the socket is full. */
 #define FLUSH_BLOCKS 16
@@ -56,6 +59,7 @@ struct client {
 	uint32_t events;
 	uint64_t timer;
 	char addr[INET6_ADDRSTRLEN + 8];
+	uint8_t ip[16]; /* the client's address, for the per-address limit */
 	/* Outgoing bytes: qlen of them, from qoff in the first block. */
 	struct block *qfirst, *qlast;
 	size_t qoff, qlen;
@@ -454,9 +458,31 @@ static uint64_t on_timeout(struct loop *l, void *arg)
 	return 0;
 }
 
+/* The address as 16 bytes (IPv4 mapped into IPv6). */
+static void addr_key(const struct sockaddr_storage *ss, uint8_t ip[16])
+{
+	memset(ip, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+static size_t clients_from(const struct http_server *h, const uint8_t ip[16])
+{
+	size_t n = 0;
+	for (const struct client *c = h->clients; c; c = c->next)
+		n += !memcmp(c->ip, ip, 16);
+	return n;
+}
+
 static void add_client(struct http_server *h, int fd, const struct sockaddr_storage *ss)
 {
-	if (h->nclients >= MAX_CLIENTS) {
+	uint8_t ip[16];
+	addr_key(ss, ip);
+	if (h->nclients >= MAX_CLIENTS || clients_from(h, ip) >= MAX_PER_ADDR) {
 		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 		                           "Content-Length: 0\r\n"
 		                           "Connection: close\r\n\r\n";
@@ -471,6 +497,7 @@ static void add_client(struct http_server *h, int fd, const struct sockaddr_stor
 	}
 	c->h = h;
 	c->fd = fd;
+	memcpy(c->ip, ip, 16);
 	c->st = ST_REQUEST;
 	c->events = EPOLLIN;
 	if (ss->ss_family == AF_INET6) {

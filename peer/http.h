@@ -15,6 +15,9 @@
 /* Time from accept for a request to arrive and any reply but /stream's to be
  * delivered; slow or silent clients (slowloris) are closed after it. */
 #define HTTP_TIMEOUT_US_DEFAULT 10000000u
+/* Connections one client address may hold at once (of 64 in all); more get
+ * 503. */
+#define HTTP_MAX_PER_ADDR 16
 
 struct loop;
 struct http_server;

@@ -20,9 +20,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "peer/http.h"
 #include "lib/loop.h"
 #include "lib/util.h"
+#include "peer/http.h"
 
 #define STATUS_DOC "{\"peer\":7,\"streams\":[1,2],\"note\":\"ok\"}"
 #define IO_TIMEOUT_S 5
@@ -152,10 +152,16 @@ static void srv_stop(struct srv *s)
 
 /* --- clients ------------------------------------------------------------- */
 
-static int cl_connect_rcvbuf(int port, int rcvbuf)
+/* A client from 127.0.0.<host> (0: the kernel's choice, 127.0.0.1). */
+static int cl_connect_from(int port, int rcvbuf, int host)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
+	if (host) {
+		struct sockaddr_in src = {.sin_family = AF_INET};
+		src.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host);
+		assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	}
 	struct timeval tv = {IO_TIMEOUT_S, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -165,6 +171,11 @@ static int cl_connect_rcvbuf(int port, int rcvbuf)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	return fd;
+}
+
+static int cl_connect_rcvbuf(int port, int rcvbuf)
+{
+	return cl_connect_from(port, rcvbuf, 0);
 }
 
 static int cl_connect(int port)
@@ -253,6 +264,14 @@ static void expect_status(int port, const char *req, const char *status_line)
 	exchange(port, req, buf, sizeof(buf));
 	if (strncmp(buf, status_line, strlen(status_line)))
 		fail_msg("request '%s': got '%.40s', want '%s'", req, buf, status_line);
+}
+
+static int stream_client_from(int port, int host, char *head, size_t cap)
+{
+	int fd = cl_connect_from(port, 0, host);
+	cl_sends(fd, "GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: test\r\n\r\n");
+	cl_read_head(fd, head, cap);
+	return fd;
 }
 
 static int stream_client(int port, char *head, size_t cap)
@@ -638,8 +657,10 @@ static void test_client_limit(void **state)
 	struct srv *s = srv_start(HTTP_QUEUE_MAX_DEFAULT, HTTP_TIMEOUT_US_DEFAULT);
 	int fd[64];
 	char head[512];
+	/* From four addresses, as many as each may hold. */
 	for (size_t i = 0; i < ARRAY_LEN(fd); i++)
-		fd[i] = stream_client(s->port, head, sizeof(head));
+		fd[i] = stream_client_from(s->port, 2 + (int)(i / HTTP_MAX_PER_ADDR), head,
+		                           sizeof(head));
 	char buf[256];
 	exchange(s->port, "GET /status HTTP/1.1\r\n\r\n", buf, sizeof(buf));
 	assert_true(!strncmp(buf, "HTTP/1.1 503 ", 13));
@@ -648,6 +669,35 @@ static void test_client_limit(void **state)
 	for (int i = 0; i < 200 && call(s, OP_CLIENTS, 0) == ARRAY_LEN(fd); i++)
 		usleep(10000);
 	expect_status(s->port, "GET /status HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n");
+	for (size_t i = 1; i < ARRAY_LEN(fd); i++)
+		close(fd[i]);
+	srv_stop(s);
+}
+
+/* One address cannot take every slot: past HTTP_MAX_PER_ADDR it gets 503
+ * while another address is still served. */
+static void test_per_address_limit(void **state)
+{
+	struct srv *s = srv_start(HTTP_QUEUE_MAX_DEFAULT, HTTP_TIMEOUT_US_DEFAULT);
+	int fd[HTTP_MAX_PER_ADDR];
+	char head[512];
+	for (size_t i = 0; i < ARRAY_LEN(fd); i++) {
+		fd[i] = stream_client_from(s->port, 9, head, sizeof(head));
+		assert_true(!strncmp(head, "HTTP/1.1 200 ", 13));
+	}
+	int extra = stream_client_from(s->port, 9, head, sizeof(head));
+	assert_true(!strncmp(head, "HTTP/1.1 503 ", 13));
+	close(extra);
+	int other = stream_client_from(s->port, 10, head, sizeof(head));
+	assert_true(!strncmp(head, "HTTP/1.1 200 ", 13));
+	close(other);
+	close(fd[0]);
+	/* A slot of that address frees once the server has seen the leave. */
+	for (int i = 0; i < 200 && call(s, OP_CLIENTS, 0) > ARRAY_LEN(fd) - 1; i++)
+		usleep(10000);
+	int again = stream_client_from(s->port, 9, head, sizeof(head));
+	assert_true(!strncmp(head, "HTTP/1.1 200 ", 13));
+	close(again);
 	for (size_t i = 1; i < ARRAY_LEN(fd); i++)
 		close(fd[i]);
 	srv_stop(s);
@@ -742,6 +792,7 @@ int main(void)
 	    cmocka_unit_test(test_partial_request_times_out),
 	    cmocka_unit_test(test_random_garbage),
 	    cmocka_unit_test(test_client_limit),
+	    cmocka_unit_test(test_per_address_limit),
 	    cmocka_unit_test(test_out_of_descriptors),
 	    cmocka_unit_test(test_new_errors),
 	};
