@@ -20,15 +20,7 @@
 
 static int same_addr(const struct wire_addr *a, const struct wire_addr *b)
 {
-	return a->ip == b->ip && a->port == b->port;
-}
-
-static struct rp_entry *find(struct rp_table *t, uint32_t id)
-{
-	for (int i = 0; i < t->n; i++)
-		if (t->e[i].addr.id == id)
-			return &t->e[i];
-	return NULL;
+	return a->id == b->id && a->ip == b->ip && a->port == b->port;
 }
 
 static int stream_by_name(const struct rp_table *t, const char *name)
@@ -39,34 +31,32 @@ static int stream_by_name(const struct rp_table *t, const char *name)
 	return -1;
 }
 
-void rp_table_forget(struct rp_table *t, int i)
+/* A stream whose source is gone may be taken by the next source that
+ * registers its name. */
+static void entry_gone(void *arg, void *entry)
 {
-	/* A stream whose source is gone may be taken by the next source that
-	 * registers its name. */
+	struct rp_table *t = arg;
+	const struct rp_entry *e = entry;
+	if (e->role != WIRE_ROLE_SOURCE)
+		return;
 	for (int s = 0; s < t->nstreams; s++)
-		if (t->e[i].role == WIRE_ROLE_SOURCE &&
-		    t->streams[s].source.id == t->e[i].addr.id &&
-		    same_addr(&t->streams[s].source, &t->e[i].addr))
+		if (same_addr(&t->streams[s].source, &e->k.addr))
 			memset(&t->streams[s].source, 0, sizeof(t->streams[s].source));
-	t->e[i] = t->e[--t->n];
 }
 
-/* The entry refreshed longest ago: the one a full table gives up. */
-static int oldest(const struct rp_table *t)
+int rp_table_init(struct rp_table *t, int cap)
 {
-	int o = 0;
-	for (int i = 1; i < t->n; i++)
-		if (t->e[i].last_us < t->e[o].last_us)
-			o = i;
-	return o;
+	memset(t, 0, sizeof(*t));
+	if (bindtab_init(&t->b, sizeof(struct rp_entry), cap, RP_PER_ADDR))
+		return -1;
+	t->b.gone = entry_gone;
+	t->b.arg = t;
+	return 0;
 }
 
-static int per_addr(const struct rp_table *t, uint32_t ip)
+void rp_table_free(struct rp_table *t)
 {
-	int k = 0;
-	for (int i = 0; i < t->n; i++)
-		k += t->e[i].addr.ip == ip;
-	return k;
+	bindtab_free(&t->b);
 }
 
 /* The stream a source registers: bound to it, or the verdict why not. */
@@ -83,7 +73,7 @@ static enum rp_verdict source_stream(struct rp_table *t, const struct wire_regis
 		memcpy(t->streams[*s].name, g->name, sizeof(g->name));
 	}
 	struct wire_stream_desc *d = &t->streams[*s];
-	if (d->source.id && (d->source.id != from->id || !same_addr(&d->source, from)))
+	if (d->source.id && !same_addr(&d->source, from))
 		return RP_REFUSED_STREAM_OWNED;
 	d->rate_bps = g->rate_bps;
 	d->source = *from;
@@ -94,10 +84,11 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
                                   const struct wire_addr *from, uint64_t now_us,
                                   struct rp_entry **out)
 {
-	struct rp_entry *e = find(t, from->id);
-	if (e && !same_addr(&e->addr, from))
+	int i = -1;
+	enum bind_verdict b = bindtab_check(&t->b, from, &i);
+	if (b == BIND_REFUSED_ID)
 		return RP_REFUSED_ID_BOUND;
-	if (!e && per_addr(t, from->ip) >= RP_PER_ADDR)
+	if (b == BIND_REFUSED_ADDR)
 		return RP_REFUSED_ADDR_FULL;
 	int s = stream_by_name(t, g->name);
 	if (g->role == WIRE_ROLE_SOURCE) {
@@ -106,19 +97,14 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
 			return v;
 	}
 	enum rp_verdict v = RP_OK;
-	if (!e) {
-		if (t->n == t->cap) {
-			rp_table_forget(t, oldest(t));
-			v = RP_OK_EVICTED;
-		}
-		e = &t->e[t->n++];
-		memset(e, 0, sizeof(*e));
-		e->addr = *from;
-		if (v == RP_OK)
-			v = RP_OK_NEW;
+	if (b == BIND_NEW) {
+		int evicted;
+		i = bindtab_insert(&t->b, from, now_us, &evicted);
+		v = evicted ? RP_OK_EVICTED : RP_OK_NEW;
 	}
+	struct rp_entry *e = rp_table_at(t, i);
 	e->role = g->role;
-	e->last_us = now_us;
+	e->k.last_us = now_us;
 	e->stream = s >= 0 ? t->streams[s].id : 0;
 	*out = e;
 	return v;
@@ -126,10 +112,10 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
 
 int rp_table_leave(struct rp_table *t, const struct wire_addr *from)
 {
-	struct rp_entry *e = find(t, from->id);
-	if (!e || !same_addr(&e->addr, from))
+	int i;
+	if (bindtab_check(&t->b, from, &i) != BIND_KNOWN)
 		return -1;
-	rp_table_forget(t, (int)(e - t->e));
+	bindtab_remove(&t->b, i);
 	return 0;
 }
 
@@ -159,20 +145,21 @@ static void reply(struct rp *r, const struct rp_entry *to)
 	/* Two passes over a random rotation: same stream first, then others
 	 * (the mesh spans all streams). */
 	b->npeers = 0;
-	int start = t->n ? (int)rng_below(&r->rng, (uint64_t)t->n) : 0;
+	int n = t->b.n;
+	int start = n ? (int)rng_below(&r->rng, (uint64_t)n) : 0;
 	for (int pass = 0; pass < 2; pass++) {
-		for (int k = 0; k < t->n && b->npeers < WIRE_MAX_PEERS; k++) {
-			const struct rp_entry *e = &t->e[(start + k) % t->n];
+		for (int k = 0; k < n && b->npeers < WIRE_MAX_PEERS; k++) {
+			const struct rp_entry *e = rp_table_at(t, (start + k) % n);
 			int same = e->stream == to->stream;
 			if (e == to || same != (pass == 0))
 				continue;
 			if (pass == 0 && b->npeers >= RP_SAME_STREAM)
 				break;
 			b->peers[b->npeers++] =
-			    (struct wire_peer_entry){e->addr, e->stream, e->role};
+			    (struct wire_peer_entry){e->k.addr, e->stream, e->role};
 		}
 	}
-	udp_send(&r->udp, to->addr.ip, to->addr.port, &m);
+	udp_send(&r->udp, to->k.addr.ip, to->k.addr.port, &m);
 }
 
 static const char *const verdict_names[RP_VERDICTS] = {
@@ -215,11 +202,12 @@ static uint64_t expire_timer(struct loop *l, void *arg)
 {
 	struct rp *r = arg;
 	uint64_t now = mono_us();
-	for (int i = r->t.n - 1; i >= 0; i--) {
-		if (now - r->t.e[i].last_us <= RP_EXPIRE_US)
+	for (int i = r->t.b.n - 1; i >= 0; i--) {
+		const struct rp_entry *e = rp_table_at(&r->t, i);
+		if (now - e->k.last_us <= RP_EXPIRE_US)
 			continue;
-		evlog_event(&r->log, "forget", "id=%u reason=silent", r->t.e[i].addr.id);
-		rp_table_forget(&r->t, i);
+		evlog_event(&r->log, "forget", "id=%u reason=silent", e->k.addr.id);
+		bindtab_remove(&r->t.b, i);
 	}
 	evlog_flush(&r->log);
 	return 1000000u;
@@ -232,14 +220,14 @@ static void log_end(struct rp *r)
 	for (int v = RP_REFUSED_ID_BOUND; v < RP_VERDICTS; v++)
 		k += (size_t)snprintf(refused + k, sizeof(refused) - k, " refused_%s=%llu",
 		                      verdict_names[v], (unsigned long long)r->refused[v]);
-	evlog_event(&r->log, "leave", "entries=%d streams=%d bad=%llu bad_leaves=%llu%s", r->t.n,
+	evlog_event(&r->log, "leave", "entries=%d streams=%d bad=%llu bad_leaves=%llu%s", r->t.b.n,
 	            r->t.nstreams, (unsigned long long)r->udp.bad,
 	            (unsigned long long)r->bad_leaves, refused);
 }
 
 int rp_run(struct config *cfg)
 {
-	struct rp r = {.cfg = cfg, .udp.fd = -1, .t.cap = RP_MAX_ENTRIES};
+	struct rp r = {.cfg = cfg, .udp.fd = -1};
 	int rc = 1;
 	uint32_t ip;
 	uint16_t port;
@@ -247,8 +235,7 @@ int rp_run(struct config *cfg)
 	r.self_id = cfg->id ? cfg->id : ip;
 	rng_seed(&r.rng, cfg->seed);
 	struct loop *l = NULL;
-	r.t.e = calloc(RP_MAX_ENTRIES, sizeof(*r.t.e));
-	if (!r.t.e) {
+	if (rp_table_init(&r.t, RP_MAX_ENTRIES)) {
 		err_msg("allocate rendezvous table: out of memory");
 		return 1;
 	}
@@ -275,6 +262,6 @@ out:
 	loop_free(l);
 	evlog_close(&r.log);
 	udp_close(&r.udp);
-	free(r.t.e);
+	rp_table_free(&r.t);
 	return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "peer/bindtab.h"
 #include "peer/config.h"
 #include "peer/wire.h"
 
@@ -13,17 +14,15 @@
 #define RP_PER_ADDR 8
 
 struct rp_entry {
-	struct wire_addr addr; /* the id and the address it registered from */
+	struct bind_key k; /* id, address, last refresh */
 	uint16_t stream;
 	uint8_t role;
-	uint64_t last_us;
 };
 
 /* The rendezvous point's table, apart from its I/O so its rules can be
  * tested. */
 struct rp_table {
-	struct rp_entry *e;
-	int n, cap;
+	struct bindtab b; /* of struct rp_entry */
 	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
 	int nstreams;
 };
@@ -39,6 +38,12 @@ enum rp_verdict {
 	RP_VERDICTS
 };
 
+int rp_table_init(struct rp_table *t, int cap);
+void rp_table_free(struct rp_table *t);
+static inline struct rp_entry *rp_table_at(const struct rp_table *t, int i)
+{
+	return bindtab_at(&t->b, i);
+}
 /* A REGISTER from `from` (its claimed id, its real address). On RP_OK*,
  * *out is the entry to answer. */
 enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register *g,
@@ -47,7 +52,6 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
 /* A LEAVE: forgets the entry only when it comes from the entry's address.
  * Returns 0, or -1 when ignored. */
 int rp_table_leave(struct rp_table *t, const struct wire_addr *from);
-void rp_table_forget(struct rp_table *t, int i);
 
 /* Run the rendezvous point until SIGINT/SIGTERM. Returns the exit code. */
 int rp_run(struct config *cfg);

@@ -19,8 +19,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	f->t.cap = 32;
-	f->t.e = calloc((size_t)f->t.cap, sizeof(*f->t.e));
+	assert_int_equal(rp_table_init(&f->t, 32), 0);
 	*state = f;
 	return 0;
 }
@@ -28,7 +27,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	free(f->t.e);
+	rp_table_free(&f->t);
 	free(f);
 	return 0;
 }
@@ -58,11 +57,11 @@ static void test_register_and_refresh(void **state)
 	assert_int_equal(reg(&f->t, &src_reg, at(1, 0x0a000001, 7000), 10), RP_OK_NEW);
 	assert_int_equal(reg(&f->t, &peer_reg, at(2, 0x0a000002, 7000), 20), RP_OK_NEW);
 	assert_int_equal(reg(&f->t, &peer_reg, at(2, 0x0a000002, 7000), 30), RP_OK);
-	assert_int_equal(f->t.n, 2);
+	assert_int_equal(f->t.b.n, 2);
 	assert_int_equal(f->t.nstreams, 1);
 	assert_int_equal(f->t.streams[0].source.id, 1);
-	assert_int_equal(f->t.e[1].stream, f->t.streams[0].id);
-	assert_int_equal(f->t.e[1].last_us, 30);
+	assert_int_equal(rp_table_at(&f->t, 1)->stream, f->t.streams[0].id);
+	assert_int_equal(rp_table_at(&f->t, 1)->k.last_us, 30);
 }
 
 /* A registration claiming someone's id from another address changes
@@ -77,7 +76,7 @@ static void test_id_bound_to_address(void **state)
 	assert_int_equal(reg(&f->t, &evil, at(1, 0x0a000001, 7001), 20), RP_REFUSED_ID_BOUND);
 	assert_int_equal(f->t.streams[0].rate_bps, 300000);
 	assert_int_equal(f->t.streams[0].source.ip, 0x0a000001);
-	assert_int_equal(f->t.n, 1);
+	assert_int_equal(f->t.b.n, 1);
 }
 
 /* Another source cannot take a stream name its source holds, under any id. */
@@ -103,9 +102,9 @@ static void test_leave_from_owner_only(void **state)
 	reg(&f->t, &peer_reg, at(2, 0x0a000002, 7000), 10);
 	assert_int_equal(rp_table_leave(&f->t, &(struct wire_addr){2, 0x0a0000ff, 7000}), -1);
 	assert_int_equal(rp_table_leave(&f->t, &(struct wire_addr){2, 0x0a000002, 9}), -1);
-	assert_int_equal(f->t.n, 1);
+	assert_int_equal(f->t.b.n, 1);
 	assert_int_equal(rp_table_leave(&f->t, &(struct wire_addr){2, 0x0a000002, 7000}), 0);
-	assert_int_equal(f->t.n, 0);
+	assert_int_equal(f->t.b.n, 0);
 }
 
 /* One address holds at most RP_PER_ADDR entries, whatever ids it claims;
@@ -117,7 +116,7 @@ static void test_per_address_limit(void **state)
 		enum rp_verdict v = reg(&f->t, &peer_reg, at(100 + i, 0x0a0000ff, (uint16_t)i), i);
 		assert_int_equal(v, i < RP_PER_ADDR ? RP_OK_NEW : RP_REFUSED_ADDR_FULL);
 	}
-	assert_int_equal(f->t.n, RP_PER_ADDR);
+	assert_int_equal(f->t.b.n, RP_PER_ADDR);
 	assert_int_equal(reg(&f->t, &peer_reg, at(5, 0x0a000005, 7000), 2000), RP_OK_NEW);
 }
 
@@ -126,17 +125,17 @@ static void test_per_address_limit(void **state)
 static void test_full_table_evicts_oldest(void **state)
 {
 	struct fixture *f = *state;
-	for (uint32_t i = 0; i < (uint32_t)f->t.cap; i++)
+	for (uint32_t i = 0; i < (uint32_t)f->t.b.cap; i++)
 		reg(&f->t, &peer_reg, at(10 + i, 0x0a010000 + i, 7000), 100 + i);
 	/* The first one refreshes: the second is now the oldest. */
 	reg(&f->t, &peer_reg, at(10, 0x0a010000, 7000), 1000);
 	assert_int_equal(reg(&f->t, &peer_reg, at(999, 0x0a020000, 7000), 1001), RP_OK_EVICTED);
-	assert_int_equal(f->t.n, f->t.cap);
+	assert_int_equal(f->t.b.n, f->t.b.cap);
 	int have10 = 0, have11 = 0, have999 = 0;
-	for (int i = 0; i < f->t.n; i++) {
-		have10 |= f->t.e[i].addr.id == 10;
-		have11 |= f->t.e[i].addr.id == 11;
-		have999 |= f->t.e[i].addr.id == 999;
+	for (int i = 0; i < f->t.b.n; i++) {
+		have10 |= rp_table_at(&f->t, i)->k.addr.id == 10;
+		have11 |= rp_table_at(&f->t, i)->k.addr.id == 11;
+		have999 |= rp_table_at(&f->t, i)->k.addr.id == 999;
 	}
 	assert_true(have10 && !have11 && have999);
 }
