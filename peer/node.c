@@ -114,10 +114,15 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		if (n->ov.stream)
 			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);
 	}
+	uint64_t now = mono_us();
+	for (int i = 0; i < b->nstreams; i++)
+		identity_learn(&n->ids, &b->streams[i].source, now);
 	n->ncand = 0;
-	for (int i = 0; i < b->npeers; i++)
+	for (int i = 0; i < b->npeers; i++) {
+		identity_learn(&n->ids, &b->peers[i].addr, now);
 		if (b->peers[i].addr.id != n->self.id)
 			n->cand[n->ncand++] = b->peers[i];
+	}
 	if (!n->bootstrapped)
 		evlog_event(&n->log, "bootstrap", "peers=%d streams=%d", b->npeers, b->nstreams);
 	n->bootstrapped = n->have_stream;
@@ -259,6 +264,11 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct node *n = arg;
+	/* Only the rendezvous point's bootstrap comes from its own address;
+	 * anything else must come from where its claimed id is bound. */
+	int from_rp = from->ip == n->rp_ip && from->port == n->rp_port;
+	if (!from_rp && !identity_admit(&n->ids, from, mono_us()))
+		return;
 	switch (m->hdr.type) {
 	case WIRE_BOOTSTRAP:
 		if (from->ip == n->rp_ip && from->port == n->rp_port)
@@ -322,6 +332,7 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 	if (!n->have_stream || n->leaving)
 		return MAINTAIN_US;
 	uint64_t now = mono_us();
+	identity_expire(&n->ids, now);
 	inter_tick(&n->inter, n->ov.last_delay_us, real_us(), now);
 	for (int i = n->ov.np - 1; i >= 0; i--)
 		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
@@ -535,6 +546,10 @@ static int node_open(struct node *n, struct config *cfg)
 		return -1;
 	}
 	n->self = (struct wire_addr){cfg->id ? cfg->id : ip, ip, port};
+	if (identity_init(&n->ids, n->self.id)) {
+		err_msg("allocate the identity table: out of memory");
+		return -1;
+	}
 	if (evlog_open(&n->log, *cfg->log_dir ? cfg->log_dir : NULL)) {
 		err_errno("open event log in %s", cfg->log_dir);
 		return -1;
@@ -610,6 +625,8 @@ static void log_totals(struct node *n)
 	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
 	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
 	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay);
+	evlog_event(&n->log, "identity", "refused=%llu known=%d",
+	            (unsigned long long)n->ids.refused, n->ids.t.n);
 	struct evlog_leave lv = {
 	    .received = st->received,
 	    .due = st->due,
@@ -641,6 +658,7 @@ int node_run(struct config *cfg)
 	if (n->have_stream)
 		overlay_free(&n->ov);
 	fault_free(&n->fault);
+	identity_free(&n->ids);
 	loop_free(n->loop);
 	udp_close(&n->udp);
 	free(n);

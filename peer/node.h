@@ -10,6 +10,7 @@
 #include "lib/util.h"
 #include "peer/config.h"
 #include "peer/fault.h"
+#include "peer/identity.h"
 #include "peer/inter.h"
 #include "peer/log.h"
 #include "peer/mesh.h"
@@ -34,6 +35,7 @@ struct node {
 	int synthetic; /* payloads follow media_synth_fill() */
 
 	struct mesh mesh;
+	struct identity ids; /* ids bound to addresses */
 
 	int have_stream;
 	struct overlay ov;
