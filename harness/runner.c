@@ -173,6 +173,14 @@ static void host_argv(const struct runner *r, int i, struct argv *a)
 		argv_opt(a, "--rate", h->rate);
 		argv_opt(a, "--ingest", h->ingest);
 	}
+	if (h->role == HOST_ATTACKER) {
+		host_addr_opt(a, "--rp", r->rp);
+		argv_opt(a, "--watch", h->stream);
+		argv_opt(a, "--kind", h->kind);
+		host_addr_opt(a, "--target", h->target);
+		argv_add(a, "--pps");
+		argv_addf(a, "%ld", h->pps);
+	}
 	if (h->role == HOST_PEER) {
 		argv_opt(a, "--watch", h->stream);
 		argv_opt(a, "--mode", h->mode);

@@ -463,7 +463,8 @@ static void check_peer_opt(lua_State *L, const struct host_decl *h, const char *
 	static const enum role roles[] = {[HOST_RP] = ROLE_RP,
 	                                  [HOST_SOURCE] = ROLE_SOURCE,
 	                                  [HOST_PEER] = ROLE_PEER,
-	                                  [HOST_MONITOR] = ROLE_MONITOR};
+	                                  [HOST_MONITOR] = ROLE_MONITOR,
+	                                  [HOST_ATTACKER] = ROLE_ATTACK};
 	struct config c;
 	char e[256];
 	config_defaults(&c, roles[h->role]);
@@ -549,6 +550,31 @@ static void read_args(lua_State *L, struct host_decl *h, const char *what)
 	lua_pop(L, 1);
 }
 
+static void read_attacker(lua_State *L, struct host_decl *h, const char *what)
+{
+	get_str(L, 1, what, "kind", h->kind, sizeof(h->kind), "");
+	if (!*h->kind)
+		serr(L, "attacker{}: kind = \"...\" is required (anysee attack --help lists them)");
+	check_peer_opt(L, h, what, "kind", h->kind);
+	if (!field(L, 1, "target"))
+		serr(L, "attacker{}: target = a host declared before is required");
+	h->target = handle_index(L, lua_gettop(L));
+	lua_pop(L, 1);
+	get_str(L, 1, what, "watch", h->stream, sizeof(h->stream), "");
+	if (!*h->stream && get_s(L)->h[h->target].role != HOST_RP)
+		snprintf(h->stream, sizeof(h->stream), "%s", get_s(L)->h[h->target].stream);
+	if (!*h->stream)
+		serr(L, "attacker{}: watch = \"stream\" is required when the target has none");
+	h->pps = 50;
+	if (field(L, 1, "pps")) {
+		lua_Integer v = lua_tointeger(L, -1);
+		if (v < 1 || v > 100000)
+			serr(L, "attacker{}: pps must be an integer in 1..100000");
+		h->pps = (long)v;
+		lua_pop(L, 1);
+	}
+}
+
 static int declare(lua_State *L, enum host_role role, const char *what, const char *const *fields)
 {
 	struct scenario *s = get_s(L);
@@ -562,6 +588,8 @@ static int declare(lua_State *L, enum host_role role, const char *what, const ch
 		read_source(L, h, what);
 	if (role == HOST_PEER)
 		read_peer(L, h, what);
+	if (role == HOST_ATTACKER)
+		read_attacker(L, h, what);
 	if (field(L, 1, "access")) {
 		read_access(L, lua_gettop(L), "access", &h->access, NULL);
 		lua_pop(L, 1);
@@ -607,6 +635,12 @@ static int l_monitor(lua_State *L)
 {
 	static const char *const f[] = HOST_FIELDS();
 	return declare(L, HOST_MONITOR, "monitor", f);
+}
+
+static int l_attacker(lua_State *L)
+{
+	static const char *const f[] = HOST_FIELDS("kind", "target", "watch", "pps", );
+	return declare(L, HOST_ATTACKER, "attacker", f);
 }
 
 static int l_at(lua_State *L)
@@ -855,16 +889,27 @@ static void pcall_error(lua_State *L, char *err, size_t errlen)
 }
 
 static const luaL_Reg api[] = {
-    {"network", l_network}, {"rendezvous", l_rendezvous},
-    {"source", l_source},   {"peer", l_peer},
-    {"monitor", l_monitor}, {"at", l_at},
-    {"every", l_every},     {"param", l_param},
-    {"run", l_run},         {"waxman", l_waxman},
-    {"ba", l_ba},           {"gml", l_gml},
-    {"matrix", l_matrix},   {"exponential", l_exponential},
-    {"uniform", l_uniform}, {"normal", l_normal},
-    {"pareto", l_pareto},   {"partition", l_partition},
-    {"heal", l_heal},       {"read_file", l_read_file},
+    {"network", l_network},
+    {"rendezvous", l_rendezvous},
+    {"source", l_source},
+    {"peer", l_peer},
+    {"monitor", l_monitor},
+    {"at", l_at},
+    {"every", l_every},
+    {"param", l_param},
+    {"run", l_run},
+    {"waxman", l_waxman},
+    {"ba", l_ba},
+    {"gml", l_gml},
+    {"matrix", l_matrix},
+    {"exponential", l_exponential},
+    {"uniform", l_uniform},
+    {"normal", l_normal},
+    {"pareto", l_pareto},
+    {"partition", l_partition},
+    {"heal", l_heal},
+    {"read_file", l_read_file},
+    {"attacker", l_attacker},
     {NULL, NULL},
 };
 
@@ -945,7 +990,7 @@ static const char prelude[] =
 
 const char *scenario_role_name(enum host_role r)
 {
-	static const char *const n[] = {"rp", "source", "peer", "monitor"};
+	static const char *const n[] = {"rp", "source", "peer", "monitor", "attack"};
 	return n[r];
 }
 
@@ -959,7 +1004,7 @@ static int validate_hosts(const struct scenario *s, char *err, size_t errlen)
 		if (h->role != HOST_RP && h->role != HOST_MONITOR && !rps)
 			return err_set(err, errlen, "%s: %s needs a rendezvous() in the scenario",
 			               h->where, h->name);
-		if (h->role != HOST_PEER)
+		if (h->role != HOST_PEER && h->role != HOST_ATTACKER)
 			continue;
 		int found = 0;
 		for (int j = 0; j < s->nh; j++)

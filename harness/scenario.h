@@ -15,7 +15,7 @@
 
 struct lua_State;
 
-enum host_role { HOST_RP, HOST_SOURCE, HOST_PEER, HOST_MONITOR };
+enum host_role { HOST_RP, HOST_SOURCE, HOST_PEER, HOST_MONITOR, HOST_ATTACKER };
 
 struct host_decl {
 	char name[32];
@@ -26,7 +26,10 @@ struct host_decl {
 	char ingest[512];
 	char buffer[32];
 	char startup[32];
-	char **args; /* extra "--name", "value" pairs passed to the peer */
+	char kind[16]; /* attacker: the attack (peer/attack.h) */
+	int target;    /* attacker: the victim host */
+	long pps;      /* attacker: crafted datagrams a second */
+	char **args;   /* extra "--name", "value" pairs passed to the peer */
 	int nargs;
 	double start_s; /* < 0: started only by a callback */
 	double leave_s; /* < 0: stays until the end */

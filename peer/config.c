@@ -8,11 +8,14 @@
 #include "lib/addr.h"
 #include "lib/opt.h"
 #include "lib/util.h"
+#include "peer/attack.h"
 #include "peer/mesh.h"
 #include "peer/policy.h"
 #include "peer/wire.h"
 
 #define SRC_PEER (ROLE_SOURCE | ROLE_PEER)
+/* Roles that join a stream through the rendezvous point. */
+#define JOINS (ROLE_SOURCE | ROLE_PEER | ROLE_ATTACK)
 
 static int check_addr(void *obj, const char *value, char *err, size_t errlen)
 {
@@ -32,6 +35,15 @@ static int set_mode(void *obj, const char *value, char *err, size_t errlen)
 		c->mode = MODE_COOLSTREAMING;
 	else
 		return err_set(err, errlen, "'%s' is neither anysee nor coolstreaming", value);
+	return 0;
+}
+
+static int set_attack_kind(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+	if (attack_kind_parse(value) < 0)
+		return err_set(err, errlen, "'%s' is not one of %s", value, ATTACK_KIND_LIST);
+	snprintf(c->attack_kind, sizeof(c->attack_kind), "%s", value);
 	return 0;
 }
 
@@ -59,7 +71,7 @@ static const struct opt opts[] = {
     {"listen", OPT_STR, F(listen), "IP:PORT",
      .help = "ip:port to bind (default 0.0.0.0:" ADDR_PEER_PORT_STR ")", .fn = check_addr},
     {"rp", OPT_STR, F(rp), "IP:PORT", .help = "rendezvous point ip:port", .fn = check_addr,
-     .only = SRC_PEER},
+     .only = JOINS},
     {"monitor", OPT_STR, F(monitor), "IP:PORT", .help = "monitor ip:port for reports",
      .fn = check_addr, .only = SRC_PEER},
     {"seed", OPT_U64, F(seed), "N", .help = "seed of every random choice"},
@@ -70,7 +82,8 @@ static const struct opt opts[] = {
      .min = WIRE_RATE_MIN_BPS, .max = WIRE_RATE_MAX_BPS, .only = ROLE_SOURCE},
     {"ingest", OPT_STR, F(ingest), "SRC", .help = "synthetic (default), a file, or - for stdin",
      .only = ROLE_SOURCE},
-    {"watch", OPT_STR, F(watch), "NAME", .help = "name of the stream to watch", .only = ROLE_PEER},
+    {"watch", OPT_STR, F(watch), "NAME", .help = "name of the stream to watch",
+     .only = ROLE_PEER | ROLE_ATTACK},
     {"mode", OPT_CALL, 0, 0, "MODE", .help = "anysee (default) or coolstreaming", .fn = set_mode,
      .only = ROLE_PEER},
     {"buffer", OPT_CALL, 0, 0, "TIME", .help = "buffer length (default 40s, 120s coolstreaming)",
@@ -95,10 +108,19 @@ static const struct opt opts[] = {
     {"debug-forward-drop", OPT_DOUBLE, F(fault_drop), "SHARE",
      .help = "testing only: drop this share (0 to 1) of the segments it sends", .max = 1,
      .only = SRC_PEER},
+    {"kind", OPT_CALL, 0, 0, "KIND", .help = "the attack: " ATTACK_KIND_LIST, .fn = set_attack_kind,
+     .only = ROLE_ATTACK},
+    {"target", OPT_STR, F(target), "IP:PORT", .help = "the victim", .fn = check_addr,
+     .only = ROLE_ATTACK},
+    {"pps", OPT_LONG, F(pps), "N", .help = "crafted datagrams a second (default 50)", .min = 1,
+     .max = 100000, .only = ROLE_ATTACK},
 };
 
-static const char *const role_names[] = {
-    [ROLE_RP] = "rp", [ROLE_SOURCE] = "source", [ROLE_PEER] = "peer", [ROLE_MONITOR] = "monitor"};
+static const char *const role_names[] = {[ROLE_RP] = "rp",
+                                         [ROLE_SOURCE] = "source",
+                                         [ROLE_PEER] = "peer",
+                                         [ROLE_MONITOR] = "monitor",
+                                         [ROLE_ATTACK] = "attack"};
 
 static struct opt_cmd role_cmd(enum role role)
 {
@@ -124,6 +146,7 @@ void config_defaults(struct config *c, enum role role)
 	c->max_partners = 8;
 	c->upload_bps = 10000000;
 	c->seed = 1;
+	c->pps = 50;
 }
 
 int parse_ipport(const char *s, uint32_t *ip, uint16_t *port)
@@ -210,8 +233,10 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		c->buffer_us = policy_for(c->mode)->buffer_us;
 	if (c->role == ROLE_SOURCE && !c->buffer_us)
 		c->buffer_us = 40000000u;
-	if ((c->role & (ROLE_SOURCE | ROLE_PEER)) && !*c->rp)
+	if ((c->role & JOINS) && !*c->rp)
 		return err_set(err, errlen, "--rp ip:port is required");
+	if (c->role == ROLE_ATTACK && (!*c->attack_kind || !*c->target || !*c->watch))
+		return err_set(err, errlen, "--kind, --target and --watch are required");
 	if (c->role == ROLE_SOURCE && !*c->stream)
 		return err_set(err, errlen, "--stream NAME is required");
 	if (c->role == ROLE_PEER && !*c->watch)

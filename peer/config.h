@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum role { ROLE_RP = 1, ROLE_SOURCE = 2, ROLE_PEER = 4, ROLE_MONITOR = 8 };
+enum role { ROLE_RP = 1, ROLE_SOURCE = 2, ROLE_PEER = 4, ROLE_MONITOR = 8, ROLE_ATTACK = 16 };
 enum mode { MODE_ANYSEE = 0, MODE_COOLSTREAMING = 1 };
 
 struct config {
@@ -37,6 +37,10 @@ struct config {
 	/* Deliberate faults (peer/fault.h), for testing the regression gate. */
 	uint64_t fault_delay_us;
 	double fault_drop;
+	/* attack (peer/attack.h): the testbed's own adversary */
+	char attack_kind[16];
+	char target[64]; /* ip:port of the victim */
+	long pps;        /* crafted datagrams a second */
 };
 
 void config_defaults(struct config *c, enum role role);

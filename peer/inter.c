@@ -315,10 +315,12 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		evlog_event(in->log, "path_backup", "seq=%u hops=%u", p.seq, p.nhops - 1);
 		return;
 	}
-	/* A request from our child on the path. */
-	const struct wire_addr *child = &ps->hops[k + 1];
-	if (from->id != child->id)
+	/* A request from our child on the path. It is pushed to at the address
+	 * it asked from, never at one written in the body: a forged set-up must
+	 * not turn this node into a reflector towards a third party. */
+	if (from->id != ps->hops[k + 1].id)
 		return;
+	const struct wire_addr *child = from;
 	if (have_stream || (in->is_source && stream == in->stream)) {
 		int cls = stream == in->stream ? KEYNODE_WATCH : KEYNODE_RELAY;
 		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {

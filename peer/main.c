@@ -4,6 +4,7 @@
 
 #include "lib/opt.h"
 #include "lib/util.h"
+#include "peer/attack.h"
 #include "peer/config.h"
 #include "peer/monitor.h"
 #include "peer/node.h"
@@ -19,6 +20,7 @@ static const struct {
     {"source", ROLE_SOURCE, node_run, "broadcaster: ingest and serve one stream"},
     {"peer", ROLE_PEER, node_run, "end peer: watch one stream"},
     {"monitor", ROLE_MONITOR, monitor_run, "collect peers' periodic reports"},
+    {"attack", ROLE_ATTACK, attack_run, "testing only: send crafted datagrams at a target"},
 };
 
 static void usage(FILE *f)
@@ -48,5 +50,5 @@ int main(int argc, char **argv)
 			return opt_fail(roles[i].name, "%s", err);
 		return roles[i].run(&cfg);
 	}
-	return opt_fail(NULL, "unknown role '%s' (rp, source, peer, monitor)", argv[1]);
+	return opt_fail(NULL, "unknown role '%s' (rp, source, peer, monitor, attack)", argv[1]);
 }

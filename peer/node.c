@@ -9,6 +9,7 @@
 
 #include "peer/http.h"
 #include "peer/media.h"
+#include "peer/serve.h"
 #include "peer/source.h"
 #include "peer/status.h"
 
@@ -190,9 +191,16 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 {
 	if (!same_stream(n, m))
 		return;
+	struct partner *p = overlay_partner(&n->ov, from->id);
+	if (!p) {
+		n->refused_requests += m->u.req.count;
+		return;
+	}
+	int budget = serve_budget(p, n->ov.buf.period_us, m->u.req.count, mono_us());
+	n->refused_requests += (uint64_t)(m->u.req.count - budget);
 	struct wire_msg d;
 	wire_msg_init(&d, WIRE_SEG_DATA, n->ov.stream, n->self.id);
-	for (int i = 0; i < m->u.req.count; i++) {
+	for (int i = 0; i < budget; i++) {
 		const struct segment *s = buffer_get(&n->ov.buf, m->u.req.seqs[i]);
 		if (!s)
 			continue;
@@ -625,8 +633,9 @@ static void log_totals(struct node *n)
 	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
 	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
 	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay);
-	evlog_event(&n->log, "identity", "refused=%llu known=%d",
-	            (unsigned long long)n->ids.refused, n->ids.t.n);
+	evlog_event(&n->log, "identity", "refused=%llu known=%d requests_refused=%llu",
+	            (unsigned long long)n->ids.refused, n->ids.t.n,
+	            (unsigned long long)n->refused_requests);
 	struct evlog_leave lv = {
 	    .received = st->received,
 	    .due = st->due,

@@ -54,6 +54,7 @@ struct node {
 	struct fault fault;
 	struct http_server *http;
 	uint64_t served;
+	uint64_t refused_requests; /* segments asked by strangers or over budget */
 };
 
 int node_run(struct config *cfg);

@@ -20,6 +20,9 @@ struct partner {
 	int have_map;
 	struct wire_buffer_map map;
 	int is_source;
+	/* Segments it may still pull from us (a token bucket, serve.c). */
+	double serve_tokens;
+	uint64_t serve_us;
 };
 
 struct overlay {

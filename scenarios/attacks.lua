@@ -1,0 +1,33 @@
+-- The testbed attacks its own peer: a small swarm, and one attacker of each
+-- kind against its own victim, from t = 10 s to the end. Each victim should
+-- keep playing as its bystanders do; the late peer joins while the
+-- rendezvous point is flooded and should still be bootstrapped. Kinds:
+-- `anysee attack --help`. `--set duration=40` shortens it, `--set pps=N`
+-- changes every attacker's rate.
+network {
+  backend = "auto",
+  access = { up = "10mbit", down = "10mbit", delay = "10ms" },
+}
+
+local pps = param("pps", 200)
+local start = param("attack_at", 10)
+local rp = rendezvous { name = "rp" }
+source { name = "src", stream = "tv1", rate = "300kbit" }
+for i = 1, 3 do
+  peer { name = "bystander" .. i, watch = "tv1", at = i }
+end
+
+local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "probe-ttl",
+                "reflect", "amplify" }
+for i, kind in ipairs(kinds) do
+  -- The bad-buffermap victim joins under attack: forged maps reach it
+  -- in its first seconds.
+  local victim = peer { name = "v-" .. kind, watch = "tv1",
+                        at = kind == "bad-buffermap" and start + 2 or 3 + i * 0.5 }
+  attacker { name = "a-" .. kind, kind = kind, target = victim, at = start, pps = pps }
+end
+attacker { name = "a-rp-flood", kind = "rp-flood", target = rp, at = start,
+           pps = 10 * pps, watch = "tv1" }
+peer { name = "late", watch = "tv1", at = start + 10 }
+
+run { duration = param("duration", 45) }

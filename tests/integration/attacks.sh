@@ -1,0 +1,43 @@
+# The testbed attacks its own peer (scenarios/attacks.lua): one attacker of
+# each kind against its own victim from t = 10 s. Each attack is judged on
+# its own line: the victim keeps continuity >= 0.99 and plays only verified
+# media, a stranger's requests are answered with at most what they weigh, a
+# reflector sends nothing to the witness address that never asked, a
+# hijacker gets no answer, and the rendezvous point bootstraps a new peer
+# during a registration flood.
+. "$(dirname "$0")/common.inc"
+need_root
+out=$(mktemp -d /tmp/anysee-test.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+"$BIN/anysee-harness" run "$ROOT/scenarios/attacks.lua" --set duration=35 --out "$out/run" -q \
+  > "$out/report.txt" 2>&1 || fail "the attack run failed: $(tail -5 "$out/report.txt")"
+m="$out/run/metrics.json"
+jq -e '.summary.emulation.valid // true' "$m" > /dev/null \
+  || echo "warning: emulation not valid (machine busy): $(jq -c .summary.emulation "$m")"
+peer() { jq -r --arg n "$1" ".peers[] | select(.name == \$n) | .$2" "$m"; }
+attack() { grep ' attack ' "$out/run/hosts/a-$1/events.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+bad=0
+judge() { # attack verdict detail
+  if [ "$2" = ok ]; then echo "pass: $1: $3"; else echo "FAIL: $1: $3"; bad=1; fi
+}
+ok_if() { if awk "BEGIN { exit !($1) }"; then echo ok; else echo no; fi; }
+
+for k in forge-segment forge-leave hijack bad-buffermap probe-ttl reflect amplify; do
+  c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
+  [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
+  [ "${s:-0}" -gt 100 ] || { judge "$k" no "the attacker sent only ${s:-0} datagrams"; continue; }
+  judge "$k" "$(ok_if "$c >= 0.99 && $v >= 0.99")" \
+    "victim continuity $c, verified $v under $s crafted datagrams"
+done
+sb=$(attack amplify sent_bytes); rb=$(attack amplify from_target_bytes)
+judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
+w=$(attack reflect witness)
+judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
+h=$(attack hijack from_target)
+judge hijack "$(ok_if "$h == 0")" "the hijacker got $h answers"
+late=$(peer late started)
+refused=$(grep ' leave ' "$out/run/hosts/rp/events.log" | tr ' ' '\n' | sed -n 's/^refused_addr_full=//p')
+judge rp-flood "$(ok_if "\"$late\" == \"true\" && ${refused:-0} > 1000")" \
+  "a peer joining during the flood played: $late; registrations refused: ${refused:-0}"
+[ "$bad" = 0 ] || fail "an attack got through (report: $(head -14 "$out/report.txt" | tr '\n' '|'))"
+echo "pass: every attack held off"
