@@ -25,7 +25,7 @@ struct bindtab {
 	char *e;
 	size_t esize;
 	int n, cap;
-	int per_addr; /* entries one IP address may hold */
+	int per_addr; /* entries one IP address may hold (loopback: any) */
 	/* Called with an entry about to be removed (evicted or forgotten). */
 	void (*gone)(void *arg, void *entry);
 	void *arg;

@@ -58,6 +58,12 @@ static void test_bind_refuse_evict_expire(void **state)
 	assert_int_equal(bindtab_expire(&t, 45, 20), 1);
 	assert_int_equal(gone_last, 2);
 	assert_int_equal(t.n, 3);
+	/* Loopback is one machine's own processes: no per-address limit. */
+	for (uint32_t k = 0; k < 3; k++) {
+		struct wire_addr l = {50 + k, 0x7f000001, (uint16_t)(7000 + k)};
+		assert_int_equal(bindtab_check(&t, &l, &i), BIND_NEW);
+		bindtab_insert(&t, &l, 50, &ev);
+	}
 	bindtab_free(&t);
 }
 
