@@ -1,8 +1,8 @@
 # A sweep over both modes with two seeds each: sweep.csv holds every run
 # with its emulation verdict, the pictures show each metric per mode with
-# error bars over the repeats,
-# compare judges the repeated points over their runs, and check holds a
-# normal run to the committed figure-1 baseline.
+# error bars over the repeats, compare judges the repeated points over
+# their runs, and check holds a normal run to the committed figure-1
+# baseline.
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
