@@ -23,11 +23,12 @@ LUA
 "$H" run "$out/lossy.lua" --out "$out/quiet" -q > "$out/quiet.txt" 2>&1 \
   || fail "quiet run failed: $(tail -3 "$out/quiet.txt")"
 emu=$(jq -c .summary.emulation "$out/quiet/metrics.json")
-[ "$(jq -r .valid <<< "$emu")" = true ] || fail "a quiet run judged not valid: $emu"
 # The share lost at random lies between drops over all frames and drops
 # over the frames not lost in a queue (uplink queue drops are not drawn,
 # downlink ones were): 19% must fit in that range, give or take 3 points
-# (four standard deviations at 2,000 frames).
+# (over four standard deviations at the 3,500 frames such a run carries).
+# Queue drops counted as loss would put it near 45%. The bound is 0.5 ms:
+# 2% of the 20 ms paths is less.
 jq -e '.frames > 1000 and .drops.queue > 0 and .drops.partition == 0
        and .drops.kernel_send == 0 and .drops.switch_buffers == 0
        and (.drops.random_loss / .frames) - 0.03 <= 0.19
@@ -36,6 +37,7 @@ jq -e '.frames > 1000 and .drops.queue > 0 and .drops.partition == 0
        and .lateness_ms.p99 <= .lateness_ms.bound and .lateness_ms.bound == 0.5
        and .switch_cpu.mean > 0 and .hosts_cpu.mean > 0' <<< "$emu" > /dev/null \
   || fail "switch figures do not add up: $emu"
+[ "$(jq -r .valid <<< "$emu")" = true ] || fail "a quiet run judged not valid: $emu"
 grep -q '^emulation: hosts .* switch .*random loss' "$out/quiet/report.txt" \
   || fail "the report lacks the switch's figures"
 head -1 "$out/quiet/report.txt" | grep -q '^run ' || fail "a valid run's report starts with a warning"
