@@ -482,7 +482,7 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f)",
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
 	if (!e->have_switch) {
-		fprintf(out, "; no shaping switch (kernel backend)\n");
+		fprintf(out, "; the backend has no shaping switch\n");
 		return;
 	}
 	fprintf(out,
