@@ -371,6 +371,18 @@ static double *load_delays(const char *dir, int n)
 	return d;
 }
 
+/* The smallest delay between two distinct hosts of an n x n matrix, or -1
+ * without one. */
+static double min_path_us(const double *delays, int n)
+{
+	double min = -1;
+	for (int i = 0; delays && i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j && (min < 0 || delays[(size_t)i * (size_t)n + (size_t)j] < min))
+				min = delays[(size_t)i * (size_t)n + (size_t)j];
+	return min;
+}
+
 static double source_path_us(const struct rundir_host *h, int nh, const double *delays, int peer)
 {
 	if (!delays)
@@ -470,6 +482,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	m->tl.stop_us = read_stop(dir);
 	double *delays = load_delays(dir, nh);
 	m->have_delays = delays != NULL;
+	m->min_path_us = min_path_us(delays, nh);
 	for (int i = 0; i < nh; i++)
 		if (!strcmp(h[i].role, "peer"))
 			load_peer(m, h, nh, delays, i);
@@ -478,8 +491,8 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	char path[1200], e[256];
 	if (rundir_emulation_read(dir, &m->emu, e, sizeof(e)) == 0) {
 		m->have_emulation = 1;
-		m->emu_valid =
-		    analysis_emulation_valid(&m->emu, m->emu_reason, sizeof(m->emu_reason));
+		m->emu_valid = analysis_emulation_valid(&m->emu, m->min_path_us, m->emu_reason,
+		                                        sizeof(m->emu_reason));
 	}
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
 		/* A damaged capture costs the overhead figures, not the report. */
@@ -503,8 +516,16 @@ void analysis_free(struct run_metrics *m)
 	m->npeers = m->ngroups = 0;
 }
 
-int analysis_emulation_valid(const struct rundir_emulation *emu, char *reason, size_t len)
+double analysis_lateness_bound_us(double min_path_us)
 {
+	double share = min_path_us > 0 ? EMU_LATE_PATH_SHARE * min_path_us : 0;
+	return share > EMU_LATE_MIN_US ? share : EMU_LATE_MIN_US;
+}
+
+int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us, char *reason,
+                             size_t len)
+{
+	double bound = analysis_lateness_bound_us(min_path_us);
 	if (emu->cpu_idle_mean < EMU_IDLE_MEAN_MIN) {
 		snprintf(reason, len, "the machine was %.1f%% idle on average (needs %.0f%%)",
 		         100 * emu->cpu_idle_mean, 100 * EMU_IDLE_MEAN_MIN);
@@ -516,7 +537,17 @@ int analysis_emulation_valid(const struct rundir_emulation *emu, char *reason, s
 		         100 * emu->cpu_idle_min, 100 * EMU_IDLE_SECOND_MIN);
 		return 0;
 	}
-	snprintf(reason, len, "CPU idle %.1f%% on average, %.1f%% in the busiest second",
-	         100 * emu->cpu_idle_mean, 100 * emu->cpu_idle_min);
+	if (emu->have_switch && emu->late_p99_us > bound) {
+		snprintf(reason, len,
+		         "the switch released 1%% of frames over %.2f ms late (bound %.2f ms)",
+		         emu->late_p99_us / 1000, bound / 1000);
+		return 0;
+	}
+	int n = snprintf(reason, len, "CPU idle %.1f%% on average, %.1f%% in the busiest second",
+	                 100 * emu->cpu_idle_mean, 100 * emu->cpu_idle_min);
+	if (emu->have_switch && n >= 0 && (size_t)n < len)
+		snprintf(reason + n, len - (size_t)n,
+		         "; release lateness p99 %.3f ms (bound %.2f ms)", emu->late_p99_us / 1000,
+		         bound / 1000);
 	return 1;
 }

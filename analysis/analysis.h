@@ -92,8 +92,9 @@ struct run_metrics {
 	 * verdict on it: a run without headroom is not a protocol result. */
 	int have_emulation;
 	struct rundir_emulation emu;
+	double min_path_us; /* the smallest delay between two hosts in delays.txt; -1 unknown */
 	int emu_valid;
-	char emu_reason[160];
+	char emu_reason[256];
 	char pictures[256]; /* drawn by analysis_run, or why not (plot_error) */
 	char plot_error[512];
 };
@@ -106,6 +107,7 @@ struct run_summary {
 	double verified;                    /* likewise for verified segments */
 	double control_overhead;            /* -1 without a capture */
 	double mesh_first_ms, mesh_last_ms; /* means over peers with mesh rounds */
+	int valid;                          /* the emulation verdict; -1 not judged */
 };
 
 /* Per-peer figures of a group (peers of its mode or stream, or all),
@@ -135,8 +137,20 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out);
  * overlay. The figures are reported either way. */
 #define EMU_IDLE_MEAN_MIN 0.10
 #define EMU_IDLE_SECOND_MIN 0.02
-/* Judges emu; reason says why when not valid. Returns 1 when valid. */
-int analysis_emulation_valid(const struct rundir_emulation *emu, char *reason, size_t len);
+/* The shaping switch must release 99% of frames within the larger of these
+ * of their due time: the delay bar the testbed is held to (a delay within
+ * max(0.5 ms, 2%) of the model's, as tests/bench/netns.sh checks it),
+ * applied to the smallest path delay in use, where lateness weighs most. */
+#define EMU_LATE_MIN_US 500.0
+#define EMU_LATE_PATH_SHARE 0.02
+/* The lateness bound for a run whose smallest path delay is min_path_us
+ * (-1 unknown: EMU_LATE_MIN_US). */
+double analysis_lateness_bound_us(double min_path_us);
+/* Judges emu; reason says why when not valid, or what was measured. The
+ * lateness rule applies only where a switch measured it. Returns 1 when
+ * valid. */
+int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us, char *reason,
+                             size_t len);
 
 /* Read a run directory. A host whose logs are missing or damaged is
  * reported in its peer_metrics (missing) and the rest goes on; only a

@@ -91,6 +91,7 @@ static double median(const double *v, int n)
 void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->valid = m->have_emulation ? m->emu_valid : -1;
 	struct group_peers gp;
 	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
 	if (!m->ngroups || group_gather(m, &m->g[0], &gp)) {
@@ -145,6 +146,49 @@ static void adl_json(struct json *j, const struct metrics_group *g, const struct
 	json_obj_end(j);
 }
 
+/* {"mean": .., "max": ..} in cores. */
+static void cpu_json(struct json *j, const char *key, double mean, double max)
+{
+	json_key(j, key);
+	json_obj_begin(j);
+	json_kdouble(j, "mean", mean, 4);
+	json_kdouble(j, "max", max, 4);
+	json_obj_end(j);
+}
+
+/* The switch's figures; null where the backend has no switch. */
+static void emulation_switch_json(struct json *j, const struct run_metrics *m)
+{
+	const struct rundir_emulation *e = &m->emu;
+	if (!e->have_switch) {
+		json_key(j, "switch_cpu");
+		json_null(j);
+		json_key(j, "lateness_ms");
+		json_null(j);
+		json_key(j, "drops");
+		json_null(j);
+		return;
+	}
+	cpu_json(j, "switch_cpu", e->switch_cpu_mean, e->switch_cpu_max);
+	json_key(j, "lateness_ms");
+	json_obj_begin(j);
+	json_kdouble(j, "p50", e->late_p50_us / 1000, 4);
+	json_kdouble(j, "p99", e->late_p99_us / 1000, 4);
+	json_kdouble(j, "max", e->late_max_us / 1000, 4);
+	json_kdouble(j, "bound", analysis_lateness_bound_us(m->min_path_us) / 1000, 4);
+	json_obj_end(j);
+	json_ku64(j, "frames", e->frames);
+	json_key(j, "drops");
+	json_obj_begin(j);
+	json_ku64(j, "queue", e->drop_queue);
+	json_ku64(j, "random_loss", e->drop_loss);
+	json_ku64(j, "partition", e->drop_partition);
+	json_ku64(j, "kernel_send", e->drop_send);
+	json_ku64(j, "kernel_receive", e->drop_receive);
+	json_ku64(j, "switch_buffers", e->drop_nobuf);
+	json_obj_end(j);
+}
+
 static void emulation_json(struct json *j, const struct run_metrics *m)
 {
 	json_key(j, "emulation");
@@ -154,6 +198,8 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_kdouble(j, "cpu_idle_mean", m->emu.cpu_idle_mean, 4);
 	json_kdouble(j, "cpu_idle_min", m->emu.cpu_idle_min, 4);
 	json_ku64(j, "samples", m->emu.samples);
+	cpu_json(j, "hosts_cpu", m->emu.hosts_cpu_mean, m->emu.hosts_cpu_max);
+	emulation_switch_json(j, m);
 	json_obj_end(j);
 }
 
@@ -427,8 +473,37 @@ static void report_pictures(const struct run_metrics *m, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* The emulation's verdict, and what the hosts and the switch used and did. */
+static void report_emulation(const struct run_metrics *m, FILE *out)
+{
+	const struct rundir_emulation *e = &m->emu;
+	fprintf(out, "emulation: %s: %s\n",
+	        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
+	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f)",
+	        e->hosts_cpu_mean, e->hosts_cpu_max);
+	if (!e->have_switch) {
+		fprintf(out, "; the backend has no shaping switch\n");
+		return;
+	}
+	fprintf(out,
+	        ", switch %.2f (%.2f); release lateness p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
+	        "%llu frames, dropped: queue %llu, random loss %llu, partition %llu, kernel send "
+	        "%llu, kernel receive %llu, switch buffers %llu\n",
+	        e->switch_cpu_mean, e->switch_cpu_max, e->late_p50_us / 1000, e->late_p99_us / 1000,
+	        e->late_max_us / 1000, (unsigned long long)e->frames,
+	        (unsigned long long)e->drop_queue, (unsigned long long)e->drop_loss,
+	        (unsigned long long)e->drop_partition, (unsigned long long)e->drop_send,
+	        (unsigned long long)e->drop_receive, (unsigned long long)e->drop_nobuf);
+}
+
 void analysis_report(const struct run_metrics *m, FILE *out)
 {
+	/* First, so that nobody reads the figures below as the protocol's. */
+	if (m->have_emulation && !m->emu_valid)
+		fprintf(out,
+		        "WARNING: emulation NOT VALID (%s): the figures below measure the "
+		        "machine, not the protocol\n",
+		        m->emu_reason);
 	fprintf(out, "run %s: %d peers\n", m->dir, m->npeers);
 	report_peers(m, out);
 	if (!m->ngroups)
@@ -450,8 +525,7 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 	}
 	report_details(m, &s, out);
 	if (m->have_emulation)
-		fprintf(out, "emulation: %s: %s\n",
-		        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
+		report_emulation(m, out);
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
 	else if (*m->overhead_error)

@@ -22,65 +22,6 @@ double quantile_sorted(const double *v, size_t n, double q)
 	return v[i < n ? i : n - 1];
 }
 
-/* Values below HIST_SUB get a bucket each; above, a power of two [2^e,
- * 2^(e+1)) is split into HIST_SUB equal buckets. */
-static size_t bucket_of(uint64_t v)
-{
-	if (v < HIST_SUB)
-		return (size_t)v;
-	int e = 63 - __builtin_clzll(v); /* e >= 7 */
-	uint64_t sub = (v >> (e - 7)) - HIST_SUB;
-	size_t i = (size_t)(e - 6) * HIST_SUB + (size_t)sub;
-	return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
-}
-
-static double bucket_mid(size_t i)
-{
-	if (i < HIST_SUB)
-		return (double)i;
-	int e = (int)(i / HIST_SUB) + 6;
-	double width = (double)(1ull << (e - 7));
-	double lo = (double)(1ull << e) + (double)(i % HIST_SUB) * width;
-	return lo + width / 2;
-}
-
-void hist_add(struct hist *h, uint64_t v)
-{
-	h->b[bucket_of(v)]++;
-	h->n++;
-	h->sum += v;
-	if (v > h->max)
-		h->max = v;
-}
-
-void hist_merge(struct hist *into, const struct hist *from)
-{
-	for (size_t i = 0; i < HIST_BUCKETS; i++)
-		into->b[i] += from->b[i];
-	into->n += from->n;
-	into->sum += from->sum;
-	if (from->max > into->max)
-		into->max = from->max;
-}
-
-double hist_quantile(const struct hist *h, double q)
-{
-	if (!h->n)
-		return 0;
-	if (q >= 1)
-		return (double)h->max;
-	/* The same nearest rank as quantile_sorted. */
-	uint64_t rank = (uint64_t)(q * (double)(h->n - 1) + 0.5), seen = 0;
-	for (size_t i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->b[i];
-		if (seen > rank) {
-			double mid = bucket_mid(i);
-			return mid > (double)h->max ? (double)h->max : mid;
-		}
-	}
-	return (double)h->max;
-}
-
 static void json_cdf_point(struct json *j, double value, double share, int decimals)
 {
 	json_arr_begin(j);

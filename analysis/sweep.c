@@ -12,7 +12,7 @@
 
 #define SWEEP_HEADER                                                                               \
 	"point,seed,peers,played,startup_median_s,delay_median_ms,continuity,verified,"            \
-	"control_overhead,run_dir"
+	"control_overhead,valid,run_dir"
 
 FILE *sweep_csv_open(const char *parent, char *err, size_t errlen)
 {
@@ -32,9 +32,14 @@ FILE *sweep_csv_open(const char *parent, char *err, size_t errlen)
 void sweep_csv_row(FILE *f, const char *point, uint64_t seed, const struct run_summary *s,
                    const char *run_dir)
 {
-	fprintf(f, "\"%s\",%llu,%d,%d,%.3f,%.1f,%.5f,%.5f,%.5f,%s\n", point,
+	/* valid: 1 or 0 as the emulation was judged, empty when it was not. */
+	fprintf(f, "\"%s\",%llu,%d,%d,%.3f,%.1f,%.5f,%.5f,%.5f,%s,%s\n", point,
 	        (unsigned long long)seed, s->peers, s->played, s->startup_median_s,
-	        s->delay_median_ms, s->continuity, s->verified, s->control_overhead, run_dir);
+	        s->delay_median_ms, s->continuity, s->verified, s->control_overhead,
+	        s->valid < 0 ? ""
+	        : s->valid   ? "1"
+	                     : "0",
+	        run_dir);
 	fflush(f);
 }
 

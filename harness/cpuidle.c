@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int cpuidle_parse(const char *line, uint64_t *idle, uint64_t *total)
 {
@@ -27,6 +28,7 @@ void cpuidle_add(struct cpuidle *c, uint64_t idle, uint64_t total)
 		if (share > 1)
 			share = 1;
 		c->sum += share;
+		c->last = share;
 		if (!c->samples || share < c->min)
 			c->min = share;
 		c->samples++;
@@ -48,4 +50,58 @@ int cpuidle_sample(struct cpuidle *c)
 		return -1;
 	cpuidle_add(c, idle, total);
 	return 0;
+}
+
+int cpuidle_parse_proc(const char *line, uint64_t *ticks)
+{
+	/* The command name may hold spaces and parentheses; the fields
+	 * after the last ')' are fixed: state is the 3rd field of the line,
+	 * utime and stime the 14th and 15th. */
+	const char *p = strrchr(line, ')');
+	uint64_t ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" SCNu64 " %" SCNu64,
+	                 &ut, &st) != 2)
+		return -1;
+	*ticks = ut + st;
+	return 0;
+}
+
+int cpuidle_proc_seconds(pid_t pid, double *cpu_s)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	uint64_t ticks;
+	int ok = f && fgets(line, sizeof(line), f) && cpuidle_parse_proc(line, &ticks) == 0;
+	if (f)
+		fclose(f);
+	if (!ok)
+		return -1;
+	static long hz;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	*cpu_s = (double)ticks / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t now_us)
+{
+	if (!u->have) {
+		*u = (struct cpuuse){cpu_s, cpu_s, now_us, now_us, 0, 1};
+		return;
+	}
+	if (now_us <= u->last_us)
+		return;
+	double cores = (cpu_s - u->last_s) / ((double)(now_us - u->last_us) / 1e6);
+	if (cores > u->max)
+		u->max = cores;
+	u->last_s = cpu_s;
+	u->last_us = now_us;
+}
+
+double cpuuse_mean(const struct cpuuse *u)
+{
+	if (!u->have || u->last_us <= u->first_us)
+		return 0;
+	return (u->last_s - u->first_s) / ((double)(u->last_us - u->first_us) / 1e6);
 }

@@ -1,16 +1,27 @@
 /* The machine's CPU headroom during a run, sampled once a second from
  * /proc/stat: a run whose cores were saturated is not a protocol result
- * (Mininet-HiFi judged its runs by the same headroom). */
+ * (Mininet-HiFi judged its runs by the same headroom). Also what given
+ * processes used, from /proc/PID/stat, so a report can say who took it. */
 #ifndef ANYSEE_CPUIDLE_H
 #define ANYSEE_CPUIDLE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cpuidle {
 	uint64_t last_idle, last_total; /* the previous /proc/stat reading */
 	int have_last;
 	double sum, min; /* over the samples: idle share of all cores */
+	double last;     /* the latest sample */
 	uint64_t samples;
+};
+
+/* CPU seconds of a process or a group, turned into cores used. */
+struct cpuuse {
+	double first_s, last_s;     /* CPU seconds at the first and latest sample */
+	uint64_t first_us, last_us; /* when they were taken, monotonic */
+	double max;                 /* the busiest interval, in cores */
+	int have;
 };
 
 /* The aggregate "cpu" line of /proc/stat into idle (idle + iowait) and
@@ -20,5 +31,16 @@ int cpuidle_parse(const char *line, uint64_t *idle, uint64_t *total);
 void cpuidle_add(struct cpuidle *c, uint64_t idle, uint64_t total);
 /* Reads /proc/stat and adds a sample; -1 when it cannot be read. */
 int cpuidle_sample(struct cpuidle *c);
+
+/* utime + stime of a /proc/PID/stat line, in clock ticks; -1 when it is
+ * not one. */
+int cpuidle_parse_proc(const char *line, uint64_t *ticks);
+/* CPU seconds used so far by process pid; -1 when it cannot be read (it
+ * is gone). */
+int cpuidle_proc_seconds(pid_t pid, double *cpu_s);
+/* Adds a reading: cpu_s CPU seconds in total at now_us. */
+void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t now_us);
+/* Cores used between the first and latest reading; 0 before two. */
+double cpuuse_mean(const struct cpuuse *u);
 
 #endif

@@ -26,6 +26,7 @@
 #include "lib/loop.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
+#include "netns/switch.h"
 #include "peer/log.h"
 
 #define STOP_GRACE_US 3000000u
@@ -59,7 +60,13 @@ struct runner {
 	char *playing;
 	uint64_t due, on_time;
 	int tty;
-	struct cpuidle cpu; /* the machine's headroom, for emulation validity */
+	/* For emulation validity: the machine's headroom, what the hosts'
+	 * processes and the switch used, and the switch's counters. */
+	struct cpuidle cpu;
+	struct cpuuse hosts_cpu, switch_cpu;
+	double exited_cpu_s; /* CPU of the host processes reaped so far */
+	struct switch_summary sw;
+	int have_sw;
 };
 
 static double elapsed(const struct runner *r)
@@ -467,14 +474,18 @@ static uint64_t progress_timer(struct loop *l, void *arg)
 	int playing = 0;
 	for (int i = 0; i < r->s->nh; i++)
 		playing += r->playing[i] && r->st[i] == H_RUNNING;
-	char line[256], cont[32] = "-";
+	char line[320], cont[32] = "-", late[32] = "-", idle[32] = "-";
 	if (r->due)
 		snprintf(cont, sizeof(cont), "%.4f", (double)r->on_time / (double)r->due);
+	if (r->have_sw && r->sw.late_n)
+		snprintf(late, sizeof(late), "%.2f ms", (double)r->sw.late_p99_ns / 1e6);
+	if (r->cpu.samples)
+		snprintf(idle, sizeof(idle), "%.0f%%", 100 * r->cpu.last);
 	snprintf(line, sizeof(line),
 	         "[%6.1f/%.0f s] hosts up %d/%d, playing %d, joins %d, leaves %d, crashes %d, "
-	         "died %d, continuity %s",
+	         "died %d, continuity %s, lateness p99 %s, idle %s",
 	         elapsed(r), r->s->duration, count_state(r, H_RUNNING), r->s->nh, playing, r->joins,
-	         r->leaves, r->crashes, r->died, cont);
+	         r->leaves, r->crashes, r->died, cont, late, idle);
 	if (r->tty)
 		fprintf(stderr, "\r%s\033[K", line);
 	else
@@ -499,10 +510,11 @@ static void reap(struct runner *r)
 			else
 				hl = snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
 			/* What the process cost, for the per-peer CPU and memory figures. */
+			double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+			r->exited_cpu_s += cpu;
 			snprintf(how + hl, sizeof(how) - (size_t)hl, " cpu_s=%.3f maxrss_kb=%ld",
-			         (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-			             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-			         ru.ru_maxrss);
+			         cpu, ru.ru_maxrss);
 			if (r->st[i] == H_RUNNING) {
 				/* Unexpected: recorded, never fatal to the run. */
 				r->st[i] = H_DIED;
@@ -726,13 +738,53 @@ static int set_up(struct runner *r, char *rundir, size_t rundirlen, char *err, s
 	return open_loop(r, err, errlen);
 }
 
-/* Fire the schedule in real time until the duration, an interrupt or a
- * scenario error. */
+/* What the hosts' processes (running ones from /proc, reaped ones from
+ * wait4) and the switch have used so far, and the switch's counters (its
+ * one line of key=value pairs, the backend's only report). */
+static void sample_procs(struct runner *r)
+{
+	uint64_t now = mono_us();
+	double hosts = r->exited_cpu_s, s;
+	for (int i = 0; i < r->s->nh; i++)
+		if (r->pid[i] > 0 && cpuidle_proc_seconds(r->pid[i], &s) == 0)
+			hosts += s;
+	cpuuse_add(&r->hosts_cpu, hosts, now);
+	char line[512];
+	r->have_sw =
+	    testbed_stats(r->tb, line, sizeof(line)) == 0 && switch_stats_parse(line, &r->sw) == 0;
+	if (r->have_sw)
+		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, now);
+}
+
 static uint64_t cpu_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
 	cpuidle_sample(&r->cpu);
+	sample_procs(r);
 	return 1000000u;
+}
+
+/* The switch's part of the record: CPU, lateness and drops by cause. */
+static void emulation_switch(const struct runner *r, struct rundir_emulation *e)
+{
+	const struct switch_summary *w = &r->sw;
+	e->have_switch = r->have_sw;
+	if (!r->have_sw)
+		return;
+	e->switch_cpu_mean = cpuuse_mean(&r->switch_cpu);
+	e->switch_cpu_max = r->switch_cpu.max;
+	e->late_p50_us = (double)w->late_p50_ns / 1e3;
+	e->late_p99_us = (double)w->late_p99_ns / 1e3;
+	e->late_max_us = (double)w->late_max_ns / 1e3;
+	/* ARP is answered outside the model; unknown destinations never
+	 * enter it. */
+	e->frames = w->rx - w->arp_replies - w->drop_unknown;
+	e->drop_queue = w->drop_queue;
+	e->drop_loss = w->drop_loss;
+	e->drop_partition = w->drop_partition;
+	e->drop_send = w->tx_errors;
+	e->drop_receive = w->drop_kernel;
+	e->drop_nobuf = w->drop_nobuf;
 }
 
 /* What the emulation's own load was, for the analysis to judge. */
@@ -740,19 +792,28 @@ static void write_emulation(struct runner *r)
 {
 	if (!r->cpu.samples)
 		return;
+	sample_procs(r);
 	struct rundir_emulation e = {
 	    .cpu_idle_mean = r->cpu.sum / (double)r->cpu.samples,
 	    .cpu_idle_min = r->cpu.min,
 	    .samples = r->cpu.samples,
+	    .hosts_cpu_mean = cpuuse_mean(&r->hosts_cpu),
+	    .hosts_cpu_max = r->hosts_cpu.max,
 	};
+	emulation_switch(r, &e);
 	char err[512];
 	if (rundir_emulation_write(r->dir, &e, err, sizeof(err)))
 		hlog(r, "emulation record not written: %s", err);
 	else
-		hlog(r, "CPU idle over the run: mean %.1f%%, lowest second %.1f%%",
-		     100 * e.cpu_idle_mean, 100 * e.cpu_idle_min);
+		hlog(r,
+		     "CPU idle over the run: mean %.1f%%, lowest second %.1f%%; hosts %.2f cores, "
+		     "switch %.2f cores",
+		     100 * e.cpu_idle_mean, 100 * e.cpu_idle_min, e.hosts_cpu_mean,
+		     e.switch_cpu_mean);
 }
 
+/* Fire the schedule in real time until the duration, an interrupt or a
+ * scenario error. */
 static int run_loop(struct runner *r, char *err, size_t errlen)
 {
 	r->hooks = (struct scenario_hooks){
@@ -763,6 +824,7 @@ static int run_loop(struct runner *r, char *err, size_t errlen)
 	loop_add_timer(r->loop, (uint64_t)(r->s->duration * 1e6), end_timer, r);
 	loop_add_timer(r->loop, 1000000u, progress_timer, r);
 	cpuidle_sample(&r->cpu);
+	sample_procs(r);
 	loop_add_timer(r->loop, 1000000u, cpu_timer, r);
 	loop_run(r->loop, on_signal, r);
 	write_emulation(r);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,38 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
 	return rc;
 }
 
+/* The one definition of emulation.txt's keys. Required keys come first;
+ * switch keys are written only with a switch, and their presence on
+ * reading is what have_switch says. */
+enum emu_kind { EMU_DOUBLE, EMU_U64 };
+enum emu_need { EMU_REQUIRED, EMU_OPTIONAL, EMU_SWITCH };
+static const struct {
+	const char *key;
+	size_t off;
+	enum emu_kind kind;
+	enum emu_need need;
+} emu_keys[] = {
+#define EMU_FIELD(f) #f, offsetof(struct rundir_emulation, f)
+    {EMU_FIELD(cpu_idle_mean), EMU_DOUBLE, EMU_REQUIRED},
+    {EMU_FIELD(cpu_idle_min), EMU_DOUBLE, EMU_REQUIRED},
+    {EMU_FIELD(samples), EMU_U64, EMU_REQUIRED},
+    {EMU_FIELD(hosts_cpu_mean), EMU_DOUBLE, EMU_OPTIONAL},
+    {EMU_FIELD(hosts_cpu_max), EMU_DOUBLE, EMU_OPTIONAL},
+    {EMU_FIELD(switch_cpu_mean), EMU_DOUBLE, EMU_SWITCH},
+    {EMU_FIELD(switch_cpu_max), EMU_DOUBLE, EMU_SWITCH},
+    {EMU_FIELD(late_p50_us), EMU_DOUBLE, EMU_SWITCH},
+    {EMU_FIELD(late_p99_us), EMU_DOUBLE, EMU_SWITCH},
+    {EMU_FIELD(late_max_us), EMU_DOUBLE, EMU_SWITCH},
+    {EMU_FIELD(frames), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_queue), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_loss), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_partition), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_send), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_receive), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(drop_nobuf), EMU_U64, EMU_SWITCH},
+#undef EMU_FIELD
+};
+
 int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
                            size_t errlen)
 {
@@ -160,28 +193,68 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
 	FILE *f = rundir_fopen(path, "w");
 	if (!f)
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
-	fprintf(f, "cpu_idle_mean=%.4f\ncpu_idle_min=%.4f\nsamples=%llu\n", e->cpu_idle_mean,
-	        e->cpu_idle_min, (unsigned long long)e->samples);
+	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
+		const void *v = (const char *)e + emu_keys[k].off;
+		if (emu_keys[k].need == EMU_SWITCH && !e->have_switch)
+			continue;
+		if (emu_keys[k].kind == EMU_DOUBLE)
+			fprintf(f, "%s=%.6g\n", emu_keys[k].key, *(const double *)v);
+		else
+			fprintf(f, "%s=%llu\n", emu_keys[k].key,
+			        (unsigned long long)*(const uint64_t *)v);
+	}
 	if (ferror(f) | fclose(f))
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	return 0;
 }
 
+/* One "key=value" line into e; returns the key's index, or -1 when the key
+ * is unknown (a newer harness's) or the value unreadable. */
+static int emu_line(char *line, struct rundir_emulation *e)
+{
+	char *eq = strchr(line, '=');
+	if (!eq)
+		return -1;
+	*eq = 0;
+	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
+		if (strcmp(line, emu_keys[k].key))
+			continue;
+		void *v = (char *)e + emu_keys[k].off;
+		char *end;
+		errno = 0;
+		if (emu_keys[k].kind == EMU_DOUBLE)
+			*(double *)v = strtod(eq + 1, &end);
+		else
+			*(uint64_t *)v = strtoull(eq + 1, &end, 10);
+		return errno || end == eq + 1 || (*end && *end != '\n') ? -1 : (int)k;
+	}
+	return -1;
+}
+
 int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen)
 {
+	memset(e, 0, sizeof(*e));
 	char path[4096];
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
 		return err_set(err, errlen, "%s/%s: path too long", dir, RUNDIR_EMULATION);
 	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
-	unsigned long long n = 0;
-	int got = fscanf(f, "cpu_idle_mean=%lf cpu_idle_min=%lf samples=%llu", &e->cpu_idle_mean,
-	                 &e->cpu_idle_min, &n);
+	char line[256], seen[ARRAY_LEN(emu_keys)] = {0};
+	while (fgets(line, sizeof(line), f)) {
+		int k = emu_line(line, e);
+		if (k >= 0)
+			seen[k] = 1;
+	}
 	fclose(f);
-	e->samples = n;
-	if (got != 3)
-		return err_set(err, errlen, "%s: expected cpu_idle_mean, cpu_idle_min, samples",
-		               path);
+	e->have_switch = 1;
+	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
+		if (seen[k])
+			continue;
+		if (emu_keys[k].need == EMU_REQUIRED)
+			return err_set(err, errlen, "%s: no %s", path, emu_keys[k].key);
+		if (emu_keys[k].need == EMU_SWITCH)
+			e->have_switch = 0;
+	}
 	return 0;
 }

@@ -38,17 +38,31 @@
 #define RUNDIR_HOST_STDERR "stderr.log"
 
 /* emulation.txt: how faithful the emulation was, as the harness measured
- * it ("key=value" lines). The analysis judges it. */
+ * it ("key=value" lines, keys as the fields below). The analysis judges it.
+ * CPU is in cores: 1 is one core busy for the whole second. */
 #define RUNDIR_EMULATION "emulation.txt"
 
 struct rundir_emulation {
-	double cpu_idle_mean, cpu_idle_min; /* share of all cores idle, per second */
-	uint64_t samples;                   /* seconds sampled */
+	double cpu_idle_mean, cpu_idle_min;   /* share of all cores idle, per second */
+	uint64_t samples;                     /* seconds sampled */
+	double hosts_cpu_mean, hosts_cpu_max; /* the hosts' processes together */
+	/* The userspace shaping switch, when the backend had one: */
+	int have_switch;
+	double switch_cpu_mean, switch_cpu_max;
+	double late_p50_us, late_p99_us, late_max_us; /* release lateness */
+	uint64_t frames;                              /* frames received from hosts */
+	/* Frames dropped, by cause: a full uplink or downlink queue, the
+	 * links' random loss, a partition (the model's own), and the kernel
+	 * refusing a send, the switch socket's receive buffer overflowing, or
+	 * the switch out of frame buffers (the emulator's failures). */
+	uint64_t drop_queue, drop_loss, drop_partition;
+	uint64_t drop_send, drop_receive, drop_nobuf;
 };
 
 int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
                            size_t errlen);
-/* Returns -1 with the reason in err when the file is missing or malformed. */
+/* Returns -1 with the reason in err when the file is missing, or lacks the
+ * CPU idle keys; the switch's keys may be absent (have_switch 0). */
 int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen);
 
 /* One line of hosts.txt. Roles are the scenario's names ("rp", "source",

@@ -6,6 +6,7 @@
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #define BATCH 64         /* frames per recvmmsg and per sendmmsg */
 #define RX_BUDGET 8      /* receive batches before due frames get their turn */
 #define STOP_POLL_MS 100 /* bounds how late a stop set without a signal is seen */
+/* How often the CPU time and the kernel's receive drops are published. */
+#define PUBLISH_NS 10000000u
 /* Once frames arrive closer together than this, the socket is read on a
  * timer at this interval instead of waking the switch for every frame.
  * Kernel receive timestamps keep arrival times exact; only frames due
@@ -85,6 +88,7 @@ struct sw {
 	uint64_t lead_ns;     /* how late timer wakeups are (median) */
 	uint64_t rx_last_ns;  /* last receive pass that found frames */
 	uint64_t rx_poll_ns;  /* next receive pass when coalescing; 0 when waiting on the socket */
+	uint64_t publish_ns;  /* when to publish the CPU time and kernel drops next */
 
 	struct mmsghdr rmsg[BATCH];
 	struct iovec riov[BATCH][3];
@@ -100,6 +104,7 @@ struct sw {
 	struct iovec tiov[BATCH][2];
 	struct sockaddr_ll taddr[BATCH];
 	uint32_t tid[BATCH];
+	uint64_t tdue[BATCH]; /* when the model has each frame leave */
 	uint32_t ntx;
 };
 
@@ -136,6 +141,7 @@ static void tx_flush(struct sw *sw)
 {
 	uint8_t failed[BATCH] = {0};
 	uint32_t off = 0;
+	uint64_t sent = now_ns();
 	while (off < sw->ntx) {
 		int r = sendmmsg(sw->fd, sw->tmsg + off, sw->ntx - off, MSG_DONTWAIT);
 		if (r < 0) {
@@ -150,14 +156,18 @@ static void tx_flush(struct sw *sw)
 		off += (uint32_t)r;
 	}
 	for (uint32_t i = 0; i < sw->ntx; i++) {
-		if (!failed[i] && sw->pool[sw->tid[i]].stage != STAGE_ARP)
+		if (!failed[i] && sw->pool[sw->tid[i]].stage != STAGE_ARP) {
 			sw->st->forwarded++;
+			hist_add(&sw->st->late_ns, sent > sw->tdue[i] ? sent - sw->tdue[i] : 0);
+		}
 		frame_put(sw, sw->tid[i]);
 	}
 	sw->ntx = 0;
 }
 
-static void tx_add(struct sw *sw, uint32_t id, int ifindex)
+/* Queue frame id for sending on ifindex; due is when the model has it
+ * leave (ARP replies leave at once and are not timed). */
+static void tx_add(struct sw *sw, uint32_t id, int ifindex, uint64_t due)
 {
 	struct frame *f = &sw->pool[id];
 	uint32_t i = sw->ntx++;
@@ -177,6 +187,7 @@ static void tx_add(struct sw *sw, uint32_t id, int ifindex)
 	    .msg_iovlen = 2,
 	};
 	sw->tid[i] = id;
+	sw->tdue[i] = due;
 	if (sw->ntx == BATCH)
 		tx_flush(sw);
 }
@@ -246,7 +257,7 @@ static void ingress(struct sw *sw, uint32_t id, int ifindex, uint64_t now)
 	st->rx++;
 	if (f->len >= ETH_HLEN && get16(f->data + 12) == ETH_P_ARP && arp_answer(sw, f, src)) {
 		st->arp_replies++;
-		tx_add(sw, id, ifindex);
+		tx_add(sw, id, ifindex, now);
 		return;
 	}
 	int64_t dst = f->len >= ETH_HLEN ? mac_host(sw, f->data) : -1;
@@ -401,7 +412,7 @@ static void release(struct sw *sw, uint64_t horizon)
 			dueq_push(sw->q, depart, id);
 			continue;
 		}
-		tx_add(sw, id, sw->ifindex_of_host[f->dst]);
+		tx_add(sw, id, sw->ifindex_of_host[f->dst], due);
 	}
 	tx_flush(sw);
 }
@@ -570,13 +581,20 @@ static int sw_open(struct sw *sw, const struct switch_config *cfg, char *err, si
 	return 0;
 }
 
+/* The frames the kernel dropped on the switch socket for want of room;
+ * reading them resets the kernel's count. */
+static void read_kernel_drops(struct sw *sw)
+{
+	struct tpacket_stats ks;
+	socklen_t len = sizeof(ks);
+	if (getsockopt(sw->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
+		sw->st->drop_kernel += ks.tp_drops;
+}
+
 static void sw_close(struct sw *sw)
 {
 	if (sw->fd >= 0) {
-		struct tpacket_stats ks;
-		socklen_t len = sizeof(ks);
-		if (getsockopt(sw->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
-			sw->st->drop_kernel += ks.tp_drops;
+		read_kernel_drops(sw);
 		close(sw->fd);
 	}
 	if (sw->tfd >= 0)
@@ -596,6 +614,20 @@ static void sw_close(struct sw *sw)
 	free(sw->overflow);
 	free(sw->host_of_ifindex);
 	free(sw->ifindex_of_host);
+}
+
+/* The switch's own CPU time and the kernel's drops into the counters, at
+ * most every PUBLISH_NS: both are system calls, too dear for every wakeup. */
+static void publish(struct sw *sw, uint64_t now)
+{
+	if (now < sw->publish_ns)
+		return;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+		sw->st->cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (sw->fd >= 0)
+		read_kernel_drops(sw);
+	sw->publish_ns = now + PUBLISH_NS;
 }
 
 /* After a timer wakeup that was `late`, step the lead towards the median
@@ -633,6 +665,7 @@ static int loop(struct sw *sw, volatile sig_atomic_t *stop, const sigset_t *wait
 			now = now_ns();
 		}
 		release(sw, now + sw->lead_ns);
+		publish(sw, now);
 		if (arm(sw, now) < 0)
 			return err_set(err, errlen, "arming the switch timer: %s", strerror(errno));
 		/* Even with frames still waiting, go through epoll_pwait so a
@@ -683,6 +716,8 @@ int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, cha
 			cfg->ready(cfg->ready_arg);
 		ret = loop(sw, stop, &waitmask, err, errlen);
 	}
+	sw->publish_ns = 0;
+	publish(sw, 0);
 	sw_close(sw);
 	sigprocmask(SIG_SETMASK, &waitmask, NULL);
 
@@ -693,15 +728,79 @@ int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, cha
 	return ret;
 }
 
+/* The one definition of the line's keys, for writing and reading it. */
+static const struct {
+	const char *key;
+	size_t off;
+} summary_keys[] = {
+#define KEY(f) #f, offsetof(struct switch_summary, f)
+    {KEY(rx)},          {KEY(forwarded)},      {KEY(arp_replies)},  {KEY(drop_loss)},
+    {KEY(drop_queue)},  {KEY(drop_partition)}, {KEY(drop_unknown)}, {KEY(drop_nobuf)},
+    {KEY(drop_kernel)}, {KEY(tx_errors)},      {KEY(cpu_ms)},       {KEY(late_n)},
+    {KEY(late_p50_ns)}, {KEY(late_p99_ns)},    {KEY(late_max_ns)},
+#undef KEY
+};
+
+static uint64_t *summary_field(struct switch_summary *s, size_t k)
+{
+	return (uint64_t *)((char *)s + summary_keys[k].off);
+}
+
+void switch_summarize(const struct switch_stats *st, struct switch_summary *out)
+{
+	*out = (struct switch_summary){
+	    .rx = st->rx,
+	    .forwarded = st->forwarded,
+	    .arp_replies = st->arp_replies,
+	    .drop_loss = st->drop_loss,
+	    .drop_queue = st->drop_queue,
+	    .drop_partition = st->drop_partition,
+	    .drop_unknown = st->drop_unknown,
+	    .drop_nobuf = st->drop_nobuf,
+	    .drop_kernel = st->drop_kernel,
+	    .tx_errors = st->tx_errors,
+	    .cpu_ms = st->cpu_ns / 1000000u,
+	    .late_n = st->late_ns.n,
+	    .late_p50_ns = (uint64_t)hist_quantile(&st->late_ns, 0.5),
+	    .late_p99_ns = (uint64_t)hist_quantile(&st->late_ns, 0.99),
+	    .late_max_ns = st->late_ns.max,
+	};
+}
+
 void switch_stats_format(const struct switch_stats *st, char *buf, size_t len)
 {
-	snprintf(buf, len,
-	         "rx=%llu forwarded=%llu arp_replies=%llu drop_loss=%llu drop_queue=%llu "
-	         "drop_partition=%llu drop_unknown=%llu drop_nobuf=%llu drop_kernel=%llu "
-	         "tx_errors=%llu",
-	         (unsigned long long)st->rx, (unsigned long long)st->forwarded,
-	         (unsigned long long)st->arp_replies, (unsigned long long)st->drop_loss,
-	         (unsigned long long)st->drop_queue, (unsigned long long)st->drop_partition,
-	         (unsigned long long)st->drop_unknown, (unsigned long long)st->drop_nobuf,
-	         (unsigned long long)st->drop_kernel, (unsigned long long)st->tx_errors);
+	struct switch_summary s;
+	switch_summarize(st, &s);
+	size_t used = 0;
+	if (len)
+		*buf = 0;
+	for (size_t k = 0; k < ARRAY_LEN(summary_keys) && used < len; k++) {
+		int n = snprintf(buf + used, len - used, "%s%s=%llu", k ? " " : "",
+		                 summary_keys[k].key, (unsigned long long)*summary_field(&s, k));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+int switch_stats_parse(const char *line, struct switch_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < ARRAY_LEN(summary_keys); k++) {
+		size_t kl = strlen(summary_keys[k].key);
+		const char *p = line;
+		/* The key at the start of the line or after a space. */
+		while ((p = strstr(p, summary_keys[k].key)) &&
+		       ((p != line && p[-1] != ' ') || p[kl] != '='))
+			p += kl;
+		if (!p)
+			return -1;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p + kl + 1, &end, 10);
+		if (errno || end == p + kl + 1)
+			return -1;
+		*summary_field(out, k) = v;
+	}
+	return 0;
 }

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hist.h"
 #include "netns/linkmodel.h"
 
 struct switch_port {
@@ -38,7 +39,7 @@ struct switch_port {
 };
 
 /* Counters, updated as frames pass; point them into shared memory to
- * watch a running switch from another process. */
+ * watch a running switch from another process (no pointers inside). */
 struct switch_stats {
 	uint64_t rx;             /* frames received from ports */
 	uint64_t forwarded;      /* frames sent to their destination */
@@ -48,8 +49,23 @@ struct switch_stats {
 	uint64_t drop_partition; /* sender and receiver in different partitions */
 	uint64_t drop_unknown;   /* no port owns the destination; non-ARP broadcast */
 	uint64_t drop_nobuf;     /* switch out of frame buffers, or frame too large */
-	uint64_t drop_kernel;    /* socket receive buffer overflowed (read at exit) */
+	uint64_t drop_kernel;    /* socket receive buffer overflowed (read every 10 ms) */
 	uint64_t tx_errors;      /* sendmmsg refused a frame */
+	uint64_t cpu_ns;         /* the switch's CPU time, user and system, every 10 ms */
+	/* Release lateness of forwarded frames in ns: when sendmmsg was called
+	 * minus when the model had the frame leave. A frame the switch sends
+	 * early (it aims by the median timer lateness) counts as 0. */
+	struct hist late_ns;
+};
+
+/* The counters as switch_stats_format writes them, and switch_stats_parse
+ * reads them back in another process: lateness as quantiles. */
+struct switch_summary {
+	uint64_t rx, forwarded, arp_replies;
+	uint64_t drop_loss, drop_queue, drop_partition, drop_unknown, drop_nobuf, drop_kernel;
+	uint64_t tx_errors;
+	uint64_t cpu_ms;
+	uint64_t late_n, late_p50_ns, late_p99_ns, late_max_ns;
 };
 
 struct switch_config {
@@ -75,7 +91,11 @@ struct switch_config {
 int switch_run(const struct switch_config *cfg, volatile sig_atomic_t *stop, char *err,
                size_t errlen);
 
-/* The counters as one line of key=value pairs. */
+void switch_summarize(const struct switch_stats *st, struct switch_summary *out);
+/* The counters as one line of key=value pairs, as switch_summary names them. */
 void switch_stats_format(const struct switch_stats *st, char *buf, size_t len);
+/* A line of switch_stats_format back into a summary; -1 when a key is
+ * missing (a line of another backend). */
+int switch_stats_parse(const char *line, struct switch_summary *out);
 
 #endif

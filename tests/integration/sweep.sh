@@ -1,7 +1,8 @@
-# A sweep over both modes with two seeds each: sweep.csv holds every run,
-# the pictures show each metric per mode with error bars over the repeats,
-# compare judges the repeated points over their runs, and check holds a
-# normal run to the committed figure-1 baseline.
+# A sweep over both modes with two seeds each: sweep.csv holds every run
+# with its emulation verdict, the pictures show each metric per mode with
+# error bars over the repeats, compare judges the repeated points over
+# their runs, and check holds a normal run to the committed figure-1
+# baseline.
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
@@ -11,6 +12,10 @@ trap 'rm -rf "$out"' EXIT
   || fail "sweep failed: $(tail -5 "$out/sweep.txt")"
 rows=$(tail -n +2 "$out/sw/sweep.csv" | wc -l)
 [ "$rows" -eq 4 ] || fail "sweep.csv has $rows runs, want 4"
+# Each run's emulation verdict, 1 or 0, before the run directory.
+head -1 "$out/sw/sweep.csv" | grep -q ',valid,run_dir$' || fail "sweep.csv has no valid column"
+awk -F, 'NR > 1 && $(NF - 1) !~ /^[01]$/ {bad = 1} END {exit bad}' "$out/sw/sweep.csv" \
+  || fail "a run without a verdict in sweep.csv: $(cat "$out/sw/sweep.csv")"
 for p in sweep_played sweep_startup sweep_delay sweep_continuity; do
   [ -s "$out/sw/plots/$p.svg" ] && [ -s "$out/sw/plots/$p.png" ] || fail "picture $p missing"
 done

@@ -63,7 +63,8 @@ ip_of() { echo "10.77.0.$(($1 + 1))"; }
 setup() {
 	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$root" -o "$work/switch_driver" \
 		"$root/tests/integration/switch_driver.c" "$root/netns/switch.c" \
-		"$root/netns/shaper.c" "$root/netns/linkmodel.c" "$root/lib/util.c" "$root/lib/addr.c" -lm ||
+		"$root/netns/shaper.c" "$root/netns/linkmodel.c" "$root/lib/util.c" "$root/lib/addr.c" \
+		"$root/lib/hist.c" -lm ||
 		die "building switch_driver"
 	ip netns add "$hub" || die "creating namespace $hub"
 	ip -n "$hub" link set lo up

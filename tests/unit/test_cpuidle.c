@@ -14,6 +14,7 @@
 #include "analysis/analysis.h"
 #include "harness/cpuidle.h"
 #include "lib/rundir.h"
+#include "lib/util.h"
 
 static void test_parse(void **state)
 {
@@ -50,22 +51,140 @@ static void test_record_and_verdict(void **state)
 	assert_non_null(mkdtemp(dir));
 	struct rundir_emulation e = {.cpu_idle_mean = 0.55, .cpu_idle_min = 0.3, .samples = 60},
 	                        back;
-	char err[256] = "", why[160];
+	char err[256] = "", why[256];
 	assert_int_equal(rundir_emulation_read(dir, &back, err, sizeof(err)), -1);
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
 	assert_int_equal(rundir_emulation_read(dir, &back, err, sizeof(err)), 0);
 	assert_true(fabs(back.cpu_idle_mean - 0.55) < 1e-4 && back.samples == 60);
-	assert_int_equal(analysis_emulation_valid(&back, why, sizeof(why)), 1);
+	assert_int_equal(back.have_switch, 0); /* a kernel backend's record */
+	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 1);
 	back.cpu_idle_min = 0.01;
-	assert_int_equal(analysis_emulation_valid(&back, why, sizeof(why)), 0);
+	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "busiest second"));
 	back.cpu_idle_mean = 0.05;
-	assert_int_equal(analysis_emulation_valid(&back, why, sizeof(why)), 0);
+	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "on average"));
 	char path[64];
 	snprintf(path, sizeof(path), "%s/%s", dir, RUNDIR_EMULATION);
 	unlink(path);
 	rmdir(dir);
+}
+
+static void test_proc(void **state)
+{
+	(void)state;
+	uint64_t t;
+	/* A command name with a space and a parenthesis. */
+	assert_int_equal(cpuidle_parse_proc("42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 "
+	                                    "250 31 0 0 20 0 1 0 5 1000 10\n",
+	                                    &t),
+	                 0);
+	assert_int_equal(t, 281);
+	assert_int_equal(cpuidle_parse_proc("42 (x) S 1 2\n", &t), -1);
+	double cpu;
+	assert_int_equal(cpuidle_proc_seconds(getpid(), &cpu), 0);
+	assert_true(cpu >= 0);
+	assert_int_equal(cpuidle_proc_seconds(-1, &cpu), -1);
+}
+
+/* Cores used: the mean over the whole span and the busiest interval. */
+static void test_cpuuse(void **state)
+{
+	(void)state;
+	struct cpuuse u = {0};
+	assert_true(cpuuse_mean(&u) == 0);
+	cpuuse_add(&u, 10.0, 1000000);
+	cpuuse_add(&u, 10.5, 2000000); /* half a core */
+	cpuuse_add(&u, 12.0, 3000000); /* 1.5 cores */
+	cpuuse_add(&u, 12.0, 3000000); /* no time passed */
+	assert_true(fabs(cpuuse_mean(&u) - 1.0) < 1e-9);
+	assert_true(fabs(u.max - 1.5) < 1e-9);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void remove_files(const char *dir, const char *const *names, size_t n)
+{
+	char path[256];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* The switch's figures survive the record, and the lateness bound comes
+ * from the smallest delay between two hosts in the run's delays.txt:
+ * max(0.5 ms, 2% of it). */
+static void test_lateness_rule(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/anysee-emu-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_text(dir, RUNDIR_HOSTS,
+	           "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n"
+	           "mon monitor 10.77.0.3 -\n");
+	/* Smallest path 40 ms (2 -> 1); the zero diagonal is no path. */
+	write_text(dir, RUNDIR_DELAYS, "# ms\n0 45 60\n50 0 70\n55 40 0\n");
+	struct rundir_emulation e = {.cpu_idle_mean = 0.9,
+	                             .cpu_idle_min = 0.8,
+	                             .samples = 30,
+	                             .have_switch = 1,
+	                             .switch_cpu_mean = 0.05,
+	                             .late_p50_us = 30,
+	                             .late_p99_us = 700,
+	                             .late_max_us = 3000,
+	                             .frames = 1000,
+	                             .drop_loss = 100,
+	                             .drop_queue = 7};
+	char err[256];
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	struct run_metrics m;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu.have_switch, 1);
+	assert_true(m.emu.frames == 1000 && m.emu.drop_loss == 100 && m.emu.drop_queue == 7);
+	assert_true(fabs(m.min_path_us - 40000) < 1e-6);
+	assert_true(fabs(analysis_lateness_bound_us(m.min_path_us) - 800) < 1e-6);
+	assert_int_equal(m.emu_valid, 1); /* 0.7 ms within 0.8 ms */
+	analysis_free(&m);
+
+	e.late_p99_us = 900;
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu_valid, 0);
+	assert_non_null(strstr(m.emu_reason, "late"));
+	analysis_free(&m);
+
+	/* With a 10 ms path the floor of 0.5 ms holds: 0.7 ms is too late. */
+	write_text(dir, RUNDIR_DELAYS, "0 10 60\n50 0 70\n55 40 0\n");
+	e.late_p99_us = 700;
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_true(fabs(analysis_lateness_bound_us(m.min_path_us) - 500) < 1e-6);
+	assert_int_equal(m.emu_valid, 0);
+	analysis_free(&m);
+	/* No switch (kernel backend): lateness is not judged. */
+	e.have_switch = 0;
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu.have_switch, 0);
+	assert_int_equal(m.emu_valid, 1);
+	analysis_free(&m);
+
+	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_DELAYS, RUNDIR_EMULATION};
+	remove_files(dir, files, ARRAY_LEN(files));
 }
 
 int main(void)
@@ -74,6 +193,9 @@ int main(void)
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_samples),
 	    cmocka_unit_test(test_record_and_verdict),
+	    cmocka_unit_test(test_proc),
+	    cmocka_unit_test(test_cpuuse),
+	    cmocka_unit_test(test_lateness_rule),
 	};
 	return cmocka_run_group_tests_name("cpuidle", tests, NULL, NULL);
 }
