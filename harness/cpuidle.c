@@ -48,7 +48,7 @@ int cpuidle_sample(struct cpuidle *c)
 		fclose(f);
 	if (!ok)
 		return -1;
-	cpuidle_add(c, idle, total);
+	cpuidle_add(c, idle + c->extra_idle, total);
 	return 0;
 }
 

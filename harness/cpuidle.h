@@ -14,6 +14,9 @@ struct cpuidle {
 	double sum, min; /* over the samples: idle share of all cores */
 	double last;     /* the latest sample */
 	uint64_t samples;
+	/* Jiffies so far that count as idle though /proc/stat says busy: the
+	 * SCHED_IDLE spinners' (awake.h), which anything else could have had. */
+	uint64_t extra_idle;
 };
 
 /* CPU seconds of a process or a group, turned into cores used. */

@@ -103,6 +103,8 @@ static const struct opt cli_opts[] = {
      .help = "runs of each grid point, seeds N, N+1, ... (default 1)", .min = 1, .max = 1000,
      .only = CLI_SWEEP},
     {"quiet", OPT_FLAG, C(o.quiet), .help = "no live status line", .short_name = 'q'},
+    {"let-cpus-idle", OPT_FLAG, C(o.let_cpus_idle),
+     .help = "no idle-priority spinners keeping the CPUs from halting during the run"},
     {"unsafe-lua", OPT_FLAG, C(unsafe_lua),
      .help = "give the scenario every Lua library (io, os, ...); it runs as root"},
     {"dry-run", OPT_FLAG, C(o.dry_run),

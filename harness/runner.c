@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness/argv.h"
+#include "harness/awake.h"
 #include "harness/capture.h"
 #include "harness/cpuidle.h"
 #include "harness/evqueue.h"
@@ -47,7 +48,9 @@ struct runner {
 	enum hstate *st;
 	uint64_t t0;
 	int sigfd;
-	sigset_t oldmask; /* restored after teardown: Ctrl-C then works at once */
+	struct awake awake; /* the CPUs kept from halting during the loop */
+	double awake_s;     /* CPU seconds the spinners used, not the harness's work */
+	sigset_t oldmask;   /* restored after teardown: Ctrl-C then works at once */
 	int masked;
 	int interrupted;
 	int error;
@@ -756,9 +759,16 @@ static void sample_procs(struct runner *r)
 		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, now);
 }
 
+/* The spinners' CPU time so far, as /proc/stat jiffies. */
+static uint64_t awake_jiffies(const struct runner *r)
+{
+	return r->awake.n ? (uint64_t)(awake_cpu_s(&r->awake) * (double)sysconf(_SC_CLK_TCK)) : 0;
+}
+
 static uint64_t cpu_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
+	r->cpu.extra_idle = awake_jiffies(r);
 	cpuidle_sample(&r->cpu);
 	sample_procs(r);
 	return 1000000u;
@@ -823,6 +833,11 @@ static int run_loop(struct runner *r, char *err, size_t errlen)
 	loop_add_timer(r->loop, 0, events_timer, r);
 	loop_add_timer(r->loop, (uint64_t)(r->s->duration * 1e6), end_timer, r);
 	loop_add_timer(r->loop, 1000000u, progress_timer, r);
+	char e[256];
+	if (!r->o->let_cpus_idle && awake_start(&r->awake, e, sizeof(e)))
+		hlog(r, "CPUs may halt between frames: %s", e);
+	else if (!r->o->let_cpus_idle)
+		hlog(r, "%d SCHED_IDLE spinners keep the CPUs awake", r->awake.n);
 	cpuidle_sample(&r->cpu);
 	sample_procs(r);
 	loop_add_timer(r->loop, 1000000u, cpu_timer, r);
@@ -860,7 +875,7 @@ static void destroy_testbed(struct runner *r)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6 - r->awake_s;
 	hlog(r, "harness CPU %.2f s over %.1f s (%.2f%% of a core)", cpu, elapsed(r),
 	     r->t0 ? 100.0 * cpu / elapsed(r) : 0.0);
 	hlog(r, "testbed removed in %.3f s; joins %d, leaves %d, crashes %d, died %d",
@@ -870,6 +885,10 @@ static void destroy_testbed(struct runner *r)
 /* Whatever set_up got to, undone: processes, capture, testbed, files. */
 static void tear_down(struct runner *r)
 {
+	if (r->awake.n) {
+		r->awake_s = awake_cpu_s(&r->awake);
+		awake_stop(&r->awake);
+	}
 	if (r->pid && r->st)
 		stop_all(r);
 	if (r->cap)

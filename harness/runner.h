@@ -13,6 +13,7 @@ struct run_options {
 	enum testbed_backend backend;
 	int quiet;
 	int dry_run;       /* resolve topology and schedule into the run directory, start nothing */
+	int let_cpus_idle; /* no SCHED_IDLE spinners keeping the CPUs awake (awake.h) */
 	char *const *sets; /* the --set values, recorded in the run directory */
 	int nsets;
 };
