@@ -42,6 +42,7 @@ pairs() {
 	[ "$classes" -eq $((want + 1)) ] && [ "$leaves" -eq "$want" ] ||
 		fail "host 0 has $classes classes under 2: and $leaves netem leaves, want $((want + 1)) and $want"
 	echo "host 0: $want delay classes with netem leaves for $((n - 1)) destinations"
+	[ -n "$(rtts 0 1 3 0.2)" ] || fail "host 0 gets no reply from host 1: nothing joins them in the hub"
 	awk -v n=$n 'BEGIN {srand(4242); while (c < 100) {a = int(rand() * n); b = int(rand() * n); if (a != b && !((a, b) in seen)) {seen[a, b]; print a, b; c++}}}' >"$WORK/pairs.list"
 	# One pair at a time: the guest has one CPU, and even four pings at once
 	# put a millisecond of its scheduling into some RTTs. Each pair's RTTs
