@@ -29,6 +29,10 @@ struct backend_ops {
 	void (*stop)(void *state);
 };
 
+/* The kernel bridge br0 in the hub, for backends whose hub is a plain
+ * bridge (bridge, netem): a prepare_hub operation. */
+int backend_hub_bridge(struct nl_sock *hub_sk, int *master, char *err, size_t errlen);
+
 extern const struct backend_ops backend_netem_ops;
 extern const struct backend_ops backend_userspace_ops;
 extern const struct backend_ops backend_bridge_ops;

@@ -1,5 +1,7 @@
 /* The bridge backend: a kernel bridge in the hub joins the hosts without
- * any shaping, as a reference to measure the other backends against. */
+ * any shaping, as a reference to measure the other backends against. The
+ * netem backend joins its hosts with the same bridge and shapes on the
+ * veth ends instead. */
 #include "netns/backend.h"
 
 #include <errno.h>
@@ -13,8 +15,10 @@
 #include "lib/util.h"
 
 /* The bridge exists before the hosts, so that each hub port is created
- * enslaved to it. */
-static int bridge_prepare_hub(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
+ * enslaved to it. It lives in the hub namespace and goes with it: every
+ * path that removes the hub (teardown, a failed start, `clean`) removes
+ * the bridge. */
+int backend_hub_bridge(struct nl_sock *sk, int *ifindex, char *err, size_t errlen)
 {
 	struct rtnl_link *br = rtnl_link_bridge_alloc();
 	if (!br)
@@ -32,5 +36,5 @@ static int bridge_prepare_hub(struct nl_sock *sk, int *ifindex, char *err, size_
 }
 
 const struct backend_ops backend_bridge_ops = {
-    .prepare_hub = bridge_prepare_hub,
+    .prepare_hub = backend_hub_bridge,
 };

@@ -1,6 +1,8 @@
 /* The netem backend: kernel HTB and netem qdiscs on both ends of every
  * host's veth (netns/netem.h has the layout), configured over one netlink
- * socket per host namespace and one in the hub. */
+ * socket per host namespace and one in the hub. The hub ends are joined by
+ * a kernel bridge, as in the bridge backend: the shaping is all on the
+ * veths, so the hub only has to forward. */
 #include "netns/backend.h"
 
 #include <errno.h>
@@ -134,6 +136,7 @@ static int netem_apply(struct testbed *tb, void *state, char *err, size_t errlen
 
 const struct backend_ops backend_netem_ops = {
     .available = netem_available,
+    .prepare_hub = backend_hub_bridge,
     .start = netem_start,
     .apply = netem_apply,
     .stop = netem_stop,

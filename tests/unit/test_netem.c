@@ -1057,7 +1057,7 @@ static void test_kernel_netem(void **state)
 	(void)state;
 	char reason[256];
 	if (netem_kernel_probe(reason, sizeof(reason)) != 1) {
-		print_message("skipped: %s\n", reason);
+		print_message("skipped: %s (netem_uml.sh runs it in user-mode Linux)\n", reason);
 		skip();
 	}
 	run_kernel(kernel_netem, 1);

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The netem backend in a real kernel: this machine's kernel may lack
+# sch_netem, so the test runs inside user-mode Linux (tools/uml-run), whose
+# kernel has it. There, `backend auto` must pick netem; a 50-host Waxman
+# testbed must build every host and one delay class per distinct
+# destination delay, and 100 random pairs must ping within the userspace
+# backend's bound of the run's own delay matrix (RTT within max(0.5 ms, 2%)
+# of both one-way delays); then, on a 3-host testbed changed at run time as
+# set_link and partition change it (tests/integration/testbed_driver.c):
+# upload and download rate within 5% (iperf3 UDP), loss within 1 point,
+# jitter's spread, a queue limit, a partition and its healing, a rate and a
+# delay changed in place. Everything lives in the guest's own /run and
+# dies with it; the guest is killed if it runs past its time.
+. "$(dirname "$0")/common.inc"
+set -u
+
+ip_of() { echo "10.77.0.$(($1 + 1))"; }
+# nsenter rather than ip netns exec: the latter remounts /sys, which costs
+# a user-mode Linux guest a tenth of a second every time.
+nsx() { local h=$1; shift; nsenter --net="/run/netns/$ANYSEE_PREFIX-h$h" "$@"; }
+median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# RTTs in ms of COUNT pings at INTERVAL s from host a to host b.
+rtts() { nsx "$1" ping -n -c "$3" -i "$4" -w $(($3 / 10 + 5)) "$(ip_of "$2")" 2>/dev/null | sed -n '/DUP!/d; s/.*time=\([0-9.]*\) ms.*/\1/p'; }
+# PASS when |rtt - want| <= max(0.5 ms, 2% of want).
+within_delay() { awk -v v="$1" -v w="$2" 'BEGIN {t = 0.02 * w; if (t < 0.5) t = 0.5; e = v - w; if (e < 0) e = -e; exit !(v != "" && e <= t)}'; }
+within_pct() { awk -v v="$1" -v w="$2" -v p="$3" 'BEGIN {e = v / w - 1; if (e < 0) e = -e; exit !(v != "" && e <= p / 100)}'; }
+
+# ---- in the guest, beside `anysee-harness net 50` ----
+pairs() {
+	local m=$1 n=50 a b classes leaves want
+	[ "$(ip netns list | grep -c "^$ANYSEE_PREFIX-h[0-9]")" -eq $n ] || fail "not $n host namespaces"
+	for ((a = 0; a < n; a++)); do
+		ip -n "$ANYSEE_PREFIX-h$a" -4 addr show dev eth0 | grep -q "inet $(ip_of "$a")/16" ||
+			fail "host $a has no eth0 with $(ip_of "$a")"
+	done
+	# Host 0's upload: under 2:, the unmatched class and one class per
+	# distinct delay to the other hosts (no jitter or loss here), each with
+	# its netem leaf.
+	classes=$(tc -n "$ANYSEE_PREFIX-h0" class show dev eth0 parent 2: | grep -c '^class htb')
+	leaves=$(tc -n "$ANYSEE_PREFIX-h0" qdisc show dev eth0 | grep -c '^qdisc netem')
+	want=$(awk '!/^#/ {r++} r == 1 {for (c = 2; c <= NF; c++) print $c; exit}' "$m" | sort -u | wc -l)
+	[ "$classes" -eq $((want + 1)) ] && [ "$leaves" -eq "$want" ] ||
+		fail "host 0 has $classes classes under 2: and $leaves netem leaves, want $((want + 1)) and $want"
+	echo "host 0: $want delay classes with netem leaves for $((n - 1)) destinations"
+	[ -n "$(rtts 0 1 3 0.2)" ] || fail "host 0 gets no reply from host 1: nothing joins them in the hub"
+	awk -v n=$n 'BEGIN {srand(4242); while (c < 100) {a = int(rand() * n); b = int(rand() * n); if (a != b && !((a, b) in seen)) {seen[a, b]; print a, b; c++}}}' >"$WORK/pairs.list"
+	# One pair at a time: the guest has one CPU, and even four pings at once
+	# put a millisecond of its scheduling into some RTTs. Each pair's RTTs
+	# go to one file, tagged, for one awk at the end.
+	while read -r a b; do
+		nsx "$a" ping -n -c 6 -i 0.01 -w 5 "$(ip_of "$b")" 2>/dev/null |
+			sed -n "/DUP!/d; s/.*time=\([0-9.]*\) ms.*/$a $b \1/p"
+	done <"$WORK/pairs.list" >"$WORK/pairs.rtt"
+	sort -k1,1n -k2,2n -k3,3g "$WORK/pairs.rtt" | awk '
+		function out() {if (n) print pa, pb, (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2; n = 0}
+		$1 != pa || $2 != pb {out(); pa = $1; pb = $2}
+		{r[++n] = $3}
+		END {out()}' | awk -v m="$m" '
+		BEGIN {while ((getline l < m) > 0) if (l !~ /^#/) {r++; nf = split(l, f, " "); for (c = 1; c <= nf; c++) d[r - 1, c - 1] = f[c]}}
+		{e = d[$1, $2] + d[$2, $1]; err = $3 - e; if (err < 0) err = -err; tol = 0.02 * e; if (tol < 0.5) tol = 0.5
+		 if ($3 != "" && err <= tol) ok++; else print "pair", $1, $2, "rtt", $3, "expected", e
+		 if (err > emax) emax = err; sum += err}
+		END {printf "pairs: %d of %d within the bound, |error| mean %.3f ms, max %.3f ms\n", ok, NR, sum / NR, emax}'
+	[ "$(sort -u -k1,2 "$WORK/pairs.rtt" | wc -l)" -eq 100 ] || echo "pairs: some pairs had no reply"
+}
+
+# ---- in the guest: the 3-host testbed changed at run time ----
+drv() {
+	local reply
+	echo "$*" >&"${DRV[1]}"
+	read -r -u "${DRV[0]}" reply || fail "testbed driver gone at '$*': $(cat "$WORK/driver.log")"
+	[ "$reply" = ok ] || fail "testbed driver: '$*': $reply"
+}
+
+# Receiver's median bit/s over the full seconds after the first, of UDP
+# datagrams of 1400 bytes (1442-byte frames) offered at OFFER.
+udp_rate() {
+	local from=$1 to=$2 offer=$3 log="$WORK/iperf.$1-$2.$3"
+	nsx "$to" iperf3 -s -1 -J --logfile "$log" >/dev/null 2>&1 &
+	sleep 0.5
+	nsx "$from" iperf3 -c "$(ip_of "$to")" -u -b "$offer" -l 1400 -t 3 >/dev/null 2>&1
+	wait
+	jq -r '.intervals[1:][].sum | select(.seconds > 0.9) | .bits_per_second' "$log" | median
+}
+
+check_rate() { # name measured-bit/s model-bit/s
+	local want
+	want=$(awk -v r="$3" 'BEGIN {print r * 1400 / 1442}')
+	echo "$1: $(awk -v x="$2" 'BEGIN {printf "%.0f", x}') bit/s of payload, want $want (model $3 bit/s x 1400/1442)"
+	within_pct "$2" "$want" 5 || fail "$1 off by more than 5%"
+}
+
+runtime() {
+	local ready prefix backend r r0 lost want spread srv cli
+	coproc DRV { "$WORK/testbed_driver" 3 netem 2>"$WORK/driver.log"; }
+	read -r -u "${DRV[0]}" ready prefix backend || fail "testbed driver: $(cat "$WORK/driver.log")"
+	[ "$ready $backend" = "ready netem" ] || fail "testbed driver said '$ready $prefix $backend'"
+	ANYSEE_PREFIX=$prefix
+	drv delay 0 1 10ms; drv delay 0 2 10ms; drv delay 1 2 10ms
+	drv host 0 up=4mbit; drv host 2 down=6mbit; drv apply
+	check_rate "upload 4 Mbit/s (h0 -> h1)" "$(udp_rate 0 1 8M)" 4000000
+	check_rate "download 6 Mbit/s (h1 -> h2)" "$(udp_rate 1 2 12M)" 6000000
+
+	# set_link at run time: the upload rate and a path delay change in place.
+	drv host 0 up=2mbit; drv delay 0 1 25ms; drv apply
+	check_rate "upload changed to 2 Mbit/s" "$(udp_rate 0 1 4M)" 2000000
+	r0=$(rtts 0 1 20 0.01 | median)
+	echo "delay changed to 25 ms: RTT $r0 ms"
+	within_delay "$r0" 50 || fail "RTT $r0 ms after the change, want 50 ms"
+
+	# 5000 datagrams: one standard deviation of the measured share is 0.31
+	# points at 5%, so 1 point is three of them. A thousand a second: more
+	# and the guest's one CPU drops some at the receiver, which is not the
+	# link's loss (the netem leaves' own drop count tells them apart).
+	drv host 1 loss=0.05; drv apply
+	nsx 1 iperf3 -s -1 -J --logfile "$WORK/loss.json" >/dev/null 2>&1 &
+	srv=$!
+	sleep 0.5
+	nsx 2 iperf3 -c "$(ip_of 1)" -u -b 0.8M -l 100 -k 5000 >/dev/null 2>&1
+	wait "$srv"
+	lost=$(jq -r '.end.sum | 100 * .lost_packets / .packets' "$WORK/loss.json")
+	echo "loss 5%: $lost% of 5000 datagrams lost"
+	awk -v l="$lost" 'BEGIN {d = l - 5; if (d < 0) d = -d; exit !(l != "" && d <= 1)}' ||
+		fail "loss $lost%, want 5 +- 1; h2's netem leaves: $(tc -n "$ANYSEE_PREFIX-h2" -s qdisc show dev eth0 | grep -A1 '^qdisc netem' | tr '\n' ' ')"
+
+	# Jitter 4 ms (standard deviation) on h1's link: both ways of the path,
+	# so RTTs spread by 4 x sqrt 2 = 5.66 ms around 50 ms.
+	drv host 1 loss=0 jitter=4ms; drv apply
+	rtts 0 1 400 0.01 >"$WORK/jitter"
+	read -r r spread < <(awk '{s += $1; q += $1 * $1} END {m = s / NR; printf "%.3f %.3f\n", m, sqrt(q / NR - m * m)}' "$WORK/jitter")
+	echo "jitter 4 ms: RTT mean $r ms, standard deviation $spread ms over $(wc -l <"$WORK/jitter") pings; want $r0 (as without jitter) and 5.66"
+	# Jitter must not move the mean: against the RTT just measured without
+	# it, so the guest's own offset (above) cancels. The mean of 400 has a
+	# standard error of 0.28 ms; the bound (1 ms) is over three of them.
+	within_delay "$r" "$r0" || fail "mean RTT $r ms with jitter, $r0 without"
+	within_pct "$spread" 5.657 15 || fail "RTT spread $spread ms, want 5.66 +- 15%"
+
+	# A 15,000-byte queue at 1 Mbit/s holds ten 1442-byte frames, 115 ms of
+	# line time; pings behind a saturating flow wait that long.
+	drv host 1 jitter=0; drv host 2 down=1mbit queue=15000; drv apply
+	nsx 2 iperf3 -s -1 >/dev/null 2>&1 &
+	srv=$!
+	sleep 0.5
+	nsx 1 iperf3 -c "$(ip_of 2)" -u -b 3M -l 1400 -t 3 >/dev/null 2>&1 &
+	cli=$!
+	sleep 1.5
+	r=$(rtts 1 2 10 0.1 | median)
+	wait "$cli" "$srv"
+	want=$(awk 'BEGIN {print 20 + 10 * 1442 * 8 / 1e3 + 98 * 8 / 1e3}')
+	echo "queue 15000 bytes at 1 Mbit/s: loaded RTT $r ms, want $want"
+	within_pct "$r" "$want" 10 || fail "loaded RTT $r ms, want $want ms +- 10%"
+
+	drv partition 2 1; drv apply
+	[ -z "$(rtts 0 2 3 0.2)" ] || fail "h0 reached h2 across a partition"
+	[ -n "$(rtts 0 1 3 0.2)" ] || fail "h0 lost h1, on its side of the partition"
+	drv partition 2 0; drv apply
+	[ -n "$(rtts 0 2 3 0.2)" ] || fail "h0 does not reach h2 after healing"
+	echo "partition: h2 cut off from h0 and back after healing; h1 reachable throughout"
+	exec {DRV[1]}>&-
+	wait "$DRV_PID" || fail "testbed driver exited with $?: $(cat "$WORK/driver.log")"
+	[ -z "$(ip netns list)" ] || fail "namespaces left: $(ip netns list | tr '\n' ' ')"
+}
+
+guest() {
+	local backend
+	# Access delay 10 ms: user-mode Linux adds about 0.26 ms to every round
+	# trip through netem (the mean error measured here, against a 0.11 ms
+	# floor on its bridge), which on the 10 to 25 ms round trips of 1 ms
+	# access links is most of the 0.5 ms bound; on round trips over 40 ms
+	# the 2% part of the bound applies and that guest delay no longer
+	# decides. The bench measures the 1 ms case and says so.
+	SECONDS=0
+	"$BIN/anysee-harness" net 50 --backend auto --waxman 500 --delay 10ms --seed 7 \
+		--delays-out "$WORK/waxman.txt" -- bash "$0" --pairs "$WORK/waxman.txt" \
+		>"$WORK/pairs.out" 2>"$WORK/pairs.log" || fail "net 50: $(cat "$WORK/pairs.out") $(tail -3 "$WORK/pairs.log")"
+	backend=$(sed -n 's/.*backend \([a-z]*\), prefix.*/\1/p' "$WORK/pairs.log")
+	echo "backend auto picked $backend"
+	[ "$backend" = netem ] || fail "backend auto picked '$backend' in a kernel with sch_netem"
+	cat "$WORK/pairs.out"
+	grep -q '^pairs: 100 of 100 within' "$WORK/pairs.out" || fail "pairs outside the bound"
+	echo "(50 hosts and 100 pairs in $SECONDS s)"
+	SECONDS=0
+	runtime
+	echo "(run-time changes in $SECONDS s)"
+	# The unit test's kernel cases (install and in-place update of the whole
+	# tree, checked object by object) skip on a host without netem.
+	"$WORK/test_netem" >"$WORK/unit.log" 2>&1 ||
+		fail "test_netem in the guest: $(grep -E 'FAIL|ERROR|Assert' "$WORK/unit.log" | head -5)"
+	! grep -q '^\[  SKIPPED \]' "$WORK/unit.log" || fail "test_netem skipped in the guest: $(grep '^skipped' "$WORK/unit.log")"
+	echo "unit: test_netem $(grep '^\[  PASSED  \]' "$WORK/unit.log"), none skipped"
+}
+
+case "${1:-}" in
+--pairs) pairs "$2"; exit ;;
+--guest) guest; exit ;;
+esac
+
+need_root
+if ! command -v linux.uml >/dev/null; then
+	echo "skip: user-mode-linux is not installed (make deps installs it; it could not be installed here)"
+	exit 77
+fi
+for t in ping iperf3 jq tc gcc pkg-config; do
+	command -v $t >/dev/null || { echo "skip: $t is not installed (make deps installs it)"; exit 77; }
+done
+WORK=$(mktemp -d /tmp/anysee-netem-uml.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export WORK
+# shellcheck disable=SC2046
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$ROOT" -o "$WORK/testbed_driver" \
+	"$ROOT/tests/integration/testbed_driver.c" "$BIN/../lib/libnetns.a" "$BIN/../lib/libbase.a" \
+	$(pkg-config --libs libnl-route-3.0) -lm -lpthread || fail "building testbed_driver"
+# The unit test again without the sanitizers, which cannot map their shadow
+# memory in the guest's smaller address space.
+# shellcheck disable=SC2046
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter -I"$ROOT" \
+	$(pkg-config --cflags libnl-route-3.0 cmocka) -o "$WORK/test_netem" "$ROOT/tests/unit/test_netem.c" \
+	"$BIN/../lib/libnetns.a" "$BIN/../lib/libbase.a" $(pkg-config --libs libnl-route-3.0 cmocka) \
+	-lm -lpthread || fail "building test_netem"
+SECONDS=0
+ANYSEE_UML_TIMEOUT=${ANYSEE_UML_TIMEOUT:-150} "$ROOT/tools/uml-run" bash "$0" --guest
+rc=$?
+[ $rc -eq 0 ] || fail "in user-mode Linux (exit $rc, after $SECONDS s)"
+echo "pass: the netem backend carried every check in user-mode Linux ($SECONDS s, boot included)"
