@@ -9,7 +9,7 @@ out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 scenario="$out/capture.lua"
-sed 's/^run *{.*}$/run { duration = 20, capture = true }/' "$ROOT/scenarios/quickstart.lua" >"$scenario"
+sed 's/^run *{.*}$/run { duration = 12, capture = true }/' "$ROOT/scenarios/quickstart.lua" >"$scenario"
 grep -q 'capture = true' "$scenario" || fail "no run{} line to rewrite in quickstart.lua"
 
 # tshark warns on stderr when run as root; anything else there is an error.

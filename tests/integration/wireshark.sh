@@ -91,10 +91,10 @@ for port in 7000 5000; do
 done
 
 sed -e 's/figure1\.matrix/wireshark.matrix/' \
-  -e 's/^peer { name = "e", \(.*\) }$/peer { name = "e", \1, leave_at = 18 }\nmonitor { name = "mon" }/' \
-  -e 's/^run *{.*}$/run { duration = 25, capture = true, snaplen = 65535 }/' \
+  -e 's/^peer { name = "e", \(.*\) }$/peer { name = "e", \1, leave_at = 10 }\nmonitor { name = "mon" }/' \
+  -e 's/^run *{.*}$/run { duration = 14, capture = true, snaplen = 65535 }/' \
   "$ROOT/scenarios/figure1.lua" >"$out/wireshark.lua"
-grep -q 'leave_at = 18' "$out/wireshark.lua" && grep -q 'monitor {' "$out/wireshark.lua" \
+grep -q 'leave_at = 10' "$out/wireshark.lua" && grep -q 'monitor {' "$out/wireshark.lua" \
   && grep -q 'capture = true' "$out/wireshark.lua" || fail "cannot rewrite figure1.lua: $(cat "$out/wireshark.lua")"
 # figure1.matrix with a row and a column for the monitor, 10 ms from all.
 awk '/^#/ { next } { print $0 "  10" } END { print "10 10 10 10 10 0" }' \
