@@ -121,11 +121,13 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	if (from->id != r->parent.id)
 		return 1;
 	r->last_rx_us = now_us;
-	for (int i = 0; i < 64; i++)
-		if (r->seen[i] == sd->seq + 1)
+	for (int i = 0; i < r->nseen; i++)
+		if (r->seen[i] == sd->seq)
 			return 1;
-	r->seen[r->seen_next] = sd->seq + 1;
-	r->seen_next = (r->seen_next + 1) % 64;
+	r->seen[r->seen_next] = sd->seq;
+	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
+	if (r->nseen < INTER_RELAY_SEEN)
+		r->nseen++;
 	in->relay_bytes += push_to(in, r->child, r->nchild, stream, sd);
 	r->forwarded++;
 	return 1;

@@ -31,6 +31,7 @@
 #define INTER_MAX_BACKUP 4
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
+#define INTER_RELAY_SEEN 64
 
 struct inter_io {
 	void *ctx;
@@ -55,8 +56,8 @@ struct relay {
 	struct push_child child[INTER_MAX_CHILDREN];
 	int nchild;
 	uint64_t last_rx_us;
-	uint32_t seen[64]; /* recent sequences forwarded: each goes on once */
-	int seen_next;
+	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
+	int seen_next, nseen;
 	uint64_t forwarded;
 };
 

@@ -174,11 +174,8 @@ static void on_neigh_accept(struct node *n, const struct wire_msg *m, const stru
 static void on_map(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct partner *p = same_stream(n, m) ? overlay_partner(&n->ov, from->id) : NULL;
-	if (!p)
-		return;
-	p->map = m->u.map;
-	p->have_map = 1;
-	p->last_heard_us = mono_us();
+	if (p)
+		overlay_on_map(&n->ov, p, &m->u.map, mono_us());
 }
 
 static void on_seg_request(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
@@ -223,10 +220,10 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	    media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
 		flags |= SEG_CONTENT_OK;
 	/* A corrupted segment is logged but never stored or relayed. */
-	if ((flags & SEG_CHECKSUM_OK) && buffer_put(&n->ov.buf, sd, mono_us()))
+	if ((flags & SEG_CHECKSUM_OK) && overlay_store(&n->ov, sd, mono_us()))
 		flags |= SEG_STORED;
 	if (flags & SEG_STORED) {
-		overlay_note_delay(&n->ov, delay);
+		overlay_note_delay(&n->ov, sd->origin_us, now);
 		inter_push(&n->inter, n->ov.stream, sd);
 	}
 	inter_on_own_segment(&n->inter, from, delay, mono_us());
@@ -322,7 +319,8 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 	if (!n->have_stream || n->leaving)
 		return MAINTAIN_US;
 	uint64_t now = mono_us();
-	inter_tick(&n->inter, n->ov.last_delay_us, real_us(), now);
+	uint64_t real = real_us();
+	inter_tick(&n->inter, overlay_last_delay(&n->ov, real), real, now);
 	for (int i = n->ov.np - 1; i >= 0; i--)
 		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
 			drop_partner(n, n->ov.p[i].addr.id, "timeout");
@@ -344,7 +342,7 @@ static uint64_t map_timer(struct loop *l, void *arg)
 		return MAP_US;
 	struct wire_msg m;
 	wire_msg_init(&m, WIRE_BUFFER_MAP, n->ov.stream, n->self.id);
-	buffer_fill_map(&n->ov.buf, &m.u.map);
+	overlay_fill_map(&n->ov, &m.u.map);
 	int free_slots = n->cfg->max_partners - n->ov.np;
 	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
 	for (int i = 0; i < n->ov.np; i++)
@@ -450,7 +448,7 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 		    .late = s->late - p->late,
 		    .dup = s->duplicates - p->duplicates,
 		    .partners = n->ov.np,
-		    .last_delay_us = n->ov.last_delay_us,
+		    .last_delay_us = overlay_last_delay(&n->ov, real_us()),
 		};
 		evlog_tick(&n->log, &t);
 		*p = *s;
@@ -474,7 +472,7 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	    .received = (uint32_t)n->ov.buf.st.received,
 	    .due = (uint32_t)n->ov.buf.st.due,
 	    .on_time = (uint32_t)n->ov.buf.st.on_time,
-	    .last_delay_us = n->ov.last_delay_us,
+	    .last_delay_us = overlay_last_delay(&n->ov, real_us()),
 	    .state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
 	};
 	udp_send(&n->udp, n->mon_ip, n->mon_port, &m);

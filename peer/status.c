@@ -72,7 +72,7 @@ char *status_json(const struct node *n)
 	json_ku64(&j, "on_time", b->st.on_time);
 	json_kdouble(&j, "continuity", b->st.due ? (double)b->st.on_time / (double)b->st.due : 0.0,
 	             6);
-	json_ku64(&j, "last_delay_us", n->ov.last_delay_us);
+	json_ku64(&j, "last_delay_us", overlay_last_delay(&n->ov, real_us()));
 	json_ku64(&j, "http_clients", n->http ? http_clients(n->http) : 0);
 	partners_json(&j, &n->ov);
 	neighbours_json(&j, &n->mesh);

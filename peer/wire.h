@@ -249,11 +249,31 @@ const char *wire_type_name(int type);
 /* Checksum of segment payloads: 32-bit FNV-1a. */
 uint32_t wire_checksum(const uint8_t *p, size_t len);
 
-/* Buffer-map bit helpers. */
+/* Segment sequence numbers are serial numbers (RFC 1982): they wrap at
+ * 2^32, and a is before b when b - a, taken modulo 2^32, is below 2^31.
+ * Every comparison of two sequence numbers goes through these, so a stream
+ * that runs past 2^32 segments keeps its order. */
+static inline int seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline int seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+static inline uint32_t seq_max(uint32_t a, uint32_t b)
+{
+	return seq_lt(a, b) ? b : a;
+}
+
+/* Buffer-map bit helpers. A sequence before base_seq is past the map's end
+ * modulo 2^32, so one unsigned distance covers both sides. */
 static inline int wire_map_get(const struct wire_buffer_map *m, uint32_t seq)
 {
 	uint32_t i = seq - m->base_seq;
-	if (seq < m->base_seq || i >= m->nbits)
+	if (i >= m->nbits)
 		return 0;
 	return (m->bits[i >> 3] >> (i & 7)) & 1;
 }
@@ -261,7 +281,7 @@ static inline int wire_map_get(const struct wire_buffer_map *m, uint32_t seq)
 static inline void wire_map_set(struct wire_buffer_map *m, uint32_t seq)
 {
 	uint32_t i = seq - m->base_seq;
-	if (seq >= m->base_seq && i < m->nbits)
+	if (i < m->nbits)
 		m->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 

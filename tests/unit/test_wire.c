@@ -591,6 +591,39 @@ static void test_golden_map_bits(void **state)
 	}
 }
 
+/* Serial-number order (RFC 1982) across the 2^32 wrap. */
+static void test_seq_serial_order(void **state)
+{
+	(void)state;
+	assert_true(seq_lt(1, 2));
+	assert_false(seq_lt(2, 2));
+	assert_true(seq_le(2, 2));
+	assert_true(seq_lt(UINT32_MAX, 0));
+	assert_false(seq_lt(0, UINT32_MAX));
+	assert_true(seq_lt(0xFFFFFF00u, 5));
+	assert_true(seq_lt(5, 5 + 0x7FFFFFFFu));
+	assert_false(seq_lt(5, 5 + 0x80000001u));
+	assert_int_equal(seq_max(UINT32_MAX - 1, 3), 3);
+	assert_int_equal(seq_max(3, UINT32_MAX - 1), 3);
+}
+
+/* A map across the wrap holds what it says on both sides of it. */
+static void test_map_across_wrap(void **state)
+{
+	(void)state;
+	struct wire_buffer_map m = {.base_seq = UINT32_MAX - 7, .nbits = 16};
+	wire_map_set(&m, UINT32_MAX);
+	wire_map_set(&m, 0);
+	wire_map_set(&m, 7);
+	wire_map_set(&m, 8); /* past the end: ignored */
+	assert_true(wire_map_get(&m, UINT32_MAX));
+	assert_true(wire_map_get(&m, 0));
+	assert_true(wire_map_get(&m, 7));
+	assert_false(wire_map_get(&m, 8));
+	assert_false(wire_map_get(&m, 1));
+	assert_false(wire_map_get(&m, UINT32_MAX - 8));
+}
+
 static void test_roundtrip_every_type(void **state)
 {
 	(void)state;
@@ -1146,6 +1179,8 @@ int main(void)
 	    cmocka_unit_test(test_golden_bytes),
 	    cmocka_unit_test(test_msg_builders),
 	    cmocka_unit_test(test_golden_map_bits),
+	    cmocka_unit_test(test_seq_serial_order),
+	    cmocka_unit_test(test_map_across_wrap),
 	    cmocka_unit_test(test_roundtrip_every_type),
 	    cmocka_unit_test(test_maxima_fit_one_datagram),
 	    cmocka_unit_test(test_decode_bad_header),
