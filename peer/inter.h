@@ -32,6 +32,15 @@
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
 #define INTER_RELAY_SEEN 64
+#define INTER_MAX_FAILED 8
+/* Push and relay children hold a lease their child renews (WIRE_RENEW)
+ * at every tick (about once a second); a parent drops a child whose lease
+ * ran INTER_LEASE_US without a renewal, freeing its key-node slot and the
+ * upload of its push. Three renewals per lease let one or two lost
+ * datagrams pass; the child judges its parent on the same 3 s (a silent
+ * path is cut after 3 s), and since a parent checks leases at every 1 s
+ * tick, a dead child is dropped within lease + 1 s, under two leases. */
+#define INTER_LEASE_US 3000000u
 
 struct inter_io {
 	void *ctx;
@@ -42,7 +51,8 @@ struct inter_io {
 
 struct push_child {
 	struct wire_addr addr;
-	uint8_t cls; /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
+	uint8_t cls;         /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
+	uint64_t renewed_us; /* admitted or last renewed (monotonic) */
 };
 
 /* A stream this peer carries for others without watching it. */
@@ -66,6 +76,12 @@ struct inter_path {
 	uint8_t nhops;
 	struct wire_addr hops[WIRE_MAX_HOPS];
 	uint32_t delay_us; /* trace delay measured by the source */
+};
+
+/* A parent that failed lately: no path through it is built or kept. */
+struct inter_failed {
+	uint32_t id;
+	uint64_t at_us;
 };
 
 /* Probe traces gathered at a source for one (peer, seq). */
@@ -100,8 +116,13 @@ struct inter {
 	uint64_t push_bytes, relay_bytes;
 	/* Receiving the own stream by push. */
 	int have_active, active_up; /* a path is being built / is pushing */
+	int active_ok;              /* the parent accepted: renew its lease */
 	struct inter_path active;
 	uint64_t active_since_us, active_rx_us;
+	uint32_t active_seq; /* newest pushed sequence the path delivered */
+	struct inter_failed failed[INTER_MAX_FAILED];
+	int failed_next;
+	uint64_t leases_expired;
 	struct inter_path backup[INTER_MAX_BACKUP];
 	int nbackup;
 	uint32_t next_seq;
@@ -128,9 +149,19 @@ int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd
  * relay (the caller must not treat it as its own stream). */
 int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_seg_data *sd,
                            const struct wire_addr *from, uint64_t now_us);
-/* A pushed segment of the own stream arrived from from. */
-void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32_t delay_us,
-                          uint64_t now_us);
+/* A segment of the own stream arrived from from. Only a segment the
+ * parent pushed (WIRE_SEG_PUSHED) with a sequence newer than the last one
+ * it pushed keeps the active path alive: a pulled segment or a repeated
+ * one says nothing about the push. */
+void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
+                          const struct wire_seg_data *sd, uint32_t delay_us, uint64_t now_us);
+/* A child renewed its lease on stream. */
+void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
+                    uint64_t now_us);
+/* Key-node connections in use, and the live push and relay children they
+ * must equal. */
+int inter_slots_used(const struct inter *in);
+int inter_children(const struct inter *in);
 
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
                     uint64_t now_real_us, uint64_t now_us);
@@ -138,11 +169,13 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
                          const struct wire_addr *from, int have_stream, uint64_t now_us);
 void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,
                            const struct wire_addr *from, uint64_t now_us);
-/* A child or parent cut the link for stream, or left altogether (stream 0). */
+/* A child or parent cut the link for stream, or left altogether (stream 0:
+ * a LEAVE, or a partner or mesh neighbour gone silent). */
 void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_us);
 
-/* Once a second or so: send the source's path offers, check the active
- * path, promote a backup, probe when the backup set runs low. */
+/* Once a second or so: send the source's path offers, expire children's
+ * leases and renew our own, check the active path, promote the best backup
+ * that avoids the failed hops, probe when the backup set runs low. */
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
 
 /* Cut everything (leaving). */

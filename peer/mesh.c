@@ -322,9 +322,14 @@ uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
 {
 	if (m->leaving)
 		return 0;
-	for (int i = m->n - 1; i >= 0; i--)
-		if (now_us - m->nb[i].last_heard_us > MESH_TIMEOUT_US)
-			mesh_on_cut(m, m->nb[i].addr.id, "timeout");
+	for (int i = m->n - 1; i >= 0; i--) {
+		if (now_us - m->nb[i].last_heard_us <= MESH_TIMEOUT_US)
+			continue;
+		uint32_t id = m->nb[i].addr.id;
+		mesh_on_cut(m, id, "timeout");
+		if (m->io.lost)
+			m->io.lost(m->io.ctx, id);
+	}
 	const struct wire_peer_entry *cand;
 	int ncand = m->io.candidates(m->io.ctx, &cand);
 	for (int tries = 0, want = m->target - m->n; want > 0 && tries < 2 * ncand; tries++) {

@@ -51,6 +51,8 @@ struct mesh_io {
 	void (*send)(void *ctx, const struct wire_addr *to, const struct wire_msg *m);
 	/* The peers the rendezvous point listed: new neighbours come from them. */
 	int (*candidates)(void *ctx, const struct wire_peer_entry **out);
+	/* A neighbour went silent past the timeout (may be NULL). */
+	void (*lost)(void *ctx, uint32_t id);
 };
 
 struct mesh {

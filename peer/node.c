@@ -226,7 +226,7 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 		overlay_note_delay(&n->ov, sd->origin_us, now);
 		inter_push(&n->inter, n->ov.stream, sd);
 	}
-	inter_on_own_segment(&n->inter, from, delay, mono_us());
+	inter_on_own_segment(&n->inter, from, sd, delay, mono_us());
 	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (p)
@@ -294,6 +294,9 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		                        (n->cfg->role == ROLE_SOURCE || n->ov.buf.playing),
 		                    mono_us());
 		break;
+	case WIRE_RENEW:
+		inter_on_renew(&n->inter, m->hdr.stream, from, mono_us());
+		break;
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
 		inter_on_relay_answer(&n->inter, m->hdr.stream, m->hdr.type == WIRE_RELAY_ACCEPT,
@@ -321,9 +324,14 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 	uint64_t now = mono_us();
 	uint64_t real = real_us();
 	inter_tick(&n->inter, overlay_last_delay(&n->ov, real), real, now);
-	for (int i = n->ov.np - 1; i >= 0; i--)
-		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
-			drop_partner(n, n->ov.p[i].addr.id, "timeout");
+	for (int i = n->ov.np - 1; i >= 0; i--) {
+		if (now - n->ov.p[i].last_heard_us <= PARTNER_TIMEOUT_US)
+			continue;
+		/* A partner silent this long is gone: so are its paths. */
+		uint32_t id = n->ov.p[i].addr.id;
+		drop_partner(n, id, "timeout");
+		inter_on_cut(&n->inter, 0, id, now);
+	}
 	if (n->cfg->role == ROLE_PEER)
 		ask_partners(n);
 	return MAINTAIN_US;
@@ -508,6 +516,13 @@ static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 	return mesh_neighbours(&n->mesh, out, max);
 }
 
+/* A mesh neighbour went silent: gone, for the inter-overlay paths too. */
+static void io_lost(void *ctx, uint32_t id)
+{
+	struct node *n = ctx;
+	inter_on_cut(&n->inter, 0, id, mono_us());
+}
+
 static int io_candidates(void *ctx, const struct wire_peer_entry **out)
 {
 	struct node *n = ctx;
@@ -545,7 +560,7 @@ static int node_open(struct node *n, struct config *cfg)
 	struct inter_io iio = {n, io_send, io_neighbours};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
-	struct mesh_io mio = {n, io_send, io_candidates};
+	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);
 	if (cfg->role == ROLE_SOURCE &&

@@ -74,6 +74,12 @@ char *status_json(const struct node *n)
 	             6);
 	json_ku64(&j, "last_delay_us", overlay_last_delay(&n->ov, real_us()));
 	json_ku64(&j, "http_clients", n->http ? http_clients(n->http) : 0);
+	/* Push and relay children and the key-node connections they hold:
+	 * the two must be equal. */
+	json_ku64(&j, "push_children", (uint64_t)n->inter.nchild);
+	json_ku64(&j, "relays", (uint64_t)n->inter.nrelay);
+	json_ku64(&j, "children", (uint64_t)inter_children(&n->inter));
+	json_ku64(&j, "keynode_used", (uint64_t)inter_slots_used(&n->inter));
 	partners_json(&j, &n->ov);
 	neighbours_json(&j, &n->mesh);
 	json_obj_end(&j);

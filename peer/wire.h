@@ -22,7 +22,9 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0xA55Eu
-#define WIRE_VERSION 1u
+/* 2: lease renewals, a pushed flag on segments, the path delay in a path
+ * set-up and the watched stream in the simple body. */
+#define WIRE_VERSION 2u
 #define WIRE_HDR_LEN 12u
 /* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
 #define WIRE_MAX_DATAGRAM 1472u
@@ -51,6 +53,7 @@ enum wire_type {
 	WIRE_RELAY_REFUSE,
 	WIRE_LEAVE,
 	WIRE_REPORT,
+	WIRE_RENEW,
 	WIRE_TYPE_MAX
 };
 
@@ -131,12 +134,17 @@ enum wire_refuse_reason {
 	WIRE_REFUSE_NOT_ON_PATH = 2,  /* not a hop of that path, or push paths are off */
 	WIRE_REFUSE_NO_SLOT = 3,      /* key-node admission refused the request */
 	WIRE_REFUSE_CANNOT_RELAY = 4, /* already relaying it, the path's end, or full */
+	WIRE_REFUSE_LOOP = 5,         /* the asker is upstream of us: a push loop */
 };
 
-/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* share this body. */
+/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* / RENEW share
+ * this body. RENEW: a push or relay child renews its lease on the stream
+ * of the header with its parent (seq = the path's sequence). */
 struct wire_simple {
-	uint32_t seq;   /* probe/path sequence for RELAY_*, else 0 */
+	uint32_t seq;   /* probe/path sequence for RELAY_* and RENEW, else 0 */
 	uint8_t reason; /* enum wire_cut_reason or wire_refuse_reason, 0 = none */
+	uint16_t watch; /* mesh NEIGH_REQ / NEIGH_ACCEPT: the stream the sender
+	                   watches (or serves), 0 none; else 0 */
 };
 
 /* LTM detector dm(id, S, TTL): S's send time and, once forwarded, the first
@@ -162,10 +170,14 @@ struct wire_seg_request {
 	uint32_t seqs[WIRE_MAX_REQ];
 };
 
+/* wire_seg_data.flags */
+#define WIRE_SEG_PUSHED 1u /* sent down a push path, not in answer to a request */
+
 struct wire_seg_data {
 	uint32_t seq;
 	uint64_t origin_us;     /* source's real-time clock at creation */
 	uint8_t hops;           /* overlay hops so far; the source sends 1 */
+	uint8_t flags;          /* WIRE_SEG_*; other bits are zero */
 	uint32_t checksum;      /* wire_checksum() of payload */
 	uint16_t len;           /* <= WIRE_SEG_PAYLOAD_MAX */
 	const uint8_t *payload; /* decode: points into the input buffer */
@@ -191,7 +203,8 @@ struct wire_probe {
 /* Path chosen by the source, hop 0 = source ... last = Peer_0. */
 struct wire_path_setup {
 	uint32_t seq;
-	uint8_t nhops; /* 2..WIRE_MAX_HOPS */
+	uint32_t delay_us; /* the trace's delay as the source measured it */
+	uint8_t nhops;     /* 2..WIRE_MAX_HOPS */
 	struct wire_addr hops[WIRE_MAX_HOPS];
 };
 
@@ -224,7 +237,7 @@ struct wire_msg {
 
 /* Start a message: the header (length left to encode) and nothing else. */
 void wire_msg_init(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender);
-/* A whole message with a wire_simple body. */
+/* A whole message with a wire_simple body (watch 0). */
 void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender,
                      uint32_t seq, uint8_t reason);
 

@@ -412,6 +412,8 @@ static struct fx {
 	int nout;
 	struct wire_peer_entry cand[8];
 	int ncand;
+	uint32_t lost[8]; /* neighbours reported gone silent */
+	int nlost;
 } fx;
 
 static void fake_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
@@ -428,13 +430,20 @@ static int fake_candidates(void *ctx, const struct wire_peer_entry **out)
 	return f->ncand;
 }
 
+static void fake_lost(void *ctx, uint32_t id)
+{
+	struct fx *f = ctx;
+	assert_true(f->nlost < (int)ARRAY_LEN(f->lost));
+	f->lost[f->nlost++] = id;
+}
+
 /* A mesh keeping 3 neighbours (4 when asked), on or off. */
 static void start(int enabled)
 {
 	memset(&fx, 0, sizeof(fx));
 	rng_seed(&fx.rng, 2006);
 	assert_int_equal(evlog_open(&fx.log, NULL), 0);
-	struct mesh_io io = {&fx, fake_send, fake_candidates};
+	struct mesh_io io = {&fx, fake_send, fake_candidates, fake_lost};
 	struct wire_addr self = addr(SELF);
 	mesh_init(&fx.m, 3, 4);
 	mesh_attach(&fx.m, &self, &fx.log, &io, &fx.rng, enabled);
@@ -570,6 +579,9 @@ static void test_round_forgets_silent(void **state)
 	befriend(1, 0);
 	mesh_round(&fx.m, REAL0, T0 + 13 * SEC);
 	assert_null(mesh_find(&fx.m, 1));
+	/* The node hears of it, so the inter-overlay paths through it go. */
+	assert_int_equal(fx.nlost, 1);
+	assert_int_equal(fx.lost[0], 1);
 }
 
 /* A one-hop detector measures its sender and goes on, stamped, to every

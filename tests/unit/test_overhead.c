@@ -24,7 +24,7 @@
 /* Wire sizes of the frames of write_sample(), worked out by hand: a buffer
  * map of 64 bits has a 16-byte body, a full segment a 1335-byte one. */
 #define MAP_WIRE (WIRE_OVERHEAD + WIRE_HDR_LEN + 16u)
-#define SEG_WIRE (WIRE_OVERHEAD + WIRE_HDR_LEN + 1335u)
+#define SEG_WIRE (WIRE_OVERHEAD + WIRE_HDR_LEN + 1336u)
 #define DNS_PAYLOAD 20u
 #define DNS_WIRE (WIRE_OVERHEAD + DNS_PAYLOAD)
 #define ARP_WIRE (14u + ARP_BODY)
