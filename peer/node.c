@@ -103,6 +103,7 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
 			inter_set_stream(&n->inter, s->id, s->source.id, s->rate_bps, 0);
+			mesh_set_watch(&n->mesh, s->id);
 			evlog_event(&n->log, "join", "stream=%u name=%s rate=%u", s->id, s->name,
 			            s->rate_bps);
 		}
@@ -111,8 +112,10 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		for (int i = 0; i < b->nstreams; i++)
 			if (b->streams[i].source.id == n->self.id)
 				n->ov.stream = b->streams[i].id;
-		if (n->ov.stream)
+		if (n->ov.stream) {
 			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);
+			mesh_set_watch(&n->mesh, n->ov.stream);
+		}
 	}
 	n->ncand = 0;
 	for (int i = 0; i < b->npeers; i++)
@@ -132,7 +135,7 @@ static int same_stream(const struct node *n, const struct wire_msg *m)
 static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		mesh_on_request(&n->mesh, from, mono_us());
+		mesh_on_request(&n->mesh, from, m->u.simple.watch, mono_us());
 		return;
 	}
 	if (!same_stream(n, m) || n->leaving) {
@@ -156,7 +159,7 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 static void on_neigh_accept(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		mesh_on_accept(&n->mesh, from, mono_us());
+		mesh_on_accept(&n->mesh, from, m->u.simple.watch, mono_us());
 		return;
 	}
 	if (!same_stream(n, m))
