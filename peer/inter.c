@@ -107,6 +107,8 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 	for (int i = 0; i < r->nchild; i++) {
 		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, r->child[i].cls);
+		evlog_event(in->log, "child_del", "id=%u stream=%u children=0 reason=relay",
+		            r->child[i].addr.id, r->stream);
 	}
 	if (r->have_pending)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
@@ -436,9 +438,11 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		return;
 	}
 	if (r && r->active) {
-		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us))
+		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-		else
+			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
+			            stream, r->nchild);
+		} else
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
 		return;
@@ -484,6 +488,8 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		send_simple(in, &r->pending_child, WIRE_RELAY_ACCEPT, stream, seq, 0);
 		evlog_event(in->log, "relay_add", "stream=%u parent=%u child=%u", stream,
 		            r->parent.id, r->pending_child.id);
+		evlog_event(in->log, "child_add", "id=%u stream=%u children=%d",
+		            r->pending_child.id, stream, r->nchild);
 		return;
 	}
 	if (stream != in->stream || !in->have_active || in->active.seq != seq ||
@@ -540,6 +546,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 		if (c >= 0) {
 			keynode_release(&in->kn, rl->child[c].cls);
 			rl->child[c] = rl->child[--rl->nchild];
+			evlog_event(in->log, "child_del", "id=%u stream=%u children=%d", id,
+			            rl->stream, rl->nchild);
 			if (!rl->nchild && !rl->have_pending)
 				drop_relay(in, rl, "no children");
 		}

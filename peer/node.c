@@ -503,6 +503,10 @@ static int on_signal(struct loop *l, int sig, void *arg)
 {
 	struct node *n = arg;
 	n->leaving = 1;
+	/* The key-node connections in use against the live children they
+	 * serve, as they stood before leaving cuts them. */
+	evlog_event(&n->log, "slots", "used=%d children=%d relays=%d", inter_slots_used(&n->inter),
+	            inter_children(&n->inter), n->inter.nrelay);
 	inter_leave(&n->inter);
 	announce_leave(n);
 	return 1;

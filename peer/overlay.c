@@ -164,12 +164,13 @@ int overlay_store(struct overlay *o, const struct wire_seg_data *sd, uint64_t no
 
 /* A map covers what partners may still ask for. Peers start by one rule,
  * startup before the newest offer, so a partner plays about as far behind
- * the newest as this node does; the map reaches back twice this node's own
+ * the newest as this node does; a peer's map reaches back twice its own
  * lag behind the newest (its playback point, or its chosen start), which
- * serves partners lagging up to that much more, and no further: the
- * control overhead follows the protocol's lag, not the buffer's length.
- * A source plays nothing: it reaches back to its partners' oldest map,
- * which starts where that partner's needs start. */
+ * serves partners lagging up to that much more, and no further: a peer's
+ * control overhead follows the protocol's lag, not its buffer's length,
+ * which differs between the modes. A source plays nothing and has no lag:
+ * it offers its whole buffer (at most one map), which a joining peer's
+ * start may need and which is the same in every mode. */
 void overlay_fill_map(const struct overlay *o, struct wire_buffer_map *m)
 {
 	const struct buffer *b = &o->buf;
@@ -178,18 +179,6 @@ void overlay_fill_map(const struct overlay *o, struct wire_buffer_map *m)
 		uint32_t play = b->playing ? b->next_due : o->start_seq;
 		uint32_t lag = seq_lt(play, b->newest) ? b->newest - play : 0;
 		from = play - (lag < b->capacity ? lag : b->capacity);
-	} else {
-		int any = 0;
-		for (int i = 0; i < o->np; i++) {
-			const struct wire_buffer_map *pm = &o->p[i].map;
-			if (!o->p[i].have_map || !pm->nbits)
-				continue;
-			if (!any || seq_lt(pm->base_seq, from))
-				from = pm->base_seq;
-			any = 1;
-		}
-		if (!any && b->have_any)
-			from = b->newest;
 	}
 	buffer_fill_map(b, from, m);
 }

@@ -515,6 +515,28 @@ static void test_map_window(void **state)
 	assert_int_equal(o->p[0].last_heard_us, 10);
 }
 
+/* A playing peer's map reaches back twice its lag behind the newest, not
+ * over its whole buffer; a source's covers what it holds. */
+static void test_map_window_sent(void **state)
+{
+	struct overlay *o = *state;
+	struct wire_buffer_map m;
+	for (uint32_t s = 0; s < CAP; s++)
+		store(o, s);
+	overlay_fill_map(o, &m);
+	assert_int_equal(m.base_seq, 0);
+	assert_int_equal(m.nbits, CAP);
+
+	o->start_chosen = 1;
+	o->start_seq = 50;
+	buffer_start_playback(&o->buf, 50, NOW);
+	overlay_fill_map(o, &m);
+	assert_int_equal(m.base_seq, 50 - 13);
+	assert_int_equal(m.nbits, 27);
+	for (uint32_t s = 37; s < CAP; s++)
+		assert_true(wire_map_get(&m, s));
+}
+
 /* No startup still waits for one segment; the start never passes 0. */
 static void test_start_bounds(void **state)
 {
@@ -638,6 +660,7 @@ int main(void)
 	    T(test_start_forged_map),
 	    T(test_start_across_wrap),
 	    T(test_map_window),
+	    T(test_map_window_sent),
 	    T(test_rarest_first),
 	    T(test_ties_most_urgent_first),
 	    T(test_most_budget_left_wins),
