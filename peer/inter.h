@@ -10,7 +10,14 @@
  * peer (PATH_SETUP, hop 0 = source ... last = peer), which keeps it as a
  * backup and builds it hop by hop towards the source. A hop that does not
  * carry the stream yet relays it anyway: that is the inter-overlay part.
- * Only the last link of a path is cut when it fails; a backup is promoted.
+ * Only the last link of a path is cut when it fails; the fastest backup
+ * that avoids the failed hop is promoted, and backups through it go.
+ *
+ * Push loops: a hop refuses a child that is on its own active path (its
+ * upstream as the source traced it), a relay refuses its own parent, and a
+ * peer never keeps or builds a path through one of its own push children.
+ * A longer loop closed through an ancestor that re-parented after our path
+ * was traced is not seen by these checks (the recorded path is stale).
  *
  * I/O goes through the callbacks in struct inter_io, so this file decides
  * and node.c sends.
