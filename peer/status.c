@@ -70,6 +70,8 @@ char *status_json(const struct node *n)
 	json_ku64(&j, "received", b->st.received);
 	json_ku64(&j, "due", b->st.due);
 	json_ku64(&j, "on_time", b->st.on_time);
+	json_ku64(&j, "out_of_window", b->st.out_of_window);
+	json_ku64(&j, "maps_dropped", n->ov.maps_dropped);
 	json_kdouble(&j, "continuity", b->st.due ? (double)b->st.on_time / (double)b->st.due : 0.0,
 	             6);
 	json_ku64(&j, "last_delay_us", overlay_last_delay(&n->ov, real_us()));
