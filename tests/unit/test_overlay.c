@@ -468,6 +468,31 @@ static void test_start_forged_map(void **state)
 	assert_true(overlay_try_play(o, 3 * SEC, NOW));
 }
 
+/* The issue's case: a forged map near 2^32 is the first a new peer sees.
+ * Once the real map arrives, the start goes to a segment really offered,
+ * and playback begins. */
+static void test_start_forged_map_near_wrap(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	struct wire_buffer_map forged = {.base_seq = 0xFFFFFF00u, .nbits = 40};
+	for (uint32_t s = 0; s < 40; s++)
+		wire_map_set(&forged, forged.base_seq + s);
+	o->p[0].map = forged;
+	int ok;
+	overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	assert_true(o->start_seq >= 0xFFFFFF00u);
+	struct wire_buffer_map real = {.base_seq = 990, .nbits = 11};
+	for (uint32_t s = 990; s <= 1000; s++)
+		wire_map_set(&real, s);
+	o->p[0].map = real;
+	uint32_t from = overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	assert_true(from >= 990 && from <= 998);
+	for (uint32_t s = from; s <= 1000; s++)
+		store(o, s);
+	assert_true(overlay_try_play(o, 3 * SEC, NOW));
+}
+
 /* Near 2^32 the start is chosen and kept like anywhere else. */
 static void test_start_across_wrap(void **state)
 {
@@ -658,6 +683,7 @@ int main(void)
 	    T(test_last_delay_ignores_future),
 	    T(test_last_delay_window),
 	    T(test_start_forged_map),
+	    T(test_start_forged_map_near_wrap),
 	    T(test_start_across_wrap),
 	    T(test_map_window),
 	    T(test_map_window_sent),
