@@ -20,9 +20,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "peer/http.h"
 #include "lib/loop.h"
 #include "lib/util.h"
-#include "peer/http.h"
 
 #define STATUS_DOC "{\"peer\":7,\"streams\":[1,2],\"note\":\"ok\"}"
 #define IO_TIMEOUT_S 5

@@ -42,11 +42,11 @@
 #include <netlink/route/tc.h>
 #include <netlink/socket.h>
 
-#include "lib/addr.h"
-#include "lib/util.h"
 #include "netns/linkmodel.h"
 #include "netns/netem.h"
 #include "netns/testbed.h"
+#include "lib/addr.h"
+#include "lib/util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -892,7 +892,8 @@ static void kernel_htb_u32(struct kt *kt)
 	KT_CHECK(kt, n1 >= 0 && n257 >= 0 && ndrop >= 0 && ndef >= 0, "classes exist");
 	KT_CHECK(kt,
 	         send_udp(&s, ADDR_NET + 2, 3) == 0 && send_udp(&s, ADDR_NET + 258, 2) == 0 &&
-	             send_udp(&s, ADDR_NET + 300, 4) == 0 && send_udp(&s, ADDR_NET + 0x264, 2) == 0,
+	             send_udp(&s, ADDR_NET + 300, 4) == 0 &&
+	             send_udp(&s, ADDR_NET + 0x264, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	/* Without netem leaves the drop class forwards, which is what makes it countable. */
@@ -916,7 +917,8 @@ static void kernel_htb_u32(struct kt *kt)
 	KT_CHECK(kt, class_rate(s.hub_sk, s.hub_if, NETEM_DOWN_LINK) == q.down_rate, "down rate");
 	KT_CHECK(kt, filters_match(s.host_sk, s.host_if, &q, err, sizeof(err)) == 0, "%s", err);
 	n257 = class_packets(s.host_sk, s.host_if, c257);
-	KT_CHECK(kt, send_udp(&s, ADDR_NET + 2, 1) == 0 && send_udp(&s, ADDR_NET + 300, 2) == 0,
+	KT_CHECK(kt,
+	         send_udp(&s, ADDR_NET + 2, 1) == 0 && send_udp(&s, ADDR_NET + 300, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	KT_CHECK(kt, class_packets(s.host_sk, s.host_if, c257) - n257 == 3, "re-steered");
