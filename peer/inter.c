@@ -391,9 +391,70 @@ static int best_backup(const struct inter *in, uint64_t now_us)
 	return best;
 }
 
+/* Our parent's current path with us at its end. A path on which we are
+ * also upstream of ourselves is a push loop: our link to the parent goes.
+ * Returns 1 when ps was that, from our parent. */
+static int on_ancestry(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
+                       const struct wire_addr *from, uint64_t now_us)
+{
+	int last = ps->nhops - 1;
+	if (ps->nhops < 2 || ps->hops[last].id != in->self.id || ps->hops[last - 1].id != from->id)
+		return 0;
+	int loop = position(ps, in->self.id) < last;
+	struct relay *r = stream == in->stream ? NULL : find_relay(in, stream);
+	if (stream == in->stream && in->have_active && in->active_ok &&
+	    in->active.hops[in->active.nhops - 2].id == from->id) {
+		if (loop)
+			path_failed(in, "loop", 1, now_us);
+		else
+			memcpy(in->active.hops, ps->hops,
+			       sizeof(ps->hops[0]) * (in->active.nhops = ps->nhops));
+		return 1;
+	}
+	if (r && r->active && r->parent.id == from->id) {
+		if (loop) {
+			drop_relay(in, r, "loop");
+		} else {
+			memcpy(r->up, ps->hops, sizeof(ps->hops[0]) * ps->nhops);
+			r->nup = ps->nhops;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Each child hears our current path from the source with it at the end. */
+static void tell_paths(struct inter *in, const struct wire_addr *up, int nup, uint16_t stream,
+                       const struct push_child *c, int n)
+{
+	if (nup < 1 || nup >= (int)WIRE_MAX_HOPS)
+		return;
+	struct wire_path_setup ps = {.nhops = (uint8_t)(nup + 1)};
+	memcpy(ps.hops, up, sizeof(up[0]) * (size_t)nup);
+	for (int i = 0; i < n; i++) {
+		ps.hops[nup] = c[i].addr;
+		send_msg(in, &c[i].addr, WIRE_PATH_SETUP, stream, &ps, sizeof(ps));
+	}
+}
+
+static void send_ancestry(struct inter *in)
+{
+	if (in->is_source)
+		tell_paths(in, &in->self, 1, in->stream, in->child, in->nchild);
+	else if (in->have_active && in->active_ok)
+		tell_paths(in, in->active.hops, in->active.nhops, in->stream, in->child,
+		           in->nchild);
+	for (int r = 0; r < in->nrelay; r++)
+		if (in->relay[r].active)
+			tell_paths(in, in->relay[r].up, in->relay[r].nup, in->relay[r].stream,
+			           in->relay[r].child, in->relay[r].nchild);
+}
+
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                          const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
+	if (in->enabled && stream && on_ancestry(in, stream, ps, from, now_us))
+		return;
 	int k = position(ps, in->self.id);
 	if (!in->enabled || k < 0 || ps->nhops < 2 || !stream) {
 		if (k > 0 || ps->nhops >= 2)
@@ -459,6 +520,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	r->stream = stream;
 	r->parent = ps->hops[k - 1];
 	r->setup_seq = ps->seq;
+	memcpy(r->up, ps->hops, sizeof(r->up[0]) * (size_t)(k + 1));
+	r->nup = (uint8_t)(k + 1);
 	r->pending_child = *child;
 	r->have_pending = 1;
 	r->last_rx_us = now_us;
@@ -654,6 +717,7 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 		if (now_us - in->relay[r].last_rx_us > RELAY_SILENT_US)
 			drop_relay(in, &in->relay[r], "silent");
 	renew_leases(in);
+	send_ancestry(in);
 	if (!in->stream || in->is_source)
 		return;
 	if (in->have_active) {

@@ -16,8 +16,10 @@
  * Push loops: a hop refuses a child that is on its own active path (its
  * upstream as the source traced it), a relay refuses its own parent, and a
  * peer never keeps or builds a path through one of its own push children.
- * A longer loop closed through an ancestor that re-parented after our path
- * was traced is not seen by these checks (the recorded path is stale).
+ * Paths change after they are traced, so every tick a parent also tells
+ * each child its current path from the source (a PATH_SETUP ending in the
+ * child, from its parent): a node that finds itself upstream of itself is
+ * in a loop of any length and cuts its link to its parent.
  *
  * I/O goes through the callbacks in struct inter_io, so this file decides
  * and node.c sends.
@@ -66,6 +68,8 @@ struct push_child {
 struct relay {
 	uint16_t stream;
 	struct wire_addr parent;
+	struct wire_addr up[WIRE_MAX_HOPS]; /* source ... parent, this node */
+	uint8_t nup;
 	int active; /* the parent accepted */
 	uint32_t setup_seq;
 	struct wire_addr pending_child; /* waiting for the parent's answer */

@@ -1235,6 +1235,71 @@ static void test_loop_relay_parent(void **state)
 	assert_int_equal(fx.in.relay[0].nchild, 1);
 }
 
+/* Every tick a parent tells each child its current path from the source,
+ * the child at its end. */
+static void test_ancestry_sent(void **state)
+{
+	start(30, 1, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 40, 30);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	ask(30, 100, 9, 1, T0);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 100, STREAM)->m.u.path, 0, SRC, 40, 30, 100);
+
+	/* A source's children hear the one-hop path. */
+	start(SRC, 1, 1);
+	struct wire_path_setup req = PATH(9, SRC, 100);
+	struct wire_addr child = addr(100);
+	inter_on_path_setup(&fx.in, STREAM, &req, &child, 0, T0);
+	assert_int_equal(fx.in.nchild, 1);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 100, STREAM)->m.u.path, 0, SRC, 100);
+}
+
+/* The child keeps its parent's word as its path: loop checks at admission
+ * then see the path as it is now, not as it was traced. */
+static void test_ancestry_updates_path(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup now = PATH(0, SRC, 45, 40, P0);
+	struct wire_addr par = addr(40), other = addr(41);
+	inter_on_path_setup(&fx.in, STREAM, &now, &other, 0, T0 + SEC);
+	assert_int_equal(fx.in.active.nhops, 3);
+	inter_on_path_setup(&fx.in, STREAM, &now, &par, 0, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.active.nhops, 4);
+	assert_int_equal(fx.in.active.hops[1].id, 45);
+	assert_int_equal(fx.in.nbackup, 0);
+}
+
+/* A loop of any length: the path the parent reports has us upstream of
+ * ourselves. The link to the parent goes; a relay in a loop goes. */
+static void test_longer_loop_cut(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup loop = PATH(0, SRC, 50, P0, 60, 40, P0);
+	struct wire_addr par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &loop, &par, 0, T0 + SEC);
+	assert_false(fx.in.have_active);
+	check_cut(40, STREAM);
+
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_path_setup rloop = PATH(0, SRC, 40, 55, 30, 40);
+	struct wire_addr rpar = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &rloop, &rpar, 0, T0 + SEC);
+	assert_int_equal(fx.in.nrelay, 0);
+	check_cut(30, STREAM);
+	check_cut(P0, STREAM);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1276,6 +1341,9 @@ int main(void)
 	    T(test_loop_refused_upstream_child),
 	    T(test_loop_offer_through_child),
 	    T(test_loop_relay_parent),
+	    T(test_ancestry_sent),
+	    T(test_ancestry_updates_path),
+	    T(test_longer_loop_cut),
 	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
