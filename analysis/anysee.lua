@@ -12,7 +12,7 @@
 -- 128 bytes) is not malformed: the fields past the snap are just not shown.
 
 local MAGIC = 0xA55E
-local VERSION = 1
+local VERSION = 2
 local HDR_LEN = 12
 local PEER_PORT = 7000 -- ADDR_PEER_PORT in lib/addr.h
 local NAME_LEN = 16
@@ -41,6 +41,7 @@ local T = {
 	RELAY_REFUSE = 13,
 	LEAVE = 14,
 	REPORT = 15,
+	RENEW = 16,
 }
 local type_names = {
 	[T.REGISTER] = "register",
@@ -58,6 +59,7 @@ local type_names = {
 	[T.RELAY_REFUSE] = "relay refuse",
 	[T.LEAVE] = "leave",
 	[T.REPORT] = "report",
+	[T.RENEW] = "renew",
 }
 local role_names = { [0] = "peer", [1] = "source", [2] = "rendezvous point", [3] = "monitor" }
 local mode_names = { [0] = "anysee", [1] = "coolstreaming" }
@@ -100,6 +102,7 @@ local f = {
 
 	simple_seq = ProtoField.uint32("anysee.simple.seq", "Path setup sequence", base.DEC),
 	simple_reason = ProtoField.uint8("anysee.simple.reason", "Reason", base.DEC),
+	simple_watch = ProtoField.uint16("anysee.simple.watch", "Watched stream", base.DEC),
 
 	det_id = ProtoField.uint32("anysee.det.msg_id", "Message id", base.DEC),
 	det_ttl = ProtoField.uint8("anysee.det.ttl", "TTL", base.DEC),
@@ -120,6 +123,7 @@ local f = {
 	seg_seq = ProtoField.uint32("anysee.seg.seq", "Sequence", base.DEC),
 	seg_origin = ProtoField.uint64("anysee.seg.origin", "Created at (us)", base.DEC),
 	seg_hops = ProtoField.uint8("anysee.seg.hops", "Overlay hops", base.DEC),
+	seg_flags = ProtoField.uint8("anysee.seg.flags", "Flags (1 = pushed)", base.HEX),
 	seg_checksum = ProtoField.uint32("anysee.seg.checksum", "Checksum", base.HEX),
 	seg_len = ProtoField.uint16("anysee.seg.len", "Payload length", base.DEC),
 	seg_payload = ProtoField.bytes("anysee.seg.payload", "Payload"),
@@ -136,6 +140,7 @@ local f = {
 	probe_hop_arrival = ProtoField.uint64("anysee.probe.hop.arrival", "Arrival time (us)", base.DEC),
 
 	path_seq = ProtoField.uint32("anysee.path.seq", "Sequence", base.DEC),
+	path_delay = ProtoField.uint32("anysee.path.delay", "Trace delay (us)", base.DEC),
 	path_nhops = ProtoField.uint8("anysee.path.nhops", "Hops", base.DEC),
 	path_hop = ProtoField.none("anysee.path.hop", "Hop"),
 
@@ -327,8 +332,12 @@ end
 local function dis_simple(rd, t, msg_type)
 	local seq = rd:add(t, f.simple_seq, 4)
 	local reason = rd:add(t, f.simple_reason, 1)
-	if msg_type == T.RELAY_ACCEPT or msg_type == T.RELAY_REFUSE then
+	local watch = rd:add(t, f.simple_watch, 2)
+	if msg_type == T.RELAY_ACCEPT or msg_type == T.RELAY_REFUSE or msg_type == T.RENEW then
 		return string.format("seq=%s reason=%s", show(seq), show(reason))
+	end
+	if watch and watch ~= 0 then
+		return string.format("reason=%s watch=%s", show(reason), show(watch))
 	end
 	return "reason=" .. show(reason)
 end
@@ -411,9 +420,17 @@ local function dis_seg_data(rd, t, _, pinfo)
 	local seq = rd:add(t, f.seg_seq, 4)
 	local origin = rd:add(t, f.seg_origin, 8)
 	local hops = rd:add(t, f.seg_hops, 1)
+	local flags = rd:add(t, f.seg_flags, 1)
 	rd:add(t, f.seg_checksum, 4)
 	local len = rd:add(t, f.seg_len, 2)
 	local info = string.format("seq=%s hops=%s len=%s", show(seq), show(hops), show(len))
+	if flags == 1 then
+		info = info .. " pushed"
+	end
+	if flags and flags > 1 then
+		rd:out_of_range(string.format("flags 0x%02x (only 0x01 is defined)", flags))
+		return info
+	end
 	-- The testbed's hosts share one clock, so the capture time less the
 	-- creation time is how long the segment took to reach the capture point.
 	if origin then
@@ -473,6 +490,7 @@ end
 
 local function dis_path_setup(rd, t)
 	local seq = rd:add(t, f.path_seq, 4)
+	rd:add(t, f.path_delay, 4)
 	local nhops = rd:add(t, f.path_nhops, 1)
 	if not nhops then
 		return "seq=" .. show(seq)
@@ -520,6 +538,7 @@ local bodies = {
 	[T.RELAY_REFUSE] = dis_simple,
 	[T.LEAVE] = dis_simple,
 	[T.REPORT] = dis_report,
+	[T.RENEW] = dis_simple,
 }
 
 -- The header's verdict, in wire_decode()'s order; nil when the body can be

@@ -14,8 +14,8 @@ int buffer_init(struct buffer *b, uint64_t rate_bps, uint64_t capacity_us)
 	uint64_t cap = capacity_us / b->period_us;
 	if (cap < 16)
 		cap = 16;
-	if (cap > WIRE_MAX_MAP_BITS)
-		cap = WIRE_MAX_MAP_BITS;
+	if (cap > BUFFER_MAX_SEGMENTS)
+		cap = BUFFER_MAX_SEGMENTS;
 	b->capacity = (uint32_t)cap;
 	b->slot = calloc(b->capacity, sizeof(*b->slot));
 	return b->slot ? 0 : -1;
@@ -29,9 +29,7 @@ void buffer_free(struct buffer *b)
 
 uint32_t buffer_oldest(const struct buffer *b)
 {
-	if (!b->have_any || b->newest < b->capacity - 1)
-		return 0;
-	return b->newest - b->capacity + 1;
+	return b->have_any ? b->newest - b->capacity + 1 : 0;
 }
 
 const struct segment *buffer_get(const struct buffer *b, uint32_t seq)
@@ -47,13 +45,34 @@ int buffer_has(const struct buffer *b, uint32_t seq)
 	return buffer_get(b, seq) != NULL;
 }
 
+void buffer_anchor(struct buffer *b, uint32_t anchor)
+{
+	b->anchored = 1;
+	b->anchor = anchor;
+}
+
+int buffer_in_window(const struct buffer *b, uint32_t seq)
+{
+	if (b->have_any && seq_lt(seq, buffer_oldest(b)))
+		return 0;
+	if (!b->anchored)
+		return 1;
+	uint32_t lo = b->playing ? b->next_due : b->anchor;
+	/* Behind the playback point is late, not out of the window. */
+	if (b->playing && seq_lt(seq, lo))
+		return 1;
+	return seq - lo < b->capacity;
+}
+
 int buffer_put(struct buffer *b, const struct wire_seg_data *sd, uint64_t now_us)
 {
 	if (sd->len > WIRE_SEG_PAYLOAD_MAX)
 		return 0;
-	if (b->have_any && sd->seq < buffer_oldest(b))
+	if (!buffer_in_window(b, sd->seq)) {
+		b->st.out_of_window++;
 		return 0;
-	if (b->playing && sd->seq < b->next_due) {
+	}
+	if (b->playing && seq_lt(sd->seq, b->next_due)) {
 		/* Past its deadline: useless for playback, still counted. */
 		b->st.late++;
 		return 0;
@@ -71,7 +90,7 @@ int buffer_put(struct buffer *b, const struct wire_seg_data *sd, uint64_t now_us
 	s->hops = sd->hops;
 	s->valid = 1;
 	memcpy(s->data, sd->payload, sd->len);
-	if (!b->have_any || sd->seq > b->newest) {
+	if (!b->have_any || seq_lt(b->newest, sd->seq)) {
 		b->newest = sd->seq;
 		b->have_any = 1;
 	}
@@ -90,6 +109,7 @@ uint32_t buffer_run_from(const struct buffer *b, uint32_t seq)
 void buffer_start_playback(struct buffer *b, uint32_t start_seq, uint64_t now_us)
 {
 	b->playing = 1;
+	buffer_anchor(b, start_seq);
 	b->start_seq = start_seq;
 	b->next_due = start_seq;
 	b->play_t0_us = now_us;
@@ -118,14 +138,17 @@ uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
 	return n;
 }
 
-void buffer_fill_map(const struct buffer *b, struct wire_buffer_map *m)
+void buffer_fill_map(const struct buffer *b, uint32_t from, struct wire_buffer_map *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (!b->have_any)
+	if (!b->have_any || seq_lt(b->newest, from))
 		return;
-	m->base_seq = buffer_oldest(b);
-	uint32_t span = b->newest - m->base_seq + 1;
-	m->nbits = (uint16_t)(span < WIRE_MAX_MAP_BITS ? span : WIRE_MAX_MAP_BITS);
+	uint32_t base = seq_max(from, buffer_oldest(b));
+	uint32_t span = b->newest - base + 1;
+	if (span > WIRE_MAX_MAP_BITS)
+		span = WIRE_MAX_MAP_BITS;
+	m->base_seq = b->newest - span + 1;
+	m->nbits = (uint16_t)span;
 	for (uint32_t i = 0; i < m->nbits; i++)
 		if (buffer_has(b, m->base_seq + i))
 			wire_map_set(m, m->base_seq + i);

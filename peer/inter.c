@@ -10,6 +10,11 @@
 #define RELAY_SILENT_US 5000000u
 #define BACKUP_WANTED 1 /* delta_b: backup paths kept for the watched stream */
 #define MU_D_US 25000000u
+/* A parent whose path failed is avoided this long: a trace that went
+ * through it before it failed can still come back as an offer (the source
+ * collects for 300 ms, a peer probes every 5 s), while a peer that only
+ * hiccuped is usable again a little later. */
+#define FAILED_MEMORY_US 10000000u
 
 static void send_msg(struct inter *in, const struct wire_addr *to, enum wire_type type,
                      uint16_t stream, const void *body, size_t len)
@@ -74,6 +79,7 @@ static uint64_t push_to(struct inter *in, const struct push_child *c, int n, uin
 {
 	struct wire_seg_data fwd = *sd;
 	fwd.hops = (uint8_t)(sd->hops < 255 ? sd->hops + 1 : 255);
+	fwd.flags = WIRE_SEG_PUSHED;
 	for (int i = 0; i < n; i++)
 		send_msg(in, &c[i].addr, WIRE_SEG_DATA, stream, &fwd, sizeof(fwd));
 	return (uint64_t)n * sd->len;
@@ -101,6 +107,8 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 	for (int i = 0; i < r->nchild; i++) {
 		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, r->child[i].cls);
+		evlog_event(in->log, "child_del", "id=%u stream=%u children=0 reason=relay",
+		            r->child[i].addr.id, r->stream);
 	}
 	if (r->have_pending)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
@@ -118,27 +126,73 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	struct relay *r = find_relay(in, stream);
 	if (!r)
 		return 0;
-	if (from->id != r->parent.id)
+	if (from->id != r->parent.id || !(sd->flags & WIRE_SEG_PUSHED))
 		return 1;
 	r->last_rx_us = now_us;
-	for (int i = 0; i < 64; i++)
-		if (r->seen[i] == sd->seq + 1)
+	for (int i = 0; i < r->nseen; i++)
+		if (r->seen[i] == sd->seq)
 			return 1;
-	r->seen[r->seen_next] = sd->seq + 1;
-	r->seen_next = (r->seen_next + 1) % 64;
+	r->seen[r->seen_next] = sd->seq;
+	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
+	if (r->nseen < INTER_RELAY_SEEN)
+		r->nseen++;
 	in->relay_bytes += push_to(in, r->child, r->nchild, stream, sd);
 	r->forwarded++;
 	return 1;
 }
 
-void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32_t delay_us,
-                          uint64_t now_us)
+static int recently_failed(const struct inter *in, uint32_t id, uint64_t now_us)
+{
+	for (int i = 0; i < INTER_MAX_FAILED; i++)
+		if (in->failed[i].at_us && in->failed[i].id == id &&
+		    now_us - in->failed[i].at_us < FAILED_MEMORY_US)
+			return 1;
+	return 0;
+}
+
+static int on_path(const struct inter_path *p, uint32_t id)
+{
+	for (int h = 0; h < p->nhops; h++)
+		if (p->hops[h].id == id)
+			return 1;
+	return 0;
+}
+
+/* A hop failed (its path was cut, or it left): remember it, and drop every
+ * backup through it, which would fail the same way. */
+static void hop_failed(struct inter *in, uint32_t id, uint64_t now_us)
+{
+	in->failed[in->failed_next] = (struct inter_failed){id, now_us ? now_us : 1};
+	in->failed_next = (in->failed_next + 1) % INTER_MAX_FAILED;
+	for (int b = in->nbackup - 1; b >= 0; b--)
+		if (on_path(&in->backup[b], id))
+			in->backup[b] = in->backup[--in->nbackup];
+}
+
+/* The active path failed: only its last link goes (tell says whether the
+ * parent must hear it); backups through the parent go too. */
+static void path_failed(struct inter *in, const char *why, int tell, uint64_t now_us)
+{
+	struct wire_addr parent = in->active.hops[in->active.nhops - 2];
+	evlog_event(in->log, "path_cut", "parent=%u reason=%s", parent.id, why);
+	if (tell)
+		send_simple(in, &parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
+	in->have_active = in->active_up = in->active_ok = 0;
+	in->paths_cut++;
+	hop_failed(in, parent.id, now_us);
+}
+
+void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
+                          const struct wire_seg_data *sd, uint32_t delay_us, uint64_t now_us)
 {
 	if (!in->have_active || in->active.nhops < 2)
 		return;
 	const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
-	if (from->id != parent->id)
+	if (from->id != parent->id || !(sd->flags & WIRE_SEG_PUSHED))
 		return;
+	if (in->active_rx_us && !seq_lt(in->active_seq, sd->seq))
+		return;
+	in->active_seq = sd->seq;
 	if (!in->active_up) {
 		in->active_up = 1;
 		evlog_event(in->log, LOGEV_PATH_UP, "parent=%u " LOGK_HOPS "=%u", parent->id,
@@ -147,11 +201,8 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32
 	in->active_rx_us = now_us;
 	if (delay_us > in->mu_d_us) {
 		/* Invalid path: only its last link goes. */
-		evlog_event(in->log, "path_cut", "parent=%u reason=delay delay_us=%u", parent->id,
-		            delay_us);
-		send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
-		in->have_active = in->active_up = 0;
-		in->paths_cut++;
+		evlog_event(in->log, "path_slow", "parent=%u delay_us=%u", parent->id, delay_us);
+		path_failed(in, "delay", 1, now_us);
 	}
 }
 
@@ -244,7 +295,7 @@ static void offer_paths(struct inter *in, uint64_t now_us)
 		struct inter_collect *c = &in->col[i];
 		if (!c->used || now_us - c->first_us < COLLECT_US)
 			continue;
-		struct wire_path_setup ps = {.seq = c->seq};
+		struct wire_path_setup ps = {.seq = c->seq, .delay_us = c->best_us};
 		/* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
 		ps.hops[ps.nhops++] = in->self;
 		for (int h = c->best.nhops - 2; h >= 0; h--)
@@ -271,10 +322,10 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 {
 	in->active = *p;
 	in->have_active = 1;
-	in->active_up = 0;
+	in->active_up = in->active_ok = 0;
 	in->active_since_us = now_us;
 	in->active_rx_us = 0;
-	struct wire_path_setup ps = {.seq = p->seq, .nhops = p->nhops};
+	struct wire_path_setup ps = {.seq = p->seq, .delay_us = p->delay_us, .nhops = p->nhops};
 	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
 	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
 	evlog_event(in->log, "path_setup", "seq=%u parent=%u hops=%u", p->seq,
@@ -284,17 +335,126 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
                        int cls, uint64_t now_us)
 {
-	if (find_child(list, *n, a->id) >= 0)
+	int i = find_child(list, *n, a->id);
+	if (i >= 0) {
+		list[i].renewed_us = now_us;
 		return 1;
+	}
 	if (*n >= INTER_MAX_CHILDREN || !keynode_admit(&in->kn, cls, now_us))
 		return 0;
-	list[(*n)++] = (struct push_child){*a, (uint8_t)cls};
+	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, now_us};
 	return 1;
+}
+
+/* A path is worth building when no hop on it failed lately and none is our
+ * own push child, which would then be upstream and downstream of us: a
+ * push loop. */
+static int path_usable(const struct inter *in, const struct inter_path *p, uint64_t now_us)
+{
+	for (int h = 0; h < p->nhops - 1; h++)
+		if (recently_failed(in, p->hops[h].id, now_us) ||
+		    find_child(in->child, in->nchild, p->hops[h].id) >= 0)
+			return 0;
+	return 1;
+}
+
+/* Keep an offer as a backup; a full set gives up its slowest path for a
+ * faster one. */
+static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us)
+{
+	if (!path_usable(in, p, now_us))
+		return;
+	int slot = in->nbackup;
+	if (slot == INTER_MAX_BACKUP) {
+		slot = 0;
+		for (int b = 1; b < in->nbackup; b++)
+			if (in->backup[b].delay_us > in->backup[slot].delay_us)
+				slot = b;
+		if (in->backup[slot].delay_us <= p->delay_us)
+			return;
+	} else {
+		in->nbackup++;
+	}
+	in->backup[slot] = *p;
+	evlog_event(in->log, "path_backup", "seq=%u hops=%u delay_us=%u", p->seq, p->nhops - 1,
+	            p->delay_us);
+}
+
+/* The backup to promote: the fastest usable one, or -1. */
+static int best_backup(const struct inter *in, uint64_t now_us)
+{
+	int best = -1;
+	for (int b = 0; b < in->nbackup; b++)
+		if (path_usable(in, &in->backup[b], now_us) &&
+		    (best < 0 || in->backup[b].delay_us < in->backup[best].delay_us))
+			best = b;
+	return best;
+}
+
+/* Our parent's current path with us at its end. A path on which we are
+ * also upstream of ourselves is a push loop: our link to the parent goes.
+ * Returns 1 when ps was that, from our parent. */
+static int on_ancestry(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
+                       const struct wire_addr *from, uint64_t now_us)
+{
+	int last = ps->nhops - 1;
+	if (ps->nhops < 2 || ps->hops[last].id != in->self.id || ps->hops[last - 1].id != from->id)
+		return 0;
+	int loop = position(ps, in->self.id) < last;
+	struct relay *r = stream == in->stream ? NULL : find_relay(in, stream);
+	if (stream == in->stream && in->have_active && in->active_ok &&
+	    in->active.hops[in->active.nhops - 2].id == from->id) {
+		if (loop)
+			path_failed(in, "loop", 1, now_us);
+		else
+			memcpy(in->active.hops, ps->hops,
+			       sizeof(ps->hops[0]) * (in->active.nhops = ps->nhops));
+		return 1;
+	}
+	if (r && r->active && r->parent.id == from->id) {
+		if (loop) {
+			drop_relay(in, r, "loop");
+		} else {
+			memcpy(r->up, ps->hops, sizeof(ps->hops[0]) * ps->nhops);
+			r->nup = ps->nhops;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Each child hears our current path from the source with it at the end. */
+static void tell_paths(struct inter *in, const struct wire_addr *up, int nup, uint16_t stream,
+                       const struct push_child *c, int n)
+{
+	if (nup < 1 || nup >= (int)WIRE_MAX_HOPS)
+		return;
+	struct wire_path_setup ps = {.nhops = (uint8_t)(nup + 1)};
+	memcpy(ps.hops, up, sizeof(up[0]) * (size_t)nup);
+	for (int i = 0; i < n; i++) {
+		ps.hops[nup] = c[i].addr;
+		send_msg(in, &c[i].addr, WIRE_PATH_SETUP, stream, &ps, sizeof(ps));
+	}
+}
+
+static void send_ancestry(struct inter *in)
+{
+	if (in->is_source)
+		tell_paths(in, &in->self, 1, in->stream, in->child, in->nchild);
+	else if (in->have_active && in->active_ok)
+		tell_paths(in, in->active.hops, in->active.nhops, in->stream, in->child,
+		           in->nchild);
+	for (int r = 0; r < in->nrelay; r++)
+		if (in->relay[r].active)
+			tell_paths(in, in->relay[r].up, in->relay[r].nup, in->relay[r].stream,
+			           in->relay[r].child, in->relay[r].nchild);
 }
 
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                          const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
+	if (in->enabled && stream && on_ancestry(in, stream, ps, from, now_us))
+		return;
 	int k = position(ps, in->self.id);
 	if (!in->enabled || k < 0 || ps->nhops < 2 || !stream) {
 		if (k > 0 || ps->nhops >= 2)
@@ -306,13 +466,10 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		/* An offer from the source for our own stream: a backup path. */
 		if (stream != in->stream || from->id != in->source_id || ps->hops[0].id != from->id)
 			return;
-		struct inter_path p = {.seq = ps->seq, .nhops = ps->nhops};
+		struct inter_path p = {
+		    .seq = ps->seq, .nhops = ps->nhops, .delay_us = ps->delay_us};
 		memcpy(p.hops, ps->hops, sizeof(p.hops[0]) * ps->nhops);
-		if (in->nbackup == INTER_MAX_BACKUP)
-			memmove(&in->backup[0], &in->backup[1],
-			        sizeof(in->backup[0]) * --in->nbackup);
-		in->backup[in->nbackup++] = p;
-		evlog_event(in->log, "path_backup", "seq=%u hops=%u", p.seq, p.nhops - 1);
+		keep_backup(in, &p, now_us);
 		return;
 	}
 	/* A request from our child on the path. It is pushed to at the address
@@ -323,6 +480,11 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	const struct wire_addr *child = from;
 	if (have_stream || (in->is_source && stream == in->stream)) {
 		int cls = stream == in->stream ? KEYNODE_WATCH : KEYNODE_RELAY;
+		if (in->have_active && on_path(&in->active, child->id)) {
+			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
+			            WIRE_REFUSE_LOOP);
+			return;
+		}
 		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
 			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
@@ -334,10 +496,16 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		return;
 	}
 	struct relay *r = find_relay(in, stream);
+	if (r && r->active && r->parent.id == child->id) {
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_LOOP);
+		return;
+	}
 	if (r && r->active) {
-		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us))
+		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-		else
+			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
+			            stream, r->nchild);
+		} else
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
 		return;
@@ -354,6 +522,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	r->stream = stream;
 	r->parent = ps->hops[k - 1];
 	r->setup_seq = ps->seq;
+	memcpy(r->up, ps->hops, sizeof(r->up[0]) * (size_t)(k + 1));
+	r->nup = (uint8_t)(k + 1);
 	r->pending_child = *child;
 	r->have_pending = 1;
 	r->last_rx_us = now_us;
@@ -383,6 +553,8 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		send_simple(in, &r->pending_child, WIRE_RELAY_ACCEPT, stream, seq, 0);
 		evlog_event(in->log, "relay_add", "stream=%u parent=%u child=%u", stream,
 		            r->parent.id, r->pending_child.id);
+		evlog_event(in->log, "child_add", "id=%u stream=%u children=%d",
+		            r->pending_child.id, stream, r->nchild);
 		return;
 	}
 	if (stream != in->stream || !in->have_active || in->active.seq != seq ||
@@ -390,11 +562,33 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		return;
 	if (accepted) {
 		in->paths_built++;
+		in->active_ok = 1;
 		evlog_event(in->log, "path_accept", "seq=%u parent=%u", seq, from->id);
 	} else {
 		evlog_event(in->log, "path_refused", "seq=%u parent=%u", seq, from->id);
 		in->have_active = 0;
+		hop_failed(in, from->id, now_us);
 	}
+}
+
+/* Probing waits for a LastDelay: without one a trace has no bound. */
+static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
+{
+	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
+	    now_us - in->last_probe_us < PROBE_INTERVAL_US)
+		return;
+	struct wire_probe p = {
+	    .seq = in->next_seq++,
+	    .peer0 = in->self,
+	    .ts0_us = now_real_us,
+	    .source_id = in->source_id,
+	    .last_delay_us = last_delay_us,
+	    .ttl = PROBE_TTL,
+	};
+	in->last_probe_us = now_us;
+	in->probes_sent++;
+	forward_probe(in, &p);
+	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u", p.seq, last_delay_us);
 }
 
 void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_us)
@@ -417,25 +611,100 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 		if (c >= 0) {
 			keynode_release(&in->kn, rl->child[c].cls);
 			rl->child[c] = rl->child[--rl->nchild];
+			evlog_event(in->log, "child_del", "id=%u stream=%u children=%d", id,
+			            rl->stream, rl->nchild);
 			if (!rl->nchild && !rl->have_pending)
 				drop_relay(in, rl, "no children");
 		}
 	}
 	if (in->have_active && (stream == 0 || stream == in->stream) &&
-	    in->active.hops[in->active.nhops - 2].id == id) {
-		evlog_event(in->log, "path_cut", "parent=%u reason=parent", id);
-		in->have_active = in->active_up = 0;
-		in->paths_cut++;
-	}
+	    in->active.hops[in->active.nhops - 2].id == id)
+		path_failed(in, "parent", 0, now_us);
 	/* Backup paths through a peer that left are void. */
-	for (int b = in->nbackup - 1; b >= 0; b--) {
-		for (int h = 0; h < in->backup[b].nhops; h++) {
-			if (in->backup[b].hops[h].id == id && stream == 0) {
-				in->backup[b] = in->backup[--in->nbackup];
-				break;
-			}
-		}
+	if (stream == 0)
+		hop_failed(in, id, now_us);
+}
+
+static int expire_list(struct inter *in, struct push_child *list, int *n, uint16_t stream,
+                       uint64_t now_us)
+{
+	int k = 0;
+	for (int i = *n - 1; i >= 0; i--) {
+		if (now_us - list[i].renewed_us <= INTER_LEASE_US)
+			continue;
+		struct push_child c = list[i];
+		list[i] = list[--*n];
+		keynode_release(&in->kn, c.cls);
+		/* Alive but unheard (lost renewals): it learns now, not after 3 s. */
+		send_simple(in, &c.addr, WIRE_NEIGH_CUT, stream, 0, WIRE_CUT_PATH);
+		evlog_event(in->log, "child_del", "id=%u stream=%u children=%d reason=lease",
+		            c.addr.id, stream, *n);
+		in->leases_expired++;
+		k++;
 	}
+	return k;
+}
+
+/* Children whose lease ran out go, with their slots; a relay left with
+ * none goes too. */
+static void expire_leases(struct inter *in, uint64_t now_us)
+{
+	expire_list(in, in->child, &in->nchild, in->stream, now_us);
+	for (int r = in->nrelay - 1; r >= 0; r--) {
+		struct relay *rl = &in->relay[r];
+		if (expire_list(in, rl->child, &rl->nchild, rl->stream, now_us) && !rl->nchild &&
+		    !rl->have_pending)
+			drop_relay(in, rl, "children expired");
+	}
+}
+
+/* Our own leases: with the active path's parent once it accepted, and with
+ * the parent of every relay. */
+static void renew_leases(struct inter *in)
+{
+	for (int r = 0; r < in->nrelay; r++)
+		if (in->relay[r].active)
+			send_simple(in, &in->relay[r].parent, WIRE_RENEW, in->relay[r].stream,
+			            in->relay[r].setup_seq, 0);
+	if (in->have_active && in->active_ok)
+		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_RENEW, in->stream,
+		            in->active.seq, 0);
+}
+
+void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
+                    uint64_t now_us)
+{
+	struct push_child *list = in->child;
+	int n = in->nchild;
+	if (stream != in->stream) {
+		struct relay *r = find_relay(in, stream);
+		list = r ? r->child : NULL;
+		n = r ? r->nchild : 0;
+	}
+	int i = list ? find_child(list, n, from->id) : -1;
+	if (i >= 0) {
+		list[i].renewed_us = now_us;
+		return;
+	}
+	/* Not a child (any more): it must look for another parent now. */
+	if (in->enabled && stream)
+		send_simple(in, from, WIRE_NEIGH_CUT, stream, 0, WIRE_CUT_PATH);
+}
+
+int inter_slots_used(const struct inter *in)
+{
+	int n = 0;
+	for (int j = 0; j < KEYNODE_CLASSES; j++)
+		n += in->kn.used[j];
+	return n;
+}
+
+int inter_children(const struct inter *in)
+{
+	int n = in->nchild;
+	for (int r = 0; r < in->nrelay; r++)
+		n += in->relay[r].nchild;
+	return n;
 }
 
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
@@ -444,45 +713,28 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 		return;
 	if (in->is_source)
 		offer_paths(in, now_us);
+	expire_leases(in, now_us);
 	/* A source relays other streams like any mesh node. */
 	for (int r = in->nrelay - 1; r >= 0; r--)
 		if (now_us - in->relay[r].last_rx_us > RELAY_SILENT_US)
 			drop_relay(in, &in->relay[r], "silent");
+	renew_leases(in);
+	send_ancestry(in);
 	if (!in->stream || in->is_source)
 		return;
 	if (in->have_active) {
 		uint64_t last = in->active_rx_us ? in->active_rx_us : in->active_since_us;
 		uint64_t limit = in->active_rx_us ? PATH_SILENT_US : SETUP_TIMEOUT_US;
-		if (now_us - last > limit) {
-			const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
-			evlog_event(in->log, "path_cut", "parent=%u reason=%s", parent->id,
-			            in->active_rx_us ? "silent" : "setup timeout");
-			send_simple(in, parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
-			in->have_active = in->active_up = 0;
-			in->paths_cut++;
-		}
+		if (now_us - last > limit)
+			path_failed(in, in->active_rx_us ? "silent" : "setup timeout", 1, now_us);
 	}
-	if (!in->have_active && in->nbackup) {
-		/* Promote the most recent backup. */
-		struct inter_path p = in->backup[--in->nbackup];
+	int b = in->have_active ? -1 : best_backup(in, now_us);
+	if (b >= 0) {
+		struct inter_path p = in->backup[b];
+		in->backup[b] = in->backup[--in->nbackup];
 		build_active(in, &p, now_us);
 	}
-	/* Probing waits for a LastDelay: without one a trace has no bound. */
-	if (in->nbackup < BACKUP_WANTED && last_delay_us &&
-	    now_us - in->last_probe_us >= PROBE_INTERVAL_US) {
-		struct wire_probe p = {
-		    .seq = in->next_seq++,
-		    .peer0 = in->self,
-		    .ts0_us = now_real_us,
-		    .source_id = in->source_id,
-		    .last_delay_us = last_delay_us,
-		    .ttl = PROBE_TTL,
-		};
-		in->last_probe_us = now_us;
-		in->probes_sent++;
-		forward_probe(in, &p);
-		evlog_event(in->log, "probe", "seq=%u last_delay_us=%u", p.seq, last_delay_us);
-	}
+	probe(in, last_delay_us, now_real_us, now_us);
 }
 
 void inter_leave(struct inter *in)
@@ -501,5 +753,5 @@ void inter_leave(struct inter *in)
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,
 		            0, WIRE_CUT_PATH);
-	in->have_active = 0;
+	in->have_active = in->active_ok = 0;
 }

@@ -10,7 +10,16 @@
  * peer (PATH_SETUP, hop 0 = source ... last = peer), which keeps it as a
  * backup and builds it hop by hop towards the source. A hop that does not
  * carry the stream yet relays it anyway: that is the inter-overlay part.
- * Only the last link of a path is cut when it fails; a backup is promoted.
+ * Only the last link of a path is cut when it fails; the fastest backup
+ * that avoids the failed hop is promoted, and backups through it go.
+ *
+ * Push loops: a hop refuses a child that is on its own active path (its
+ * upstream as the source traced it), a relay refuses its own parent, and a
+ * peer never keeps or builds a path through one of its own push children.
+ * Paths change after they are traced, so every tick a parent also tells
+ * each child its current path from the source (a PATH_SETUP ending in the
+ * child, from its parent): a node that finds itself upstream of itself is
+ * in a loop of any length and cuts its link to its parent.
  *
  * I/O goes through the callbacks in struct inter_io, so this file decides
  * and node.c sends.
@@ -31,6 +40,16 @@
 #define INTER_MAX_BACKUP 4
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
+#define INTER_RELAY_SEEN 64
+#define INTER_MAX_FAILED 8
+/* Push and relay children hold a lease their child renews (WIRE_RENEW)
+ * at every tick (about once a second); a parent drops a child whose lease
+ * ran INTER_LEASE_US without a renewal, freeing its key-node slot and the
+ * upload of its push. Three renewals per lease let one or two lost
+ * datagrams pass; the child judges its parent on the same 3 s (a silent
+ * path is cut after 3 s), and since a parent checks leases at every 1 s
+ * tick, a dead child is dropped within lease + 1 s, under two leases. */
+#define INTER_LEASE_US 3000000u
 
 struct inter_io {
 	void *ctx;
@@ -41,13 +60,16 @@ struct inter_io {
 
 struct push_child {
 	struct wire_addr addr;
-	uint8_t cls; /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
+	uint8_t cls;         /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
+	uint64_t renewed_us; /* admitted or last renewed (monotonic) */
 };
 
 /* A stream this peer carries for others without watching it. */
 struct relay {
 	uint16_t stream;
 	struct wire_addr parent;
+	struct wire_addr up[WIRE_MAX_HOPS]; /* source ... parent, this node */
+	uint8_t nup;
 	int active; /* the parent accepted */
 	uint32_t setup_seq;
 	struct wire_addr pending_child; /* waiting for the parent's answer */
@@ -55,8 +77,8 @@ struct relay {
 	struct push_child child[INTER_MAX_CHILDREN];
 	int nchild;
 	uint64_t last_rx_us;
-	uint32_t seen[64]; /* recent sequences forwarded: each goes on once */
-	int seen_next;
+	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
+	int seen_next, nseen;
 	uint64_t forwarded;
 };
 
@@ -65,6 +87,12 @@ struct inter_path {
 	uint8_t nhops;
 	struct wire_addr hops[WIRE_MAX_HOPS];
 	uint32_t delay_us; /* trace delay measured by the source */
+};
+
+/* A parent that failed lately: no path through it is built or kept. */
+struct inter_failed {
+	uint32_t id;
+	uint64_t at_us;
 };
 
 /* Probe traces gathered at a source for one (peer, seq). */
@@ -99,8 +127,13 @@ struct inter {
 	uint64_t push_bytes, relay_bytes;
 	/* Receiving the own stream by push. */
 	int have_active, active_up; /* a path is being built / is pushing */
+	int active_ok;              /* the parent accepted: renew its lease */
 	struct inter_path active;
 	uint64_t active_since_us, active_rx_us;
+	uint32_t active_seq; /* newest pushed sequence the path delivered */
+	struct inter_failed failed[INTER_MAX_FAILED];
+	int failed_next;
+	uint64_t leases_expired;
 	struct inter_path backup[INTER_MAX_BACKUP];
 	int nbackup;
 	uint32_t next_seq;
@@ -127,9 +160,19 @@ int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd
  * relay (the caller must not treat it as its own stream). */
 int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_seg_data *sd,
                            const struct wire_addr *from, uint64_t now_us);
-/* A pushed segment of the own stream arrived from from. */
-void inter_on_own_segment(struct inter *in, const struct wire_addr *from, uint32_t delay_us,
-                          uint64_t now_us);
+/* A segment of the own stream arrived from from. Only a segment the
+ * parent pushed (WIRE_SEG_PUSHED) with a sequence newer than the last one
+ * it pushed keeps the active path alive: a pulled segment or a repeated
+ * one says nothing about the push. */
+void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
+                          const struct wire_seg_data *sd, uint32_t delay_us, uint64_t now_us);
+/* A child renewed its lease on stream. */
+void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
+                    uint64_t now_us);
+/* Key-node connections in use, and the live push and relay children they
+ * must equal. */
+int inter_slots_used(const struct inter *in);
+int inter_children(const struct inter *in);
 
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
                     uint64_t now_real_us, uint64_t now_us);
@@ -137,11 +180,13 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
                          const struct wire_addr *from, int have_stream, uint64_t now_us);
 void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,
                            const struct wire_addr *from, uint64_t now_us);
-/* A child or parent cut the link for stream, or left altogether (stream 0). */
+/* A child or parent cut the link for stream, or left altogether (stream 0:
+ * a LEAVE, or a partner or mesh neighbour gone silent). */
 void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_us);
 
-/* Once a second or so: send the source's path offers, check the active
- * path, promote a backup, probe when the backup set runs low. */
+/* Once a second or so: send the source's path offers, expire children's
+ * leases and renew our own, check the active path, promote the best backup
+ * that avoids the failed hops, probe when the backup set runs low. */
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
 
 /* Cut everything (leaving). */

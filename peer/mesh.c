@@ -151,6 +151,8 @@ static void send_simple(struct mesh *m, const struct wire_addr *to, enum wire_ty
 {
 	struct wire_msg msg;
 	wire_msg_simple(&msg, type, 0, m->self.id, 0, reason);
+	if (type == WIRE_NEIGH_REQ || type == WIRE_NEIGH_ACCEPT)
+		msg.u.simple.watch = m->watch;
 	m->io.send(m->io.ctx, to, &msg);
 }
 
@@ -181,25 +183,35 @@ void mesh_on_cut(struct mesh *m, uint32_t id, const char *why)
 	evlog_event(m->log, "mesh_del", "id=%u reason=%s n=%d", id, why, m->n);
 }
 
-static void added(struct mesh *m, const struct wire_addr *a, uint64_t now_us)
+void mesh_set_watch(struct mesh *m, uint16_t stream)
 {
-	if (mesh_find(m, a->id))
+	m->watch = stream;
+}
+
+/* What the peer says it watches wins over the bootstrap list's word. */
+static void added(struct mesh *m, const struct wire_addr *a, uint16_t watch, uint64_t now_us)
+{
+	struct mesh_nb *nb = mesh_find(m, a->id);
+	if (nb) {
+		if (watch)
+			nb->stream = watch;
 		return;
-	if (mesh_add(m, a, cand_stream(m, a->id), now_us))
+	}
+	if (mesh_add(m, a, watch ? watch : cand_stream(m, a->id), now_us))
 		evlog_event(m->log, "mesh_add", "id=%u n=%d", a->id, m->n);
 }
 
-void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint64_t now_us)
+void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint16_t watch, uint64_t now_us)
 {
 	if (!m->enabled || m->leaving || (!mesh_find(m, from->id) && m->n >= m->max)) {
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_FULL);
 		return;
 	}
-	added(m, from, now_us);
+	added(m, from, watch, now_us);
 	send_simple(m, from, WIRE_NEIGH_ACCEPT, 0);
 }
 
-void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint64_t now_us)
+void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint16_t watch, uint64_t now_us)
 {
 	if (!m->enabled)
 		return;
@@ -207,7 +219,7 @@ void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint64_t now_u
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_FULL);
 		return;
 	}
-	added(m, from, now_us);
+	added(m, from, watch, now_us);
 	if (m->n <= m->target)
 		return;
 	/* An LTM replacement brought a nearer neighbour: shed the farthest. */
@@ -322,9 +334,14 @@ uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
 {
 	if (m->leaving)
 		return 0;
-	for (int i = m->n - 1; i >= 0; i--)
-		if (now_us - m->nb[i].last_heard_us > MESH_TIMEOUT_US)
-			mesh_on_cut(m, m->nb[i].addr.id, "timeout");
+	for (int i = m->n - 1; i >= 0; i--) {
+		if (now_us - m->nb[i].last_heard_us <= MESH_TIMEOUT_US)
+			continue;
+		uint32_t id = m->nb[i].addr.id;
+		mesh_on_cut(m, id, "timeout");
+		if (m->io.lost)
+			m->io.lost(m->io.ctx, id);
+	}
 	const struct wire_peer_entry *cand;
 	int ncand = m->io.candidates(m->io.ctx, &cand);
 	for (int tries = 0, want = m->target - m->n; want > 0 && tries < 2 * ncand; tries++) {

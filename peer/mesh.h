@@ -51,6 +51,8 @@ struct mesh_io {
 	void (*send)(void *ctx, const struct wire_addr *to, const struct wire_msg *m);
 	/* The peers the rendezvous point listed: new neighbours come from them. */
 	int (*candidates)(void *ctx, const struct wire_peer_entry **out);
+	/* A neighbour went silent past the timeout (may be NULL). */
+	void (*lost)(void *ctx, uint32_t id);
 };
 
 struct mesh {
@@ -58,7 +60,8 @@ struct mesh {
 	struct evlog *log;
 	struct mesh_io io;
 	struct rng *rng;
-	int enabled; /* off: refuse every neighbour, send nothing */
+	int enabled;    /* off: refuse every neighbour, send nothing */
+	uint16_t watch; /* the stream this node watches or serves, 0 not yet */
 	int leaving;
 	uint64_t ltm_last_us; /* last LTM cut or replacement */
 	int target;           /* M: neighbours to keep */
@@ -105,10 +108,16 @@ int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out);
 /* Neighbour addresses, at most max. */
 int mesh_neighbours(const struct mesh *m, struct wire_addr *out, int max);
 
+/* The stream this node watches: every neighbour request and accept says
+ * it, so a neighbour found by LTM (not from the bootstrap list) learns it
+ * and can become a partner. */
+void mesh_set_watch(struct mesh *m, uint16_t stream);
+
 /* The protocol. Times are the monotonic now_us and the real-time clock
- * now_real_us that detectors carry across hosts. */
-void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint64_t now_us);
-void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint64_t now_us);
+ * now_real_us that detectors carry across hosts. watch is the stream the
+ * sender said it watches (0 unknown). */
+void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint16_t watch, uint64_t now_us);
+void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint16_t watch, uint64_t now_us);
 void mesh_on_detector(struct mesh *m, const struct wire_detector *d, const struct wire_addr *from,
                       uint64_t now_real_us, uint64_t now_us);
 /* The neighbour id cut the link or left; why goes to the event log. */

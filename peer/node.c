@@ -104,6 +104,7 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
 			inter_set_stream(&n->inter, s->id, s->source.id, s->rate_bps, 0);
+			mesh_set_watch(&n->mesh, s->id);
 			evlog_event(&n->log, "join", "stream=%u name=%s rate=%u", s->id, s->name,
 			            s->rate_bps);
 		}
@@ -112,8 +113,10 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		for (int i = 0; i < b->nstreams; i++)
 			if (b->streams[i].source.id == n->self.id)
 				n->ov.stream = b->streams[i].id;
-		if (n->ov.stream)
+		if (n->ov.stream) {
 			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);
+			mesh_set_watch(&n->mesh, n->ov.stream);
+		}
 	}
 	uint64_t now = mono_us();
 	for (int i = 0; i < b->nstreams; i++)
@@ -138,7 +141,7 @@ static int same_stream(const struct node *n, const struct wire_msg *m)
 static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		mesh_on_request(&n->mesh, from, mono_us());
+		mesh_on_request(&n->mesh, from, m->u.simple.watch, mono_us());
 		return;
 	}
 	if (!same_stream(n, m) || n->leaving) {
@@ -162,7 +165,7 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 static void on_neigh_accept(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (m->hdr.stream == 0) {
-		mesh_on_accept(&n->mesh, from, mono_us());
+		mesh_on_accept(&n->mesh, from, m->u.simple.watch, mono_us());
 		return;
 	}
 	if (!same_stream(n, m))
@@ -180,11 +183,8 @@ static void on_neigh_accept(struct node *n, const struct wire_msg *m, const stru
 static void on_map(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct partner *p = same_stream(n, m) ? overlay_partner(&n->ov, from->id) : NULL;
-	if (!p)
-		return;
-	p->map = m->u.map;
-	p->have_map = 1;
-	p->last_heard_us = mono_us();
+	if (p)
+		overlay_on_map(&n->ov, p, &m->u.map, mono_us());
 }
 
 static void on_seg_request(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
@@ -236,13 +236,13 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	    media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
 		flags |= SEG_CONTENT_OK;
 	/* A corrupted segment is logged but never stored or relayed. */
-	if ((flags & SEG_CHECKSUM_OK) && buffer_put(&n->ov.buf, sd, mono_us()))
+	if ((flags & SEG_CHECKSUM_OK) && overlay_store(&n->ov, sd, mono_us()))
 		flags |= SEG_STORED;
 	if (flags & SEG_STORED) {
-		overlay_note_delay(&n->ov, delay);
+		overlay_note_delay(&n->ov, sd->origin_us, now);
 		inter_push(&n->inter, n->ov.stream, sd);
 	}
-	inter_on_own_segment(&n->inter, from, delay, mono_us());
+	inter_on_own_segment(&n->inter, from, sd, delay, mono_us());
 	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (p)
@@ -315,6 +315,9 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		                        (n->cfg->role == ROLE_SOURCE || n->ov.buf.playing),
 		                    mono_us());
 		break;
+	case WIRE_RENEW:
+		inter_on_renew(&n->inter, m->hdr.stream, from, mono_us());
+		break;
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
 		inter_on_relay_answer(&n->inter, m->hdr.stream, m->hdr.type == WIRE_RELAY_ACCEPT,
@@ -341,10 +344,16 @@ static uint64_t maintain_timer(struct loop *l, void *arg)
 		return MAINTAIN_US;
 	uint64_t now = mono_us();
 	identity_expire(&n->ids, now);
-	inter_tick(&n->inter, n->ov.last_delay_us, real_us(), now);
-	for (int i = n->ov.np - 1; i >= 0; i--)
-		if (now - n->ov.p[i].last_heard_us > PARTNER_TIMEOUT_US)
-			drop_partner(n, n->ov.p[i].addr.id, "timeout");
+	uint64_t real = real_us();
+	inter_tick(&n->inter, overlay_last_delay(&n->ov, real), real, now);
+	for (int i = n->ov.np - 1; i >= 0; i--) {
+		if (now - n->ov.p[i].last_heard_us <= PARTNER_TIMEOUT_US)
+			continue;
+		/* A partner silent this long is gone: so are its paths. */
+		uint32_t id = n->ov.p[i].addr.id;
+		drop_partner(n, id, "timeout");
+		inter_on_cut(&n->inter, 0, id, now);
+	}
 	if (n->cfg->role == ROLE_PEER)
 		ask_partners(n);
 	return MAINTAIN_US;
@@ -363,7 +372,7 @@ static uint64_t map_timer(struct loop *l, void *arg)
 		return MAP_US;
 	struct wire_msg m;
 	wire_msg_init(&m, WIRE_BUFFER_MAP, n->ov.stream, n->self.id);
-	buffer_fill_map(&n->ov.buf, &m.u.map);
+	overlay_fill_map(&n->ov, &m.u.map);
 	int free_slots = n->cfg->max_partners - n->ov.np;
 	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
 	for (int i = 0; i < n->ov.np; i++)
@@ -469,7 +478,7 @@ static uint64_t tick_timer(struct loop *l, void *arg)
 		    .late = s->late - p->late,
 		    .dup = s->duplicates - p->duplicates,
 		    .partners = n->ov.np,
-		    .last_delay_us = n->ov.last_delay_us,
+		    .last_delay_us = overlay_last_delay(&n->ov, real_us()),
 		};
 		evlog_tick(&n->log, &t);
 		*p = *s;
@@ -493,7 +502,7 @@ static uint64_t report_timer(struct loop *l, void *arg)
 	    .received = (uint32_t)n->ov.buf.st.received,
 	    .due = (uint32_t)n->ov.buf.st.due,
 	    .on_time = (uint32_t)n->ov.buf.st.on_time,
-	    .last_delay_us = n->ov.last_delay_us,
+	    .last_delay_us = overlay_last_delay(&n->ov, real_us()),
 	    .state = (uint8_t)(n->leaving ? 2 : n->ov.buf.playing),
 	};
 	udp_send(&n->udp, n->mon_ip, n->mon_port, &m);
@@ -513,6 +522,10 @@ static int on_signal(struct loop *l, int sig, void *arg)
 {
 	struct node *n = arg;
 	n->leaving = 1;
+	/* The key-node connections in use against the live children they
+	 * serve, as they stood before leaving cuts them. */
+	evlog_event(&n->log, "slots", "used=%d children=%d relays=%d", inter_slots_used(&n->inter),
+	            inter_children(&n->inter), n->inter.nrelay);
 	inter_leave(&n->inter);
 	announce_leave(n);
 	return 1;
@@ -527,6 +540,13 @@ static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 {
 	struct node *n = ctx;
 	return mesh_neighbours(&n->mesh, out, max);
+}
+
+/* A mesh neighbour went silent: gone, for the inter-overlay paths too. */
+static void io_lost(void *ctx, uint32_t id)
+{
+	struct node *n = ctx;
+	inter_on_cut(&n->inter, 0, id, mono_us());
 }
 
 static int io_candidates(void *ctx, const struct wire_peer_entry **out)
@@ -570,7 +590,7 @@ static int node_open(struct node *n, struct config *cfg)
 	struct inter_io iio = {n, io_send, io_neighbours};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
-	struct mesh_io mio = {n, io_send, io_candidates};
+	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);
 	if (cfg->role == ROLE_SOURCE &&
@@ -630,9 +650,15 @@ static void log_totals(struct node *n)
 	const struct inter *in = &n->inter;
 	const struct buffer_stats *st = &n->ov.buf.st;
 	evlog_event(&n->log, "inter",
-	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d",
+	            "probes=%llu paths_built=%llu paths_cut=%llu children=%d relays=%d "
+	            "leases_expired=%llu",
 	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
-	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay);
+	            (unsigned long long)in->paths_cut, in->nchild, in->nrelay,
+	            (unsigned long long)in->leases_expired);
+	/* What the sequence window and the clock check turned away. */
+	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
+	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,
+	            (unsigned long long)n->ov.future_stamps);
 	evlog_event(&n->log, "identity", "refused=%llu known=%d requests_refused=%llu",
 	            (unsigned long long)n->ids.refused, n->ids.t.n,
 	            (unsigned long long)n->refused_requests);

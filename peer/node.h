@@ -44,7 +44,7 @@ struct node {
 	struct buffer_stats last_tick;
 
 	/* source */
-	uint32_t next_seq;
+	uint64_t generated; /* segments made; the sequence is its low 32 bits */
 	uint64_t gen_t0_us;
 	FILE *ingest;
 

@@ -70,7 +70,7 @@ uint32_t overlay_newest_known(const struct overlay *o, int *ok)
 			continue;
 		for (uint32_t b = m->nbits; b-- > 0;) {
 			if (wire_map_get(m, m->base_seq + b)) {
-				if (!*ok || m->base_seq + b > best)
+				if (!*ok || seq_lt(best, m->base_seq + b))
 					best = m->base_seq + b;
 				*ok = 1;
 				break;
@@ -88,11 +88,99 @@ int overlay_holders(const struct overlay *o, uint32_t seq)
 	return h;
 }
 
-void overlay_note_delay(struct overlay *o, uint32_t delay_us)
+void overlay_note_delay(struct overlay *o, uint64_t origin_us, uint64_t now_real_us)
 {
-	if (!o->have_last_delay || delay_us < o->last_delay_us)
-		o->last_delay_us = delay_us;
-	o->have_last_delay = 1;
+	if (origin_us > now_real_us) {
+		o->future_stamps++;
+		return;
+	}
+	uint64_t d = now_real_us - origin_us;
+	uint32_t delay = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	uint64_t sec = now_real_us / 1000000u + 1;
+	int i = (int)(sec % OVERLAY_DELAY_WINDOW);
+	if (o->delay_sec[i] != sec || delay < o->delay_min[i]) {
+		o->delay_min[i] = delay;
+		o->delay_sec[i] = sec;
+	}
+}
+
+uint32_t overlay_last_delay(const struct overlay *o, uint64_t now_real_us)
+{
+	uint64_t sec = now_real_us / 1000000u + 1;
+	uint32_t best = 0;
+	int have = 0;
+	for (int i = 0; i < OVERLAY_DELAY_WINDOW; i++) {
+		uint64_t s = o->delay_sec[i];
+		if (!s || s > sec || sec - s >= OVERLAY_DELAY_WINDOW)
+			continue;
+		if (!have || o->delay_min[i] < best)
+			best = o->delay_min[i];
+		have = 1;
+	}
+	return best;
+}
+
+/* Where the stream stands for this node: the next segment due when
+ * playing (it moves with the clock even when nothing arrives), else the
+ * newest held. 0 when nothing is held yet. */
+static int stream_position(const struct overlay *o, uint32_t *pos)
+{
+	const struct buffer *b = &o->buf;
+	if (b->playing)
+		*pos = b->have_any ? seq_max(b->newest, b->next_due) : b->next_due;
+	else if (b->have_any)
+		*pos = b->newest;
+	else
+		return 0;
+	return 1;
+}
+
+int overlay_on_map(struct overlay *o, struct partner *p, const struct wire_buffer_map *m,
+                   uint64_t now_us)
+{
+	uint32_t pos;
+	if (m->nbits && stream_position(o, &pos)) {
+		uint32_t top = m->base_seq + m->nbits - 1;
+		uint32_t far = top - pos < UINT32_MAX / 2 ? top - pos : pos - top;
+		if (far > o->buf.capacity) {
+			o->maps_dropped++;
+			return 0;
+		}
+	}
+	p->map = *m;
+	p->have_map = 1;
+	p->last_heard_us = now_us;
+	return 1;
+}
+
+int overlay_store(struct overlay *o, const struct wire_seg_data *sd, uint64_t now_us)
+{
+	if (!o->start_chosen) {
+		o->buf.st.out_of_window++;
+		return 0;
+	}
+	return buffer_put(&o->buf, sd, now_us);
+}
+
+/* A map covers what partners may still ask for. Peers start by one rule,
+ * startup before the newest offer, so a partner plays about as far behind
+ * the newest as this node does; a peer's map reaches back twice its own
+ * lag behind the newest (its playback point, or its chosen start), which
+ * serves partners lagging up to that much more, and no further: a peer's
+ * control overhead follows the protocol's lag, not its buffer's length,
+ * which differs between the modes. A source plays nothing and has no lag:
+ * it offers its whole buffer (at most one map), which a joining peer's
+ * start may need and which is the same in every mode. */
+void overlay_fill_map(const struct overlay *o, struct wire_buffer_map *m)
+{
+	const struct buffer *b = &o->buf;
+	uint32_t from = buffer_oldest(b);
+	if (o->start_chosen) {
+		uint32_t play = b->playing ? b->next_due : o->start_seq;
+		uint32_t lag = seq_lt(play, b->newest) ? b->newest - play : 0;
+		from = play - (lag < b->capacity ? lag : b->capacity);
+	}
+	buffer_fill_map(b, from, m);
 }
 
 static int pending(const struct overlay *o, uint32_t seq, uint64_t now_us, uint64_t retry_us)
@@ -119,13 +207,13 @@ static int cand_cmp(const void *a, const void *b)
 	const struct cand *x = a, *y = b;
 	if (x->holders != y->holders)
 		return x->holders < y->holders ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return seq_lt(x->seq, y->seq) ? -1 : x->seq != y->seq;
 }
 
 size_t overlay_schedule(const struct overlay *o, uint32_t from, uint32_t to, const uint32_t *budget,
                         uint64_t now_us, uint64_t retry_us, struct sched_choice *out, size_t max)
 {
-	if (to < from || !o->np || !max)
+	if (seq_lt(to, from) || !o->np || !max)
 		return 0;
 	uint32_t span = to - from + 1;
 	if (span > o->buf.capacity)
@@ -171,16 +259,23 @@ uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us)
 
 uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startup_us)
 {
-	const struct buffer *b = &o->buf;
+	struct buffer *b = &o->buf;
+	if (b->playing)
+		return b->next_due;
+	if (o->start_chosen &&
+	    (seq_lt(newest, o->start_seq) || newest - o->start_seq >= b->capacity))
+		o->start_chosen = 0;
 	if (!o->start_chosen) {
-		uint32_t startup = overlay_startup_segments(o, startup_us);
-		o->start_seq = newest >= startup ? newest - startup + 1 : 0;
+		/* A stream younger than the startup starts at its first segment:
+		 * the start moves past the ones before it, which nobody offers. */
+		o->start_seq = newest - overlay_startup_segments(o, startup_us) + 1;
 		o->start_chosen = 1;
 	}
-	while (!b->playing && o->start_seq < newest && !buffer_has(b, o->start_seq) &&
+	while (seq_lt(o->start_seq, newest) && !buffer_has(b, o->start_seq) &&
 	       !overlay_holders(o, o->start_seq))
 		o->start_seq++;
-	return b->playing ? b->next_due : o->start_seq;
+	buffer_anchor(b, o->start_seq);
+	return o->start_seq;
 }
 
 int overlay_try_play(struct overlay *o, uint64_t startup_us, uint64_t now_us)

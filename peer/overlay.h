@@ -13,6 +13,13 @@
 #include "peer/wire.h"
 
 #define OVERLAY_MAX_PARTNERS 32
+/* LastDelay is the minimum over the last OVERLAY_DELAY_WINDOW seconds (one
+ * bucket a second). The paper defines it as the minimum over the paths a
+ * peer has; the paths it has now are those that delivered lately: a silent
+ * push path is cut after 3 s and a silent partner after 6 s, so every path
+ * still in use delivered within 10 s, and one gone longer ago no longer
+ * bounds the probes (an all-time minimum never rises after churn). */
+#define OVERLAY_DELAY_WINDOW 10
 
 struct partner {
 	struct wire_addr addr;
@@ -35,9 +42,13 @@ struct overlay {
 	struct buffer buf;
 	uint64_t *requested_us; /* per ring slot: when its segment was requested */
 	uint32_t *requested_seq;
-	uint32_t last_delay_us; /* LastDelay: minimum arrival - origin seen */
-	int have_last_delay;
-	int start_chosen; /* start_seq is set: the first segment to play */
+	/* LastDelay: per second of the real-time clock, the minimum arrival -
+	 * origin seen in it. */
+	uint32_t delay_min[OVERLAY_DELAY_WINDOW];
+	uint64_t delay_sec[OVERLAY_DELAY_WINDOW]; /* second + 1 of each bucket, 0 unused */
+	uint64_t future_stamps;                   /* segments stamped after their arrival */
+	uint64_t maps_dropped;                    /* maps outside the sequence window */
+	int start_chosen;                         /* start_seq is set: the first segment to play */
 	uint32_t start_seq;
 };
 
@@ -55,8 +66,25 @@ uint32_t overlay_newest_known(const struct overlay *o, int *ok);
 /* How many partners advertise seq. */
 int overlay_holders(const struct overlay *o, uint32_t seq);
 
-/* LastDelay: the minimum source-to-end delay over every path seen. */
-void overlay_note_delay(struct overlay *o, uint32_t delay_us);
+/* A segment made at origin_us arrived at now_real_us (real-time clock). One
+ * stamped in the future is counted and ignored: it says nothing about a
+ * path, and would pin LastDelay at 0. */
+void overlay_note_delay(struct overlay *o, uint64_t origin_us, uint64_t now_real_us);
+/* LastDelay: the minimum source-to-end delay over the paths of the last
+ * OVERLAY_DELAY_WINDOW seconds; 0 when none delivered in that time. */
+uint32_t overlay_last_delay(const struct overlay *o, uint64_t now_real_us);
+
+/* A partner's buffer map, taken unless it lies outside the sequence
+ * window: its newest offer more than a buffer's length from the newest
+ * segment held (or, playing, the next one due). Returns 1 taken, 0
+ * dropped (counted in maps_dropped). */
+int overlay_on_map(struct overlay *o, struct partner *p, const struct wire_buffer_map *m,
+                   uint64_t now_us);
+/* Store a segment of the stream: none before the start is chosen (none
+ * was asked for), then within the buffer's sequence window. */
+int overlay_store(struct overlay *o, const struct wire_seg_data *sd, uint64_t now_us);
+/* The map this node sends its partners (see overlay.c for its window). */
+void overlay_fill_map(const struct overlay *o, struct wire_buffer_map *m);
 
 /* One scheduling decision: the missing segment seq goes to partner index. */
 struct sched_choice {
@@ -79,8 +107,10 @@ uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us);
 /* The start rule. The first call fixes the start startup_us of media
  * before newest (the newest segment a partner offers); until playback
  * begins the start then moves past segments no partner offers (a partner
- * that joined after the chosen start lacks them). Returns the first
- * segment the pull window covers: the start, or the next one due. */
+ * that joined after the chosen start lacks them), and is chosen afresh
+ * when newest leaves the buffer's length after it (a forged map's start,
+ * once real maps replace it). Returns the first segment the pull window
+ * covers: the start, or the next one due. */
 uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startup_us);
 /* Start playback once startup_us of media from the start is held. Returns
  * 1 when it started now. */

@@ -17,7 +17,7 @@ int source_start(struct node *n)
 			return -1;
 		}
 	}
-	n->next_seq = 0;
+	n->generated = 0;
 	return 0;
 }
 
@@ -53,20 +53,23 @@ uint64_t source_timer(struct loop *l, void *arg)
 		return 50000;
 	if (!n->gen_t0_us)
 		n->gen_t0_us = now;
-	while (n->gen_t0_us + (uint64_t)n->next_seq * b->period_us <= now) {
+	/* Pacing counts segments in 64 bits: the 32-bit sequence wraps (serial
+	 * numbers, wire.h), the schedule must not. */
+	while (n->gen_t0_us + n->generated * b->period_us <= now) {
+		uint32_t seq = (uint32_t)n->generated;
 		uint64_t origin = real_us();
 		size_t len = WIRE_SEG_PAYLOAD_MAX;
 		if (n->synthetic) {
-			media_synth_fill(n->ov.stream, n->next_seq, origin, payload, len);
+			media_synth_fill(n->ov.stream, seq, origin, payload, len);
 		} else {
 			len = read_media(n, payload);
 			if (!len) {
-				evlog_event(&n->log, "ingest_end", "seq=%u", n->next_seq);
+				evlog_event(&n->log, "ingest_end", "seq=%u", seq);
 				return 0;
 			}
 		}
 		struct wire_seg_data sd = {
-		    .seq = n->next_seq,
+		    .seq = seq,
 		    .origin_us = origin,
 		    .hops = 0,
 		    .checksum = wire_checksum(payload, len),
@@ -75,8 +78,8 @@ uint64_t source_timer(struct loop *l, void *arg)
 		};
 		buffer_put(b, &sd, now);
 		inter_push(&n->inter, n->ov.stream, &sd);
-		n->next_seq++;
+		n->generated++;
 	}
-	uint64_t next = n->gen_t0_us + (uint64_t)n->next_seq * b->period_us;
+	uint64_t next = n->gen_t0_us + n->generated * b->period_us;
 	return next > now ? next - now : 1;
 }

@@ -70,10 +70,18 @@ char *status_json(const struct node *n)
 	json_ku64(&j, "received", b->st.received);
 	json_ku64(&j, "due", b->st.due);
 	json_ku64(&j, "on_time", b->st.on_time);
+	json_ku64(&j, "out_of_window", b->st.out_of_window);
+	json_ku64(&j, "maps_dropped", n->ov.maps_dropped);
 	json_kdouble(&j, "continuity", b->st.due ? (double)b->st.on_time / (double)b->st.due : 0.0,
 	             6);
-	json_ku64(&j, "last_delay_us", n->ov.last_delay_us);
+	json_ku64(&j, "last_delay_us", overlay_last_delay(&n->ov, real_us()));
 	json_ku64(&j, "http_clients", n->http ? http_clients(n->http) : 0);
+	/* Push and relay children and the key-node connections they hold:
+	 * the two must be equal. */
+	json_ku64(&j, "push_children", (uint64_t)n->inter.nchild);
+	json_ku64(&j, "relays", (uint64_t)n->inter.nrelay);
+	json_ku64(&j, "children", (uint64_t)inter_children(&n->inter));
+	json_ku64(&j, "keynode_used", (uint64_t)inter_slots_used(&n->inter));
 	partners_json(&j, &n->ov);
 	neighbours_json(&j, &n->mesh);
 	json_obj_end(&j);

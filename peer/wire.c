@@ -226,6 +226,7 @@ static int enc_simple(struct writer *w, const struct wire_simple *b)
 {
 	put32(w, b->seq);
 	put8(w, b->reason);
+	put16(w, b->watch);
 	return WIRE_OK;
 }
 
@@ -233,6 +234,7 @@ static int dec_simple(struct reader *r, struct wire_simple *b)
 {
 	b->seq = get32(r);
 	b->reason = get8(r);
+	b->watch = get16(r);
 	return WIRE_OK;
 }
 
@@ -317,11 +319,13 @@ static int dec_seg_request(struct reader *r, struct wire_seg_request *b)
 
 static int enc_seg_data(struct writer *w, const struct wire_seg_data *b)
 {
-	if (b->len > WIRE_SEG_PAYLOAD_MAX || (b->len && !b->payload))
+	if (b->len > WIRE_SEG_PAYLOAD_MAX || (b->len && !b->payload) ||
+	    (b->flags & ~WIRE_SEG_PUSHED))
 		return WIRE_ERANGE;
 	put32(w, b->seq);
 	put64(w, b->origin_us);
 	put8(w, b->hops);
+	put8(w, b->flags);
 	put32(w, b->checksum);
 	put16(w, b->len);
 	put_bytes(w, b->payload, b->len);
@@ -333,9 +337,10 @@ static int dec_seg_data(struct reader *r, struct wire_seg_data *b)
 	b->seq = get32(r);
 	b->origin_us = get64(r);
 	b->hops = get8(r);
+	b->flags = get8(r);
 	b->checksum = get32(r);
 	b->len = get16(r);
-	if (b->len > WIRE_SEG_PAYLOAD_MAX)
+	if (b->len > WIRE_SEG_PAYLOAD_MAX || (b->flags & ~WIRE_SEG_PUSHED))
 		return WIRE_ERANGE;
 	if (b->len != r->left)
 		return WIRE_ELENGTH;
@@ -386,6 +391,7 @@ static int enc_path_setup(struct writer *w, const struct wire_path_setup *b)
 	if (b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
 	put32(w, b->seq);
+	put32(w, b->delay_us);
 	put8(w, b->nhops);
 	for (unsigned i = 0; i < b->nhops; i++)
 		put_addr(w, &b->hops[i]);
@@ -395,6 +401,7 @@ static int enc_path_setup(struct writer *w, const struct wire_path_setup *b)
 static int dec_path_setup(struct reader *r, struct wire_path_setup *b)
 {
 	b->seq = get32(r);
+	b->delay_us = get32(r);
 	b->nhops = get8(r);
 	if (b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
@@ -442,6 +449,7 @@ static int enc_body(struct writer *w, const struct wire_msg *m)
 	case WIRE_LEAVE:
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
+	case WIRE_RENEW:
 		return enc_simple(w, &m->u.simple);
 	case WIRE_DETECTOR:
 		return enc_detector(w, &m->u.det);
@@ -474,6 +482,7 @@ static int dec_body(struct reader *r, struct wire_msg *m)
 	case WIRE_LEAVE:
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
+	case WIRE_RENEW:
 		return dec_simple(r, &m->u.simple);
 	case WIRE_DETECTOR:
 		return dec_detector(r, &m->u.det);
@@ -564,7 +573,7 @@ void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, u
                      uint32_t seq, uint8_t reason)
 {
 	wire_msg_init(m, type, stream, sender);
-	m->u.simple = (struct wire_simple){seq, reason};
+	m->u.simple = (struct wire_simple){.seq = seq, .reason = reason};
 }
 
 const char *wire_strerror(int err)
@@ -608,6 +617,7 @@ const char *wire_type_name(int type)
 	    [WIRE_RELAY_REFUSE] = "relay refuse",
 	    [WIRE_LEAVE] = "leave",
 	    [WIRE_REPORT] = "report",
+	    [WIRE_RENEW] = "renew",
 	};
 
 	if (type <= 0 || type >= WIRE_TYPE_MAX)

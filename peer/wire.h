@@ -22,7 +22,9 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0xA55Eu
-#define WIRE_VERSION 1u
+/* 2: lease renewals, a pushed flag on segments, the path delay in a path
+ * set-up and the watched stream in the simple body. */
+#define WIRE_VERSION 2u
 #define WIRE_HDR_LEN 12u
 /* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
 #define WIRE_MAX_DATAGRAM 1472u
@@ -57,6 +59,7 @@ enum wire_type {
 	WIRE_RELAY_REFUSE,
 	WIRE_LEAVE,
 	WIRE_REPORT,
+	WIRE_RENEW,
 	WIRE_TYPE_MAX
 };
 
@@ -137,12 +140,17 @@ enum wire_refuse_reason {
 	WIRE_REFUSE_NOT_ON_PATH = 2,  /* not a hop of that path, or push paths are off */
 	WIRE_REFUSE_NO_SLOT = 3,      /* key-node admission refused the request */
 	WIRE_REFUSE_CANNOT_RELAY = 4, /* already relaying it, the path's end, or full */
+	WIRE_REFUSE_LOOP = 5,         /* the asker is upstream of us: a push loop */
 };
 
-/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* share this body. */
+/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* / RENEW share
+ * this body. RENEW: a push or relay child renews its lease on the stream
+ * of the header with its parent (seq = the path's sequence). */
 struct wire_simple {
-	uint32_t seq;   /* probe/path sequence for RELAY_*, else 0 */
+	uint32_t seq;   /* probe/path sequence for RELAY_* and RENEW, else 0 */
 	uint8_t reason; /* enum wire_cut_reason or wire_refuse_reason, 0 = none */
+	uint16_t watch; /* mesh NEIGH_REQ / NEIGH_ACCEPT: the stream the sender
+	                   watches (or serves), 0 none; else 0 */
 };
 
 /* LTM detector dm(id, S, TTL): S's send time and, once forwarded, the first
@@ -168,10 +176,14 @@ struct wire_seg_request {
 	uint32_t seqs[WIRE_MAX_REQ];
 };
 
+/* wire_seg_data.flags */
+#define WIRE_SEG_PUSHED 1u /* sent down a push path, not in answer to a request */
+
 struct wire_seg_data {
 	uint32_t seq;
 	uint64_t origin_us;     /* source's real-time clock at creation */
 	uint8_t hops;           /* overlay hops so far; the source sends 1 */
+	uint8_t flags;          /* WIRE_SEG_*; other bits are zero */
 	uint32_t checksum;      /* wire_checksum() of payload */
 	uint16_t len;           /* <= WIRE_SEG_PAYLOAD_MAX */
 	const uint8_t *payload; /* decode: points into the input buffer */
@@ -197,7 +209,8 @@ struct wire_probe {
 /* Path chosen by the source, hop 0 = source ... last = Peer_0. */
 struct wire_path_setup {
 	uint32_t seq;
-	uint8_t nhops; /* 2..WIRE_MAX_HOPS */
+	uint32_t delay_us; /* the trace's delay as the source measured it */
+	uint8_t nhops;     /* 2..WIRE_MAX_HOPS */
 	struct wire_addr hops[WIRE_MAX_HOPS];
 };
 
@@ -230,7 +243,7 @@ struct wire_msg {
 
 /* Start a message: the header (length left to encode) and nothing else. */
 void wire_msg_init(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender);
-/* A whole message with a wire_simple body. */
+/* A whole message with a wire_simple body (watch 0). */
 void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender,
                      uint32_t seq, uint8_t reason);
 
@@ -255,11 +268,31 @@ const char *wire_type_name(int type);
 /* Checksum of segment payloads: 32-bit FNV-1a. */
 uint32_t wire_checksum(const uint8_t *p, size_t len);
 
-/* Buffer-map bit helpers. */
+/* Segment sequence numbers are serial numbers (RFC 1982): they wrap at
+ * 2^32, and a is before b when b - a, taken modulo 2^32, is below 2^31.
+ * Every comparison of two sequence numbers goes through these, so a stream
+ * that runs past 2^32 segments keeps its order. */
+static inline int seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline int seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+static inline uint32_t seq_max(uint32_t a, uint32_t b)
+{
+	return seq_lt(a, b) ? b : a;
+}
+
+/* Buffer-map bit helpers. A sequence before base_seq is past the map's end
+ * modulo 2^32, so one unsigned distance covers both sides. */
 static inline int wire_map_get(const struct wire_buffer_map *m, uint32_t seq)
 {
 	uint32_t i = seq - m->base_seq;
-	if (seq < m->base_seq || i >= m->nbits)
+	if (i >= m->nbits)
 		return 0;
 	return (m->bits[i >> 3] >> (i & 7)) & 1;
 }
@@ -267,7 +300,7 @@ static inline int wire_map_get(const struct wire_buffer_map *m, uint32_t seq)
 static inline void wire_map_set(struct wire_buffer_map *m, uint32_t seq)
 {
 	uint32_t i = seq - m->base_seq;
-	if (seq >= m->base_seq && i < m->nbits)
+	if (i < m->nbits)
 		m->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 

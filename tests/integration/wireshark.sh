@@ -42,26 +42,29 @@ name=74763100000000000000000000000000
 # kind|datagram: the expected verdict (wire_strerror()'s words), "ok" for a
 # valid message, "other" for a datagram that is not AnySee.
 cases=(
-  "ok|$(dgram 1 3 '00000000 00')"
-  "ok|$(dgram 1 2 "01 01 $addr 0001 00 0001 000493e0 $addr $name")"
-  "ok|$(dgram 1 7 '00000064 000c 0003 ff0f')"
-  "ok|$(dgram 1 10 "00000001 $addr 0000000000000001 00000001 00000000 07 01 $addr 0000000000000002")"
-  "ok|$(dgram 1 11 "00000001 02 $addr $addr")"
-  "other|$(dgram 1 3 '00000000 00' | sed 's/a5 5e/a5 5f/')"
-  "datagram truncated|0000 a5 5e 01 03 00"
-  "datagram truncated|$(dgram 1 3 '00000000 00' 6)"
-  "unsupported protocol version|$(dgram 2 3 '00000000 00')"
-  "unknown message type|$(dgram 1 16 '00000000 00')"
-  "body length mismatch|$(dgram 1 14 '00000000 0000')"
-  "body length mismatch|$(dgram 1 15 '0000000000000001 0002')"
-  "body length mismatch|$(dgram 1 9 '00000005 0000000000000001 01 00000000 0005 aabbcc')"
-  "field out of range|$(dgram 1 2 '41 00')"
-  "field out of range|$(dgram 1 8 '0000')"
-  "field out of range|$(dgram 1 7 '00000005 0003 0001 08')"
-  "field out of range|$(dgram 1 10 "00000001 $addr 0000000000000001 00000001 00000000 08 00")"
-  "field out of range|$(dgram 1 11 "00000001 01 $addr")"
-  "field out of range|$(dgram 1 1 "01 00 1b58 0a000001 0004 000493e0 41414141414141414141414141414141")"
-  "field out of range|$(dgram 1 1 "01 00 1b58 0a000001 0004 000493e0 74763100410000000000000000000000")"
+  "ok|$(dgram 2 3 '00000000 00 0000')"
+  "ok|$(dgram 2 2 "01 01 $addr 0001 00 0001 000493e0 $addr $name")"
+  "ok|$(dgram 2 7 '00000064 000c 0003 ff0f')"
+  "ok|$(dgram 2 10 "00000001 $addr 0000000000000001 00000001 00000000 07 01 $addr 0000000000000002")"
+  "ok|$(dgram 2 11 "00000001 00006590 02 $addr $addr")"
+  "other|$(dgram 2 3 '00000000 00 0000' | sed 's/a5 5e/a5 5f/')"
+  "datagram truncated|0000 a5 5e 02 03 00"
+  "datagram truncated|$(dgram 2 3 '00000000 00 0000' 8)"
+  "unsupported protocol version|$(dgram 1 3 '00000000 00')"
+  "unknown message type|$(dgram 2 17 '00000000 00 0000')"
+  "body length mismatch|$(dgram 2 14 '00000000 0000')"
+  "body length mismatch|$(dgram 2 15 '0000000000000001 0002')"
+  "body length mismatch|$(dgram 2 9 '00000005 0000000000000001 01 01 00000000 0005 aabbcc')"
+  "field out of range|$(dgram 2 2 '41 00')"
+  "field out of range|$(dgram 2 8 '0000')"
+  "field out of range|$(dgram 2 7 '00000005 0003 0001 08')"
+  "field out of range|$(dgram 2 10 "00000001 $addr 0000000000000001 00000001 00000000 08 00")"
+  "field out of range|$(dgram 2 11 "00000001 00000000 01 $addr")"
+  "field out of range|$(dgram 2 1 "01 00 1b58 0a000001 0004 000493e0 41414141414141414141414141414141")"
+  "field out of range|$(dgram 2 1 "01 00 1b58 0a000001 0004 000493e0 74763100410000000000000000000000")"
+  "field out of range|$(dgram 2 9 '00000005 0000000000000001 01 02 00000000 0000')"
+  "ok|$(dgram 2 9 '00000005 0000000000000001 01 01 00000000 0003 aabbcc')"
+  "ok|$(dgram 2 16 '00000007 00 0000')"
 )
 for port in 7000 5000; do
   for c in "${cases[@]}"; do echo "${c#*|}"; done >"$out/crafted.txt"
@@ -85,7 +88,7 @@ for port in 7000 5000; do
         || fail "port $port, frame $frame: want '$want', got '$message'" ;;
     esac
   done <"$out/crafted.fields"
-  # Off the peers' port the heuristic only takes version 1, as
+  # Off the peers' port the heuristic only takes version 2, as
   # wire_decode() does; the peers' port takes every magic-led datagram.
   [ "$port" = 7000 ] && cases[8]="other|${cases[8]#*|}"
 done

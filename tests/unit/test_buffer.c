@@ -77,9 +77,16 @@ static void test_capacity_bounds(void **state)
 	assert_int_equal(b.capacity, 16);
 	buffer_free(&b);
 
-	/* 120 s of 10 Mbit/s is about 114000 segments: capped to one buffer map. */
+	/* The paper's top rate: 120 s at 800 kbit/s is 9118 segments of 13.16 ms,
+	 * all of them kept (a map-sized ring cut it to 54 s). */
+	assert_int_equal(buffer_init(&b, 800000, 120u * SEC), 0);
+	assert_int_equal(b.capacity, 120u * SEC / 13160);
+	assert_true((uint64_t)b.capacity * b.period_us >= 120u * SEC - b.period_us);
+	buffer_free(&b);
+
+	/* 120 s of 10 Mbit/s is about 114000 segments: capped by the ring. */
 	assert_int_equal(buffer_init(&b, 10000000, 120u * SEC), 0);
-	assert_int_equal(b.capacity, WIRE_MAX_MAP_BITS);
+	assert_int_equal(b.capacity, BUFFER_MAX_SEGMENTS);
 	buffer_free(&b);
 
 	init_slots(&b, 40);
@@ -344,13 +351,13 @@ static void test_fill_map(void **state)
 	struct wire_buffer_map m;
 	init_slots(&b, 16);
 
-	buffer_fill_map(&b, &m);
+	buffer_fill_map(&b, 0, &m);
 	assert_int_equal(m.nbits, 0);
 
 	put(&b, 3, 0);
 	put(&b, 5, 0);
 	put(&b, 6, 0);
-	buffer_fill_map(&b, &m);
+	buffer_fill_map(&b, 0, &m);
 	assert_int_equal(m.base_seq, 0);
 	assert_int_equal(m.nbits, 7);
 	assert_map_matches(&b, &m);
@@ -361,13 +368,21 @@ static void test_fill_map(void **state)
 	/* After a jump the map covers exactly the kept window. */
 	put(&b, 40, 0);
 	put(&b, 30, 0);
-	buffer_fill_map(&b, &m);
+	buffer_fill_map(&b, 0, &m);
 	assert_int_equal(m.base_seq, 25);
 	assert_int_equal(m.nbits, 16);
 	assert_map_matches(&b, &m);
 	assert_true(wire_map_get(&m, 30));
 	assert_true(wire_map_get(&m, 40));
 	assert_false(wire_map_get(&m, 6));
+
+	/* From a later point the map is shorter; from past the newest, empty. */
+	buffer_fill_map(&b, 35, &m);
+	assert_int_equal(m.base_seq, 35);
+	assert_int_equal(m.nbits, 6);
+	assert_map_matches(&b, &m);
+	buffer_fill_map(&b, 41, &m);
+	assert_int_equal(m.nbits, 0);
 
 	buffer_free(&b);
 }
@@ -377,18 +392,94 @@ static void test_fill_map_full_capacity(void **state)
 	(void)state;
 	struct buffer b;
 	struct wire_buffer_map m;
-	assert_int_equal(buffer_init(&b, 10000000, 120u * SEC), 0);
-	assert_int_equal(b.capacity, WIRE_MAX_MAP_BITS);
+	assert_int_equal(buffer_init(&b, 800000, 120u * SEC), 0);
+	assert_true(b.capacity > WIRE_MAX_MAP_BITS);
 
-	/* Every third segment over more than two windows. */
-	for (uint32_t s = 0; s < 3 * WIRE_MAX_MAP_BITS; s += 3)
+	/* Every third segment over more than two rings: a map is at most
+	 * WIRE_MAX_MAP_BITS, ending at the newest. */
+	for (uint32_t s = 0; s < 3 * b.capacity; s += 3)
 		put(&b, s, 0);
-	buffer_fill_map(&b, &m);
+	buffer_fill_map(&b, 0, &m);
 	assert_int_equal(m.nbits, WIRE_MAX_MAP_BITS);
-	assert_int_equal(m.base_seq, buffer_oldest(&b));
 	assert_int_equal(m.base_seq + m.nbits - 1, b.newest);
 	assert_map_matches(&b, &m);
 
+	buffer_free(&b);
+}
+
+/* Sequence numbers wrap at 2^32 and keep their order (serial numbers). */
+static void test_wraps(void **state)
+{
+	(void)state;
+	struct buffer b;
+	struct wire_buffer_map m;
+	init_slots(&b, 16);
+
+	for (uint32_t s = UINT32_MAX - 3; s != 4; s++)
+		assert_int_equal(put(&b, s, 0), 1);
+	assert_int_equal(b.newest, 3);
+	assert_int_equal(buffer_oldest(&b), (uint32_t)(3 - 16 + 1));
+	assert_int_equal(buffer_run_from(&b, UINT32_MAX - 3), 8);
+	/* Older than the ring across the wrap is outdated, not new. */
+	assert_int_equal(put(&b, UINT32_MAX - 14, 0), 0);
+	assert_int_equal(b.newest, 3);
+
+	buffer_fill_map(&b, UINT32_MAX - 1, &m);
+	assert_int_equal(m.base_seq, UINT32_MAX - 1);
+	assert_int_equal(m.nbits, 6);
+	assert_true(wire_map_get(&m, UINT32_MAX));
+	assert_true(wire_map_get(&m, 2));
+	assert_false(wire_map_get(&m, UINT32_MAX - 2));
+
+	/* Playback deadlines run on across the wrap. */
+	buffer_start_playback(&b, UINT32_MAX - 3, 0);
+	assert_int_equal(buffer_advance(&b, 7u * SEC, NULL, NULL), 8);
+	assert_int_equal(b.st.on_time, 8);
+	assert_int_equal(b.next_due, 4);
+	buffer_free(&b);
+}
+
+/* One forged segment far ahead must not make every real one outdated: a
+ * playing buffer takes only [next due, next due + capacity). */
+static void test_window_far_ahead(void **state)
+{
+	(void)state;
+	struct buffer b;
+	init_slots(&b, 16);
+	for (uint32_t s = 100; s < 104; s++)
+		put(&b, s, 0);
+	buffer_start_playback(&b, 100, 0);
+	assert_int_equal(put(&b, 0xFFFFFF00u, 0), 0);
+	assert_int_equal(put(&b, 100 + (1u << 30), 0), 0);
+	assert_int_equal(put(&b, 100 + 16, 0), 0);
+	/* 0xFFFFFF00 is before 100 by more than the ring: outdated. */
+	assert_int_equal(b.st.out_of_window, 3);
+	assert_int_equal(b.st.late, 0);
+	assert_int_equal(b.newest, 103);
+	/* The real stream goes on. */
+	assert_int_equal(put(&b, 104, 0), 1);
+	assert_int_equal(put(&b, 115, 0), 1);
+	assert_int_equal(b.newest, 115);
+	buffer_free(&b);
+}
+
+/* Before playback the window is anchored at the chosen start. */
+static void test_window_anchor(void **state)
+{
+	(void)state;
+	struct buffer b;
+	init_slots(&b, 16);
+	/* Not anchored (a source): anything goes. */
+	assert_true(buffer_in_window(&b, 0x80000000u));
+	buffer_anchor(&b, 50);
+	assert_false(buffer_in_window(&b, 49));
+	assert_true(buffer_in_window(&b, 50));
+	assert_true(buffer_in_window(&b, 65));
+	assert_false(buffer_in_window(&b, 66));
+	assert_int_equal(put(&b, 70, 0), 0);
+	assert_int_equal(put(&b, 40, 0), 0);
+	assert_int_equal(b.st.out_of_window, 2);
+	assert_int_equal(put(&b, 52, 0), 1);
 	buffer_free(&b);
 }
 
@@ -407,6 +498,9 @@ int main(void)
 	    cmocka_unit_test(test_late_rejected),
 	    cmocka_unit_test(test_fill_map),
 	    cmocka_unit_test(test_fill_map_full_capacity),
+	    cmocka_unit_test(test_wraps),
+	    cmocka_unit_test(test_window_far_ahead),
+	    cmocka_unit_test(test_window_anchor),
 	};
 	return cmocka_run_group_tests_name("buffer", tests, NULL, NULL);
 }

@@ -175,8 +175,20 @@ static void clear(void)
 
 static struct wire_seg_data seg(uint32_t seq, uint8_t hops)
 {
-	return (struct wire_seg_data){
-	    .seq = seq, .origin_us = REAL0, .hops = hops, .checksum = seq};
+	return (struct wire_seg_data){.seq = seq,
+	                              .origin_us = REAL0,
+	                              .hops = hops,
+	                              .flags = WIRE_SEG_PUSHED,
+	                              .checksum = seq};
+}
+
+/* The parent from pushed the next segment, delay_us after its origin. */
+static void pushed_from(const struct wire_addr *from, uint32_t delay_us, uint64_t now)
+{
+	static uint32_t next_seq;
+	struct wire_seg_data sd = seg(++next_seq, 2);
+	sd.flags = WIRE_SEG_PUSHED;
+	inter_on_own_segment(&fx.in, from, &sd, delay_us, now);
 }
 
 /* A child asks this hop (at index 1 of [SRC, self, child]) for STREAM. */
@@ -327,9 +339,9 @@ static void test_no_probe_with_backup(void **state)
 	struct wire_addr src = addr(SRC), par = addr(40);
 	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
 	/* Well past the probing interval, with the active path pushing. */
-	inter_on_own_segment(&fx.in, &par, 20000, T0 + 20 * SEC);
+	pushed_from(&par, 20000, T0 + 20 * SEC);
 	inter_tick(&fx.in, 40000, REAL0 + 20 * SEC, T0 + 20 * SEC);
-	assert_int_equal(fx.nout, 0);
+	assert_int_equal(count(WIRE_PROBE), 0);
 	assert_int_equal(fx.in.probes_sent, 0);
 }
 
@@ -589,9 +601,9 @@ static void test_peer0_backup_promoted(void **state)
 	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &hop, T0 + 20 * MS);
 	assert_int_equal(fx.in.paths_built, 1);
 
-	inter_on_own_segment(&fx.in, &far, 20000, T0 + 30 * MS);
+	pushed_from(&far, 20000, T0 + 30 * MS);
 	assert_false(fx.in.active_up);
-	inter_on_own_segment(&fx.in, &hop, 20000, T0 + 30 * MS);
+	pushed_from(&hop, 20000, T0 + 30 * MS);
 	assert_true(fx.in.active_up);
 }
 
@@ -825,9 +837,11 @@ static void test_relay_silent_dropped(void **state)
 	start(40, 1, 0);
 	relay_for((const uint32_t[]){P0}, 1, T0);
 	struct wire_addr parent = addr(30);
+	struct wire_addr child = addr(P0);
 	for (uint64_t t = T0; t <= T0 + 20 * SEC; t += SEC) {
 		struct wire_seg_data sd = seg((uint32_t)(t / SEC), 2);
 		inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, t);
+		inter_on_renew(&fx.in, STREAM, &child, t);
 		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
 	}
 	assert_int_equal(fx.in.nrelay, 1);
@@ -859,16 +873,23 @@ static void test_source_relay_silent_dropped(void **state)
 
 /* ---- failures on Peer_0's active path ---- */
 
+/* After the parent cut the link, the fastest backup that avoids it is
+ * promoted: not the newest offer, and not one through the failed parent. */
 static void test_parent_cut_promotes_backup(void **state)
 {
 	start(P0, 1, 0);
 	active_via(40, 7, T0);
-	struct wire_path_setup older = PATH(8, SRC, 45, P0), newer = PATH(9, SRC, 50, P0);
+	struct wire_path_setup fast = PATH(8, SRC, 45, P0), newer = PATH(9, SRC, 50, P0),
+	                       via_failed = PATH(10, SRC, 40, 41, P0);
+	fast.delay_us = 20000;
+	newer.delay_us = 60000;
+	via_failed.delay_us = 5000;
 	struct wire_addr src = addr(SRC), par = addr(40);
-	inter_on_path_setup(&fx.in, STREAM, &older, &src, 0, T0);
+	inter_on_path_setup(&fx.in, STREAM, &fast, &src, 0, T0);
 	inter_on_path_setup(&fx.in, STREAM, &newer, &src, 0, T0 + 50 * MS);
-	inter_on_own_segment(&fx.in, &par, 20000, T0 + 100 * MS);
-	assert_int_equal(fx.in.nbackup, 2);
+	inter_on_path_setup(&fx.in, STREAM, &via_failed, &src, 0, T0 + 60 * MS);
+	pushed_from(&par, 20000, T0 + 100 * MS);
+	assert_int_equal(fx.in.nbackup, 3);
 
 	/* A cut of another stream, or by another peer, is not ours. */
 	inter_on_cut(&fx.in, OTHER, 40, T0 + SEC);
@@ -880,13 +901,61 @@ static void test_parent_cut_promotes_backup(void **state)
 	assert_int_equal(fx.in.paths_cut, 1);
 	/* The parent cut the link: nothing to tell it. */
 	assert_int_equal(fx.nout, 0);
+	/* The backup through the failed parent is gone with it. */
+	assert_int_equal(fx.in.nbackup, 2);
 
-	/* The most recent offer reflects the current delays best. */
 	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
 	assert_true(fx.in.have_active);
 	assert_int_equal(count(WIRE_PATH_SETUP), 1);
-	CHECK_PATH(&only(WIRE_PATH_SETUP, 50, STREAM)->m.u.path, 9, SRC, 50, P0);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 45, STREAM)->m.u.path, 8, SRC, 45, P0);
 	assert_int_equal(fx.in.nbackup, 1);
+	assert_int_equal(fx.in.backup[0].seq, 9);
+
+	/* An offer through the failed hop that comes in after the failure (a
+	 * trace from before it) is not kept. */
+	struct wire_path_setup late = PATH(11, SRC, 40, P0);
+	late.delay_us = 1000;
+	inter_on_path_setup(&fx.in, STREAM, &late, &src, 0, T0 + 2 * SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+}
+
+/* A silence cut purges the backups through the silent parent too; the
+ * best of the rest is promoted. */
+static void test_silence_purges_backups(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup through = PATH(8, SRC, 40, 42, P0), other = PATH(9, SRC, 60, P0);
+	through.delay_us = 1000;
+	other.delay_us = 90000;
+	struct wire_addr src = addr(SRC), par = addr(40);
+	pushed_from(&par, 20000, T0);
+	inter_on_path_setup(&fx.in, STREAM, &through, &src, 0, T0);
+	inter_on_path_setup(&fx.in, STREAM, &other, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0 + 4 * SEC, T0 + 4 * SEC);
+	check_cut(40, STREAM);
+	assert_true(fx.in.have_active);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 60, STREAM)->m.u.path, 9, SRC, 60, P0);
+	assert_int_equal(fx.in.nbackup, 0);
+}
+
+/* A full backup set trades its slowest path for a faster offer. */
+static void test_backup_set_keeps_fastest(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr src = addr(SRC);
+	for (uint32_t i = 0; i < INTER_MAX_BACKUP + 2; i++) {
+		struct wire_path_setup ps = PATH(20 + i, SRC, 50 + i, P0);
+		ps.delay_us = (i % 2 ? 10000 : 80000) + i;
+		inter_on_path_setup(&fx.in, STREAM, &ps, &src, 0, T0);
+	}
+	assert_int_equal(fx.in.nbackup, INTER_MAX_BACKUP);
+	int slow = 0;
+	for (int b = 0; b < fx.in.nbackup; b++)
+		slow += fx.in.backup[b].delay_us >= 80000;
+	/* Three fast offers and the fastest of the three slow ones. */
+	assert_int_equal(slow, 1);
 }
 
 static void test_backup_through_leaver_dropped(void **state)
@@ -908,14 +977,15 @@ static void test_silent_path_cut(void **state)
 	struct wire_addr par = addr(40);
 	uint64_t t = T0;
 	for (int i = 0; i < 10; i++, t += SEC) {
-		inter_on_own_segment(&fx.in, &par, 30000, t);
+		pushed_from(&par, 30000, t);
 		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
 	}
-	assert_int_equal(fx.nout, 0);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
 
 	/* Last segment at t - 1 s. */
 	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC - 1);
-	assert_int_equal(fx.nout, 0);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	clear();
 	assert_true(fx.in.have_active);
 	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC + 10 * MS);
 	check_cut(40, STREAM);
@@ -939,13 +1009,13 @@ static void test_slow_path_cut(void **state)
 	start(P0, 1, 0);
 	active_via(40, 7, T0);
 	struct wire_addr par = addr(40), other = addr(41);
-	inter_on_own_segment(&fx.in, &par, MU_D, T0 + SEC);
+	pushed_from(&par, MU_D, T0 + SEC);
 	/* Pulled from a partner: not the path's business. */
-	inter_on_own_segment(&fx.in, &other, MU_D + 1, T0 + SEC);
+	pushed_from(&other, MU_D + 1, T0 + SEC);
 	assert_int_equal(fx.nout, 0);
 	assert_true(fx.in.have_active);
 
-	inter_on_own_segment(&fx.in, &par, MU_D + 1, T0 + 2 * SEC);
+	pushed_from(&par, MU_D + 1, T0 + 2 * SEC);
 	check_cut(40, STREAM);
 	assert_false(fx.in.have_active);
 	assert_int_equal(fx.in.paths_cut, 1);
@@ -1006,6 +1076,230 @@ static void test_disabled(void **state)
 	assert_int_equal(count(WIRE_PATH_SETUP), 0);
 }
 
+/* ---- leases ---- */
+
+/* A push child that stops renewing (crashed) loses its slot within two
+ * lease periods; one that renews keeps it. Slots in use equal the live
+ * children throughout. */
+static void test_lease_expires_push_child(void **state)
+{
+	start(30, 1, 0);
+	ask(30, 100, 1, 1, T0);
+	ask(30, 101, 2, 1, T0);
+	assert_int_equal(inter_slots_used(&fx.in), 2);
+	clear();
+	struct wire_addr alive = addr(100);
+	uint64_t t = T0;
+	for (; t <= T0 + 2 * INTER_LEASE_US; t += SEC) {
+		inter_on_renew(&fx.in, STREAM, &alive, t);
+		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
+		assert_int_equal(inter_slots_used(&fx.in), inter_children(&fx.in));
+	}
+	assert_int_equal(fx.in.nchild, 1);
+	assert_int_equal(fx.in.child[0].addr.id, 100);
+	assert_int_equal(fx.in.kn.used[KEYNODE_WATCH], 1);
+	assert_int_equal(fx.in.leases_expired, 1);
+	check_cut(101, STREAM);
+	/* No more push to the dead child. */
+	clear();
+	struct wire_seg_data sd = seg(5, 1);
+	assert_int_equal(inter_push(&fx.in, STREAM, &sd), 1);
+	assert_null(find(WIRE_SEG_DATA, 101));
+}
+
+/* A relay whose children all stopped renewing is dropped, and its parent
+ * told. */
+static void test_lease_relay_children_expired(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	struct wire_addr parent = addr(30);
+	for (uint64_t t = T0; t <= T0 + 2 * INTER_LEASE_US; t += SEC) {
+		struct wire_seg_data sd = seg((uint32_t)(t / SEC), 2);
+		inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, t);
+		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
+	}
+	assert_int_equal(fx.in.nrelay, 0);
+	assert_int_equal(inter_slots_used(&fx.in), 0);
+	check_cut(30, STREAM);
+	check_cut(P0, STREAM);
+	check_cut(11, STREAM);
+}
+
+/* The child renews: Peer_0 with its parent once the path is accepted, a
+ * relay with its own parent. */
+static void test_children_renew(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 40, P0);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	clear();
+	inter_tick(&fx.in, 0, REAL0, T0 + 500 * MS);
+	assert_int_equal(count(WIRE_RENEW), 0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0 + 600 * MS);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(only(WIRE_RENEW, 40, STREAM)->m.u.simple.seq, 7);
+
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(only(WIRE_RENEW, 30, STREAM)->m.u.simple.seq, 7);
+}
+
+/* A renewal from a peer that is not a child (its lease ran out) is
+ * answered with a cut, so it looks for another parent at once. */
+static void test_renew_from_stranger(void **state)
+{
+	start(30, 1, 0);
+	struct wire_addr stranger = addr(77);
+	inter_on_renew(&fx.in, STREAM, &stranger, T0);
+	check_cut(77, STREAM);
+	assert_int_equal(fx.in.nchild, 0);
+	assert_int_equal(inter_slots_used(&fx.in), 0);
+}
+
+/* ---- what keeps a path alive ---- */
+
+/* A parent that stopped pushing but still answers pulls, or repeats old
+ * segments, is silent as far as the path goes. */
+static void test_only_new_pushes_refresh(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40);
+	struct wire_seg_data sd = seg(100, 2);
+	inter_on_own_segment(&fx.in, &par, &sd, 20000, T0);
+	assert_true(fx.in.active_up);
+	for (uint64_t t = T0 + SEC; t <= T0 + 4 * SEC; t += SEC) {
+		struct wire_seg_data pulled = seg((uint32_t)(100 + t / SEC), 2);
+		pulled.flags = 0;
+		inter_on_own_segment(&fx.in, &par, &pulled, 20000, t);
+		inter_on_own_segment(&fx.in, &par, &sd, 20000, t); /* a repeat */
+		inter_tick(&fx.in, 0, REAL0 + t - T0, t);
+	}
+	assert_false(fx.in.have_active);
+	check_cut(40, STREAM);
+}
+
+/* ---- push loops ---- */
+
+/* A hop refuses a child that is upstream of it on its own path. */
+static void test_loop_refused_upstream_child(void **state)
+{
+	start(30, 1, 0);
+	inter_set_stream(&fx.in, STREAM, SRC, 300000, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 40, 30);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	clear();
+	/* 40, our parent, asks us to push to it: B's parent A, A's parent B. */
+	struct wire_path_setup ps = PATH(9, SRC, 30, 40);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &par, 1, T0 + SEC);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 40, STREAM)->m.u.simple.reason, WIRE_REFUSE_LOOP);
+	assert_int_equal(fx.in.nchild, 0);
+	/* Another peer is welcome. */
+	ask(30, 100, 10, 1, T0 + SEC);
+	assert_int_equal(fx.in.nchild, 1);
+}
+
+/* A peer never takes a path through its own push child: that child would
+ * be upstream and downstream of it. */
+static void test_loop_offer_through_child(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup req = PATH(3, SRC, P0, 70);
+	struct wire_addr child = addr(70), src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &req, &child, 1, T0);
+	assert_int_equal(fx.in.nchild, 1);
+	struct wire_path_setup offer = PATH(7, SRC, 70, P0);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 0);
+	struct wire_path_setup longer = PATH(8, SRC, 71, 70, P0);
+	inter_on_path_setup(&fx.in, STREAM, &longer, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 0);
+}
+
+/* A relay refuses its own parent as a child. */
+static void test_loop_relay_parent(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_path_setup ps = PATH(9, SRC, 40, 30);
+	struct wire_addr parent = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &parent, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 30, STREAM)->m.u.simple.reason, WIRE_REFUSE_LOOP);
+	assert_int_equal(fx.in.relay[0].nchild, 1);
+}
+
+/* Every tick a parent tells each child its current path from the source,
+ * the child at its end. */
+static void test_ancestry_sent(void **state)
+{
+	start(30, 1, 0);
+	struct wire_path_setup offer = PATH(7, SRC, 40, 30);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	ask(30, 100, 9, 1, T0);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 100, STREAM)->m.u.path, 0, SRC, 40, 30, 100);
+
+	/* A source's children hear the one-hop path. */
+	start(SRC, 1, 1);
+	struct wire_path_setup req = PATH(9, SRC, 100);
+	struct wire_addr child = addr(100);
+	inter_on_path_setup(&fx.in, STREAM, &req, &child, 0, T0);
+	assert_int_equal(fx.in.nchild, 1);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 100, STREAM)->m.u.path, 0, SRC, 100);
+}
+
+/* The child keeps its parent's word as its path: loop checks at admission
+ * then see the path as it is now, not as it was traced. */
+static void test_ancestry_updates_path(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup now = PATH(0, SRC, 45, 40, P0);
+	struct wire_addr par = addr(40), other = addr(41);
+	inter_on_path_setup(&fx.in, STREAM, &now, &other, 0, T0 + SEC);
+	assert_int_equal(fx.in.active.nhops, 3);
+	inter_on_path_setup(&fx.in, STREAM, &now, &par, 0, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.active.nhops, 4);
+	assert_int_equal(fx.in.active.hops[1].id, 45);
+	assert_int_equal(fx.in.nbackup, 0);
+}
+
+/* A loop of any length: the path the parent reports has us upstream of
+ * ourselves. The link to the parent goes; a relay in a loop goes. */
+static void test_longer_loop_cut(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup loop = PATH(0, SRC, 50, P0, 60, 40, P0);
+	struct wire_addr par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &loop, &par, 0, T0 + SEC);
+	assert_false(fx.in.have_active);
+	check_cut(40, STREAM);
+
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_path_setup rloop = PATH(0, SRC, 40, 55, 30, 40);
+	struct wire_addr rpar = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &rloop, &rpar, 0, T0 + SEC);
+	assert_int_equal(fx.in.nrelay, 0);
+	check_cut(30, STREAM);
+	check_cut(P0, STREAM);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1038,6 +1332,19 @@ int main(void)
 	    T(test_relay_silent_dropped),
 	    T(test_source_relay_silent_dropped),
 	    T(test_parent_cut_promotes_backup),
+	    T(test_silence_purges_backups),
+	    T(test_lease_expires_push_child),
+	    T(test_lease_relay_children_expired),
+	    T(test_children_renew),
+	    T(test_renew_from_stranger),
+	    T(test_only_new_pushes_refresh),
+	    T(test_loop_refused_upstream_child),
+	    T(test_loop_offer_through_child),
+	    T(test_loop_relay_parent),
+	    T(test_ancestry_sent),
+	    T(test_ancestry_updates_path),
+	    T(test_longer_loop_cut),
+	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
 	    T(test_setup_timeout),

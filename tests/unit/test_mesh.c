@@ -412,6 +412,8 @@ static struct fx {
 	int nout;
 	struct wire_peer_entry cand[8];
 	int ncand;
+	uint32_t lost[8]; /* neighbours reported gone silent */
+	int nlost;
 } fx;
 
 static void fake_send(void *ctx, const struct wire_addr *to, const struct wire_msg *m)
@@ -428,13 +430,20 @@ static int fake_candidates(void *ctx, const struct wire_peer_entry **out)
 	return f->ncand;
 }
 
+static void fake_lost(void *ctx, uint32_t id)
+{
+	struct fx *f = ctx;
+	assert_true(f->nlost < (int)ARRAY_LEN(f->lost));
+	f->lost[f->nlost++] = id;
+}
+
 /* A mesh keeping 3 neighbours (4 when asked), on or off. */
 static void start(int enabled)
 {
 	memset(&fx, 0, sizeof(fx));
 	rng_seed(&fx.rng, 2006);
 	assert_int_equal(evlog_open(&fx.log, NULL), 0);
-	struct mesh_io io = {&fx, fake_send, fake_candidates};
+	struct mesh_io io = {&fx, fake_send, fake_candidates, fake_lost};
 	struct wire_addr self = addr(SELF);
 	mesh_init(&fx.m, 3, 4);
 	mesh_attach(&fx.m, &self, &fx.log, &io, &fx.rng, enabled);
@@ -461,7 +470,7 @@ static const struct wire_msg *only(int type, uint32_t to)
 static void befriend(uint32_t id, uint32_t delay_us)
 {
 	struct wire_addr a = addr(id);
-	mesh_on_request(&fx.m, &a, T0);
+	mesh_on_request(&fx.m, &a, 0, T0);
 	only(WIRE_NEIGH_ACCEPT, id);
 	struct mesh_nb *nb = mesh_find(&fx.m, id);
 	assert_non_null(nb);
@@ -481,12 +490,12 @@ static void test_request_accepted_until_full(void **state)
 	for (uint32_t id = 2; id <= 4; id++)
 		befriend(id, 0);
 	struct wire_addr a = addr(5);
-	mesh_on_request(&fx.m, &a, T0);
+	mesh_on_request(&fx.m, &a, 0, T0);
 	assert_int_equal(only(WIRE_NEIGH_CUT, 5)->u.simple.reason, WIRE_CUT_FULL);
 	assert_null(mesh_find(&fx.m, 5));
 	/* A neighbour asking again is accepted, not refused. */
 	a = addr(4);
-	mesh_on_request(&fx.m, &a, T0 + SEC);
+	mesh_on_request(&fx.m, &a, 0, T0 + SEC);
 	only(WIRE_NEIGH_ACCEPT, 4);
 	assert_int_equal(fx.m.n, 4);
 }
@@ -495,9 +504,9 @@ static void test_disabled_refuses_and_stays_silent(void **state)
 {
 	start(0);
 	struct wire_addr a = addr(1);
-	mesh_on_request(&fx.m, &a, T0);
+	mesh_on_request(&fx.m, &a, 0, T0);
 	assert_int_equal(only(WIRE_NEIGH_CUT, 1)->u.simple.reason, WIRE_CUT_FULL);
-	mesh_on_accept(&fx.m, &a, T0);
+	mesh_on_accept(&fx.m, &a, 0, T0);
 	struct wire_detector d = {.ttl = 0, .src = a, .src_ts_us = REAL0};
 	mesh_on_detector(&fx.m, &d, &a, REAL0 + MS, T0);
 	assert_int_equal(fx.nout, 0);
@@ -515,7 +524,7 @@ static void test_leaving_refuses_and_says_goodbye(void **state)
 		assert_int_equal(fx.out[i].m.hdr.type, WIRE_LEAVE);
 	fx.nout = 0;
 	struct wire_addr a = addr(3);
-	mesh_on_request(&fx.m, &a, T0);
+	mesh_on_request(&fx.m, &a, 0, T0);
 	only(WIRE_NEIGH_CUT, 3);
 	assert_int_equal(mesh_round(&fx.m, REAL0, T0), 0);
 	assert_int_equal(fx.nout, 0);
@@ -529,7 +538,7 @@ static void test_accept_over_target_sheds_farthest(void **state)
 	befriend(2, 40 * MS);
 	befriend(3, 0);
 	struct wire_addr a = addr(4);
-	mesh_on_accept(&fx.m, &a, T0);
+	mesh_on_accept(&fx.m, &a, 0, T0);
 	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
 	assert_null(mesh_find(&fx.m, 2));
 	assert_non_null(mesh_find(&fx.m, 4));
@@ -564,12 +573,48 @@ static void test_round_fills_and_floods(void **state)
 	assert_int_equal(det, 1);
 }
 
+/* A neighbour found by LTM is not in the bootstrap list: it learns the
+ * stream from the request or accept itself, and says its own. */
+static void test_neighbour_learns_stream(void **state)
+{
+	start(1);
+	mesh_set_watch(&fx.m, 4);
+	struct wire_addr a = addr(21), b = addr(22);
+	mesh_on_request(&fx.m, &a, 9, T0);
+	assert_int_equal(mesh_find(&fx.m, 21)->stream, 9);
+	assert_int_equal(only(WIRE_NEIGH_ACCEPT, 21)->u.simple.watch, 4);
+	mesh_on_accept(&fx.m, &b, 7, T0);
+	assert_int_equal(mesh_find(&fx.m, 22)->stream, 7);
+	/* A later word updates it; silence (0) does not erase it. */
+	mesh_on_request(&fx.m, &a, 5, T0 + SEC);
+	assert_int_equal(mesh_find(&fx.m, 21)->stream, 5);
+	mesh_on_request(&fx.m, &a, 0, T0 + 2 * SEC);
+	assert_int_equal(mesh_find(&fx.m, 21)->stream, 5);
+	/* Our own requests say what we watch. */
+	fx.nout = 0;
+	fx.ncand = 1;
+	fx.cand[0] = (struct wire_peer_entry){.addr = addr(30), .stream = 4};
+	mesh_round(&fx.m, REAL0, T0 + 2 * SEC);
+	int req = 0;
+	for (int i = 0; i < fx.nout; i++) {
+		if (fx.out[i].m.hdr.type != WIRE_NEIGH_REQ)
+			continue;
+		assert_int_equal(fx.out[i].to.id, 30);
+		assert_int_equal(fx.out[i].m.u.simple.watch, 4);
+		req++;
+	}
+	assert_true(req >= 1);
+}
+
 static void test_round_forgets_silent(void **state)
 {
 	start(1);
 	befriend(1, 0);
 	mesh_round(&fx.m, REAL0, T0 + 13 * SEC);
 	assert_null(mesh_find(&fx.m, 1));
+	/* The node hears of it, so the inter-overlay paths through it go. */
+	assert_int_equal(fx.nlost, 1);
+	assert_int_equal(fx.lost[0], 1);
 }
 
 /* A one-hop detector measures its sender and goes on, stamped, to every
@@ -717,6 +762,7 @@ int main(void)
 	    P(test_accept_over_target_sheds_farthest),
 	    P(test_round_fills_and_floods),
 	    P(test_round_forgets_silent),
+	    P(test_neighbour_learns_stream),
 	    P(test_one_hop_forwarded_once),
 	    P(test_detector_ttl_bounded),
 	    P(test_two_hops_cut_slowest),

@@ -187,18 +187,55 @@ static void test_newest_known_zero(void **state)
 	assert_true(ok);
 }
 
+#define REAL 1700000000000000ull
+
+/* A segment made at REAL + at - delay that arrived at REAL + at. */
+static void arrived(struct overlay *o, uint64_t at, uint64_t delay)
+{
+	overlay_note_delay(o, REAL + at - delay, REAL + at);
+}
+
 static void test_last_delay_minimum(void **state)
 {
 	struct overlay *o = *state;
-	assert_false(o->have_last_delay);
-	overlay_note_delay(o, 500000);
-	assert_true(o->have_last_delay);
-	assert_int_equal(o->last_delay_us, 500000);
-	overlay_note_delay(o, 300000);
-	overlay_note_delay(o, 400000);
-	assert_int_equal(o->last_delay_us, 300000);
-	overlay_note_delay(o, 0);
-	assert_int_equal(o->last_delay_us, 0);
+	assert_int_equal(overlay_last_delay(o, REAL), 0);
+	arrived(o, 0, 500000);
+	assert_int_equal(overlay_last_delay(o, REAL), 500000);
+	arrived(o, 1000, 300000);
+	arrived(o, 2000, 400000);
+	assert_int_equal(overlay_last_delay(o, REAL + 2000), 300000);
+	arrived(o, SEC, 200000);
+	assert_int_equal(overlay_last_delay(o, REAL + SEC), 200000);
+}
+
+/* A segment stamped after its arrival says nothing about a path: it is
+ * counted and ignored, and does not pin LastDelay at 0 (which would stop
+ * probing for good). */
+static void test_last_delay_ignores_future(void **state)
+{
+	struct overlay *o = *state;
+	arrived(o, 0, 40000);
+	overlay_note_delay(o, REAL + 5 * SEC, REAL + 1000);
+	assert_int_equal(o->future_stamps, 1);
+	assert_int_equal(overlay_last_delay(o, REAL + 1000), 40000);
+}
+
+/* LastDelay is the minimum over a window: once the fast path is gone for
+ * longer than the window, LastDelay rises to what the paths give now. */
+static void test_last_delay_window(void **state)
+{
+	struct overlay *o = *state;
+	arrived(o, 0, 20000);
+	for (uint64_t t = 1; t <= 30; t++) {
+		arrived(o, t * SEC, 90000);
+		uint32_t ld = overlay_last_delay(o, REAL + t * SEC);
+		if (t < OVERLAY_DELAY_WINDOW)
+			assert_int_equal(ld, 20000);
+		else
+			assert_int_equal(ld, 90000);
+	}
+	/* Nothing delivered for a whole window: no LastDelay. */
+	assert_int_equal(overlay_last_delay(o, REAL + 41 * SEC), 0);
 }
 
 static void test_rarest_first(void **state)
@@ -401,6 +438,130 @@ static void test_start_stays_on_held(void **state)
 	assert_int_equal(overlay_window_from(o, 25, 8 * SEC), 18);
 }
 
+/* A forged map far ahead in a new peer's first seconds moves the start
+ * only until the partner's real map replaces it. */
+static void test_start_forged_map(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 2);
+	o->p[0].map.base_seq = 990;
+	o->p[1].map.base_seq = 990;
+	hold(o, 0, 990, 1000);
+	hold(o, 1, 990, 1000);
+	struct wire_buffer_map real = o->p[0].map;
+	struct wire_buffer_map forged = {.base_seq = 1000 + (1u << 30) - 40, .nbits = 40};
+	for (uint32_t s = 0; s < 40; s++)
+		wire_map_set(&forged, forged.base_seq + s);
+	o->p[0].map = forged;
+	int ok;
+	uint32_t newest = overlay_newest_known(o, &ok);
+	assert_int_equal(newest, 1000 + (1u << 30) - 1);
+	overlay_window_from(o, newest, 3 * SEC);
+	assert_true(o->start_seq > 1000);
+	o->p[0].map = real;
+	newest = overlay_newest_known(o, &ok);
+	assert_int_equal(newest, 1000);
+	assert_int_equal(overlay_window_from(o, newest, 3 * SEC), 998);
+	store(o, 998);
+	store(o, 999);
+	store(o, 1000);
+	assert_true(overlay_try_play(o, 3 * SEC, NOW));
+}
+
+/* The issue's case: a forged map near 2^32 is the first a new peer sees.
+ * Once the real map arrives, the start goes to a segment really offered,
+ * and playback begins. */
+static void test_start_forged_map_near_wrap(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	struct wire_buffer_map forged = {.base_seq = 0xFFFFFF00u, .nbits = 40};
+	for (uint32_t s = 0; s < 40; s++)
+		wire_map_set(&forged, forged.base_seq + s);
+	o->p[0].map = forged;
+	int ok;
+	overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	assert_true(o->start_seq >= 0xFFFFFF00u);
+	struct wire_buffer_map real = {.base_seq = 990, .nbits = 11};
+	for (uint32_t s = 990; s <= 1000; s++)
+		wire_map_set(&real, s);
+	o->p[0].map = real;
+	uint32_t from = overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	assert_true(from >= 990 && from <= 998);
+	for (uint32_t s = from; s <= 1000; s++)
+		store(o, s);
+	assert_true(overlay_try_play(o, 3 * SEC, NOW));
+}
+
+/* Near 2^32 the start is chosen and kept like anywhere else. */
+static void test_start_across_wrap(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	o->p[0].map.base_seq = UINT32_MAX - 9;
+	hold(o, 0, UINT32_MAX - 9, UINT32_MAX - 1);
+	wire_map_set(&o->p[0].map, UINT32_MAX);
+	hold(o, 0, 0, 3);
+	int ok;
+	uint32_t newest = overlay_newest_known(o, &ok);
+	assert_int_equal(newest, 3);
+	assert_int_equal(overlay_window_from(o, newest, 6 * SEC), UINT32_MAX - 1);
+	struct sched_choice c[CAP];
+	uint32_t budget[1] = {CAP};
+	assert_int_equal(sched(o, UINT32_MAX - 1, 3, budget, NOW, c, CAP), 6);
+}
+
+/* Once segments are held, a map whose newest offer is more than a
+ * buffer's length away is dropped and counted; nothing is stored before
+ * the start is chosen. */
+static void test_map_window(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	static uint8_t data[16];
+	struct wire_seg_data sd = {.seq = 500, .len = sizeof(data), .payload = data};
+	assert_int_equal(overlay_store(o, &sd, 0), 0);
+	assert_int_equal(o->buf.st.out_of_window, 1);
+	struct wire_buffer_map m = {.base_seq = 480, .nbits = 21};
+	for (uint32_t s = 480; s <= 500; s++)
+		wire_map_set(&m, s);
+	assert_int_equal(overlay_on_map(o, &o->p[0], &m, 7), 1);
+	int ok;
+	overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	assert_int_equal(overlay_store(o, &sd, 0), 1);
+	struct wire_buffer_map far = {.base_seq = 500 + (1u << 20), .nbits = 8};
+	assert_int_equal(overlay_on_map(o, &o->p[0], &far, 8), 0);
+	struct wire_buffer_map old = {.base_seq = 0xFFFFFF00u, .nbits = 8};
+	assert_int_equal(overlay_on_map(o, &o->p[0], &old, 9), 0);
+	assert_int_equal(o->maps_dropped, 2);
+	assert_int_equal(o->p[0].map.base_seq, 480);
+	struct wire_buffer_map next = {.base_seq = 490, .nbits = 40};
+	assert_int_equal(overlay_on_map(o, &o->p[0], &next, 10), 1);
+	assert_int_equal(o->p[0].last_heard_us, 10);
+}
+
+/* A playing peer's map reaches back twice its lag behind the newest, not
+ * over its whole buffer; a source's covers what it holds. */
+static void test_map_window_sent(void **state)
+{
+	struct overlay *o = *state;
+	struct wire_buffer_map m;
+	for (uint32_t s = 0; s < CAP; s++)
+		store(o, s);
+	overlay_fill_map(o, &m);
+	assert_int_equal(m.base_seq, 0);
+	assert_int_equal(m.nbits, CAP);
+
+	o->start_chosen = 1;
+	o->start_seq = 50;
+	buffer_start_playback(&o->buf, 50, NOW);
+	overlay_fill_map(o, &m);
+	assert_int_equal(m.base_seq, 50 - 13);
+	assert_int_equal(m.nbits, 27);
+	for (uint32_t s = 37; s < CAP; s++)
+		assert_true(wire_map_get(&m, s));
+}
+
 /* No startup still waits for one segment; the start never passes 0. */
 static void test_start_bounds(void **state)
 {
@@ -519,6 +680,13 @@ int main(void)
 	    T(test_newest_known),
 	    T(test_newest_known_zero),
 	    T(test_last_delay_minimum),
+	    T(test_last_delay_ignores_future),
+	    T(test_last_delay_window),
+	    T(test_start_forged_map),
+	    T(test_start_forged_map_near_wrap),
+	    T(test_start_across_wrap),
+	    T(test_map_window),
+	    T(test_map_window_sent),
 	    T(test_rarest_first),
 	    T(test_ties_most_urgent_first),
 	    T(test_most_budget_left_wins),

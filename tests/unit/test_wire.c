@@ -19,11 +19,12 @@
 #define OFF_MAP_NBITS (OFF_BODY + 4)
 #define OFF_MAP_BITS (OFF_BODY + 8)
 #define OFF_REQ_COUNT (OFF_BODY + 0)
-#define OFF_SEG_LEN (OFF_BODY + 17)
-#define OFF_SEG_PAYLOAD (OFF_BODY + 19)
+#define OFF_SEG_FLAGS (OFF_BODY + 13)
+#define OFF_SEG_LEN (OFF_BODY + 18)
+#define OFF_SEG_PAYLOAD (OFF_BODY + 20)
 #define OFF_PROBE_TTL (OFF_BODY + 30)
 #define OFF_PROBE_NHOPS (OFF_BODY + 31)
-#define OFF_PATH_NHOPS (OFF_BODY + 4)
+#define OFF_PATH_NHOPS (OFF_BODY + 8)
 
 /* Room for datagrams grown past the limit to test count checks in isolation. */
 #define BIG 2048
@@ -167,6 +168,7 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 		b->seq = f32(&f);
 		b->origin_us = f64(&f);
 		b->hops = f8(&f);
+		b->flags = f8(&f) & WIRE_SEG_PUSHED;
 		b->len = (uint16_t)seglen[v];
 		b->payload = b->len ? payload_pattern : NULL;
 		b->checksum = wire_checksum(payload_pattern, b->len);
@@ -192,6 +194,7 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 		struct wire_path_setup *b = &m->u.path;
 
 		b->seq = f32(&f);
+		b->delay_us = f32(&f);
 		b->nhops = (uint8_t)path_hops[v];
 		for (unsigned i = 0; i < b->nhops; i++)
 			fill_addr(&f, &b->hops[i]);
@@ -213,6 +216,7 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 	default:
 		m->u.simple.seq = f32(&f);
 		m->u.simple.reason = f8(&f);
+		m->u.simple.watch = f16(&f);
 		break;
 	}
 }
@@ -232,15 +236,15 @@ static size_t body_len(const struct wire_msg *m)
 	case WIRE_SEG_REQUEST:
 		return 2 + 4u * m->u.req.count;
 	case WIRE_SEG_DATA:
-		return 19 + (size_t)m->u.seg.len;
+		return 20 + (size_t)m->u.seg.len;
 	case WIRE_PROBE:
 		return 32 + 18u * m->u.probe.nhops;
 	case WIRE_PATH_SETUP:
-		return 5 + 10u * m->u.path.nhops;
+		return 9 + 10u * m->u.path.nhops;
 	case WIRE_REPORT:
 		return 29;
 	default:
-		return 5;
+		return 7;
 	}
 }
 
@@ -329,6 +333,7 @@ static void assert_msg_equal(const struct wire_msg *want, const struct wire_msg 
 		assert_int_equal(a->seq, b->seq);
 		assert_int_equal(a->origin_us, b->origin_us);
 		assert_int_equal(a->hops, b->hops);
+		assert_int_equal(a->flags, b->flags);
 		assert_int_equal(a->checksum, b->checksum);
 		assert_int_equal(a->len, b->len);
 		if (a->len)
@@ -355,6 +360,7 @@ static void assert_msg_equal(const struct wire_msg *want, const struct wire_msg 
 		const struct wire_path_setup *a = &want->u.path, *b = &got->u.path;
 
 		assert_int_equal(a->seq, b->seq);
+		assert_int_equal(a->delay_us, b->delay_us);
 		assert_int_equal(a->nhops, b->nhops);
 		for (unsigned i = 0; i < a->nhops; i++)
 			assert_addr_equal(&a->hops[i], &b->hops[i]);
@@ -376,6 +382,7 @@ static void assert_msg_equal(const struct wire_msg *want, const struct wire_msg 
 	default:
 		assert_int_equal(want->u.simple.seq, got->u.simple.seq);
 		assert_int_equal(want->u.simple.reason, got->u.simple.reason);
+		assert_int_equal(want->u.simple.watch, got->u.simple.watch);
 		break;
 	}
 }
@@ -477,7 +484,7 @@ static const struct golden goldens[] = {
 	{.msg = {.hdr = {.type = WIRE_REGISTER, .stream = 0x0102, .sender = 0x0a0b0c0d},
 		 .u.reg = {.role = WIRE_ROLE_SOURCE, .port = 8080, .ip = 0x0a000001,
 			   .upload_slots = 33, .rate_bps = 300000, .name = "tv1"}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x01, 0x00, 0x1e, 0x01, 0x02, 0x0a, 0x0b, 0x0c, 0x0d,
+	 BYTES(0xa5, 0x5e, 0x02, 0x01, 0x00, 0x1e, 0x01, 0x02, 0x0a, 0x0b, 0x0c, 0x0d,
 	       0x01, 0x00, 0x1f, 0x90,
 	       0x0a, 0x00, 0x00, 0x01,
 	       0x00, 0x21,
@@ -488,21 +495,21 @@ static const struct golden goldens[] = {
 			    .peers = {{.addr = {0x11223344, 0x0a000002, 5000}, .stream = 2}},
 			    .streams = {{.id = 2, .rate_bps = 300000,
 					 .source = {5, 0x0a000003, 5001}, .name = "cam"}}}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x02, 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	 BYTES(0xa5, 0x5e, 0x02, 0x02, 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x01, 0x01,
 	       0x11, 0x22, 0x33, 0x44, 0x0a, 0x00, 0x00, 0x02, 0x13, 0x88, 0x00, 0x02, 0x00,
 	       0x00, 0x02, 0x00, 0x04, 0x93, 0xe0,
 	       0x00, 0x00, 0x00, 0x05, 0x0a, 0x00, 0x00, 0x03, 0x13, 0x89,
 	       'c', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
 	{.msg = {.hdr = {.type = WIRE_NEIGH_CUT, .stream = 3, .sender = 0xfffffffe},
-		 .u.simple = {.seq = 0x01020304, .reason = 9}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x05, 0x00, 0x05, 0x00, 0x03, 0xff, 0xff, 0xff, 0xfe,
-	       0x01, 0x02, 0x03, 0x04, 0x09)},
+		 .u.simple = {.seq = 0x01020304, .reason = 9, .watch = 0x0a0b}},
+	 BYTES(0xa5, 0x5e, 0x02, 0x05, 0x00, 0x07, 0x00, 0x03, 0xff, 0xff, 0xff, 0xfe,
+	       0x01, 0x02, 0x03, 0x04, 0x09, 0x0a, 0x0b)},
 	{.msg = {.hdr = {.type = WIRE_DETECTOR, .sender = 1},
 		 .u.det = {.msg_id = 0xabcd, .ttl = 2,
 			   .src = {1, 0x0a000001, 5000}, .src_ts_us = 0x0102030405060708,
 			   .direct = {2, 0x0a000002, 5001}, .direct_ts_us = 0x1112131415161718}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x06, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	 BYTES(0xa5, 0x5e, 0x02, 0x06, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x00, 0x00, 0xab, 0xcd, 0x02,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x01, 0x13, 0x88,
 	       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
@@ -510,21 +517,22 @@ static const struct golden goldens[] = {
 	       0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18)},
 	{.msg = {.hdr = {.type = WIRE_BUFFER_MAP, .stream = 2, .sender = 9},
 		 .u.map = {.base_seq = 256, .nbits = 10, .upload_free = 5, .bits = {0xa5, 0x03}}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x07, 0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x09,
+	 BYTES(0xa5, 0x5e, 0x02, 0x07, 0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x09,
 	       0x00, 0x00, 0x01, 0x00, 0x00, 0x0a, 0x00, 0x05,
 	       0xa5, 0x03)},
 	{.msg = {.hdr = {.type = WIRE_SEG_REQUEST, .stream = 1, .sender = 2},
 		 .u.req = {.count = 2, .seqs = {0x10, 0xffffffff}}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x08, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,
+	 BYTES(0xa5, 0x5e, 0x02, 0x08, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,
 	       0x00, 0x02,
 	       0x00, 0x00, 0x00, 0x10, 0xff, 0xff, 0xff, 0xff)},
 	{.msg = {.hdr = {.type = WIRE_SEG_DATA, .stream = 1, .sender = 7},
 		 .u.seg = {.seq = 0x01020304, .origin_us = 0x0001020304050607, .hops = 3,
-			   .checksum = 0xdeadbeef, .len = 3, .payload = (const uint8_t *)"abc"}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x09, 0x00, 0x16, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07,
+			   .flags = WIRE_SEG_PUSHED, .checksum = 0xdeadbeef, .len = 3,
+			   .payload = (const uint8_t *)"abc"}},
+	 BYTES(0xa5, 0x5e, 0x02, 0x09, 0x00, 0x17, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07,
 	       0x01, 0x02, 0x03, 0x04,
 	       0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-	       0x03,
+	       0x03, 0x01,
 	       0xde, 0xad, 0xbe, 0xef,
 	       0x00, 0x03,
 	       'a', 'b', 'c')},
@@ -533,7 +541,7 @@ static const struct golden goldens[] = {
 			     .ts0_us = 0x1122334455667788, .source_id = 3,
 			     .last_delay_us = 200000, .ttl = 7, .nhops = 1,
 			     .hops = {{{2, 0x0a000005, 5001}, 0x0102030405060708}}}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x0a, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	 BYTES(0xa5, 0x5e, 0x02, 0x0a, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x00, 0x00, 0x00, 0x09,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x04, 0x13, 0x88,
 	       0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
@@ -543,17 +551,17 @@ static const struct golden goldens[] = {
 	       0x00, 0x00, 0x00, 0x02, 0x0a, 0x00, 0x00, 0x05, 0x13, 0x89,
 	       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08)},
 	{.msg = {.hdr = {.type = WIRE_PATH_SETUP, .stream = 2, .sender = 3},
-		 .u.path = {.seq = 1, .nhops = 2,
+		 .u.path = {.seq = 1, .delay_us = 26000, .nhops = 2,
 			    .hops = {{3, 0x0a000003, 5000}, {1, 0x0a000004, 5001}}}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x0b, 0x00, 0x19, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03,
-	       0x00, 0x00, 0x00, 0x01, 0x02,
+	 BYTES(0xa5, 0x5e, 0x02, 0x0b, 0x00, 0x1d, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03,
+	       0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x65, 0x90, 0x02,
 	       0x00, 0x00, 0x00, 0x03, 0x0a, 0x00, 0x00, 0x03, 0x13, 0x88,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x04, 0x13, 0x89)},
 	{.msg = {.hdr = {.type = WIRE_REPORT, .stream = 1, .sender = 4},
 		 .u.report = {.t_us = 0x0102030405060708, .partners = 4, .neighbours = 6,
 			      .received = 100, .due = 120, .on_time = 99,
 			      .last_delay_us = 150000, .state = 1}},
-	 BYTES(0xa5, 0x5e, 0x01, 0x0f, 0x00, 0x1d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04,
+	 BYTES(0xa5, 0x5e, 0x02, 0x0f, 0x00, 0x1d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04,
 	       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	       0x00, 0x04, 0x00, 0x06,
 	       0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x78, 0x00, 0x00, 0x00, 0x63,
@@ -592,6 +600,39 @@ static void test_golden_map_bits(void **state)
 		assert_int_equal(wire_map_get(map, seq), on);
 		want += (unsigned)on;
 	}
+}
+
+/* Serial-number order (RFC 1982) across the 2^32 wrap. */
+static void test_seq_serial_order(void **state)
+{
+	(void)state;
+	assert_true(seq_lt(1, 2));
+	assert_false(seq_lt(2, 2));
+	assert_true(seq_le(2, 2));
+	assert_true(seq_lt(UINT32_MAX, 0));
+	assert_false(seq_lt(0, UINT32_MAX));
+	assert_true(seq_lt(0xFFFFFF00u, 5));
+	assert_true(seq_lt(5, 5 + 0x7FFFFFFFu));
+	assert_false(seq_lt(5, 5 + 0x80000001u));
+	assert_int_equal(seq_max(UINT32_MAX - 1, 3), 3);
+	assert_int_equal(seq_max(3, UINT32_MAX - 1), 3);
+}
+
+/* A map across the wrap holds what it says on both sides of it. */
+static void test_map_across_wrap(void **state)
+{
+	(void)state;
+	struct wire_buffer_map m = {.base_seq = UINT32_MAX - 7, .nbits = 16};
+	wire_map_set(&m, UINT32_MAX);
+	wire_map_set(&m, 0);
+	wire_map_set(&m, 7);
+	wire_map_set(&m, 8); /* past the end: ignored */
+	assert_true(wire_map_get(&m, UINT32_MAX));
+	assert_true(wire_map_get(&m, 0));
+	assert_true(wire_map_get(&m, 7));
+	assert_false(wire_map_get(&m, 8));
+	assert_false(wire_map_get(&m, 1));
+	assert_false(wire_map_get(&m, UINT32_MAX - 8));
 }
 
 static void test_roundtrip_every_type(void **state)
@@ -650,7 +691,7 @@ static void test_decode_bad_header(void **state)
 	expect_decode(buf, n, WIRE_EMAGIC);
 	buf[1] ^= 0x80;
 
-	static const uint8_t versions[] = {0, 2, 0xff};
+	static const uint8_t versions[] = {0, 1, 3, 0xff};
 	for (size_t i = 0; i < ARRAY_LEN(versions); i++) {
 		buf[2] = versions[i];
 		expect_decode(buf, n, WIRE_EVERSION);
@@ -752,17 +793,18 @@ static void test_decode_counts_out_of_range(void **state)
 	     2 + 4 * (WIRE_MAX_REQ + 1)},
 	    {WIRE_SEG_REQUEST, V_MAX, OFF_REQ_COUNT, 2, 0xffff, 0},
 	    {WIRE_SEG_DATA, V_MAX, OFF_SEG_LEN, 2, WIRE_SEG_PAYLOAD_MAX + 1,
-	     19 + WIRE_SEG_PAYLOAD_MAX + 1},
+	     20 + WIRE_SEG_PAYLOAD_MAX + 1},
+	    {WIRE_SEG_DATA, V_MID, OFF_SEG_FLAGS, 1, 2, 0},
 	    {WIRE_SEG_DATA, V_MID, OFF_SEG_LEN, 2, 0xffff, 0},
 	    {WIRE_PROBE, V_MAX, OFF_PROBE_TTL, 1, 8, 0},
 	    {WIRE_PROBE, V_MIN, OFF_PROBE_TTL, 1, 0xff, 0},
 	    {WIRE_PROBE, V_MAX, OFF_PROBE_NHOPS, 1, WIRE_MAX_HOPS + 1,
 	     32 + 18 * (WIRE_MAX_HOPS + 1)},
 	    {WIRE_PROBE, V_MAX, OFF_PROBE_NHOPS, 1, 0xff, 0},
-	    {WIRE_PATH_SETUP, V_MIN, OFF_PATH_NHOPS, 1, 0, 5},
-	    {WIRE_PATH_SETUP, V_MIN, OFF_PATH_NHOPS, 1, 1, 5 + 10},
+	    {WIRE_PATH_SETUP, V_MIN, OFF_PATH_NHOPS, 1, 0, 9},
+	    {WIRE_PATH_SETUP, V_MIN, OFF_PATH_NHOPS, 1, 1, 9 + 10},
 	    {WIRE_PATH_SETUP, V_MAX, OFF_PATH_NHOPS, 1, WIRE_MAX_HOPS + 1,
-	     5 + 10 * (WIRE_MAX_HOPS + 1)},
+	     9 + 10 * (WIRE_MAX_HOPS + 1)},
 	    {WIRE_PATH_SETUP, V_MAX, OFF_PATH_NHOPS, 1, 0xff, 0},
 	};
 
@@ -1149,6 +1191,8 @@ int main(void)
 	    cmocka_unit_test(test_golden_bytes),
 	    cmocka_unit_test(test_msg_builders),
 	    cmocka_unit_test(test_golden_map_bits),
+	    cmocka_unit_test(test_seq_serial_order),
+	    cmocka_unit_test(test_map_across_wrap),
 	    cmocka_unit_test(test_roundtrip_every_type),
 	    cmocka_unit_test(test_maxima_fit_one_datagram),
 	    cmocka_unit_test(test_decode_bad_header),
