@@ -9,7 +9,7 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-"$BIN/anysee-harness" run "$ROOT/scenarios/attacks.lua" --set duration=30 --out "$out/run" -q \
+"$BIN/anysee-harness" run "$ROOT/scenarios/attacks.lua" --set duration=25 --out "$out/run" -q \
   > "$out/report.txt" 2>&1 || fail "the attack run failed: $(tail -5 "$out/report.txt")"
 m="$out/run/metrics.json"
 jq -e '.summary.emulation.valid // true' "$m" > /dev/null \

@@ -17,9 +17,9 @@ exec "$BIN/anysee" "\$@"
 SH
 chmod +x "$out/worse-peer"
 H="$BIN/anysee-harness"
-"$H" run "$ROOT/scenarios/quickstart.lua" --set duration=25 --seed 3 --out "$out/good" -q > /dev/null \
+"$H" run "$ROOT/scenarios/quickstart.lua" --set duration=20 --seed 3 --out "$out/good" -q > /dev/null \
   || fail "normal run failed"
-"$H" run "$ROOT/scenarios/quickstart.lua" --set duration=25 --seed 3 --out "$out/worse" -q \
+"$H" run "$ROOT/scenarios/quickstart.lua" --set duration=20 --seed 3 --out "$out/worse" -q \
   --peer-bin "$out/worse-peer" > /dev/null || fail "worsened run failed"
 grep -q ' fault forward_delay_us=200000' "$out/worse/hosts/peer2/events.log" \
   || fail "the worsened peers did not run with the fault"

@@ -8,9 +8,9 @@ need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 H="$BIN/anysee-harness"
-"$H" run "$ROOT/scenarios/figure1.lua" --set duration=25 --out "$out/any" -q > /dev/null \
+"$H" run "$ROOT/scenarios/figure1.lua" --set duration=20 --out "$out/any" -q > /dev/null \
   || fail "anysee run failed"
-"$H" run "$ROOT/scenarios/figure1.lua" --set duration=25 --set mode=coolstreaming \
+"$H" run "$ROOT/scenarios/figure1.lua" --set duration=20 --set mode=coolstreaming \
   --out "$out/cool" -q > /dev/null || fail "coolstreaming run failed"
 delay() { jq -r '.peers[] | select(.name == "d") | .source_to_end_delay_ms_p50' "$1/metrics.json"; }
 a=$(delay "$out/any") c=$(delay "$out/cool")

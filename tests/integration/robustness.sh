@@ -1,6 +1,6 @@
 # Robustness: a peer flooded with malformed datagrams keeps playing.
 #
-# A 40 s run (rendezvous, source, three peers, one idle "attacker" host). At
+# A 30 s run (rendezvous, source, three peers, one idle "attacker" host). At
 # about t = 10 s the test enters the attacker's namespace and sends the
 # victim peer 100,000 malformed UDP datagrams over 10 s: random bytes of
 # random length, AnySee headers cut short, and whole AnySee headers (valid
@@ -149,7 +149,7 @@ peer { name = "victim", watch = "tv1", at = 1, access = fast }
 peer { name = "peer2", watch = "tv1", at = 2 }
 peer { name = "peer3", watch = "tv1", at = 3 }
 monitor { name = "attacker", access = fast }   -- only a namespace to send from
-run { duration = 40 }
+run { duration = 30 }
 EOF
 
 run="$out/run"

@@ -7,7 +7,7 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-"$BIN/anysee-harness" sweep "$ROOT/scenarios/figure1.lua" --set duration=15 \
+"$BIN/anysee-harness" sweep "$ROOT/scenarios/figure1.lua" --set duration=12 \
   --grid mode=anysee,coolstreaming --repeat 2 --out "$out/sw" -q > "$out/sweep.txt" 2>&1 \
   || fail "sweep failed: $(tail -5 "$out/sweep.txt")"
 rows=$(tail -n +2 "$out/sw/sweep.csv" | wc -l)
