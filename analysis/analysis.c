@@ -132,6 +132,9 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 		cur->due = a;
 		cur->on_time = b;
 		cur->closed = 1;
+		/* Logs before the count have the corrupt records instead. */
+		if (!evlog_get_u64(e, LOGK_CORRUPT, &a))
+			p->corrupt += a;
 		if (sec && e->ts_us < tl->stop_us)
 			sec->leaves++;
 	}

@@ -180,10 +180,11 @@ void evlog_leave(struct evlog *l, const struct evlog_leave *t)
 {
 	evlog_event(l, LOGEV_LEAVE,
 	            "received=%llu " LOGK_DUE "=%llu " LOGK_ON_TIME "=%llu served=%llu bad=%llu "
-	            "late=%llu",
+	            "late=%llu " LOGK_CORRUPT "=%llu " LOGK_REJECTED "=%llu",
 	            (unsigned long long)t->received, (unsigned long long)t->due,
 	            (unsigned long long)t->on_time, (unsigned long long)t->served,
-	            (unsigned long long)t->bad, (unsigned long long)t->late);
+	            (unsigned long long)t->bad, (unsigned long long)t->late,
+	            (unsigned long long)t->corrupt, (unsigned long long)t->rejected);
 }
 
 void evlog_util(struct evlog *l, const struct evlog_util *u)

@@ -36,6 +36,8 @@
 #define LOGK_LAG_US "lag_us"
 #define LOGK_DUE "due"
 #define LOGK_ON_TIME "on_time"
+#define LOGK_CORRUPT "corrupt"
+#define LOGK_REJECTED "rejected"
 #define LOGK_MEAN_DELAY_US "mean_delay_us"
 #define LOGK_HOPS "hops"
 #define LOGK_UPLOAD_BPS "upload_bps"
@@ -101,6 +103,10 @@ void evlog_tick(struct evlog *l, const struct evlog_tick *t);
 void evlog_mesh(struct evlog *l, int neighbours, int measured, double mean_delay_us);
 struct evlog_leave {
 	uint64_t received, due, on_time, served, bad, late;
+	/* Segments not in segments.bin, counted instead of logged one record
+	 * each: failed checksums, and good ones not stored (duplicates, out of
+	 * the window). */
+	uint64_t corrupt, rejected;
 };
 void evlog_leave(struct evlog *l, const struct evlog_leave *t);
 /* Once a second: the upload capacity and the stream rate (their ratio is

@@ -235,15 +235,20 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	if (n->synthetic &&
 	    media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
 		flags |= SEG_CONTENT_OK;
-	/* A corrupted segment is logged but never stored or relayed. */
+	/* A corrupted segment is never stored or relayed. Only stored ones get
+	 * a record on disk; the rest are counted, so a flood cannot fill it. */
 	if ((flags & SEG_CHECKSUM_OK) && overlay_store(&n->ov, sd, mono_us()))
 		flags |= SEG_STORED;
 	if (flags & SEG_STORED) {
 		overlay_note_delay(&n->ov, sd->origin_us, now);
 		inter_push(&n->inter, n->ov.stream, sd);
+		evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
+	} else if (flags & SEG_CHECKSUM_OK) {
+		n->seg_rejected++;
+	} else {
+		n->seg_corrupt++;
 	}
 	inter_on_own_segment(&n->inter, from, sd, delay, mono_us());
-	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (p)
 		p->last_heard_us = mono_us();
@@ -669,6 +674,8 @@ static void log_totals(struct node *n)
 	    .served = n->served,
 	    .bad = n->udp.bad,
 	    .late = st->late,
+	    .corrupt = n->seg_corrupt,
+	    .rejected = n->seg_rejected,
 	};
 	evlog_leave(&n->log, &lv);
 }

@@ -54,7 +54,8 @@ struct node {
 	struct fault fault;
 	struct http_server *http;
 	uint64_t served;
-	uint64_t refused_requests; /* segments asked by strangers or over budget */
+	uint64_t refused_requests;          /* segments asked by strangers or over budget */
+	uint64_t seg_corrupt, seg_rejected; /* segments not stored (evlog_leave) */
 };
 
 int node_run(struct config *cfg);
