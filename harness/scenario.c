@@ -511,8 +511,7 @@ static void read_peer(lua_State *L, struct host_decl *h, const char *what)
 	if (!*h->stream)
 		serr(L, "peer{}: watch = \"stream\" is required");
 	get_str(L, 1, what, "mode", h->mode, sizeof(h->mode), "anysee");
-	if (strcmp(h->mode, "anysee") && strcmp(h->mode, "coolstreaming"))
-		serr(L, "peer{}: mode must be anysee or coolstreaming, got '%s'", h->mode);
+	check_peer_opt(L, h, what, "mode", h->mode);
 	uint64_t us;
 	get_str(L, 1, what, "buffer", h->buffer, sizeof(h->buffer), "");
 	if (*h->buffer && (parse_duration(h->buffer, &us) || !us))

@@ -33,8 +33,11 @@ static int set_mode(void *obj, const char *value, char *err, size_t errlen)
 		c->mode = MODE_ANYSEE;
 	else if (!strcmp(value, "coolstreaming"))
 		c->mode = MODE_COOLSTREAMING;
+	else if (!strcmp(value, "anysee-intra"))
+		c->mode = MODE_ANYSEE_INTRA;
 	else
-		return err_set(err, errlen, "'%s' is neither anysee nor coolstreaming", value);
+		return err_set(err, errlen, "'%s' is not anysee, anysee-intra or coolstreaming",
+		               value);
 	return 0;
 }
 
@@ -84,8 +87,8 @@ static const struct opt opts[] = {
      .only = ROLE_SOURCE},
     {"watch", OPT_STR, F(watch), "NAME", .help = "name of the stream to watch",
      .only = ROLE_PEER | ROLE_ATTACK},
-    {"mode", OPT_CALL, 0, 0, "MODE", .help = "anysee (default) or coolstreaming", .fn = set_mode,
-     .only = ROLE_PEER},
+    {"mode", OPT_CALL, 0, 0, "MODE", .help = "anysee (default), anysee-intra or coolstreaming",
+     .fn = set_mode, .only = ROLE_PEER},
     {"buffer", OPT_CALL, 0, 0, "TIME", .help = "buffer length (default 40s, 120s coolstreaming)",
      .fn = set_buffer, .only = ROLE_PEER},
     {"startup", OPT_DURATION, F(startup_us), "TIME",

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 enum role { ROLE_RP = 1, ROLE_SOURCE = 2, ROLE_PEER = 4, ROLE_MONITOR = 8, ROLE_ATTACK = 16 };
-enum mode { MODE_ANYSEE = 0, MODE_COOLSTREAMING = 1 };
+enum mode { MODE_ANYSEE = 0, MODE_COOLSTREAMING = 1, MODE_ANYSEE_INTRA = 2 };
 
 struct config {
 	enum role role;

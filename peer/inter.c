@@ -510,8 +510,9 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			            WIRE_REFUSE_NO_SLOT);
 		return;
 	}
-	/* Our own stream is served once we play it, never relayed. */
-	if (r || k == 0 || stream == in->stream || in->nrelay == INTER_MAX_RELAYS) {
+	/* Our own stream is served once we play it, never relayed; in
+	 * anysee-intra mode no other stream is relayed either. */
+	if (r || k == 0 || stream == in->stream || in->nrelay == INTER_MAX_RELAYS || in->own_only) {
 		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 		            WIRE_REFUSE_CANNOT_RELAY);
 		return;

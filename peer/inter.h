@@ -109,7 +109,8 @@ struct inter {
 	struct evlog *log;
 	struct inter_io io;
 	struct rng *rng;
-	int enabled; /* push paths on: the policy's push_paths */
+	int enabled;  /* push paths on: the policy's push_paths */
+	int own_only; /* relays no stream it does not watch (anysee-intra) */
 	/* The stream this peer watches or serves, and its source. */
 	uint16_t stream;
 	uint32_t source_id;

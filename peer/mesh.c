@@ -146,6 +146,15 @@ int mesh_neighbours(const struct mesh *m, struct wire_addr *out, int max)
 	return k;
 }
 
+int mesh_neighbours_watching(const struct mesh *m, uint16_t stream, struct wire_addr *out, int max)
+{
+	int k = 0;
+	for (int i = 0; i < m->n && k < max; i++)
+		if (stream && m->nb[i].stream == stream)
+			out[k++] = m->nb[i].addr;
+	return k;
+}
+
 static void send_simple(struct mesh *m, const struct wire_addr *to, enum wire_type type,
                         uint8_t reason)
 {

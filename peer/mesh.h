@@ -107,6 +107,8 @@ int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out);
 
 /* Neighbour addresses, at most max. */
 int mesh_neighbours(const struct mesh *m, struct wire_addr *out, int max);
+/* The neighbours known to watch stream (or serve it). */
+int mesh_neighbours_watching(const struct mesh *m, uint16_t stream, struct wire_addr *out, int max);
 
 /* The stream this node watches: every neighbour request and accept says
  * it, so a neighbour found by LTM (not from the bootstrap list) learns it

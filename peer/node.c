@@ -541,9 +541,13 @@ static void io_send(void *ctx, const struct wire_addr *to, const struct wire_msg
 	send_to(ctx, to, m);
 }
 
+/* Where reverse tracing goes: every mesh neighbour, or in anysee-intra
+ * mode only those of the own overlay, so no path leaves it. */
 static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 {
 	struct node *n = ctx;
+	if (n->policy->intra_only)
+		return mesh_neighbours_watching(&n->mesh, n->ov.stream, out, max);
 	return mesh_neighbours(&n->mesh, out, max);
 }
 
@@ -595,6 +599,7 @@ static int node_open(struct node *n, struct config *cfg)
 	struct inter_io iio = {n, io_send, io_neighbours};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
+	n->inter.own_only = n->policy->intra_only;
 	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);

@@ -6,6 +6,16 @@ static const struct policy policies[] = {
                      .mesh_partners = true,
                      .push_paths = true,
                      .buffer_us = 40000000u},
+    /* The ablation: AnySee's intra-overlay optimization alone (LTM mesh,
+     * push paths, key-node admission) with every path inside the peer's own
+     * overlay, so a gain splits into what intra-overlay optimization gives
+     * and what relays through other overlays add. */
+    [MODE_ANYSEE_INTRA] = {.name = "anysee-intra",
+                           .mesh = true,
+                           .mesh_partners = true,
+                           .push_paths = true,
+                           .intra_only = true,
+                           .buffer_us = 40000000u},
     /* DONet: random partners from the bootstrap list, pull only; a longer
      * buffer makes up for the lack of push. */
     [MODE_COOLSTREAMING] = {.name = "coolstreaming",

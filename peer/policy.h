@@ -14,6 +14,7 @@ struct policy {
 	bool mesh;          /* keep LTM-matched mesh neighbours across streams */
 	bool mesh_partners; /* look for partners among the nearest neighbours first */
 	bool push_paths;    /* inter-overlay push paths, key-node admission on them */
+	bool intra_only;    /* trace and build paths only through peers of the own overlay */
 	uint64_t buffer_us; /* buffer length unless --buffer is given */
 };
 

@@ -745,6 +745,20 @@ static void test_relay_refused_upstream(void **state)
 	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
 }
 
+/* anysee-intra: a peer relays no stream it does not watch. */
+static void test_relay_refused_in_intra_mode(void **state)
+{
+	start(40, 1, 0);
+	fx.in.own_only = 1;
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	struct wire_path_setup ps = PATH(7, SRC, 30, 40, P0);
+	struct wire_addr child = addr(P0);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, P0, STREAM)->m.u.simple.reason,
+	                 WIRE_REFUSE_CANNOT_RELAY);
+	assert_int_equal(fx.in.nrelay, 0);
+}
+
 static void test_relay_not_at_path_head(void **state)
 {
 	/* Named as the path's first hop without carrying the stream. */
@@ -1325,6 +1339,7 @@ int main(void)
 	    T(test_source_admits),
 	    T(test_relay_built),
 	    T(test_relay_refused_upstream),
+	    T(test_relay_refused_in_intra_mode),
 	    T(test_relay_not_at_path_head),
 	    T(test_relay_forwards_once),
 	    T(test_relay_last_child_cuts),

@@ -590,6 +590,12 @@ static void test_neighbour_learns_stream(void **state)
 	assert_int_equal(mesh_find(&fx.m, 21)->stream, 5);
 	mesh_on_request(&fx.m, &a, 0, T0 + 2 * SEC);
 	assert_int_equal(mesh_find(&fx.m, 21)->stream, 5);
+	/* anysee-intra traces only through neighbours of one stream. */
+	struct wire_addr out[4];
+	assert_int_equal(mesh_neighbours_watching(&fx.m, 7, out, 4), 1);
+	assert_int_equal(out[0].id, 22);
+	assert_int_equal(mesh_neighbours_watching(&fx.m, 0, out, 4), 0);
+	assert_int_equal(mesh_neighbours(&fx.m, out, 4), 2);
 	/* Our own requests say what we watch. */
 	fx.nout = 0;
 	fx.ncand = 1;

@@ -17,6 +17,17 @@ static void test_modes(void **state)
 	assert_string_equal(c->name, "coolstreaming");
 	assert_false(c->mesh || c->mesh_partners || c->push_paths);
 	assert_true(c->buffer_us > a->buffer_us);
+	/* The ablation: everything of anysee but paths outside the overlay. */
+	const struct policy *i = policy_for(MODE_ANYSEE_INTRA);
+	assert_string_equal(i->name, "anysee-intra");
+	assert_true(i->mesh && i->mesh_partners && i->push_paths && i->intra_only);
+	assert_false(a->intra_only);
+	assert_true(i->buffer_us == a->buffer_us);
+	struct config cfg;
+	char err[128];
+	config_defaults(&cfg, ROLE_PEER);
+	assert_int_equal(config_set(&cfg, "mode", "anysee-intra", err, sizeof(err)), 0);
+	assert_int_equal(cfg.mode, MODE_ANYSEE_INTRA);
 }
 
 /* A source serves peers of every mode: it keeps the mesh and push paths. */

@@ -294,7 +294,7 @@ static void test_bad_declarations(void **state)
 {
 	(void)state;
 	load_fails(HEAD "peer { watch = \"tv1\", mode = \"bittorrent\" }\nrun { duration = 10 }\n",
-	           NULL, 0, 3, "mode must be anysee or coolstreaming, got 'bittorrent'");
+	           NULL, 0, 3, "'bittorrent' is not anysee, anysee-intra or coolstreaming");
 	load_fails(HEAD "peer { watch = \"tv1\", at = 10, leave_at = 5 }\nrun { duration = 10 }\n",
 	           NULL, 0, 3, "leave_at (5");
 	load_fails(HEAD "peer { watch = \"tv1\", at = -1 }\nrun { duration = 10 }\n", NULL, 0, 3,
