@@ -45,14 +45,16 @@ pairs() {
 	[ -n "$(rtts 0 1 3 0.2)" ] || fail "host 0 gets no reply from host 1: nothing joins them in the hub"
 	awk -v n=$n 'BEGIN {srand(4242); while (c < 100) {a = int(rand() * n); b = int(rand() * n); if (a != b && !((a, b) in seen)) {seen[a, b]; print a, b; c++}}}' >"$WORK/pairs.list"
 	# One pair at a time: the guest has one CPU, and even four pings at once
-	# put a millisecond of its scheduling into some RTTs. Each pair's RTTs
-	# go to one file, tagged, for one awk at the end.
+	# put a millisecond of its scheduling into some RTTs. A pair's path
+	# delay is its smallest RTT of 10: the guest's scheduling only ever adds
+	# (a median of 6 was 1.5 ms over on one pair of 100 in one run). Each
+	# pair's RTTs go to one file, tagged, for one awk at the end.
 	while read -r a b; do
-		nsx "$a" ping -n -c 6 -i 0.01 -w 5 "$(ip_of "$b")" 2>/dev/null |
+		nsx "$a" ping -n -c 10 -i 0.01 -w 5 "$(ip_of "$b")" 2>/dev/null |
 			sed -n "/DUP!/d; s/.*time=\([0-9.]*\) ms.*/$a $b \1/p"
 	done <"$WORK/pairs.list" >"$WORK/pairs.rtt"
 	sort -k1,1n -k2,2n -k3,3g "$WORK/pairs.rtt" | awk '
-		function out() {if (n) print pa, pb, (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2; n = 0}
+		function out() {if (n) print pa, pb, r[1]; n = 0}
 		$1 != pa || $2 != pb {out(); pa = $1; pb = $2}
 		{r[++n] = $3}
 		END {out()}' | awk -v m="$m" '
@@ -104,9 +106,13 @@ runtime() {
 	# set_link at run time: the upload rate and a path delay change in place.
 	drv host 0 up=2mbit; drv delay 0 1 25ms; drv apply
 	check_rate "upload changed to 2 Mbit/s" "$(udp_rate 0 1 4M)" 2000000
-	r0=$(rtts 0 1 20 0.01 | median)
-	echo "delay changed to 25 ms: RTT $r0 ms"
-	within_delay "$r0" 50 || fail "RTT $r0 ms after the change, want 50 ms"
+	# The path's delay is the smallest RTT (the guest's scheduling only
+	# adds); the jitter check below compares means with the median.
+	rtts 0 1 20 0.01 >"$WORK/r0"
+	r0=$(median <"$WORK/r0")
+	r=$(sort -g "$WORK/r0" | head -1)
+	echo "delay changed to 25 ms: RTT $r ms (smallest of 20)"
+	within_delay "$r" 50 || fail "RTT $r ms after the change, want 50 ms"
 
 	# 5000 datagrams: one standard deviation of the measured share is 0.31
 	# points at 5%, so 1 point is three of them. A thousand a second: more
