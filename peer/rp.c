@@ -59,11 +59,11 @@ void rp_table_free(struct rp_table *t)
 	bindtab_free(&t->b);
 }
 
-/* The stream a source registers: bound to it, or the verdict why not. */
+/* The stream a source registers (*s, its index or -1 when new): bound to
+ * it, or the verdict why not. */
 static enum rp_verdict source_stream(struct rp_table *t, const struct wire_register *g,
                                      const struct wire_addr *from, int *s)
 {
-	*s = stream_by_name(t, g->name);
 	if (*s < 0) {
 		if (t->nstreams == (int)WIRE_MAX_STREAMS)
 			return RP_REFUSED_STREAMS;

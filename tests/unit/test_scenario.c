@@ -578,7 +578,7 @@ static void test_files(void **state)
 	           HEAD "local t = read_file(\"data.txt\")\n"
 	                "local a, b = t:match(\"(%d+) (%d+)\")\n"
 	                "peer { name = \"p\", watch = \"tv1\", at = tonumber(a) }\n"
-	                "network_check = matrix { file = \"data.txt\" }\n"
+	                "local topo = matrix { file = \"data.txt\" } -- resolved beside it\n"
 	                "run { duration = tonumber(b) }\n",
 	           path, sizeof(path));
 	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
