@@ -677,7 +677,12 @@ static int l_param(lua_State *L)
 			if (parse_decimal(s->params[i].value, &v))
 				serr(L, "param '%s': --set value '%s' is not a decimal number",
 				     name, s->params[i].value);
-			lua_pushnumber(L, v);
+			/* A whole number is a Lua integer, as the literal would be:
+			 * "tv" .. 4 names tv4, never tv4.0. */
+			if (v == floor(v) && fabs(v) < 9007199254740992.0)
+				lua_pushinteger(L, (lua_Integer)v);
+			else
+				lua_pushnumber(L, v);
 		} else {
 			lua_pushstring(L, s->params[i].value);
 		}
