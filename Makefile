@@ -142,16 +142,12 @@ demo: all
 bench: all
 	@tests/bench/run $(BUILD)/bin
 
-# The paper's comparisons, both modes under one seed (long: tens of minutes).
+# The paper's experiments and its claims judged on them, into paper/
+# (scenarios/paper/run says what runs; QUICK=1 a reduced version).
 PAPER_RUNS ?= runs/paper
+PAPER_OUT  ?= paper
 paper: all
-	@for s in stable churn; do \
-	  $(BUILD)/bin/anysee-harness sweep scenarios/paper-$$s.lua --grid mode=anysee,coolstreaming \
-	    --out $(PAPER_RUNS)/$$s -q || exit 1; \
-	  echo "== paper-$$s: coolstreaming (A) against anysee (B)"; \
-	  $(BUILD)/bin/anysee-analyze compare $(PAPER_RUNS)/$$s/mode=coolstreaming \
-	    $(PAPER_RUNS)/$$s/mode=anysee || true; \
-	done
+	@scenarios/paper/run $(BUILD)/bin $(PAPER_RUNS) $(PAPER_OUT) $(if $(QUICK),quick)
 
 # Coverage-guided fuzzing of the wire decoder (clang's libFuzzer).
 FUZZ_SECONDS ?= 60

@@ -99,6 +99,27 @@ struct run_metrics {
 	char plot_error[512];
 };
 
+/* The run's summary metrics, named in metric.h (metric_defs). */
+enum metric_id {
+	M_PLAYED_SHARE,
+	M_CONTINUITY,
+	M_VERIFIED,
+	M_STARTUP_P50,
+	M_STARTUP_P95,
+	M_S2E_P50,
+	M_S2E_P95,
+	M_LAG_P50,
+	M_STRETCH_P50,
+	M_STRETCH_P95,
+	M_HEIGHT_MEAN,
+	M_HEIGHT_MAX,
+	M_OVERHEAD_BYTES,
+	M_CRASHES,
+	M_UTILIZATION,
+	M_EMULATION_VALID,
+	M_COUNT
+};
+
 struct run_summary {
 	int peers, played;
 	double startup_median_s;
@@ -108,6 +129,7 @@ struct run_summary {
 	double control_overhead;            /* -1 without a capture */
 	double mesh_first_ms, mesh_last_ms; /* means over peers with mesh rounds */
 	int valid;                          /* the emulation verdict; -1 not judged */
+	double metric[M_COUNT];             /* metric_values: NaN where unknown */
 };
 
 /* Per-peer figures of a group (peers of its mode or stream, or all),

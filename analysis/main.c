@@ -9,6 +9,7 @@
 #include "analysis/analysis.h"
 #include "analysis/check.h"
 #include "analysis/compare.h"
+#include "analysis/paper.h"
 #include "analysis/plot.h"
 #include "analysis/sweep.h"
 #include "lib/opt.h"
@@ -18,13 +19,15 @@
 static const struct opt_cmd report_cmd = {
     .synopsis = "RUN_DIR|SWEEP_DIR\n"
                 "       anysee-analyze compare A B [--tolerance NAME=VALUE,...]\n"
-                "       anysee-analyze check RUN_DIR --baseline FILE",
+                "       anysee-analyze check RUN_DIR --baseline FILE\n"
+                "       anysee-analyze paper RUNS_DIR --claims FILE --out DIR [--setup FILE]",
     .about = "The first prints per-peer and summary metrics (startup delay, steady-state\n"
              "source-to-end delay, continuity, stretch, tree height, overhead) and writes\n"
              "RUN_DIR/metrics.json, peers.csv, report.txt and the pictures in plots/; on a\n"
              "sweep's directory it draws each metric against the swept parameter.\n"
              "compare judges B against A within the noise; check judges a run against\n"
-             "committed bounds. 'anysee-analyze compare --help' and 'check --help' say more.\n",
+             "committed bounds; paper judges the paper's claims on a set of sweeps.\n"
+             "'anysee-analyze compare --help', 'check --help' and 'paper --help' say more.\n",
 };
 
 static int set_tolerance(void *obj, const char *value, char *err, size_t errlen)
@@ -189,6 +192,46 @@ static int cmd_check(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+static const struct opt paper_opts[] = {
+    {"claims", OPT_ARG, OPT_AT(struct paper_opts, claims), "FILE",
+     .help = "the claims, one a line (format in analysis/paper.h)"},
+    {"out", OPT_ARG, OPT_AT(struct paper_opts, out), "DIR",
+     .help = "where README.md and the pictures go"},
+    {"setup", OPT_ARG, OPT_AT(struct paper_opts, setup), "FILE",
+     .help = "Markdown describing the runs, copied into README.md"},
+};
+
+static const struct opt_cmd paper_cmd = {
+    .name = "paper",
+    .synopsis = "RUNS_DIR --claims FILE --out DIR [--setup FILE]",
+    .about = "RUNS_DIR holds one sweep directory per experiment (as `anysee-harness sweep`\n"
+             "writes them). Judges each claim of FILE on its experiment's runs, the noise\n"
+             "being twice the standard error over repeated runs, leaving out runs whose\n"
+             "emulation was not valid; prints the claims table and writes DIR/README.md\n"
+             "with it, each experiment's pictures and its points.\n",
+    .opts = paper_opts,
+    .nopts = ARRAY_LEN(paper_opts),
+};
+
+static int cmd_paper(int argc, char **argv)
+{
+	struct paper_opts o = {0};
+	int status;
+	int n = opt_cli(&paper_cmd, &o, argc, argv, &status);
+	if (n < 0)
+		return status;
+	if (n != 1 || !o.claims || !o.out)
+		return opt_fail(paper_cmd.name, "expected RUNS_DIR, --claims FILE and --out DIR");
+	o.runs = argv[1];
+	char err[1024];
+	if (paper_report(&o, stdout, err, sizeof(err))) {
+		err_msg("paper: %s", err);
+		return 2;
+	}
+	printf("paper: %s/README.md\n", o.out);
+	return 0;
+}
+
 /* A sweep's directory: its pictures, from sweep.csv. */
 static int cmd_sweep_plot(const char *dir)
 {
@@ -208,6 +251,8 @@ int main(int argc, char **argv)
 		return cmd_compare(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "paper"))
+		return cmd_paper(argc - 1, argv + 1);
 	int status;
 	int n = opt_cli(&report_cmd, NULL, argc, argv, &status);
 	if (n < 0)

@@ -5,26 +5,6 @@
 
 #include "analysis/analysis.h"
 
-enum metric_id {
-	M_PLAYED_SHARE,
-	M_CONTINUITY,
-	M_VERIFIED,
-	M_STARTUP_P50,
-	M_STARTUP_P95,
-	M_S2E_P50,
-	M_S2E_P95,
-	M_LAG_P50,
-	M_STRETCH_P50,
-	M_STRETCH_P95,
-	M_HEIGHT_MEAN,
-	M_HEIGHT_MAX,
-	M_OVERHEAD_BYTES,
-	M_CRASHES,
-	M_UTILIZATION,
-	M_EMULATION_VALID,
-	M_COUNT
-};
-
 struct metric_def {
 	const char *name; /* the key path under metrics.json's summary */
 	const char *unit;

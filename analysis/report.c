@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/metric.h"
 #include "analysis/plot.h"
 #include "lib/json.h"
 #include "lib/rundir.h"
@@ -92,6 +93,7 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->valid = m->have_emulation ? m->emu_valid : -1;
+	metric_values(m, out->metric);
 	struct group_peers gp;
 	out->control_overhead = m->have_overhead ? overhead_control_fraction(&m->overhead) : -1;
 	if (!m->ngroups || group_gather(m, &m->g[0], &gp)) {

@@ -1,14 +1,14 @@
 -- The paper's stable-environment comparison (Liao et al., INFOCOM 2006,
--- section V): S overlays, one source each at the same stream rate, peers
+-- section IV): S overlays, one source each at the same stream rate, peers
 -- split evenly among them, nobody leaving. AnySee's inter-overlay
 -- optimization may relay a stream through peers of other overlays; the
 -- CoolStreaming/DONet baseline only finds partners inside its own overlay.
 --
 -- Run both modes with the same seed (same topology, links, join times):
---   anysee-harness run scenarios/paper-stable.lua --seed 1 --out runs/stable-anysee
---   anysee-harness run scenarios/paper-stable.lua --seed 1 --set mode=coolstreaming \
+--   anysee-harness run scenarios/paper/stable.lua --seed 1 --out runs/stable-anysee
+--   anysee-harness run scenarios/paper/stable.lua --seed 1 --set mode=coolstreaming \
 --     --out runs/stable-cool
--- or both at once: anysee-harness sweep scenarios/paper-stable.lua
+-- or both at once: anysee-harness sweep scenarios/paper/stable.lua
 --   --grid mode=anysee,coolstreaming
 -- and compare startup delay, source-to-end delay and continuity in the two
 -- report.txt. The paper's axes: --set streams=1|4|8|12, --set rate=...

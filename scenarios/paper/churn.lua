@@ -1,15 +1,15 @@
 -- The paper's dynamic-environment comparison (Liao et al., INFOCOM 2006,
--- section V): as paper-stable.lua, S overlays with peers split among them,
+-- section IV): as stable.lua, S overlays with peers split among them,
 -- but every peer stays an exponentially distributed lifetime of mean T
 -- (the paper: T = 100 to 500 s) and leaving peers are replaced by Poisson
 -- arrivals at rate n/T per overlay, so each overlay keeps about n peers
 -- (Little's law) while its membership turns over.
 --
 -- Same seed, both modes (same topology, links, arrivals and lifetimes):
---   anysee-harness run scenarios/paper-churn.lua --seed 1 --out runs/churn-anysee
---   anysee-harness run scenarios/paper-churn.lua --seed 1 --set mode=coolstreaming \
+--   anysee-harness run scenarios/paper/churn.lua --seed 1 --out runs/churn-anysee
+--   anysee-harness run scenarios/paper/churn.lua --seed 1 --set mode=coolstreaming \
 --     --out runs/churn-cool
--- or: anysee-harness sweep scenarios/paper-churn.lua --grid mode=anysee,coolstreaming
+-- or: anysee-harness sweep scenarios/paper/churn.lua --grid mode=anysee,coolstreaming
 -- Knobs: --set lifetime=100|300|500, streams=S, peers=N (population),
 -- crash=0.2 (share of departures that are crashes, not goodbyes).
 
