@@ -68,6 +68,7 @@ static const char valid[] =
     "every(\"500ms\", function() end)\n"
     "peer { name = param(\"pname\", \"p3\"), watch = \"tv1\", at = param(\"t3\", 1) }\n"
     "peer { name = \"s\" .. SEED, watch = \"tv1\", at = 4 }\n"
+    "peer { name = \"n\" .. param(\"k\", 1), watch = \"tv1\", at = 4 }\n"
     "run { duration = param(\"duration\", 60) }\n";
 
 static int host(const struct scenario *s, const char *name)
@@ -106,7 +107,7 @@ static void test_valid(void **state)
 	assert_int_equal(s.access.up_bps, 10000000);
 	assert_true(s.access.loss == 0.01);
 
-	assert_int_equal(s.nh, 7);
+	assert_int_equal(s.nh, 8);
 	const struct host_decl *h = &s.h[host(&s, "rp")];
 	assert_int_equal(h->role, HOST_RP);
 	snprintf(where, sizeof(where), "%s:3", path);
@@ -138,7 +139,7 @@ static void test_valid(void **state)
 	assert_true(s.h[host(&s, "s42")].start_s == 4);
 
 	/* Sorted by time; ties (the three at 0) in declaration order. */
-	assert_int_equal(s.nsched, 10);
+	assert_int_equal(s.nsched, 11);
 	assert_event(&s, 0, 0, EV_START, "rp");
 	assert_event(&s, 1, 0, EV_START, "src");
 	assert_event(&s, 2, 0, EV_START, "mon");
@@ -148,8 +149,9 @@ static void test_valid(void **state)
 	assert_event(&s, 5, 2, EV_START, "early");
 	assert_event(&s, 6, 3, EV_CALL, NULL);
 	assert_event(&s, 7, 4, EV_START, "s42");
-	assert_event(&s, 8, 5, EV_START, "late");
-	assert_event(&s, 9, 20, EV_LEAVE, "late");
+	assert_event(&s, 8, 4, EV_START, "n1");
+	assert_event(&s, 9, 5, EV_START, "late");
+	assert_event(&s, 10, 20, EV_LEAVE, "late");
 
 	assert_int_equal(scenario_call(&s, s.sched[6].ref, NULL, err, sizeof(err)), 0);
 	scenario_free(&s);
@@ -161,14 +163,16 @@ static void test_set_overrides(void **state)
 	char path[256], err[1024] = "";
 	struct scenario s;
 	write_file("valid.lua", valid, path, sizeof(path));
-	char *sets[] = {"t3=2", "pname=zed", "duration=30"};
-	if (load(&s, path, 7, sets, 3, err, sizeof(err)))
+	char *sets[] = {"t3=2", "pname=zed", "duration=30", "k=2"};
+	if (load(&s, path, 7, sets, 4, err, sizeof(err)))
 		fail_msg("load: %s", err);
 
 	assert_true(s.duration == 30);
-	assert_int_equal(s.nh, 7);
+	assert_int_equal(s.nh, 8);
 	host(&s, "zed");
 	host(&s, "s7");
+	/* A whole number from --set is an integer, as its literal: n2, not n2.0. */
+	host(&s, "n2");
 	/* zed now starts with early, after it in declaration order. */
 	assert_event(&s, 4, 2, EV_START, "early");
 	assert_event(&s, 5, 2, EV_START, "zed");
