@@ -72,6 +72,7 @@ static int fold_util(const struct evlog_line *e, struct peer_metrics *p)
 	    evlog_get_u64(e, LOGK_PUSH_BYTES, &push) || evlog_get_u64(e, LOGK_RELAY_BYTES, &relay))
 		return -1;
 	p->up_capacity += (double)up;
+	p->up_seconds += 1;
 	p->up_pull += 8.0 * (double)pull;
 	p->up_push += 8.0 * (double)push;
 	p->up_relay += 8.0 * (double)relay;

@@ -49,6 +49,7 @@ struct peer_metrics {
 	/* Upload over the seconds logged: capacity, and what was sent by pull
 	 * (served to partners), push (to own children) and relay, in bits. */
 	double up_capacity, up_pull, up_push, up_relay;
+	double up_seconds; /* seconds with an upload line: the peer's time present */
 	char missing[160]; /* logs that could not be read, and why */
 };
 
@@ -116,6 +117,7 @@ enum metric_id {
 	M_OVERHEAD_BYTES,
 	M_CRASHES,
 	M_UTILIZATION,
+	M_PROBE_SHARE,
 	M_EMULATION_VALID,
 	M_COUNT
 };

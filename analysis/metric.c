@@ -20,8 +20,24 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_OVERHEAD_BYTES] = {"control_overhead.bytes_share", "share"},
     [M_CRASHES] = {"crashes", ""},
     [M_UTILIZATION] = {"resource_utilization.used", "share"},
+    [M_PROBE_SHARE] = {"control_overhead.probing.media_share", "share"},
     [M_EMULATION_VALID] = {"emulation.valid", ""},
 };
+
+int metric_probing(const struct run_metrics *m, struct probing *pr)
+{
+	double peer_minutes = 0;
+	for (int i = 0; i < m->npeers; i++)
+		peer_minutes += m->p[i].up_seconds / 60;
+	const struct overhead_count *probe = &m->overhead.type[WIRE_PROBE];
+	const struct overhead_count *media = &m->overhead.type[WIRE_SEG_DATA];
+	if (!m->have_overhead || peer_minutes <= 0 || !media->bytes)
+		return -1;
+	pr->messages_per_peer_minute = (double)probe->packets / peer_minutes;
+	pr->bytes_per_peer_minute = (double)probe->bytes / peer_minutes;
+	pr->media_share = (double)probe->bytes / (double)media->bytes;
+	return 0;
+}
 
 int metric_find(const char *name)
 {
@@ -70,8 +86,12 @@ void metric_values(const struct run_metrics *m, double out[M_COUNT])
 		out[M_HEIGHT_MEAN] = (double)g->hops_sum / (double)g->hops_n;
 		out[M_HEIGHT_MAX] = g->hops_max;
 	}
-	if (m->have_overhead)
+	if (m->have_overhead) {
 		out[M_OVERHEAD_BYTES] = overhead_control_fraction(&m->overhead);
+		struct probing pr;
+		if (metric_probing(m, &pr) == 0)
+			out[M_PROBE_SHARE] = pr.media_share;
+	}
 	if (m->have_emulation)
 		out[M_EMULATION_VALID] = m->emu_valid;
 }

@@ -429,12 +429,17 @@ static void write_experiment(FILE *f, const struct paper_opts *o, struct experim
 		for (char *save = NULL, *t = strtok_r(names, " ", &save); t;
 		     t = strtok_r(NULL, " ", &save))
 			fprintf(f, "\n![%s](%s/%s.svg)\n", t, x->name, t);
-	static const int cols[] = {M_CONTINUITY,  M_STARTUP_P50, M_S2E_P50,
-	                           M_UTILIZATION, M_HEIGHT_MEAN, M_PLAYED_SHARE};
+	static const int cols[] = {M_PLAYED_SHARE,   M_CONTINUITY, M_STARTUP_P50, M_STARTUP_P95,
+	                           M_S2E_P50,        M_S2E_P95,    M_UTILIZATION, M_HEIGHT_MEAN,
+	                           M_OVERHEAD_BYTES, M_PROBE_SHARE};
+	const size_t ncols = sizeof(cols) / sizeof(cols[0]);
 	fprintf(f, "\n| point | mode | runs |");
-	for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+	for (size_t k = 0; k < ncols; k++)
 		fprintf(f, " %s |", metric_defs[cols[k]].name);
-	fprintf(f, "\n|---|---|---|---|---|---|---|---|---|\n");
+	fprintf(f, "\n|---|---|---|");
+	for (size_t k = 0; k < ncols; k++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
 	for (int i = 0; i < x->n; i++) {
 		int first = 1;
 		for (int k = 0; k < i && first; k++)
@@ -444,7 +449,7 @@ static void write_experiment(FILE *f, const struct paper_opts *o, struct experim
 		struct sweep_stats st;
 		stats(x, x->rows[i].mode, x->rows[i].x, M_CONTINUITY, &st);
 		fprintf(f, "| %s | %s | %d |", x->rows[i].x, x->rows[i].mode, st.n);
-		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+		for (size_t k = 0; k < ncols; k++) {
 			stats(x, x->rows[i].mode, x->rows[i].x, cols[k], &st);
 			fprintf(f, st.n ? " %.4g |" : " - |", st.mean);
 		}

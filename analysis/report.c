@@ -115,14 +115,24 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out)
 	group_release(&gp);
 }
 
-static void overhead_summary_json(struct json *j, const struct overhead *o)
+static void overhead_summary_json(struct json *j, const struct run_metrics *m)
 {
+	const struct overhead *o = &m->overhead;
 	uint64_t data_msgs = o->type[WIRE_SEG_DATA].packets;
 	json_key(j, "control_overhead");
 	json_obj_begin(j);
 	json_kdouble(j, "bytes_share", overhead_control_fraction(o), 6);
 	json_kdouble(j, "messages_share", ratio(o->anysee.packets - data_msgs, o->anysee.packets),
 	             6);
+	struct probing pr;
+	if (metric_probing(m, &pr) == 0) {
+		json_key(j, "probing");
+		json_obj_begin(j);
+		json_kdouble(j, "messages_per_peer_minute", pr.messages_per_peer_minute, 3);
+		json_kdouble(j, "bytes_per_peer_minute", pr.bytes_per_peer_minute, 1);
+		json_kdouble(j, "media_share", pr.media_share, 6);
+		json_obj_end(j);
+	}
 	json_obj_end(j);
 }
 
@@ -280,7 +290,7 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		json_kdouble(j, "last_round", gp.nmesh ? gp.mesh_last / gp.nmesh : 0, 3);
 		json_obj_end(j);
 		if (g == &m->g[0] && m->have_overhead)
-			overhead_summary_json(j, &m->overhead);
+			overhead_summary_json(j, m);
 		if (g == &m->g[0] && m->have_emulation)
 			emulation_json(j, m);
 	}
@@ -528,8 +538,15 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 	report_details(m, &s, out);
 	if (m->have_emulation)
 		report_emulation(m, out);
+	struct probing pr;
 	if (m->have_overhead)
 		overhead_print(&m->overhead, out);
+	if (m->have_overhead && metric_probing(m, &pr) == 0)
+		fprintf(out,
+		        "probing (ProbM): %.2f messages and %.0f bytes a peer a minute, %.3f%% of "
+		        "the media bytes\n",
+		        pr.messages_per_peer_minute, pr.bytes_per_peer_minute,
+		        100 * pr.media_share);
 	else if (*m->overhead_error)
 		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
 	uint64_t bad = 0;

@@ -82,4 +82,5 @@ for s = 1, streams do
   end
 end
 
-run { duration = duration }
+-- --set capture=1 records the run (control overhead by message type).
+run { duration = duration, capture = param("capture", 0) == 1 }

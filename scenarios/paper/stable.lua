@@ -53,4 +53,5 @@ for i = 1, peers do
   }
 end
 
-run { duration = duration }
+-- --set capture=1 records the run (control overhead by message type).
+run { duration = duration, capture = param("capture", 0) == 1 }

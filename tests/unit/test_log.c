@@ -349,6 +349,29 @@ static void test_segment_record_layout(void **state)
 	assert_int_equal(seglog_hdr_decode(h, &epoch), -1);
 }
 
+/* ProbM per peer per minute present, and over the media bytes. */
+static void test_probing_overhead(void **state)
+{
+	(void)state;
+	struct peer_metrics p[2];
+	memset(p, 0, sizeof(p));
+	p[0].up_seconds = 120; /* two minutes */
+	p[1].up_seconds = 60;  /* one: three peer-minutes in all */
+	struct run_metrics m;
+	memset(&m, 0, sizeof(m));
+	m.npeers = 2;
+	m.p = p;
+	struct probing pr;
+	assert_int_equal(metric_probing(&m, &pr), -1); /* no capture */
+	m.have_overhead = 1;
+	m.overhead.type[WIRE_PROBE] = (struct overhead_count){.packets = 30, .bytes = 3000};
+	m.overhead.type[WIRE_SEG_DATA] = (struct overhead_count){.packets = 100, .bytes = 600000};
+	assert_int_equal(metric_probing(&m, &pr), 0);
+	assert_true(pr.messages_per_peer_minute == 10);
+	assert_true(pr.bytes_per_peer_minute == 1000);
+	assert_true(pr.media_share == 0.005);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +382,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ticks_stand_in_for_a_missing_leave, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_event_line_parser),
+	    cmocka_unit_test(test_probing_overhead),
 	    cmocka_unit_test_setup_teardown(test_missing_key_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hosts_file, setup, teardown),
 	    cmocka_unit_test(test_segment_record_layout),
