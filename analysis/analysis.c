@@ -15,6 +15,7 @@ struct session {
 	uint64_t start_us, play_us; /* real-time clock of its start and playback */
 	uint64_t last_us;           /* its last event */
 	uint32_t start_seq;
+	uint32_t id; /* the process's own id */
 	uint64_t due, on_time;
 	uint64_t tick_due, tick_on;
 	int played, closed;
@@ -73,6 +74,10 @@ static int fold_util(const struct evlog_line *e, struct peer_metrics *p)
 		return -1;
 	p->up_capacity += (double)up;
 	p->up_seconds += 1;
+	uint64_t children, used;
+	if (!evlog_get_u64(e, LOGK_CHILDREN, &children) &&
+	    !evlog_get_u64(e, LOGK_KEYNODE_USED, &used) && children != used)
+		p->keynode_mismatch_s++;
 	p->up_pull += 8.0 * (double)pull;
 	p->up_push += 8.0 * (double)push;
 	p->up_relay += 8.0 * (double)relay;
@@ -143,8 +148,12 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 }
 
 static struct session *new_session(struct sessions *ss, struct peer_metrics *p,
-                                   const struct evlog_line *e, struct timeline *tl)
+                                   const struct evlog_line *e, struct timeline *tl,
+                                   struct path_log *pl, uint32_t peer)
 {
+	uint64_t id = 0;
+	evlog_get_u64(e, LOGK_ID, &id);
+	paths_add(pl, e->ts_us, peer, (uint32_t)id, PE_START);
 	if (evlog_get_str(e, LOGK_MODE, p->mode, sizeof(p->mode)))
 		p->bad_lines++;
 	struct timeline_sec *sec = tl_at(tl, e->ts_us);
@@ -157,11 +166,13 @@ static struct session *new_session(struct sessions *ss, struct peer_metrics *p,
 	struct session *cur = &ss->s[ss->n++];
 	memset(cur, 0, sizeof(*cur));
 	cur->start_us = cur->last_us = e->ts_us;
+	cur->id = (uint32_t)id;
 	return cur;
 }
 
 static int load_events(const char *hdir, struct peer_metrics *p, struct sessions *ss,
-                       struct timeline *tl, char *err, size_t errlen)
+                       struct timeline *tl, struct path_log *pl, uint32_t peer, char *err,
+                       size_t errlen)
 {
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
@@ -176,9 +187,11 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 		if (evlog_parse(line, &e))
 			p->bad_lines++;
 		else if (!strcmp(e.event, LOGEV_START))
-			cur = new_session(ss, p, &e, tl);
+			cur = new_session(ss, p, &e, tl, pl, peer);
 		else if (cur && fold_event(&e, p, cur, tl))
 			p->bad_lines++;
+		else if (cur)
+			paths_fold(pl, peer, &e);
 	}
 	fclose(f);
 	if (ss->n)
@@ -190,6 +203,7 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 		/* Ended by the harness stopping the run: neither a leave nor a crash. */
 		if (s->last_us >= tl->stop_us)
 			continue;
+		paths_add(pl, s->last_us, peer, s->id, s->closed ? PE_END : PE_CRASH);
 		p->leaves += s->closed;
 		p->crashes += !s->closed;
 	}
@@ -224,25 +238,6 @@ static int is_steady(const struct sessions *ss, uint64_t arrival_us, uint64_t or
 	return in && in->played && origin_us >= in->play_us;
 }
 
-/* Growing array of delays; on allocation failure the samples so far stand. */
-struct samples {
-	double *v;
-	size_t n, cap;
-};
-
-static void samples_add(struct samples *d, double x)
-{
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 4096;
-		double *nv = realloc(d->v, cap * sizeof(*nv));
-		if (!nv)
-			return;
-		d->v = nv;
-		d->cap = cap;
-	}
-	d->v[d->n++] = x;
-}
-
 /* What one peer's segments add to its groups. */
 struct seg_sink {
 	struct metrics_group *g[3];
@@ -265,9 +260,9 @@ static void sink_segment(struct seg_sink *k, const struct seglog_rec *r, int ste
 			hist_add(&g->stretch, (uint64_t)(1000.0 * r->delay_us / k->path_us + 0.5));
 	}
 	k->hops_sum += r->hops;
-	samples_add(steady ? &k->steady : &k->backlog, r->delay_us);
+	samples_push(steady ? &k->steady : &k->backlog, r->delay_us);
 	if (steady && k->path_us > 0)
-		samples_add(&k->stretch, r->delay_us / k->path_us);
+		samples_push(&k->stretch, r->delay_us / k->path_us);
 }
 
 static void sink_finish(struct seg_sink *k, struct peer_metrics *p)
@@ -412,7 +407,7 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 		return;
 	}
 	/* A peer that never ran (scheduled after an interrupt) has no logs. */
-	if (load_events(hdir, p, ss, &m->tl, e, sizeof(e))) {
+	if (load_events(hdir, p, ss, &m->tl, &m->paths, (uint32_t)(m->npeers - 1), e, sizeof(e))) {
 		snprintf(p->missing, sizeof(p->missing), "%s", e);
 		free(ss);
 		return;
@@ -492,6 +487,9 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 			load_peer(m, h, nh, delays, i);
 	free(delays);
 	free(h);
+	/* The path events are kept only until summed up. */
+	m->have_paths = paths_summarize(&m->paths, m->tl.stop_us, &m->ps) == 0 && !m->paths.oom;
+	paths_free(&m->paths);
 	char path[1200], e[256];
 	if (rundir_emulation_read(dir, &m->emu, e, sizeof(e)) == 0) {
 		m->have_emulation = 1;
@@ -513,6 +511,7 @@ void analysis_free(struct run_metrics *m)
 	free(m->p);
 	free(m->g);
 	free(m->tl.s);
+	paths_free(&m->paths);
 	m->p = NULL;
 	m->g = NULL;
 	m->tl.s = NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "analysis/overhead.h"
+#include "analysis/paths.h"
 #include "analysis/stats.h"
 #include "lib/rundir.h"
 
@@ -49,8 +50,10 @@ struct peer_metrics {
 	/* Upload over the seconds logged: capacity, and what was sent by pull
 	 * (served to partners), push (to own children) and relay, in bits. */
 	double up_capacity, up_pull, up_push, up_relay;
-	double up_seconds; /* seconds with an upload line: the peer's time present */
-	char missing[160]; /* logs that could not be read, and why */
+	double up_seconds;      /* seconds with an upload line: the peer's time present */
+	int keynode_mismatch_s; /* of those, seconds whose key-node slots in use were
+	                         * not its push and relay children */
+	char missing[160];      /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */
@@ -85,8 +88,11 @@ struct run_metrics {
 	int ngroups;
 	struct metrics_group *g; /* [0] is the whole run */
 	struct timeline tl;
-	int have_delays;   /* delays.txt was read: stretch is known */
-	int have_overhead; /* the run has a readable capture.pcap */
+	struct path_log paths;   /* while loading */
+	struct paths_summary ps; /* children outliving their peer, failovers */
+	int have_paths;          /* ps is complete */
+	int have_delays;         /* delays.txt was read: stretch is known */
+	int have_overhead;       /* the run has a readable capture.pcap */
 	struct overhead overhead;
 	char overhead_error[512]; /* why a capture.pcap present could not be read */
 	/* The emulation's own load, when the harness recorded it, and the
@@ -118,6 +124,9 @@ enum metric_id {
 	M_CRASHES,
 	M_UTILIZATION,
 	M_PROBE_SHARE,
+	M_OUTLIVE_MAX,
+	M_FAILOVER_P50,
+	M_KEYNODE_MISMATCH,
 	M_EMULATION_VALID,
 	M_COUNT
 };

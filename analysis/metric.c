@@ -21,6 +21,9 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_CRASHES] = {"crashes", ""},
     [M_UTILIZATION] = {"resource_utilization.used", "share"},
     [M_PROBE_SHARE] = {"control_overhead.probing.media_share", "share"},
+    [M_OUTLIVE_MAX] = {"children.outlive_s.max", "s"},
+    [M_FAILOVER_P50] = {"failover_s.p50", "s"},
+    [M_KEYNODE_MISMATCH] = {"children.keynode_mismatch_s", "s"},
     [M_EMULATION_VALID] = {"emulation.valid", ""},
 };
 
@@ -94,4 +97,14 @@ void metric_values(const struct run_metrics *m, double out[M_COUNT])
 	}
 	if (m->have_emulation)
 		out[M_EMULATION_VALID] = m->emu_valid;
+	if (m->have_paths) {
+		/* No child outlived its peer: 0, the best value, not unknown. */
+		out[M_OUTLIVE_MAX] = m->ps.outlive_max_s;
+		if (m->ps.failovers)
+			out[M_FAILOVER_P50] = m->ps.failover_p50_s;
+		int mismatch = 0;
+		for (int i = 0; i < m->npeers; i++)
+			mismatch += m->p[i].keynode_mismatch_s;
+		out[M_KEYNODE_MISMATCH] = mismatch;
+	}
 }

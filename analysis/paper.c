@@ -199,8 +199,9 @@ static void add_measured(struct judged *j, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Weighs one difference (positive: the claim's way) against its noise. */
-static void weigh(struct judged *j, double d, const double *se, int nse)
+/* Weighs one difference (positive: the claim's way) against its noise;
+ * inclusive: a bound met exactly is met. */
+static void weigh(struct judged *j, double d, const double *se, int nse, int inclusive)
 {
 	double var = 0;
 	int known = 1;
@@ -214,7 +215,7 @@ static void weigh(struct judged *j, double d, const double *se, int nse)
 	if (known)
 		j->noise_known = 1;
 	j->noise = noise > j->noise ? noise : j->noise;
-	if (d > noise)
+	if (d > noise || (inclusive && d >= noise))
 		j->favor++;
 	else if (d < -noise)
 		j->against++;
@@ -240,7 +241,7 @@ static void judge_pairwise(const struct experiment *x, const struct paper_claim 
 		stats(x, c->b, xs[i], m, &b);
 		if (!a.n || !b.n)
 			continue;
-		weigh(j, sign * (a.mean - b.mean), (double[]){a.se, b.se}, 2);
+		weigh(j, sign * (a.mean - b.mean), (double[]){a.se, b.se}, 2, 0);
 		add_measured(j, "%s%s: %.4g / %.4g", j->measured[0] ? "; " : "", xs[i], a.mean,
 		             b.mean);
 	}
@@ -276,7 +277,7 @@ static void judge_trend(const struct experiment *x, const struct paper_claim *c,
 		struct sweep_stats f, l;
 		if (!ends(x, t, m, &f, &l))
 			continue;
-		weigh(j, sign * (l.mean - f.mean), (double[]){f.se, l.se}, 2);
+		weigh(j, sign * (l.mean - f.mean), (double[]){f.se, l.se}, 2, 0);
 		add_measured(j, "%s%s: %.4g to %.4g", j->measured[0] ? "; " : "", t, f.mean,
 		             l.mean);
 	}
@@ -294,7 +295,7 @@ static void judge_ends(const struct experiment *x, const struct paper_claim *c, 
 		d = fabs(a2.mean - a1.mean) - fabs(b2.mean - b1.mean);
 	else
 		d = (a1.mean - b1.mean) - (a2.mean - b2.mean);
-	weigh(j, d, (double[]){a1.se, a2.se, b1.se, b2.se}, 4);
+	weigh(j, d, (double[]){a1.se, a2.se, b1.se, b2.se}, 4, 0);
 	add_measured(j, "%s: %.4g to %.4g; %s: %.4g to %.4g", c->a, a1.mean, a2.mean, c->b, b1.mean,
 	             b2.mean);
 }
@@ -315,7 +316,7 @@ static void judge_bound(const struct experiment *x, const struct paper_claim *c,
 			stats(x, t, xs[i], m, &st);
 			if (!st.n)
 				continue;
-			weigh(j, sign * (c->bound - st.mean), &st.se, 1);
+			weigh(j, sign * (c->bound - st.mean), &st.se, 1, 1);
 			if (isnan(worst) || sign * (st.mean - worst) > 0)
 				worst = st.mean;
 		}

@@ -136,6 +136,58 @@ static void overhead_summary_json(struct json *j, const struct run_metrics *m)
 	json_obj_end(j);
 }
 
+static int keynode_mismatch(const struct run_metrics *m)
+{
+	int s = 0;
+	for (int i = 0; i < m->npeers; i++)
+		s += m->p[i].keynode_mismatch_s;
+	return s;
+}
+
+/* Children kept after their peer ended and failovers after a parent's
+ * crash (analysis/paths.h): the leases' and the backup paths' worth. */
+static void paths_json(struct json *j, const struct run_metrics *m)
+{
+	const struct paths_summary *p = &m->ps;
+	json_key(j, "children");
+	json_obj_begin(j);
+	json_ki64(j, "outlived", p->outlived);
+	json_key(j, "outlive_s");
+	json_obj_begin(j);
+	json_kdouble(j, "p50", p->outlive_p50_s, 3);
+	json_kdouble(j, "max", p->outlive_max_s, 3);
+	json_obj_end(j);
+	json_ki64(j, "over_two_leases", p->over_two_leases);
+	json_ki64(j, "keynode_mismatch_s", keynode_mismatch(m));
+	json_obj_end(j);
+	json_key(j, "failover_s");
+	json_obj_begin(j);
+	json_ki64(j, "n", p->failovers);
+	json_ki64(j, "unrecovered", p->unrecovered);
+	json_kdouble(j, "p50", p->failover_p50_s, 3);
+	json_kdouble(j, "p95", p->failover_p95_s, 3);
+	json_kdouble(j, "detect_p50", p->detect_p50_s, 3);
+	json_obj_end(j);
+}
+
+static void report_paths(const struct run_metrics *m, FILE *out)
+{
+	const struct paths_summary *p = &m->ps;
+	if (!m->have_paths || (!p->outlived && !p->failovers && !keynode_mismatch(m)))
+		return;
+	fprintf(out,
+	        "children: %d kept after their peer ended, by p50 %.2f s, max %.2f s (%d beyond "
+	        "two leases); key-node slots unlike children in %d peer-seconds\n",
+	        p->outlived, p->outlive_p50_s, p->outlive_max_s, p->over_two_leases,
+	        keynode_mismatch(m));
+	if (p->failovers || p->unrecovered)
+		fprintf(out,
+		        "failover: %d push paths whose parent crashed came back after p50 %.2f s, "
+		        "p95 %.2f s (cut after p50 %.2f s); %d never did\n",
+		        p->failovers, p->failover_p50_s, p->failover_p95_s, p->detect_p50_s,
+		        p->unrecovered);
+}
+
 /* The paper's optimization index, ADL = leaving percentage / average delay
  * x 100 (section V). The paper does not give the units; here the leaving
  * percentage is the share of sessions that ended (left or crashed) before
@@ -293,6 +345,8 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 			overhead_summary_json(j, m);
 		if (g == &m->g[0] && m->have_emulation)
 			emulation_json(j, m);
+		if (g == &m->g[0] && m->have_paths)
+			paths_json(j, m);
 	}
 	group_release(&gp);
 	json_obj_end(j);
@@ -466,6 +520,7 @@ static void report_details(const struct run_metrics *m, const struct run_summary
 		        "mesh (LTM): mean neighbour delay %.1f ms at the first round, %.1f ms at "
 		        "the end\n",
 		        s->mesh_first_ms, s->mesh_last_ms);
+	report_paths(m, out);
 }
 
 /* The last lines name the pictures, each drawn as .svg and .png. */

@@ -63,3 +63,25 @@ void json_dist_hist(struct json *j, const struct hist *h, double scale, int deci
 	json_arr_end(j);
 	json_obj_end(j);
 }
+
+void samples_push(struct samples *s, double x)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4096;
+		double *nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv) {
+			s->oom = 1;
+			return;
+		}
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+}
+
+void samples_free(struct samples *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}

@@ -16,6 +16,16 @@
 double quantile_sorted(const double *v, size_t n, double q);
 void sort_doubles(double *v, size_t n);
 
+/* A growing sample; on allocation failure the values so far stand and
+ * oom says some were lost. */
+struct samples {
+	double *v;
+	size_t n, cap;
+	int oom;
+};
+void samples_push(struct samples *s, double x);
+void samples_free(struct samples *s);
+
 /* The number of points written by the *_cdf functions. */
 #define CDF_POINTS 21
 

@@ -107,8 +107,9 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 	for (int i = 0; i < r->nchild; i++) {
 		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, r->child[i].cls);
-		evlog_event(in->log, "child_del", "id=%u stream=%u children=0 reason=relay",
-		            r->child[i].addr.id, r->stream);
+		evlog_event(in->log, LOGEV_CHILD_DEL,
+		            LOGK_ID "=%u stream=%u children=0 reason=relay", r->child[i].addr.id,
+		            r->stream);
 	}
 	if (r->have_pending)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
@@ -174,7 +175,7 @@ static void hop_failed(struct inter *in, uint32_t id, uint64_t now_us)
 static void path_failed(struct inter *in, const char *why, int tell, uint64_t now_us)
 {
 	struct wire_addr parent = in->active.hops[in->active.nhops - 2];
-	evlog_event(in->log, "path_cut", "parent=%u reason=%s", parent.id, why);
+	evlog_event(in->log, LOGEV_PATH_CUT, LOGK_PARENT "=%u reason=%s", parent.id, why);
 	if (tell)
 		send_simple(in, &parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 	in->have_active = in->active_up = in->active_ok = 0;
@@ -195,7 +196,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 	in->active_seq = sd->seq;
 	if (!in->active_up) {
 		in->active_up = 1;
-		evlog_event(in->log, LOGEV_PATH_UP, "parent=%u " LOGK_HOPS "=%u", parent->id,
+		evlog_event(in->log, LOGEV_PATH_UP, LOGK_PARENT "=%u " LOGK_HOPS "=%u", parent->id,
 		            in->active.nhops - 1);
 	}
 	in->active_rx_us = now_us;
@@ -487,8 +488,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		}
 		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
-			            stream, in->nchild);
+			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
+			            child->id, stream, in->nchild);
 		} else {
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
@@ -503,8 +504,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	if (r && r->active) {
 		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, "child_add", "id=%u stream=%u children=%d", child->id,
-			            stream, r->nchild);
+			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
+			            child->id, stream, r->nchild);
 		} else
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
@@ -554,7 +555,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		send_simple(in, &r->pending_child, WIRE_RELAY_ACCEPT, stream, seq, 0);
 		evlog_event(in->log, "relay_add", "stream=%u parent=%u child=%u", stream,
 		            r->parent.id, r->pending_child.id);
-		evlog_event(in->log, "child_add", "id=%u stream=%u children=%d",
+		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
 		            r->pending_child.id, stream, r->nchild);
 		return;
 	}
@@ -598,7 +599,7 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 	if (i >= 0 && (stream == 0 || stream == in->stream)) {
 		keynode_release(&in->kn, in->child[i].cls);
 		in->child[i] = in->child[--in->nchild];
-		evlog_event(in->log, "child_del", "id=%u children=%d", id, in->nchild);
+		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u children=%d", id, in->nchild);
 	}
 	for (int r = in->nrelay - 1; r >= 0; r--) {
 		struct relay *rl = &in->relay[r];
@@ -612,8 +613,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 		if (c >= 0) {
 			keynode_release(&in->kn, rl->child[c].cls);
 			rl->child[c] = rl->child[--rl->nchild];
-			evlog_event(in->log, "child_del", "id=%u stream=%u children=%d", id,
-			            rl->stream, rl->nchild);
+			evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u stream=%u children=%d",
+			            id, rl->stream, rl->nchild);
 			if (!rl->nchild && !rl->have_pending)
 				drop_relay(in, rl, "no children");
 		}
@@ -638,8 +639,9 @@ static int expire_list(struct inter *in, struct push_child *list, int *n, uint16
 		keynode_release(&in->kn, c.cls);
 		/* Alive but unheard (lost renewals): it learns now, not after 3 s. */
 		send_simple(in, &c.addr, WIRE_NEIGH_CUT, stream, 0, WIRE_CUT_PATH);
-		evlog_event(in->log, "child_del", "id=%u stream=%u children=%d reason=lease",
-		            c.addr.id, stream, *n);
+		evlog_event(in->log, LOGEV_CHILD_DEL,
+		            LOGK_ID "=%u stream=%u children=%d reason=lease", c.addr.id, stream,
+		            *n);
 		in->leases_expired++;
 		k++;
 	}
@@ -748,8 +750,8 @@ void inter_leave(struct inter *in)
 		struct push_child *c = &in->child[--in->nchild];
 		send_simple(in, &c->addr, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, c->cls);
-		evlog_event(in->log, "child_del", "id=%u children=%d reason=leave", c->addr.id,
-		            in->nchild);
+		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u children=%d reason=leave",
+		            c->addr.id, in->nchild);
 	}
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,

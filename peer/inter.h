@@ -49,7 +49,7 @@
  * datagrams pass; the child judges its parent on the same 3 s (a silent
  * path is cut after 3 s), and since a parent checks leases at every 1 s
  * tick, a dead child is dropped within lease + 1 s, under two leases. */
-#define INTER_LEASE_US 3000000u
+#define INTER_LEASE_US WIRE_LEASE_US
 
 struct inter_io {
 	void *ctx;

@@ -147,8 +147,9 @@ void evlog_start(struct evlog *l, const char *role, uint32_t id, const char *mod
                  const char *stream, uint64_t rate_bps, uint64_t buffer_us)
 {
 	evlog_event(l, LOGEV_START,
-	            "role=%s id=%u " LOGK_MODE "=%s stream=%s rate=%llu buffer_us=%llu", role, id,
-	            mode, stream, (unsigned long long)rate_bps, (unsigned long long)buffer_us);
+	            "role=%s " LOGK_ID "=%u " LOGK_MODE "=%s stream=%s rate=%llu buffer_us=%llu",
+	            role, id, mode, stream, (unsigned long long)rate_bps,
+	            (unsigned long long)buffer_us);
 	if (l->ev)
 		fflush(l->ev);
 }
@@ -191,10 +192,11 @@ void evlog_util(struct evlog *l, const struct evlog_util *u)
 {
 	evlog_event(l, LOGEV_UTIL,
 	            LOGK_UPLOAD_BPS "=%llu " LOGK_RATE_BPS "=%llu " LOGK_PULL_BYTES
-	                            "=%llu " LOGK_PUSH_BYTES "=%llu " LOGK_RELAY_BYTES "=%llu",
+	                            "=%llu " LOGK_PUSH_BYTES "=%llu " LOGK_RELAY_BYTES
+	                            "=%llu " LOGK_CHILDREN "=%d " LOGK_KEYNODE_USED "=%d",
 	            (unsigned long long)u->upload_bps, (unsigned long long)u->rate_bps,
 	            (unsigned long long)u->pull_bytes, (unsigned long long)u->push_bytes,
-	            (unsigned long long)u->relay_bytes);
+	            (unsigned long long)u->relay_bytes, u->children, u->keynode_used);
 }
 
 int evlog_parse(const char *line, struct evlog_line *e)

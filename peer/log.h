@@ -30,6 +30,9 @@
 #define LOGEV_LEAVE "leave"
 #define LOGEV_UTIL "util"
 #define LOGEV_PATH_UP "path_up"
+#define LOGEV_PATH_CUT "path_cut"
+#define LOGEV_CHILD_ADD "child_add"
+#define LOGEV_CHILD_DEL "child_del"
 #define LOGK_MODE "mode"
 #define LOGK_SEQ "seq"
 #define LOGK_STARTUP_US "startup_us"
@@ -45,6 +48,10 @@
 #define LOGK_PULL_BYTES "pull_bytes"
 #define LOGK_PUSH_BYTES "push_bytes"
 #define LOGK_RELAY_BYTES "relay_bytes"
+#define LOGK_CHILDREN "children"
+#define LOGK_KEYNODE_USED "keynode_used"
+#define LOGK_ID "id"
+#define LOGK_PARENT "parent"
 
 #define SEGLOG_MAGIC "ASEGLOG1"
 #define SEGLOG_HDR_LEN 16
@@ -112,10 +119,12 @@ void evlog_leave(struct evlog *l, const struct evlog_leave *t);
 /* Once a second: the upload capacity and the stream rate (their ratio is
  * the paper's N connections) and the segment payload bytes sent since the
  * last one, by how: served to pulling partners, pushed to own children,
- * relayed for another overlay. */
+ * relayed for another overlay; and the push and relay children held with
+ * the key-node connections they take (equal, unless a slot leaked). */
 struct evlog_util {
 	uint64_t upload_bps, rate_bps;
 	uint64_t pull_bytes, push_bytes, relay_bytes;
+	int children, keynode_used;
 };
 void evlog_util(struct evlog *l, const struct evlog_util *u);
 

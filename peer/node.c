@@ -464,6 +464,8 @@ static void log_util(struct node *n)
 	    .pull_bytes = n->pull_bytes - n->last_util.pull_bytes,
 	    .push_bytes = in->push_bytes - n->last_util.push_bytes,
 	    .relay_bytes = in->relay_bytes - n->last_util.relay_bytes,
+	    .children = inter_children(in),
+	    .keynode_used = inter_slots_used(in),
 	};
 	evlog_util(&n->log, &u);
 	n->last_util = (struct evlog_util){.pull_bytes = n->pull_bytes,

@@ -43,6 +43,10 @@
 #define WIRE_RATE_MIN_BPS 8000u
 #define WIRE_RATE_MAX_BPS 20000000u
 
+/* A push or relay child's lease: its parent drops it after this long
+ * without a WIRE_RENEW (peer/inter.h says why 3 s). */
+#define WIRE_LEASE_US 3000000u
+
 enum wire_type {
 	WIRE_REGISTER = 1,
 	WIRE_BOOTSTRAP,

@@ -78,8 +78,9 @@ static void write_peer_logs(const char *dir)
 	for (int i = 0; i < 4; i++) {
 		struct evlog_tick t = {.due = 10, .on_time = i == 3 ? 9 : 10, .recv = 10};
 		evlog_tick(&l, &t);
-		/* 1 Mbit/s of upload a second: 50 kbit pulled, 150 pushed, 50 relayed. */
-		struct evlog_util u = {1000000, 300000, 6250, 18750, 6250};
+		/* 1 Mbit/s of upload a second: 50 kbit pulled, 150 pushed, 50 relayed;
+		 * two children, and in one second a third key-node slot held. */
+		struct evlog_util u = {1000000, 300000, 6250, 18750, 6250, 2, i == 2 ? 3 : 2};
 		evlog_util(&l, &u);
 	}
 	evlog_mesh(&l, 4, 4, 8000);
@@ -150,6 +151,8 @@ static void test_analysis_reads_what_the_peer_writes(void **state)
 	assert_true(v[M_HEIGHT_MAX] == 4);
 	assert_true(isnan(v[M_OVERHEAD_BYTES])); /* no capture */
 	assert_true(p->up_capacity == 4e6);
+	assert_int_equal(p->keynode_mismatch_s, 1);
+	assert_true(v[M_KEYNODE_MISMATCH] == 1);
 	assert_true(p->up_push == 4 * 150000.0);
 	assert_true(v[M_UTILIZATION] > 0.2499 && v[M_UTILIZATION] < 0.2501);
 	assert_true(p->stretch_med > 2.499 && p->stretch_med < 2.501);
