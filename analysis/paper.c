@@ -384,19 +384,24 @@ static void write_table(FILE *f, const struct paper_claim *c, const struct judge
 	fprintf(f, "| claim | figure | the paper says | test | measured | noise | verdict |\n"
 	           "|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < n; i++) {
-		char noise[64];
+		char noise[64], bound[32] = "";
 		noise_text(&j[i], noise, sizeof(noise));
-		fprintf(f, "| %s | %s | %s | `%s %s%s%s %s` in %s | %s | %s | **%s** |\n", c[i].id,
-		        c[i].figure, c[i].claim, c[i].kind, c[i].a, *c[i].b ? " " : "", c[i].b,
-		        c[i].metric, c[i].experiment, *j[i].measured ? j[i].measured : "-", noise,
-		        verdict_name(j[i].v));
+		if (!isnan(c[i].bound))
+			snprintf(bound, sizeof(bound), " %g", c[i].bound);
+		/* Without repeats a verdict rests on one run: it says so. */
+		fprintf(f, "| %s | %s | %s | `%s %s%s%s %s%s` in %s | %s | %s | **%s**%s |\n",
+		        c[i].id, c[i].figure, c[i].claim, c[i].kind, c[i].a, *c[i].b ? " " : "",
+		        c[i].b, c[i].metric, bound, c[i].experiment,
+		        *j[i].measured ? j[i].measured : "-", noise, verdict_name(j[i].v),
+		        j[i].v != PV_MISSING && !j[i].noise_known ? " (one run)" : "");
 	}
 	int notes = 0;
 	for (int i = 0; i < n; i++) {
 		if (j[i].v == PV_HOLDS)
 			continue;
 		if (!notes++)
-			fprintf(f, "\nWhere a claim does not hold here:\n\n");
+			fprintf(f,
+			        "\nWhere a claim does not hold here, or the runs cannot tell:\n\n");
 		const struct experiment *x = NULL;
 		for (int k = 0; k < ne; k++)
 			if (!strcmp(e[k].name, c[i].experiment))
