@@ -334,10 +334,17 @@ static int host_action(void *arg, int i, enum event_kind kind, char *err, size_t
 		r->leaves++;
 		hlog(r, "leave %s pid=%d", h->name, (int)r->pid[i]);
 	} else {
+		uint64_t t = real_us();
 		kill(r->pid[i], SIGKILL);
 		r->st[i] = H_CRASHED;
 		r->crashes++;
 		hlog(r, "crash %s pid=%d", h->name, (int)r->pid[i]);
+		/* The analysis times the failover from here. */
+		char hdir[1200];
+		if (rundir_host_path(hdir, sizeof(hdir), r->dir, h->name, NULL) ||
+		    evlog_append_killed(hdir, t))
+			hlog(r, "crash %s: the kill not noted in its log: %s", h->name,
+			     strerror(errno));
 	}
 	return 0;
 }

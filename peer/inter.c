@@ -6,7 +6,14 @@
 #define PROBE_INTERVAL_US 5000000u
 #define COLLECT_US 300000u /* the source waits this long for more traces */
 #define SETUP_TIMEOUT_US 3000000u
-#define PATH_SILENT_US 3000000u /* an active path that pushed nothing this long failed */
+/* An active path that pushed nothing for eight segment intervals, and at
+ * least half a second, failed. The paper leaves detection open; the
+ * assumption: a parent pushes every segment it gets, so a run of eight
+ * missing ones is no loss burst on a working path (at 5% loss, 4e-11),
+ * and checking between ticks (inter_watch) lets a backup take over well
+ * within a second of a crash, while the mesh's pull covers the gap. */
+#define PATH_SILENT_MIN_US 500000u
+#define PATH_SILENT_SEGMENTS 8
 #define RELAY_SILENT_US 5000000u
 #define BACKUP_WANTED 1 /* delta_b: backup paths kept for the watched stream */
 #define MU_D_US 25000000u
@@ -181,6 +188,16 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 	in->have_active = in->active_up = in->active_ok = 0;
 	in->paths_cut++;
 	hop_failed(in, parent.id, now_us);
+	/* Without a backup left, trace at once rather than at the next period. */
+	in->probe_now = 1;
+}
+
+static uint64_t path_silent_us(const struct inter *in)
+{
+	uint64_t seg_us =
+	    in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
+	uint64_t us = PATH_SILENT_SEGMENTS * seg_us;
+	return us > PATH_SILENT_MIN_US ? us : PATH_SILENT_MIN_US;
 }
 
 void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
@@ -360,10 +377,13 @@ static int path_usable(const struct inter *in, const struct inter_path *p, uint6
 }
 
 /* Keep an offer as a backup; a full set gives up its slowest path for a
- * faster one. */
+ * faster one. A path through the active path's parent is none: that
+ * parent's failure, the case a backup is for, would take both. */
 static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us)
 {
 	if (!path_usable(in, p, now_us))
+		return;
+	if (in->have_active && on_path(p, in->active.hops[in->active.nhops - 2].id))
 		return;
 	int slot = in->nbackup;
 	if (slot == INTER_MAX_BACKUP) {
@@ -577,8 +597,9 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
-	    now_us - in->last_probe_us < PROBE_INTERVAL_US)
+	    (!in->probe_now && now_us - in->last_probe_us < PROBE_INTERVAL_US))
 		return;
+	in->probe_now = 0;
 	struct wire_probe p = {
 	    .seq = in->next_seq++,
 	    .peer0 = in->self,
@@ -725,12 +746,23 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 	send_ancestry(in);
 	if (!in->stream || in->is_source)
 		return;
-	if (in->have_active) {
-		uint64_t last = in->active_rx_us ? in->active_rx_us : in->active_since_us;
-		uint64_t limit = in->active_rx_us ? PATH_SILENT_US : SETUP_TIMEOUT_US;
-		if (now_us - last > limit)
-			path_failed(in, in->active_rx_us ? "silent" : "setup timeout", 1, now_us);
+	if (in->have_active && !in->active_rx_us && now_us - in->active_since_us > SETUP_TIMEOUT_US)
+		path_failed(in, "setup timeout", 1, now_us);
+	inter_watch(in, last_delay_us, now_real_us, now_us);
+}
+
+void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
+{
+	if (!in->enabled)
+		return;
+	if (in->is_source) {
+		offer_paths(in, now_us);
+		return;
 	}
+	if (!in->stream)
+		return;
+	if (in->have_active && in->active_rx_us && now_us - in->active_rx_us > path_silent_us(in))
+		path_failed(in, "silent", 1, now_us);
 	int b = in->have_active ? -1 : best_backup(in, now_us);
 	if (b >= 0) {
 		struct inter_path p = in->backup[b];

@@ -139,6 +139,7 @@ struct inter {
 	int nbackup;
 	uint32_t next_seq;
 	uint64_t last_probe_us;
+	int probe_now; /* the active path failed: trace without waiting */
 	uint64_t probes_sent, paths_built, paths_cut;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
@@ -189,6 +190,11 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
  * leases and renew our own, check the active path, promote the best backup
  * that avoids the failed hops, probe when the backup set runs low. */
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
+/* Between ticks, every few tens of milliseconds: the source offers the
+ * traces it finished collecting; a peer whose push went silent cuts it and
+ * promotes a backup (or traces at once), so a parent's crash costs well
+ * under a second of push. Cheap: a few comparisons when nothing is due. */
+void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
 
 /* Cut everything (leaving). */
 void inter_leave(struct inter *in);

@@ -45,6 +45,20 @@ int evlog_open(struct evlog *l, const char *dir)
 	return 0;
 }
 
+int evlog_append_killed(const char *dir, uint64_t ts_us)
+{
+	FILE *f = open_in(dir, EVLOG_FILE, "a+e");
+	if (!f)
+		return -1;
+	/* The process may have died with half a line written. */
+	int partial = 0;
+	if (fseek(f, -1, SEEK_END) == 0)
+		partial = fgetc(f) != '\n';
+	fseek(f, 0, SEEK_END);
+	fprintf(f, "%s%llu " LOGEV_KILLED "\n", partial ? "\n" : "", (unsigned long long)ts_us);
+	return fclose(f);
+}
+
 void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
 {
 	if (!l->ev)

@@ -33,6 +33,7 @@
 #define LOGEV_PATH_CUT "path_cut"
 #define LOGEV_CHILD_ADD "child_add"
 #define LOGEV_CHILD_DEL "child_del"
+#define LOGEV_KILLED "killed"
 #define LOGK_MODE "mode"
 #define LOGK_SEQ "seq"
 #define LOGK_STARTUP_US "startup_us"
@@ -95,6 +96,11 @@ void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
 void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us, uint8_t hops,
                    uint8_t flags);
 void evlog_flush(struct evlog *l);
+/* Written by whoever killed the process (the harness's crash), after it:
+ * "<ts_us> killed" appended to dir/events.log on a line of its own, so the
+ * analysis knows when the process died, not only its last event, up to a
+ * second earlier. Returns -1 with errno set. */
+int evlog_append_killed(const char *dir, uint64_t ts_us);
 void evlog_close(struct evlog *l);
 
 /* The events the analysis reads. */

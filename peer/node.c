@@ -19,6 +19,7 @@
 #define MAP_US 500000u
 #define SCHED_US 200000u
 #define PLAY_US 20000u
+#define WATCH_US 50000u
 #define TICK_US 1000000u
 #define REPORT_US 5000000u
 #define PARTNER_TIMEOUT_US 6000000u
@@ -435,6 +436,24 @@ static char *serve_status(void *arg)
 	return status_json(arg);
 }
 
+/* Push paths between ticks (inter_watch): a peer from its play timer, a
+ * source from its own. */
+static void watch_paths(struct node *n, uint64_t now)
+{
+	if (n->leaving)
+		return;
+	uint64_t real = real_us();
+	inter_watch(&n->inter, overlay_last_delay(&n->ov, real), real, now);
+}
+
+static uint64_t watch_timer(struct loop *l, void *arg)
+{
+	struct node *n = arg;
+	if (n->have_stream)
+		watch_paths(n, mono_us());
+	return WATCH_US;
+}
+
 static uint64_t play_timer(struct loop *l, void *arg)
 {
 	struct node *n = arg;
@@ -449,6 +468,7 @@ static uint64_t play_timer(struct loop *l, void *arg)
 		evlog_play_start(&n->log, n->ov.start_seq, now - n->join_mono_us,
 		                 real_us() - s->origin_us);
 	}
+	watch_paths(n, now);
 	return PLAY_US;
 }
 
@@ -623,6 +643,7 @@ static void start_timers(struct node *n)
 		loop_add_timer(l, PLAY_US, play_timer, n);
 	} else {
 		loop_add_timer(l, 0, source_timer, n);
+		loop_add_timer(l, WATCH_US, watch_timer, n);
 	}
 	if (*n->cfg->monitor)
 		loop_add_timer(l, REPORT_US, report_timer, n);

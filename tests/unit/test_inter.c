@@ -903,7 +903,8 @@ static void test_parent_cut_promotes_backup(void **state)
 	inter_on_path_setup(&fx.in, STREAM, &newer, &src, 0, T0 + 50 * MS);
 	inter_on_path_setup(&fx.in, STREAM, &via_failed, &src, 0, T0 + 60 * MS);
 	pushed_from(&par, 20000, T0 + 100 * MS);
-	assert_int_equal(fx.in.nbackup, 3);
+	/* The path through the active parent is no backup for its failure. */
+	assert_int_equal(fx.in.nbackup, 2);
 
 	/* A cut of another stream, or by another peer, is not ours. */
 	inter_on_cut(&fx.in, OTHER, 40, T0 + SEC);
@@ -915,7 +916,6 @@ static void test_parent_cut_promotes_backup(void **state)
 	assert_int_equal(fx.in.paths_cut, 1);
 	/* The parent cut the link: nothing to tell it. */
 	assert_int_equal(fx.nout, 0);
-	/* The backup through the failed parent is gone with it. */
 	assert_int_equal(fx.in.nbackup, 2);
 
 	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
@@ -933,9 +933,9 @@ static void test_parent_cut_promotes_backup(void **state)
 	assert_int_equal(fx.in.nbackup, 1);
 }
 
-/* A silence cut purges the backups through the silent parent too; the
- * best of the rest is promoted. */
-static void test_silence_purges_backups(void **state)
+/* A backup through the active parent is refused (its failure would take
+ * both); after a silence cut the other is promoted. */
+static void test_silence_promotes_backup_avoiding_parent(void **state)
 {
 	start(P0, 1, 0);
 	active_via(40, 7, T0);
@@ -996,15 +996,43 @@ static void test_silent_path_cut(void **state)
 	}
 	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
 
-	/* Last segment at t - 1 s. */
-	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC - 1);
+	/* The last segment came at t - 1 s; at 300 kbit/s eight segment
+	 * intervals are 281 ms, so the half-second floor holds, and the check
+	 * runs between ticks. */
+	uint64_t last = t - SEC;
+	/* A trace just went out (the backup set is short)... */
+	NEIGHBOURS(41, 42);
+	inter_watch(&fx.in, 20000, REAL0 + t - T0, last + 100 * MS);
+	assert_true(count(WIRE_PROBE) > 0);
+	clear();
+	inter_watch(&fx.in, 0, REAL0 + t - T0, last + 500 * MS);
 	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
 	clear();
 	assert_true(fx.in.have_active);
-	inter_tick(&fx.in, 0, REAL0 + t - T0, t + 2 * SEC + 10 * MS);
+	inter_watch(&fx.in, 0, REAL0 + t - T0, last + 500 * MS + 1);
 	check_cut(40, STREAM);
 	assert_false(fx.in.have_active);
 	assert_int_equal(fx.in.paths_cut, 1);
+	/* ...yet with no backup left, the next check traces again at once,
+	 * not 5 s after the last. */
+	clear();
+	inter_watch(&fx.in, 20000, REAL0 + t - T0, last + 600 * MS);
+	assert_int_equal(count(WIRE_PROBE) > 0, 1);
+}
+
+/* At a low rate a gap of half a second is normal: the limit is eight
+ * segment intervals (1316-byte segments at 16 kbit/s: 658 ms each). */
+static void test_silence_follows_rate(void **state)
+{
+	start(P0, 1, 0);
+	inter_set_stream(&fx.in, STREAM, SRC, 16000, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40);
+	pushed_from(&par, 30000, T0 + SEC);
+	inter_watch(&fx.in, 0, REAL0 + SEC, T0 + SEC + 5 * SEC);
+	assert_true(fx.in.have_active);
+	inter_watch(&fx.in, 0, REAL0 + SEC, T0 + SEC + 5264 * MS + 1);
+	assert_false(fx.in.have_active);
 }
 
 static void test_setup_timeout(void **state)
@@ -1347,7 +1375,7 @@ int main(void)
 	    T(test_relay_silent_dropped),
 	    T(test_source_relay_silent_dropped),
 	    T(test_parent_cut_promotes_backup),
-	    T(test_silence_purges_backups),
+	    T(test_silence_promotes_backup_avoiding_parent),
 	    T(test_lease_expires_push_child),
 	    T(test_lease_relay_children_expired),
 	    T(test_children_renew),
@@ -1362,6 +1390,7 @@ int main(void)
 	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
+	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
 	    T(test_slow_path_cut),
 	    T(test_leave_cuts_everything),

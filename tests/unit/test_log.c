@@ -352,6 +352,31 @@ static void test_segment_record_layout(void **state)
 	assert_int_equal(seglog_hdr_decode(h, &epoch), -1);
 }
 
+/* The harness's note of a kill lands on a line of its own, even after
+ * half a line the process left. */
+static void test_killed_line(void **state)
+{
+	struct ctx *c = *state;
+	char path[128], text[256] = "";
+	snprintf(path, sizeof(path), "%s/" EVLOG_FILE, c->dir);
+	FILE *f = fopen(path, "w");
+	fputs("100 tick due=1 on_time=1\n200 tick due=1 on_", f);
+	fclose(f);
+	assert_int_equal(evlog_append_killed(c->dir, 250), 0);
+	f = fopen(path, "r");
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	assert_string_equal(text,
+	                    "100 tick due=1 on_time=1\n200 tick due=1 on_\n250 " LOGEV_KILLED "\n");
+	assert_int_equal(evlog_append_killed(c->dir, 300), 0);
+	f = fopen(path, "r");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	assert_non_null(strstr(text, "250 " LOGEV_KILLED "\n300 " LOGEV_KILLED "\n"));
+}
+
 /* ProbM per peer per minute present, and over the media bytes. */
 static void test_probing_overhead(void **state)
 {
@@ -386,6 +411,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test(test_event_line_parser),
 	    cmocka_unit_test(test_probing_overhead),
+	    cmocka_unit_test_setup_teardown(test_killed_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_key_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hosts_file, setup, teardown),
 	    cmocka_unit_test(test_segment_record_layout),
