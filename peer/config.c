@@ -10,6 +10,7 @@
 #include "lib/util.h"
 #include "peer/attack.h"
 #include "peer/mesh.h"
+#include "peer/overlay.h"
 #include "peer/policy.h"
 #include "peer/wire.h"
 
@@ -95,8 +96,9 @@ static const struct opt opts[] = {
      .help = "media buffered before playback (default 2s)", .only = ROLE_PEER},
     {"partners", OPT_LONG, F(partners), "N", .help = "partners to look for (default 4)", .min = 1,
      .max = 32, .only = ROLE_PEER},
-    {"max-partners", OPT_LONG, F(max_partners), "N", .help = "partners accepted (default 8)",
-     .min = 1, .max = 32, .only = SRC_PEER},
+    {"max-partners", OPT_LONG, F(max_partners), "N",
+     .help = "partners accepted (default 8; a source: upload / rate)", .min = 1,
+     .max = OVERLAY_MAX_PARTNERS, .only = SRC_PEER},
     {"neighbours", OPT_LONG, F(neighbours), "M",
      .help = "mesh neighbours kept in anysee mode (default 5)", .min = 1, .max = MESH_MAX - 2,
      .only = SRC_PEER},
@@ -146,7 +148,9 @@ void config_defaults(struct config *c, enum role role)
 	snprintf(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
 	c->partners = 4;
 	c->neighbours = 5;
-	c->max_partners = 8;
+	/* A source's partners take what its uplink carries (config_finish,
+	 * and peer/inter.h for why); a peer keeps DONet's few partners. */
+	c->max_partners = role == ROLE_SOURCE ? 0 : 8;
 	c->upload_bps = 10000000;
 	c->seed = 1;
 	c->pps = 50;
@@ -236,6 +240,12 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		c->buffer_us = policy_for(c->mode)->buffer_us;
 	if (c->role == ROLE_SOURCE && !c->buffer_us)
 		c->buffer_us = 40000000u;
+	if (c->role == ROLE_SOURCE && !c->max_partners) {
+		uint64_t n = c->upload_bps / c->rate_bps;
+		c->max_partners = n < 1                      ? 1
+		                  : n > OVERLAY_MAX_PARTNERS ? OVERLAY_MAX_PARTNERS
+		                                             : (int)n;
+	}
 	if ((c->role & JOINS) && !*c->rp)
 		return err_set(err, errlen, "--rp ip:port is required");
 	if (c->role == ROLE_ATTACK && (!*c->attack_kind || !*c->target || !*c->watch))
@@ -245,7 +255,7 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	if (c->role == ROLE_PEER && !*c->watch)
 		return err_set(err, errlen, "--watch NAME is required");
 	/* The table bounds each field; only this check spans two. */
-	if (c->partners > c->max_partners)
+	if (c->role == ROLE_PEER && c->partners > c->max_partners)
 		return err_set(err, errlen, "--partners must be 1..max-partners (%d)",
 		               c->max_partners);
 	return 0;

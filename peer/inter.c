@@ -56,12 +56,10 @@ void inter_set_stream(struct inter *in, uint16_t stream, uint32_t source_id, uin
 	in->source_id = source_id;
 	in->is_source = is_source;
 	if (rate_bps) {
-		/* N spare connections: about upload / stream rate, less one for
-		 * the pull traffic every peer also serves (the paper's N < 33 at
-		 * 10 Mbit/s and 300 kbit/s). */
-		int n = (int)(in->upload_bps / rate_bps) - 1;
+		uint64_t n = in->upload_bps / rate_bps;
+		in->conns = n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
 		in->rate_bps = rate_bps;
-		keynode_init(&in->kn, n > 1 ? n : 1, 1.0 / 60.0, 4);
+		keynode_init(&in->kn, in->conns, 1.0 / 60.0, 4);
 	}
 }
 
@@ -332,6 +330,11 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 	            p->hops[p->nhops - 2].id, p->nhops - 1);
 }
 
+int inter_conns_free(const struct inter *in, int partners)
+{
+	return in->conns - partners - inter_children(in);
+}
+
 static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
                        int cls, uint64_t now_us)
 {
@@ -342,6 +345,13 @@ static int admit_child(struct inter *in, struct push_child *list, int *n, const 
 	}
 	if (*n >= INTER_MAX_CHILDREN || !keynode_admit(&in->kn, cls, now_us))
 		return 0;
+	/* The key node counted the request either way: its arrival rates are
+	 * the demand, whether or not partners left a connection for it. */
+	int partners = in->io.partners ? in->io.partners(in->io.ctx) : 0;
+	if (inter_conns_free(in, partners) <= 0) {
+		keynode_release(&in->kn, cls);
+		return 0;
+	}
 	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, now_us};
 	return 1;
 }

@@ -132,6 +132,20 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	n->bootstrapped = n->have_stream;
 }
 
+/* No new partner: --max-partners reached, or the uplink's connections
+ * all taken by partners and push children (inter_conns_free). A peer
+ * always keeps room for the --partners it looks for itself: a partnership
+ * is also how the peer receives, and on a thin uplink (1 Mbit/s carries 3
+ * streams of 300 kbit/s) partners pull only part of the stream each. */
+static int partners_full(const struct node *n)
+{
+	if (n->ov.np >= n->cfg->max_partners)
+		return 1;
+	if (n->cfg->role == ROLE_PEER && n->ov.np < n->cfg->partners)
+		return 0;
+	return inter_conns_free(&n->inter, n->ov.np) <= 0;
+}
+
 /* A partner request, accept, map or request from a sender of our stream. */
 static int same_stream(const struct node *n, const struct wire_msg *m)
 {
@@ -149,7 +163,7 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 		return;
 	}
 	struct partner *p = overlay_partner(&n->ov, from->id);
-	if (!p && n->ov.np >= n->cfg->max_partners) {
+	if (!p && partners_full(n)) {
 		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
@@ -171,7 +185,7 @@ static void on_neigh_accept(struct node *n, const struct wire_msg *m, const stru
 	if (!same_stream(n, m))
 		return;
 	int was = overlay_partner(&n->ov, from->id) != NULL;
-	if (!was && n->ov.np >= n->cfg->max_partners) {
+	if (!was && partners_full(n)) {
 		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
@@ -379,6 +393,9 @@ static uint64_t map_timer(struct loop *l, void *arg)
 	wire_msg_init(&m, WIRE_BUFFER_MAP, n->ov.stream, n->self.id);
 	overlay_fill_map(&n->ov, &m.u.map);
 	int free_slots = n->cfg->max_partners - n->ov.np;
+	int conns = inter_conns_free(&n->inter, n->ov.np);
+	if (conns < free_slots)
+		free_slots = conns;
 	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
 	for (int i = 0; i < n->ov.np; i++)
 		send_to(n, &n->ov.p[i].addr, &m);
@@ -551,6 +568,11 @@ static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 	return mesh_neighbours(&n->mesh, out, max);
 }
 
+static int io_partners(void *ctx)
+{
+	return ((struct node *)ctx)->ov.np;
+}
+
 /* A mesh neighbour went silent: gone, for the inter-overlay paths too. */
 static void io_lost(void *ctx, uint32_t id)
 {
@@ -596,7 +618,7 @@ static int node_open(struct node *n, struct config *cfg)
 	            n->policy->name, cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
 	            cfg->rate_bps, cfg->buffer_us);
 	n->synthetic = 1;
-	struct inter_io iio = {n, io_send, io_neighbours};
+	struct inter_io iio = {n, io_send, io_neighbours, io_partners};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;

@@ -12,7 +12,9 @@
 #include "peer/mesh.h"
 #include "peer/wire.h"
 
-#define OVERLAY_MAX_PARTNERS 32
+/* A source's partners are bounded by its uplink (peer/inter.h), 33 at
+ * 10 Mbit/s and 300 kbit/s; up to 20 Mbit/s at that rate fits. */
+#define OVERLAY_MAX_PARTNERS 64
 /* LastDelay is the minimum over the last OVERLAY_DELAY_WINDOW seconds (one
  * bucket a second). The paper defines it as the minimum over the paths a
  * peer has; the paths it has now are those that delivered lately: a silent

@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "peer/policy.h"
@@ -42,11 +43,42 @@ static void test_source_runs_anysee(void **state)
 	assert_ptr_equal(policy_of(&c), policy_for(MODE_COOLSTREAMING));
 }
 
+/* A source's partners take what its uplink carries, N = upload / rate, in
+ * every mode; --max-partners still caps them. A peer keeps 8. */
+static void test_source_partners_from_uplink(void **state)
+{
+	struct config c;
+	char err[128];
+	config_defaults(&c, ROLE_SOURCE);
+	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
+	snprintf(c.stream, sizeof(c.stream), "tv1");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.max_partners, 33); /* 10 Mbit/s over 300 kbit/s */
+	config_defaults(&c, ROLE_SOURCE);
+	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
+	snprintf(c.stream, sizeof(c.stream), "tv1");
+	assert_int_equal(config_set(&c, "upload", "1mbit", err, sizeof(err)), 0);
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.max_partners, 3);
+	config_defaults(&c, ROLE_SOURCE);
+	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
+	snprintf(c.stream, sizeof(c.stream), "tv1");
+	assert_int_equal(config_set(&c, "max-partners", "8", err, sizeof(err)), 0);
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.max_partners, 8);
+	config_defaults(&c, ROLE_PEER);
+	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
+	snprintf(c.watch, sizeof(c.watch), "tv1");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.max_partners, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_source_runs_anysee),
+	    cmocka_unit_test(test_source_partners_from_uplink),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
