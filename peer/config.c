@@ -93,7 +93,7 @@ static const struct opt opts[] = {
     {"buffer", OPT_CALL, 0, 0, "TIME", .help = "buffer length (default 40s, 120s coolstreaming)",
      .fn = set_buffer, .only = ROLE_PEER},
     {"startup", OPT_DURATION, F(startup_us), "TIME",
-     .help = "media buffered before playback (default 2s)", .only = ROLE_PEER},
+     .help = "media buffered before playback (default: the mode's start rule)", .only = ROLE_PEER},
     {"partners", OPT_LONG, F(partners), "N", .help = "partners to look for (default 4)", .min = 1,
      .max = 32, .only = ROLE_PEER},
     {"max-partners", OPT_LONG, F(max_partners), "N",
@@ -144,7 +144,6 @@ void config_defaults(struct config *c, enum role role)
 	c->rate_bps = 300000;
 	snprintf(c->ingest, sizeof(c->ingest), "synthetic");
 	c->mode = MODE_ANYSEE;
-	c->startup_us = 2000000;
 	snprintf(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
 	c->partners = 4;
 	c->neighbours = 5;

@@ -26,7 +26,7 @@ struct config {
 	char watch[16];
 	enum mode mode;
 	uint64_t buffer_us;
-	uint64_t startup_us;
+	uint64_t startup_us; /* 0: the mode's start rule (policy_startup_us) */
 	int max_partners;
 	int partners;
 	int neighbours; /* M: mesh neighbours kept (anysee mode) */

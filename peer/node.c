@@ -402,6 +402,14 @@ static uint64_t map_timer(struct loop *l, void *arg)
 	return MAP_US;
 }
 
+/* Media to hold before playback: --startup, or the mode's start rule. */
+static uint64_t startup_us(const struct node *n)
+{
+	if (n->cfg->startup_us)
+		return n->cfg->startup_us;
+	return policy_startup_us(n->policy, n->cfg->buffer_us);
+}
+
 /* The requests of this round that go to partner i, in datagrams of at
  * most WIRE_MAX_REQ. */
 static void send_requests(struct node *n, int i, const struct sched_choice *ch, size_t k)
@@ -428,8 +436,8 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return SCHED_US;
 	struct sched_choice ch[512];
-	size_t k = overlay_pull_round(&n->ov, n->cfg->startup_us, SCHED_US, RETRY_REQ_US, mono_us(),
-	                              ch, ARRAY_LEN(ch));
+	size_t k = overlay_pull_round(&n->ov, startup_us(n), SCHED_US, RETRY_REQ_US, mono_us(), ch,
+	                              ARRAY_LEN(ch));
 	for (int i = 0; i < n->ov.np; i++)
 		send_requests(n, i, ch, k);
 	return SCHED_US;
@@ -461,7 +469,7 @@ static uint64_t play_timer(struct loop *l, void *arg)
 	uint64_t now = mono_us();
 	if (b->playing) {
 		buffer_advance(b, now, playout, n);
-	} else if (overlay_try_play(&n->ov, n->cfg->startup_us, now)) {
+	} else if (overlay_try_play(&n->ov, startup_us(n), now)) {
 		const struct segment *s = buffer_get(b, n->ov.start_seq);
 		evlog_play_start(&n->log, n->ov.start_seq, now - n->join_mono_us,
 		                 real_us() - s->origin_us);

@@ -73,12 +73,26 @@ static void test_source_partners_from_uplink(void **state)
 	assert_int_equal(c.max_partners, 8);
 }
 
+/* The start rule holds half the buffer ahead of playback in every mode:
+ * 20 s with anysee's 40 s buffer, 60 s with coolstreaming's 120 s. */
+static void test_start_rule(void **state)
+{
+	const struct policy *a = policy_for(MODE_ANYSEE), *c = policy_for(MODE_COOLSTREAMING);
+	assert_int_equal(policy_startup_us(c, c->buffer_us), 60000000u);
+	assert_int_equal(policy_startup_us(c, 10000000u), 5000000u);
+	assert_int_equal(policy_startup_us(a, a->buffer_us), 20000000u);
+	struct config cfg;
+	config_defaults(&cfg, ROLE_PEER);
+	assert_int_equal(cfg.startup_us, 0); /* unset: the rule applies */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_source_runs_anysee),
 	    cmocka_unit_test(test_source_partners_from_uplink),
+	    cmocka_unit_test(test_start_rule),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
