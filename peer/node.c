@@ -407,7 +407,7 @@ static uint64_t startup_us(const struct node *n)
 {
 	if (n->cfg->startup_us)
 		return n->cfg->startup_us;
-	return policy_startup_us(n->policy, n->cfg->buffer_us);
+	return policy_startup_us(n->policy, n->cfg->buffer_us, n->ov.layer);
 }
 
 /* The requests of this round that go to partner i, in datagrams of at

@@ -159,7 +159,10 @@ int overlay_store(struct overlay *o, const struct wire_seg_data *sd, uint64_t no
 		o->buf.st.out_of_window++;
 		return 0;
 	}
-	return buffer_put(&o->buf, sd, now_us);
+	int stored = buffer_put(&o->buf, sd, now_us);
+	if (stored && sd->hops && (!o->layer || sd->hops < o->layer))
+		o->layer = sd->hops;
+	return stored;
 }
 
 /* A map covers what partners may still ask for. Peers start by one rule,

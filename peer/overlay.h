@@ -51,6 +51,7 @@ struct overlay {
 	uint64_t future_stamps;                   /* segments stamped after their arrival */
 	uint64_t maps_dropped;                    /* maps outside the sequence window */
 	int start_chosen;                         /* start_seq is set: the first segment to play */
+	int layer; /* fewest overlay hops a stored segment came over (0: none yet) */
 	uint32_t start_seq;
 };
 

@@ -73,17 +73,42 @@ static void test_source_partners_from_uplink(void **state)
 	assert_int_equal(c.max_partners, 8);
 }
 
-/* The start rule holds half the buffer ahead of playback in every mode:
- * 20 s with anysee's 40 s buffer, 60 s with coolstreaming's 120 s. */
+/* The start rule holds half the buffer ahead of playback: 60 s with
+ * coolstreaming's 120 s, whatever the layer. */
 static void test_start_rule(void **state)
 {
-	const struct policy *a = policy_for(MODE_ANYSEE), *c = policy_for(MODE_COOLSTREAMING);
-	assert_int_equal(policy_startup_us(c, c->buffer_us), 60000000u);
-	assert_int_equal(policy_startup_us(c, 10000000u), 5000000u);
-	assert_int_equal(policy_startup_us(a, a->buffer_us), 20000000u);
+	const struct policy *c = policy_for(MODE_COOLSTREAMING);
+	assert_int_equal(policy_startup_us(c, c->buffer_us, 0), 60000000u);
+	assert_int_equal(policy_startup_us(c, 10000000u, 0), 5000000u);
+	assert_int_equal(policy_startup_us(c, c->buffer_us, 3), 60000000u);
 	struct config cfg;
 	config_defaults(&cfg, ROLE_PEER);
 	assert_int_equal(cfg.startup_us, 0); /* unset: the rule applies */
+}
+
+/* Eq. 12 with the paper's values, by hand: T_A = 2 * 2 s * (1 - 0.6^m) +
+ * m * 20 ms. m = 1: 4 * 0.4 + 0.02 = 1.62 s; m = 2: 4 * 0.64 + 0.04 =
+ * 2.6 s; m = 3: 4 * 0.784 + 0.06 = 3.196 s; m = 7: 4 * (1 - 0.0279936) +
+ * 0.14 = 4.0280256 s. */
+static void test_layer_buffer(void **state)
+{
+	assert_int_equal(policy_layer_buffer_us(1), 1620000u);
+	assert_int_equal(policy_layer_buffer_us(2), 2600000u);
+	assert_int_equal(policy_layer_buffer_us(3), 3196000u);
+	assert_int_equal(policy_layer_buffer_us(7), 4028026u);
+	/* Not known yet: the deepest layer's. */
+	assert_int_equal(policy_layer_buffer_us(0), 4028026u);
+	/* It rises with the layer towards eps * t_b = 4 s plus transport. */
+	for (int m = 1; m < 20; m++)
+		assert_true(policy_layer_buffer_us(m + 1) > policy_layer_buffer_us(m));
+	/* The anysee modes start on it (it replaces half of their 40 s);
+	 * never more than half the buffer. */
+	const struct policy *a = policy_for(MODE_ANYSEE), *i = policy_for(MODE_ANYSEE_INTRA);
+	assert_true(a->layer_buffer && i->layer_buffer);
+	assert_false(policy_for(MODE_COOLSTREAMING)->layer_buffer);
+	assert_int_equal(policy_startup_us(a, a->buffer_us, 1), 1620000u);
+	assert_int_equal(policy_startup_us(i, i->buffer_us, 2), 2600000u);
+	assert_int_equal(policy_startup_us(a, 2000000u, 3), 1000000u);
 }
 
 int main(void)
@@ -93,6 +118,7 @@ int main(void)
 	    cmocka_unit_test(test_source_runs_anysee),
 	    cmocka_unit_test(test_source_partners_from_uplink),
 	    cmocka_unit_test(test_start_rule),
+	    cmocka_unit_test(test_layer_buffer),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
