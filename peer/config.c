@@ -42,6 +42,18 @@ static int set_mode(void *obj, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+static int set_ltm_rule(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+	if (!strcmp(value, "slowest"))
+		c->ltm_rule = LTM_RULE_SLOWEST;
+	else if (!strcmp(value, "path"))
+		c->ltm_rule = LTM_RULE_PATH;
+	else
+		return err_set(err, errlen, "'%s' is not slowest or path", value);
+	return 0;
+}
+
 static int set_attack_kind(void *obj, const char *value, char *err, size_t errlen)
 {
 	struct config *c = obj;
@@ -102,6 +114,10 @@ static const struct opt opts[] = {
     {"neighbours", OPT_LONG, F(neighbours), "M",
      .help = "mesh neighbours kept in anysee mode (default 5)", .min = 1, .max = MESH_MAX - 2,
      .only = SRC_PEER},
+    {"ltm-rule", OPT_CALL, 0, 0, "RULE",
+     .help = "LTM cut rule: slowest (default: the slowest link of a triangle) or path (the "
+             "paper's: the direct path against the two hops)",
+     .fn = set_ltm_rule, .only = SRC_PEER},
     {"http", OPT_LONG, F(http_port), "PORT", .help = "HTTP port for /stream and /status (0 = off)",
      .max = 65535, .only = ROLE_PEER},
     {"http-bind", OPT_STR, F(http_bind), "IP", .help = "address the HTTP server binds (127.0.0.1)",

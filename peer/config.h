@@ -30,6 +30,7 @@ struct config {
 	int max_partners;
 	int partners;
 	int neighbours; /* M: mesh neighbours kept (anysee mode) */
+	int ltm_rule;   /* enum ltm_rule (peer/mesh.h) */
 	int http_port;
 	char http_bind[64];
 	uint64_t upload_bps;

@@ -632,6 +632,7 @@ static int node_open(struct node *n, struct config *cfg)
 	n->inter.own_only = n->policy->intra_only;
 	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
+	n->mesh.rule = cfg->ltm_rule;
 	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);
 	if (cfg->role == ROLE_SOURCE &&
 	    (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self) || source_start(n)))

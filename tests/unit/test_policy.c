@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "peer/mesh.h"
 #include "peer/policy.h"
 
 static void test_modes(void **state)
@@ -111,6 +112,21 @@ static void test_layer_buffer(void **state)
 	assert_int_equal(policy_startup_us(a, 2000000u, 3), 1000000u);
 }
 
+/* --ltm-rule picks the LTM cut rule; the slowest-link rule by default. */
+static void test_ltm_rule_option(void **state)
+{
+	struct config c;
+	char err[128];
+	config_defaults(&c, ROLE_PEER);
+	assert_int_equal(c.ltm_rule, LTM_RULE_SLOWEST);
+	assert_int_equal(config_set(&c, "ltm-rule", "path", err, sizeof(err)), 0);
+	assert_int_equal(c.ltm_rule, LTM_RULE_PATH);
+	assert_int_equal(config_set(&c, "ltm-rule", "slowest", err, sizeof(err)), 0);
+	assert_int_equal(c.ltm_rule, LTM_RULE_SLOWEST);
+	assert_int_equal(config_set(&c, "ltm-rule", "longest", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longest"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +135,7 @@ int main(void)
 	    cmocka_unit_test(test_source_partners_from_uplink),
 	    cmocka_unit_test(test_start_rule),
 	    cmocka_unit_test(test_layer_buffer),
+	    cmocka_unit_test(test_ltm_rule_option),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
