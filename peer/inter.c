@@ -586,7 +586,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
-	    now_us - in->last_probe_us < PROBE_INTERVAL_US)
+	    now_us - in->last_probe_us < adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US))
 		return;
 	struct wire_probe p = {
 	    .seq = in->next_seq++,
@@ -628,6 +628,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 				drop_relay(in, rl, "no children");
 		}
 	}
+	if (stream == 0)
+		adl_leave(&in->adl, id);
 	if (in->have_active && (stream == 0 || stream == in->stream) &&
 	    in->active.hops[in->active.nhops - 2].id == id)
 		path_failed(in, "parent", 0, now_us);
@@ -718,6 +720,17 @@ int inter_children(const struct inter *in)
 	return n;
 }
 
+/* The contacts whose leaving ADL counts: partners and mesh neighbours. */
+static void sample_adl(struct inter *in, uint32_t last_delay_us, uint64_t now_us)
+{
+	struct wire_addr nb[32];
+	int contacts = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
+	contacts += in->io.partners ? in->io.partners(in->io.ctx) : 0;
+	if (adl_sample(&in->adl, contacts, last_delay_us, now_us))
+		evlog_event(in->log, "adl", "value=%.3f probe_interval_us=%llu", in->adl.value,
+		            (unsigned long long)adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US));
+}
+
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (!in->enabled)
@@ -733,6 +746,7 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 	send_ancestry(in);
 	if (!in->stream || in->is_source)
 		return;
+	sample_adl(in, last_delay_us, now_us);
 	if (in->have_active) {
 		uint64_t last = in->active_rx_us ? in->active_rx_us : in->active_since_us;
 		uint64_t limit = in->active_rx_us ? PATH_SILENT_US : SETUP_TIMEOUT_US;

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "peer/adl.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
 #include "peer/wire.h"
@@ -142,6 +143,7 @@ struct inter {
 	int nbackup;
 	uint32_t next_seq;
 	uint64_t last_probe_us;
+	struct adl adl; /* the optimization index: how often to probe */
 	uint64_t probes_sent, paths_built, paths_cut;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
@@ -200,7 +202,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 
 /* Once a second or so: send the source's path offers, expire children's
  * leases and renew our own, check the active path, promote the best backup
- * that avoids the failed hops, probe when the backup set runs low. */
+ * that avoids the failed hops, probe when the backup set runs low, as
+ * often as the optimization index ADL asks (peer/adl.h). */
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
 
 /* Cut everything (leaving). */

@@ -336,6 +336,34 @@ static void test_peer0_probes(void **state)
 	assert_non_null(find(WIRE_PROBE, 21));
 }
 
+/* ADL sets how often a peer short of backups probes: once a window (30 s)
+ * shows none of its contacts leaving it probes every 20 s, and one whose
+ * contacts leave keeps probing every 5 s. */
+static void test_adl_paces_probes(void **state)
+{
+	uint64_t probes[2];
+	for (int churn = 0; churn <= 1; churn++) {
+		start(P0, 1, 0);
+		NEIGHBOURS(20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+		fx.partners = 4;
+		for (uint64_t t = 0; t <= 31; t++) {
+			if (churn && t == 10)
+				inter_on_cut(&fx.in, 0, 29, T0 + t * SEC);
+			inter_tick(&fx.in, 40000, REAL0 + t * SEC, T0 + t * SEC);
+			clear();
+		}
+		assert_true(fx.in.adl.known);
+		uint64_t before = fx.in.probes_sent;
+		for (uint64_t t = 32; t <= 51; t++) {
+			inter_tick(&fx.in, 40000, REAL0 + t * SEC, T0 + t * SEC);
+			clear();
+		}
+		probes[churn] = fx.in.probes_sent - before;
+	}
+	assert_int_equal(probes[0], 1); /* at 45 s, 20 s after the last */
+	assert_int_equal(probes[1], 4); /* at 35, 40, 45, 50 s */
+}
+
 static void test_no_probe_with_backup(void **state)
 {
 	start(P0, 1, 0);
@@ -1375,6 +1403,7 @@ int main(void)
 	    T(test_hop_checks_sender),
 	    T(test_source_admits),
 	    T(test_source_upload_shared),
+	    T(test_adl_paces_probes),
 	    T(test_relay_built),
 	    T(test_relay_refused_upstream),
 	    T(test_relay_refused_in_intra_mode),
