@@ -692,11 +692,12 @@ static void test_detector_ttl_bounded(void **state)
 
 /* Two hops S -> N -> us with N-us the slowest link: the link to N goes,
  * once per round. */
-static void test_two_hops_cut_slowest(void **state)
+/* Neighbours S = 1 (d_sp_ms from it), N = 2 and 3; S's detector reaches
+ * us through N after d(S,N) = 10 ms and d(N,us) = d_np_ms. */
+static struct wire_detector triangle(uint32_t d_sp_ms, uint32_t d_np_ms)
 {
-	start(1);
-	befriend(1, 10 * MS); /* S */
-	befriend(2, 0);       /* N */
+	befriend(1, d_sp_ms * MS); /* S */
+	befriend(2, 0);            /* N */
 	befriend(3, 0);
 	struct wire_addr n = addr(2);
 	struct wire_detector d = {.msg_id = 1,
@@ -705,7 +706,15 @@ static void test_two_hops_cut_slowest(void **state)
 	                          .src_ts_us = REAL0,
 	                          .direct = n,
 	                          .direct_ts_us = REAL0 + 10 * MS};
-	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0);
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + (10 + d_np_ms) * MS, T0);
+	return d;
+}
+
+static void test_two_hops_cut_slowest(void **state)
+{
+	start(1);
+	struct wire_detector d = triangle(10, 30);
+	struct wire_addr n = addr(2);
 	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
 	assert_null(mesh_find(&fx.m, 2));
 	/* The next change waits for the next round. */
@@ -722,17 +731,7 @@ static void test_two_hops_rule_option(void **state)
 	for (int rule = LTM_RULE_SLOWEST; rule <= LTM_RULE_PATH; rule++) {
 		start(1);
 		fx.m.rule = rule;
-		befriend(1, 25 * MS); /* S */
-		befriend(2, 0);       /* N */
-		befriend(3, 0);
-		struct wire_addr n = addr(2);
-		struct wire_detector d = {.msg_id = 1,
-		                          .ttl = 1,
-		                          .src = addr(1),
-		                          .src_ts_us = REAL0,
-		                          .direct = n,
-		                          .direct_ts_us = REAL0 + 10 * MS};
-		mesh_on_detector(&fx.m, &d, &n, REAL0 + 30 * MS, T0);
+		triangle(25, 20);
 		if (rule == LTM_RULE_SLOWEST) {
 			assert_int_equal(fx.nout, 0);
 			assert_non_null(mesh_find(&fx.m, 2));

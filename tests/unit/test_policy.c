@@ -44,34 +44,29 @@ static void test_source_runs_anysee(void **state)
 	assert_ptr_equal(policy_of(&c), policy_for(MODE_COOLSTREAMING));
 }
 
+/* The partners a role accepts once its options are complete, with one
+ * option name = value set (name NULL: none). */
+static int partners_after(enum role role, const char *name, const char *value)
+{
+	struct config c;
+	char err[128];
+	config_defaults(&c, role);
+	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
+	snprintf(role == ROLE_SOURCE ? c.stream : c.watch, sizeof(c.stream), "tv1");
+	if (name)
+		assert_int_equal(config_set(&c, name, value, err, sizeof(err)), 0);
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	return c.max_partners;
+}
+
 /* A source's partners take what its uplink carries, N = upload / rate, in
  * every mode; --max-partners still caps them. A peer keeps 8. */
 static void test_source_partners_from_uplink(void **state)
 {
-	struct config c;
-	char err[128];
-	config_defaults(&c, ROLE_SOURCE);
-	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
-	snprintf(c.stream, sizeof(c.stream), "tv1");
-	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.max_partners, 33); /* 10 Mbit/s over 300 kbit/s */
-	config_defaults(&c, ROLE_SOURCE);
-	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
-	snprintf(c.stream, sizeof(c.stream), "tv1");
-	assert_int_equal(config_set(&c, "upload", "1mbit", err, sizeof(err)), 0);
-	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.max_partners, 3);
-	config_defaults(&c, ROLE_SOURCE);
-	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
-	snprintf(c.stream, sizeof(c.stream), "tv1");
-	assert_int_equal(config_set(&c, "max-partners", "8", err, sizeof(err)), 0);
-	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.max_partners, 8);
-	config_defaults(&c, ROLE_PEER);
-	snprintf(c.rp, sizeof(c.rp), "10.0.0.1:7000");
-	snprintf(c.watch, sizeof(c.watch), "tv1");
-	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.max_partners, 8);
+	assert_int_equal(partners_after(ROLE_SOURCE, NULL, NULL), 33); /* 10 Mbit/s / 300 kbit/s */
+	assert_int_equal(partners_after(ROLE_SOURCE, "upload", "1mbit"), 3);
+	assert_int_equal(partners_after(ROLE_SOURCE, "max-partners", "8"), 8);
+	assert_int_equal(partners_after(ROLE_PEER, NULL, NULL), 8);
 }
 
 /* The start rule holds half the buffer ahead of playback: 60 s with
