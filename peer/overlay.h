@@ -53,6 +53,7 @@ struct overlay {
 	int start_chosen;                         /* start_seq is set: the first segment to play */
 	int layer; /* fewest overlay hops a stored segment came over (0: none yet) */
 	uint32_t start_seq;
+	uint32_t start_span; /* startup segments the start was chosen for */
 };
 
 int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,

@@ -604,6 +604,22 @@ static void test_start_bounds(void **state)
 	assert_int_equal(overlay_window_from(o, 5, 30 * SEC), 0);
 }
 
+/* A rule asking for less once the start is chosen (the layer-aware
+ * buffer learns its layer) moves the start up by the difference, once;
+ * newer segments alone move nothing. */
+static void test_start_follows_shrinking_rule(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 10, 22);
+	assert_int_equal(overlay_window_from(o, 20, 6 * SEC), 15);
+	assert_int_equal(overlay_window_from(o, 21, 6 * SEC), 15);
+	assert_int_equal(overlay_window_from(o, 21, 3 * SEC), 18);
+	assert_int_equal(overlay_window_from(o, 22, 3 * SEC), 18);
+	/* A rule asking for more later does not move it back. */
+	assert_int_equal(overlay_window_from(o, 22, 6 * SEC), 18);
+}
+
 static void test_play_waits_for_startup(void **state)
 {
 	struct overlay *o = *state;
@@ -728,6 +744,7 @@ int main(void)
 	    T(test_start_stays_on_held),
 	    T(test_start_bounds),
 	    T(test_play_waits_for_startup),
+	    T(test_start_follows_shrinking_rule),
 	    T(test_pull_round),
 	    T(test_layer),
 	    T(test_pull_round_budget),
