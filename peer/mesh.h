@@ -100,8 +100,12 @@ enum ltm_verdict {
  * rendezvous point's random list, near or not.
  *
  * The default is the slowest-link rule because it changes a link only
- * where that shortens the mesh; the paper's rule stays an option
- * (--ltm-rule path) to measure against it. */
+ * where that shortens the mesh, and measured so: 20 peers on a Waxman
+ * topology for 90 s (the mesh.sh scenario, seed 3, one run each), it took
+ * the mean neighbour delay from 13.8 ms to 12.7 ms (a random pair: 13.7
+ * ms) with 6.6 LTM cuts and replacements per peer and minute, while the
+ * paper's rule stayed at 14.0 ms with 11.1. The paper's rule stays an
+ * option (--ltm-rule path). */
 enum ltm_rule { LTM_RULE_SLOWEST = 0, LTM_RULE_PATH = 1 };
 
 /* The slowest-link rule for P, given d(S,N), d(N,P) and, if known,
