@@ -10,6 +10,7 @@
 #include "lib/util.h"
 #include "peer/attack.h"
 #include "peer/mesh.h"
+#include "peer/overlay.h"
 #include "peer/policy.h"
 #include "peer/wire.h"
 
@@ -38,6 +39,18 @@ static int set_mode(void *obj, const char *value, char *err, size_t errlen)
 	else
 		return err_set(err, errlen, "'%s' is not anysee, anysee-intra or coolstreaming",
 		               value);
+	return 0;
+}
+
+static int set_ltm_rule(void *obj, const char *value, char *err, size_t errlen)
+{
+	struct config *c = obj;
+	if (!strcmp(value, "slowest"))
+		c->ltm_rule = LTM_RULE_SLOWEST;
+	else if (!strcmp(value, "path"))
+		c->ltm_rule = LTM_RULE_PATH;
+	else
+		return err_set(err, errlen, "'%s' is not slowest or path", value);
 	return 0;
 }
 
@@ -92,14 +105,19 @@ static const struct opt opts[] = {
     {"buffer", OPT_CALL, 0, 0, "TIME", .help = "buffer length (default 40s, 120s coolstreaming)",
      .fn = set_buffer, .only = ROLE_PEER},
     {"startup", OPT_DURATION, F(startup_us), "TIME",
-     .help = "media buffered before playback (default 2s)", .only = ROLE_PEER},
+     .help = "media buffered before playback (default: the mode's start rule)", .only = ROLE_PEER},
     {"partners", OPT_LONG, F(partners), "N", .help = "partners to look for (default 4)", .min = 1,
      .max = 32, .only = ROLE_PEER},
-    {"max-partners", OPT_LONG, F(max_partners), "N", .help = "partners accepted (default 8)",
-     .min = 1, .max = 32, .only = SRC_PEER},
+    {"max-partners", OPT_LONG, F(max_partners), "N",
+     .help = "partners accepted (default 8; a source: upload / rate)", .min = 1,
+     .max = OVERLAY_MAX_PARTNERS, .only = SRC_PEER},
     {"neighbours", OPT_LONG, F(neighbours), "M",
      .help = "mesh neighbours kept in anysee mode (default 5)", .min = 1, .max = MESH_MAX - 2,
      .only = SRC_PEER},
+    {"ltm-rule", OPT_CALL, 0, 0, "RULE",
+     .help = "LTM cut rule: slowest (default: the slowest link of a triangle) or path (the "
+             "paper's: the direct path against the two hops)",
+     .fn = set_ltm_rule, .only = SRC_PEER},
     {"http", OPT_LONG, F(http_port), "PORT", .help = "HTTP port for /stream and /status (0 = off)",
      .max = 65535, .only = ROLE_PEER},
     {"http-bind", OPT_STR, F(http_bind), "IP", .help = "address the HTTP server binds (127.0.0.1)",
@@ -142,11 +160,12 @@ void config_defaults(struct config *c, enum role role)
 	c->rate_bps = 300000;
 	snprintf(c->ingest, sizeof(c->ingest), "synthetic");
 	c->mode = MODE_ANYSEE;
-	c->startup_us = 2000000;
 	snprintf(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
 	c->partners = 4;
 	c->neighbours = 5;
-	c->max_partners = 8;
+	/* A source's partners take what its uplink carries (config_finish,
+	 * and peer/inter.h for why); a peer keeps DONet's few partners. */
+	c->max_partners = role == ROLE_SOURCE ? 0 : 8;
 	c->upload_bps = 10000000;
 	c->seed = 1;
 	c->pps = 50;
@@ -236,6 +255,12 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		c->buffer_us = policy_for(c->mode)->buffer_us;
 	if (c->role == ROLE_SOURCE && !c->buffer_us)
 		c->buffer_us = 40000000u;
+	if (c->role == ROLE_SOURCE && !c->max_partners) {
+		uint64_t n = c->upload_bps / c->rate_bps;
+		c->max_partners = n < 1                      ? 1
+		                  : n > OVERLAY_MAX_PARTNERS ? OVERLAY_MAX_PARTNERS
+		                                             : (int)n;
+	}
 	if ((c->role & JOINS) && !*c->rp)
 		return err_set(err, errlen, "--rp ip:port is required");
 	if (c->role == ROLE_ATTACK && (!*c->attack_kind || !*c->target || !*c->watch))
@@ -245,7 +270,7 @@ int config_finish(struct config *c, char *err, size_t errlen)
 	if (c->role == ROLE_PEER && !*c->watch)
 		return err_set(err, errlen, "--watch NAME is required");
 	/* The table bounds each field; only this check spans two. */
-	if (c->partners > c->max_partners)
+	if (c->role == ROLE_PEER && c->partners > c->max_partners)
 		return err_set(err, errlen, "--partners must be 1..max-partners (%d)",
 		               c->max_partners);
 	return 0;

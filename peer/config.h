@@ -26,10 +26,11 @@ struct config {
 	char watch[16];
 	enum mode mode;
 	uint64_t buffer_us;
-	uint64_t startup_us;
+	uint64_t startup_us; /* 0: the mode's start rule (policy_startup_us) */
 	int max_partners;
 	int partners;
 	int neighbours; /* M: mesh neighbours kept (anysee mode) */
+	int ltm_rule;   /* enum ltm_rule (peer/mesh.h) */
 	int http_port;
 	char http_bind[64];
 	uint64_t upload_bps;

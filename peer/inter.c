@@ -63,12 +63,10 @@ void inter_set_stream(struct inter *in, uint16_t stream, uint32_t source_id, uin
 	in->source_id = source_id;
 	in->is_source = is_source;
 	if (rate_bps) {
-		/* N spare connections: about upload / stream rate, less one for
-		 * the pull traffic every peer also serves (the paper's N < 33 at
-		 * 10 Mbit/s and 300 kbit/s). */
-		int n = (int)(in->upload_bps / rate_bps) - 1;
+		uint64_t n = in->upload_bps / rate_bps;
+		in->conns = n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
 		in->rate_bps = rate_bps;
-		keynode_init(&in->kn, n > 1 ? n : 1, 1.0 / 60.0, 4);
+		keynode_init(&in->kn, in->conns, 1.0 / 60.0, 4);
 	}
 }
 
@@ -350,6 +348,11 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 	            p->hops[p->nhops - 2].id, p->nhops - 1);
 }
 
+int inter_conns_free(const struct inter *in, int partners)
+{
+	return in->conns - partners - inter_children(in);
+}
+
 static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
                        int cls, uint64_t now_us)
 {
@@ -360,6 +363,13 @@ static int admit_child(struct inter *in, struct push_child *list, int *n, const 
 	}
 	if (*n >= INTER_MAX_CHILDREN || !keynode_admit(&in->kn, cls, now_us))
 		return 0;
+	/* The key node counted the request either way: its arrival rates are
+	 * the demand, whether or not partners left a connection for it. */
+	int partners = in->io.partners ? in->io.partners(in->io.ctx) : 0;
+	if (inter_conns_free(in, partners) <= 0) {
+		keynode_release(&in->kn, cls);
+		return 0;
+	}
 	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, now_us};
 	return 1;
 }
@@ -597,7 +607,8 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
-	    (!in->probe_now && now_us - in->last_probe_us < PROBE_INTERVAL_US))
+	    (!in->probe_now &&
+	     now_us - in->last_probe_us < adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US)))
 		return;
 	in->probe_now = 0;
 	struct wire_probe p = {
@@ -640,6 +651,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 				drop_relay(in, rl, "no children");
 		}
 	}
+	if (stream == 0)
+		adl_leave(&in->adl, id);
 	if (in->have_active && (stream == 0 || stream == in->stream) &&
 	    in->active.hops[in->active.nhops - 2].id == id)
 		path_failed(in, "parent", 0, now_us);
@@ -731,6 +744,17 @@ int inter_children(const struct inter *in)
 	return n;
 }
 
+/* The contacts whose leaving ADL counts: partners and mesh neighbours. */
+static void sample_adl(struct inter *in, uint32_t last_delay_us, uint64_t now_us)
+{
+	struct wire_addr nb[32];
+	int contacts = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
+	contacts += in->io.partners ? in->io.partners(in->io.ctx) : 0;
+	if (adl_sample(&in->adl, contacts, last_delay_us, now_us))
+		evlog_event(in->log, "adl", "value=%.3f probe_interval_us=%llu", in->adl.value,
+		            (unsigned long long)adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US));
+}
+
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (!in->enabled)
@@ -746,6 +770,7 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 	send_ancestry(in);
 	if (!in->stream || in->is_source)
 		return;
+	sample_adl(in, last_delay_us, now_us);
 	if (in->have_active && !in->active_rx_us && now_us - in->active_since_us > SETUP_TIMEOUT_US)
 		path_failed(in, "setup timeout", 1, now_us);
 	inter_watch(in, last_delay_us, now_real_us, now_us);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "peer/adl.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
 #include "peer/wire.h"
@@ -56,6 +57,8 @@ struct inter_io {
 	void (*send)(void *ctx, const struct wire_addr *to, const struct wire_msg *m);
 	/* Mesh neighbours to forward probes to. */
 	int (*neighbours)(void *ctx, struct wire_addr *out, int max);
+	/* Pull partners the node serves now (NULL: none). */
+	int (*partners)(void *ctx);
 };
 
 struct push_child {
@@ -117,6 +120,7 @@ struct inter {
 	int is_source;
 	uint64_t rate_bps;
 	uint64_t upload_bps;
+	int conns;        /* N: streams the uplink carries, upload / rate */
 	uint32_t mu_d_us; /* a path slower than this is invalid */
 	/* Serving the own stream by push. */
 	struct push_child child[INTER_MAX_CHILDREN];
@@ -139,7 +143,8 @@ struct inter {
 	int nbackup;
 	uint32_t next_seq;
 	uint64_t last_probe_us;
-	int probe_now; /* the active path failed: trace without waiting */
+	int probe_now;  /* the active path failed: trace without waiting */
+	struct adl adl; /* the optimization index: how often to probe */
 	uint64_t probes_sent, paths_built, paths_cut;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
@@ -171,6 +176,16 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 /* A child renewed its lease on stream. */
 void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
                     uint64_t now_us);
+/* Upload connections. A node's uplink carries N = upload / stream rate
+ * streams (the paper's N, under 33 at 10 Mbit/s and 300 kbit/s), and
+ * every pull partner it serves and every push or relay child holds one,
+ * in every mode: the mode decides only how N is spent (a coolstreaming
+ * node on partners, an anysee node on partners and push paths), so a
+ * source's upload is set by its uplink, not by the mode its peers run.
+ * Partners and children are taken first come; the key node manager
+ * splits what partners leave over its request classes. Connections still
+ * free with `partners` partners served (0 or less: none). */
+int inter_conns_free(const struct inter *in, int partners);
 /* Key-node connections in use, and the live push and relay children they
  * must equal. */
 int inter_slots_used(const struct inter *in);
@@ -188,7 +203,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 
 /* Once a second or so: send the source's path offers, expire children's
  * leases and renew our own, check the active path, promote the best backup
- * that avoids the failed hops, probe when the backup set runs low. */
+ * that avoids the failed hops, probe when the backup set runs low, as
+ * often as the optimization index ADL asks (peer/adl.h). */
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us);
 /* Between ticks, every few tens of milliseconds: the source offers the
  * traces it finished collecting; a peer whose push went silent cuts it and

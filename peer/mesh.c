@@ -25,6 +25,29 @@ enum ltm_verdict mesh_ltm_decide(uint32_t d_sn, uint32_t d_np, int s_is_neighbou
 	return clearly_slower(d_np, d_sp) && clearly_slower(d_np, d_sn) ? LTM_CUT_NP : LTM_KEEP;
 }
 
+enum ltm_verdict mesh_ltm_decide_path(uint32_t d_sn, uint32_t d_np, int s_is_neighbour, int have_sp,
+                                      uint32_t d_sp)
+{
+	if (!s_is_neighbour && !have_sp)
+		return LTM_PROBE_S;
+	if (!have_sp)
+		return LTM_KEEP;
+	uint64_t two_hop = (uint64_t)d_sn + d_np;
+	uint32_t path = two_hop > UINT32_MAX ? UINT32_MAX : (uint32_t)two_hop;
+	if (!clearly_slower(path, d_sp))
+		return LTM_KEEP;
+	return s_is_neighbour ? LTM_CUT_NP : LTM_REPLACE_N;
+}
+
+/* The verdict of the node's rule. */
+static enum ltm_verdict judge(const struct mesh *m, uint32_t d_sn, uint32_t d_np,
+                              int s_is_neighbour, int have_sp, uint32_t d_sp)
+{
+	if (m->rule == LTM_RULE_PATH)
+		return mesh_ltm_decide_path(d_sn, d_np, s_is_neighbour, have_sp, d_sp);
+	return mesh_ltm_decide(d_sn, d_np, s_is_neighbour, have_sp, d_sp);
+}
+
 void mesh_init(struct mesh *m, int target, int max)
 {
 	memset(m, 0, sizeof(*m));
@@ -90,14 +113,15 @@ int mesh_first_seen(struct mesh *m, uint32_t src, uint32_t msg_id)
 	return 1;
 }
 
-void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_np,
-                      uint64_t now)
+void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_sn,
+                      uint32_t d_np, uint64_t now)
 {
 	for (int i = 0; i < m->npend; i++) {
 		if (m->pend[i].s.id == s->id) {
 			if (d_np > m->pend[i].d_np_us) {
 				/* Judge S against the slowest N it could replace. */
 				m->pend[i].n_id = n_id;
+				m->pend[i].d_sn_us = d_sn;
 				m->pend[i].d_np_us = d_np;
 			}
 			return;
@@ -107,7 +131,7 @@ void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, 
 		memmove(&m->pend[0], &m->pend[1], sizeof(m->pend[0]) * (MESH_PENDING - 1));
 		m->npend--;
 	}
-	m->pend[m->npend++] = (struct mesh_pending){*s, n_id, d_np, now};
+	m->pend[m->npend++] = (struct mesh_pending){*s, n_id, d_sn, d_np, now};
 }
 
 int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out)
@@ -270,7 +294,7 @@ static void on_direct(struct mesh *m, const struct wire_detector *d, const struc
 	struct mesh_pending pd;
 	if (d->direct.id != m->self.id || !mesh_pending_take(m, d->src.id, &pd))
 		return;
-	if (mesh_ltm_decide(0, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
+	if (judge(m, pd.d_sn_us, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
 	    ltm_may_change(m, now_us) && !mesh_find(m, d->src.id)) {
 		evlog_event(m->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u", d->src.id, age,
 		            pd.n_id, pd.d_np_us);
@@ -306,14 +330,14 @@ static void on_two_hops(struct mesh *m, const struct wire_detector *d, const str
 	    now_real_us > d->direct_ts_us ? (uint32_t)(now_real_us - d->direct_ts_us) : 0;
 	struct mesh_nb *s = mesh_find(m, d->src.id);
 	enum ltm_verdict v =
-	    mesh_ltm_decide(d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
+	    judge(m, d_sn, d_np, s != NULL, s && s->have_delay, s ? s->delay_us : 0);
 	if (v == LTM_CUT_NP && m->n > 2 && ltm_may_change(m, now_us)) {
 		evlog_event(m->log, "ltm_cut", "n=%u d_np_us=%u s=%u d_sn_us=%u d_sp_us=%u",
 		            from->id, d_np, d->src.id, d_sn, s->delay_us);
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
 		mesh_on_cut(m, from->id, "ltm");
 	} else if (v == LTM_PROBE_S) {
-		mesh_pending_add(m, &d->src, from->id, d_np, now_us);
+		mesh_pending_add(m, &d->src, from->id, d_sn, d_np, now_us);
 		struct wire_detector p = {.ttl = 0, .src = m->self, .src_ts_us = now_real_us};
 		send_detector(m, &d->src, &p);
 	}

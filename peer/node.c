@@ -133,6 +133,20 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	n->bootstrapped = n->have_stream;
 }
 
+/* No new partner: --max-partners reached, or the uplink's connections
+ * all taken by partners and push children (inter_conns_free). A peer
+ * always keeps room for the --partners it looks for itself: a partnership
+ * is also how the peer receives, and on a thin uplink (1 Mbit/s carries 3
+ * streams of 300 kbit/s) partners pull only part of the stream each. */
+static int partners_full(const struct node *n)
+{
+	if (n->ov.np >= n->cfg->max_partners)
+		return 1;
+	if (n->cfg->role == ROLE_PEER && n->ov.np < n->cfg->partners)
+		return 0;
+	return inter_conns_free(&n->inter, n->ov.np) <= 0;
+}
+
 /* A partner request, accept, map or request from a sender of our stream. */
 static int same_stream(const struct node *n, const struct wire_msg *m)
 {
@@ -150,7 +164,7 @@ static void on_neigh_req(struct node *n, const struct wire_msg *m, const struct 
 		return;
 	}
 	struct partner *p = overlay_partner(&n->ov, from->id);
-	if (!p && n->ov.np >= n->cfg->max_partners) {
+	if (!p && partners_full(n)) {
 		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
@@ -172,7 +186,7 @@ static void on_neigh_accept(struct node *n, const struct wire_msg *m, const stru
 	if (!same_stream(n, m))
 		return;
 	int was = overlay_partner(&n->ov, from->id) != NULL;
-	if (!was && n->ov.np >= n->cfg->max_partners) {
+	if (!was && partners_full(n)) {
 		send_simple(n, from, WIRE_NEIGH_CUT, m->hdr.stream, WIRE_CUT_FULL);
 		return;
 	}
@@ -380,10 +394,21 @@ static uint64_t map_timer(struct loop *l, void *arg)
 	wire_msg_init(&m, WIRE_BUFFER_MAP, n->ov.stream, n->self.id);
 	overlay_fill_map(&n->ov, &m.u.map);
 	int free_slots = n->cfg->max_partners - n->ov.np;
+	int conns = inter_conns_free(&n->inter, n->ov.np);
+	if (conns < free_slots)
+		free_slots = conns;
 	m.u.map.upload_free = (uint16_t)(free_slots > 0 ? free_slots : 0);
 	for (int i = 0; i < n->ov.np; i++)
 		send_to(n, &n->ov.p[i].addr, &m);
 	return MAP_US;
+}
+
+/* Media to hold before playback: --startup, or the mode's start rule. */
+static uint64_t startup_us(const struct node *n)
+{
+	if (n->cfg->startup_us)
+		return n->cfg->startup_us;
+	return policy_startup_us(n->policy, n->cfg->buffer_us, n->ov.layer);
 }
 
 /* The requests of this round that go to partner i, in datagrams of at
@@ -412,8 +437,8 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return SCHED_US;
 	struct sched_choice ch[512];
-	size_t k = overlay_pull_round(&n->ov, n->cfg->startup_us, SCHED_US, RETRY_REQ_US, mono_us(),
-	                              ch, ARRAY_LEN(ch));
+	size_t k = overlay_pull_round(&n->ov, startup_us(n), SCHED_US, RETRY_REQ_US, mono_us(), ch,
+	                              ARRAY_LEN(ch));
 	for (int i = 0; i < n->ov.np; i++)
 		send_requests(n, i, ch, k);
 	return SCHED_US;
@@ -463,7 +488,7 @@ static uint64_t play_timer(struct loop *l, void *arg)
 	uint64_t now = mono_us();
 	if (b->playing) {
 		buffer_advance(b, now, playout, n);
-	} else if (overlay_try_play(&n->ov, n->cfg->startup_us, now)) {
+	} else if (overlay_try_play(&n->ov, startup_us(n), now)) {
 		const struct segment *s = buffer_get(b, n->ov.start_seq);
 		evlog_play_start(&n->log, n->ov.start_seq, now - n->join_mono_us,
 		                 real_us() - s->origin_us);
@@ -573,6 +598,11 @@ static int io_neighbours(void *ctx, struct wire_addr *out, int max)
 	return mesh_neighbours(&n->mesh, out, max);
 }
 
+static int io_partners(void *ctx)
+{
+	return ((struct node *)ctx)->ov.np;
+}
+
 /* A mesh neighbour went silent: gone, for the inter-overlay paths too. */
 static void io_lost(void *ctx, uint32_t id)
 {
@@ -618,12 +648,13 @@ static int node_open(struct node *n, struct config *cfg)
 	            n->policy->name, cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
 	            cfg->rate_bps, cfg->buffer_us);
 	n->synthetic = 1;
-	struct inter_io iio = {n, io_send, io_neighbours};
+	struct inter_io iio = {n, io_send, io_neighbours, io_partners};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;
 	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
+	n->mesh.rule = cfg->ltm_rule;
 	mesh_attach(&n->mesh, &n->self, &n->log, &mio, &n->rng, n->policy->mesh);
 	if (cfg->role == ROLE_SOURCE &&
 	    (stream_setup(n, 0, cfg->stream, cfg->rate_bps, &n->self) || source_start(n)))

@@ -159,7 +159,10 @@ int overlay_store(struct overlay *o, const struct wire_seg_data *sd, uint64_t no
 		o->buf.st.out_of_window++;
 		return 0;
 	}
-	return buffer_put(&o->buf, sd, now_us);
+	int stored = buffer_put(&o->buf, sd, now_us);
+	if (stored && sd->hops && (!o->layer || sd->hops < o->layer))
+		o->layer = sd->hops;
+	return stored;
 }
 
 /* A map covers what partners may still ask for. Peers start by one rule,
@@ -265,11 +268,20 @@ uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startu
 	if (o->start_chosen &&
 	    (seq_lt(newest, o->start_seq) || newest - o->start_seq >= b->capacity))
 		o->start_chosen = 0;
+	uint32_t want = overlay_startup_segments(o, startup_us);
 	if (!o->start_chosen) {
 		/* A stream younger than the startup starts at its first segment:
 		 * the start moves past the ones before it, which nobody offers. */
-		o->start_seq = newest - overlay_startup_segments(o, startup_us) + 1;
+		o->start_seq = newest - want + 1;
+		o->start_span = want;
 		o->start_chosen = 1;
+	} else if (want < o->start_span) {
+		/* The rule asks for less than when the start was chosen (a
+		 * layer-aware buffer learns its layer from the first segments
+		 * stored): the start moves up by the difference, once, so the
+		 * peer plays holding what its rule asks, not what it assumed. */
+		o->start_seq += o->start_span - want;
+		o->start_span = want;
 	}
 	while (seq_lt(o->start_seq, newest) && !buffer_has(b, o->start_seq) &&
 	       !overlay_holders(o, o->start_seq))

@@ -12,7 +12,9 @@
 #include "peer/mesh.h"
 #include "peer/wire.h"
 
-#define OVERLAY_MAX_PARTNERS 32
+/* A source's partners are bounded by its uplink (peer/inter.h), 33 at
+ * 10 Mbit/s and 300 kbit/s; up to 20 Mbit/s at that rate fits. */
+#define OVERLAY_MAX_PARTNERS 64
 /* LastDelay is the minimum over the last OVERLAY_DELAY_WINDOW seconds (one
  * bucket a second). The paper defines it as the minimum over the paths a
  * peer has; the paths it has now are those that delivered lately: a silent
@@ -49,7 +51,9 @@ struct overlay {
 	uint64_t future_stamps;                   /* segments stamped after their arrival */
 	uint64_t maps_dropped;                    /* maps outside the sequence window */
 	int start_chosen;                         /* start_seq is set: the first segment to play */
+	int layer; /* fewest overlay hops a stored segment came over (0: none yet) */
 	uint32_t start_seq;
+	uint32_t start_span; /* startup segments the start was chosen for */
 };
 
 int overlay_init(struct overlay *o, uint16_t stream, const char *name, uint64_t rate_bps,

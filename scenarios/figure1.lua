@@ -7,6 +7,9 @@
 --   anysee-harness run scenarios/figure1.lua                       # d near 40 ms
 --   anysee-harness run scenarios/figure1.lua --set mode=coolstreaming   # d near 150 ms+
 local mode = param("mode", "anysee")
+-- "" keeps the mode's start rule; a test about paths sets a short one.
+local startup = param("startup", "")
+if startup == "" then startup = nil end
 network {
   topology = matrix { file = "figure1.matrix" }, -- beside this file
   access = { up = "10mbit", down = "10mbit" },
@@ -14,6 +17,6 @@ network {
 rendezvous { name = "rp" }
 source { name = "s1", stream = "tv1" }
 source { name = "s2", stream = "tv2" }
-peer { name = "d", watch = "tv1", at = 1, mode = mode }
-peer { name = "e", watch = "tv2", at = 1, mode = mode }
+peer { name = "d", watch = "tv1", at = 1, mode = mode, startup = startup }
+peer { name = "e", watch = "tv2", at = 1, mode = mode, startup = startup }
 run { duration = param("duration", 40) }

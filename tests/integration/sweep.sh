@@ -7,7 +7,9 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-"$BIN/anysee-harness" sweep "$ROOT/scenarios/figure1.lua" --set duration=12 \
+# A 2 s start in both modes: the test is about the sweep, and
+# coolstreaming's own start rule waits for 60 s of media.
+"$BIN/anysee-harness" sweep "$ROOT/scenarios/figure1.lua" --set duration=12 --set startup=2s \
   --grid mode=anysee,coolstreaming --repeat 2 --out "$out/sw" -q > "$out/sweep.txt" 2>&1 \
   || fail "sweep failed: $(tail -5 "$out/sweep.txt")"
 rows=$(tail -n +2 "$out/sw/sweep.csv" | wc -l)

@@ -35,6 +35,7 @@ static struct fx {
 	int nout;
 	struct wire_addr nb[32];
 	int nnb;
+	int partners; /* pull partners the node serves */
 } fx;
 
 static struct wire_addr addr(uint32_t id)
@@ -57,6 +58,11 @@ static int fake_neighbours(void *ctx, struct wire_addr *out, int max)
 	return n;
 }
 
+static int fake_partners(void *ctx)
+{
+	return ((struct fx *)ctx)->partners;
+}
+
 static int setup(void **state)
 {
 	memset(&fx, 0, sizeof(fx));
@@ -74,7 +80,7 @@ static int teardown(void **state)
  * 9 push slots. */
 static void start(uint32_t id, int enabled, int is_source)
 {
-	struct inter_io io = {&fx, fake_send, fake_neighbours};
+	struct inter_io io = {&fx, fake_send, fake_neighbours, fake_partners};
 	struct wire_addr self = addr(id);
 	inter_init(&fx.in, &self, &fx.log, &io, &fx.rng, enabled, 3000000);
 	inter_set_stream(&fx.in, STREAM, SRC, 300000, is_source);
@@ -328,6 +334,34 @@ static void test_peer0_probes(void **state)
 	assert_int_equal(count(WIRE_PROBE), 2);
 	assert_non_null(find(WIRE_PROBE, 20));
 	assert_non_null(find(WIRE_PROBE, 21));
+}
+
+/* ADL sets how often a peer short of backups probes: once a window (30 s)
+ * shows none of its contacts leaving it probes every 20 s, and one whose
+ * contacts leave keeps probing every 5 s. */
+static void test_adl_paces_probes(void **state)
+{
+	uint64_t probes[2];
+	for (int churn = 0; churn <= 1; churn++) {
+		start(P0, 1, 0);
+		NEIGHBOURS(20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+		fx.partners = 4;
+		for (uint64_t t = 0; t <= 31; t++) {
+			if (churn && t == 10)
+				inter_on_cut(&fx.in, 0, 29, T0 + t * SEC);
+			inter_tick(&fx.in, 40000, REAL0 + t * SEC, T0 + t * SEC);
+			clear();
+		}
+		assert_true(fx.in.adl.known);
+		uint64_t before = fx.in.probes_sent;
+		for (uint64_t t = 32; t <= 51; t++) {
+			inter_tick(&fx.in, 40000, REAL0 + t * SEC, T0 + t * SEC);
+			clear();
+		}
+		probes[churn] = fx.in.probes_sent - before;
+	}
+	assert_int_equal(probes[0], 1); /* at 45 s, 20 s after the last */
+	assert_int_equal(probes[1], 4); /* at 35, 40, 45, 50 s */
 }
 
 static void test_no_probe_with_backup(void **state)
@@ -686,6 +720,37 @@ static void test_source_admits(void **state)
 	struct wire_addr from = addr(20);
 	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 0, T0);
 	assert_int_equal(only(WIRE_RELAY_ACCEPT, 20, STREAM)->m.u.simple.seq, 3);
+}
+
+/* The uplink carries N = upload / rate streams, shared by the pull
+ * partners served and the push children: a source of 300 kbit/s with
+ * 3 Mbit/s (N = 10) serving 8 partners pushes to 2 children, whatever mode
+ * its peers run, and a child that goes frees its connection. */
+static void test_source_upload_shared(void **state)
+{
+	start(SRC, 1, 1);
+	fx.partners = 8;
+	assert_int_equal(fx.in.conns, 10);
+	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 2);
+	for (uint32_t c = 20; c < 26; c++) {
+		struct wire_path_setup ps = PATH(c, SRC, c);
+		struct wire_addr from = addr(c);
+		inter_on_path_setup(&fx.in, STREAM, &ps, &from, 0, T0);
+	}
+	assert_int_equal(fx.in.nchild, 2);
+	assert_int_equal(count(WIRE_RELAY_ACCEPT), 2);
+	assert_int_equal(count(WIRE_RELAY_REFUSE), 4);
+	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 0);
+	/* One partner fewer: one more child. */
+	fx.partners = 7;
+	clear();
+	struct wire_path_setup ps = PATH(30, SRC, 30);
+	struct wire_addr from = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 0, T0);
+	only(WIRE_RELAY_ACCEPT, 30, STREAM);
+	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 0);
+	inter_on_cut(&fx.in, STREAM, 30, T0);
+	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 1);
 }
 
 /* ---- relaying a stream this hop does not watch ---- */
@@ -1365,6 +1430,8 @@ int main(void)
 	    T(test_hop_admits_within_limits),
 	    T(test_hop_checks_sender),
 	    T(test_source_admits),
+	    T(test_source_upload_shared),
+	    T(test_adl_paces_probes),
 	    T(test_relay_built),
 	    T(test_relay_refused_upstream),
 	    T(test_relay_refused_in_intra_mode),

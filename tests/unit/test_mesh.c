@@ -90,6 +90,32 @@ static void test_ltm_cut_only_slowest(void **state)
 	assert_int_equal(mesh_ltm_decide(30000, 30000, 1, 1, 30000), LTM_KEEP);
 }
 
+/* The paper's rule: the direct path S->P against S->N->P. A triangle
+ * whose N-P is not its slowest link keeps N-P under the slowest-link rule
+ * and loses it under the paper's, whenever the direct path is clearly
+ * shorter than the two hops (by 1 ms and 10%). */
+static void test_ltm_path_rule(void **state)
+{
+	/* d(S,N) = 10, d(N,P) = 20, d(S,P) = 25 ms: N-P is not the slowest. */
+	assert_int_equal(mesh_ltm_decide(10000, 20000, 1, 1, 25000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 1, 1, 25000), LTM_CUT_NP);
+	/* Direct 27 ms against 30 ms over N: within the margin, kept. */
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 1, 1, 27273), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 1, 1, 27272), LTM_CUT_NP);
+	/* The direct path longer than the two hops: kept. */
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 1, 1, 40000), LTM_KEEP);
+	/* S not a neighbour: probed first, then S replaces N when its direct
+	 * path beats the two hops, though S-P (25 ms) is slower than N-P. */
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 0, 0, 0), LTM_PROBE_S);
+	assert_int_equal(mesh_ltm_decide(10000, 20000, 0, 1, 25000), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 0, 1, 25000), LTM_REPLACE_N);
+	/* A neighbour S not measured yet: nothing to judge. */
+	assert_int_equal(mesh_ltm_decide_path(10000, 20000, 1, 0, 0), LTM_KEEP);
+	/* Absurd delays do not wrap the two-hop sum. */
+	assert_int_equal(mesh_ltm_decide_path(UINT32_MAX, UINT32_MAX, 1, 1, UINT32_MAX), LTM_KEEP);
+	assert_int_equal(mesh_ltm_decide_path(UINT32_MAX, UINT32_MAX, 1, 1, 1000), LTM_CUT_NP);
+}
+
 static void test_init(void **state)
 {
 	struct mesh m;
@@ -293,8 +319,8 @@ static void test_pending_add_take(void **state)
 {
 	struct mesh *m = *state;
 	struct wire_addr s = addr(20), t = addr(21);
-	mesh_pending_add(m, &s, 3, 15000, 500);
-	mesh_pending_add(m, &t, 4, 9000, 600);
+	mesh_pending_add(m, &s, 3, 0, 15000, 500);
+	mesh_pending_add(m, &t, 4, 0, 9000, 600);
 	assert_int_equal(m->npend, 2);
 
 	struct mesh_pending p;
@@ -325,13 +351,13 @@ static void test_pending_keeps_slowest_n(void **state)
 {
 	struct mesh *m = *state;
 	struct wire_addr s = addr(20);
-	mesh_pending_add(m, &s, 3, 10000, 100);
+	mesh_pending_add(m, &s, 3, 0, 10000, 100);
 	/* A slower N for the same S: judge S against it instead. */
-	mesh_pending_add(m, &s, 4, 20000, 200);
+	mesh_pending_add(m, &s, 4, 0, 20000, 200);
 	assert_int_equal(m->npend, 1);
 	/* A faster one (or an equal one) does not displace it. */
-	mesh_pending_add(m, &s, 5, 15000, 300);
-	mesh_pending_add(m, &s, 6, 20000, 400);
+	mesh_pending_add(m, &s, 5, 0, 15000, 300);
+	mesh_pending_add(m, &s, 6, 0, 20000, 400);
 	assert_int_equal(m->npend, 1);
 
 	struct mesh_pending p;
@@ -346,7 +372,7 @@ static void test_pending_overflow_forgets_oldest(void **state)
 	struct mesh *m = *state;
 	for (uint32_t id = 1; id <= MESH_PENDING + 2; id++) {
 		struct wire_addr s = addr(id);
-		mesh_pending_add(m, &s, 100 + id, 1000 * id, id);
+		mesh_pending_add(m, &s, 100 + id, 0, 1000 * id, id);
 		assert_true(m->npend <= MESH_PENDING);
 	}
 	assert_int_equal(m->npend, MESH_PENDING);
@@ -366,7 +392,7 @@ static void test_pending_overflow_after_take(void **state)
 	struct mesh *m = *state;
 	for (uint32_t id = 1; id <= MESH_PENDING; id++) {
 		struct wire_addr s = addr(id);
-		mesh_pending_add(m, &s, 0, 1000, id);
+		mesh_pending_add(m, &s, 0, 0, 1000, id);
 	}
 	/* Answers arrive out of order; what is left must still be forgotten
 	 * oldest first. */
@@ -375,7 +401,7 @@ static void test_pending_overflow_after_take(void **state)
 	assert_true(mesh_pending_take(m, 5, &p));
 	for (uint32_t id = MESH_PENDING + 1; id <= MESH_PENDING + 4; id++) {
 		struct wire_addr s = addr(id);
-		mesh_pending_add(m, &s, 0, 1000, id);
+		mesh_pending_add(m, &s, 0, 0, 1000, id);
 	}
 	assert_int_equal(m->npend, MESH_PENDING);
 	/* Two free slots took two; the other two new ones pushed out 2 and 3. */
@@ -666,11 +692,12 @@ static void test_detector_ttl_bounded(void **state)
 
 /* Two hops S -> N -> us with N-us the slowest link: the link to N goes,
  * once per round. */
-static void test_two_hops_cut_slowest(void **state)
+/* Neighbours S = 1 (d_sp_ms from it), N = 2 and 3; S's detector reaches
+ * us through N after d(S,N) = 10 ms and d(N,us) = d_np_ms. */
+static struct wire_detector triangle(uint32_t d_sp_ms, uint32_t d_np_ms)
 {
-	start(1);
-	befriend(1, 10 * MS); /* S */
-	befriend(2, 0);       /* N */
+	befriend(1, d_sp_ms * MS); /* S */
+	befriend(2, 0);            /* N */
 	befriend(3, 0);
 	struct wire_addr n = addr(2);
 	struct wire_detector d = {.msg_id = 1,
@@ -679,7 +706,15 @@ static void test_two_hops_cut_slowest(void **state)
 	                          .src_ts_us = REAL0,
 	                          .direct = n,
 	                          .direct_ts_us = REAL0 + 10 * MS};
-	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0);
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + (10 + d_np_ms) * MS, T0);
+	return d;
+}
+
+static void test_two_hops_cut_slowest(void **state)
+{
+	start(1);
+	struct wire_detector d = triangle(10, 30);
+	struct wire_addr n = addr(2);
 	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
 	assert_null(mesh_find(&fx.m, 2));
 	/* The next change waits for the next round. */
@@ -687,6 +722,26 @@ static void test_two_hops_cut_slowest(void **state)
 	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0 + SEC);
 	assert_int_equal(fx.nout, 0);
 	assert_non_null(mesh_find(&fx.m, 2));
+}
+
+/* The node's rule decides on a live detector: S at 10 ms, N-P 20 ms, S-P
+ * 25 ms. The default keeps N; the paper's rule cuts it. */
+static void test_two_hops_rule_option(void **state)
+{
+	for (int rule = LTM_RULE_SLOWEST; rule <= LTM_RULE_PATH; rule++) {
+		start(1);
+		fx.m.rule = rule;
+		triangle(25, 20);
+		if (rule == LTM_RULE_SLOWEST) {
+			assert_int_equal(fx.nout, 0);
+			assert_non_null(mesh_find(&fx.m, 2));
+		} else {
+			assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
+			assert_null(mesh_find(&fx.m, 2));
+		}
+		evlog_close(&fx.log);
+	}
+	start(1); /* the teardown closes this one */
 }
 
 /* S two hops away and not a neighbour: probe it; a direct answer that
@@ -750,6 +805,7 @@ int main(void)
 	    cmocka_unit_test(test_ltm_replace_margin),
 	    cmocka_unit_test(test_ltm_replace_no_wrap),
 	    cmocka_unit_test(test_ltm_cut_only_slowest),
+	    cmocka_unit_test(test_ltm_path_rule),
 	    cmocka_unit_test(test_init),
 	    T(test_add_refresh),
 	    T(test_full),
@@ -772,6 +828,7 @@ int main(void)
 	    P(test_one_hop_forwarded_once),
 	    P(test_detector_ttl_bounded),
 	    P(test_two_hops_cut_slowest),
+	    P(test_two_hops_rule_option),
 	    P(test_probe_then_replace),
 	    P(test_direct_probe_answered),
 	    P(test_cut_logged_once),

@@ -540,6 +540,35 @@ static void test_map_window(void **state)
 	assert_int_equal(o->p[0].last_heard_us, 10);
 }
 
+/* The layer is the fewest hops a stored segment came over; one not
+ * stored (outside the window, or before the start) does not count. */
+static void test_layer(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	static uint8_t data[16];
+	struct wire_seg_data sd = {.seq = 500, .hops = 1, .len = sizeof(data), .payload = data};
+	overlay_store(o, &sd, 0);
+	assert_int_equal(o->layer, 0);
+	struct wire_buffer_map m = {.base_seq = 480, .nbits = 21};
+	for (uint32_t s = 480; s <= 500; s++)
+		wire_map_set(&m, s);
+	overlay_on_map(o, &o->p[0], &m, 7);
+	int ok;
+	overlay_window_from(o, overlay_newest_known(o, &ok), 3 * SEC);
+	sd.hops = 3;
+	assert_int_equal(overlay_store(o, &sd, 0), 1);
+	assert_int_equal(o->layer, 3);
+	sd.seq = 499;
+	sd.hops = 2;
+	assert_int_equal(overlay_store(o, &sd, 0), 1);
+	assert_int_equal(o->layer, 2);
+	sd.seq = 498;
+	sd.hops = 4;
+	assert_int_equal(overlay_store(o, &sd, 0), 1);
+	assert_int_equal(o->layer, 2);
+}
+
 /* A playing peer's map reaches back twice its lag behind the newest, not
  * over its whole buffer; a source's covers what it holds. */
 static void test_map_window_sent(void **state)
@@ -573,6 +602,22 @@ static void test_start_bounds(void **state)
 	assert_int_equal(overlay_window_from(o, 5, 0), 5);
 	o->start_chosen = 0;
 	assert_int_equal(overlay_window_from(o, 5, 30 * SEC), 0);
+}
+
+/* A rule asking for less once the start is chosen (the layer-aware
+ * buffer learns its layer) moves the start up by the difference, once;
+ * newer segments alone move nothing. */
+static void test_start_follows_shrinking_rule(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 1);
+	hold(o, 0, 10, 22);
+	assert_int_equal(overlay_window_from(o, 20, 6 * SEC), 15);
+	assert_int_equal(overlay_window_from(o, 21, 6 * SEC), 15);
+	assert_int_equal(overlay_window_from(o, 21, 3 * SEC), 18);
+	assert_int_equal(overlay_window_from(o, 22, 3 * SEC), 18);
+	/* A rule asking for more later does not move it back. */
+	assert_int_equal(overlay_window_from(o, 22, 6 * SEC), 18);
 }
 
 static void test_play_waits_for_startup(void **state)
@@ -699,7 +744,9 @@ int main(void)
 	    T(test_start_stays_on_held),
 	    T(test_start_bounds),
 	    T(test_play_waits_for_startup),
+	    T(test_start_follows_shrinking_rule),
 	    T(test_pull_round),
+	    T(test_layer),
 	    T(test_pull_round_budget),
 	    T(test_pick_partners),
 	};
