@@ -101,6 +101,49 @@ static struct relay *find_relay(struct inter *in, uint16_t stream)
 	return NULL;
 }
 
+static void send_list(struct inter *in, const struct push_child *c, int n, uint16_t stream,
+                      const struct wire_hash_list *hl)
+{
+	for (int i = 0; i < n; i++)
+		send_msg(in, &c[i].addr, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
+}
+
+void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl)
+{
+	if (stream == in->stream)
+		send_list(in, in->child, in->nchild, stream, hl);
+}
+
+int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
+                        const struct wire_addr *from)
+{
+	struct relay *r = find_relay(in, stream);
+	if (!r)
+		return 0;
+	if (from->id != r->parent.id)
+		return 1;
+	for (int i = 0; i < r->nseen_list; i++)
+		if (r->seen_list[i] == hl->first)
+			return 1;
+	r->seen_list[r->seen_list_next] = hl->first;
+	r->seen_list_next = (r->seen_list_next + 1) % INTER_RELAY_LISTS;
+	if (r->nseen_list < INTER_RELAY_LISTS)
+		r->nseen_list++;
+	send_list(in, r->child, r->nchild, stream, hl);
+	return 1;
+}
+
+int inter_is_parent(const struct inter *in, uint32_t id)
+{
+	return in->have_active && in->active.nhops >= 2 &&
+	       in->active.hops[in->active.nhops - 2].id == id;
+}
+
+int inter_is_child(const struct inter *in, uint32_t id)
+{
+	return find_child(in->child, in->nchild, id) >= 0;
+}
+
 static void drop_relay(struct inter *in, struct relay *r, const char *why)
 {
 	/* Tell both sides: the children lose this hop, the parent a child. */

@@ -41,6 +41,7 @@
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
 #define INTER_RELAY_SEEN 64
+#define INTER_RELAY_LISTS 8 /* recent hash lists a relay forwarded */
 #define INTER_MAX_FAILED 8
 /* Push and relay children hold a lease their child renews (WIRE_RENEW)
  * at every tick (about once a second); a parent drops a child whose lease
@@ -79,6 +80,8 @@ struct relay {
 	uint64_t last_rx_us;
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
+	uint32_t seen_list[INTER_RELAY_LISTS]; /* their first sequences */
+	int seen_list_next, nseen_list;
 	uint64_t forwarded;
 };
 
@@ -161,6 +164,19 @@ int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd
  * relay (the caller must not treat it as its own stream). */
 int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_seg_data *sd,
                            const struct wire_addr *from, uint64_t now_us);
+/* A verified hash list of the own stream (peer/auth.h): send it to every
+ * push child, ahead of the segments it covers. */
+void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl);
+/* A hash list of a stream we relay arrived: the parent's goes on to the
+ * relay's children once. 1 if it was ours to relay. A relay does not
+ * check it: the stream's key is its watchers' business, and each of them
+ * checks every list and segment it takes. */
+int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
+                        const struct wire_addr *from);
+/* id is the parent of the own stream's push path, or one of its push
+ * children. */
+int inter_is_parent(const struct inter *in, uint32_t id);
+int inter_is_child(const struct inter *in, uint32_t id);
 /* A segment of the own stream arrived from from. Only a segment the
  * parent pushed (WIRE_SEG_PUSHED) with a sequence newer than the last one
  * it pushed keeps the active path alive: a pulled segment or a repeated

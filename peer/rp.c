@@ -173,10 +173,8 @@ static void reply(struct rp *r, const struct rp_entry *to)
 }
 
 static const char *const verdict_names[RP_VERDICTS] = {
-    [RP_REFUSED_ID_BOUND] = "id_bound",
-    [RP_REFUSED_ADDR_FULL] = "addr_full",
-    [RP_REFUSED_STREAM_OWNED] = "stream_owned",
-    [RP_REFUSED_STREAM_KEY] = "stream_key",
+    [RP_REFUSED_ID_BOUND] = "id_bound",         [RP_REFUSED_ADDR_FULL] = "addr_full",
+    [RP_REFUSED_STREAM_OWNED] = "stream_owned", [RP_REFUSED_STREAM_KEY] = "stream_key",
     [RP_REFUSED_STREAMS] = "streams_full",
 };
 

@@ -194,7 +194,8 @@ unsigned wire_bootstrap_peer_room(unsigned nstreams)
  * both ways: the rendezvous point trims its sample to the room. */
 static int boot_counts_ok(const struct wire_bootstrap *b)
 {
-	return b->nstreams <= WIRE_MAX_STREAMS && b->npeers <= wire_bootstrap_peer_room(b->nstreams);
+	return b->nstreams <= WIRE_MAX_STREAMS &&
+	       b->npeers <= wire_bootstrap_peer_room(b->nstreams);
 }
 
 static int enc_bootstrap(struct writer *w, const struct wire_bootstrap *b)

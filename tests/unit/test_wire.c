@@ -729,7 +729,8 @@ static void test_maxima_fit_one_datagram(void **state)
 	}
 	/* A bootstrap with every stream and the peers that fit is the largest
 	 * message. */
-	assert_int_equal(largest, WIRE_HDR_LEN + 2 + 13 * wire_bootstrap_peer_room(WIRE_MAX_STREAMS) +
+	assert_int_equal(largest, WIRE_HDR_LEN + 2 +
+	                              13 * wire_bootstrap_peer_room(WIRE_MAX_STREAMS) +
 	                              64 * WIRE_MAX_STREAMS);
 	assert_int_equal(wire_bootstrap_peer_room(0), WIRE_MAX_PEERS);
 	assert_int_equal(wire_bootstrap_peer_room(WIRE_MAX_STREAMS), 33);
