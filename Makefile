@@ -159,6 +159,8 @@ fuzz: deps-ok
 	@mkdir -p $(BUILD)/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
 	  tests/fuzz/fuzz_wire.c peer/wire.c -o $(BUILD)/fuzz/fuzz_wire
+	clang -g -O1 -D_GNU_SOURCE -I. tests/fuzz/seed_wire.c peer/wire.c -o $(BUILD)/fuzz/seed_wire
+	$(BUILD)/fuzz/seed_wire $(BUILD)/fuzz/corpus
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
 
 # --- housekeeping -----------------------------------------------------------

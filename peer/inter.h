@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "peer/auth.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
 #include "peer/wire.h"
@@ -41,7 +42,6 @@
 #define INTER_MAX_COLLECT 32
 #define INTER_PROBE_J 3
 #define INTER_RELAY_SEEN 64
-#define INTER_RELAY_LISTS 8 /* recent hash lists a relay forwarded */
 #define INTER_MAX_FAILED 8
 /* Push and relay children hold a lease their child renews (WIRE_RENEW)
  * at every tick (about once a second); a parent drops a child whose lease
@@ -57,6 +57,10 @@ struct inter_io {
 	void (*send)(void *ctx, const struct wire_addr *to, const struct wire_msg *m);
 	/* Mesh neighbours to forward probes to. */
 	int (*neighbours)(void *ctx, struct wire_addr *out, int max);
+	/* A stream's public key (peer/auth.h) as the rendezvous point gave it:
+	 * 0, or -1 when the stream is unknown. NULL: media is not signed, and
+	 * relays forward it unchecked. */
+	int (*stream_key)(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN]);
 };
 
 struct push_child {
@@ -80,9 +84,8 @@ struct relay {
 	uint64_t last_rx_us;
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
-	uint32_t seen_list[INTER_RELAY_LISTS]; /* their first sequences */
-	int seen_list_next, nseen_list;
-	uint64_t forwarded;
+	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
+	uint64_t forwarded, unverified;
 };
 
 struct inter_path {
@@ -167,10 +170,11 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 /* A verified hash list of the own stream (peer/auth.h): send it to every
  * push child, ahead of the segments it covers. */
 void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl);
-/* A hash list of a stream we relay arrived: the parent's goes on to the
- * relay's children once. 1 if it was ours to relay. A relay does not
- * check it: the stream's key is its watchers' business, and each of them
- * checks every list and segment it takes. */
+/* A hash list of a stream we relay arrived: the parent's, once verified
+ * with the stream's key, goes on to the relay's children once. 1 if it was
+ * ours to relay. A relay forwards only segments whose hash a list it
+ * verified holds; one ahead of its list is dropped (the parent sends the
+ * list first), and the children pull what they miss. */
 int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
                         const struct wire_addr *from);
 /* id is the parent of the own stream's push path, or one of its push

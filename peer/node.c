@@ -148,6 +148,8 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	uint64_t now = mono_us();
 	for (int i = 0; i < b->nstreams; i++)
 		identity_learn(&n->ids, &b->streams[i].source, now);
+	memcpy(n->streams, b->streams, sizeof(b->streams[0]) * b->nstreams);
+	n->nstreams = b->nstreams;
 	n->ncand = 0;
 	for (int i = 0; i < b->npeers; i++) {
 		identity_learn(&n->ids, &b->peers[i].addr, now);
@@ -684,6 +686,18 @@ static void io_lost(void *ctx, uint32_t id)
 	inter_on_cut(&n->inter, 0, id, mono_us());
 }
 
+/* The key a relay checks a stream's media with: the rendezvous point's. */
+static int io_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN])
+{
+	struct node *n = ctx;
+	for (int i = 0; i < n->nstreams; i++)
+		if (n->streams[i].id == stream) {
+			memcpy(key, n->streams[i].key, WIRE_KEY_LEN);
+			return 0;
+		}
+	return -1;
+}
+
 static int io_candidates(void *ctx, const struct wire_peer_entry **out)
 {
 	struct node *n = ctx;
@@ -726,7 +740,7 @@ static int node_open(struct node *n, struct config *cfg)
 		err_msg("make the source's signing key: %s", e);
 		return -1;
 	}
-	struct inter_io iio = {n, io_send, io_neighbours};
+	struct inter_io iio = {n, io_send, io_neighbours, cfg->no_auth ? NULL : io_stream_key};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;

@@ -43,6 +43,8 @@ struct node {
 	struct overlay ov;
 	struct wire_peer_entry cand[WIRE_MAX_PEERS]; /* the last bootstrap list */
 	int ncand;
+	struct wire_stream_desc streams[WIRE_MAX_STREAMS]; /* ... and its streams */
+	int nstreams;
 	struct buffer_stats last_tick;
 
 	/* source */

@@ -74,7 +74,7 @@ static int teardown(void **state)
  * 9 push slots. */
 static void start(uint32_t id, int enabled, int is_source)
 {
-	struct inter_io io = {&fx, fake_send, fake_neighbours};
+	struct inter_io io = {&fx, fake_send, fake_neighbours, NULL};
 	struct wire_addr self = addr(id);
 	inter_init(&fx.in, &self, &fx.log, &io, &fx.rng, enabled, 3000000);
 	inter_set_stream(&fx.in, STREAM, SRC, 300000, is_source);
@@ -772,6 +772,63 @@ static void test_relay_not_at_path_head(void **state)
 	assert_int_equal(fx.in.nrelay, 0);
 }
 
+static struct auth_key relay_key;
+
+static int fake_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN])
+{
+	if (stream != STREAM)
+		return -1;
+	memcpy(key, relay_key.pk, WIRE_KEY_LEN);
+	return 0;
+}
+
+/* With signed media a relay forwards its parent's hash list once it
+ * verified it, and then only segments whose hash the list holds: one ahead
+ * of its list, one with other bytes and a list under another key stop
+ * there. */
+static void test_relay_verifies(void **state)
+{
+	char e[128];
+	struct auth_key other;
+	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
+	assert_int_equal(auth_keypair(&other, NULL, e, sizeof(e)), 0);
+	start(40, 1, 0);
+	fx.in.io.stream_key = fake_stream_key;
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	struct wire_addr parent = addr(30), stranger = addr(31);
+	uint8_t bytes[2][64];
+	memset(bytes, 'x', sizeof(bytes));
+	struct wire_seg_data sd[2] = {seg(100, 2), seg(101, 2)};
+	struct wire_hash_list hl = {.first = 100, .count = 2}, forged;
+	for (int i = 0; i < 2; i++) {
+		sd[i].payload = bytes[i];
+		sd[i].len = sizeof(bytes[i]);
+		auth_seg_hash(STREAM, &sd[i], hl.hash[i]);
+	}
+	forged = hl;
+	auth_sign(&other, STREAM, &forged);
+	auth_sign(&relay_key, STREAM, &hl);
+
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &stranger), 1);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &forged, &parent), 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
+	assert_int_equal(count(WIRE_HASH_LIST), 2);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
+	assert_int_equal(count(WIRE_HASH_LIST), 2);
+	clear();
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
+	assert_int_equal(count(WIRE_SEG_DATA), 2);
+	clear();
+	bytes[1][5] ^= 1;
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0), 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.relay[0].unverified, 2);
+	assert_int_equal(fx.in.relay[0].forwarded, 1);
+	inter_leave(&fx.in);
+}
+
 static void test_relay_forwards_once(void **state)
 {
 	start(40, 1, 0);
@@ -1342,6 +1399,7 @@ int main(void)
 	    T(test_relay_refused_in_intra_mode),
 	    T(test_relay_not_at_path_head),
 	    T(test_relay_forwards_once),
+	    T(test_relay_verifies),
 	    T(test_relay_last_child_cuts),
 	    T(test_relay_parent_cuts),
 	    T(test_relay_silent_dropped),
