@@ -206,6 +206,15 @@ int auth_hold(struct auth *a, const struct wire_seg_data *sd, const struct wire_
 	return 0;
 }
 
+const struct auth_held *auth_first_held(const struct auth *a)
+{
+	const struct auth_held *first = NULL;
+	for (int i = 0; i < a->nheld; i++)
+		if (!first || seq_lt(a->held[i].sd.seq, first->sd.seq))
+			first = &a->held[i];
+	return first;
+}
+
 void auth_release(struct auth *a, uint64_t now_us,
                   void (*ok)(void *arg, const struct wire_seg_data *sd,
                              const struct wire_addr *from),

@@ -102,6 +102,9 @@ enum auth_verdict auth_check(const struct auth *a, const struct wire_seg_data *s
  * is full (counted in hold_full). */
 int auth_hold(struct auth *a, const struct wire_seg_data *sd, const struct wire_addr *from,
               uint64_t now_us);
+/* The held segment first in sequence, whose list to ask for next; NULL
+ * when none is held. */
+const struct auth_held *auth_first_held(const struct auth *a);
 /* Hand each held segment that now checks out to ok (the copy lives until
  * it returns); drop those that fail their hash or waited AUTH_HOLD_US. */
 void auth_release(struct auth *a, uint64_t now_us,

@@ -274,9 +274,23 @@ static void take_released(void *arg, const struct wire_seg_data *sd, const struc
 	take_segment(arg, sd);
 }
 
-/* A segment ahead of its hash list waits for it; its sender, which took
- * it, has the list and is asked for it. Only a partner's or the push
- * parent's: a stranger's could fill the hold and crowd them out. */
+/* Ask the sender of a held segment, which took it and so has its list,
+ * for the list: the first held segment's, one list at a time (a start-up
+ * backlog spans several), again after HASH_REQ_US if none came. */
+static void ask_list(struct node *n, uint64_t now)
+{
+	const struct auth_held *h = auth_first_held(&n->auth);
+	if (!h || (now - n->hreq_us < HASH_REQ_US && h->sd.seq - n->hreq_seq < WIRE_MAX_HASHES))
+		return;
+	n->hreq_us = now;
+	n->hreq_seq = h->sd.seq;
+	struct wire_msg m;
+	wire_msg_simple(&m, WIRE_HASH_REQ, n->ov.stream, n->self.id, h->sd.seq, 0);
+	send_to(n, &h->from, &m);
+}
+
+/* A segment ahead of its hash list waits for it. Only a partner's or the
+ * push parent's: a stranger's could fill the hold and crowd them out. */
 static void hold_segment(struct node *n, const struct wire_seg_data *sd,
                          const struct wire_addr *from)
 {
@@ -285,15 +299,8 @@ static void hold_segment(struct node *n, const struct wire_seg_data *sd,
 		n->seg_rejected++;
 		return;
 	}
-	if (auth_hold(&n->auth, sd, from, now))
-		return;
-	if (now - n->hreq_us < HASH_REQ_US && sd->seq - n->hreq_seq < WIRE_MAX_HASHES)
-		return;
-	n->hreq_us = now;
-	n->hreq_seq = sd->seq;
-	struct wire_msg m;
-	wire_msg_simple(&m, WIRE_HASH_REQ, n->ov.stream, n->self.id, sd->seq, 0);
-	send_to(n, from, &m);
+	if (!auth_hold(&n->auth, sd, from, now))
+		ask_list(n, now);
 }
 
 /* A corrupted or forged segment is never stored or relayed: its checksum,
@@ -354,7 +361,10 @@ static void on_hash_list(struct node *n, const struct wire_msg *m, const struct 
 	if (auth_on_list(&n->auth, &m->u.hl) != AUTH_OK)
 		return;
 	node_spread_list(n, &m->u.hl, from->id);
-	auth_release(&n->auth, mono_us(), take_released, n);
+	uint64_t now = mono_us();
+	auth_release(&n->auth, now, take_released, n);
+	n->hreq_us = 0; /* a list came: the next one may be asked for at once */
+	ask_list(n, now);
 }
 
 /* Answered for partners and push children only: a list is larger than the
@@ -536,8 +546,10 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 	struct node *n = arg;
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return SCHED_US;
-	if (n->auth_ready)
+	if (n->auth_ready) {
 		auth_release(&n->auth, mono_us(), take_released, n); /* the hold's time limit */
+		ask_list(n, mono_us());
+	}
 	struct sched_choice ch[512];
 	size_t k = overlay_pull_round(&n->ov, n->cfg->startup_us, SCHED_US, RETRY_REQ_US, mono_us(),
 	                              ch, ARRAY_LEN(ch));

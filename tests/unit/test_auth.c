@@ -166,6 +166,7 @@ static void test_hold_window(void **state)
 	auth_release(&f->a, 200, on_ok, &r);
 	assert_int_equal(r.n, 0); /* no list yet */
 	assert_int_equal(f->a.nheld, 10);
+	assert_int_equal(auth_first_held(&f->a)->sd.seq, 1000); /* whose list to ask for */
 	memset(f->payload[2], 'c', sizeof(f->payload[2]));
 	struct wire_hash_list hl = make_list(f, &f->key, 0, 20);
 	assert_int_equal(auth_on_list(&f->a, &hl), AUTH_OK);
@@ -174,6 +175,7 @@ static void test_hold_window(void **state)
 	assert_int_equal(r.bytes_ok, 9);
 	assert_int_equal(f->a.mismatched, 1);
 	assert_int_equal(f->a.nheld, 0);
+	assert_null(auth_first_held(&f->a));
 
 	/* Bounded in number: the hold refuses past AUTH_HOLD. */
 	struct wire_seg_data s = f->seg[30];

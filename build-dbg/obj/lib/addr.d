@@ -1,0 +1,2 @@
+build-dbg/obj/lib/addr.o: lib/addr.c lib/addr.h
+lib/addr.h:

@@ -1,0 +1,2 @@
+build-dbg/obj/lib/hist.o: lib/hist.c lib/hist.h
+lib/hist.h:

@@ -1,0 +1,2 @@
+build-dbg/obj/lib/json.o: lib/json.c lib/json.h
+lib/json.h:

@@ -1,0 +1,2 @@
+build-dbg/obj/peer/keynode.o: peer/keynode.c peer/keynode.h
+peer/keynode.h:

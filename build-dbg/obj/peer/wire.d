@@ -1,0 +1,2 @@
+build-dbg/obj/peer/wire.o: peer/wire.c peer/wire.h
+peer/wire.h:
