@@ -230,6 +230,14 @@ function Reader:add(tree, field, n)
 	return r:uint()
 end
 
+-- Adds a field of n raw bytes (a key, a hash, a signature).
+function Reader:add_bytes(tree, field, n)
+	local r = self:take(n)
+	if r then
+		tree:add(field, r)
+	end
+end
+
 -- A subtree over the next n bytes (what of them is there) for the caller
 -- to fill; the parent itself when nothing is left to show.
 function Reader:subtree(tree, field, n)
@@ -300,7 +308,7 @@ local function dis_register(rd, t)
 	rd:add(t, f.reg_slots, 2)
 	local rate = rd:add(t, f.reg_rate, 4)
 	local name = read_name(rd, t, f.reg_name)
-	rd:add(t, f.reg_key, KEY_LEN)
+	rd:add_bytes(t, f.reg_key, KEY_LEN)
 	if role == 1 then
 		return string.format("role=source stream=%s rate=%s", show(name), show(rate))
 	end
@@ -316,7 +324,7 @@ local function dis_bootstrap(rd, t)
 	end
 	-- wire_bootstrap_peer_room(): the peers that fit one datagram beside the streams.
 	local room = nstreams <= MAX_STREAMS and
-		math.min(MAX_PEERS, (MAX_DATAGRAM - HDR_LEN - 2 - nstreams * STREAM_DESC_LEN) // PEER_ENTRY_LEN) or 0
+		math.min(MAX_PEERS, math.floor((MAX_DATAGRAM - HDR_LEN - 2 - nstreams * STREAM_DESC_LEN) / PEER_ENTRY_LEN)) or 0
 	if npeers > room or nstreams > MAX_STREAMS then
 		rd:out_of_range(string.format("%d peers, %d streams (at most %d, %d)", npeers, nstreams,
 			room, MAX_STREAMS))
@@ -344,7 +352,7 @@ local function dis_bootstrap(rd, t)
 		rd:add(st, f.boot_stream_rate, 4)
 		local src = read_addr(rd, st, f.boot_stream_source, "Source")
 		local name = read_name(rd, st, f.boot_stream_name)
-		rd:add(st, f.boot_stream_key, KEY_LEN)
+		rd:add_bytes(st, f.boot_stream_key, KEY_LEN)
 		if st ~= t then
 			st:set_text(string.format("Stream %d: id %s \"%s\" from %s", i, show(id), show(name), show(src)))
 		end
@@ -559,9 +567,9 @@ local function dis_hash_list(rd, t)
 		return string.format("first=%s count=%d", show(first), count)
 	end
 	for _ = 1, count do
-		rd:add(t, f.hl_hash, HASH_LEN)
+		rd:add_bytes(t, f.hl_hash, HASH_LEN)
 	end
-	rd:add(t, f.hl_sig, SIG_LEN)
+	rd:add_bytes(t, f.hl_sig, SIG_LEN)
 	return string.format("first=%s count=%d", show(first), count)
 end
 

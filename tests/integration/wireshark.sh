@@ -49,7 +49,7 @@ cases=(
   "ok|$(dgram 3 10 "00000001 $addr 0000000000000001 00000001 00000000 07 01 $addr 0000000000000002")"
   "ok|$(dgram 3 11 "00000001 00006590 02 $addr $addr")"
   "other|$(dgram 3 3 '00000000 00 0000' | sed 's/a5 5e/a5 5f/')"
-  "datagram truncated|0000 a5 5e 02 03 00"
+  "datagram truncated|0000 a5 5e 03 03 00"
   "datagram truncated|$(dgram 3 3 '00000000 00 0000' 8)"
   "unsupported protocol version|$(dgram 1 3 '00000000 00')"
   "unknown message type|$(dgram 3 19 '00000000 00 0000')"

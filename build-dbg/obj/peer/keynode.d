@@ -1,2 +1,0 @@
-build-dbg/obj/peer/keynode.o: peer/keynode.c peer/keynode.h
-peer/keynode.h:

@@ -1,2 +1,0 @@
-build-dbg/obj/peer/media.o: peer/media.c peer/media.h
-peer/media.h:

@@ -1,2 +1,0 @@
-build-dbg/obj/peer/wire.o: peer/wire.c peer/wire.h
-peer/wire.h:
