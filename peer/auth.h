@@ -42,6 +42,8 @@
 #define AUTH_HOLD 128
 #define AUTH_HOLD_US 3000000u
 #define AUTH_SK_LEN 64u
+/* A missing hash list is asked for again after this long. */
+#define AUTH_ASK_US 100000u
 
 struct auth_key {
 	uint8_t pk[WIRE_KEY_LEN];

@@ -126,6 +126,17 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
 	return 1;
 }
 
+void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
+                             const struct wire_addr *from)
+{
+	struct relay *r = find_relay(in, stream);
+	if (!r || !r->auth || find_child(r->child, r->nchild, from->id) < 0)
+		return;
+	const struct wire_hash_list *hl = auth_find(r->auth, seq);
+	if (hl)
+		send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
+}
+
 int inter_is_parent(const struct inter *in, uint32_t id)
 {
 	return in->have_active && in->active.nhops >= 2 &&
@@ -188,7 +199,12 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	for (int i = 0; i < r->nseen; i++)
 		if (r->seen[i] == sd->seq)
 			return 1;
-	if (r->auth && auth_check(r->auth, sd) != AUTH_OK) {
+	enum auth_verdict v = r->auth ? auth_check(r->auth, sd) : AUTH_OK;
+	if (v == AUTH_UNKNOWN && now_us - r->asked_us >= AUTH_ASK_US) {
+		r->asked_us = now_us;
+		send_simple(in, &r->parent, WIRE_HASH_REQ, stream, sd->seq, 0);
+	}
+	if (v != AUTH_OK) {
 		r->unverified++;
 		return 1;
 	}

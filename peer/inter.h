@@ -85,6 +85,7 @@ struct relay {
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
 	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
+	uint64_t asked_us; /* when the parent was last asked for a list */
 	uint64_t forwarded, unverified;
 };
 
@@ -173,10 +174,15 @@ void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_l
 /* A hash list of a stream we relay arrived: the parent's, once verified
  * with the stream's key, goes on to the relay's children once. 1 if it was
  * ours to relay. A relay forwards only segments whose hash a list it
- * verified holds; one ahead of its list is dropped (the parent sends the
- * list first), and the children pull what they miss. */
+ * verified holds; one ahead of its list (a relay set up in the middle of a
+ * batch) is dropped, the parent is asked for the list, and the children
+ * pull what they miss. */
 int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
                         const struct wire_addr *from);
+/* A relay child asks for the hash list covering seq of a stream we
+ * relay: answered from the relay's verified lists. */
+void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
+                             const struct wire_addr *from);
 /* id is the parent of the own stream's push path, or one of its push
  * children. */
 int inter_is_parent(const struct inter *in, uint32_t id);

@@ -23,9 +23,6 @@
 #define REPORT_US 5000000u
 #define PARTNER_TIMEOUT_US 6000000u
 #define RETRY_REQ_US 1000000u
-/* A held segment asks its sender for the missing hash list at most this
- * often per batch: lists also come unasked from every partner. */
-#define HASH_REQ_US 100000u
 /* Both socket buffers: a busy peer must not drop a burst of segments. */
 #define SOCKET_BUF_BYTES (1 << 20)
 
@@ -276,11 +273,11 @@ static void take_released(void *arg, const struct wire_seg_data *sd, const struc
 
 /* Ask the sender of a held segment, which took it and so has its list,
  * for the list: the first held segment's, one list at a time (a start-up
- * backlog spans several), again after HASH_REQ_US if none came. */
+ * backlog spans several), again after AUTH_ASK_US if none came. */
 static void ask_list(struct node *n, uint64_t now)
 {
 	const struct auth_held *h = auth_first_held(&n->auth);
-	if (!h || (now - n->hreq_us < HASH_REQ_US && h->sd.seq - n->hreq_seq < WIRE_MAX_HASHES))
+	if (!h || (now - n->hreq_us < AUTH_ASK_US && h->sd.seq - n->hreq_seq < WIRE_MAX_HASHES))
 		return;
 	n->hreq_us = now;
 	n->hreq_seq = h->sd.seq;
@@ -371,7 +368,11 @@ static void on_hash_list(struct node *n, const struct wire_msg *m, const struct 
  * request. */
 static void on_hash_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
-	if (!same_stream(n, m) || !n->auth_ready)
+	if (!same_stream(n, m)) {
+		inter_on_relay_hash_req(&n->inter, m->hdr.stream, m->u.simple.seq, from);
+		return;
+	}
+	if (!n->auth_ready)
 		return;
 	if (!overlay_partner(&n->ov, from->id) && !inter_is_child(&n->inter, from->id))
 		return;

@@ -810,6 +810,11 @@ static void test_relay_verifies(void **state)
 	auth_sign(&relay_key, STREAM, &hl);
 
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
+	/* Ahead of its list: the parent is asked for it, once a while. */
+	assert_int_equal(only(WIRE_HASH_REQ, 30, STREAM)->m.u.simple.seq, 100);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0 + MS), 1);
+	assert_int_equal(count(WIRE_HASH_REQ), 1);
+	clear();
 	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &stranger), 1);
 	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &forged, &parent), 1);
 	assert_int_equal(fx.nout, 0);
@@ -824,8 +829,14 @@ static void test_relay_verifies(void **state)
 	bytes[1][5] ^= 1;
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0), 1);
 	assert_int_equal(fx.nout, 0);
-	assert_int_equal(fx.in.relay[0].unverified, 2);
+	assert_int_equal(fx.in.relay[0].unverified, 3);
 	assert_int_equal(fx.in.relay[0].forwarded, 1);
+	/* A child that lacks the list gets it from the relay; a stranger not. */
+	struct wire_addr child = addr(11);
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &stranger);
+	assert_int_equal(fx.nout, 0);
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child);
+	assert_int_equal(only(WIRE_HASH_LIST, 11, STREAM)->m.u.hl.first, 100);
 	inter_leave(&fx.in);
 }
 
