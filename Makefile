@@ -4,10 +4,10 @@
 # New source files are picked up by wildcard, so adding a module never
 # needs a Makefile edit.
 
-PKGS      := libnl-3.0 libnl-route-3.0 libpcap lua5.4
+PKGS      := libnl-3.0 libnl-route-3.0 libpcap lua5.4 libsodium
 TEST_PKGS := cmocka
 # Debian packages behind the pkg-config names and tools the project uses.
-DEB_LIBS  := pkg-config libnl-3-dev libnl-route-3-dev libpcap-dev liblua5.4-dev libcmocka-dev
+DEB_LIBS  := pkg-config libnl-3-dev libnl-route-3-dev libpcap-dev liblua5.4-dev libcmocka-dev libsodium-dev
 DEB_TOOLS := gcc:gcc gnuplot-nox:gnuplot time:/usr/bin/time iproute2:ip procps:pgrep iputils-ping:ping iperf3:iperf3 ffmpeg:ffprobe tshark:tshark tcpdump:tcpdump curl:curl jq:jq user-mode-linux:linux.uml kmod:modprobe
 
 BUILD  ?= build
@@ -155,6 +155,8 @@ fuzz: deps-ok
 	@mkdir -p $(BUILD)/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
 	  tests/fuzz/fuzz_wire.c peer/wire.c -o $(BUILD)/fuzz/fuzz_wire
+	clang -g -O1 -D_GNU_SOURCE -I. tests/fuzz/seed_wire.c peer/wire.c -o $(BUILD)/fuzz/seed_wire
+	$(BUILD)/fuzz/seed_wire $(BUILD)/fuzz/corpus
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
 
 # --- housekeeping -----------------------------------------------------------

@@ -12,7 +12,7 @@
 -- 128 bytes) is not malformed: the fields past the snap are just not shown.
 
 local MAGIC = 0xA55E
-local VERSION = 2
+local VERSION = 3
 local HDR_LEN = 12
 local PEER_PORT = 7000 -- ADDR_PEER_PORT in lib/addr.h
 local NAME_LEN = 16
@@ -23,6 +23,13 @@ local MAX_REQ = 128
 local MAX_HOPS = 8
 local MAX_TTL = 7
 local SEG_PAYLOAD_MAX = 1316
+local KEY_LEN = 32
+local SIG_LEN = 64
+local HASH_LEN = 16
+local MAX_HASHES = 64
+local PEER_ENTRY_LEN = 13
+local STREAM_DESC_LEN = 2 + 4 + 10 + NAME_LEN + KEY_LEN
+local MAX_DATAGRAM = 1472
 
 -- enum wire_type, named as wire_type_name() names them.
 local T = {
@@ -42,6 +49,8 @@ local T = {
 	LEAVE = 14,
 	REPORT = 15,
 	RENEW = 16,
+	HASH_LIST = 17,
+	HASH_REQ = 18,
 }
 local type_names = {
 	[T.REGISTER] = "register",
@@ -60,6 +69,8 @@ local type_names = {
 	[T.LEAVE] = "leave",
 	[T.REPORT] = "report",
 	[T.RENEW] = "renew",
+	[T.HASH_LIST] = "hash list",
+	[T.HASH_REQ] = "hash request",
 }
 local role_names = { [0] = "peer", [1] = "source", [2] = "rendezvous point", [3] = "monitor" }
 local mode_names = { [0] = "anysee", [1] = "coolstreaming" }
@@ -88,6 +99,7 @@ local f = {
 	reg_slots = ProtoField.uint16("anysee.reg.upload_slots", "Upload slots", base.DEC),
 	reg_rate = ProtoField.uint32("anysee.reg.rate", "Stream rate (bit/s)", base.DEC),
 	reg_name = ProtoField.string("anysee.reg.name", "Stream name"),
+	reg_key = ProtoField.bytes("anysee.reg.key", "Source public key (Ed25519)"),
 
 	boot_npeers = ProtoField.uint8("anysee.boot.npeers", "Peers", base.DEC),
 	boot_nstreams = ProtoField.uint8("anysee.boot.nstreams", "Streams", base.DEC),
@@ -99,6 +111,7 @@ local f = {
 	boot_stream_rate = ProtoField.uint32("anysee.boot.stream.rate", "Rate (bit/s)", base.DEC),
 	boot_stream_source = ProtoField.none("anysee.boot.stream.source", "Source"),
 	boot_stream_name = ProtoField.string("anysee.boot.stream.name", "Name"),
+	boot_stream_key = ProtoField.bytes("anysee.boot.stream.key", "Source public key (Ed25519)"),
 
 	simple_seq = ProtoField.uint32("anysee.simple.seq", "Path setup sequence", base.DEC),
 	simple_reason = ProtoField.uint8("anysee.simple.reason", "Reason", base.DEC),
@@ -143,6 +156,11 @@ local f = {
 	path_delay = ProtoField.uint32("anysee.path.delay", "Trace delay (us)", base.DEC),
 	path_nhops = ProtoField.uint8("anysee.path.nhops", "Hops", base.DEC),
 	path_hop = ProtoField.none("anysee.path.hop", "Hop"),
+
+	hl_first = ProtoField.uint32("anysee.hl.first", "First sequence", base.DEC),
+	hl_count = ProtoField.uint8("anysee.hl.count", "Segments", base.DEC),
+	hl_hash = ProtoField.bytes("anysee.hl.hash", "Segment hash (BLAKE2b-128)"),
+	hl_sig = ProtoField.bytes("anysee.hl.sig", "Signature (Ed25519)"),
 
 	rep_time = ProtoField.uint64("anysee.report.time", "Time (us)", base.DEC),
 	rep_partners = ProtoField.uint16("anysee.report.partners", "Partners", base.DEC),
@@ -210,6 +228,14 @@ function Reader:add(tree, field, n)
 		return r:uint64()
 	end
 	return r:uint()
+end
+
+-- Adds a field of n raw bytes (a key, a hash, a signature).
+function Reader:add_bytes(tree, field, n)
+	local r = self:take(n)
+	if r then
+		tree:add(field, r)
+	end
 end
 
 -- A subtree over the next n bytes (what of them is there) for the caller
@@ -282,6 +308,7 @@ local function dis_register(rd, t)
 	rd:add(t, f.reg_slots, 2)
 	local rate = rd:add(t, f.reg_rate, 4)
 	local name = read_name(rd, t, f.reg_name)
+	rd:add_bytes(t, f.reg_key, KEY_LEN)
 	if role == 1 then
 		return string.format("role=source stream=%s rate=%s", show(name), show(rate))
 	end
@@ -295,9 +322,12 @@ local function dis_bootstrap(rd, t)
 	if not npeers or not nstreams then
 		return info
 	end
-	if npeers > MAX_PEERS or nstreams > MAX_STREAMS then
+	-- wire_bootstrap_peer_room(): the peers that fit one datagram beside the streams.
+	local room = nstreams <= MAX_STREAMS and
+		math.min(MAX_PEERS, math.floor((MAX_DATAGRAM - HDR_LEN - 2 - nstreams * STREAM_DESC_LEN) / PEER_ENTRY_LEN)) or 0
+	if npeers > room or nstreams > MAX_STREAMS then
 		rd:out_of_range(string.format("%d peers, %d streams (at most %d, %d)", npeers, nstreams,
-			MAX_PEERS, MAX_STREAMS))
+			room, MAX_STREAMS))
 		return info
 	end
 	for i = 1, npeers do
@@ -317,11 +347,12 @@ local function dis_bootstrap(rd, t)
 		if not rd:ok() then
 			break
 		end
-		local st = rd:subtree(t, f.boot_stream, 2 + 4 + 10 + NAME_LEN)
+		local st = rd:subtree(t, f.boot_stream, STREAM_DESC_LEN)
 		local id = rd:add(st, f.boot_stream_id, 2)
 		rd:add(st, f.boot_stream_rate, 4)
 		local src = read_addr(rd, st, f.boot_stream_source, "Source")
 		local name = read_name(rd, st, f.boot_stream_name)
+		rd:add_bytes(st, f.boot_stream_key, KEY_LEN)
 		if st ~= t then
 			st:set_text(string.format("Stream %d: id %s \"%s\" from %s", i, show(id), show(name), show(src)))
 		end
@@ -333,6 +364,9 @@ local function dis_simple(rd, t, msg_type)
 	local seq = rd:add(t, f.simple_seq, 4)
 	local reason = rd:add(t, f.simple_reason, 1)
 	local watch = rd:add(t, f.simple_watch, 2)
+	if msg_type == T.HASH_REQ then
+		return "for seq=" .. show(seq)
+	end
 	if msg_type == T.RELAY_ACCEPT or msg_type == T.RELAY_REFUSE or msg_type == T.RENEW then
 		return string.format("seq=%s reason=%s", show(seq), show(reason))
 	end
@@ -522,6 +556,23 @@ local function dis_report(rd, t)
 		show(state and state_names[state] or state))
 end
 
+local function dis_hash_list(rd, t)
+	local first = rd:add(t, f.hl_first, 4)
+	local count = rd:add(t, f.hl_count, 1)
+	if not count then
+		return "first=" .. show(first)
+	end
+	if count < 1 or count > MAX_HASHES then
+		rd:out_of_range(string.format("%d hashes (1 to %d)", count, MAX_HASHES))
+		return string.format("first=%s count=%d", show(first), count)
+	end
+	for _ = 1, count do
+		rd:add_bytes(t, f.hl_hash, HASH_LEN)
+	end
+	rd:add_bytes(t, f.hl_sig, SIG_LEN)
+	return string.format("first=%s count=%d", show(first), count)
+end
+
 local bodies = {
 	[T.REGISTER] = dis_register,
 	[T.BOOTSTRAP] = dis_bootstrap,
@@ -539,6 +590,8 @@ local bodies = {
 	[T.LEAVE] = dis_simple,
 	[T.REPORT] = dis_report,
 	[T.RENEW] = dis_simple,
+	[T.HASH_LIST] = dis_hash_list,
+	[T.HASH_REQ] = dis_simple,
 }
 
 -- The header's verdict, in wire_decode()'s order; nil when the body can be

@@ -129,15 +129,23 @@ static uint64_t learn_timer(struct loop *l, void *arg)
 	return LEARN_US;
 }
 
+/* Half claim the source's id (the identity check refuses them), half the
+ * attacker's own, which a victim admits: only the source's signature over
+ * the segment hashes (peer/auth.h) keeps those out. */
 static void forge_segment(struct attack *a, struct wire_msg *m)
 {
 	static uint8_t payload[WIRE_SEG_PAYLOAD_MAX];
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)rng_next(&a->rng);
-	wire_msg_init(m, WIRE_SEG_DATA, a->stream, a->source.id);
-	/* Every eighth one far beyond any window; the rest just ahead of live,
-	 * where a peer would store them and play them. */
-	uint32_t seq = a->n % 8 == 0 ? 0xFFFFFF00u : a->newest + 1 + (uint32_t)(a->n % FORGE_AHEAD);
+	wire_msg_init(m, WIRE_SEG_DATA, a->stream, a->n % 2 ? a->self.id : a->source.id);
+	/* Every eighth one far beyond any window, a quarter at sequences the
+	 * source has signed already, the rest just ahead of live, where a peer
+	 * would store them and play them. */
+	uint32_t seq = a->newest + 1 + (uint32_t)(a->n % FORGE_AHEAD);
+	if (a->n % 8 == 0)
+		seq = 0xFFFFFF00u;
+	else if (a->n % 4 == 1)
+		seq = a->newest - (uint32_t)(a->n % FORGE_AHEAD);
 	m->u.seg = (struct wire_seg_data){.seq = seq,
 	                                  .origin_us = real_us(),
 	                                  .hops = 1,

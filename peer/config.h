@@ -22,6 +22,7 @@ struct config {
 	char stream[16];
 	uint64_t rate_bps;
 	char ingest[1024]; /* "synthetic", a file path, or "-" for stdin */
+	char key[1024];    /* file with the signing key's seed; "" = a new key */
 	/* peer */
 	char watch[16];
 	enum mode mode;
@@ -38,6 +39,7 @@ struct config {
 	/* Deliberate faults (peer/fault.h), for testing the regression gate. */
 	uint64_t fault_delay_us;
 	double fault_drop;
+	int no_auth; /* testing only: media unsigned and unchecked (peer/auth.h) */
 	/* attack (peer/attack.h): the testbed's own adversary */
 	char attack_kind[16];
 	char target[64]; /* ip:port of the victim */

@@ -1,5 +1,6 @@
 #include "peer/inter.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PROBE_TTL 7
@@ -106,6 +107,67 @@ static struct relay *find_relay(struct inter *in, uint16_t stream)
 	return NULL;
 }
 
+static void send_list(struct inter *in, const struct push_child *c, int n, uint16_t stream,
+                      const struct wire_hash_list *hl)
+{
+	for (int i = 0; i < n; i++)
+		send_msg(in, &c[i].addr, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
+}
+
+void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl)
+{
+	if (stream == in->stream)
+		send_list(in, in->child, in->nchild, stream, hl);
+}
+
+int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
+                        const struct wire_addr *from)
+{
+	struct relay *r = find_relay(in, stream);
+	if (!r)
+		return 0;
+	if (from->id == r->parent.id && r->auth && auth_on_list(r->auth, hl) == AUTH_OK)
+		send_list(in, r->child, r->nchild, stream, hl);
+	return 1;
+}
+
+void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
+                             const struct wire_addr *from)
+{
+	struct relay *r = find_relay(in, stream);
+	if (!r || !r->auth || find_child(r->child, r->nchild, from->id) < 0)
+		return;
+	const struct wire_hash_list *hl = auth_find(r->auth, seq);
+	if (hl)
+		send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
+}
+
+int inter_is_parent(const struct inter *in, uint32_t id)
+{
+	return in->have_active && in->active.nhops >= 2 &&
+	       in->active.hops[in->active.nhops - 2].id == id;
+}
+
+int inter_is_child(const struct inter *in, uint32_t id)
+{
+	return find_child(in->child, in->nchild, id) >= 0;
+}
+
+/* What a new relay checks the stream's media with: NULL when media is not
+ * signed, or when the stream's key is unknown or memory ran out. */
+static struct auth *relay_auth(struct inter *in, uint16_t stream)
+{
+	uint8_t key[WIRE_KEY_LEN];
+	if (!in->io.stream_key || in->io.stream_key(in->io.ctx, stream, key))
+		return NULL;
+	struct auth *a = malloc(sizeof(*a));
+	if (a && auth_init(a, stream, key)) {
+		free(a);
+		a = NULL;
+	}
+	return a;
+}
+
 static void drop_relay(struct inter *in, struct relay *r, const char *why)
 {
 	/* Tell both sides: the children lose this hop, the parent a child. */
@@ -121,8 +183,13 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 		            WIRE_REFUSE_UPSTREAM);
 	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 	evlog_event(in->log, "relay_del",
-	            "stream=%u parent=%u children=%d forwarded=%llu reason=%s", r->stream,
-	            r->parent.id, r->nchild, (unsigned long long)r->forwarded, why);
+	            "stream=%u parent=%u children=%d forwarded=%llu unverified=%llu reason=%s",
+	            r->stream, r->parent.id, r->nchild, (unsigned long long)r->forwarded,
+	            (unsigned long long)r->unverified, why);
+	if (r->auth) {
+		auth_free(r->auth);
+		free(r->auth);
+	}
 	*r = in->relay[--in->nrelay];
 }
 
@@ -138,6 +205,15 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	for (int i = 0; i < r->nseen; i++)
 		if (r->seen[i] == sd->seq)
 			return 1;
+	enum auth_verdict v = r->auth ? auth_check(r->auth, sd) : AUTH_OK;
+	if (v == AUTH_UNKNOWN && now_us - r->asked_us >= AUTH_ASK_US) {
+		r->asked_us = now_us;
+		send_simple(in, &r->parent, WIRE_HASH_REQ, stream, sd->seq, 0);
+	}
+	if (v != AUTH_OK) {
+		r->unverified++;
+		return 1;
+	}
 	r->seen[r->seen_next] = sd->seq;
 	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
 	if (r->nseen < INTER_RELAY_SEEN)
@@ -481,6 +557,35 @@ static void send_ancestry(struct inter *in)
 			           in->relay[r].child, in->relay[r].nchild);
 }
 
+/* Not carrying the stream: become a relay for the child at hop k + 1,
+ * asking our own parent at hop k - 1. */
+static void start_relay(struct inter *in, uint16_t stream, const struct wire_path_setup *ps, int k,
+                        const struct wire_addr *child, uint64_t now_us)
+{
+	struct auth *auth = relay_auth(in, stream);
+	if (in->io.stream_key && !auth) {
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
+		            WIRE_REFUSE_CANNOT_RELAY);
+		return;
+	}
+	struct relay *r = &in->relay[in->nrelay++];
+	memset(r, 0, sizeof(*r));
+	r->auth = auth;
+	r->stream = stream;
+	r->parent = ps->hops[k - 1];
+	r->setup_seq = ps->seq;
+	memcpy(r->up, ps->hops, sizeof(r->up[0]) * (size_t)(k + 1));
+	r->nup = (uint8_t)(k + 1);
+	r->pending_child = *child;
+	r->have_pending = 1;
+	r->last_rx_us = now_us;
+	struct wire_path_setup up = *ps;
+	up.nhops = (uint8_t)(k + 1);
+	send_msg(in, &r->parent, WIRE_PATH_SETUP, stream, &up, sizeof(up));
+	evlog_event(in->log, "relay_setup", "stream=%u parent=%u child=%u", stream, r->parent.id,
+	            child->id);
+}
+
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                          const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
@@ -548,22 +653,7 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		            WIRE_REFUSE_CANNOT_RELAY);
 		return;
 	}
-	/* Not carrying the stream: become a relay, asking our own parent. */
-	r = &in->relay[in->nrelay++];
-	memset(r, 0, sizeof(*r));
-	r->stream = stream;
-	r->parent = ps->hops[k - 1];
-	r->setup_seq = ps->seq;
-	memcpy(r->up, ps->hops, sizeof(r->up[0]) * (size_t)(k + 1));
-	r->nup = (uint8_t)(k + 1);
-	r->pending_child = *child;
-	r->have_pending = 1;
-	r->last_rx_us = now_us;
-	struct wire_path_setup up = *ps;
-	up.nhops = (uint8_t)(k + 1);
-	send_msg(in, &r->parent, WIRE_PATH_SETUP, stream, &up, sizeof(up));
-	evlog_event(in->log, "relay_setup", "stream=%u parent=%u child=%u", stream, r->parent.id,
-	            child->id);
+	start_relay(in, stream, ps, k, child, now_us);
 }
 
 void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,

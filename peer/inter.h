@@ -32,6 +32,7 @@
 
 #include "lib/util.h"
 #include "peer/adl.h"
+#include "peer/auth.h"
 #include "peer/keynode.h"
 #include "peer/log.h"
 #include "peer/wire.h"
@@ -59,6 +60,10 @@ struct inter_io {
 	int (*neighbours)(void *ctx, struct wire_addr *out, int max);
 	/* Pull partners the node serves now (NULL: none). */
 	int (*partners)(void *ctx);
+	/* A stream's public key (peer/auth.h) as the rendezvous point gave it:
+	 * 0, or -1 when the stream is unknown. NULL: media is not signed, and
+	 * relays forward it unchecked. */
+	int (*stream_key)(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN]);
 };
 
 struct push_child {
@@ -82,7 +87,9 @@ struct relay {
 	uint64_t last_rx_us;
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
-	uint64_t forwarded;
+	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
+	uint64_t asked_us; /* when the parent was last asked for a list */
+	uint64_t forwarded, unverified;
 };
 
 struct inter_path {
@@ -167,6 +174,25 @@ int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd
  * relay (the caller must not treat it as its own stream). */
 int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_seg_data *sd,
                            const struct wire_addr *from, uint64_t now_us);
+/* A verified hash list of the own stream (peer/auth.h): send it to every
+ * push child, ahead of the segments it covers. */
+void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl);
+/* A hash list of a stream we relay arrived: the parent's, once verified
+ * with the stream's key, goes on to the relay's children once. 1 if it was
+ * ours to relay. A relay forwards only segments whose hash a list it
+ * verified holds; one ahead of its list (a relay set up in the middle of a
+ * batch) is dropped, the parent is asked for the list, and the children
+ * pull what they miss. */
+int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
+                        const struct wire_addr *from);
+/* A relay child asks for the hash list covering seq of a stream we
+ * relay: answered from the relay's verified lists. */
+void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
+                             const struct wire_addr *from);
+/* id is the parent of the own stream's push path, or one of its push
+ * children. */
+int inter_is_parent(const struct inter *in, uint32_t id);
+int inter_is_child(const struct inter *in, uint32_t id);
 /* A segment of the own stream arrived from from. Only a segment the
  * parent pushed (WIRE_SEG_PUSHED) with a sequence newer than the last one
  * it pushed keeps the active path alive: a pulled segment or a repeated

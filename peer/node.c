@@ -56,6 +56,8 @@ static void send_register(struct node *n)
 	r->rate_bps = (uint32_t)n->cfg->rate_bps;
 	snprintf(r->name, sizeof(r->name), "%s",
 	         n->cfg->role == ROLE_SOURCE ? n->cfg->stream : n->cfg->watch);
+	if (n->cfg->role == ROLE_SOURCE)
+		memcpy(r->key, n->key.pk, WIRE_KEY_LEN);
 	udp_send(&n->udp, n->rp_ip, n->rp_port, &m);
 }
 
@@ -95,14 +97,34 @@ static int stream_setup(struct node *n, uint16_t id, const char *name, uint64_t 
 	return 0;
 }
 
+/* The stream's key from the rendezvous point: the lists signed with it
+ * are the ones a peer takes. */
+static int auth_setup(struct node *n, uint16_t stream, const uint8_t *key)
+{
+	if (n->auth_ready) {
+		auth_set_key(&n->auth, key);
+		return 0;
+	}
+	if (auth_init(&n->auth, stream, key)) {
+		err_msg("set up media authentication for stream %u: out of memory", stream);
+		return -1;
+	}
+	n->auth_ready = 1;
+	return 0;
+}
+
 static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 {
+	for (int i = 0; i < b->nstreams && n->have_stream && n->cfg->role == ROLE_PEER; i++)
+		if (b->streams[i].id == n->ov.stream)
+			auth_setup(n, n->ov.stream, b->streams[i].key);
 	if (n->cfg->role == ROLE_PEER && !n->have_stream) {
 		for (int i = 0; i < b->nstreams; i++) {
 			const struct wire_stream_desc *s = &b->streams[i];
 			if (strcmp(s->name, n->cfg->watch))
 				continue;
-			if (stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
+			if (auth_setup(n, s->id, s->key) ||
+			    stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
 			inter_set_stream(&n->inter, s->id, s->source.id, s->rate_bps, 0);
 			mesh_set_watch(&n->mesh, s->id);
@@ -114,6 +136,8 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		for (int i = 0; i < b->nstreams; i++)
 			if (b->streams[i].source.id == n->self.id)
 				n->ov.stream = b->streams[i].id;
+		if (n->ov.stream && auth_setup(n, n->ov.stream, n->key.pk))
+			n->ov.stream = 0;
 		if (n->ov.stream) {
 			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);
 			mesh_set_watch(&n->mesh, n->ov.stream);
@@ -122,6 +146,8 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	uint64_t now = mono_us();
 	for (int i = 0; i < b->nstreams; i++)
 		identity_learn(&n->ids, &b->streams[i].source, now);
+	memcpy(n->streams, b->streams, sizeof(b->streams[0]) * b->nstreams);
+	n->nstreams = b->nstreams;
 	n->ncand = 0;
 	for (int i = 0; i < b->npeers; i++) {
 		identity_learn(&n->ids, &b->peers[i].addr, now);
@@ -233,6 +259,64 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 	}
 }
 
+/* A segment of the own stream whose hash checked out (or, without signed
+ * media, whose checksum did): stored, pushed on and logged. Only stored
+ * ones get a record on disk; the rest are counted, so a flood cannot fill
+ * it. */
+static void take_segment(struct node *n, const struct wire_seg_data *sd)
+{
+	uint64_t now = real_us();
+	uint32_t delay = now > sd->origin_us ? (uint32_t)(now - sd->origin_us) : 0;
+	uint8_t flags = SEG_CHECKSUM_OK;
+	if (n->synthetic &&
+	    media_synth_verify(n->ov.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
+		flags |= SEG_CONTENT_OK;
+	if (!overlay_store(&n->ov, sd, mono_us())) {
+		n->seg_rejected++;
+		return;
+	}
+	flags |= SEG_STORED;
+	overlay_note_delay(&n->ov, sd->origin_us, now);
+	inter_push(&n->inter, n->ov.stream, sd);
+	evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
+}
+
+static void take_released(void *arg, const struct wire_seg_data *sd, const struct wire_addr *from)
+{
+	take_segment(arg, sd);
+}
+
+/* Ask the sender of a held segment, which took it and so has its list,
+ * for the list: the first held segment's, one list at a time (a start-up
+ * backlog spans several), again after AUTH_ASK_US if none came. */
+static void ask_list(struct node *n, uint64_t now)
+{
+	const struct auth_held *h = auth_first_held(&n->auth);
+	if (!h || (now - n->hreq_us < AUTH_ASK_US && h->sd.seq - n->hreq_seq < WIRE_MAX_HASHES))
+		return;
+	n->hreq_us = now;
+	n->hreq_seq = h->sd.seq;
+	struct wire_msg m;
+	wire_msg_simple(&m, WIRE_HASH_REQ, n->ov.stream, n->self.id, h->sd.seq, 0);
+	send_to(n, &h->from, &m);
+}
+
+/* A segment ahead of its hash list waits for it. Only a partner's or the
+ * push parent's: a stranger's could fill the hold and crowd them out. */
+static void hold_segment(struct node *n, const struct wire_seg_data *sd,
+                         const struct wire_addr *from)
+{
+	uint64_t now = mono_us();
+	if (!overlay_partner(&n->ov, from->id) && !inter_is_parent(&n->inter, from->id)) {
+		n->seg_rejected++;
+		return;
+	}
+	if (!auth_hold(&n->auth, sd, from, now))
+		ask_list(n, now);
+}
+
+/* A corrupted or forged segment is never stored or relayed: its checksum,
+ * then its hash against the source's signed list (auth.h). */
 static void on_seg_data(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (!same_stream(n, m)) {
@@ -242,31 +326,78 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 	if (n->cfg->role != ROLE_PEER)
 		return;
 	const struct wire_seg_data *sd = &m->u.seg;
+	enum auth_verdict v = AUTH_OK;
+	if (wire_checksum(sd->payload, sd->len) != sd->checksum)
+		v = AUTH_BAD;
+	else if (!n->cfg->no_auth)
+		v = auth_check(&n->auth, sd);
+	if (v == AUTH_OK)
+		take_segment(n, sd);
+	else if (v == AUTH_UNKNOWN)
+		hold_segment(n, sd, from);
+	else
+		n->seg_corrupt++;
 	uint64_t now = real_us();
 	uint32_t delay = now > sd->origin_us ? (uint32_t)(now - sd->origin_us) : 0;
-	uint8_t flags = 0;
-	if (wire_checksum(sd->payload, sd->len) == sd->checksum)
-		flags |= SEG_CHECKSUM_OK;
-	if (n->synthetic &&
-	    media_synth_verify(m->hdr.stream, sd->seq, sd->origin_us, sd->payload, sd->len))
-		flags |= SEG_CONTENT_OK;
-	/* A corrupted segment is never stored or relayed. Only stored ones get
-	 * a record on disk; the rest are counted, so a flood cannot fill it. */
-	if ((flags & SEG_CHECKSUM_OK) && overlay_store(&n->ov, sd, mono_us()))
-		flags |= SEG_STORED;
-	if (flags & SEG_STORED) {
-		overlay_note_delay(&n->ov, sd->origin_us, now);
-		inter_push(&n->inter, n->ov.stream, sd);
-		evlog_segment(&n->log, n->ov.stream, sd->seq, delay, sd->hops, flags);
-	} else if (flags & SEG_CHECKSUM_OK) {
-		n->seg_rejected++;
-	} else {
-		n->seg_corrupt++;
-	}
 	inter_on_own_segment(&n->inter, from, sd, delay, mono_us());
 	struct partner *p = overlay_partner(&n->ov, from->id);
 	if (p)
 		p->last_heard_us = mono_us();
+}
+
+void node_spread_list(struct node *n, const struct wire_hash_list *hl, uint32_t except_id)
+{
+	struct wire_msg m;
+	wire_msg_init(&m, WIRE_HASH_LIST, n->ov.stream, n->self.id);
+	m.u.hl = *hl;
+	for (int i = 0; i < n->ov.np; i++)
+		if (n->ov.p[i].addr.id != except_id)
+			send_to(n, &n->ov.p[i].addr, &m);
+	inter_push_list(&n->inter, n->ov.stream, hl);
+}
+
+/* A hash list from a partner or the push parent: one signature check, then
+ * on to the others once, and the segments held for it go through. Lists
+ * from anyone else are not checked, so a stranger cannot make a peer spend
+ * its CPU on signatures. */
+static void on_hash_list(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m)) {
+		inter_on_relay_list(&n->inter, m->hdr.stream, &m->u.hl, from);
+		return;
+	}
+	if (n->cfg->role != ROLE_PEER || n->cfg->no_auth || !n->auth_ready)
+		return;
+	if (!overlay_partner(&n->ov, from->id) && !inter_is_parent(&n->inter, from->id))
+		return;
+	if (auth_on_list(&n->auth, &m->u.hl) != AUTH_OK)
+		return;
+	node_spread_list(n, &m->u.hl, from->id);
+	uint64_t now = mono_us();
+	auth_release(&n->auth, now, take_released, n);
+	n->hreq_us = 0; /* a list came: the next one may be asked for at once */
+	ask_list(n, now);
+}
+
+/* Answered for partners and push children only: a list is larger than the
+ * request. */
+static void on_hash_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (!same_stream(n, m)) {
+		inter_on_relay_hash_req(&n->inter, m->hdr.stream, m->u.simple.seq, from);
+		return;
+	}
+	if (!n->auth_ready)
+		return;
+	if (!overlay_partner(&n->ov, from->id) && !inter_is_child(&n->inter, from->id))
+		return;
+	const struct wire_hash_list *hl = auth_find(&n->auth, m->u.simple.seq);
+	if (!hl)
+		return;
+	struct wire_msg r;
+	wire_msg_init(&r, WIRE_HASH_LIST, n->ov.stream, n->self.id);
+	r.u.hl = *hl;
+	send_to(n, from, &r);
 }
 
 static void on_leave(struct node *n, const struct wire_msg *m, const struct wire_addr *from,
@@ -325,6 +456,12 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		break;
 	case WIRE_SEG_DATA:
 		on_seg_data(n, m, from);
+		break;
+	case WIRE_HASH_LIST:
+		on_hash_list(n, m, from);
+		break;
+	case WIRE_HASH_REQ:
+		on_hash_req(n, m, from);
 		break;
 	case WIRE_PROBE:
 		inter_on_probe(&n->inter, &m->u.probe, from, real_us(), mono_us());
@@ -436,6 +573,10 @@ static uint64_t sched_timer(struct loop *l, void *arg)
 	struct node *n = arg;
 	if (!n->have_stream || !n->ov.np || n->leaving)
 		return SCHED_US;
+	if (n->auth_ready) {
+		auth_release(&n->auth, mono_us(), take_released, n); /* the hold's time limit */
+		ask_list(n, mono_us());
+	}
 	struct sched_choice ch[512];
 	size_t k = overlay_pull_round(&n->ov, startup_us(n), SCHED_US, RETRY_REQ_US, mono_us(), ch,
 	                              ARRAY_LEN(ch));
@@ -610,6 +751,18 @@ static void io_lost(void *ctx, uint32_t id)
 	inter_on_cut(&n->inter, 0, id, mono_us());
 }
 
+/* The key a relay checks a stream's media with: the rendezvous point's. */
+static int io_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN])
+{
+	struct node *n = ctx;
+	for (int i = 0; i < n->nstreams; i++)
+		if (n->streams[i].id == stream) {
+			memcpy(key, n->streams[i].key, WIRE_KEY_LEN);
+			return 0;
+		}
+	return -1;
+}
+
 static int io_candidates(void *ctx, const struct wire_peer_entry **out)
 {
 	struct node *n = ctx;
@@ -648,7 +801,12 @@ static int node_open(struct node *n, struct config *cfg)
 	            n->policy->name, cfg->role == ROLE_SOURCE ? cfg->stream : cfg->watch,
 	            cfg->rate_bps, cfg->buffer_us);
 	n->synthetic = 1;
-	struct inter_io iio = {n, io_send, io_neighbours, io_partners};
+	if (cfg->role == ROLE_SOURCE && auth_keypair(&n->key, cfg->key, e, sizeof(e))) {
+		err_msg("make the source's signing key: %s", e);
+		return -1;
+	}
+	struct inter_io iio = {n, io_send, io_neighbours, io_partners,
+	                       cfg->no_auth ? NULL : io_stream_key};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;
@@ -726,6 +884,15 @@ static void log_totals(struct node *n)
 	evlog_event(&n->log, "identity", "refused=%llu known=%d requests_refused=%llu",
 	            (unsigned long long)n->ids.refused, n->ids.t.n,
 	            (unsigned long long)n->refused_requests);
+	const struct auth *a = &n->auth;
+	evlog_event(&n->log, "auth",
+	            "lists=%llu lists_bad=%llu lists_dup=%llu lists_signed=%llu held=%llu "
+	            "released=%llu mismatched=%llu expired=%llu hold_full=%llu",
+	            (unsigned long long)a->lists_ok, (unsigned long long)a->lists_bad,
+	            (unsigned long long)a->lists_dup, (unsigned long long)n->sq.lists,
+	            (unsigned long long)a->held_total, (unsigned long long)a->released,
+	            (unsigned long long)a->mismatched, (unsigned long long)a->expired,
+	            (unsigned long long)a->hold_full);
 	struct evlog_leave lv = {
 	    .received = st->received,
 	    .due = st->due,
@@ -733,8 +900,8 @@ static void log_totals(struct node *n)
 	    .served = n->served,
 	    .bad = n->udp.bad,
 	    .late = st->late,
-	    .corrupt = n->seg_corrupt,
-	    .rejected = n->seg_rejected,
+	    .corrupt = n->seg_corrupt + a->mismatched,
+	    .rejected = n->seg_rejected + a->expired + a->hold_full,
 	};
 	evlog_leave(&n->log, &lv);
 }
@@ -760,6 +927,7 @@ int node_run(struct config *cfg)
 		overlay_free(&n->ov);
 	fault_free(&n->fault);
 	identity_free(&n->ids);
+	auth_free(&n->auth);
 	loop_free(n->loop);
 	udp_close(&n->udp);
 	free(n);

@@ -8,6 +8,7 @@
 
 #include "lib/loop.h"
 #include "lib/util.h"
+#include "peer/auth.h"
 #include "peer/config.h"
 #include "peer/fault.h"
 #include "peer/identity.h"
@@ -16,6 +17,7 @@
 #include "peer/mesh.h"
 #include "peer/overlay.h"
 #include "peer/policy.h"
+#include "peer/source.h"
 #include "peer/udp.h"
 #include "peer/wire.h"
 
@@ -41,12 +43,23 @@ struct node {
 	struct overlay ov;
 	struct wire_peer_entry cand[WIRE_MAX_PEERS]; /* the last bootstrap list */
 	int ncand;
+	struct wire_stream_desc streams[WIRE_MAX_STREAMS]; /* ... and its streams */
+	int nstreams;
 	struct buffer_stats last_tick;
 
 	/* source */
 	uint64_t generated; /* segments made; the sequence is its low 32 bits */
 	uint64_t gen_t0_us;
 	FILE *ingest;
+	struct auth_key key;    /* the signing key pair */
+	struct source_queue sq; /* segments waiting for their batch's list */
+
+	/* Signed media (peer/auth.h): the own stream's verified hash lists
+	 * (the source's own, at the source) and the segments held for them. */
+	struct auth auth;
+	int auth_ready;    /* the stream and its key are known */
+	uint64_t hreq_us;  /* the last hash request ... */
+	uint32_t hreq_seq; /* ... and the segment it was for */
 
 	struct inter inter;
 	uint64_t pull_bytes;         /* segment payload served to pulling partners */
@@ -59,5 +72,8 @@ struct node {
 };
 
 int node_run(struct config *cfg);
+/* Send a hash list of the own stream to every partner but except_id (0:
+ * all) and to every push child. */
+void node_spread_list(struct node *n, const struct wire_hash_list *hl, uint32_t except_id);
 
 #endif

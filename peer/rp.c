@@ -3,9 +3,10 @@
  * those watching the same stream first. Silent entries are forgotten.
  *
  * Nothing a stranger sends may take the table over: an id is bound to the
- * address it registered from, a stream name to the source that registered
- * it first, an address holds a bounded number of entries, and a LEAVE is
- * taken only from the address it speaks for. */
+ * address it registered from, a stream name to the source and the public
+ * key that registered it first (peers verify the stream's media against
+ * that key, peer/auth.h), an address holds a bounded number of entries,
+ * and a LEAVE is taken only from the address it speaks for. */
 #include "peer/rp.h"
 
 #include <stdlib.h>
@@ -16,7 +17,9 @@
 #include "peer/log.h"
 #include "peer/udp.h"
 
-#define RP_SAME_STREAM 40 /* of WIRE_MAX_PEERS bootstrap entries */
+/* Of WIRE_MAX_PEERS bootstrap entries, those watching the asker's stream;
+ * scaled down with the room left beside the stream descriptions. */
+#define RP_SAME_STREAM 40
 
 static int same_addr(const struct wire_addr *a, const struct wire_addr *b)
 {
@@ -73,10 +76,15 @@ static enum rp_verdict source_stream(struct rp_table *t, const struct wire_regis
 		memcpy(t->streams[*s].name, g->name, sizeof(g->name));
 	}
 	struct wire_stream_desc *d = &t->streams[*s];
+	/* The binding holds while its source is registered; a source that
+	 * comes back with another key waits until its old entry expires. */
 	if (d->source.id && !same_addr(&d->source, from))
 		return RP_REFUSED_STREAM_OWNED;
+	if (d->source.id && memcmp(d->key, g->key, WIRE_KEY_LEN))
+		return RP_REFUSED_STREAM_KEY;
 	d->rate_bps = g->rate_bps;
 	d->source = *from;
+	memcpy(d->key, g->key, WIRE_KEY_LEN);
 	return RP_OK;
 }
 
@@ -145,15 +153,17 @@ static void reply(struct rp *r, const struct rp_entry *to)
 	/* Two passes over a random rotation: same stream first, then others
 	 * (the mesh spans all streams). */
 	b->npeers = 0;
+	int room = (int)wire_bootstrap_peer_room(b->nstreams);
+	int same_max = RP_SAME_STREAM * room / (int)WIRE_MAX_PEERS;
 	int n = t->b.n;
 	int start = n ? (int)rng_below(&r->rng, (uint64_t)n) : 0;
 	for (int pass = 0; pass < 2; pass++) {
-		for (int k = 0; k < n && b->npeers < WIRE_MAX_PEERS; k++) {
+		for (int k = 0; k < n && b->npeers < room; k++) {
 			const struct rp_entry *e = rp_table_at(t, (start + k) % n);
 			int same = e->stream == to->stream;
 			if (e == to || same != (pass == 0))
 				continue;
-			if (pass == 0 && b->npeers >= RP_SAME_STREAM)
+			if (pass == 0 && b->npeers >= same_max)
 				break;
 			b->peers[b->npeers++] =
 			    (struct wire_peer_entry){e->k.addr, e->stream, e->role};
@@ -163,9 +173,8 @@ static void reply(struct rp *r, const struct rp_entry *to)
 }
 
 static const char *const verdict_names[RP_VERDICTS] = {
-    [RP_REFUSED_ID_BOUND] = "id_bound",
-    [RP_REFUSED_ADDR_FULL] = "addr_full",
-    [RP_REFUSED_STREAM_OWNED] = "stream_owned",
+    [RP_REFUSED_ID_BOUND] = "id_bound",         [RP_REFUSED_ADDR_FULL] = "addr_full",
+    [RP_REFUSED_STREAM_OWNED] = "stream_owned", [RP_REFUSED_STREAM_KEY] = "stream_key",
     [RP_REFUSED_STREAMS] = "streams_full",
 };
 

@@ -34,6 +34,7 @@ enum rp_verdict {
 	RP_REFUSED_ID_BOUND,     /* the id is registered from another address */
 	RP_REFUSED_ADDR_FULL,    /* the address holds RP_PER_ADDR entries */
 	RP_REFUSED_STREAM_OWNED, /* the stream has another source */
+	RP_REFUSED_STREAM_KEY,   /* its source registers another key */
 	RP_REFUSED_STREAMS,      /* WIRE_MAX_STREAMS streams exist */
 	RP_VERDICTS
 };

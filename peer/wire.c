@@ -156,7 +156,10 @@ static int enc_register(struct writer *w, const struct wire_register *b)
 	put32(w, b->ip);
 	put16(w, b->upload_slots);
 	put32(w, b->rate_bps);
-	return put_name(w, b->name);
+	if (put_name(w, b->name))
+		return WIRE_ERANGE;
+	put_bytes(w, b->key, WIRE_KEY_LEN);
+	return WIRE_OK;
 }
 
 static int dec_register(struct reader *r, struct wire_register *b)
@@ -169,12 +172,35 @@ static int dec_register(struct reader *r, struct wire_register *b)
 	b->rate_bps = get32(r);
 	if (b->role == WIRE_ROLE_SOURCE && !rate_ok(b->rate_bps))
 		return WIRE_ERANGE;
-	return get_name(r, b->name);
+	if (get_name(r, b->name))
+		return WIRE_ERANGE;
+	get_bytes(r, b->key, WIRE_KEY_LEN);
+	return WIRE_OK;
+}
+
+/* Header, counts, then per entry: address, stream, role; per description:
+ * id, rate, address, name, key. */
+#define BOOT_PEER_LEN 13u
+#define BOOT_STREAM_LEN (16u + WIRE_STREAM_NAME + WIRE_KEY_LEN)
+
+unsigned wire_bootstrap_peer_room(unsigned nstreams)
+{
+	size_t used = WIRE_HDR_LEN + 2 + (size_t)nstreams * BOOT_STREAM_LEN;
+	size_t room = used < WIRE_MAX_DATAGRAM ? (WIRE_MAX_DATAGRAM - used) / BOOT_PEER_LEN : 0;
+	return room < WIRE_MAX_PEERS ? (unsigned)room : WIRE_MAX_PEERS;
+}
+
+/* A list longer than fits one datagram beside the descriptions is refused
+ * both ways: the rendezvous point trims its sample to the room. */
+static int boot_counts_ok(const struct wire_bootstrap *b)
+{
+	return b->nstreams <= WIRE_MAX_STREAMS &&
+	       b->npeers <= wire_bootstrap_peer_room(b->nstreams);
 }
 
 static int enc_bootstrap(struct writer *w, const struct wire_bootstrap *b)
 {
-	if (b->npeers > WIRE_MAX_PEERS || b->nstreams > WIRE_MAX_STREAMS)
+	if (!boot_counts_ok(b))
 		return WIRE_ERANGE;
 	put8(w, b->npeers);
 	put8(w, b->nstreams);
@@ -193,6 +219,7 @@ static int enc_bootstrap(struct writer *w, const struct wire_bootstrap *b)
 		put_addr(w, &s->source);
 		if (put_name(w, s->name))
 			return WIRE_ERANGE;
+		put_bytes(w, s->key, WIRE_KEY_LEN);
 	}
 	return WIRE_OK;
 }
@@ -201,7 +228,7 @@ static int dec_bootstrap(struct reader *r, struct wire_bootstrap *b)
 {
 	b->npeers = get8(r);
 	b->nstreams = get8(r);
-	if (b->npeers > WIRE_MAX_PEERS || b->nstreams > WIRE_MAX_STREAMS)
+	if (!boot_counts_ok(b))
 		return WIRE_ERANGE;
 	for (unsigned i = 0; i < b->npeers; i++) {
 		get_addr(r, &b->peers[i].addr);
@@ -218,6 +245,7 @@ static int dec_bootstrap(struct reader *r, struct wire_bootstrap *b)
 		get_addr(r, &s->source);
 		if (get_name(r, s->name))
 			return WIRE_ERANGE;
+		get_bytes(r, s->key, WIRE_KEY_LEN);
 	}
 	return WIRE_OK;
 }
@@ -410,6 +438,30 @@ static int dec_path_setup(struct reader *r, struct wire_path_setup *b)
 	return WIRE_OK;
 }
 
+static int enc_hash_list(struct writer *w, const struct wire_hash_list *b)
+{
+	if (b->count == 0 || b->count > WIRE_MAX_HASHES)
+		return WIRE_ERANGE;
+	put32(w, b->first);
+	put8(w, b->count);
+	for (unsigned i = 0; i < b->count; i++)
+		put_bytes(w, b->hash[i], WIRE_HASH_LEN);
+	put_bytes(w, b->sig, WIRE_SIG_LEN);
+	return WIRE_OK;
+}
+
+static int dec_hash_list(struct reader *r, struct wire_hash_list *b)
+{
+	b->first = get32(r);
+	b->count = get8(r);
+	if (b->count == 0 || b->count > WIRE_MAX_HASHES)
+		return WIRE_ERANGE;
+	for (unsigned i = 0; i < b->count; i++)
+		get_bytes(r, b->hash[i], WIRE_HASH_LEN);
+	get_bytes(r, b->sig, WIRE_SIG_LEN);
+	return WIRE_OK;
+}
+
 static int enc_report(struct writer *w, const struct wire_report *b)
 {
 	put64(w, b->t_us);
@@ -450,6 +502,7 @@ static int enc_body(struct writer *w, const struct wire_msg *m)
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
 	case WIRE_RENEW:
+	case WIRE_HASH_REQ:
 		return enc_simple(w, &m->u.simple);
 	case WIRE_DETECTOR:
 		return enc_detector(w, &m->u.det);
@@ -465,6 +518,8 @@ static int enc_body(struct writer *w, const struct wire_msg *m)
 		return enc_path_setup(w, &m->u.path);
 	case WIRE_REPORT:
 		return enc_report(w, &m->u.report);
+	case WIRE_HASH_LIST:
+		return enc_hash_list(w, &m->u.hl);
 	}
 	return WIRE_ETYPE;
 }
@@ -483,6 +538,7 @@ static int dec_body(struct reader *r, struct wire_msg *m)
 	case WIRE_RELAY_ACCEPT:
 	case WIRE_RELAY_REFUSE:
 	case WIRE_RENEW:
+	case WIRE_HASH_REQ:
 		return dec_simple(r, &m->u.simple);
 	case WIRE_DETECTOR:
 		return dec_detector(r, &m->u.det);
@@ -498,6 +554,8 @@ static int dec_body(struct reader *r, struct wire_msg *m)
 		return dec_path_setup(r, &m->u.path);
 	case WIRE_REPORT:
 		return dec_report(r, &m->u.report);
+	case WIRE_HASH_LIST:
+		return dec_hash_list(r, &m->u.hl);
 	}
 	return WIRE_ETYPE;
 }
@@ -618,6 +676,8 @@ const char *wire_type_name(int type)
 	    [WIRE_LEAVE] = "leave",
 	    [WIRE_REPORT] = "report",
 	    [WIRE_RENEW] = "renew",
+	    [WIRE_HASH_LIST] = "hash list",
+	    [WIRE_HASH_REQ] = "hash request",
 	};
 
 	if (type <= 0 || type >= WIRE_TYPE_MAX)

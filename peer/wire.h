@@ -23,8 +23,10 @@
 
 #define WIRE_MAGIC 0xA55Eu
 /* 2: lease renewals, a pushed flag on segments, the path delay in a path
- * set-up and the watched stream in the simple body. */
-#define WIRE_VERSION 2u
+ * set-up and the watched stream in the simple body. 3: the source's public
+ * key in its register and in the stream description, signed hash lists
+ * and their requests. */
+#define WIRE_VERSION 3u
 #define WIRE_HDR_LEN 12u
 /* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
 #define WIRE_MAX_DATAGRAM 1472u
@@ -36,6 +38,15 @@
 #define WIRE_MAX_REQ 128u /* sequence numbers in one segment request */
 #define WIRE_MAX_HOPS 8u  /* probe / path hop records (TTL <= 7 + origin) */
 #define WIRE_STREAM_NAME 16u
+/* Source-signed media (peer/auth.h): an Ed25519 public key and signature,
+ * and one segment hash (BLAKE2b cut to 16 bytes, see auth.h). */
+#define WIRE_KEY_LEN 32u
+#define WIRE_SIG_LEN 64u
+#define WIRE_HASH_LEN 16u
+/* Segment hashes in one hash list: a second of a 300 kbit/s stream is 29
+ * segments; a faster stream signs more lists a second. 64 keep the list
+ * near 1.1 KB, inside one datagram. */
+#define WIRE_MAX_HASHES 64u
 /* The stream rates a peer accepts, from a source's command line or from the
  * wire: the paper's streams are 100 to 800 kbit/s; the range leaves room on
  * both sides and keeps the segment rate (and a 32-bit sequence number's
@@ -64,6 +75,8 @@ enum wire_type {
 	WIRE_LEAVE,
 	WIRE_REPORT,
 	WIRE_RENEW,
+	WIRE_HASH_LIST,
+	WIRE_HASH_REQ,
 	WIRE_TYPE_MAX
 };
 
@@ -107,6 +120,7 @@ struct wire_register {
 	uint16_t upload_slots;
 	uint32_t rate_bps;           /* sources: the stream's rate */
 	char name[WIRE_STREAM_NAME]; /* sources: stream name */
+	uint8_t key[WIRE_KEY_LEN];   /* sources: the signing public key; else 0 */
 };
 
 struct wire_peer_entry {
@@ -120,6 +134,7 @@ struct wire_stream_desc {
 	uint32_t rate_bps;
 	struct wire_addr source;
 	char name[WIRE_STREAM_NAME];
+	uint8_t key[WIRE_KEY_LEN]; /* the source's public key, bound by the rp */
 };
 
 struct wire_bootstrap {
@@ -128,6 +143,10 @@ struct wire_bootstrap {
 	struct wire_peer_entry peers[WIRE_MAX_PEERS];
 	struct wire_stream_desc streams[WIRE_MAX_STREAMS];
 };
+
+/* Bootstrap entries that fit one datagram beside nstreams descriptions
+ * (at most WIRE_MAX_PEERS): with 16 streams and their keys, 33. */
+unsigned wire_bootstrap_peer_room(unsigned nstreams);
 
 /* Why a NEIGH_CUT ends a relation. */
 enum wire_cut_reason {
@@ -147,9 +166,11 @@ enum wire_refuse_reason {
 	WIRE_REFUSE_LOOP = 5,         /* the asker is upstream of us: a push loop */
 };
 
-/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* / RENEW share
- * this body. RENEW: a push or relay child renews its lease on the stream
- * of the header with its parent (seq = the path's sequence). */
+/* NEIGH_REQ / NEIGH_ACCEPT / NEIGH_CUT / LEAVE / RELAY_* / RENEW /
+ * HASH_REQ share this body. RENEW: a push or relay child renews its lease
+ * on the stream of the header with its parent (seq = the path's sequence).
+ * HASH_REQ: asks for the hash list covering segment seq of the header's
+ * stream. */
 struct wire_simple {
 	uint32_t seq;   /* probe/path sequence for RELAY_* and RENEW, else 0 */
 	uint8_t reason; /* enum wire_cut_reason or wire_refuse_reason, 0 = none */
@@ -191,6 +212,16 @@ struct wire_seg_data {
 	uint32_t checksum;      /* wire_checksum() of payload */
 	uint16_t len;           /* <= WIRE_SEG_PAYLOAD_MAX */
 	const uint8_t *payload; /* decode: points into the input buffer */
+};
+
+/* The source's signed commitment to segments first .. first + count - 1
+ * of the header's stream: their hashes in order, and an Ed25519 signature
+ * over the stream id and this body up to the signature (auth.h). */
+struct wire_hash_list {
+	uint32_t first;
+	uint8_t count; /* 1..WIRE_MAX_HASHES */
+	uint8_t hash[WIRE_MAX_HASHES][WIRE_HASH_LEN];
+	uint8_t sig[WIRE_SIG_LEN];
 };
 
 struct wire_hop {
@@ -242,6 +273,7 @@ struct wire_msg {
 		struct wire_probe probe;
 		struct wire_path_setup path;
 		struct wire_report report;
+		struct wire_hash_list hl;
 	} u;
 };
 

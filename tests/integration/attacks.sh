@@ -29,6 +29,11 @@ for k in forge-segment forge-leave hijack bad-buffermap probe-ttl reflect amplif
   judge "$k" "$(ok_if "$c >= 0.99 && $v >= 0.99")" \
     "victim continuity $c, verified $v under $s crafted datagrams"
 done
+# Half the forged segments claim the attacker's own id, which the victim
+# admits: those must be refused by their hash against the signed list.
+corrupt=$(grep ' leave ' "$out/run/hosts/v-forge-segment/events.log" | tr ' ' '\n' | sed -n 's/^corrupt=//p')
+judge forge-segment "$(ok_if "${corrupt:-0} > 0")" \
+  "segments refused because their hash did not match the source's signed list: ${corrupt:-0}"
 sb=$(attack amplify sent_bytes); rb=$(attack amplify from_target_bytes)
 judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 w=$(attack reflect witness)

@@ -40,7 +40,7 @@ cat >"$out/blaster.c" <<'EOF'
 
 #define HDR 12
 #define MAX 1472
-#define TYPES 16 /* WIRE_REGISTER .. WIRE_RENEW */
+#define TYPES 18 /* WIRE_REGISTER .. WIRE_HASH_REQ */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -54,7 +54,7 @@ static uint32_t next(void)
 
 static void header(uint8_t *p, uint16_t declared)
 {
-	p[0] = 0xA5, p[1] = 0x5E, p[2] = 2, p[3] = (uint8_t)(1 + next() % TYPES);
+	p[0] = 0xA5, p[1] = 0x5E, p[2] = 3, p[3] = (uint8_t)(1 + next() % TYPES);
 	p[4] = (uint8_t)(declared >> 8), p[5] = (uint8_t)declared;
 	p[6] = 0, p[7] = 1; /* stream 1 */
 	for (int i = 8; i < HDR; i++)

@@ -39,32 +39,38 @@ dgram() {
 
 addr=000000020a0000021b58 # id 2, 10.0.0.2, port 7000
 name=74763100000000000000000000000000
+key=$(printf "%064x" 1) # a public key: 32 bytes
 # kind|datagram: the expected verdict (wire_strerror()'s words), "ok" for a
 # valid message, "other" for a datagram that is not AnySee.
 cases=(
-  "ok|$(dgram 2 3 '00000000 00 0000')"
-  "ok|$(dgram 2 2 "01 01 $addr 0001 00 0001 000493e0 $addr $name")"
-  "ok|$(dgram 2 7 '00000064 000c 0003 ff0f')"
-  "ok|$(dgram 2 10 "00000001 $addr 0000000000000001 00000001 00000000 07 01 $addr 0000000000000002")"
-  "ok|$(dgram 2 11 "00000001 00006590 02 $addr $addr")"
-  "other|$(dgram 2 3 '00000000 00 0000' | sed 's/a5 5e/a5 5f/')"
-  "datagram truncated|0000 a5 5e 02 03 00"
-  "datagram truncated|$(dgram 2 3 '00000000 00 0000' 8)"
+  "ok|$(dgram 3 3 '00000000 00 0000')"
+  "ok|$(dgram 3 2 "01 01 $addr 0001 00 0001 000493e0 $addr $name $key")"
+  "ok|$(dgram 3 7 '00000064 000c 0003 ff0f')"
+  "ok|$(dgram 3 10 "00000001 $addr 0000000000000001 00000001 00000000 07 01 $addr 0000000000000002")"
+  "ok|$(dgram 3 11 "00000001 00006590 02 $addr $addr")"
+  "other|$(dgram 3 3 '00000000 00 0000' | sed 's/a5 5e/a5 5f/')"
+  "datagram truncated|0000 a5 5e 03 03 00"
+  "datagram truncated|$(dgram 3 3 '00000000 00 0000' 8)"
   "unsupported protocol version|$(dgram 1 3 '00000000 00')"
-  "unknown message type|$(dgram 2 17 '00000000 00 0000')"
-  "body length mismatch|$(dgram 2 14 '00000000 0000')"
-  "body length mismatch|$(dgram 2 15 '0000000000000001 0002')"
-  "body length mismatch|$(dgram 2 9 '00000005 0000000000000001 01 01 00000000 0005 aabbcc')"
-  "field out of range|$(dgram 2 2 '41 00')"
-  "field out of range|$(dgram 2 8 '0000')"
-  "field out of range|$(dgram 2 7 '00000005 0003 0001 08')"
-  "field out of range|$(dgram 2 10 "00000001 $addr 0000000000000001 00000001 00000000 08 00")"
-  "field out of range|$(dgram 2 11 "00000001 00000000 01 $addr")"
-  "field out of range|$(dgram 2 1 "01 00 1b58 0a000001 0004 000493e0 41414141414141414141414141414141")"
-  "field out of range|$(dgram 2 1 "01 00 1b58 0a000001 0004 000493e0 74763100410000000000000000000000")"
-  "field out of range|$(dgram 2 9 '00000005 0000000000000001 01 02 00000000 0000')"
-  "ok|$(dgram 2 9 '00000005 0000000000000001 01 01 00000000 0003 aabbcc')"
-  "ok|$(dgram 2 16 '00000007 00 0000')"
+  "unknown message type|$(dgram 3 19 '00000000 00 0000')"
+  "body length mismatch|$(dgram 3 14 '00000000 0000')"
+  "body length mismatch|$(dgram 3 15 '0000000000000001 0002')"
+  "body length mismatch|$(dgram 3 9 '00000005 0000000000000001 01 01 00000000 0005 aabbcc')"
+  "field out of range|$(dgram 3 2 '41 00')"
+  "field out of range|$(dgram 3 8 '0000')"
+  "field out of range|$(dgram 3 7 '00000005 0003 0001 08')"
+  "field out of range|$(dgram 3 10 "00000001 $addr 0000000000000001 00000001 00000000 08 00")"
+  "field out of range|$(dgram 3 11 "00000001 00000000 01 $addr")"
+  "field out of range|$(dgram 3 1 "01 00 1b58 0a000001 0004 000493e0 41414141414141414141414141414141 $key")"
+  "field out of range|$(dgram 3 1 "01 00 1b58 0a000001 0004 000493e0 74763100410000000000000000000000 $key")"
+  "field out of range|$(dgram 3 9 '00000005 0000000000000001 01 02 00000000 0000')"
+  "ok|$(dgram 3 9 '00000005 0000000000000001 01 01 00000000 0003 aabbcc')"
+  "ok|$(dgram 3 16 '00000007 00 0000')"
+  "ok|$(dgram 3 17 "00000005 01 $(printf '%032x' 7) $(printf '%0128x' 9)")"
+  "field out of range|$(dgram 3 17 "00000005 00 $(printf '%0128x' 9)")"
+  "body length mismatch|$(dgram 3 17 "00000005 02 $(printf '%032x' 7) $(printf '%0128x' 9)")"
+  "ok|$(dgram 3 18 '00000007 00 0000')"
+  "ok|$(dgram 3 1 "01 00 1b58 0a000001 0004 000493e0 $name $key")"
 )
 for port in 7000 5000; do
   for c in "${cases[@]}"; do echo "${c#*|}"; done >"$out/crafted.txt"
@@ -88,7 +94,7 @@ for port in 7000 5000; do
         || fail "port $port, frame $frame: want '$want', got '$message'" ;;
     esac
   done <"$out/crafted.fields"
-  # Off the peers' port the heuristic only takes version 2, as
+  # Off the peers' port the heuristic only takes version 3, as
   # wire_decode() does; the peers' port takes every magic-led datagram.
   [ "$port" = 7000 ] && cases[8]="other|${cases[8]#*|}"
 done

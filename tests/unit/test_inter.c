@@ -80,7 +80,7 @@ static int teardown(void **state)
  * 9 push slots. */
 static void start(uint32_t id, int enabled, int is_source)
 {
-	struct inter_io io = {&fx, fake_send, fake_neighbours, fake_partners};
+	struct inter_io io = {&fx, fake_send, fake_neighbours, fake_partners, NULL};
 	struct wire_addr self = addr(id);
 	inter_init(&fx.in, &self, &fx.log, &io, &fx.rng, enabled, 3000000);
 	inter_set_stream(&fx.in, STREAM, SRC, 300000, is_source);
@@ -837,6 +837,74 @@ static void test_relay_not_at_path_head(void **state)
 	assert_int_equal(fx.in.nrelay, 0);
 }
 
+static struct auth_key relay_key;
+
+static int fake_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN])
+{
+	if (stream != STREAM)
+		return -1;
+	memcpy(key, relay_key.pk, WIRE_KEY_LEN);
+	return 0;
+}
+
+/* With signed media a relay forwards its parent's hash list once it
+ * verified it, and then only segments whose hash the list holds: one ahead
+ * of its list, one with other bytes and a list under another key stop
+ * there. */
+static void test_relay_verifies(void **state)
+{
+	char e[128];
+	struct auth_key other;
+	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
+	assert_int_equal(auth_keypair(&other, NULL, e, sizeof(e)), 0);
+	start(40, 1, 0);
+	fx.in.io.stream_key = fake_stream_key;
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	struct wire_addr parent = addr(30), stranger = addr(31);
+	uint8_t bytes[2][64];
+	memset(bytes, 'x', sizeof(bytes));
+	struct wire_seg_data sd[2] = {seg(100, 2), seg(101, 2)};
+	struct wire_hash_list hl = {.first = 100, .count = 2}, forged;
+	for (int i = 0; i < 2; i++) {
+		sd[i].payload = bytes[i];
+		sd[i].len = sizeof(bytes[i]);
+		auth_seg_hash(STREAM, &sd[i], hl.hash[i]);
+	}
+	forged = hl;
+	auth_sign(&other, STREAM, &forged);
+	auth_sign(&relay_key, STREAM, &hl);
+
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
+	/* Ahead of its list: the parent is asked for it, once a while. */
+	assert_int_equal(only(WIRE_HASH_REQ, 30, STREAM)->m.u.simple.seq, 100);
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0 + MS), 1);
+	assert_int_equal(count(WIRE_HASH_REQ), 1);
+	clear();
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &stranger), 1);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &forged, &parent), 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
+	assert_int_equal(count(WIRE_HASH_LIST), 2);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
+	assert_int_equal(count(WIRE_HASH_LIST), 2);
+	clear();
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
+	assert_int_equal(count(WIRE_SEG_DATA), 2);
+	clear();
+	bytes[1][5] ^= 1;
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0), 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.relay[0].unverified, 3);
+	assert_int_equal(fx.in.relay[0].forwarded, 1);
+	/* A child that lacks the list gets it from the relay; a stranger not. */
+	struct wire_addr child = addr(11);
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &stranger);
+	assert_int_equal(fx.nout, 0);
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child);
+	assert_int_equal(only(WIRE_HASH_LIST, 11, STREAM)->m.u.hl.first, 100);
+	inter_leave(&fx.in);
+}
+
 static void test_relay_forwards_once(void **state)
 {
 	start(40, 1, 0);
@@ -1437,6 +1505,7 @@ int main(void)
 	    T(test_relay_refused_in_intra_mode),
 	    T(test_relay_not_at_path_head),
 	    T(test_relay_forwards_once),
+	    T(test_relay_verifies),
 	    T(test_relay_last_child_cuts),
 	    T(test_relay_parent_cuts),
 	    T(test_relay_silent_dropped),

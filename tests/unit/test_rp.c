@@ -33,7 +33,7 @@ static int teardown(void **state)
 }
 
 static const struct wire_register src_reg = {
-    .role = WIRE_ROLE_SOURCE, .rate_bps = 300000, .name = "tv1"};
+    .role = WIRE_ROLE_SOURCE, .rate_bps = 300000, .name = "tv1", .key = {1, 2, 3}};
 static const struct wire_register peer_reg = {.role = WIRE_ROLE_PEER, .name = "tv1"};
 
 static struct wire_addr at(uint32_t id, uint32_t ip, uint16_t port)
@@ -93,6 +93,28 @@ static void test_stream_owned(void **state)
 	assert_int_equal(rp_table_leave(&f->t, &(struct wire_addr){1, 0x0a000001, 7000}), 0);
 	assert_int_equal(reg(&f->t, &evil, at(66, 0x0a0000ff, 7000), 30), RP_OK_NEW);
 	assert_int_equal(f->t.streams[0].source.id, 66);
+}
+
+/* The stream is bound to its first source's key too: the same source
+ * registering another key (a stranger who spoofs its address, or a source
+ * restarted with a new key) is refused and refreshes nothing, so peers keep
+ * verifying against the key they were given; the key binds again once the
+ * source's entry is gone. */
+static void test_stream_key_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_addr src = at(1, 0x0a000001, 7000);
+	assert_int_equal(reg(&f->t, &src_reg, src, 10), RP_OK_NEW);
+	assert_memory_equal(f->t.streams[0].key, src_reg.key, WIRE_KEY_LEN);
+	struct wire_register other = src_reg;
+	other.key[0] ^= 0x80;
+	assert_int_equal(reg(&f->t, &other, src, 20), RP_REFUSED_STREAM_KEY);
+	assert_memory_equal(f->t.streams[0].key, src_reg.key, WIRE_KEY_LEN);
+	assert_int_equal(rp_table_at(&f->t, 0)->k.last_us, 10);
+	assert_int_equal(reg(&f->t, &src_reg, src, 30), RP_OK);
+	assert_int_equal(rp_table_leave(&f->t, &src), 0);
+	assert_int_equal(reg(&f->t, &other, src, 40), RP_OK_NEW);
+	assert_memory_equal(f->t.streams[0].key, other.key, WIRE_KEY_LEN);
 }
 
 /* A LEAVE is taken only from the address of the entry it names. */
@@ -168,6 +190,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_register_and_refresh, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_id_bound_to_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_owned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_key_bound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_leave_from_owner_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_address_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_table_evicts_oldest, setup, teardown),

@@ -25,6 +25,7 @@
 #define OFF_PROBE_TTL (OFF_BODY + 30)
 #define OFF_PROBE_NHOPS (OFF_BODY + 31)
 #define OFF_PATH_NHOPS (OFF_BODY + 8)
+#define OFF_HL_COUNT (OFF_BODY + 4)
 
 /* Room for datagrams grown past the limit to test count checks in isolation. */
 #define BIG 2048
@@ -69,6 +70,12 @@ static void fill_addr(struct filler *f, struct wire_addr *a)
 	a->port = f16(f);
 }
 
+static void fill_bytes(struct filler *f, uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = f8(f);
+}
+
 static void fill_name(struct filler *f, char *name)
 {
 	size_t len = f->v == V_MIN   ? 0
@@ -82,7 +89,9 @@ static void fill_name(struct filler *f, char *name)
 
 static void sample(int type, enum variant v, struct wire_msg *m)
 {
-	static const unsigned npeers[] = {0, 3, WIRE_MAX_PEERS};
+	/* The fullest bootstrap: every stream, and the peers that fit beside. */
+	const unsigned npeers[] = {0, 3, wire_bootstrap_peer_room(WIRE_MAX_STREAMS)};
+	static const unsigned nhashes[] = {1, 29, WIRE_MAX_HASHES};
 	static const unsigned nstreams[] = {0, 2, WIRE_MAX_STREAMS};
 	static const unsigned nbits[] = {0, 13, WIRE_MAX_MAP_BITS};
 	static const unsigned nreq[] = {1, 5, WIRE_MAX_REQ};
@@ -110,6 +119,7 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 		b->rate_bps =
 		    WIRE_RATE_MIN_BPS + f32(&f) % (WIRE_RATE_MAX_BPS - WIRE_RATE_MIN_BPS + 1);
 		fill_name(&f, b->name);
+		fill_bytes(&f, b->key, WIRE_KEY_LEN);
 		break;
 	}
 	case WIRE_BOOTSTRAP: {
@@ -129,7 +139,18 @@ static void sample(int type, enum variant v, struct wire_msg *m)
 			    f32(&f) % (WIRE_RATE_MAX_BPS - WIRE_RATE_MIN_BPS + 1);
 			fill_addr(&f, &b->streams[i].source);
 			fill_name(&f, b->streams[i].name);
+			fill_bytes(&f, b->streams[i].key, WIRE_KEY_LEN);
 		}
+		break;
+	}
+	case WIRE_HASH_LIST: {
+		struct wire_hash_list *b = &m->u.hl;
+
+		b->first = f32(&f);
+		b->count = (uint8_t)nhashes[v];
+		for (unsigned i = 0; i < b->count; i++)
+			fill_bytes(&f, b->hash[i], WIRE_HASH_LEN);
+		fill_bytes(&f, b->sig, WIRE_SIG_LEN);
 		break;
 	}
 	case WIRE_DETECTOR: {
@@ -226,9 +247,11 @@ static size_t body_len(const struct wire_msg *m)
 {
 	switch (m->hdr.type) {
 	case WIRE_REGISTER:
-		return 30;
+		return 62;
 	case WIRE_BOOTSTRAP:
-		return 2 + 13u * m->u.boot.npeers + 32u * m->u.boot.nstreams;
+		return 2 + 13u * m->u.boot.npeers + 64u * m->u.boot.nstreams;
+	case WIRE_HASH_LIST:
+		return 5 + 16u * m->u.hl.count + 64;
 	case WIRE_DETECTOR:
 		return 41;
 	case WIRE_BUFFER_MAP:
@@ -278,6 +301,16 @@ static void assert_msg_equal(const struct wire_msg *want, const struct wire_msg 
 		assert_int_equal(a->upload_slots, b->upload_slots);
 		assert_int_equal(a->rate_bps, b->rate_bps);
 		assert_name_equal(a->name, b->name);
+		assert_memory_equal(a->key, b->key, WIRE_KEY_LEN);
+		break;
+	}
+	case WIRE_HASH_LIST: {
+		const struct wire_hash_list *a = &want->u.hl, *b = &got->u.hl;
+
+		assert_int_equal(a->first, b->first);
+		assert_int_equal(a->count, b->count);
+		assert_memory_equal(a->hash, b->hash, (size_t)a->count * WIRE_HASH_LEN);
+		assert_memory_equal(a->sig, b->sig, WIRE_SIG_LEN);
 		break;
 	}
 	case WIRE_BOOTSTRAP: {
@@ -295,6 +328,7 @@ static void assert_msg_equal(const struct wire_msg *want, const struct wire_msg 
 			assert_int_equal(a->streams[i].rate_bps, b->streams[i].rate_bps);
 			assert_addr_equal(&a->streams[i].source, &b->streams[i].source);
 			assert_name_equal(a->streams[i].name, b->streams[i].name);
+			assert_memory_equal(a->streams[i].key, b->streams[i].key, WIRE_KEY_LEN);
 		}
 		break;
 	}
@@ -483,33 +517,39 @@ struct golden {
 static const struct golden goldens[] = {
 	{.msg = {.hdr = {.type = WIRE_REGISTER, .stream = 0x0102, .sender = 0x0a0b0c0d},
 		 .u.reg = {.role = WIRE_ROLE_SOURCE, .port = 8080, .ip = 0x0a000001,
-			   .upload_slots = 33, .rate_bps = 300000, .name = "tv1"}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x01, 0x00, 0x1e, 0x01, 0x02, 0x0a, 0x0b, 0x0c, 0x0d,
+			   .upload_slots = 33, .rate_bps = 300000, .name = "tv1",
+			   .key = {[0] = 0xaa, [31] = 0xbb}}},
+	 BYTES(0xa5, 0x5e, 0x03, 0x01, 0x00, 0x3e, 0x01, 0x02, 0x0a, 0x0b, 0x0c, 0x0d,
 	       0x01, 0x00, 0x1f, 0x90,
 	       0x0a, 0x00, 0x00, 0x01,
 	       0x00, 0x21,
 	       0x00, 0x04, 0x93, 0xe0,
-	       't', 'v', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
+	       't', 'v', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0xaa, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbb)},
 	{.msg = {.hdr = {.type = WIRE_BOOTSTRAP, .sender = 1},
 		 .u.boot = {.npeers = 1, .nstreams = 1,
 			    .peers = {{.addr = {0x11223344, 0x0a000002, 5000}, .stream = 2}},
 			    .streams = {{.id = 2, .rate_bps = 300000,
-					 .source = {5, 0x0a000003, 5001}, .name = "cam"}}}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x02, 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+					 .source = {5, 0x0a000003, 5001}, .name = "cam",
+					 .key = {[0] = 0x01, [31] = 0xff}}}}},
+	 BYTES(0xa5, 0x5e, 0x03, 0x02, 0x00, 0x4f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x01, 0x01,
 	       0x11, 0x22, 0x33, 0x44, 0x0a, 0x00, 0x00, 0x02, 0x13, 0x88, 0x00, 0x02, 0x00,
 	       0x00, 0x02, 0x00, 0x04, 0x93, 0xe0,
 	       0x00, 0x00, 0x00, 0x05, 0x0a, 0x00, 0x00, 0x03, 0x13, 0x89,
-	       'c', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)},
+	       'c', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff)},
 	{.msg = {.hdr = {.type = WIRE_NEIGH_CUT, .stream = 3, .sender = 0xfffffffe},
 		 .u.simple = {.seq = 0x01020304, .reason = 9, .watch = 0x0a0b}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x05, 0x00, 0x07, 0x00, 0x03, 0xff, 0xff, 0xff, 0xfe,
+	 BYTES(0xa5, 0x5e, 0x03, 0x05, 0x00, 0x07, 0x00, 0x03, 0xff, 0xff, 0xff, 0xfe,
 	       0x01, 0x02, 0x03, 0x04, 0x09, 0x0a, 0x0b)},
 	{.msg = {.hdr = {.type = WIRE_DETECTOR, .sender = 1},
 		 .u.det = {.msg_id = 0xabcd, .ttl = 2,
 			   .src = {1, 0x0a000001, 5000}, .src_ts_us = 0x0102030405060708,
 			   .direct = {2, 0x0a000002, 5001}, .direct_ts_us = 0x1112131415161718}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x06, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	 BYTES(0xa5, 0x5e, 0x03, 0x06, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x00, 0x00, 0xab, 0xcd, 0x02,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x01, 0x13, 0x88,
 	       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
@@ -517,19 +557,19 @@ static const struct golden goldens[] = {
 	       0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18)},
 	{.msg = {.hdr = {.type = WIRE_BUFFER_MAP, .stream = 2, .sender = 9},
 		 .u.map = {.base_seq = 256, .nbits = 10, .upload_free = 5, .bits = {0xa5, 0x03}}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x07, 0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x09,
+	 BYTES(0xa5, 0x5e, 0x03, 0x07, 0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x09,
 	       0x00, 0x00, 0x01, 0x00, 0x00, 0x0a, 0x00, 0x05,
 	       0xa5, 0x03)},
 	{.msg = {.hdr = {.type = WIRE_SEG_REQUEST, .stream = 1, .sender = 2},
 		 .u.req = {.count = 2, .seqs = {0x10, 0xffffffff}}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x08, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,
+	 BYTES(0xa5, 0x5e, 0x03, 0x08, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,
 	       0x00, 0x02,
 	       0x00, 0x00, 0x00, 0x10, 0xff, 0xff, 0xff, 0xff)},
 	{.msg = {.hdr = {.type = WIRE_SEG_DATA, .stream = 1, .sender = 7},
 		 .u.seg = {.seq = 0x01020304, .origin_us = 0x0001020304050607, .hops = 3,
 			   .flags = WIRE_SEG_PUSHED, .checksum = 0xdeadbeef, .len = 3,
 			   .payload = (const uint8_t *)"abc"}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x09, 0x00, 0x17, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07,
+	 BYTES(0xa5, 0x5e, 0x03, 0x09, 0x00, 0x17, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07,
 	       0x01, 0x02, 0x03, 0x04,
 	       0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
 	       0x03, 0x01,
@@ -541,7 +581,7 @@ static const struct golden goldens[] = {
 			     .ts0_us = 0x1122334455667788, .source_id = 3,
 			     .last_delay_us = 200000, .ttl = 7, .nhops = 1,
 			     .hops = {{{2, 0x0a000005, 5001}, 0x0102030405060708}}}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x0a, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	 BYTES(0xa5, 0x5e, 0x03, 0x0a, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
 	       0x00, 0x00, 0x00, 0x09,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x04, 0x13, 0x88,
 	       0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
@@ -553,7 +593,7 @@ static const struct golden goldens[] = {
 	{.msg = {.hdr = {.type = WIRE_PATH_SETUP, .stream = 2, .sender = 3},
 		 .u.path = {.seq = 1, .delay_us = 26000, .nhops = 2,
 			    .hops = {{3, 0x0a000003, 5000}, {1, 0x0a000004, 5001}}}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x0b, 0x00, 0x1d, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03,
+	 BYTES(0xa5, 0x5e, 0x03, 0x0b, 0x00, 0x1d, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03,
 	       0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x65, 0x90, 0x02,
 	       0x00, 0x00, 0x00, 0x03, 0x0a, 0x00, 0x00, 0x03, 0x13, 0x88,
 	       0x00, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x04, 0x13, 0x89)},
@@ -561,12 +601,28 @@ static const struct golden goldens[] = {
 		 .u.report = {.t_us = 0x0102030405060708, .partners = 4, .neighbours = 6,
 			      .received = 100, .due = 120, .on_time = 99,
 			      .last_delay_us = 150000, .state = 1}},
-	 BYTES(0xa5, 0x5e, 0x02, 0x0f, 0x00, 0x1d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04,
+	 BYTES(0xa5, 0x5e, 0x03, 0x0f, 0x00, 0x1d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04,
 	       0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	       0x00, 0x04, 0x00, 0x06,
 	       0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x78, 0x00, 0x00, 0x00, 0x63,
 	       0x00, 0x02, 0x49, 0xf0,
 	       0x01)},
+	{.msg = {.hdr = {.type = WIRE_HASH_LIST, .stream = 1, .sender = 3},
+		 .u.hl = {.first = 0x01020304, .count = 2,
+			  .hash = {{[0] = 0x11, [15] = 0x1f}, {[0] = 0x21, [15] = 0x2f}},
+			  .sig = {[0] = 0x51, [63] = 0x5f}}},
+	 BYTES(0xa5, 0x5e, 0x03, 0x11, 0x00, 0x65, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03,
+	       0x01, 0x02, 0x03, 0x04, 0x02,
+	       0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1f,
+	       0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2f,
+	       0x51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5f)},
+	{.msg = {.hdr = {.type = WIRE_HASH_REQ, .stream = 1, .sender = 4},
+		 .u.simple = {.seq = 0x0a0b0c0d}},
+	 BYTES(0xa5, 0x5e, 0x03, 0x12, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04,
+	       0x0a, 0x0b, 0x0c, 0x0d, 0x00, 0x00, 0x00)},
 };
 /* clang-format on */
 
@@ -671,8 +727,13 @@ static void test_maxima_fit_one_datagram(void **state)
 		if (n > largest)
 			largest = n;
 	}
-	/* A bootstrap with full lists is the largest message. */
-	assert_int_equal(largest, WIRE_HDR_LEN + 2 + 13 * WIRE_MAX_PEERS + 32 * WIRE_MAX_STREAMS);
+	/* A bootstrap with every stream and the peers that fit is the largest
+	 * message. */
+	assert_int_equal(largest, WIRE_HDR_LEN + 2 +
+	                              13 * wire_bootstrap_peer_room(WIRE_MAX_STREAMS) +
+	                              64 * WIRE_MAX_STREAMS);
+	assert_int_equal(wire_bootstrap_peer_room(0), WIRE_MAX_PEERS);
+	assert_int_equal(wire_bootstrap_peer_room(WIRE_MAX_STREAMS), 33);
 }
 
 static void test_decode_bad_header(void **state)
@@ -691,7 +752,7 @@ static void test_decode_bad_header(void **state)
 	expect_decode(buf, n, WIRE_EMAGIC);
 	buf[1] ^= 0x80;
 
-	static const uint8_t versions[] = {0, 1, 3, 0xff};
+	static const uint8_t versions[] = {0, 1, 2, 4, 0xff};
 	for (size_t i = 0; i < ARRAY_LEN(versions); i++) {
 		buf[2] = versions[i];
 		expect_decode(buf, n, WIRE_EVERSION);
@@ -806,6 +867,10 @@ static void test_decode_counts_out_of_range(void **state)
 	    {WIRE_PATH_SETUP, V_MAX, OFF_PATH_NHOPS, 1, WIRE_MAX_HOPS + 1,
 	     9 + 10 * (WIRE_MAX_HOPS + 1)},
 	    {WIRE_PATH_SETUP, V_MAX, OFF_PATH_NHOPS, 1, 0xff, 0},
+	    {WIRE_HASH_LIST, V_MIN, OFF_HL_COUNT, 1, 0, 5 + 64},
+	    {WIRE_HASH_LIST, V_MAX, OFF_HL_COUNT, 1, WIRE_MAX_HASHES + 1,
+	     5 + 16 * (WIRE_MAX_HASHES + 1) + 64},
+	    {WIRE_HASH_LIST, V_MAX, OFF_HL_COUNT, 1, 0xff, 0},
 	};
 
 	(void)state;
@@ -826,6 +891,8 @@ static void test_decode_counts_out_of_range(void **state)
 
 /* One full list and the other empty: the zero entry grown onto the full one
  * parses cleanly, so only its count can be what is refused. */
+static void expect_encode(const struct wire_msg *m, int want);
+
 static void test_decode_bootstrap_counts(void **state)
 {
 	struct wire_msg m;
@@ -843,8 +910,19 @@ static void test_decode_bootstrap_counts(void **state)
 	sample(WIRE_BOOTSTRAP, V_MAX, &m);
 	m.u.boot.npeers = 0;
 	n = encode_ok(&m, buf, sizeof(buf));
-	n = resize_body(buf, n, 2 + 32 * (WIRE_MAX_STREAMS + 1));
+	n = resize_body(buf, n, 2 + 64 * (WIRE_MAX_STREAMS + 1));
 	buf[OFF_BOOT_NSTREAMS] = WIRE_MAX_STREAMS + 1;
+	expect_decode(buf, n, WIRE_ERANGE);
+
+	/* Every stream and one peer more than fits beside them: one datagram
+	 * could not carry it, so neither side takes it. */
+	sample(WIRE_BOOTSTRAP, V_MAX, &m);
+	m.u.boot.npeers++;
+	expect_encode(&m, WIRE_ERANGE);
+	m.u.boot.npeers--;
+	n = encode_ok(&m, buf, sizeof(buf));
+	n = resize_body(buf, n, n - WIRE_HDR_LEN + 13);
+	buf[OFF_BOOT_NPEERS]++;
 	expect_decode(buf, n, WIRE_ERANGE);
 }
 
@@ -877,7 +955,8 @@ static void test_decode_names(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(types); i++) {
 		uint8_t buf[BIG];
 		size_t n = encode_sample(types[i], V_MID, buf);
-		uint8_t *name = buf + n - WIRE_STREAM_NAME; /* names end both bodies */
+		/* names end both bodies, before the key */
+		uint8_t *name = buf + n - WIRE_KEY_LEN - WIRE_STREAM_NAME;
 		struct wire_msg m;
 
 		memset(name, 'x', WIRE_STREAM_NAME);
