@@ -143,6 +143,15 @@ struct inter {
 	struct inter_path active;
 	uint64_t active_since_us, active_rx_us;
 	uint32_t active_seq; /* newest pushed sequence the path delivered */
+	/* The lowest delay of the segments the active path pushed since the
+	 * last tick (0: none), against which a backup is judged faster. */
+	uint32_t active_delay_min_us;
+	/* Make before break: a path being replaced by a faster one keeps its
+	 * lease and its push until the new one is up (then its parent is cut),
+	 * and is the active path again if the new one fails first. */
+	int replacing;
+	struct inter_path prev_active;
+	uint64_t paths_replaced;
 	struct inter_failed failed[INTER_MAX_FAILED];
 	int failed_next;
 	uint64_t leases_expired;

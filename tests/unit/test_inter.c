@@ -370,6 +370,7 @@ static void test_no_probe_with_backup(void **state)
 	NEIGHBOURS(20, 21, 22, 23);
 	active_via(40, 7, T0);
 	struct wire_path_setup offer = PATH(8, SRC, 50, P0);
+	offer.delay_us = 25000; /* no faster than the active path */
 	struct wire_addr src = addr(SRC), par = addr(40);
 	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
 	/* Well past the probing interval, with the active path pushing. */
@@ -1066,6 +1067,67 @@ static void test_parent_cut_promotes_backup(void **state)
 	assert_int_equal(fx.in.nbackup, 1);
 }
 
+/* Peer_0 on a 100 ms path gets offers: 85 ms is no clear gain (under a
+ * fifth), 26 ms is; the new path is built while the old one pushes. */
+static void start_replacing(void)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	pushed_from(&par, 100000, T0 + 900 * MS);
+	struct wire_path_setup near = PATH(8, SRC, 44, P0), quick = PATH(9, SRC, 45, P0);
+	near.delay_us = 85000;
+	quick.delay_us = 26000;
+	inter_on_path_setup(&fx.in, STREAM, &near, &src, 0, T0 + 950 * MS);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	assert_int_equal(fx.in.active.hops[fx.in.active.nhops - 2].id, 40);
+
+	pushed_from(&par, 100000, T0 + 1900 * MS);
+	inter_on_path_setup(&fx.in, STREAM, &quick, &src, 0, T0 + 1950 * MS);
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 45, STREAM)->m.u.path, 9, SRC, 45, P0);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	assert_true(fx.in.replacing);
+	/* Until the new path pushes, the old parent keeps our lease. */
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 3 * SEC, T0 + 3 * SEC);
+	assert_non_null(find(WIRE_RENEW, 40));
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	clear();
+}
+
+static void test_faster_backup_replaces_path(void **state)
+{
+	start_replacing();
+	struct wire_addr fast = addr(45);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 9, &fast, T0 + 3050 * MS);
+	pushed_from(&fast, 26000, T0 + 3100 * MS);
+	check_cut(40, STREAM);
+	assert_int_equal(fx.in.paths_replaced, 1);
+	assert_false(fx.in.replacing);
+	assert_int_equal(fx.in.active.hops[fx.in.active.nhops - 2].id, 45);
+	/* The 85 ms offer stays a backup: no clear gain over 26 ms either. */
+	clear();
+	pushed_from(&fast, 26000, T0 + 3950 * MS);
+	inter_tick(&fx.in, 0, REAL0 + 4 * SEC, T0 + 4 * SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+}
+
+/* The faster path never comes up: the old one is the active path again. */
+static void test_failed_replacement_keeps_old_path(void **state)
+{
+	start_replacing();
+	inter_tick(&fx.in, 0, REAL0 + 5 * SEC, T0 + 5100 * MS);
+	check_cut(45, STREAM);
+	assert_true(fx.in.have_active);
+	assert_false(fx.in.replacing);
+	assert_int_equal(fx.in.active.hops[fx.in.active.nhops - 2].id, 40);
+	assert_int_equal(fx.in.paths_replaced, 0);
+}
+
 /* A backup through the active parent is refused (its failure would take
  * both); after a silence cut the other is promoted. */
 static void test_silence_promotes_backup_avoiding_parent(void **state)
@@ -1526,6 +1588,8 @@ int main(void)
 	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
+	    T(test_faster_backup_replaces_path),
+	    T(test_failed_replacement_keeps_old_path),
 	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
 	    T(test_slow_path_cut),
