@@ -115,6 +115,7 @@ static int auth_setup(struct node *n, uint16_t stream, const uint8_t *key)
 
 static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 {
+	n->heard_rp = 1;
 	for (int i = 0; i < b->nstreams && n->have_stream && n->cfg->role == ROLE_PEER; i++)
 		if (b->streams[i].id == n->ov.stream)
 			auth_setup(n, n->ov.stream, b->streams[i].key);
@@ -426,6 +427,13 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	/* Only the rendezvous point's bootstrap comes from its own address;
 	 * anything else must come from where its claimed id is bound. */
 	int from_rp = from->ip == n->rp_ip && from->port == n->rp_port;
+	/* Before the first bootstrap a node knows no one: a stranger heard
+	 * then would bind the id it claims (the source's, say) before the
+	 * rendezvous point's list could name its owner. */
+	if (!from_rp && !n->heard_rp) {
+		n->ids.refused++;
+		return;
+	}
 	if (!from_rp && !identity_admit(&n->ids, from, mono_us()))
 		return;
 	switch (m->hdr.type) {

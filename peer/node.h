@@ -33,6 +33,7 @@ struct node {
 	struct rng rng;
 	uint64_t join_mono_us;
 	int bootstrapped;
+	int heard_rp; /* a bootstrap came: until then strangers are not heard */
 	int leaving;
 	int synthetic; /* payloads follow media_synth_fill() */
 
