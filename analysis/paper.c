@@ -406,10 +406,14 @@ static void write_table(FILE *f, const struct paper_claim *c, const struct judge
 		for (int k = 0; k < ne; k++)
 			if (!strcmp(e[k].name, c[i].experiment))
 				x = &e[k];
-		fprintf(f, "- **%s** (%s): %s\n", c[i].id, verdict_name(j[i].v),
-		        j[i].v == PV_MISSING && x && !x->loaded ? x->err
-		        : *c[i].note                            ? c[i].note
-		                                                : "no note in the claims file.");
+		/* A claim not measured has no result to explain: say what is missing. */
+		const char *why = j[i].v == PV_MISSING && x && !x->loaded ? x->err
+		                  : j[i].v == PV_MISSING
+		                      ? "the experiment has no points this test needs (a trend "
+		                        "needs two; the quick version sweeps fewer)."
+		                  : *c[i].note ? c[i].note
+		                               : "no note in the claims file.";
+		fprintf(f, "- **%s** (%s): %s\n", c[i].id, verdict_name(j[i].v), why);
 	}
 }
 
