@@ -425,7 +425,7 @@ static void write_experiment(FILE *f, const struct paper_opts *o, struct experim
 		fprintf(f, "Not measured: %s\n", x->err);
 		return;
 	}
-	fprintf(f, "%d runs with a valid emulation%s", x->n, x->invalid ? "; " : ".\n");
+	fprintf(f, "Runs with a valid emulation: %d%s", x->n, x->invalid ? "; " : ".\n");
 	if (x->invalid)
 		fprintf(f,
 		        "%d left out: their emulation was not valid (see each run's "
