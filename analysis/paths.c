@@ -118,6 +118,14 @@ static void child_del(struct child *c, int *nc, const struct path_ev *e, const s
 
 #define PATHS_MAX_CHILDREN 256
 
+static int has_child(const struct child *c, int nc, uint32_t id)
+{
+	for (int k = 0; k < nc; k++)
+		if (c[k].id == id)
+			return 1;
+	return 0;
+}
+
 static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct end *ends,
                       size_t nends, uint64_t stop_us, struct samples_set *s)
 {
@@ -139,7 +147,9 @@ static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct 
 			close_children(c, &nc, ends, nends, e->ts_us, s);
 			break;
 		case PE_CHILD_ADD:
-			if (nc < PATHS_MAX_CHILDREN)
+			/* A child that sets its path up again is logged again: one
+			 * entry, or its single child_del would leave a stale copy. */
+			if (nc < PATHS_MAX_CHILDREN && !has_child(c, nc, e->id))
 				c[nc++] = (struct child){e->id, e->ts_us};
 			break;
 		case PE_CHILD_DEL:

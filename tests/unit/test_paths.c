@@ -30,6 +30,8 @@ static void test_outlive_and_failover(void **state)
 	paths_add(&l, S(0), 0, 100, PE_START);
 	paths_add(&l, S(1), 0, 200, PE_CHILD_ADD);
 	paths_add(&l, S(2), 0, 300, PE_CHILD_ADD);
+	/* 200 sets its path up again: still one child, gone at its del. */
+	paths_add(&l, S(5), 0, 200, PE_CHILD_ADD);
 	paths_add(&l, S(13.5), 0, 200, PE_CHILD_DEL);
 	paths_add(&l, S(0.5), 1, 200, PE_START);
 	paths_add(&l, S(10), 1, 200, PE_CRASH);
