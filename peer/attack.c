@@ -32,6 +32,10 @@ struct attack {
 	uint64_t n_teacher;
 	uint64_t map_us; /* when the last buffer map came */
 	uint64_t sent, sent_bytes, from_target, from_target_bytes, witness_n, witness_bytes;
+	/* What only a partner gets: an accept, maps, segments, requests. The
+	 * attacker registers under its own id, so the target may also ask it to
+	 * be a partner or probe it as any candidate; that is no answer. */
+	uint64_t partner_msgs;
 };
 
 /* A received message's datagram length: the decoder keeps its body length. */
@@ -67,6 +71,17 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	if (from->ip == a->target.ip && from->port == a->target.port) {
 		a->from_target++;
 		a->from_target_bytes += msg_len(m);
+		switch (m->hdr.type) {
+		case WIRE_NEIGH_ACCEPT:
+		case WIRE_BUFFER_MAP:
+		case WIRE_SEG_DATA:
+		case WIRE_SEG_REQUEST:
+		case WIRE_HASH_LIST:
+			a->partner_msgs++;
+			break;
+		default:
+			break;
+		}
 	}
 	if (m->hdr.type == WIRE_BOOTSTRAP && from->ip == a->rp.ip && from->port == a->rp.port) {
 		const struct wire_bootstrap *b = &m->u.boot;
@@ -233,10 +248,11 @@ static void log_stats(struct attack *a)
 {
 	evlog_event(&a->log, "attack",
 	            "kind=%s sent=%llu sent_bytes=%llu from_target=%llu from_target_bytes=%llu "
-	            "witness=%llu witness_bytes=%llu stream=%u newest=%u",
+	            "partner_msgs=%llu witness=%llu witness_bytes=%llu stream=%u newest=%u",
 	            a->cfg->attack_kind, (unsigned long long)a->sent,
 	            (unsigned long long)a->sent_bytes, (unsigned long long)a->from_target,
-	            (unsigned long long)a->from_target_bytes, (unsigned long long)a->witness_n,
+	            (unsigned long long)a->from_target_bytes, (unsigned long long)a->partner_msgs,
+	            (unsigned long long)a->witness_n,
 	            (unsigned long long)a->witness_bytes, a->stream, a->newest);
 	evlog_flush(&a->log);
 }
