@@ -380,12 +380,48 @@ static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_r
 	}
 }
 
+/* Could this node take `from`, the probe's last hop, as its push child on
+ * the path the probe would trace? The path set-up asks exactly that of
+ * every hop (inter_on_path_setup), and a hop that would refuse it makes
+ * the whole trace worthless: the peer would build the path, be refused,
+ * and wait a probe period for the next. The paper leaves open when key
+ * node admission is consulted; here it is also at trace time, read-only
+ * (no arrival counted, no slot taken), so a trace goes only through nodes
+ * with room, and a full node does not spread the flood. */
+static int could_take(const struct inter *in, const struct wire_probe *p,
+                      const struct wire_addr *from, int have_stream)
+{
+	int partners = in->io.partners ? in->io.partners(in->io.ctx) : 0;
+	int room = inter_conns_free(in, partners) > 0;
+	if (p->source_id == in->source_id && in->stream) {
+		if (!have_stream || (in->have_active && on_path(&in->active, from->id)))
+			return 0; /* nothing to push yet, or it is upstream of us */
+		return find_child(in->child, in->nchild, from->id) >= 0 ||
+		       (room && keynode_has_room(&in->kn, KEYNODE_WATCH));
+	}
+	for (int r = 0; r < in->nrelay; r++) {
+		const struct relay *rl = &in->relay[r];
+		if (rl->up[0].id != p->source_id)
+			continue;
+		if (!rl->active || rl->parent.id == from->id)
+			return 0;
+		return find_child(rl->child, rl->nchild, from->id) >= 0 ||
+		       (room && keynode_has_room(&in->kn, KEYNODE_RELAY));
+	}
+	return !in->own_only && in->nrelay < INTER_MAX_RELAYS && room &&
+	       keynode_has_room(&in->kn, KEYNODE_RELAY);
+}
+
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
-                    uint64_t now_real_us, uint64_t now_us)
+                    int have_stream, uint64_t now_real_us, uint64_t now_us)
 {
 	if (!in->enabled || p->peer0.id == in->self.id || in_trace(p, in->self.id) ||
 	    p->nhops >= WIRE_MAX_HOPS - 1)
 		return;
+	if (!could_take(in, p, from, have_stream || in->is_source)) {
+		in->probes_declined++;
+		return;
+	}
 	struct wire_probe q = *p;
 	q.hops[q.nhops++] = (struct wire_hop){in->self, now_real_us};
 	if (in->is_source && in->source_id == p->source_id) {

@@ -162,6 +162,8 @@ struct inter {
 	int probe_now;  /* the active path failed: trace without waiting */
 	struct adl adl; /* the optimization index: how often to probe */
 	uint64_t probes_sent, paths_built, paths_cut;
+	/* Probes not forwarded: this node could not have taken the child. */
+	uint64_t probes_declined;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
 	 * trace costs O(peers) messages instead of j^TTL. The first copy to
@@ -226,8 +228,11 @@ int inter_conns_free(const struct inter *in, int partners);
 int inter_slots_used(const struct inter *in);
 int inter_children(const struct inter *in);
 
+/* A probe came from `from`. have_stream: as for inter_on_path_setup (the
+ * node plays the own stream and could push it). A node forwards a probe
+ * only when it could take `from` as its push child on the traced path. */
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
-                    uint64_t now_real_us, uint64_t now_us);
+                    int have_stream, uint64_t now_real_us, uint64_t now_us);
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                          const struct wire_addr *from, int have_stream, uint64_t now_us);
 void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,

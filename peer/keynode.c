@@ -136,13 +136,20 @@ int keynode_admit(struct keynode *kn, int cls, uint64_t now_us)
 		kn->window_start_us = now_us;
 		reallocate(kn);
 	}
-	int total_used = 0;
-	for (int j = 0; j < KEYNODE_CLASSES; j++)
-		total_used += kn->used[j];
-	if (total_used >= kn->n || kn->used[cls] >= kn->alloc[cls])
+	if (!keynode_has_room(kn, cls))
 		return 0;
 	kn->used[cls]++;
 	return 1;
+}
+
+int keynode_has_room(const struct keynode *kn, int cls)
+{
+	if (cls < 0 || cls >= KEYNODE_CLASSES)
+		return 0;
+	int total_used = 0;
+	for (int j = 0; j < KEYNODE_CLASSES; j++)
+		total_used += kn->used[j];
+	return total_used < kn->n && kn->used[cls] < kn->alloc[cls];
 }
 
 void keynode_release(struct keynode *kn, int cls)

@@ -51,5 +51,8 @@ void keynode_init(struct keynode *kn, int n, double mu, int k);
 /* A request of class cls arrived; 1 admitted (a connection taken), 0 refused. */
 int keynode_admit(struct keynode *kn, int cls, uint64_t now_us);
 void keynode_release(struct keynode *kn, int cls);
+/* Would a request of class cls be admitted now? Counts no arrival: for a
+ * node asking itself whether to offer a slot, not for a request. */
+int keynode_has_room(const struct keynode *kn, int cls);
 
 #endif

@@ -472,7 +472,9 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		on_hash_req(n, m, from);
 		break;
 	case WIRE_PROBE:
-		inter_on_probe(&n->inter, &m->u.probe, from, real_us(), mono_us());
+		inter_on_probe(&n->inter, &m->u.probe, from,
+		               n->cfg->role == ROLE_SOURCE || n->ov.buf.playing, real_us(),
+		               mono_us());
 		break;
 	case WIRE_PATH_SETUP:
 		inter_on_path_setup(&n->inter, m->hdr.stream, &m->u.path, from,
@@ -880,11 +882,12 @@ static void log_totals(struct node *n)
 	const struct inter *in = &n->inter;
 	const struct buffer_stats *st = &n->ov.buf.st;
 	evlog_event(&n->log, "inter",
-	            "probes=%llu paths_built=%llu paths_cut=%llu paths_replaced=%llu children=%d "
-	            "relays=%d leases_expired=%llu",
-	            (unsigned long long)in->probes_sent, (unsigned long long)in->paths_built,
-	            (unsigned long long)in->paths_cut, (unsigned long long)in->paths_replaced,
-	            in->nchild, in->nrelay, (unsigned long long)in->leases_expired);
+	            "probes=%llu probes_declined=%llu paths_built=%llu paths_cut=%llu "
+	            "paths_replaced=%llu children=%d relays=%d leases_expired=%llu",
+	            (unsigned long long)in->probes_sent, (unsigned long long)in->probes_declined,
+	            (unsigned long long)in->paths_built, (unsigned long long)in->paths_cut,
+	            (unsigned long long)in->paths_replaced, in->nchild, in->nrelay,
+	            (unsigned long long)in->leases_expired);
 	/* What the sequence window and the clock check turned away. */
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
 	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,

@@ -397,17 +397,17 @@ static void test_probe_forwarded_once(void **state)
 	NEIGHBOURS(40, 41, 42, 43);
 	struct wire_probe p = PROBE(7, 5, 0, 30);
 	struct wire_addr from = addr(30);
-	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	/* A later copy of the same probe, by another way, goes no further. */
 	clear();
 	struct wire_probe q = PROBE(7, 5, 0, 31);
 	struct wire_addr from2 = addr(31);
-	inter_on_probe(&fx.in, &q, &from2, REAL0 + 30 * MS, T0);
+	inter_on_probe(&fx.in, &q, &from2, 1, REAL0 + 30 * MS, T0);
 	assert_int_equal(fx.nout, 0);
 	/* Another probe of the same peer does. */
 	struct wire_probe r = PROBE(8, 5, 0, 31);
-	inter_on_probe(&fx.in, &r, &from2, REAL0 + 30 * MS, T0);
+	inter_on_probe(&fx.in, &r, &from2, 1, REAL0 + 30 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
@@ -422,7 +422,7 @@ static void test_probe_forwarded(void **state)
 		struct wire_probe p = PROBE(7, 5, 0, 30);
 		p.seq = 100 + (uint32_t)round; /* each probe is forwarded once */
 		struct wire_addr from = addr(30);
-		inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 		assert_int_equal(fx.nout, INTER_PROBE_J);
 		for (int i = 0; i < fx.nout; i++) {
 			const struct sent *s = &fx.out[i];
@@ -454,15 +454,80 @@ static void test_probe_forwarded(void **state)
 	NEIGHBOURS(P0, 30, 40);
 	struct wire_probe p = PROBE(8, 5, 0, 30);
 	struct wire_addr from = addr(30);
-	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 1);
 	assert_non_null(find(WIRE_PROBE, 40));
 
 	clear();
 	NEIGHBOURS(P0, 30);
 	p.seq = 9;
-	inter_on_probe(&fx.in, &p, &from, REAL0 + 25 * MS, T0);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 0);
+}
+
+/* A node forwards a trace only where the path set-up it leads to would be
+ * admitted: it could take the probe's last hop as its push child. */
+static void test_probe_needs_room(void **state)
+{
+	start(20, 1, 0); /* watches STREAM, 10 connections */
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_addr from = addr(30);
+	uint32_t seq = 1;
+	struct wire_probe p = PROBE(seq, 5, 0, 30);
+	/* Every connection serves a pull partner: no room for a child. */
+	fx.partners = 10;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.probes_declined, 1);
+	/* One connection free: forwarded. */
+	fx.partners = 9;
+	p.seq = ++seq;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	/* Not playing yet: it could push nothing. */
+	clear();
+	p.seq = ++seq;
+	inter_on_probe(&fx.in, &p, &from, 0, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	/* Full, but 30 is already its push child: no new slot needed. */
+	fx.partners = 0;
+	ask(20, 30, 90, 1, T0);
+	assert_int_equal(fx.in.nchild, 1);
+	fx.partners = 10;
+	clear();
+	p.seq = ++seq;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+
+	/* Another stream's trace, at a node that relays none (anysee-intra). */
+	fx.partners = 0;
+	fx.in.own_only = 1;
+	clear();
+	p.seq = ++seq;
+	p.source_id = 77;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	fx.in.own_only = 0;
+	p.seq = ++seq;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+}
+
+/* A full source keeps no trace: it could not push to the path's first hop. */
+static void test_full_source_offers_nothing(void **state)
+{
+	start(SRC, 1, 1);
+	fx.partners = 10;
+	struct wire_probe p = PROBE(7, 6, 0, 20);
+	struct wire_addr from = addr(20);
+	inter_on_probe(&fx.in, &p, &from, 1, p.ts0_us + 30 * MS, T0);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	fx.partners = 9;
+	p.seq = 8;
+	inter_on_probe(&fx.in, &p, &from, 1, p.ts0_us + 30 * MS, T0 + SEC);
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 1);
 }
 
 static int forwards(const struct wire_probe *p, uint64_t now_real)
@@ -473,7 +538,7 @@ static int forwards(const struct wire_probe *p, uint64_t now_real)
 	struct wire_probe q = *p;
 	q.seq = fresh++;
 	struct wire_addr from = q.nhops ? q.hops[q.nhops - 1].addr : q.peer0;
-	inter_on_probe(&fx.in, &q, &from, now_real, T0);
+	inter_on_probe(&fx.in, &q, &from, 1, now_real, T0);
 	return count(WIRE_PROBE);
 }
 
@@ -533,7 +598,7 @@ static void test_probe_loops_ignored(void **state)
 static void deliver_to_source(struct wire_probe *p, uint64_t delay_us)
 {
 	struct wire_addr from = p->hops[p->nhops - 1].addr;
-	inter_on_probe(&fx.in, p, &from, p->ts0_us + delay_us, T0 + delay_us);
+	inter_on_probe(&fx.in, p, &from, 1, p->ts0_us + delay_us, T0 + delay_us);
 }
 
 static void test_source_offers_fastest(void **state)
@@ -1548,6 +1613,8 @@ int main(void)
 	    T(test_no_probe_with_backup),
 	    T(test_no_probe_without_last_delay),
 	    T(test_probe_forwarded_once),
+	    T(test_probe_needs_room),
+	    T(test_full_source_offers_nothing),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
 	    T(test_probe_stops_at_ttl),
