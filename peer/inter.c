@@ -5,6 +5,12 @@
 
 #define PROBE_TTL 7
 #define PROBE_INTERVAL_US 5000000u
+/* A peer whose push path failed and that has no other traces again after
+ * 1 s, then 2, 4, ... up to the ADL's period, until a path pushes: the
+ * paper drives the optimization frequency by delay feedback, and a peer
+ * left with pull only is the strongest such signal. Each trace finds a
+ * path only through nodes with room (could_take), so one may find none. */
+#define PROBE_RETRY_MIN_US 1000000u
 #define COLLECT_US 300000u /* the source waits this long for more traces */
 #define SETUP_TIMEOUT_US 3000000u
 /* An active path that pushed nothing for eight segment intervals, and at
@@ -278,8 +284,14 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 		in->active_rx_us = now_us;
 		return;
 	}
-	/* Without a backup left, trace at once rather than at the next period. */
+	/* A trace bounded by the lost path's delay would find nothing: the
+	 * paths left are all slower, or that one would not have been active. */
+	if (in->io.path_lost)
+		in->io.path_lost(in->io.ctx);
+	/* Without a backup left, trace at once rather than at the next period,
+	 * and again soon if that finds nothing. */
 	in->probe_now = 1;
+	in->retry_us = PROBE_RETRY_MIN_US;
 }
 
 static uint64_t path_silent_us(const struct inter *in)
@@ -313,6 +325,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 	}
 	if (!in->active_up) {
 		in->active_up = 1;
+		in->retry_us = 0;
 		evlog_event(in->log, LOGEV_PATH_UP, LOGK_PARENT "=%u " LOGK_HOPS "=%u", parent->id,
 		            in->active.nhops - 1);
 	}
@@ -758,10 +771,15 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 /* Probing waits for a LastDelay: without one a trace has no bound. */
 static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
+	uint64_t interval = adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US);
+	int retrying = in->retry_us && !in->have_active;
+	if (retrying && in->retry_us < interval)
+		interval = in->retry_us;
 	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
-	    (!in->probe_now &&
-	     now_us - in->last_probe_us < adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US)))
+	    (!in->probe_now && now_us - in->last_probe_us < interval))
 		return;
+	if (retrying && !in->probe_now)
+		in->retry_us *= 2;
 	in->probe_now = 0;
 	struct wire_probe p = {
 	    .seq = in->next_seq++,

@@ -64,6 +64,9 @@ struct inter_io {
 	 * 0, or -1 when the stream is unknown. NULL: media is not signed, and
 	 * relays forward it unchecked. */
 	int (*stream_key)(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN]);
+	/* The active path failed: the LastDelay it set is gone with it, and
+	 * the node's estimate must restart from the paths it still has. */
+	void (*path_lost)(void *ctx);
 };
 
 struct push_child {
@@ -159,8 +162,9 @@ struct inter {
 	int nbackup;
 	uint32_t next_seq;
 	uint64_t last_probe_us;
-	int probe_now;  /* the active path failed: trace without waiting */
-	struct adl adl; /* the optimization index: how often to probe */
+	int probe_now;     /* the active path failed: trace without waiting */
+	uint64_t retry_us; /* since then, until a path pushes: the next gap */
+	struct adl adl;    /* the optimization index: how often to probe */
 	uint64_t probes_sent, paths_built, paths_cut;
 	/* Probes not forwarded: this node could not have taken the child. */
 	uint64_t probes_declined;

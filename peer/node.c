@@ -754,6 +754,11 @@ static int io_partners(void *ctx)
 	return ((struct node *)ctx)->ov.np;
 }
 
+static void io_path_lost(void *ctx)
+{
+	overlay_forget_delay(&((struct node *)ctx)->ov);
+}
+
 /* A mesh neighbour went silent: gone, for the inter-overlay paths too. */
 static void io_lost(void *ctx, uint32_t id)
 {
@@ -815,8 +820,9 @@ static int node_open(struct node *n, struct config *cfg)
 		err_msg("make the source's signing key: %s", e);
 		return -1;
 	}
-	struct inter_io iio = {n, io_send, io_neighbours, io_partners,
-	                       cfg->no_auth ? NULL : io_stream_key};
+	struct inter_io iio = {
+	    n,           io_send, io_neighbours, io_partners, cfg->no_auth ? NULL : io_stream_key,
+	    io_path_lost};
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;

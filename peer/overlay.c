@@ -120,6 +120,11 @@ uint32_t overlay_last_delay(const struct overlay *o, uint64_t now_real_us)
 	return best;
 }
 
+void overlay_forget_delay(struct overlay *o)
+{
+	memset(o->delay_sec, 0, sizeof(o->delay_sec));
+}
+
 /* Where the stream stands for this node: the next segment due when
  * playing (it moves with the clock even when nothing arrives), else the
  * newest held. 0 when nothing is held yet. */

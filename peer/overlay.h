@@ -18,9 +18,12 @@
 /* LastDelay is the minimum over the last OVERLAY_DELAY_WINDOW seconds (one
  * bucket a second). The paper defines it as the minimum over the paths a
  * peer has; the paths it has now are those that delivered lately: a silent
- * push path is cut after 3 s and a silent partner after 6 s, so every path
- * still in use delivered within 10 s, and one gone longer ago no longer
- * bounds the probes (an all-time minimum never rises after churn). */
+ * partner is dropped after 6 s, so every path still in use delivered
+ * within 10 s, and one gone longer ago no longer bounds the probes (an
+ * all-time minimum never rises after churn). The push path, the fastest,
+ * is cut within a second of silence, and the window is forgotten then
+ * (overlay_forget_delay): a trace bounded by the lost path's delay would
+ * find nothing. */
 #define OVERLAY_DELAY_WINDOW 10
 
 struct partner {
@@ -77,6 +80,9 @@ void overlay_note_delay(struct overlay *o, uint64_t origin_us, uint64_t now_real
 /* LastDelay: the minimum source-to-end delay over the paths of the last
  * OVERLAY_DELAY_WINDOW seconds; 0 when none delivered in that time. */
 uint32_t overlay_last_delay(const struct overlay *o, uint64_t now_real_us);
+/* Forget LastDelay's window: the path that set it failed. Until a path
+ * delivers again LastDelay is 0, and probing waits for it. */
+void overlay_forget_delay(struct overlay *o);
 
 /* A partner's buffer map, taken unless it lies outside the sequence
  * window: its newest offer more than a buffer's length from the newest

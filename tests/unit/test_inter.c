@@ -36,6 +36,7 @@ static struct fx {
 	struct wire_addr nb[32];
 	int nnb;
 	int partners; /* pull partners the node serves */
+	int lost;     /* path_lost calls */
 } fx;
 
 static struct wire_addr addr(uint32_t id)
@@ -63,6 +64,11 @@ static int fake_partners(void *ctx)
 	return ((struct fx *)ctx)->partners;
 }
 
+static void fake_path_lost(void *ctx)
+{
+	((struct fx *)ctx)->lost++;
+}
+
 static int setup(void **state)
 {
 	memset(&fx, 0, sizeof(fx));
@@ -80,7 +86,7 @@ static int teardown(void **state)
  * 9 push slots. */
 static void start(uint32_t id, int enabled, int is_source)
 {
-	struct inter_io io = {&fx, fake_send, fake_neighbours, fake_partners, NULL};
+	struct inter_io io = {&fx, fake_send, fake_neighbours, fake_partners, NULL, fake_path_lost};
 	struct wire_addr self = addr(id);
 	inter_init(&fx.in, &self, &fx.log, &io, &fx.rng, enabled, 3000000);
 	inter_set_stream(&fx.in, STREAM, SRC, 300000, is_source);
@@ -1191,6 +1197,8 @@ static void test_failed_replacement_keeps_old_path(void **state)
 	assert_false(fx.in.replacing);
 	assert_int_equal(fx.in.active.hops[fx.in.active.nhops - 2].id, 40);
 	assert_int_equal(fx.in.paths_replaced, 0);
+	/* The path that set LastDelay still pushes. */
+	assert_int_equal(fx.lost, 0);
 }
 
 /* A backup through the active parent is refused (its failure would take
@@ -1273,11 +1281,23 @@ static void test_silent_path_cut(void **state)
 	check_cut(40, STREAM);
 	assert_false(fx.in.have_active);
 	assert_int_equal(fx.in.paths_cut, 1);
+	/* The LastDelay the path set goes with it. */
+	assert_int_equal(fx.lost, 1);
 	/* ...yet with no backup left, the next check traces again at once,
 	 * not 5 s after the last. */
 	clear();
 	inter_watch(&fx.in, 20000, REAL0 + t - T0, last + 600 * MS);
 	assert_int_equal(count(WIRE_PROBE) > 0, 1);
+	/* While nothing pushes, it traces again after 1 s, then 2 s, 4 s. */
+	uint64_t sent = fx.in.probes_sent, at = last + 600 * MS;
+	uint64_t gaps[] = {1 * SEC, 2 * SEC, 4 * SEC};
+	for (int g = 0; g < 3; g++) {
+		inter_watch(&fx.in, 20000, REAL0 + t - T0, at + gaps[g] - 1);
+		assert_int_equal(fx.in.probes_sent, sent);
+		at += gaps[g];
+		inter_watch(&fx.in, 20000, REAL0 + t - T0, at);
+		assert_int_equal(fx.in.probes_sent, ++sent);
+	}
 }
 
 /* At a low rate a gap of half a second is normal: the limit is eight

@@ -206,6 +206,11 @@ static void test_last_delay_minimum(void **state)
 	assert_int_equal(overlay_last_delay(o, REAL + 2000), 300000);
 	arrived(o, SEC, 200000);
 	assert_int_equal(overlay_last_delay(o, REAL + SEC), 200000);
+	/* The path that set it failed: only what comes after counts. */
+	overlay_forget_delay(o);
+	assert_int_equal(overlay_last_delay(o, REAL + SEC), 0);
+	arrived(o, SEC + 1000, 450000);
+	assert_int_equal(overlay_last_delay(o, REAL + SEC + 1000), 450000);
 }
 
 /* A segment stamped after its arrival says nothing about a path: it is
