@@ -22,7 +22,15 @@
 #define PATH_SILENT_MIN_US 500000u
 #define PATH_SILENT_SEGMENTS 8
 #define RELAY_SILENT_US 5000000u
-#define BACKUP_WANTED 1 /* delta_b: backup paths kept for the watched stream */
+/* delta_b, the backup paths kept: eq. 2 asks their rates to sum to p
+ * times the active rate, and with p = 1 (the paper's) and one active path
+ * that is one backup, presumed to carry the whole rate until it pushes. */
+#define BACKUP_WANTED 1
+/* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
+ * segments for 3 ticks, measured over at least 8 segments a tick. */
+#define SHORT_SHARE 0.9
+#define SHORT_TICKS 3
+#define SHORT_MIN_SEGMENTS 8
 #define MU_D_US 25000000u
 /* A parent whose path failed is avoided this long: a trace that went
  * through it before it failed can still come back as an offer (the source
@@ -305,11 +313,21 @@ static uint64_t path_silent_us(const struct inter *in)
 void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
                           const struct wire_seg_data *sd, uint32_t delay_us, uint64_t now_us)
 {
+	if (!in->have_newest || seq_lt(in->newest_seen, sd->seq)) {
+		in->newest_seen = sd->seq;
+		if (!in->have_newest)
+			in->window_seq = sd->seq;
+		in->have_newest = 1;
+	}
 	if (!in->have_active || in->active.nhops < 2)
 		return;
 	const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
 	if (from->id != parent->id || !(sd->flags & WIRE_SEG_PUSHED))
 		return;
+	/* A parent pushes each segment once, as it gets it: one that pulls
+	 * pushes out of order or behind the live edge, and each counts to the
+	 * path's rate (how far behind is its delay, judged apart). */
+	in->window_pushed++;
 	if (in->active_rx_us && !seq_lt(in->active_seq, sd->seq))
 		return;
 	in->active_seq = sd->seq;
@@ -492,6 +510,7 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 	in->active_up = in->active_ok = 0;
 	in->active_since_us = now_us;
 	in->active_rx_us = 0;
+	in->short_ticks = in->window_full = 0;
 	struct wire_path_setup ps = {.seq = p->seq, .delay_us = p->delay_us, .nhops = p->nhops};
 	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
 	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
@@ -881,6 +900,17 @@ static void renew_leases(struct inter *in)
 		            in->stream, in->prev_active.seq, 0);
 }
 
+/* Make before break: backup b becomes the active path; the one it
+ * replaces keeps pushing until b does (inter_on_own_segment). */
+static void replace_active(struct inter *in, int b, uint64_t now_us)
+{
+	struct inter_path p = in->backup[b];
+	in->backup[b] = in->backup[--in->nbackup];
+	in->prev_active = in->active;
+	in->replacing = 1;
+	build_active(in, &p, now_us);
+}
+
 /* The optimization the paper is named for: a usable backup clearly faster
  * than what the active path delivered in the last tick replaces it, make
  * before break. */
@@ -898,14 +928,47 @@ static void take_faster_backup(struct inter *in, uint64_t now_us)
 		gain = REPLACE_GAIN_MIN_US;
 	if ((uint64_t)in->backup[b].delay_us + gain > measured)
 		return;
-	struct inter_path p = in->backup[b];
-	in->backup[b] = in->backup[--in->nbackup];
 	evlog_event(in->log, "path_faster", "parent=%u delay_us=%u new_parent=%u new_delay_us=%u",
-	            in->active.hops[in->active.nhops - 2].id, measured, p.hops[p.nhops - 2].id,
-	            p.delay_us);
-	in->prev_active = in->active;
-	in->replacing = 1;
-	build_active(in, &p, now_us);
+	            in->active.hops[in->active.nhops - 2].id, measured,
+	            in->backup[b].hops[in->backup[b].nhops - 2].id, in->backup[b].delay_us);
+	replace_active(in, b, now_us);
+}
+
+/* Eq. 1: the active paths carry at least rate(S). A path's rate is the
+ * share of the stream's new segments it pushed in a tick, times rate(S):
+ * counted in segments, it holds for any stream rate and for media whose
+ * rate varies. The paper activates a better path when the active rate
+ * falls short; here a path short by more than a tenth for SHORT_TICKS
+ * ticks in a row (a loss burst is not a shortfall) is replaced by the
+ * best backup, make before break, or a trace goes out for one. One active
+ * path at a time: admission (keynode.h) gives every hop a whole upload
+ * connection per child, so a path short of the rate is a congested or
+ * lossy one, and the paper's answer to that is a better path, not a
+ * second half-rate one. */
+static void check_path_rate(struct inter *in, uint64_t now_us)
+{
+	uint32_t advance = in->newest_seen - in->window_seq;
+	uint32_t pushed = in->window_pushed;
+	int measured = in->active_up && in->window_full && advance >= SHORT_MIN_SEGMENTS;
+	in->window_seq = in->newest_seen;
+	in->window_pushed = 0;
+	in->window_full = in->active_up;
+	if (!measured)
+		return;
+	in->active_share = pushed >= advance ? 1.0 : (double)pushed / advance;
+	in->short_ticks = in->active_share < SHORT_SHARE ? in->short_ticks + 1 : 0;
+	if (in->short_ticks < SHORT_TICKS || in->replacing)
+		return;
+	in->short_ticks = 0;
+	in->paths_short++;
+	evlog_event(in->log, "path_short", "parent=%u share=%.3f rate_bps=%llu",
+	            in->active.hops[in->active.nhops - 2].id, in->active_share,
+	            (unsigned long long)(in->active_share * (double)in->rate_bps));
+	int b = best_backup(in, now_us);
+	if (b >= 0)
+		replace_active(in, b, now_us);
+	else
+		in->probe_now = 1;
 }
 
 void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
@@ -974,6 +1037,7 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 	if (in->have_active && !in->active_rx_us && now_us - in->active_since_us > SETUP_TIMEOUT_US)
 		path_failed(in, "setup timeout", 1, now_us);
 	take_faster_backup(in, now_us);
+	check_path_rate(in, now_us);
 	inter_watch(in, last_delay_us, now_real_us, now_us);
 }
 

@@ -155,6 +155,13 @@ struct inter {
 	int replacing;
 	struct inter_path prev_active;
 	uint64_t paths_replaced;
+	/* Eq. 1, the active path's rate: its share of the stream's new
+	 * segments (newest_seen advanced from window_seq) it pushed in the
+	 * last tick (window_pushed), and the ticks in a row it fell short. */
+	uint32_t newest_seen, window_seq, window_pushed;
+	int have_newest, window_full, short_ticks;
+	double active_share;
+	uint64_t paths_short;
 	struct inter_failed failed[INTER_MAX_FAILED];
 	int failed_next;
 	uint64_t leases_expired;

@@ -338,6 +338,8 @@ static void on_seg_data(struct node *n, const struct wire_msg *m, const struct w
 		hold_segment(n, sd, from);
 	else
 		n->seg_corrupt++;
+	if (v == AUTH_BAD)
+		return; /* says nothing of a path, but that its sender forges */
 	uint64_t now = real_us();
 	uint32_t delay = now > sd->origin_us ? (uint32_t)(now - sd->origin_us) : 0;
 	inter_on_own_segment(&n->inter, from, sd, delay, mono_us());
@@ -887,13 +889,14 @@ static void log_totals(struct node *n)
 {
 	const struct inter *in = &n->inter;
 	const struct buffer_stats *st = &n->ov.buf.st;
-	evlog_event(&n->log, "inter",
-	            "probes=%llu probes_declined=%llu paths_built=%llu paths_cut=%llu "
-	            "paths_replaced=%llu children=%d relays=%d leases_expired=%llu",
-	            (unsigned long long)in->probes_sent, (unsigned long long)in->probes_declined,
-	            (unsigned long long)in->paths_built, (unsigned long long)in->paths_cut,
-	            (unsigned long long)in->paths_replaced, in->nchild, in->nrelay,
-	            (unsigned long long)in->leases_expired);
+	evlog_event(
+	    &n->log, "inter",
+	    "probes=%llu probes_declined=%llu paths_built=%llu paths_cut=%llu "
+	    "paths_replaced=%llu paths_short=%llu children=%d relays=%d leases_expired=%llu",
+	    (unsigned long long)in->probes_sent, (unsigned long long)in->probes_declined,
+	    (unsigned long long)in->paths_built, (unsigned long long)in->paths_cut,
+	    (unsigned long long)in->paths_replaced, (unsigned long long)in->paths_short, in->nchild,
+	    in->nrelay, (unsigned long long)in->leases_expired);
 	/* What the sequence window and the clock check turned away. */
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
 	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,

@@ -1201,6 +1201,73 @@ static void test_failed_replacement_keeps_old_path(void **state)
 	assert_int_equal(fx.lost, 0);
 }
 
+/* One tick of the stream at 28 segments a second: the parent pushes
+ * every `every`-th segment and a partner delivers the others by pull.
+ * Then the tick at t. */
+static void stream_tick(const struct wire_addr *parent, int every, uint64_t t)
+{
+	static uint32_t seq = 5000;
+	struct wire_addr partner = addr(90);
+	for (int i = 0; i < 28; i++) {
+		struct wire_seg_data sd = seg(++seq, 2);
+		sd.flags = i % every == 0 ? WIRE_SEG_PUSHED : 0;
+		inter_on_own_segment(&fx.in, i % every == 0 ? parent : &partner, &sd, 30000,
+		                     t - SEC + (uint64_t)i * 35 * MS);
+	}
+	inter_tick(&fx.in, 30000, REAL0 + t - T0, t);
+}
+
+/* Eq. 1: a path that pushes only half the stream for three ticks in a row
+ * is short of rate(S), and the best backup replaces it, make before break
+ * (here one not faster than it: the rate decides, not the delay). */
+static void test_short_path_replaced(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40), src = addr(SRC);
+	struct wire_path_setup spare = PATH(8, SRC, 44, P0);
+	spare.delay_us = 90000;
+	inter_on_path_setup(&fx.in, STREAM, &spare, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 1);
+	/* The first tick's window was partial; then two short ones. */
+	for (int k = 1; k <= 3; k++) {
+		clear();
+		stream_tick(&par, 2, T0 + (uint64_t)k * SEC);
+		assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	}
+	assert_true(fx.in.active_share > 0.45 && fx.in.active_share < 0.55);
+	clear();
+	stream_tick(&par, 2, T0 + 4 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 44, STREAM)->m.u.path, 8, SRC, 44, P0);
+	assert_int_equal(fx.in.paths_short, 1);
+	assert_true(fx.in.replacing);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+}
+
+/* A path that pushes the whole stream is never short; one short of it
+ * with no backup traces for one at once. */
+static void test_full_path_not_short(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(41, 42, 43);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40);
+	for (int k = 1; k <= 10; k++)
+		stream_tick(&par, 1, T0 + (uint64_t)k * SEC);
+	assert_int_equal(fx.in.paths_short, 0);
+	assert_true(fx.in.active_share > 0.99);
+	/* Probes of the period went out at 1, 6 and 11.5 s; the next is due
+	 * at 16.5 s, but three short ticks bring it forward to 13.5 s. */
+	for (int k = 11; k <= 12; k++)
+		stream_tick(&par, 3, T0 + (uint64_t)k * SEC + 500 * MS);
+	uint64_t before = fx.in.probes_sent;
+	clear();
+	stream_tick(&par, 3, T0 + 13 * SEC + 500 * MS);
+	assert_int_equal(fx.in.paths_short, 1);
+	assert_int_equal(fx.in.probes_sent, before + 1);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+}
+
 /* A backup through the active parent is refused (its failure would take
  * both); after a silence cut the other is promoted. */
 static void test_silence_promotes_backup_avoiding_parent(void **state)
@@ -1677,6 +1744,8 @@ int main(void)
 	    T(test_silent_path_cut),
 	    T(test_faster_backup_replaces_path),
 	    T(test_failed_replacement_keeps_old_path),
+	    T(test_short_path_replaced),
+	    T(test_full_path_not_short),
 	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
 	    T(test_slow_path_cut),
