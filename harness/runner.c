@@ -317,6 +317,33 @@ static int start_host(struct runner *r, int i, char *err, size_t errlen)
 	return 0;
 }
 
+/* The peer's log as flushed so far (once a second): the parent of its
+ * last path_up, unless a path_cut came after. Ids are host index + 1. */
+static int push_parent_action(void *arg, int i)
+{
+	struct runner *r = arg;
+	char path[1200];
+	if (rundir_host_path(path, sizeof(path), r->dir, r->s->h[i].name, EVLOG_FILE))
+		return -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[1024];
+	uint64_t parent = 0;
+	struct evlog_line e;
+	while (fgets(line, sizeof(line), f)) {
+		if (evlog_parse(line, &e))
+			continue;
+		if (!strcmp(e.event, LOGEV_PATH_UP) && evlog_get_u64(&e, LOGK_PARENT, &parent))
+			parent = 0;
+		else if (!strcmp(e.event, LOGEV_PATH_CUT))
+			parent = 0;
+	}
+	fclose(f);
+	int p = (int)parent - 1;
+	return parent && p < r->s->nh && r->st[p] == H_RUNNING ? p : -1;
+}
+
 static int host_action(void *arg, int i, enum event_kind kind, char *err, size_t errlen)
 {
 	struct runner *r = arg;
@@ -833,8 +860,11 @@ static void write_emulation(struct runner *r)
  * scenario error. */
 static int run_loop(struct runner *r, char *err, size_t errlen)
 {
-	r->hooks = (struct scenario_hooks){
-	    .ctx = r, .host = host_action, .link = link_action, .partition = partition_action};
+	r->hooks = (struct scenario_hooks){.ctx = r,
+	                                   .host = host_action,
+	                                   .link = link_action,
+	                                   .partition = partition_action,
+	                                   .push_parent = push_parent_action};
 	r->t0 = mono_us();
 	hlog(r, "run starts, duration %.3f s", r->s->duration);
 	loop_add_timer(r->loop, 0, events_timer, r);

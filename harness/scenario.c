@@ -862,6 +862,23 @@ static int l_heal(lua_State *L)
 	return l_partition(L);
 }
 
+/* h:push_parent(): the host h's push path comes from, or nil (none yet,
+ * pull only, or the parent is not running). For experiments that crash a
+ * parent on purpose. */
+static int m_push_parent(lua_State *L)
+{
+	const struct scenario_hooks *hk = get_hooks(L);
+	int i = handle_index(L, 1);
+	if (!hk)
+		serr(L, "push_parent: runs only inside at()/every() callbacks");
+	int p = hk->push_parent ? hk->push_parent(hk->ctx, i) : -1;
+	if (p < 0)
+		lua_pushnil(L);
+	else
+		push_handle(L, p);
+	return 1;
+}
+
 static int m_start(lua_State *L)
 {
 	return act(L, EV_START);
@@ -1116,6 +1133,7 @@ static int open_state(struct scenario *s, char *err, size_t errlen)
 	                                   {"leave", m_leave},
 	                                   {"crash", m_crash},
 	                                   {"set_link", m_set_link},
+	                                   {"push_parent", m_push_parent},
 	                                   {NULL, NULL}};
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "__index");

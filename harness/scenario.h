@@ -113,6 +113,9 @@ struct scenario_hooks {
 	int (*host)(void *ctx, int host, enum event_kind kind, char *err, size_t errlen);
 	int (*link)(void *ctx, int host, const struct link_change *c, char *err, size_t errlen);
 	int (*partition)(void *ctx, const uint32_t *label, char *err, size_t errlen);
+	/* The running host whose push the host's active path receives (its
+	 * log's last path_up not cut since), or -1. */
+	int (*push_parent)(void *ctx, int host);
 };
 
 /* How a scenario is loaded. */

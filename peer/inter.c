@@ -367,14 +367,14 @@ static int in_trace(const struct wire_probe *p, uint32_t id)
 	return 0;
 }
 
-static void forward_probe(struct inter *in, const struct wire_probe *p)
+/* To j random neighbours not already on the trace, nor `avoid` (0: none). */
+static void forward_probe(struct inter *in, const struct wire_probe *p, uint32_t avoid)
 {
 	struct wire_addr nb[32];
 	int n = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
-	/* j random neighbours not already on the trace. */
 	for (int sent = 0, tries = 0; sent < INTER_PROBE_J && n > 0 && tries < 4 * n; tries++) {
 		int k = (int)rng_below(in->rng, (uint64_t)n);
-		if (in_trace(p, nb[k].id)) {
+		if (in_trace(p, nb[k].id) || nb[k].id == avoid) {
 			nb[k] = nb[--n];
 			continue;
 		}
@@ -470,7 +470,7 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
 		return;
 	q.ttl--;
-	forward_probe(in, &q);
+	forward_probe(in, &q, 0);
 }
 
 /* Source side: offer the best trace of each finished collection. */
@@ -810,7 +810,11 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	};
 	in->last_probe_us = now_us;
 	in->probes_sent++;
-	forward_probe(in, &p);
+	/* Peer_0 chooses the j neighbours it asks. A peer with a path traces
+	 * for a backup, and a backup through its parent is none (keep_backup):
+	 * the parent, most often its fastest way to the source, is not asked,
+	 * or the source would offer the path the peer already has. */
+	forward_probe(in, &p, in->have_active ? in->active.hops[in->active.nhops - 2].id : 0);
 	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u", p.seq, last_delay_us);
 }
 

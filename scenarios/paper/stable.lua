@@ -42,8 +42,9 @@ end
 -- Upload capacities from 1 to 10 Mbit/s, the paper's C = 4 to 40
 -- connections at 300 kbit/s; cheaper links are the more common.
 local uplinks = { "1mbit", "1mbit", "2mbit", "2mbit", "5mbit", "10mbit" }
+local crowd = {}
 for i = 1, peers do
-  peer {
+  crowd[i] = peer {
     name = "p" .. i,
     watch = "tv" .. ((i - 1) % streams + 1),
     mode = mode,
@@ -51,6 +52,33 @@ for i = 1, peers do
     at = uniform(0, join_window),
     access = { up = uplinks[math.random(#uplinks)] },
   }
+end
+
+-- Failover trials (issue: a parent's crash mid-run): --set failover=N
+-- crashes, every `failover_gap` seconds (default 10) once everyone has
+-- joined and settled (20 s), the push parent of a random peer, a peer
+-- itself (sources stay). The analysis times each child's way back to a
+-- push path (failover_s) and the report gives continuity.
+local trials = param("failover", 0)
+local gap = param("failover_gap", 10)
+local dead = {}
+for k = 1, trials do
+  at(join_window + 20 + (k - 1) * gap, function()
+    local order = {}
+    for i = 1, peers do order[i] = i end
+    for i = peers, 2, -1 do
+      local j = math.random(i)
+      order[i], order[j] = order[j], order[i]
+    end
+    for _, i in ipairs(order) do
+      local parent = not dead[i] and crowd[i]:push_parent()
+      if parent and parent.name:sub(1, 1) == "p" then
+        dead[tonumber(parent.name:sub(2))] = true
+        parent:crash()
+        return
+      end
+    end
+  end)
 end
 
 -- --set capture=1 records the run (control overhead by message type).

@@ -397,6 +397,25 @@ static void test_no_probe_without_last_delay(void **state)
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
+/* A peer with a path traces for a backup: its parent, through which no
+ * backup may go, is not asked. */
+static void test_probe_avoids_parent(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40);
+	/* Every 5 s until the first ADL window (30 s) says otherwise. */
+	for (int k = 1; k <= 5; k++) {
+		uint64_t t = T0 + (uint64_t)k * 5 * SEC;
+		pushed_from(&par, 20000, t - 10 * MS);
+		clear();
+		inter_tick(&fx.in, 30000, REAL0 + t - T0, t);
+		assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+		assert_null(find(WIRE_PROBE, 40));
+	}
+}
+
 static void test_probe_forwarded_once(void **state)
 {
 	start(20, 1, 0);
@@ -1701,6 +1720,7 @@ int main(void)
 	    T(test_no_probe_without_last_delay),
 	    T(test_probe_forwarded_once),
 	    T(test_probe_needs_room),
+	    T(test_probe_avoids_parent),
 	    T(test_full_source_offers_nothing),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),

@@ -412,6 +412,12 @@ static int seen_partition(void *ctx, const uint32_t *label, char *err, size_t er
 	return 0;
 }
 
+/* a (host 2) receives its push from b (host 3); b from no one. */
+static int seen_parent(void *ctx, int host)
+{
+	return host == 2 ? 3 : -1;
+}
+
 static int refuse_host(void *ctx, int host, enum event_kind kind, char *err, size_t errlen)
 {
 	return err_set(err, errlen, "no such luck");
@@ -427,6 +433,8 @@ static const char acting[] =
     "at(2, function() b:set_link { up = \"1mbit\", delay = \"40ms\" } end)\n"
     "at(3, function() partition({ a }, { b }) end)\n"
     "at(4, function() a:set_link { loss = 0.5 } end)\n"
+    "at(5, function() local p = a:push_parent(); if p then p:crash() end\n"
+    "  if b:push_parent() then a:crash() end end)\n"
     "run { duration = 10 }\n";
 
 /* The ref of the index-th at() callback in firing order. */
@@ -448,7 +456,7 @@ static void test_hooks(void **state)
 	if (load(&s, path, 1, NULL, 0, err, sizeof(err)))
 		fail_msg("load: %s", err);
 	struct seen v = {0};
-	const struct scenario_hooks hooks = {&v, seen_host, seen_link, seen_partition};
+	const struct scenario_hooks hooks = {&v, seen_host, seen_link, seen_partition, seen_parent};
 	int a = host(&s, "a"), b = host(&s, "b");
 
 	assert_int_equal(scenario_call(&s, call_ref(&s, 0), &hooks, err, sizeof(err)), 0);
@@ -478,6 +486,13 @@ static void test_hooks(void **state)
 	assert_int_equal(v.link.access.up_bps, 10000000);
 	assert_int_equal(v.link.access.down_bps, 2000000);
 
+	/* a's push parent is b, which is crashed; b has none, so a stays. */
+	assert_true(a == 2 && b == 3);
+	v.nactions = 0;
+	assert_int_equal(scenario_call(&s, call_ref(&s, 4), &hooks, err, sizeof(err)), 0);
+	assert_int_equal(v.nactions, 1);
+	assert_true(v.host[0] == b && v.kind[0] == EV_CRASH);
+
 	/* Hooks last one call: without them, acting is an error with file:line. */
 	assert_int_equal(scenario_call(&s, call_ref(&s, 0), NULL, err, sizeof(err)), -1);
 	char want[300];
@@ -486,7 +501,8 @@ static void test_hooks(void **state)
 	assert_non_null(strstr(err, "only inside at()/every() callbacks"));
 
 	/* A hook's error reaches the caller with the scenario's line. */
-	const struct scenario_hooks refusing = {&v, refuse_host, seen_link, seen_partition};
+	const struct scenario_hooks refusing = {&v, refuse_host, seen_link, seen_partition,
+	                                        seen_parent};
 	assert_int_equal(scenario_call(&s, call_ref(&s, 0), &refusing, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, want));
 	assert_non_null(strstr(err, "no such luck"));
