@@ -23,7 +23,7 @@ int identity_admit(struct identity *d, const struct wire_addr *from, uint64_t no
 	}
 	switch (bindtab_check(&d->t, from, &i)) {
 	case BIND_KNOWN:
-		((struct bind_key *)bindtab_at(&d->t, i))->last_us = now_us;
+		bindtab_touch(&d->t, i, now_us);
 		return 1;
 	case BIND_NEW:
 		bindtab_insert(&d->t, from, now_us, &evicted);
@@ -41,15 +41,13 @@ void identity_learn(struct identity *d, const struct wire_addr *addr, uint64_t n
 		return;
 	enum bind_verdict v = bindtab_check(&d->t, addr, &i);
 	if (v == BIND_KNOWN) {
-		((struct bind_key *)bindtab_at(&d->t, i))->last_us = now_us;
+		bindtab_touch(&d->t, i, now_us);
 		return;
 	}
 	/* Rebind: drop the id's old address first. */
-	for (i = 0; i < d->t.n; i++)
-		if (((struct bind_key *)bindtab_at(&d->t, i))->addr.id == addr->id) {
-			bindtab_remove(&d->t, i);
-			break;
-		}
+	i = bindtab_find(&d->t, addr->id);
+	if (i >= 0)
+		bindtab_remove(&d->t, i);
 	/* The rendezvous point's word is not limited per address. */
 	if (bindtab_check(&d->t, addr, &i) != BIND_KNOWN)
 		bindtab_insert(&d->t, addr, now_us, &evicted);
