@@ -364,7 +364,7 @@ void node_spread_list(struct node *n, const struct wire_hash_list *hl, uint32_t 
 static void on_hash_list(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (!same_stream(n, m)) {
-		inter_on_relay_list(&n->inter, m->hdr.stream, &m->u.hl, from);
+		inter_on_relay_list(&n->inter, m->hdr.stream, &m->u.hl, from, mono_us());
 		return;
 	}
 	if (n->cfg->role != ROLE_PEER || n->cfg->no_auth || !n->auth_ready)
