@@ -423,7 +423,9 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 
 /* A remote sent a cookie: the datagram it answered was dropped, so the
  * cookie goes back from here, and a partner request to a candidate, the
- * usual first contact, goes again at once rather than at the next round. */
+ * usual first contact, goes again at once rather than at the next round
+ * (once a round at most: the echo is no larger than the cookie, and the
+ * request must not make a forged cookie worth more). */
 static void on_cookie(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (!identity_may_echo(&n->ids, from)) {
@@ -437,10 +439,14 @@ static void on_cookie(struct node *n, const struct wire_msg *m, const struct wir
 	if (n->cfg->role != ROLE_PEER || !n->have_stream || n->leaving ||
 	    overlay_partner(&n->ov, from->id) || n->ov.np >= n->cfg->partners)
 		return;
+	uint64_t now = mono_us();
 	for (int i = 0; i < n->ncand; i++)
 		if (n->cand[i].addr.id == from->id && n->cand[i].addr.ip == from->ip &&
-		    n->cand[i].addr.port == from->port)
+		    n->cand[i].addr.port == from->port &&
+		    now - n->cand_reask_us[i] >= MAINTAIN_US) {
+			n->cand_reask_us[i] = now;
 			send_simple(n, from, WIRE_NEIGH_REQ, n->ov.stream, 0);
+		}
 }
 
 /* May the message be handled? Only the rendezvous point's bootstrap comes
