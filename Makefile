@@ -149,12 +149,14 @@ PAPER_OUT  ?= paper
 paper: all
 	@scenarios/paper/run $(BUILD)/bin $(PAPER_RUNS) $(PAPER_OUT) $(if $(QUICK),quick)
 
-# Coverage-guided fuzzing of the wire decoder (clang's libFuzzer).
+# Coverage-guided fuzzing of the wire decoder and of the checks that read a
+# stranger's first messages (clang's libFuzzer).
 FUZZ_SECONDS ?= 60
 fuzz: deps-ok
 	@mkdir -p $(BUILD)/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
-	  tests/fuzz/fuzz_wire.c peer/wire.c -o $(BUILD)/fuzz/fuzz_wire
+	  tests/fuzz/fuzz_wire.c peer/wire.c peer/identity.c peer/bindtab.c peer/auth.c lib/util.c \
+	  $(shell pkg-config --cflags --libs libsodium) -o $(BUILD)/fuzz/fuzz_wire
 	clang -g -O1 -D_GNU_SOURCE -I. tests/fuzz/seed_wire.c peer/wire.c -o $(BUILD)/fuzz/seed_wire
 	$(BUILD)/fuzz/seed_wire $(BUILD)/fuzz/corpus
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus

@@ -12,7 +12,7 @@
 -- 128 bytes) is not malformed: the fields past the snap are just not shown.
 
 local MAGIC = 0xA55E
-local VERSION = 3
+local VERSION = 4
 local HDR_LEN = 12
 local PEER_PORT = 7000 -- ADDR_PEER_PORT in lib/addr.h
 local NAME_LEN = 16
@@ -27,6 +27,7 @@ local KEY_LEN = 32
 local SIG_LEN = 64
 local HASH_LEN = 16
 local MAX_HASHES = 64
+local COOKIE_LEN = 6
 local PEER_ENTRY_LEN = 13
 local STREAM_DESC_LEN = 2 + 4 + 10 + NAME_LEN + KEY_LEN
 local MAX_DATAGRAM = 1472
@@ -51,6 +52,8 @@ local T = {
 	RENEW = 16,
 	HASH_LIST = 17,
 	HASH_REQ = 18,
+	COOKIE = 19,
+	COOKIE_ECHO = 20,
 }
 local type_names = {
 	[T.REGISTER] = "register",
@@ -71,6 +74,8 @@ local type_names = {
 	[T.RENEW] = "renew",
 	[T.HASH_LIST] = "hash list",
 	[T.HASH_REQ] = "hash request",
+	[T.COOKIE] = "cookie",
+	[T.COOKIE_ECHO] = "cookie echo",
 }
 local role_names = { [0] = "peer", [1] = "source", [2] = "rendezvous point", [3] = "monitor" }
 local mode_names = { [0] = "anysee", [1] = "coolstreaming" }
@@ -161,6 +166,8 @@ local f = {
 	hl_count = ProtoField.uint8("anysee.hl.count", "Segments", base.DEC),
 	hl_hash = ProtoField.bytes("anysee.hl.hash", "Segment hash (BLAKE2b-128)"),
 	hl_sig = ProtoField.bytes("anysee.hl.sig", "Signature (Ed25519)"),
+
+	cookie = ProtoField.bytes("anysee.cookie", "Return-routability cookie"),
 
 	rep_time = ProtoField.uint64("anysee.report.time", "Time (us)", base.DEC),
 	rep_partners = ProtoField.uint16("anysee.report.partners", "Partners", base.DEC),
@@ -573,6 +580,11 @@ local function dis_hash_list(rd, t)
 	return string.format("first=%s count=%d", show(first), count)
 end
 
+local function dis_cookie(rd, t)
+	rd:add_bytes(t, f.cookie, COOKIE_LEN)
+	return ""
+end
+
 local bodies = {
 	[T.REGISTER] = dis_register,
 	[T.BOOTSTRAP] = dis_bootstrap,
@@ -592,6 +604,8 @@ local bodies = {
 	[T.RENEW] = dis_simple,
 	[T.HASH_LIST] = dis_hash_list,
 	[T.HASH_REQ] = dis_simple,
+	[T.COOKIE] = dis_cookie,
+	[T.COOKIE_ECHO] = dis_cookie,
 }
 
 -- The header's verdict, in wire_decode()'s order; nil when the body can be

@@ -83,6 +83,14 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 			break;
 		}
 	}
+	/* The attacker receives at its address, so it passes the
+	 * return-routability check under its own id as any peer would. */
+	if (m->hdr.type == WIRE_COOKIE) {
+		struct wire_msg r;
+		wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, a->self.id);
+		r.u.cookie = m->u.cookie;
+		udp_send(&a->udp, from->ip, from->port, &r);
+	}
 	if (m->hdr.type == WIRE_BOOTSTRAP && from->ip == a->rp.ip && from->port == a->rp.port) {
 		const struct wire_bootstrap *b = &m->u.boot;
 		for (int i = 0; i < b->nstreams; i++)
@@ -252,8 +260,8 @@ static void log_stats(struct attack *a)
 	            a->cfg->attack_kind, (unsigned long long)a->sent,
 	            (unsigned long long)a->sent_bytes, (unsigned long long)a->from_target,
 	            (unsigned long long)a->from_target_bytes, (unsigned long long)a->partner_msgs,
-	            (unsigned long long)a->witness_n,
-	            (unsigned long long)a->witness_bytes, a->stream, a->newest);
+	            (unsigned long long)a->witness_n, (unsigned long long)a->witness_bytes,
+	            a->stream, a->newest);
 	evlog_flush(&a->log);
 }
 

@@ -141,14 +141,67 @@ void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_l
 		send_list(in, in->child, in->nchild, stream, hl);
 }
 
+/* A verified segment goes on to the relay's children, once. */
+static void relay_forward(struct inter *in, struct relay *r, const struct wire_seg_data *sd)
+{
+	r->seen[r->seen_next] = sd->seq;
+	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
+	if (r->nseen < INTER_RELAY_SEEN)
+		r->nseen++;
+	in->relay_bytes += push_to(in, r->child, r->nchild, r->stream, sd);
+	r->forwarded++;
+}
+
+struct relay_release {
+	struct inter *in;
+	struct relay *r;
+};
+
+static void relay_released(void *arg, const struct wire_seg_data *sd, const struct wire_addr *from)
+{
+	struct relay_release *x = arg;
+	relay_forward(x->in, x->r, sd);
+}
+
+/* Forward the pending segments a list now covers; drop those that do not
+ * match it or waited too long (auth_release counts them). */
+static void relay_release(struct inter *in, struct relay *r, uint64_t now_us)
+{
+	struct relay_release x = {in, r};
+	if (r->auth && r->auth->nheld)
+		auth_release(r->auth, now_us, relay_released, &x);
+}
+
+/* Into the pending area: 0 (held, or held already), -1 when it is full. */
+static int relay_hold(struct relay *r, const struct wire_seg_data *sd, const struct wire_addr *from,
+                      uint64_t now_us)
+{
+	size_t bytes = sd->len;
+	for (int i = 0; i < r->auth->nheld; i++) {
+		if (r->auth->held[i].sd.seq == sd->seq)
+			return 0;
+		bytes += r->auth->held[i].sd.len;
+	}
+	if (r->auth->nheld >= (int)INTER_RELAY_HOLD || bytes > INTER_RELAY_HOLD_BYTES ||
+	    auth_hold(r->auth, sd, from, now_us)) {
+		r->hold_full++;
+		return -1;
+	}
+	r->held++;
+	return 0;
+}
+
 int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
-                        const struct wire_addr *from)
+                        const struct wire_addr *from, uint64_t now_us)
 {
 	struct relay *r = find_relay(in, stream);
 	if (!r)
 		return 0;
-	if (from->id == r->parent.id && r->auth && auth_on_list(r->auth, hl) == AUTH_OK)
-		send_list(in, r->child, r->nchild, stream, hl);
+	if (from->id != r->parent.id || !r->auth || auth_on_list(r->auth, hl) != AUTH_OK)
+		return 1;
+	/* The list first: a child checks the segments with it. */
+	send_list(in, r->child, r->nchild, stream, hl);
+	relay_release(in, r, now_us);
 	return 1;
 }
 
@@ -203,10 +256,17 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
 		            WIRE_REFUSE_UPSTREAM);
 	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
-	evlog_event(in->log, "relay_del",
-	            "stream=%u parent=%u children=%d forwarded=%llu unverified=%llu reason=%s",
-	            r->stream, r->parent.id, r->nchild, (unsigned long long)r->forwarded,
-	            (unsigned long long)r->unverified, why);
+	/* Held: segments that waited for their list; of those, released went
+	 * on and expired and mismatched did not; hold_full found no room. */
+	const struct auth *a = r->auth;
+	evlog_event(
+	    in->log, "relay_del",
+	    "stream=%u parent=%u children=%d forwarded=%llu unverified=%llu held=%llu "
+	    "released=%llu expired=%llu mismatched=%llu hold_full=%llu reason=%s",
+	    r->stream, r->parent.id, r->nchild, (unsigned long long)r->forwarded,
+	    (unsigned long long)r->unverified, (unsigned long long)r->held,
+	    (unsigned long long)(a ? a->released : 0), (unsigned long long)(a ? a->expired : 0),
+	    (unsigned long long)(a ? a->mismatched : 0), (unsigned long long)r->hold_full, why);
 	if (r->auth) {
 		auth_free(r->auth);
 		free(r->auth);
@@ -226,21 +286,20 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	for (int i = 0; i < r->nseen; i++)
 		if (r->seen[i] == sd->seq)
 			return 1;
+	/* Those that waited too long make room first. */
+	relay_release(in, r, now_us);
 	enum auth_verdict v = r->auth ? auth_check(r->auth, sd) : AUTH_OK;
 	if (v == AUTH_UNKNOWN && now_us - r->asked_us >= AUTH_ASK_US) {
 		r->asked_us = now_us;
 		send_simple(in, &r->parent, WIRE_HASH_REQ, stream, sd->seq, 0);
 	}
+	if (v == AUTH_UNKNOWN && relay_hold(r, sd, from, now_us) == 0)
+		return 1;
 	if (v != AUTH_OK) {
 		r->unverified++;
 		return 1;
 	}
-	r->seen[r->seen_next] = sd->seq;
-	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
-	if (r->nseen < INTER_RELAY_SEEN)
-		r->nseen++;
-	in->relay_bytes += push_to(in, r->child, r->nchild, stream, sd);
-	r->forwarded++;
+	relay_forward(in, r, sd);
 	return 1;
 }
 

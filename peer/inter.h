@@ -52,6 +52,18 @@
  * path is cut after 3 s), and since a parent checks leases at every 1 s
  * tick, a dead child is dropped within lease + 1 s, under two leases. */
 #define INTER_LEASE_US WIRE_LEASE_US
+/* A relay's pending area: segments of the stream it relays that came
+ * before their hash list (a relay set up in the middle of a batch, or a
+ * list overtaken on the way) wait for it while the parent is asked for the
+ * list, which comes within a round trip; they wait AUTH_HOLD_US at most.
+ * At most one list's worth of segments (a list covers WIRE_MAX_HASHES):
+ * past that more than one list is missing, which a relay does not wait
+ * out. At most 32 full segments of payload (42 KB), one batch interval of
+ * a 336 kbit/s stream: a batch of the paper's usual 300 kbit/s fits
+ * whole, and a faster stream's children pull what its relay could not
+ * hold (an assumption: the paper has no signed media). */
+#define INTER_RELAY_HOLD WIRE_MAX_HASHES
+#define INTER_RELAY_HOLD_BYTES (32 * WIRE_SEG_PAYLOAD_MAX)
 
 struct inter_io {
 	void *ctx;
@@ -93,6 +105,7 @@ struct relay {
 	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
 	uint64_t asked_us; /* when the parent was last asked for a list */
 	uint64_t forwarded, unverified;
+	uint64_t held, hold_full; /* put in the pending area, or not for want of room */
 };
 
 struct inter_path {
@@ -202,11 +215,12 @@ void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_l
 /* A hash list of a stream we relay arrived: the parent's, once verified
  * with the stream's key, goes on to the relay's children once. 1 if it was
  * ours to relay. A relay forwards only segments whose hash a list it
- * verified holds; one ahead of its list (a relay set up in the middle of a
- * batch) is dropped, the parent is asked for the list, and the children
- * pull what they miss. */
+ * verified holds; one ahead of its list waits in the relay's pending area
+ * (INTER_RELAY_HOLD) while the parent is asked for the list, and goes on
+ * after the list when its hash matches. One that does not fit, or waits
+ * too long, is dropped and counted, and the children pull what they miss. */
 int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
-                        const struct wire_addr *from);
+                        const struct wire_addr *from, uint64_t now_us);
 /* A relay child asks for the hash list covering seq of a stream we
  * relay: answered from the relay's verified lists. */
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,

@@ -44,8 +44,8 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	}
 	if (v == BIND_NEW)
 		i = bindtab_insert(&mon->t, from, mono_us(), &evicted);
+	bindtab_touch(&mon->t, i, mono_us());
 	struct mon_entry *e = bindtab_at(&mon->t, i);
-	e->k.last_us = mono_us();
 	e->stream = m->hdr.stream;
 	e->rep = m->u.report;
 	e->fresh = 1;

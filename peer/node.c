@@ -366,7 +366,7 @@ void node_spread_list(struct node *n, const struct wire_hash_list *hl, uint32_t 
 static void on_hash_list(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
 	if (!same_stream(n, m)) {
-		inter_on_relay_list(&n->inter, m->hdr.stream, &m->u.hl, from);
+		inter_on_relay_list(&n->inter, m->hdr.stream, &m->u.hl, from, mono_us());
 		return;
 	}
 	if (n->cfg->role != ROLE_PEER || n->cfg->no_auth || !n->auth_ready)
@@ -423,20 +423,71 @@ static void on_leave(struct node *n, const struct wire_msg *m, const struct wire
 			n->cand[i] = n->cand[--n->ncand];
 }
 
-static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
+/* A remote sent a cookie: the datagram it answered was dropped, so the
+ * cookie goes back from here, and a partner request to a candidate, the
+ * usual first contact, goes again at once rather than at the next round
+ * (once a round at most: the echo is no larger than the cookie, and the
+ * request must not make a forged cookie worth more). */
+static void on_cookie(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
-	struct node *n = arg;
-	/* Only the rendezvous point's bootstrap comes from its own address;
-	 * anything else must come from where its claimed id is bound. */
-	int from_rp = from->ip == n->rp_ip && from->port == n->rp_port;
-	/* Before the first bootstrap a node knows no one: a stranger heard
-	 * then would bind the id it claims (the source's, say) before the
-	 * rendezvous point's list could name its owner. */
-	if (!from_rp && !n->heard_rp) {
+	if (!identity_may_echo(&n->ids, from)) {
 		n->ids.refused++;
 		return;
 	}
-	if (!from_rp && !identity_admit(&n->ids, from, mono_us()))
+	struct wire_msg r;
+	wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, n->self.id);
+	r.u.cookie = m->u.cookie;
+	send_to(n, from, &r);
+	if (n->cfg->role != ROLE_PEER || !n->have_stream || n->leaving ||
+	    overlay_partner(&n->ov, from->id) || n->ov.np >= n->cfg->partners)
+		return;
+	uint64_t now = mono_us();
+	for (int i = 0; i < n->ncand; i++)
+		if (n->cand[i].addr.id == from->id && n->cand[i].addr.ip == from->ip &&
+		    n->cand[i].addr.port == from->port &&
+		    now - n->cand_reask_us[i] >= MAINTAIN_US) {
+			n->cand_reask_us[i] = now;
+			send_simple(n, from, WIRE_NEIGH_REQ, n->ov.stream, 0);
+		}
+}
+
+/* May the message be handled? Only the rendezvous point's bootstrap comes
+ * from its own address; anything else must come from where its claimed id
+ * is bound, and a stranger gets a cookie to echo (identity.h). */
+static int admitted(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
+{
+	if (from->ip == n->rp_ip && from->port == n->rp_port)
+		return 1;
+	/* Before the first bootstrap a node knows no one: a stranger heard
+	 * then could bind the id it claims (the source's, say) before the
+	 * rendezvous point's list could name its owner. */
+	if (!n->heard_rp) {
+		n->ids.refused++;
+		return 0;
+	}
+	uint64_t now = mono_us();
+	if (m->hdr.type == WIRE_COOKIE) {
+		on_cookie(n, m, from);
+		return 0;
+	}
+	if (m->hdr.type == WIRE_COOKIE_ECHO) {
+		identity_on_echo(&n->ids, from, m->u.cookie.cookie, now);
+		return 0;
+	}
+	enum ident_verdict v = identity_admit(&n->ids, from, now);
+	if (v == IDENT_STRANGER) {
+		struct wire_msg r;
+		wire_msg_init(&r, WIRE_COOKIE, 0, n->self.id);
+		identity_cookie(&n->ids, from, now, r.u.cookie.cookie);
+		send_to(n, from, &r);
+	}
+	return v == IDENT_OK;
+}
+
+static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
+{
+	struct node *n = arg;
+	if (!admitted(n, m, from))
 		return;
 	switch (m->hdr.type) {
 	case WIRE_BOOTSTRAP:
@@ -901,9 +952,11 @@ static void log_totals(struct node *n)
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
 	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,
 	            (unsigned long long)n->ov.future_stamps);
-	evlog_event(&n->log, "identity", "refused=%llu known=%d requests_refused=%llu",
+	evlog_event(&n->log, "identity",
+	            "refused=%llu known=%d requests_refused=%llu strangers=%llu echoes_bad=%llu",
 	            (unsigned long long)n->ids.refused, n->ids.t.n,
-	            (unsigned long long)n->refused_requests);
+	            (unsigned long long)n->refused_requests, (unsigned long long)n->ids.strangers,
+	            (unsigned long long)n->ids.echoes_bad);
 	const struct auth *a = &n->auth;
 	evlog_event(&n->log, "auth",
 	            "lists=%llu lists_bad=%llu lists_dup=%llu lists_signed=%llu held=%llu "

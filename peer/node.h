@@ -44,6 +44,10 @@ struct node {
 	struct overlay ov;
 	struct wire_peer_entry cand[WIRE_MAX_PEERS]; /* the last bootstrap list */
 	int ncand;
+	/* When a cookie from the candidate at each index last made this node
+	 * ask it again: at most once a round, so cookies forged in a
+	 * candidate's name draw no more than one request a second to it. */
+	uint64_t cand_reask_us[WIRE_MAX_PEERS];
 	struct wire_stream_desc streams[WIRE_MAX_STREAMS]; /* ... and its streams */
 	int nstreams;
 	struct buffer_stats last_tick;

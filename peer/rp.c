@@ -110,9 +110,9 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
 		i = bindtab_insert(&t->b, from, now_us, &evicted);
 		v = evicted ? RP_OK_EVICTED : RP_OK_NEW;
 	}
+	bindtab_touch(&t->b, i, now_us);
 	struct rp_entry *e = rp_table_at(t, i);
 	e->role = g->role;
-	e->k.last_us = now_us;
 	e->stream = s >= 0 ? t->streams[s].id : 0;
 	*out = e;
 	return v;

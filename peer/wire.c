@@ -462,6 +462,18 @@ static int dec_hash_list(struct reader *r, struct wire_hash_list *b)
 	return WIRE_OK;
 }
 
+static int enc_cookie(struct writer *w, const struct wire_cookie *b)
+{
+	put_bytes(w, b->cookie, WIRE_COOKIE_LEN);
+	return WIRE_OK;
+}
+
+static int dec_cookie(struct reader *r, struct wire_cookie *b)
+{
+	get_bytes(r, b->cookie, WIRE_COOKIE_LEN);
+	return WIRE_OK;
+}
+
 static int enc_report(struct writer *w, const struct wire_report *b)
 {
 	put64(w, b->t_us);
@@ -520,6 +532,9 @@ static int enc_body(struct writer *w, const struct wire_msg *m)
 		return enc_report(w, &m->u.report);
 	case WIRE_HASH_LIST:
 		return enc_hash_list(w, &m->u.hl);
+	case WIRE_COOKIE:
+	case WIRE_COOKIE_ECHO:
+		return enc_cookie(w, &m->u.cookie);
 	}
 	return WIRE_ETYPE;
 }
@@ -556,6 +571,9 @@ static int dec_body(struct reader *r, struct wire_msg *m)
 		return dec_report(r, &m->u.report);
 	case WIRE_HASH_LIST:
 		return dec_hash_list(r, &m->u.hl);
+	case WIRE_COOKIE:
+	case WIRE_COOKIE_ECHO:
+		return dec_cookie(r, &m->u.cookie);
 	}
 	return WIRE_ETYPE;
 }
@@ -678,6 +696,8 @@ const char *wire_type_name(int type)
 	    [WIRE_RENEW] = "renew",
 	    [WIRE_HASH_LIST] = "hash list",
 	    [WIRE_HASH_REQ] = "hash request",
+	    [WIRE_COOKIE] = "cookie",
+	    [WIRE_COOKIE_ECHO] = "cookie echo",
 	};
 
 	if (type <= 0 || type >= WIRE_TYPE_MAX)

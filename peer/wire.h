@@ -25,8 +25,8 @@
 /* 2: lease renewals, a pushed flag on segments, the path delay in a path
  * set-up and the watched stream in the simple body. 3: the source's public
  * key in its register and in the stream description, signed hash lists
- * and their requests. */
-#define WIRE_VERSION 3u
+ * and their requests. 4: the return-routability cookie and its echo. */
+#define WIRE_VERSION 4u
 #define WIRE_HDR_LEN 12u
 /* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
 #define WIRE_MAX_DATAGRAM 1472u
@@ -47,6 +47,11 @@
  * segments; a faster stream signs more lists a second. 64 keep the list
  * near 1.1 KB, inside one datagram. */
 #define WIRE_MAX_HASHES 64u
+/* A return-routability cookie (peer/identity.h): a 48-bit keyed hash, so
+ * that the 18-byte challenge is no longer than the shortest datagram that
+ * can draw it (a segment request for one segment). A blind spoofer guesses
+ * one in 2^48 a try. */
+#define WIRE_COOKIE_LEN 6u
 /* The stream rates a peer accepts, from a source's command line or from the
  * wire: the paper's streams are 100 to 800 kbit/s; the range leaves room on
  * both sides and keeps the segment rate (and a 32-bit sequence number's
@@ -77,6 +82,8 @@ enum wire_type {
 	WIRE_RENEW,
 	WIRE_HASH_LIST,
 	WIRE_HASH_REQ,
+	WIRE_COOKIE,
+	WIRE_COOKIE_ECHO,
 	WIRE_TYPE_MAX
 };
 
@@ -224,6 +231,13 @@ struct wire_hash_list {
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
+/* COOKIE: a node's answer to a datagram from an id it has not bound yet,
+ * the only one before the sender proves it receives at its address.
+ * COOKIE_ECHO: the same cookie sent back, from the address it went to. */
+struct wire_cookie {
+	uint8_t cookie[WIRE_COOKIE_LEN];
+};
+
 struct wire_hop {
 	struct wire_addr addr;
 	uint64_t arrival_us;
@@ -274,6 +288,7 @@ struct wire_msg {
 		struct wire_path_setup path;
 		struct wire_report report;
 		struct wire_hash_list hl;
+		struct wire_cookie cookie;
 	} u;
 };
 

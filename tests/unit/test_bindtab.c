@@ -5,6 +5,8 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "peer/bindtab.h"
 
 struct ent {
@@ -67,10 +69,109 @@ static void test_bind_refuse_evict_expire(void **state)
 	bindtab_free(&t);
 }
 
+/* The table as a plain array scanned end to end, as it was before its hash
+ * indexes: each verdict and each eviction must agree with it. */
+struct model {
+	struct bind_key k[64];
+	int n;
+};
+
+static enum bind_verdict model_check(const struct model *m, const struct wire_addr *a, int per_addr)
+{
+	int same_ip = 0;
+	for (int i = 0; i < m->n; i++) {
+		if (m->k[i].addr.id == a->id)
+			return m->k[i].addr.ip == a->ip && m->k[i].addr.port == a->port
+			           ? BIND_KNOWN
+			           : BIND_REFUSED_ID;
+		same_ip += m->k[i].addr.ip == a->ip;
+	}
+	return same_ip >= per_addr ? BIND_REFUSED_ADDR : BIND_NEW;
+}
+
+static int model_find(const struct model *m, uint32_t id)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->k[i].addr.id == id)
+			return i;
+	return -1;
+}
+
+static void model_remove(struct model *m, int i)
+{
+	m->k[i] = m->k[--m->n];
+}
+
+static void model_insert(struct model *m, const struct wire_addr *a, uint64_t now, int cap)
+{
+	if (m->n == cap) {
+		int o = 0;
+		for (int i = 1; i < m->n; i++)
+			if (m->k[i].last_us < m->k[o].last_us)
+				o = i;
+		model_remove(m, o);
+	}
+	m->k[m->n++] = (struct bind_key){*a, now};
+}
+
+/* One random step on both: a datagram from a remote (refreshing or
+ * binding it), a removal, or an expiry. */
+static void step(struct bindtab *t, struct model *m, uint64_t now, int cap)
+{
+	struct wire_addr a = {(uint32_t)(rand() % 96), (uint32_t)(rand() % 12),
+	                      (uint16_t)(rand() % 2)};
+	int i = -1, ev;
+	enum bind_verdict v = bindtab_check(t, &a, &i);
+	assert_int_equal(v, model_check(m, &a, 3));
+	int r = rand() % 10;
+	if (v == BIND_KNOWN && r < 7) {
+		bindtab_touch(t, i, now);
+		m->k[model_find(m, a.id)].last_us = now;
+	} else if (v == BIND_KNOWN && r < 9) {
+		bindtab_remove(t, i);
+		model_remove(m, model_find(m, a.id));
+	} else if (v == BIND_NEW) {
+		bindtab_insert(t, &a, now, &ev);
+		assert_int_equal(ev, m->n == cap);
+		model_insert(m, &a, now, cap);
+	} else if (r == 9) {
+		int k = 0;
+		for (int j = m->n - 1; j >= 0; j--)
+			if (now - m->k[j].last_us > 300) {
+				model_remove(m, j);
+				k++;
+			}
+		assert_int_equal(bindtab_expire(t, now, 300), k);
+	}
+}
+
+static void test_same_verdicts_as_a_scan(void **state)
+{
+	(void)state;
+	enum { CAP = 40 };
+	struct bindtab t;
+	struct model m = {.n = 0};
+	srand(7);
+	assert_int_equal(bindtab_init(&t, sizeof(struct ent), CAP, 3), 0);
+	for (uint64_t now = 1; now < 20000; now++) {
+		step(&t, &m, now, CAP);
+		assert_int_equal(t.n, m.n);
+		for (int i = 0; i < t.n; i++) {
+			const struct bind_key *k = bindtab_at(&t, i);
+			int j = model_find(&m, k->addr.id);
+			assert_true(j >= 0);
+			assert_int_equal(k->last_us, m.k[j].last_us);
+			assert_int_equal(bindtab_find(&t, k->addr.id), i);
+		}
+	}
+	bindtab_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bind_refuse_evict_expire),
+	    cmocka_unit_test(test_same_verdicts_as_a_scan),
 	};
 	return cmocka_run_group_tests_name("bindtab", tests, NULL, NULL);
 }

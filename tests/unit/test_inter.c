@@ -940,8 +940,8 @@ static int fake_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN]
 
 /* With signed media a relay forwards its parent's hash list once it
  * verified it, and then only segments whose hash the list holds: one ahead
- * of its list, one with other bytes and a list under another key stop
- * there. */
+ * of its list waits for it and goes on after it; one with other bytes and
+ * a list under another key stop there. */
 static void test_relay_verifies(void **state)
 {
 	char e[128];
@@ -966,26 +966,31 @@ static void test_relay_verifies(void **state)
 	auth_sign(&relay_key, STREAM, &hl);
 
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
-	/* Ahead of its list: the parent is asked for it, once a while. */
+	/* Ahead of its list: held, and the parent is asked for it, once a
+	 * while. */
 	assert_int_equal(only(WIRE_HASH_REQ, 30, STREAM)->m.u.simple.seq, 100);
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0 + MS), 1);
 	assert_int_equal(count(WIRE_HASH_REQ), 1);
+	assert_int_equal(fx.in.relay[0].held, 1);
 	clear();
-	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &stranger), 1);
-	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &forged, &parent), 1);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &stranger, T0 + MS), 1);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &forged, &parent, T0 + MS), 1);
 	assert_int_equal(fx.nout, 0);
-	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
-	assert_int_equal(count(WIRE_HASH_LIST), 2);
-	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent), 1);
-	assert_int_equal(count(WIRE_HASH_LIST), 2);
+	/* The list goes on, then the segment that waited for it. */
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0 + MS), 1);
+	assert_int_equal(fx.nout, 4);
+	assert_int_equal(fx.out[0].m.hdr.type, WIRE_HASH_LIST);
+	assert_int_equal(fx.out[1].m.hdr.type, WIRE_HASH_LIST);
+	assert_int_equal(count(WIRE_SEG_DATA), 2);
+	assert_int_equal(inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0 + MS), 1);
+	assert_int_equal(fx.nout, 4);
 	clear();
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0), 1);
-	assert_int_equal(count(WIRE_SEG_DATA), 2);
-	clear();
+	assert_int_equal(fx.nout, 0);
 	bytes[1][5] ^= 1;
 	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0), 1);
 	assert_int_equal(fx.nout, 0);
-	assert_int_equal(fx.in.relay[0].unverified, 3);
+	assert_int_equal(fx.in.relay[0].unverified, 1);
 	assert_int_equal(fx.in.relay[0].forwarded, 1);
 	/* A child that lacks the list gets it from the relay; a stranger not. */
 	struct wire_addr child = addr(11);
@@ -993,6 +998,87 @@ static void test_relay_verifies(void **state)
 	assert_int_equal(fx.nout, 0);
 	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child);
 	assert_int_equal(only(WIRE_HASH_LIST, 11, STREAM)->m.u.hl.first, 100);
+	inter_leave(&fx.in);
+}
+
+/* The segments for one signed list, payload len bytes each. */
+static void relay_batch(struct wire_seg_data *sd, uint8_t (*bytes)[WIRE_SEG_PAYLOAD_MAX], int n,
+                        uint16_t len, struct wire_hash_list *hl)
+{
+	*hl = (struct wire_hash_list){.first = 100, .count = (uint8_t)n};
+	for (int i = 0; i < n; i++) {
+		sd[i] = seg(100 + (uint32_t)i, 2);
+		memset(bytes[i], i, len);
+		sd[i].payload = bytes[i];
+		sd[i].len = len;
+		auth_seg_hash(STREAM, &sd[i], hl->hash[i]);
+	}
+	auth_sign(&relay_key, STREAM, hl);
+}
+
+/* A relay's pending area holds a list's worth of segments ahead of their
+ * list, or fewer when they are large, and every one that waited is
+ * forwarded when the list comes; those without room are dropped and
+ * counted. */
+static void test_relay_pending_bounded(void **state)
+{
+	char e[128];
+	static struct wire_seg_data sd[WIRE_MAX_HASHES];
+	static uint8_t bytes[WIRE_MAX_HASHES][WIRE_SEG_PAYLOAD_MAX];
+	struct wire_hash_list hl;
+	struct wire_addr parent = addr(30);
+	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
+	static const uint16_t len[] = {64, WIRE_SEG_PAYLOAD_MAX};
+	static const int room[] = {INTER_RELAY_HOLD, INTER_RELAY_HOLD_BYTES / WIRE_SEG_PAYLOAD_MAX};
+	for (int k = 0; k < 2; k++) {
+		start(40, 1, 0);
+		fx.in.io.stream_key = fake_stream_key;
+		relay_for((const uint32_t[]){P0, 11}, 2, T0);
+		relay_batch(sd, bytes, WIRE_MAX_HASHES, len[k], &hl);
+		/* One more than fits, where the list has one more. */
+		int n = room[k] < (int)WIRE_MAX_HASHES ? room[k] + 1 : room[k];
+		for (int i = 0; i < n; i++)
+			inter_on_relay_segment(&fx.in, STREAM, &sd[i], &parent,
+			                       T0 + (uint64_t)i * MS);
+		/* A copy of one held is held once. */
+		inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0 + 100 * MS);
+		struct relay *r = &fx.in.relay[0];
+		assert_int_equal(r->held, room[k]);
+		assert_int_equal(r->hold_full, n - room[k]);
+		assert_int_equal(r->unverified, n - room[k]);
+		assert_int_equal(count(WIRE_SEG_DATA), 0);
+		clear();
+		inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0 + 200 * MS);
+		assert_int_equal(count(WIRE_SEG_DATA), 2 * room[k]);
+		assert_int_equal(r->forwarded, room[k]);
+		assert_int_equal(r->auth->nheld, 0);
+		inter_leave(&fx.in);
+		clear();
+	}
+}
+
+/* A segment that waited longer than AUTH_HOLD_US is dropped and counted;
+ * a list that comes later does not bring it back. */
+static void test_relay_pending_expires(void **state)
+{
+	char e[128];
+	static struct wire_seg_data sd[2];
+	static uint8_t bytes[2][WIRE_SEG_PAYLOAD_MAX];
+	struct wire_hash_list hl;
+	struct wire_addr parent = addr(30);
+	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
+	start(40, 1, 0);
+	fx.in.io.stream_key = fake_stream_key;
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	relay_batch(sd, bytes, 2, 100, &hl);
+	inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0);
+	inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0 + AUTH_HOLD_US);
+	clear();
+	inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0 + AUTH_HOLD_US + MS);
+	struct relay *r = &fx.in.relay[0];
+	assert_int_equal(r->auth->expired, 1);
+	assert_int_equal(r->forwarded, 1);
+	assert_int_equal(only(WIRE_SEG_DATA, 11, STREAM)->m.u.seg.seq, 101);
 	inter_leave(&fx.in);
 }
 
@@ -1740,6 +1826,8 @@ int main(void)
 	    T(test_relay_refused_upstream),
 	    T(test_relay_refused_in_intra_mode),
 	    T(test_relay_not_at_path_head),
+	    T(test_relay_pending_bounded),
+	    T(test_relay_pending_expires),
 	    T(test_relay_forwards_once),
 	    T(test_relay_verifies),
 	    T(test_relay_last_child_cuts),
