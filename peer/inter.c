@@ -617,12 +617,14 @@ static int path_usable(const struct inter *in, const struct inter_path *p, uint6
 
 /* Keep an offer as a backup; a full set gives up its slowest path for a
  * faster one. A path through the active path's parent is none: that
- * parent's failure, the case a backup is for, would take both. */
+ * parent's failure, the case a backup is for, would take both. Unless the
+ * parent is the source, on every path: its failure ends the stream. */
 static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us)
 {
 	if (!path_usable(in, p, now_us))
 		return;
-	if (in->have_active && on_path(p, in->active.hops[in->active.nhops - 2].id))
+	if (in->have_active && in->active.nhops > 2 &&
+	    on_path(p, in->active.hops[in->active.nhops - 2].id))
 		return;
 	int slot = in->nbackup;
 	if (slot == INTER_MAX_BACKUP) {
@@ -683,7 +685,8 @@ static int on_ancestry(struct inter *in, uint16_t stream, const struct wire_path
 	return 0;
 }
 
-/* Each child hears our current path from the source with it at the end. */
+/* Each child hears our current path from the source with it at the end,
+ * with sequence 0, which no offer has. */
 static void tell_paths(struct inter *in, const struct wire_addr *up, int nup, uint16_t stream,
                        const struct push_child *c, int n)
 {
@@ -752,8 +755,12 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		return;
 	}
 	if (k == ps->nhops - 1) {
-		/* An offer from the source for our own stream: a backup path. */
-		if (stream != in->stream || from->id != in->source_id || ps->hops[0].id != from->id)
+		/* An offer from the source for our own stream: a backup path.
+		 * Sequence 0 is a parent's ancestry update (tell_paths) that
+		 * on_ancestry did not take: the source's, in flight when we left
+		 * it for a faster path. Offers carry their probe's seq, from 1. */
+		if (stream != in->stream || from->id != in->source_id ||
+		    ps->hops[0].id != from->id || ps->seq == 0)
 			return;
 		struct inter_path p = {
 		    .seq = ps->seq, .nhops = ps->nhops, .delay_us = ps->delay_us};

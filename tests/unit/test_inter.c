@@ -1393,6 +1393,27 @@ static void test_silence_promotes_backup_avoiding_parent(void **state)
 	assert_int_equal(fx.in.nbackup, 0);
 }
 
+/* Pushed by the source itself, a peer still keeps a backup: every path
+ * goes through the source (the figure-1 network: d's direct link to s1
+ * first, then the faster way through s2). */
+static void test_backup_when_parent_is_source(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup direct = PATH(7, SRC, P0), via = PATH(8, SRC, 44, P0);
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &direct, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	assert_true(fx.in.have_active);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &src, T0);
+	inter_on_path_setup(&fx.in, STREAM, &via, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 1);
+	/* The source's ancestry update to a child it no longer pushes to (we
+	 * left it for a faster path) is no offer. */
+	struct wire_path_setup ancestry = PATH(0, SRC, P0);
+	inter_on_path_setup(&fx.in, STREAM, &ancestry, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 1);
+}
+
 /* A full backup set trades its slowest path for a faster offer. */
 static void test_backup_set_keeps_fastest(void **state)
 {
@@ -1847,6 +1868,7 @@ int main(void)
 	    T(test_ancestry_sent),
 	    T(test_ancestry_updates_path),
 	    T(test_longer_loop_cut),
+	    T(test_backup_when_parent_is_source),
 	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
