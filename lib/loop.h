@@ -1,4 +1,4 @@
-/* Event loop: epoll + one timerfd, single-threaded, non-blocking.
+/* Event loop: epoll with its timeout as the timer, single-threaded, non-blocking.
  * Timers run on the monotonic clock and return their next interval (0 ends
  * them), as in Redis's ae. The loop holds no protocol logic. */
 #ifndef ANYSEE_LOOP_H

@@ -17,7 +17,7 @@
  *   retires (1 ms timer at best), too coarse for the delay bar, and frames
  *   are held for milliseconds anyway, so they would be copied out of a ring.
  * - Arrival times are kernel receive timestamps. A due frame leaves when a
- *   timerfd fires; the timer is aimed early by the median lateness of past
+ *   wait for events times out, aimed early by the median lateness of past
  *   wakeups, so frames leave on time in the median. Under load the socket
  *   is read every 100 us instead of on every frame.
  * - Sent frames bypass the qdisc layer and with it the taps, so a capture on

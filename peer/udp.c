@@ -41,26 +41,48 @@ int udp_open(struct udp *u, uint32_t ip, uint16_t port, int buf_bytes, char *err
 	return 0;
 }
 
+static void deliver(struct udp *u, const uint8_t *buf, size_t len, const struct sockaddr_in *sa,
+                    socklen_t sl)
+{
+	if (sl != sizeof(*sa) || sa->sin_family != AF_INET)
+		return;
+	struct wire_msg m;
+	if (wire_decode(buf, len, &m)) {
+		u->bad++;
+		return;
+	}
+	struct wire_addr from = {m.hdr.sender, ntohl(sa->sin_addr.s_addr), ntohs(sa->sin_port)};
+	u->on_msg(u->arg, &m, &from);
+}
+
+/* Datagrams per recvmmsg: a call that returns fewer found the socket empty,
+ * so a wakeup costs one receive call rather than one per datagram plus one
+ * that finds nothing. */
+#define UDP_RECV_VEC 16
+
 static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct udp *u = arg;
-	uint8_t buf[2048];
-	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_in sa;
-		socklen_t sl = sizeof(sa);
-		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &sl);
-		if (r < 0)
-			return;
-		if (sl != sizeof(sa) || sa.sin_family != AF_INET)
-			continue;
-		struct wire_msg m;
-		if (wire_decode(buf, (size_t)r, &m)) {
-			u->bad++;
-			continue;
+	static uint8_t buf[UDP_RECV_VEC][2048];
+	struct sockaddr_in sa[UDP_RECV_VEC];
+	struct iovec iov[UDP_RECV_VEC];
+	struct mmsghdr mh[UDP_RECV_VEC];
+	for (int got = 0; got < UDP_BATCH;) {
+		for (int i = 0; i < UDP_RECV_VEC; i++) {
+			iov[i] = (struct iovec){buf[i], sizeof(buf[i])};
+			mh[i].msg_hdr = (struct msghdr){.msg_name = &sa[i],
+			                                .msg_namelen = sizeof(sa[i]),
+			                                .msg_iov = &iov[i],
+			                                .msg_iovlen = 1};
 		}
-		struct wire_addr from = {m.hdr.sender, ntohl(sa.sin_addr.s_addr),
-		                         ntohs(sa.sin_port)};
-		u->on_msg(u->arg, &m, &from);
+		int r = recvmmsg(fd, mh, UDP_RECV_VEC, MSG_DONTWAIT, NULL);
+		if (r <= 0)
+			return;
+		for (int i = 0; i < r; i++)
+			deliver(u, buf[i], mh[i].msg_len, &sa[i], mh[i].msg_hdr.msg_namelen);
+		if (r < UDP_RECV_VEC)
+			return;
+		got += r;
 	}
 }
 

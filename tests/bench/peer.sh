@@ -1,15 +1,20 @@
 # Peer cost and capacity (make bench): CPU and peak memory per peer at
 # 300 kbit/s with 100 peers, in anysee mode beside the coolstreaming
-# baseline measured in the same run; then the largest number of peers
-# this machine streams with continuity >= 0.99. Medians throughout.
+# baseline, and the switch's CPU per 100,000 frames/s those runs gave; each
+# beside the previous release (tests/bench/prev.inc) in the same modes, in
+# this run. Then the largest number of peers this machine streams with the
+# emulation valid and continuity >= 0.99. Medians over the peers.
 set -u
 BIN=$(cd "${ANYSEE_BIN:-build/bin}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d /tmp/anysee-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 mkdir -p build/bench
 res=build/bench/peer.txt
 : > "$res"
 dur=${PEER_BENCH_SECONDS:-60}
+. "$here/prev.inc"
+PREV=$(prev_build "$out/prev") || PREV=""
 
 scenario() { # peers mode
   cat > "$out/s.lua" <<LUA
@@ -26,38 +31,61 @@ LUA
 
 median() { sort -n | awk '{v[NR]=$1} END { if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2); else print 0 }'; }
 
-run_cost() { # mode -> prints "cpu_pct rss_mb continuity"
-  scenario 100 "$1"
-  "$BIN/anysee-harness" run "$out/s.lua" --out "$out/cost-$1" -q > "$out/cost-$1.txt" 2>&1 || return 1
-  local log="$out/cost-$1/harness.log"
+# bin tag mode -> prints "cpu_pct rss_mb continuity switch_cores_per_100k_fps"
+run_cost() {
+  scenario 100 "$3"
+  local d="$out/cost-$2-$3"
+  "$1/anysee-harness" run "$out/s.lua" --out "$d" -q --peer-bin "$1/anysee" > "$d.txt" 2>&1 ||
+    { echo "0 0 0 0"; return 1; }
+  local log="$d/harness.log"
   cpu=$(grep ' exited p[0-9]' "$log" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/' | awk -v d="$dur" '{print 100*$1/d}' | median)
   rss=$(grep ' exited p[0-9]' "$log" | sed 's/.*maxrss_kb=\([0-9]*\).*/\1/' | awk '{print $1/1024}' | median)
-  cont=$(jq -r .summary.continuity_index "$out/cost-$1/metrics.json" 2>/dev/null)
-  echo "$cpu $rss ${cont:-0}"
+  cont=$(jq -r .summary.continuity_index "$d/metrics.json" 2>/dev/null)
+  # The switch's CPU over the frames it forwarded, as cores at 100k frames/s.
+  sw=$(sed -n 's/.*switch: .*forwarded=\([0-9]*\) .*cpu_ms=\([0-9]*\).*/\1 \2/p' "$d/switch.log" | tail -1 |
+    awk '{ if ($1) printf "%.3f", $2 / 1000 / $1 * 100000; else print 0 }')
+  echo "$cpu $rss ${cont:-0} ${sw:-0}"
 }
 
-row() { printf '%-44s %12s %-10s %-14s %s\n' "$@" | tee -a "$res"; }
-row "figure" "value" "unit" "target" "verdict"
-read -r a_cpu a_rss a_cont <<< "$(run_cost anysee)"
-read -r c_cpu c_rss c_cont <<< "$(run_cost coolstreaming)"
+row() { printf '%-46s %12s %-10s %-14s %s\n' "$@" | tee -a "$res"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 v() { awk -v x="$1" -v t="$2" 'BEGIN { print (x < t ? "PASS" : "MISS") }'; }
+row "figure" "value" "unit" "target" "verdict"
+read -r a_cpu a_rss a_cont a_sw <<< "$(run_cost "$BIN" cur anysee)"
+read -r c_cpu c_rss c_cont c_sw <<< "$(run_cost "$BIN" cur coolstreaming)"
 row "peer CPU, 100 peers, anysee (median)" "$a_cpu" "% core" "< 1" "$(v "$a_cpu" 1)"
-row "peer CPU, 100 peers, coolstreaming" "$c_cpu" "% core" "baseline" "ratio $(awk -v a="$a_cpu" -v c="$c_cpu" 'BEGIN{printf "%.2f", c ? a/c : 0}')"
+row "peer CPU, 100 peers, coolstreaming" "$c_cpu" "% core" "baseline" "ratio $(ratio "$a_cpu" "$c_cpu")"
 row "peer peak RSS, 100 peers, anysee (median)" "$a_rss" "MB" "< 8" "$(v "$a_rss" 8)"
-row "peer peak RSS, 100 peers, coolstreaming" "$c_rss" "MB" "baseline" "ratio $(awk -v a="$a_rss" -v c="$c_rss" 'BEGIN{printf "%.2f", c ? a/c : 0}')"
+row "peer peak RSS, 100 peers, coolstreaming" "$c_rss" "MB" "baseline" "ratio $(ratio "$a_rss" "$c_rss")"
 row "continuity, 100 peers, anysee" "$a_cont" "" ">= 0.99" "$(awk -v x="$a_cont" 'BEGIN{print (x >= 0.99 ? "PASS" : "MISS")}')"
 row "continuity, 100 peers, coolstreaming" "$c_cont" "" "baseline" "-"
+row "switch CPU per 100k frames/s, 100 peers, anysee" "$a_sw" "cores" "< 1" "$(v "$a_sw" 1)"
+row "switch CPU per 100k frames/s, coolstreaming" "$c_sw" "cores" "report" "-"
+if [ -n "$PREV" ]; then
+  echo "previous release: $(prev_rev)" | tee -a "$res"
+  read -r pa_cpu pa_rss pa_cont pa_sw <<< "$(run_cost "$PREV" prev anysee)"
+  read -r pc_cpu pc_rss pc_cont pc_sw <<< "$(run_cost "$PREV" prev coolstreaming)"
+  row "peer CPU, 100 peers, anysee, previous release" "$pa_cpu" "% core" "baseline" "ratio $(ratio "$a_cpu" "$pa_cpu")"
+  row "peer CPU, 100 peers, coolstreaming, previous" "$pc_cpu" "% core" "baseline" "ratio $(ratio "$c_cpu" "$pc_cpu")"
+  row "switch CPU per 100k frames/s, anysee, previous" "$pa_sw" "cores" "baseline" "ratio $(ratio "$a_sw" "$pa_sw")"
+  row "switch CPU per 100k frames/s, coolstr., previous" "$pc_sw" "cores" "baseline" "ratio $(ratio "$c_sw" "$pc_sw")"
+  row "continuity, 100 peers, previous release" "$pa_cont $pc_cont" "" "baseline" "anysee, coolstreaming"
+else
+  echo "previous release: not built, no comparison ($(tail -1 "$out/prev/build.log" 2>/dev/null))" | tee -a "$res"
+fi
 
-# Capacity: grow the swarm until continuity drops below 0.99.
+# Capacity: grow the swarm until the run is not valid or continuity drops
+# below 0.99.
 best=0
 for n in ${PEER_BENCH_SIZES:-200 300 400 500}; do
   scenario "$n" anysee
   "$BIN/anysee-harness" run "$out/s.lua" --out "$out/cap-$n" -q > "$out/cap-$n.txt" 2>&1 || break
   cont=$(jq -r .summary.continuity_index "$out/cap-$n/metrics.json" 2>/dev/null)
+  valid=$(jq -r .summary.emulation.valid "$out/cap-$n/metrics.json" 2>/dev/null)
   played=$(jq -r '"\(.summary.played) \(.summary.peers)"' "$out/cap-$n/metrics.json" 2>/dev/null)
-  row "continuity, $n peers, anysee" "${cont:-0}" "" ">= 0.99" "played ${played:-?}"
-  awk -v x="${cont:-0}" 'BEGIN { exit !(x >= 0.99) }' || break
+  row "continuity, $n peers, anysee" "${cont:-0}" "" ">= 0.99" "played ${played:-?}, valid ${valid:-?}"
+  [ "$valid" = true ] && awk -v x="${cont:-0}" 'BEGIN { exit !(x >= 0.99) }' || break
   best=$n
   rm -rf "$out/cap-$n"
 done
-row "largest swarm with continuity >= 0.99" "$best" "peers" "report" "-"
+row "largest valid swarm with continuity >= 0.99" "$best" "peers" "report" "-"
