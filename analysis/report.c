@@ -253,6 +253,42 @@ static void emulation_switch_json(struct json *j, const struct run_metrics *m)
 	json_obj_end(j);
 }
 
+/* Random-loss drops over the packets the lossy paths' leaves saw, or -1. */
+static double kernel_loss_share(const struct rundir_emulation *e)
+{
+	uint64_t seen = e->kernel_drop_loss + e->kernel_loss_packets;
+	return seen ? (double)e->kernel_drop_loss / (double)seen : -1;
+}
+
+/* The kernel's qdisc counters (netem backend), labelled as such; null
+ * where the backend has none. */
+static void emulation_kernel_json(struct json *j, const struct rundir_emulation *e)
+{
+	json_key(j, "kernel");
+	if (!e->have_kernel) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kstr(j, "source", "qdisc counters (netem backend)");
+	json_ku64(j, "packets", e->kernel_packets);
+	json_ku64(j, "loss_path_packets", e->kernel_loss_packets);
+	json_key(j, "drops");
+	json_obj_begin(j);
+	json_ku64(j, "random_loss", e->kernel_drop_loss);
+	json_ku64(j, "upload_queue", e->kernel_drop_upload);
+	json_ku64(j, "download_queue", e->kernel_drop_download);
+	json_ku64(j, "partition", e->kernel_drop_partition);
+	json_obj_end(j);
+	json_key(j, "random_loss_share");
+	if (kernel_loss_share(e) < 0)
+		json_null(j);
+	else
+		json_double(j, kernel_loss_share(e), 5);
+	json_ku64(j, "overlimits", e->kernel_overlimits);
+	json_obj_end(j);
+}
+
 static void emulation_json(struct json *j, const struct run_metrics *m)
 {
 	json_key(j, "emulation");
@@ -264,6 +300,7 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_ku64(j, "samples", m->emu.samples);
 	cpu_json(j, "hosts_cpu", m->emu.hosts_cpu_mean, m->emu.hosts_cpu_max);
 	emulation_switch_json(j, m);
+	emulation_kernel_json(j, &m->emu);
 	json_obj_end(j);
 }
 
@@ -540,6 +577,24 @@ static void report_pictures(const struct run_metrics *m, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* The kernel's qdisc counters, with the netem backend. */
+static void report_kernel(const struct rundir_emulation *e, FILE *out)
+{
+	if (!e->have_kernel)
+		return;
+	double share = kernel_loss_share(e);
+	fprintf(
+	    out,
+	    "emulation: kernel qdisc counters (netem): %llu packets sent; dropped: random loss "
+	    "%llu (%.2f%% of %llu on lossy paths, their queue overflow included), upload "
+	    "queue %llu, download queue %llu, partition %llu; HTB overlimits %llu\n",
+	    (unsigned long long)e->kernel_packets, (unsigned long long)e->kernel_drop_loss,
+	    100 * (share < 0 ? 0 : share),
+	    (unsigned long long)(e->kernel_loss_packets + e->kernel_drop_loss),
+	    (unsigned long long)e->kernel_drop_upload, (unsigned long long)e->kernel_drop_download,
+	    (unsigned long long)e->kernel_drop_partition, (unsigned long long)e->kernel_overlimits);
+}
+
 /* The emulation's verdict, and what the hosts and the switch used and did. */
 static void report_emulation(const struct run_metrics *m, FILE *out)
 {
@@ -550,6 +605,7 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
 	if (!e->have_switch) {
 		fprintf(out, "; the backend has no shaping switch\n");
+		report_kernel(e, out);
 		return;
 	}
 	fprintf(out,

@@ -215,7 +215,8 @@ int cmd_net(int argc, char **argv)
 out:;
 	char stats[512];
 	if (testbed_stats(tb, stats, sizeof(stats)) == 0)
-		fprintf(stderr, "net: switch %s\n", stats);
+		fprintf(stderr, "net: %s %s\n",
+		        testbed_backend(tb) == TESTBED_NETEM ? "kernel qdiscs" : "switch", stats);
 	uint64_t t2 = mono_us();
 	testbed_destroy(tb);
 	uint64_t t3 = mono_us();

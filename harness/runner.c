@@ -27,6 +27,7 @@
 #include "lib/loop.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
+#include "netns/netem.h"
 #include "netns/switch.h"
 #include "peer/log.h"
 
@@ -70,6 +71,8 @@ struct runner {
 	double exited_cpu_s; /* CPU of the host processes reaped so far */
 	struct switch_summary sw;
 	int have_sw;
+	struct netem_counters kern; /* the kernel's, with the netem backend */
+	int have_kern;
 };
 
 static double elapsed(const struct runner *r)
@@ -776,9 +779,11 @@ static int set_up(struct runner *r, char *rundir, size_t rundirlen, char *err, s
 }
 
 /* What the hosts' processes (running ones from /proc, reaped ones from
- * wait4) and the switch have used so far, and the switch's counters (its
- * one line of key=value pairs, the backend's only report). */
-static void sample_procs(struct runner *r)
+ * wait4) and the switch have used so far, and the backend's counters (its
+ * one line of key=value pairs: the switch's, or netem's kernel counters).
+ * The kernel's cost a netlink dump per namespace, so they are read only
+ * when final; the switch's every time, for its CPU. */
+static void sample_procs(struct runner *r, int final)
 {
 	uint64_t now = mono_us();
 	double hosts = r->exited_cpu_s, s;
@@ -786,9 +791,12 @@ static void sample_procs(struct runner *r)
 		if (r->pid[i] > 0 && cpuidle_proc_seconds(r->pid[i], &s) == 0)
 			hosts += s;
 	cpuuse_add(&r->hosts_cpu, hosts, now);
+	if (!final && testbed_backend(r->tb) == TESTBED_NETEM)
+		return;
 	char line[512];
-	r->have_sw =
-	    testbed_stats(r->tb, line, sizeof(line)) == 0 && switch_stats_parse(line, &r->sw) == 0;
+	int have = testbed_stats(r->tb, line, sizeof(line)) == 0;
+	r->have_sw = have && switch_stats_parse(line, &r->sw) == 0;
+	r->have_kern = have && !r->have_sw && netem_counters_parse(line, &r->kern) == 0;
 	if (r->have_sw)
 		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, now);
 }
@@ -804,7 +812,7 @@ static uint64_t cpu_timer(struct loop *l, void *arg)
 	struct runner *r = arg;
 	r->cpu.extra_idle = awake_jiffies(r);
 	cpuidle_sample(&r->cpu);
-	sample_procs(r);
+	sample_procs(r, 0);
 	return 1000000u;
 }
 
@@ -831,12 +839,26 @@ static void emulation_switch(const struct runner *r, struct rundir_emulation *e)
 	e->drop_nobuf = w->drop_nobuf;
 }
 
+/* The kernel's qdisc counters, with the netem backend. */
+static void emulation_kernel(const struct runner *r, struct rundir_emulation *e)
+{
+	const struct netem_counters *k = &r->kern;
+	e->have_kernel = r->have_kern;
+	e->kernel_packets = k->packets;
+	e->kernel_loss_packets = k->loss_packets;
+	e->kernel_drop_loss = k->drop_loss;
+	e->kernel_drop_upload = k->drop_upload;
+	e->kernel_drop_download = k->drop_download;
+	e->kernel_drop_partition = k->drop_partition;
+	e->kernel_overlimits = k->overlimits;
+}
+
 /* What the emulation's own load was, for the analysis to judge. */
 static void write_emulation(struct runner *r)
 {
 	if (!r->cpu.samples)
 		return;
-	sample_procs(r);
+	sample_procs(r, 1);
 	struct rundir_emulation e = {
 	    .cpu_idle_mean = r->cpu.sum / (double)r->cpu.samples,
 	    .cpu_idle_min = r->cpu.min,
@@ -845,6 +867,7 @@ static void write_emulation(struct runner *r)
 	    .hosts_cpu_max = r->hosts_cpu.max,
 	};
 	emulation_switch(r, &e);
+	emulation_kernel(r, &e);
 	char err[512];
 	if (rundir_emulation_write(r->dir, &e, err, sizeof(err)))
 		hlog(r, "emulation record not written: %s", err);
@@ -876,7 +899,7 @@ static int run_loop(struct runner *r, char *err, size_t errlen)
 	else if (!r->o->let_cpus_idle)
 		hlog(r, "%d SCHED_IDLE spinners keep the CPUs awake", r->awake.n);
 	cpuidle_sample(&r->cpu);
-	sample_procs(r);
+	sample_procs(r, 0);
 	loop_add_timer(r->loop, 1000000u, cpu_timer, r);
 	loop_run(r->loop, on_signal, r);
 	write_emulation(r);
@@ -905,7 +928,8 @@ static void destroy_testbed(struct runner *r)
 {
 	char stats[512];
 	if (testbed_stats(r->tb, stats, sizeof(stats)) == 0)
-		hlog(r, "switch: %s", stats);
+		hlog(r, "%s: %s",
+		     testbed_backend(r->tb) == TESTBED_NETEM ? "kernel qdiscs" : "switch", stats);
 	uint64_t d0 = mono_us();
 	testbed_destroy(r->tb);
 	r->tb = NULL;

@@ -153,10 +153,11 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
 }
 
 /* The one definition of emulation.txt's keys. Required keys come first;
- * switch keys are written only with a switch, and their presence on
- * reading is what have_switch says. */
+ * switch keys are written only with a switch, kernel keys only with the
+ * kernel's counters, and their presence on reading is what have_switch and
+ * have_kernel say. */
 enum emu_kind { EMU_DOUBLE, EMU_U64 };
-enum emu_need { EMU_REQUIRED, EMU_OPTIONAL, EMU_SWITCH };
+enum emu_need { EMU_REQUIRED, EMU_OPTIONAL, EMU_SWITCH, EMU_KERNEL };
 static const struct {
 	const char *key;
 	size_t off;
@@ -181,6 +182,13 @@ static const struct {
     {EMU_FIELD(drop_send), EMU_U64, EMU_SWITCH},
     {EMU_FIELD(drop_receive), EMU_U64, EMU_SWITCH},
     {EMU_FIELD(drop_nobuf), EMU_U64, EMU_SWITCH},
+    {EMU_FIELD(kernel_packets), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_loss_packets), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_drop_loss), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_drop_upload), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_drop_download), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_drop_partition), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(kernel_overlimits), EMU_U64, EMU_KERNEL},
 #undef EMU_FIELD
 };
 
@@ -195,7 +203,8 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
 		const void *v = (const char *)e + emu_keys[k].off;
-		if (emu_keys[k].need == EMU_SWITCH && !e->have_switch)
+		if ((emu_keys[k].need == EMU_SWITCH && !e->have_switch) ||
+		    (emu_keys[k].need == EMU_KERNEL && !e->have_kernel))
 			continue;
 		if (emu_keys[k].kind == EMU_DOUBLE)
 			fprintf(f, "%s=%.6g\n", emu_keys[k].key, *(const double *)v);
@@ -247,7 +256,7 @@ int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err
 			seen[k] = 1;
 	}
 	fclose(f);
-	e->have_switch = 1;
+	e->have_switch = e->have_kernel = 1;
 	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
 		if (seen[k])
 			continue;
@@ -255,6 +264,8 @@ int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err
 			return err_set(err, errlen, "%s: no %s", path, emu_keys[k].key);
 		if (emu_keys[k].need == EMU_SWITCH)
 			e->have_switch = 0;
+		if (emu_keys[k].need == EMU_KERNEL)
+			e->have_kernel = 0;
 	}
 	return 0;
 }

@@ -57,12 +57,22 @@ struct rundir_emulation {
 	 * the switch out of frame buffers (the emulator's failures). */
 	uint64_t drop_queue, drop_loss, drop_partition;
 	uint64_t drop_send, drop_receive, drop_nobuf;
+	/* The kernel's qdisc counters, when the backend was netem (netns/netem.h
+	 * says what they tell apart): packets its upload leaves sent (of them,
+	 * on lossy paths), and drops where they happened: leaves of lossy paths
+	 * (random loss and those paths' queue overflow), upload and download
+	 * queues, partitions; HTB throttling of both ends. */
+	int have_kernel;
+	uint64_t kernel_packets, kernel_loss_packets;
+	uint64_t kernel_drop_loss, kernel_drop_upload, kernel_drop_download, kernel_drop_partition;
+	uint64_t kernel_overlimits;
 };
 
 int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
                            size_t errlen);
 /* Returns -1 with the reason in err when the file is missing, or lacks the
- * CPU idle keys; the switch's keys may be absent (have_switch 0). */
+ * CPU idle keys; the switch's keys may be absent (have_switch 0), as may the
+ * kernel's (have_kernel 0). */
 int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen);
 
 /* One line of hosts.txt. Roles are the scenario's names ("rp", "source",

@@ -24,7 +24,8 @@ struct backend_ops {
 	int (*start)(struct testbed *tb, void **state, char *err, size_t errlen);
 	/* Realize the model again after a change. */
 	int (*apply)(struct testbed *tb, void *state, char *err, size_t errlen);
-	/* One line of counters. */
+	/* One line of counters: the switch's (switch_stats_format) or the kernel's
+	 * (netem_counters_format). */
 	void (*stats)(void *state, char *buf, size_t len);
 	void (*stop)(void *state);
 };
@@ -51,7 +52,8 @@ int backend_prepare_hub(struct backend *be, struct nl_sock *hub_sk, int *master,
                         size_t errlen);
 int backend_start(struct backend *be, struct testbed *tb, char *err, size_t errlen);
 int backend_apply(struct backend *be, struct testbed *tb, char *err, size_t errlen);
-/* One line of backend counters (the switch's), or -1 when there are none. */
+/* One line of backend counters (the switch's, or netem's kernel counters), or -1
+ * when there are none. */
 int backend_stats(const struct backend *be, char *buf, size_t len);
 /* Safe on a backend never selected or never started. */
 void backend_stop(struct backend *be);

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netlink/cache.h>
 #include <netlink/netlink.h>
+#include <netlink/route/qdisc.h>
 
 #include "lib/util.h"
 #include "netns/netem.h"
@@ -134,10 +136,33 @@ static int netem_apply(struct testbed *tb, void *state, char *err, size_t errlen
 	return 0;
 }
 
+/* The kernel's counters of every host's shaping, summed (netns/netem.h says what each
+ * drop count can and cannot tell apart). Costs a netlink dump per namespace, so the
+ * harness reads it at the end of a run, not every second. */
+static void netem_stats(void *state, char *buf, size_t len)
+{
+	struct netem_backend *st = state;
+	struct netem_counters sum = {0};
+	struct nl_cache *hub_qdiscs = NULL;
+	char err[512];
+	int e = rtnl_qdisc_alloc_cache(st->hub_sk, &hub_qdiscs);
+	if (e < 0)
+		err_set(err, sizeof(err), "read the hub's qdiscs: %s", nl_geterror(e));
+	for (uint32_t i = 0; e >= 0 && i < st->n; i++)
+		if (netem_host_counters(st->hosts[i], hub_qdiscs, &sum, err, sizeof(err)))
+			e = -1;
+	nl_cache_free(hub_qdiscs);
+	if (e < 0)
+		snprintf(buf, len, "kernel counters unreadable: %s", err);
+	else
+		netem_counters_format(&sum, buf, len);
+}
+
 const struct backend_ops backend_netem_ops = {
     .available = netem_available,
     .prepare_hub = backend_hub_bridge,
     .start = netem_start,
     .apply = netem_apply,
+    .stats = netem_stats,
     .stop = netem_stop,
 };

@@ -754,7 +754,77 @@ struct netem_host {
 	int host_ifindex, hub_ifindex;
 	int installed;
 	struct netem_plan plan;
+	/* eth0's counters run from an update that touches eth0 to the next (an epoch), and
+	 * count under that epoch's plan: past sums the closed epochs, base holds eth0's
+	 * counters when the open one began, sorted by count_key_cmp. The hub end's objects
+	 * only change in place and mean the same under every plan, so they need neither. */
+	struct netem_counters past;
+	struct netem_tc_count *base;
+	size_t nbase;
 };
+
+/* A class by its handle, a qdisc by its parent (the kernel lists an update's recreated
+ * leaf under the same parent). */
+static int count_key_cmp(const void *pa, const void *pb)
+{
+	const struct netem_tc_count *a = pa, *b = pb;
+	uint32_t ka = a->is_class ? a->handle : a->parent, kb = b->is_class ? b->handle : b->parent;
+	if (a->is_class != b->is_class)
+		return a->is_class - b->is_class;
+	return (ka > kb) - (ka < kb);
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	/* Below its base, the object was made anew and counts from zero. */
+	return now >= then ? now - then : now;
+}
+
+/* What eth0's objects in cur counted in the open epoch, added to sum under the current
+ * plan; held packets (qlen, backlog) only with held. */
+static void epoch_add(const struct netem_host *h, const struct netem_tc_count *cur, size_t n,
+                      int held, struct netem_counters *sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct netem_tc_count d = cur[i];
+		const struct netem_tc_count *b =
+		    bsearch(&d, h->base, h->nbase, sizeof(*h->base), count_key_cmp);
+		if (b) {
+			d.packets = since(d.packets, b->packets);
+			d.bytes = since(d.bytes, b->bytes);
+			d.drops = since(d.drops, b->drops);
+			d.overlimits = since(d.overlimits, b->overlimits);
+		}
+		if (!held)
+			d.qlen = d.backlog = 0;
+		netem_counters_add(&h->plan, &d, sum);
+	}
+}
+
+/* Close the open epoch before an update changes what eth0's objects mean or deletes
+ * some: a packet counted between this read and the update counts in the next epoch. */
+static int epoch_close(struct netem_host *h, char *err, size_t errlen)
+{
+	struct netem_tc_count *cur;
+	size_t n;
+	char e[256];
+	if (netem_tc_read(h->host_sk, NETEM_ON_HOST, h->host_ifindex, NULL, &cur, &n, e, sizeof(e)))
+		return err_set(err, errlen, "host %u: counters before an update: %s", h->host, e);
+	epoch_add(h, cur, n, 0, &h->past);
+	qsort(cur, n, sizeof(*cur), count_key_cmp);
+	free(h->base);
+	h->base = cur;
+	h->nbase = n;
+	return 0;
+}
+
+static int touches_host(const struct netem_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->req[i].side == NETEM_ON_HOST)
+			return 1;
+	return 0;
+}
 
 struct netem_host *netem_host_new(uint32_t host, struct nl_sock *host_sk, int host_ifindex,
                                   struct nl_sock *hub_sk, int hub_ifindex, char *err, size_t errlen)
@@ -783,7 +853,17 @@ int netem_host_apply(struct netem_host *h, const struct linkmodel *m, char *err,
 		netem_plan_free(&next);
 		return -1;
 	}
-	int rc = netem_batch_send(&b, h->host_sk, h->hub_sk, err, errlen);
+	int rc = 0;
+	if (prev && touches_host(&b))
+		rc = epoch_close(h, err, errlen);
+	if (!prev) {
+		/* An install deletes the old objects, and their counters with them. */
+		free(h->base);
+		h->base = NULL;
+		h->nbase = 0;
+	}
+	if (rc == 0)
+		rc = netem_batch_send(&b, h->host_sk, h->hub_sk, err, errlen);
 	netem_batch_free(&b);
 	netem_plan_free(&h->plan);
 	if (rc < 0) {
@@ -801,10 +881,47 @@ const struct netem_plan *netem_host_plan(const struct netem_host *h)
 	return h->installed ? &h->plan : NULL;
 }
 
+static void counters_sum(struct netem_counters *to, const struct netem_counters *c)
+{
+	to->packets += c->packets;
+	to->bytes += c->bytes;
+	to->loss_packets += c->loss_packets;
+	to->drop_loss += c->drop_loss;
+	to->drop_upload += c->drop_upload;
+	to->drop_download += c->drop_download;
+	to->drop_partition += c->drop_partition;
+	to->overlimits += c->overlimits;
+	to->qlen += c->qlen;
+	to->backlog += c->backlog;
+}
+
+int netem_host_counters(struct netem_host *h, struct nl_cache *hub_qdiscs,
+                        struct netem_counters *sum, char *err, size_t errlen)
+{
+	counters_sum(sum, &h->past);
+	if (!h->installed)
+		return 0;
+	struct netem_tc_count *cur;
+	size_t n;
+	char e[256];
+	if (netem_tc_read(h->host_sk, NETEM_ON_HOST, h->host_ifindex, NULL, &cur, &n, e, sizeof(e)))
+		return err_set(err, errlen, "host %u eth0: %s", h->host, e);
+	epoch_add(h, cur, n, 1, sum);
+	free(cur);
+	if (netem_tc_read(h->hub_sk, NETEM_ON_HUB, h->hub_ifindex, hub_qdiscs, &cur, &n, e,
+	                  sizeof(e)))
+		return err_set(err, errlen, "host %u hub end: %s", h->host, e);
+	for (size_t i = 0; i < n; i++)
+		netem_counters_add(&h->plan, &cur[i], sum);
+	free(cur);
+	return 0;
+}
+
 void netem_host_free(struct netem_host *h)
 {
 	if (!h)
 		return;
+	free(h->base);
 	netem_plan_free(&h->plan);
 	free(h);
 }

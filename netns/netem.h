@@ -34,6 +34,7 @@
 
 #include "netns/linkmodel.h"
 
+struct nl_cache;
 struct nl_msg;
 struct nl_sock;
 
@@ -169,6 +170,57 @@ struct netem_host *netem_host_new(uint32_t host, struct nl_sock *host_sk, int ho
 int netem_host_apply(struct netem_host *h, const struct linkmodel *m, char *err, size_t errlen);
 const struct netem_plan *netem_host_plan(const struct netem_host *h);
 void netem_host_free(struct netem_host *h);
+
+/* ---- kernel counters ----------------------------------------------------
+ *
+ * What the qdiscs counted, summed over hosts and over the run. netem counts a packet its
+ * random loss drops and one its full queue (the limit) drops alike, as qdisc drops (and
+ * HTB counts both again in the class above), so within one leaf the two cannot be told
+ * apart. What tells them apart is where a drop happened: the leaf of a path without loss
+ * can only overflow (upload queue), as can the default class's fifo; the leaf of
+ * partitioned destinations drops everything (partition); the hub end's bfifo only
+ * overflows (download queue). Drops in the leaf of a lossy path are its random loss plus
+ * any overflow of its upload queue. */
+struct netem_counters {
+	uint64_t packets, bytes; /* sent by the upload leaves: past loss and queue */
+	uint64_t loss_packets;   /* of them, by leaves of lossy paths */
+	uint64_t drop_loss;      /* dropped by leaves of lossy paths */
+	uint64_t drop_upload;    /* by leaves of lossless paths and the default class */
+	uint64_t drop_download;  /* by the hub ends' bfifos */
+	uint64_t drop_partition; /* by leaves of partitioned destinations */
+	uint64_t overlimits;     /* times an HTB class was throttled by its rate, both ends */
+	uint64_t qlen, backlog;  /* packets and bytes held in the leaves when read */
+};
+
+/* One qdisc's or class's counters as the kernel reports them. */
+struct netem_tc_count {
+	enum netem_side side;
+	int is_class;
+	uint32_t parent, handle;
+	uint64_t packets, bytes, drops, overlimits, qlen, backlog;
+};
+
+/* Add c, read from the objects plan p made, to sum by what its drops mean. Objects
+ * counted elsewhere (HTB qdiscs, whose drops repeat their children's) add nothing. */
+void netem_counters_add(const struct netem_plan *p, const struct netem_tc_count *c,
+                        struct netem_counters *sum);
+/* The counters as one line of key=value pairs, as struct netem_counters names them. */
+void netem_counters_format(const struct netem_counters *c, char *buf, size_t len);
+/* A line of netem_counters_format back; -1 when a key is missing (another backend's). */
+int netem_counters_parse(const char *line, struct netem_counters *out);
+
+/* The counters of interface ifindex's classes, dumped through sk, and of its qdiscs,
+ * found in qdiscs (an rtnl_qdisc cache of sk's namespace) or dumped when it is NULL;
+ * *out is malloc'ed. */
+int netem_tc_read(struct nl_sock *sk, enum netem_side side, int ifindex, struct nl_cache *qdiscs,
+                  struct netem_tc_count **out, size_t *n, char *err, size_t errlen);
+
+/* Add host h's counters since its first apply to sum: its eth0 objects, and its hub end's
+ * among hub_qdiscs (an rtnl_qdisc cache of the hub) and classes. Counters of objects an
+ * update deleted or changed in meaning were taken before the update (netem_host_apply),
+ * each under the plan it counted for. */
+int netem_host_counters(struct netem_host *h, struct nl_cache *hub_qdiscs,
+                        struct netem_counters *sum, char *err, size_t errlen);
 
 /* Whether the kernel has sch_netem: adds a netem qdisc to lo in a scratch network
  * namespace entered by a short-lived thread (the namespace dies with it). 1 yes, 0 no,

@@ -10,8 +10,10 @@
  *   model, for any testbed host that has a port. Other broadcast and
  *   multicast is dropped, so IPv6 neighbour discovery does not work.
  * - Checksum offload and GSO frames pass through unchanged (virtio-net
- *   headers on the socket). A GSO frame takes one loss draw, as in netem, so
- *   hosts should not use GSO when loss matters (`gso_max_segs 1` on eth0).
+ *   headers on the socket). A GSO frame would take one loss draw, as in
+ *   netem, so the testbed creates each host's eth0 with gso_max_segs 1
+ *   (netns/testbed.c): the hosts' TCP sends one segment per frame, and
+ *   every frame here is one wire frame with its own draw.
  * - One AF_PACKET socket, unbound, reads every port with recvmmsg and sends
  *   with sendmmsg. A TPACKET_V3 ring hands frames over only when a block
  *   retires (1 ms timer at best), too coarse for the delay bar, and frames

@@ -258,7 +258,19 @@ static int addr_add(struct nl_sock *sk, int ifindex, uint32_t ip, int plen, cons
 /* One RTM_NEWLINK creates both ends: the hub end (name, master) here and
  * the host end already inside the host namespace, up, with its fixed
  * ifindex and MAC. libnl's veth object cannot place the peer in another
- * namespace, so the request is built with libnl's message API. */
+ * namespace, so the request is built with libnl's message API.
+ *
+ * The host end gets gso_max_segs 1, so the host's TCP builds one segment
+ * per packet and every frame that meets the link model is one wire frame:
+ * netem and the switch each draw loss once per packet they see, and a
+ * 64 KB GSO frame would lose or keep its 44 segments together. Capping the
+ * segments at creation is one attribute of the request already sent; the
+ * ethtool route (GSO and TSO off) needs an ioctl per host from inside its
+ * namespace, and segmenting in the switch would leave the netem backend
+ * drawing per GSO frame. A veth does no GRO unless asked, so the hub end
+ * passes the frames on as sent. UDP_SEGMENT senders still build GSO
+ * packets, which eth0 splits only after its qdiscs (the switch sees wire
+ * frames, netem one packet); the peer does not use UDP_SEGMENT. */
 static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_fd, uint32_t host)
 {
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
@@ -281,7 +293,7 @@ static int veth_add(struct nl_sock *sk, const char *hubif, int master, int host_
 	    !(peer = nla_nest_start(msg, VETH_INFO_PEER)) ||
 	    nlmsg_append(msg, &peer_ifi, sizeof(peer_ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_string(msg, IFLA_IFNAME, "eth0") < 0 ||
-	    nla_put(msg, IFLA_ADDRESS, 6, mac) < 0 ||
+	    nla_put(msg, IFLA_ADDRESS, 6, mac) < 0 || nla_put_u32(msg, IFLA_GSO_MAX_SEGS, 1) < 0 ||
 	    nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)host_fd) < 0) {
 		nlmsg_free(msg);
 		return -NLE_NOMEM;

@@ -51,7 +51,8 @@ struct linkmodel *testbed_model(struct testbed *tb);
 int testbed_apply(struct testbed *tb, char *err, size_t errlen);
 
 enum testbed_backend testbed_backend(const struct testbed *tb);
-/* The backend's counters on one line (userspace switch), or -1. */
+/* The backend's counters on one line (the userspace switch's, netem's kernel
+ * counters), or -1. */
 int testbed_stats(struct testbed *tb, char *buf, size_t len);
 const char *testbed_backend_name(enum testbed_backend b);
 int testbed_backend_parse(const char *s, enum testbed_backend *out);

@@ -93,6 +93,23 @@ inside_loss() {
 	done | sort -n | sed -n 2p | awk '{print "lost=" $1; print "packets=" $2}'
 }
 
+# TCP for 5 s through lossy links, and the TCP segments both hosts sent
+# (OutSegs plus RetransSegs of their namespaces: OutSegs leaves out
+# retransmissions): each segment must meet the link model as one frame and
+# one loss draw.
+inside_loss_tcp() {
+	local t="$TMPD/losstcp" s0 s1
+	pin_pair 0 1 || return 1
+	segs() { nsx "$1" awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ {print $12 + $13}' /proc/net/snmp; }
+	s0=$(($(segs 0) + $(segs 1)))
+	iperf_server 1 "$t.srv"
+	nsx 0 iperf3 -c "$(ip_of 1)" -t 5 -J >"$t.cli" 2>/dev/null
+	wait
+	s1=$(($(segs 0) + $(segs 1)))
+	echo "segments=$((s1 - s0))"
+	echo "retransmits=$(jq '.end.sum_sent.retransmits' "$t.cli")"
+}
+
 # 100 seeded random pairs, 20 pings each, 25 pairs at a time.
 inside_pairs() {
 	local n=$1 m=$2 t="$TMPD/pairs" k=0 a b
@@ -287,14 +304,38 @@ bench_rate() {
 # KEY of the switch's counters at the end of testbed NAME (the line
 # `anysee-harness net` prints), or empty without a switch.
 swstat() { sed -n "s/^net: switch .*\\b$2=\\([0-9]*\\).*/\\1/p" "$TMPD/$1.log" | tail -1; }
+# The same of the kernel's qdisc counters (netem backend).
+kstat() { sed -n "s/^net: kernel qdiscs .*\\b$2=\\([0-9]*\\).*/\\1/p" "$TMPD/$1.log" | tail -1; }
+# Whose counters NAME's run has: "switch" or "kernel's qdiscs".
+kind() { [ -n "$(swstat "$1" rx)" ] && echo switch || echo "kernel's qdiscs"; }
+
+# "SHARE DRAWN QUEUE": random-loss drops in % of the frames drawn for, and
+# queue drops, by the switch's counters or else the kernel's (random-loss
+# drops over what the lossy paths' netem leaves saw); empty with neither.
+drawn_loss() {
+	local q drawn l
+	q=$(swstat "$1" drop_queue) l=$(swstat "$1" drop_loss)
+	if [ -n "$q" ]; then
+		drawn=$(awk -v rx="$(swstat "$1" rx)" -v a="$(swstat "$1" arp_replies)" \
+			-v u="$(swstat "$1" drop_unknown)" -v q="$q" 'BEGIN {print rx - a - u - q}')
+	elif [ -n "$(kstat "$1" drop_loss)" ]; then
+		l=$(kstat "$1" drop_loss)
+		drawn=$((l + $(kstat "$1" loss_packets)))
+		q=$(($(kstat "$1" drop_upload) + $(kstat "$1" drop_download)))
+	else
+		return
+	fi
+	awk -v l="$l" -v n="$drawn" -v q="$q" 'BEGIN {if (n > 0) printf "%.2f %d %d\n", 100 * l / n, n, q}'
+}
 
 # --loss p is per access link and a datagram crosses two: 1 - (1 - p)^2.
 # The figure is the switch's own count of random-loss drops over the
 # frames it drew for (ARP, unknown destinations and queue drops aside), so
 # a queue overflowing or a receiver falling behind cannot pass for loss;
 # those show apart: queue drops, and the loss iperf3's receiver saw end to
-# end (median of three runs). Without a switch (kernel backend) the figure
-# is the end-to-end one.
+# end (median of three runs). With the netem backend the kernel's counters
+# stand in for the switch's (drawn: what the lossy paths' leaves saw);
+# with neither the figure is the end-to-end one.
 bench_loss() {
 	local p lr lost pk m e base e2e q drawn src
 	net l0 2 --backend bridge -- bash "$self" --inside loss 0
@@ -304,17 +345,24 @@ bench_loss() {
 		net "$lr" 2 --loss "$p" -- bash "$self" --inside loss "$p"
 		lost=$(v "${lr}_lost") pk=$(v "${lr}_packets")
 		e2e=$(awk -v l="$lost" -v n="$pk" 'BEGIN {if (n) printf "%.2f", 100 * l / n}')
-		q=$(swstat "$lr" drop_queue)
-		drawn=$(awk -v rx="$(swstat "$lr" rx)" -v a="$(swstat "$lr" arp_replies)" \
-			-v u="$(swstat "$lr" drop_unknown)" -v q="$q" 'BEGIN {if (rx != "") print rx - a - u - q}')
-		m=$(awk -v l="$(swstat "$lr" drop_loss)" -v n="$drawn" 'BEGIN {if (n > 0) printf "%.2f", 100 * l / n}')
-		src="random-loss drops of the switch over $drawn frames; queue drops ${q:--}"
-		[ -n "$m" ] || { m=$e2e src="end to end, no switch"; }
+		read -r m drawn q < <(drawn_loss "$lr")
+		src="random-loss drops of the $(kind "$lr") over $drawn frames; queue drops ${q:--}"
+		[ -n "$m" ] || { m=$e2e src="end to end, no counters"; }
 		e=$(awk -v p="$p" 'BEGIN {printf "%.2f", 100 * (1 - (1 - p) ^ 2)}')
 		fig "loss_one_way_p$p" "$m" % "${e}±1pp" \
 			"$src; end to end ${e2e:--}% (iperf3, median of 3 x $pk datagrams); $base" \
 			"$(awk -v m="$m" -v e="$e" 'BEGIN {d = m - e; if (d < 0) d = -d; print (m != "" && d <= 1) ? "PASS" : "MISS"}')"
 	done
+	# TCP at 5% per link: one loss draw per wire frame, so the frames drawn
+	# for match the TCP segments sent (a GSO frame would carry up to 44),
+	# and their random-loss share is the path's.
+	net ltcp 2 --loss 0.05 -- bash "$self" --inside loss_tcp
+	read -r m drawn q < <(drawn_loss ltcp)
+	pk=$(v ltcp_segments)
+	e=$(awk 'BEGIN {printf "%.2f", 100 * (1 - 0.95 ^ 2)}')
+	fig loss_tcp_one_way_p0.05 "$m" % "${e}±1pp" \
+		"random-loss drops of the $(kind ltcp) over ${drawn:--} frames for ${pk:--} TCP segments sent ($(awk -v d="$drawn" -v s="$pk" 'BEGIN {if (s > 0) printf "%.3f", d / s; else print "-"}') frames per segment); iperf3 retransmits $(v ltcp_retransmits); queue drops ${q:--}" \
+		"$(awk -v m="$m" -v e="$e" -v d="$drawn" -v s="$pk" 'BEGIN {x = m - e; if (x < 0) x = -x; r = s > 0 ? d / s : 0; print (m != "" && x <= 1 && r >= 0.97 && r <= 1.03) ? "PASS" : "MISS"}')"
 }
 
 bench_pairs() {

@@ -35,7 +35,7 @@ jq -e '.frames > 1000 and .drops.queue > 0 and .drops.partition == 0
        and (.drops.random_loss / (.frames - .drops.queue)) + 0.03 >= 0.19
        and .lateness_ms.p50 <= .lateness_ms.p99 and .lateness_ms.p99 <= .lateness_ms.max
        and .lateness_ms.p99 <= .lateness_ms.bound and .lateness_ms.bound == 0.5
-       and .switch_cpu.mean > 0 and .hosts_cpu.mean > 0' <<< "$emu" > /dev/null \
+       and .switch_cpu.mean > 0 and .hosts_cpu.mean > 0 and .kernel == null' <<< "$emu" > /dev/null \
   || fail "switch figures do not add up: $emu"
 [ "$(jq -r .valid <<< "$emu")" = true ] || fail "a quiet run judged not valid: $emu"
 grep -q '^emulation: hosts .* switch .*random loss' "$out/quiet/report.txt" \

@@ -9,7 +9,11 @@
 # set_link and partition change it (tests/integration/testbed_driver.c):
 # upload and download rate within 5% (iperf3 UDP), loss within 1 point,
 # jitter's spread, a queue limit, a partition and its healing, a rate and a
-# delay changed in place. Everything lives in the guest's own /run and
+# delay changed in place. Along the way the backend's kernel counters
+# (qdisc drops by where they happened) must match: none on the 50-host run
+# without loss or rate limits, random-loss drops within 1 point of the loss
+# set, none of them without it, download-queue and partition drops where
+# those were made to happen. Everything lives in the guest's own /run and
 # dies with it; the guest is killed if it runs past its time.
 . "$(dirname "$0")/common.inc"
 set -u
@@ -67,6 +71,18 @@ pairs() {
 }
 
 # ---- in the guest: the 3-host testbed changed at run time ----
+# KEY's value in a line of key=value counters.
+kv() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" <<<"$2"; }
+
+# The testbed's kernel counters now, into KS.
+kstats() {
+	local reply
+	echo stats >&"${DRV[1]}"
+	read -r -u "${DRV[0]}" reply || fail "testbed driver gone at 'stats': $(cat "$WORK/driver.log")"
+	[ "${reply%% *}" = ok ] && [ -n "$(kv drop_loss "$reply")" ] || fail "testbed driver: 'stats': $reply"
+	KS=${reply#ok }
+}
+
 drv() {
 	local reply
 	echo "$*" >&"${DRV[1]}"
@@ -93,7 +109,7 @@ check_rate() { # name measured-bit/s model-bit/s
 }
 
 runtime() {
-	local ready prefix backend r r0 lost want spread srv cli
+	local ready prefix backend r r0 lost want spread srv cli KS before
 	coproc DRV { "$WORK/testbed_driver" 3 netem 2>"$WORK/driver.log"; }
 	read -r -u "${DRV[0]}" ready prefix backend || fail "testbed driver: $(cat "$WORK/driver.log")"
 	[ "$ready $backend" = "ready netem" ] || fail "testbed driver said '$ready $prefix $backend'"
@@ -106,6 +122,14 @@ runtime() {
 	# set_link at run time: the upload rate and a path delay change in place.
 	drv host 0 up=2mbit; drv delay 0 1 25ms; drv apply
 	check_rate "upload changed to 2 Mbit/s" "$(udp_rate 0 1 4M)" 2000000
+	# Offered twice the rate, the download queue overflowed; nothing had
+	# random loss or a partition.
+	kstats
+	echo "kernel counters after the rate checks: $KS"
+	[ "$(kv drop_loss "$KS")" -eq 0 ] && [ "$(kv drop_partition "$KS")" -eq 0 ] ||
+		fail "random-loss or partition drops without loss or partitions: $KS"
+	[ "$(kv drop_download "$KS")" -gt 0 ] || fail "no download-queue drops at twice the download rate: $KS"
+	before=$KS
 	# The path's delay is the smallest RTT (the guest's scheduling only
 	# adds); the jitter check below compares means with the median.
 	rtts 0 1 20 0.01 >"$WORK/r0"
@@ -128,10 +152,21 @@ runtime() {
 	echo "loss 5%: $lost% of 5000 datagrams lost"
 	awk -v l="$lost" 'BEGIN {d = l - 5; if (d < 0) d = -d; exit !(l != "" && d <= 1)}' ||
 		fail "loss $lost%, want 5 +- 1; h2's netem leaves: $(tc -n "$ANYSEE_PREFIX-h2" -s qdisc show dev eth0 | grep -A1 '^qdisc netem' | tr '\n' ' ')"
+	# The kernel's own count: random-loss drops over what the lossy paths'
+	# leaves saw (the datagrams and iperf3's control connection), within
+	# the same point of 5%.
+	kstats
+	r=$(awk -v d="$(($(kv drop_loss "$KS") - $(kv drop_loss "$before")))" \
+		-v p="$(($(kv loss_packets "$KS") - $(kv loss_packets "$before")))" \
+		'BEGIN {if (d + p > 0) printf "%.2f %d", 100 * d / (d + p), d + p}')
+	echo "kernel counters, loss 5%: random-loss drops ${r% *}% of ${r#* } packets on lossy paths"
+	awk -v l="${r% *}" 'BEGIN {d = l - 5; if (d < 0) d = -d; exit !(l != "" && d <= 1)}' ||
+		fail "kernel random-loss drops ${r% *}%, want 5 +- 1: $KS"
 
 	# Jitter 4 ms (standard deviation) on h1's link: both ways of the path,
 	# so RTTs spread by 4 x sqrt 2 = 5.66 ms around 50 ms.
 	drv host 1 loss=0 jitter=4ms; drv apply
+	before=$KS
 	rtts 0 1 400 0.01 >"$WORK/jitter"
 	read -r r spread < <(awk '{s += $1; q += $1 * $1} END {m = s / NR; printf "%.3f %.3f\n", m, sqrt(q / NR - m * m)}' "$WORK/jitter")
 	echo "jitter 4 ms: RTT mean $r ms, standard deviation $spread ms over $(wc -l <"$WORK/jitter") pings; want $r0 (as without jitter) and 5.66"
@@ -140,6 +175,9 @@ runtime() {
 	# standard error of 0.28 ms; the bound (1 ms) is over three of them.
 	within_delay "$r" "$r0" || fail "mean RTT $r ms with jitter, $r0 without"
 	within_pct "$spread" 5.657 15 || fail "RTT spread $spread ms, want 5.66 +- 15%"
+	kstats
+	[ "$(kv drop_loss "$KS")" -eq "$(kv drop_loss "$before")" ] ||
+		fail "random-loss drops grew without loss: from $before to $KS"
 
 	# A 15,000-byte queue at 1 Mbit/s holds ten 1442-byte frames, 115 ms of
 	# line time; pings behind a saturating flow wait that long.
@@ -162,13 +200,19 @@ runtime() {
 	drv partition 2 0; drv apply
 	[ -n "$(rtts 0 2 3 0.2)" ] || fail "h0 does not reach h2 after healing"
 	echo "partition: h2 cut off from h0 and back after healing; h1 reachable throughout"
+	# The partition's leaf went away with the healing; its drops stay counted.
+	kstats
+	echo "kernel counters at the end: $KS"
+	[ "$(kv drop_partition "$KS")" -ge 3 ] || fail "no partition drops counted: $KS"
+	[ "$(kv drop_download "$KS")" -gt "$(kv drop_download "$before")" ] ||
+		fail "the 15000-byte queue at 1 Mbit/s dropped nothing: from $before to $KS"
 	exec {DRV[1]}>&-
 	wait "$DRV_PID" || fail "testbed driver exited with $?: $(cat "$WORK/driver.log")"
 	[ -z "$(ip netns list)" ] || fail "namespaces left: $(ip netns list | tr '\n' ' ')"
 }
 
 guest() {
-	local backend
+	local backend k c
 	# Access delay 10 ms: user-mode Linux adds about 0.26 ms to every round
 	# trip through netem (the mean error measured here, against a 0.11 ms
 	# floor on its bridge), which on the 10 to 25 ms round trips of 1 ms
@@ -184,6 +228,14 @@ guest() {
 	[ "$backend" = netem ] || fail "backend auto picked '$backend' in a kernel with sch_netem"
 	cat "$WORK/pairs.out"
 	grep -q '^pairs: 100 of 100 within' "$WORK/pairs.out" || fail "pairs outside the bound"
+	# No loss, no rate limit: the kernel dropped nothing, and its leaves
+	# sent at least the 2000 pings and replies.
+	k=$(sed -n 's/^net: kernel qdiscs //p' "$WORK/pairs.log")
+	echo "kernel counters of the 50-host run: $k"
+	[ "$(kv packets "$k")" -ge 2000 ] || fail "kernel counters: fewer packets than pings: '$k'"
+	for c in drop_loss drop_upload drop_download drop_partition; do
+		[ "$(kv $c "$k")" -eq 0 ] || fail "kernel counters: $c without loss or limits: '$k'"
+	done
 	echo "(50 hosts and 100 pairs in $SECONDS s)"
 	SECONDS=0
 	runtime

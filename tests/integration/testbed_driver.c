@@ -11,6 +11,7 @@
  *   delay A B DUR          one-way delay both ways between hosts A and B
  *   partition I LABEL      hosts talk only within one label
  *   apply                  realize the model
+ *   stats                  answers "ok LINE": the backend's counters
  *
  * At the end of its input it removes the testbed. Fields not given keep
  * their value; every path starts unlimited with no delay.
@@ -58,7 +59,8 @@ static int host_index(struct testbed *tb, const char *s, uint32_t *i, char *err,
 	return 0;
 }
 
-static int command(struct testbed *tb, char *line, char *err, size_t errlen)
+static int command(struct testbed *tb, char *line, char *reply, size_t rlen, char *err,
+                   size_t errlen)
 {
 	struct linkmodel *m = testbed_model(tb);
 	char *save, *verb = strtok_r(line, " \t\n", &save);
@@ -69,6 +71,12 @@ static int command(struct testbed *tb, char *line, char *err, size_t errlen)
 		return err_set(err, errlen, "empty command");
 	if (!strcmp(verb, "apply"))
 		return testbed_apply(tb, err, errlen);
+	if (!strcmp(verb, "stats")) {
+		*reply = ' ';
+		if (testbed_stats(tb, reply + 1, rlen - 1))
+			return err_set(err, errlen, "the backend keeps no counters");
+		return 0;
+	}
 	if (host_index(tb, strtok_r(NULL, " \t\n", &save), &a, err, errlen))
 		return -1;
 	if (!strcmp(verb, "host")) {
@@ -119,12 +127,13 @@ int main(int argc, char **argv)
 	}
 	printf("ready %s %s\n", prefix, testbed_backend_name(testbed_backend(tb)));
 	fflush(stdout);
-	char line[512];
+	char line[512], reply[512];
 	while (fgets(line, sizeof(line), stdin)) {
-		if (command(tb, line, err, sizeof(err)))
+		*reply = 0;
+		if (command(tb, line, reply, sizeof(reply), err, sizeof(err)))
 			printf("error: %s\n", err);
 		else
-			printf("ok\n");
+			printf("ok%s\n", reply);
 		fflush(stdout);
 	}
 	testbed_destroy(tb);

@@ -6,11 +6,24 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include "lib/addr.h"
 #include "netns/backend.h"
 #include "netns/netem.h"
+#include "netns/switch.h"
 #include "netns/testbed.h"
 
 static void test_select_concrete(void **state)
@@ -114,6 +127,128 @@ static void test_create_rejects_name(void **state)
 	assert_int_equal(access("/run/netns/anysee-unit-hub", F_OK), -1);
 }
 
+/* A TCP socket in host i's namespace (sockets keep the namespace they were made in):
+ * listening on, or connected to, host 1's address. */
+static int tcp_in(struct testbed *tb, uint32_t i, int listening, int self)
+{
+	char err[256];
+	assert_int_equal(testbed_enter_ns(testbed_host_ns(tb, i), err, sizeof(err)), 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(5001)};
+	a.sin_addr.s_addr = htonl(addr_host_ip(1));
+	assert_true(fd >= 0);
+	if (listening)
+		assert_true(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+	else
+		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(setns(self, CLONE_NEWNET), 0);
+	return fd;
+}
+
+/* Host 0's eth0 caps GSO at one segment. */
+static void check_gso_cap(struct testbed *tb, int self)
+{
+	char err[256];
+	assert_int_equal(testbed_enter_ns(testbed_host_ns(tb, 0), err, sizeof(err)), 0);
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *link = NULL;
+	uint32_t segs = 0;
+	assert_true(sk && nl_connect(sk, NETLINK_ROUTE) == 0);
+	assert_int_equal(rtnl_link_get_kernel(sk, TESTBED_HOST_IFINDEX, NULL, &link), 0);
+	assert_int_equal(rtnl_link_get_gso_max_segs(link, &segs), 0);
+	assert_int_equal(segs, 1);
+	rtnl_link_put(link);
+	nl_socket_free(sk);
+	assert_int_equal(setns(self, CLONE_NEWNET), 0);
+}
+
+/* Send n bytes from out to in, reading as they come. */
+static void pump(int out, int in, size_t n)
+{
+	static char buf[65536];
+	size_t sent = 0, got = 0;
+	while (got < n) {
+		struct pollfd p[2] = {{in, POLLIN, 0}, {out, sent < n ? POLLOUT : 0, 0}};
+		assert_true(poll(p, 2, 5000) > 0);
+		if (p[1].revents & POLLOUT) {
+			size_t k = n - sent < sizeof(buf) ? n - sent : sizeof(buf);
+			ssize_t w = send(out, buf, k, MSG_DONTWAIT);
+			assert_true(w > 0);
+			sent += (size_t)w;
+		}
+		if (p[0].revents & POLLIN) {
+			ssize_t r = recv(in, buf, sizeof(buf), MSG_DONTWAIT);
+			assert_true(r > 0);
+			got += (size_t)r;
+		}
+	}
+}
+
+static uint64_t switch_rx(struct testbed *tb)
+{
+	char line[512];
+	struct switch_summary s;
+	/* The switch publishes its counters as frames pass. */
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	assert_int_equal(testbed_stats(tb, line, sizeof(line)), 0);
+	assert_int_equal(switch_stats_parse(line, &s), 0);
+	return s.rx;
+}
+
+/* What the TCP test made, released by its teardown also when an assert fails. */
+static struct tcp_test {
+	struct testbed *tb;
+	int self, ls, cs, as;
+} tt = {NULL, -1, -1, -1, -1};
+
+static int tcp_test_down(void **state)
+{
+	(void)state;
+	/* An assert may have left this thread in a host's namespace. */
+	if (tt.self >= 0)
+		setns(tt.self, CLONE_NEWNET);
+	int *fds[] = {&tt.self, &tt.ls, &tt.cs, &tt.as};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	testbed_destroy(tt.tb);
+	tt.tb = NULL;
+	return 0;
+}
+
+/* Every frame the link model meets is one wire frame: a megabyte of TCP reaches the
+ * switch as at least one frame per 1448-byte segment, where GSO would hand it 64 KB
+ * frames (one loss draw for 44 segments). */
+static void test_one_frame_per_segment(void **state)
+{
+	if (geteuid() != 0) {
+		print_message("skipped: creating a testbed needs root\n");
+		skip();
+	}
+	char prefix[64], err[512] = "";
+	snprintf(prefix, sizeof(prefix), "%sunitgso%x", TESTBED_PREFIX, (unsigned)getpid());
+	struct testbed_config cfg = {.prefix = prefix, .nhosts = 2, .backend = TESTBED_USERSPACE};
+	if (testbed_create(&cfg, &tt.tb, err, sizeof(err)) ||
+	    testbed_apply(tt.tb, err, sizeof(err)))
+		fail_msg("testbed: %s", err);
+	tt.self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(tt.self >= 0);
+	tt.ls = tcp_in(tt.tb, 1, 1, tt.self);
+	tt.cs = tcp_in(tt.tb, 0, 0, tt.self);
+	tt.as = accept(tt.ls, NULL, NULL);
+	assert_true(tt.as >= 0);
+	uint64_t rx0 = switch_rx(tt.tb);
+	const size_t n = 1 << 20;
+	pump(tt.cs, tt.as, n);
+	uint64_t frames = switch_rx(tt.tb) - rx0;
+	print_message("1 MB of TCP: %llu frames through the switch\n", (unsigned long long)frames);
+	assert_true(frames >= n / 1448);
+	check_gso_cap(tt.tb, tt.self);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_backend_names),
 	    cmocka_unit_test(test_create_rejects_config),
 	    cmocka_unit_test(test_create_rejects_name),
+	    cmocka_unit_test_teardown(test_one_frame_per_segment, tcp_test_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,22 @@ static void test_record_and_verdict(void **state)
 	assert_int_equal(rundir_emulation_read(dir, &back, err, sizeof(err)), 0);
 	assert_true(fabs(back.cpu_idle_mean - 0.55) < 1e-4 && back.samples == 60);
 	assert_int_equal(back.have_switch, 0); /* a kernel backend's record */
+	assert_int_equal(back.have_kernel, 0); /* without the kernel's counters */
+	/* The netem backend's: the kernel's counters, no switch. */
+	e.have_kernel = 1;
+	e.kernel_packets = 9500;
+	e.kernel_loss_packets = 950;
+	e.kernel_drop_loss = 50;
+	e.kernel_drop_download = 7;
+	e.kernel_drop_partition = 3;
+	e.kernel_overlimits = 12;
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	assert_int_equal(rundir_emulation_read(dir, &back, err, sizeof(err)), 0);
+	assert_true(back.have_kernel && !back.have_switch);
+	assert_true(back.kernel_packets == 9500 && back.kernel_loss_packets == 950 &&
+	            back.kernel_drop_loss == 50 && back.kernel_drop_upload == 0 &&
+	            back.kernel_drop_download == 7 && back.kernel_drop_partition == 3 &&
+	            back.kernel_overlimits == 12);
 	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 1);
 	back.cpu_idle_min = 0.01;
 	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 0);

@@ -42,11 +42,11 @@
 #include <netlink/route/tc.h>
 #include <netlink/socket.h>
 
+#include "lib/addr.h"
+#include "lib/util.h"
 #include "netns/linkmodel.h"
 #include "netns/netem.h"
 #include "netns/testbed.h"
-#include "lib/addr.h"
-#include "lib/util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -230,6 +230,59 @@ static void test_plan_grouping(void **state)
 	assert_null(filter_of(&p, 3));
 	/* 10 queue packets + 20 ms at 1 Mbit/s (2500 bytes, 2 packets). */
 	assert_int_equal(group_of(&p, filter_of(&p, 2)->classid)->limit, 12);
+	netem_plan_free(&p);
+	free(m);
+}
+
+/* Drops count by where they happened: a lossless path's leaf and the default class can
+ * only overflow, a lossy path's leaf loses at random (and may overflow), a blocked
+ * group's leaf is the partition, the hub end's bfifo the download queue; HTB qdiscs
+ * repeat their children's drops and add nothing. */
+static void test_counters_classify(void **state)
+{
+	(void)state;
+	struct linkmodel *m = model_new(8);
+	for (uint32_t j = 0; j < 8; j++)
+		set_delay(m, 3, j, j == 2 || j == 5 ? 20000 : 10000);
+	m->host[5].loss = 0.2;
+	m->host[6].partition = 2;
+	struct netem_plan p;
+	char err[256] = "";
+	assert_int_equal(netem_plan_build(m, 3, NULL, &p, err, sizeof(err)), 0);
+	uint32_t plain = filter_of(&p, 0)->classid, lossy = filter_of(&p, 5)->classid;
+	uint32_t blocked = filter_of(&p, 6)->classid;
+	const struct netem_tc_count c[] = {
+	    {NETEM_ON_HOST, 0, plain, 0, 100, 150000, 3, 0, 1, 1500},
+	    {NETEM_ON_HOST, 0, lossy, 0, 80, 8000, 20, 0, 2, 200},
+	    {NETEM_ON_HOST, 0, blocked, 0, 0, 0, 9, 0, 0, 0},
+	    {NETEM_ON_HOST, 1, NETEM_UP_INNER, NETEM_UP_DEFAULT, 4, 400, 1, 0, 0, 0},
+	    {NETEM_ON_HOST, 1, NETEM_UP_ROOT, NETEM_UP_LINK, 184, 1000, 33, 7, 3, 1700},
+	    {NETEM_ON_HOST, 0, NETEM_UP_LINK, NETEM_UP_INNER, 184, 1000, 33, 5, 3, 1700},
+	    {NETEM_ON_HUB, 0, NETEM_DOWN_LINK, NETEM_DOWN_FIFO, 50, 5000, 6, 0, 4, 600},
+	    {NETEM_ON_HUB, 1, NETEM_DOWN_ROOT, NETEM_DOWN_LINK, 50, 5000, 6, 11, 4, 600},
+	};
+	struct netem_counters sum = {0};
+	for (size_t i = 0; i < ARRAY_LEN(c); i++)
+		netem_counters_add(&p, &c[i], &sum);
+	assert_int_equal(sum.packets, 184);
+	assert_int_equal(sum.bytes, 158400);
+	assert_int_equal(sum.loss_packets, 80);
+	assert_int_equal(sum.drop_loss, 20);
+	assert_int_equal(sum.drop_upload, 4);
+	assert_int_equal(sum.drop_partition, 9);
+	assert_int_equal(sum.drop_download, 6);
+	assert_int_equal(sum.overlimits, 18);
+	assert_int_equal(sum.qlen, 7);
+	assert_int_equal(sum.backlog, 2300);
+
+	char line[512];
+	struct netem_counters back;
+	netem_counters_format(&sum, line, sizeof(line));
+	assert_int_equal(netem_counters_parse(line, &back), 0);
+	assert_memory_equal(&back, &sum, sizeof(sum));
+	/* drop_loss is also a key of the switch's line, which lacks the others. */
+	assert_int_equal(netem_counters_parse("rx=5 drop_loss=3 drop_queue=1", &back), -1);
+	assert_int_equal(netem_counters_parse("kernel counters unreadable: x", &back), -1);
 	netem_plan_free(&p);
 	free(m);
 }
@@ -892,8 +945,7 @@ static void kernel_htb_u32(struct kt *kt)
 	KT_CHECK(kt, n1 >= 0 && n257 >= 0 && ndrop >= 0 && ndef >= 0, "classes exist");
 	KT_CHECK(kt,
 	         send_udp(&s, ADDR_NET + 2, 3) == 0 && send_udp(&s, ADDR_NET + 258, 2) == 0 &&
-	             send_udp(&s, ADDR_NET + 300, 4) == 0 &&
-	             send_udp(&s, ADDR_NET + 0x264, 2) == 0,
+	             send_udp(&s, ADDR_NET + 300, 4) == 0 && send_udp(&s, ADDR_NET + 0x264, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	/* Without netem leaves the drop class forwards, which is what makes it countable. */
@@ -917,8 +969,7 @@ static void kernel_htb_u32(struct kt *kt)
 	KT_CHECK(kt, class_rate(s.hub_sk, s.hub_if, NETEM_DOWN_LINK) == q.down_rate, "down rate");
 	KT_CHECK(kt, filters_match(s.host_sk, s.host_if, &q, err, sizeof(err)) == 0, "%s", err);
 	n257 = class_packets(s.host_sk, s.host_if, c257);
-	KT_CHECK(kt,
-	         send_udp(&s, ADDR_NET + 2, 1) == 0 && send_udp(&s, ADDR_NET + 300, 2) == 0,
+	KT_CHECK(kt, send_udp(&s, ADDR_NET + 2, 1) == 0 && send_udp(&s, ADDR_NET + 300, 2) == 0,
 	         "sendto: %s", strerror(errno));
 	settle();
 	KT_CHECK(kt, class_packets(s.host_sk, s.host_if, c257) - n257 == 3, "re-steered");
@@ -1014,6 +1065,59 @@ out:
 	scratch_down(&s);
 }
 
+static int counters_now(struct netem_host *h, struct netem_counters *c, char *err, size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	return netem_host_counters(h, NULL, c, err, len);
+}
+
+/* The kernel's counters through updates: a path losing everything, a partition healed
+ * (its class deleted) and the lossy path made lossless keep their drops under the plan
+ * that made them; what the path sends afterwards counts as sent. */
+static void kernel_counters(struct kt *kt)
+{
+	struct scratch s;
+	struct linkmodel *m = model_new(3);
+	struct netem_host *h = NULL;
+	struct netem_counters c;
+	char err[256] = "";
+	if (scratch_up(&s, kt) < 0)
+		goto out;
+	set_delay(m, 0, 1, 1000);
+	set_delay(m, 0, 2, 1000);
+	m->host[1].loss = 1;
+	m->host[2].partition = 1;
+	h = netem_host_new(0, s.host_sk, s.host_if, s.hub_sk, s.hub_if, err, sizeof(err));
+	KT_CHECK(kt, h, "%s", err);
+	KT_CHECK(kt, netem_host_apply(h, m, err, sizeof(err)) == 0, "install: %s", err);
+	KT_CHECK(kt,
+	         send_udp(&s, addr_host_ip(1), 10) == 0 && send_udp(&s, addr_host_ip(2), 5) == 0,
+	         "send: %s", strerror(errno));
+	KT_CHECK(kt, counters_now(h, &c, err, sizeof(err)) == 0, "%s", err);
+	KT_CHECK(kt, c.drop_loss == 10 && c.drop_partition == 5 && c.drop_upload == 0,
+	         "before the update: loss %llu partition %llu upload %llu",
+	         (unsigned long long)c.drop_loss, (unsigned long long)c.drop_partition,
+	         (unsigned long long)c.drop_upload);
+
+	m->host[1].loss = 0;
+	m->host[2].partition = 0;
+	KT_CHECK(kt, netem_host_apply(h, m, err, sizeof(err)) == 0, "update: %s", err);
+	KT_CHECK(kt, send_udp(&s, addr_host_ip(1), 7) == 0, "send: %s", strerror(errno));
+	settle();
+	KT_CHECK(kt, counters_now(h, &c, err, sizeof(err)) == 0, "%s", err);
+	KT_CHECK(kt,
+	         c.drop_loss == 10 && c.drop_partition == 5 && c.drop_upload == 0 &&
+	             c.loss_packets == 0 && c.packets >= 7,
+	         "after the update: loss %llu partition %llu upload %llu, sent %llu (%llu lossy)",
+	         (unsigned long long)c.drop_loss, (unsigned long long)c.drop_partition,
+	         (unsigned long long)c.drop_upload, (unsigned long long)c.packets,
+	         (unsigned long long)c.loss_packets);
+out:
+	netem_host_free(h);
+	free(m);
+	scratch_down(&s);
+}
+
 struct kt_run {
 	void (*fn)(struct kt *);
 	struct kt kt;
@@ -1063,6 +1167,17 @@ static void test_kernel_netem(void **state)
 	run_kernel(kernel_netem, 1);
 }
 
+static void test_kernel_counters(void **state)
+{
+	(void)state;
+	char reason[256];
+	if (netem_kernel_probe(reason, sizeof(reason)) != 1) {
+		print_message("skipped: %s (netem_uml.sh runs it in user-mode Linux)\n", reason);
+		skip();
+	}
+	run_kernel(kernel_counters, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1070,6 +1185,7 @@ int main(void)
 	    cmocka_unit_test(test_jitter_rate_limit_conversion),
 	    cmocka_unit_test(test_tick_conversion),
 	    cmocka_unit_test(test_plan_grouping),
+	    cmocka_unit_test(test_counters_classify),
 	    cmocka_unit_test(test_plan_large_unique),
 	    cmocka_unit_test(test_plan_errors),
 	    cmocka_unit_test(test_batch_install),
@@ -1078,6 +1194,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_probe),
 	    cmocka_unit_test(test_kernel_htb_u32),
 	    cmocka_unit_test(test_kernel_netem),
+	    cmocka_unit_test(test_kernel_counters),
 	};
 	return cmocka_run_group_tests_name("netem", tests, NULL, NULL);
 }
