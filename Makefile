@@ -10,6 +10,12 @@ TEST_PKGS := cmocka
 DEB_LIBS  := pkg-config libnl-3-dev libnl-route-3-dev libpcap-dev liblua5.4-dev libcmocka-dev libsodium-dev
 DEB_TOOLS := gcc:gcc gnuplot-nox:gnuplot time:/usr/bin/time iproute2:ip procps:pgrep iputils-ping:ping iperf3:iperf3 ffmpeg:ffprobe tshark:tshark tcpdump:tcpdump curl:curl jq:jq user-mode-linux:linux.uml kmod:modprobe
 
+# Every core unless the caller chose (make -jN): `make test` from CI or a
+# newcomer's shell would otherwise build serially, twice as long on two.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 BUILD  ?= build
 CC     ?= cc
 WERROR ?= -Werror
