@@ -12,7 +12,8 @@ DEB_TOOLS := gcc:gcc gnuplot-nox:gnuplot time:/usr/bin/time iproute2:ip procps:p
 
 # Every core unless the caller chose (make -jN): `make test` from CI or a
 # newcomer's shell would otherwise build serially, twice as long on two.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# Sub-makes share the top one's jobs.
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
 MAKEFLAGS += -j$(shell nproc)
 endif
 

@@ -890,7 +890,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 	if (i >= 0 && (stream == 0 || stream == in->stream)) {
 		keynode_release(&in->kn, in->child[i].cls);
 		in->child[i] = in->child[--in->nchild];
-		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u children=%d", id, in->nchild);
+		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u stream=%u children=%d", id,
+		            in->stream, in->nchild);
 	}
 	for (int r = in->nrelay - 1; r >= 0; r--) {
 		struct relay *rl = &in->relay[r];
@@ -1142,8 +1143,9 @@ void inter_leave(struct inter *in)
 		struct push_child *c = &in->child[--in->nchild];
 		send_simple(in, &c->addr, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, c->cls);
-		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u children=%d reason=leave",
-		            c->addr.id, in->nchild);
+		evlog_event(in->log, LOGEV_CHILD_DEL,
+		            LOGK_ID "=%u stream=%u children=%d reason=leave", c->addr.id, in->stream,
+		            in->nchild);
 	}
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,

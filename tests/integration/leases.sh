@@ -47,16 +47,23 @@ for victim in d f; do
   for h in "$H"/*/; do
     h=$(basename "$h")
     [ "$h" = "$victim" ] && continue
-    # Was the victim a child here when it died, and when did it go?
+    # Was the victim a child here when it died, in any stream (a node may
+    # relay one stream to it and push it another), and when did it go?
     verdict=$(awk -v id="$vid" -v tc="$tc" -v lim=$((2 * LEASE_S * 1000000)) '
       ($2 == "child_add" || $2 == "child_del") && $3 == "id=" id {
-        if ($1 <= tc) state = $2
-        else if ($2 == "child_del" && state == "child_add" && !gone) gone = $1 - tc
+        s = $4
+        if ($1 <= tc) state[s] = $2
+        else if ($2 == "child_del" && state[s] == "child_add" && !(s in gone)) gone[s] = $1 - tc
       }
       END {
-        if (state != "child_add") print "none"
-        else if (!gone) print "kept"
-        else print (gone <= lim ? "ok " : "late ") gone
+        n = 0; worst = 0
+        for (s in state) if (state[s] == "child_add") {
+          n++
+          if (!(s in gone)) { print "kept"; exit }
+          if (gone[s] > worst) worst = gone[s]
+        }
+        if (!n) print "none"
+        else print (worst <= lim ? "ok " : "late ") worst
       }' "$H/$h/events.log")
     case $verdict in
       none) ;;
