@@ -71,9 +71,9 @@ for k = 1, trials do
       order[i], order[j] = order[j], order[i]
     end
     for _, i in ipairs(order) do
-      local parent = not dead[i] and crowd[i]:push_parent()
+      local parent = not dead[crowd[i].name] and crowd[i]:push_parent()
       if parent and parent.name:sub(1, 1) == "p" then
-        dead[tonumber(parent.name:sub(2))] = true
+        dead[parent.name] = true
         parent:crash()
         return
       end
