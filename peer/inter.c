@@ -22,10 +22,6 @@
 #define PATH_SILENT_MIN_US 500000u
 #define PATH_SILENT_SEGMENTS 8
 #define RELAY_SILENT_US 5000000u
-/* delta_b, the backup paths kept: eq. 2 asks their rates to sum to p
- * times the active rate, and with p = 1 (the paper's) and one active path
- * that is one backup, presumed to carry the whole rate until it pushes. */
-#define BACKUP_WANTED 1
 /* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
  * segments for 3 ticks, measured over at least 8 segments a tick. */
 #define SHORT_SHARE 0.9
@@ -256,17 +252,21 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
 		            WIRE_REFUSE_UPSTREAM);
 	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
+	if (r->moving)
+		send_simple(in, &r->new_up[r->new_nup - 2], WIRE_NEIGH_CUT, r->stream, 0,
+		            WIRE_CUT_PATH);
 	/* Held: segments that waited for their list; of those, released went
 	 * on and expired and mismatched did not; hold_full found no room. */
 	const struct auth *a = r->auth;
 	evlog_event(
 	    in->log, "relay_del",
 	    "stream=%u parent=%u children=%d forwarded=%llu unverified=%llu held=%llu "
-	    "released=%llu expired=%llu mismatched=%llu hold_full=%llu reason=%s",
+	    "released=%llu expired=%llu mismatched=%llu hold_full=%llu moves=%llu reason=%s",
 	    r->stream, r->parent.id, r->nchild, (unsigned long long)r->forwarded,
 	    (unsigned long long)r->unverified, (unsigned long long)r->held,
 	    (unsigned long long)(a ? a->released : 0), (unsigned long long)(a ? a->expired : 0),
-	    (unsigned long long)(a ? a->mismatched : 0), (unsigned long long)r->hold_full, why);
+	    (unsigned long long)(a ? a->mismatched : 0), (unsigned long long)r->hold_full,
+	    (unsigned long long)r->moves, why);
 	if (r->auth) {
 		auth_free(r->auth);
 		free(r->auth);
@@ -318,6 +318,16 @@ static int on_path(const struct inter_path *p, uint32_t id)
 		if (p->hops[h].id == id)
 			return 1;
 	return 0;
+}
+
+static int same_hops(const struct inter_path *a, const struct inter_path *b)
+{
+	if (a->nhops != b->nhops)
+		return 0;
+	for (int h = 0; h < a->nhops; h++)
+		if (a->hops[h].id != b->hops[h].id)
+			return 0;
+	return 1;
 }
 
 /* A hop failed (its path was cut, or it left): remember it, and drop every
@@ -426,14 +436,14 @@ static int in_trace(const struct wire_probe *p, uint32_t id)
 	return 0;
 }
 
-/* To j random neighbours not already on the trace, nor `avoid` (0: none). */
-static void forward_probe(struct inter *in, const struct wire_probe *p, uint32_t avoid)
+/* To j random neighbours not already on the trace. */
+static void forward_probe(struct inter *in, const struct wire_probe *p)
 {
 	struct wire_addr nb[32];
 	int n = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
 	for (int sent = 0, tries = 0; sent < INTER_PROBE_J && n > 0 && tries < 4 * n; tries++) {
 		int k = (int)rng_below(in->rng, (uint64_t)n);
-		if (in_trace(p, nb[k].id) || nb[k].id == avoid) {
+		if (in_trace(p, nb[k].id)) {
 			nb[k] = nb[--n];
 			continue;
 		}
@@ -458,16 +468,21 @@ static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_r
 		if (!free_slot)
 			return;
 		c = free_slot;
-		*c = (struct inter_collect){.peer0 = p->peer0.id,
-		                            .seq = p->seq,
-		                            .first_us = now_us,
-		                            .best_us = UINT32_MAX,
-		                            .used = 1};
+		*c = (struct inter_collect){
+		    .peer0 = p->peer0.id, .seq = p->seq, .first_us = now_us, .used = 1};
 	}
-	if (d < c->best_us) {
-		c->best_us = d;
-		c->best = *p;
+	if (c->n == INTER_COLLECT_KEEP) {
+		if (c->delay_us[c->n - 1] <= d)
+			return;
+		c->n--; /* the slowest kept makes room */
 	}
+	int i = c->n++;
+	for (; i > 0 && c->delay_us[i - 1] > d; i--) {
+		c->delay_us[i] = c->delay_us[i - 1];
+		c->trace[i] = c->trace[i - 1];
+	}
+	c->delay_us[i] = d;
+	c->trace[i] = *p;
 }
 
 /* Could this node take `from`, the probe's last hop, as its push child on
@@ -529,25 +544,52 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
 		return;
 	q.ttl--;
-	forward_probe(in, &q, 0);
+	forward_probe(in, &q);
 }
 
-/* Source side: offer the best trace of each finished collection. */
+/* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
+static void offer(struct inter *in, uint32_t seq, const struct wire_probe *t, uint32_t delay_us)
+{
+	struct wire_path_setup ps = {.seq = seq, .delay_us = delay_us};
+	ps.hops[ps.nhops++] = in->self;
+	for (int h = t->nhops - 2; h >= 0; h--)
+		ps.hops[ps.nhops++] = t->hops[h].addr;
+	ps.hops[ps.nhops++] = t->peer0;
+	send_msg(in, &t->peer0, WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
+	evlog_event(in->log, "path_offer", "peer0=%u seq=%u hops=%u delay_us=%u", t->peer0.id, seq,
+	            ps.nhops - 1, delay_us);
+}
+
+/* The trace to offer beside the fastest, best: the fastest that avoids
+ * best's first hop from Peer_0 altogether, or, where that hop is this
+ * source (best came straight here), that enters Peer_0 elsewhere. -1 if
+ * none was kept. */
+static int second_trace(const struct inter *in, const struct inter_collect *c)
+{
+	uint32_t entry = c->trace[0].hops[0].addr.id;
+	for (int i = 1; i < c->n; i++) {
+		const struct wire_probe *t = &c->trace[i];
+		if (t->hops[0].addr.id != entry && (entry == in->self.id || !in_trace(t, entry)))
+			return i;
+	}
+	return -1;
+}
+
+/* Source side: offer the fastest trace of each finished collection, and
+ * the fastest of those that do not go through its first hop. The paper
+ * offers the best; the second is an assumption: a peer asks its own
+ * parent too, and the best trace is then most often the path it already
+ * has, while one avoiding that hop is the backup that outlives it. */
 static void offer_paths(struct inter *in, uint64_t now_us)
 {
 	for (int i = 0; i < INTER_MAX_COLLECT; i++) {
 		struct inter_collect *c = &in->col[i];
 		if (!c->used || now_us - c->first_us < COLLECT_US)
 			continue;
-		struct wire_path_setup ps = {.seq = c->seq, .delay_us = c->best_us};
-		/* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
-		ps.hops[ps.nhops++] = in->self;
-		for (int h = c->best.nhops - 2; h >= 0; h--)
-			ps.hops[ps.nhops++] = c->best.hops[h].addr;
-		ps.hops[ps.nhops++] = c->best.peer0;
-		send_msg(in, &c->best.peer0, WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
-		evlog_event(in->log, "path_offer", "peer0=%u seq=%u hops=%u delay_us=%u",
-		            c->best.peer0.id, c->seq, ps.nhops - 1, c->best_us);
+		offer(in, c->seq, &c->trace[0], c->delay_us[0]);
+		int k = second_trace(in, c);
+		if (k > 0)
+			offer(in, c->seq, &c->trace[k], c->delay_us[k]);
 		c->used = 0;
 	}
 }
@@ -569,6 +611,7 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 	in->active_up = in->active_ok = 0;
 	in->active_since_us = now_us;
 	in->active_rx_us = 0;
+	in->active_measured_us = 0;
 	in->short_ticks = in->window_full = 0;
 	struct wire_path_setup ps = {.seq = p->seq, .delay_us = p->delay_us, .nhops = p->nhops};
 	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
@@ -615,27 +658,64 @@ static int path_usable(const struct inter *in, const struct inter_path *p, uint6
 	return 1;
 }
 
+/* delay_us beats a path measured at measured_us by the margin a
+ * replacement asks (REPLACE_GAIN_*). */
+static uint32_t replace_gain_us(uint32_t measured_us)
+{
+	uint32_t gain = measured_us / REPLACE_GAIN_DIV;
+	return gain > REPLACE_GAIN_MIN_US ? gain : REPLACE_GAIN_MIN_US;
+}
+
+static int clearly_faster(uint32_t delay_us, uint32_t measured_us)
+{
+	return (uint64_t)delay_us + replace_gain_us(measured_us) <= measured_us;
+}
+
+/* p would fail with the active path's parent: it goes through it, or,
+ * where the parent is the source (on every path), it is pushed straight
+ * from the source as the active path is. */
+static int shares_parent(const struct inter *in, const struct inter_path *p)
+{
+	if (!in->have_active)
+		return 0;
+	uint32_t parent = in->active.hops[in->active.nhops - 2].id;
+	if (in->active.nhops > 2)
+		return on_path(p, parent);
+	return p->hops[p->nhops - 2].id == parent;
+}
+
 /* Keep an offer as a backup; a full set gives up its slowest path for a
- * faster one. A path through the active path's parent is none: that
- * parent's failure, the case a backup is for, would take both. Unless the
- * parent is the source, on every path: its failure ends the stream. */
+ * faster one. A path that shares the active path's parent is none: that
+ * parent's failure, the case a backup is for, would take both. It is
+ * kept only when clearly faster than the active path delivers, as the
+ * optimization's candidate (take_faster_backup builds it at the next
+ * tick): the same parent by a faster upstream, to which the parent then
+ * moves (inter_on_path_setup). */
 static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us)
 {
 	if (!path_usable(in, p, now_us))
 		return;
-	if (in->have_active && in->active.nhops > 2 &&
-	    on_path(p, in->active.hops[in->active.nhops - 2].id))
-		return;
-	int slot = in->nbackup;
-	if (slot == INTER_MAX_BACKUP) {
+	if (shares_parent(in, p)) {
+		uint32_t measured =
+		    in->active_measured_us ? in->active_measured_us : in->active.delay_us;
+		if (!measured || !clearly_faster(p->delay_us, measured))
+			return;
+	}
+	/* A path offered again takes its old place with its new delay: the
+	 * set holds distinct paths, each as lately traced. */
+	int slot = -1;
+	for (int b = 0; b < in->nbackup; b++)
+		if (same_hops(&in->backup[b], p))
+			slot = b;
+	if (slot < 0 && in->nbackup < INTER_MAX_BACKUP)
+		slot = in->nbackup++;
+	if (slot < 0) {
 		slot = 0;
 		for (int b = 1; b < in->nbackup; b++)
 			if (in->backup[b].delay_us > in->backup[slot].delay_us)
 				slot = b;
 		if (in->backup[slot].delay_us <= p->delay_us)
 			return;
-	} else {
-		in->nbackup++;
 	}
 	in->backup[slot] = *p;
 	evlog_event(in->log, "path_backup", "seq=%u hops=%u delay_us=%u", p->seq, p->nhops - 1,
@@ -742,6 +822,57 @@ static void start_relay(struct inter *in, uint16_t stream, const struct wire_pat
 	            child->id);
 }
 
+/* ps names hops[0..k] (source ... this node) as the n hops of up. */
+static int same_upstream(const struct wire_path_setup *ps, int k, const struct wire_addr *up, int n)
+{
+	if (k + 1 != n)
+		return 0;
+	for (int h = 0; h <= k; h++)
+		if (ps->hops[h].id != up[h].id)
+			return 0;
+	return 1;
+}
+
+/* A child we push to asks again, by another upstream to us than ours: it
+ * built that path for being clearly faster than what we deliver (it sends
+ * a set-up through its parent for nothing else, keep_backup), so the
+ * source traced a faster way here than the one we take. A peer judges it
+ * as its own offer (its delay is the child's, which bounds ours from
+ * above); a relay, which traces nothing itself, moves to it, make before
+ * break. The child's word is all there is: the cost of a false one is a
+ * set-up towards the named parent, and a path that then delivers worse is
+ * replaced as any. */
+static void child_asks_upstream(struct inter *in, struct relay *r, const struct wire_path_setup *ps,
+                                int k, uint64_t now_us)
+{
+	for (int h = 0; h < k; h++)
+		if (find_child(r ? r->child : in->child, r ? r->nchild : in->nchild,
+		               ps->hops[h].id) >= 0)
+			return; /* through our own child: a loop */
+	if (!r) {
+		if (in->is_source || !in->have_active ||
+		    same_upstream(ps, k, in->active.hops, in->active.nhops))
+			return;
+		struct inter_path p = {
+		    .seq = ps->seq, .nhops = (uint8_t)(k + 1), .delay_us = ps->delay_us};
+		memcpy(p.hops, ps->hops, sizeof(p.hops[0]) * (size_t)(k + 1));
+		keep_backup(in, &p, now_us);
+		return;
+	}
+	if (r->moving || same_upstream(ps, k, r->up, r->nup))
+		return;
+	r->moving = 1;
+	r->new_nup = (uint8_t)(k + 1);
+	memcpy(r->new_up, ps->hops, sizeof(r->new_up[0]) * (size_t)(k + 1));
+	r->new_seq = ps->seq;
+	r->move_since_us = now_us;
+	struct wire_path_setup up = *ps;
+	up.nhops = (uint8_t)(k + 1);
+	send_msg(in, &ps->hops[k - 1], WIRE_PATH_SETUP, r->stream, &up, sizeof(up));
+	evlog_event(in->log, "relay_move", "stream=%u parent=%u new_parent=%u", r->stream,
+	            r->parent.id, ps->hops[k - 1].id);
+}
+
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                          const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
@@ -781,6 +912,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			            WIRE_REFUSE_LOOP);
 			return;
 		}
+		if (stream == in->stream && find_child(in->child, in->nchild, child->id) >= 0)
+			child_asks_upstream(in, NULL, ps, k, now_us);
 		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
 			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
@@ -797,6 +930,8 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		return;
 	}
 	if (r && r->active) {
+		if (find_child(r->child, r->nchild, child->id) >= 0 && k > 0)
+			child_asks_upstream(in, r, ps, k, now_us);
 		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
 			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
@@ -816,10 +951,32 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	start_relay(in, stream, ps, k, child, now_us);
 }
 
+/* The new parent a relay is moving to answered: the old one goes. */
+static void relay_moved(struct inter *in, struct relay *r, int accepted, uint64_t now_us)
+{
+	r->moving = 0;
+	struct wire_addr to = r->new_up[r->new_nup - 2];
+	evlog_event(in->log, "relay_moved", "stream=%u parent=%u new_parent=%u accepted=%d",
+	            r->stream, r->parent.id, to.id, accepted);
+	if (!accepted)
+		return;
+	send_simple(in, &r->parent, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
+	r->parent = to;
+	memcpy(r->up, r->new_up, sizeof(r->up[0]) * r->new_nup);
+	r->nup = r->new_nup;
+	r->setup_seq = r->new_seq;
+	r->last_rx_us = now_us;
+	r->moves++;
+}
+
 void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint32_t seq,
                            const struct wire_addr *from, uint64_t now_us)
 {
 	struct relay *r = find_relay(in, stream);
+	if (r && r->moving && r->new_seq == seq && from->id == r->new_up[r->new_nup - 2].id) {
+		relay_moved(in, r, accepted, now_us);
+		return;
+	}
 	if (r && r->have_pending && r->setup_seq == seq && from->id == r->parent.id) {
 		r->have_pending = 0;
 		if (!accepted || !admit_child(in, r->child, &r->nchild, &r->pending_child,
@@ -853,15 +1010,31 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 	}
 }
 
-/* Probing waits for a LastDelay: without one a trace has no bound. */
+/* Probing waits for a LastDelay: without one a trace has no bound. The
+ * paper traces when the backup set is short of delta_b (eq. 2 asks the
+ * backups' rates to sum to p times the active rate: with p = 1, the
+ * paper's, and one active path, one backup), and sets the optimization
+ * frequency by the ADL. Here a peer traces at that frequency whether or
+ * not it has its backup: a full set would otherwise end the optimization,
+ * and a path traced while the mesh was still forming, or before a faster
+ * relay came up, would bound the peer's delay for good. Such a trace is
+ * bounded by the delay a replacement must beat, which keeps its flood
+ * small. */
 static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	uint64_t interval = adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US);
 	int retrying = in->retry_us && !in->have_active;
 	if (retrying && in->retry_us < interval)
 		interval = in->retry_us;
-	if (in->nbackup >= BACKUP_WANTED || !last_delay_us ||
-	    (!in->probe_now && now_us - in->last_probe_us < interval))
+	/* With a path and its backup, a trace is for a faster path only: one
+	 * that is not clearly faster than LastDelay would not be taken, so it
+	 * need not be traced, and a peer that close to the source traces not. */
+	uint32_t bound = last_delay_us;
+	if (in->have_active && in->nbackup > 0)
+		bound = last_delay_us > replace_gain_us(last_delay_us)
+		            ? last_delay_us - replace_gain_us(last_delay_us)
+		            : 0;
+	if (!bound || (!in->probe_now && now_us - in->last_probe_us < interval))
 		return;
 	if (retrying && !in->probe_now)
 		in->retry_us *= 2;
@@ -871,17 +1044,16 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	    .peer0 = in->self,
 	    .ts0_us = now_real_us,
 	    .source_id = in->source_id,
-	    .last_delay_us = last_delay_us,
+	    .last_delay_us = bound,
 	    .ttl = PROBE_TTL,
 	};
 	in->last_probe_us = now_us;
 	in->probes_sent++;
-	/* Peer_0 chooses the j neighbours it asks. A peer with a path traces
-	 * for a backup, and a backup through its parent is none (keep_backup):
-	 * the parent, most often its fastest way to the source, is not asked,
-	 * or the source would offer the path the peer already has. */
-	forward_probe(in, &p, in->have_active ? in->active.hops[in->active.nhops - 2].id : 0);
-	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u", p.seq, last_delay_us);
+	/* Its parent too, if drawn: a faster way to the source through the
+	 * same parent is the optimization's to find (offer_paths). */
+	forward_probe(in, &p);
+	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u bound_us=%u", p.seq, last_delay_us,
+	            bound);
 }
 
 void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_us)
@@ -901,6 +1073,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 			drop_relay(in, rl, "parent gone");
 			continue;
 		}
+		if (rl->moving && rl->new_up[rl->new_nup - 2].id == id)
+			relay_moved(in, rl, 0, now_us);
 		int c = find_child(rl->child, rl->nchild, id);
 		if (c >= 0) {
 			keynode_release(&in->kn, rl->child[c].cls);
@@ -989,15 +1163,12 @@ static void take_faster_backup(struct inter *in, uint64_t now_us)
 {
 	uint32_t measured = in->active_delay_min_us;
 	in->active_delay_min_us = 0;
+	if (measured)
+		in->active_measured_us = measured;
 	if (!in->have_active || !in->active_up || in->replacing || !measured)
 		return;
 	int b = best_backup(in, now_us);
-	if (b < 0)
-		return;
-	uint32_t gain = measured / REPLACE_GAIN_DIV;
-	if (gain < REPLACE_GAIN_MIN_US)
-		gain = REPLACE_GAIN_MIN_US;
-	if ((uint64_t)in->backup[b].delay_us + gain > measured)
+	if (b < 0 || !clearly_faster(in->backup[b].delay_us, measured))
 		return;
 	evlog_event(in->log, "path_faster", "parent=%u delay_us=%u new_parent=%u new_delay_us=%u",
 	            in->active.hops[in->active.nhops - 2].id, measured,
@@ -1097,9 +1268,17 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 		offer_paths(in, now_us);
 	expire_leases(in, now_us);
 	/* A source relays other streams like any mesh node. */
-	for (int r = in->nrelay - 1; r >= 0; r--)
-		if (now_us - in->relay[r].last_rx_us > RELAY_SILENT_US)
-			drop_relay(in, &in->relay[r], "silent");
+	for (int r = in->nrelay - 1; r >= 0; r--) {
+		struct relay *rl = &in->relay[r];
+		if (now_us - rl->last_rx_us > RELAY_SILENT_US) {
+			drop_relay(in, rl, "silent");
+			continue;
+		}
+		/* An unanswered move is given up; the new parent, if it took us
+		 * late, lets our lease run out. */
+		if (rl->moving && now_us - rl->move_since_us > SETUP_TIMEOUT_US)
+			relay_moved(in, rl, 0, now_us);
+	}
 	renew_leases(in);
 	send_ancestry(in);
 	if (!in->stream || in->is_source)
@@ -1144,8 +1323,8 @@ void inter_leave(struct inter *in)
 		send_simple(in, &c->addr, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, c->cls);
 		evlog_event(in->log, LOGEV_CHILD_DEL,
-		            LOGK_ID "=%u stream=%u children=%d reason=leave", c->addr.id, in->stream,
-		            in->nchild);
+		            LOGK_ID "=%u stream=%u children=%d reason=leave", c->addr.id,
+		            in->stream, in->nchild);
 	}
 	if (in->have_active)
 		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,

@@ -6,10 +6,14 @@
  * reverse tracing: the peer sends ProbM to j mesh neighbours, whatever
  * they watch; each receiver stamps itself and forwards to j neighbours
  * until the delay so far exceeds the peer's LastDelay or the probe reaches
- * the source. The source picks the fastest trace and offers it to the
- * peer (PATH_SETUP, hop 0 = source ... last = peer), which keeps it as a
- * backup and builds it hop by hop towards the source. A hop that does not
- * carry the stream yet relays it anyway: that is the inter-overlay part.
+ * the source. The source offers the peer the fastest trace, and the
+ * fastest that reaches it through another neighbour (PATH_SETUP, hop 0 =
+ * source ... last = peer): the peer keeps an offer as a backup and builds
+ * it hop by hop towards the source. A hop that does not carry the stream
+ * yet relays it anyway: that is the inter-overlay part. An offer through
+ * the peer's own parent is no backup (it fails with the parent) but may
+ * be a faster way to the same parent; taken, it moves the parent's own
+ * upstream to the one traced.
  * Only the last link of a path is cut when it fails; the fastest backup
  * that avoids the failed hop is promoted, and backups through it go.
  *
@@ -106,6 +110,14 @@ struct relay {
 	uint64_t asked_us; /* when the parent was last asked for a list */
 	uint64_t forwarded, unverified;
 	uint64_t held, hold_full; /* put in the pending area, or not for want of room */
+	/* Moving to another upstream a child asked for (inter_on_path_setup):
+	 * the old parent pushes until the new one accepts. */
+	int moving;
+	struct wire_addr new_up[WIRE_MAX_HOPS]; /* source ... new parent, this node */
+	uint8_t new_nup;
+	uint32_t new_seq;
+	uint64_t move_since_us;
+	uint64_t moves;
 };
 
 struct inter_path {
@@ -121,15 +133,17 @@ struct inter_failed {
 	uint64_t at_us;
 };
 
-/* Probe traces gathered at a source for one (peer, seq). */
+/* Probe traces gathered at a source for one (peer, seq): the fastest
+ * INTER_COLLECT_KEEP, fastest first, with their delays. */
+#define INTER_COLLECT_KEEP 6
 struct inter_collect {
 	uint32_t peer0, seq;
 	uint64_t first_us;
-	uint32_t best_us;
-	struct wire_probe best;
+	int n;
+	uint32_t delay_us[INTER_COLLECT_KEEP];
+	struct wire_probe trace[INTER_COLLECT_KEEP];
 	int used;
 };
-
 struct inter {
 	struct wire_addr self;
 	struct evlog *log;
@@ -162,6 +176,8 @@ struct inter {
 	/* The lowest delay of the segments the active path pushed since the
 	 * last tick (0: none), against which a backup is judged faster. */
 	uint32_t active_delay_min_us;
+	/* The last tick's such figure (0: none since the path was built). */
+	uint32_t active_measured_us;
 	/* Make before break: a path being replaced by a faster one keeps its
 	 * lease and its push until the new one is up (then its parent is cut),
 	 * and is the active path again if the new one fails first. */

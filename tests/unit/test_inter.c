@@ -370,7 +370,9 @@ static void test_adl_paces_probes(void **state)
 	assert_int_equal(probes[1], 4); /* at 35, 40, 45, 50 s */
 }
 
-static void test_no_probe_with_backup(void **state)
+/* A full backup set does not stop the optimization: a faster path is
+ * still traced at the ADL's period, not before. */
+static void test_probe_with_backup(void **state)
 {
 	start(P0, 1, 0);
 	NEIGHBOURS(20, 21, 22, 23);
@@ -379,11 +381,27 @@ static void test_no_probe_with_backup(void **state)
 	offer.delay_us = 25000; /* no faster than the active path */
 	struct wire_addr src = addr(SRC), par = addr(40);
 	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
-	/* Well past the probing interval, with the active path pushing. */
-	pushed_from(&par, 20000, T0 + 20 * SEC);
-	inter_tick(&fx.in, 40000, REAL0 + 20 * SEC, T0 + 20 * SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+	pushed_from(&par, 20000, T0 + 4 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 4 * SEC, T0 + 4 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	clear();
+	pushed_from(&par, 20000, T0 + 8 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 8 * SEC, T0 + 8 * SEC);
 	assert_int_equal(count(WIRE_PROBE), 0);
-	assert_int_equal(fx.in.probes_sent, 0);
+	pushed_from(&par, 20000, T0 + 9 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 9 * SEC, T0 + 9 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_int_equal(fx.in.nbackup, 1);
+	/* Bounded by the delay a replacement must beat: 40 ms less 10. */
+	for (int i = 0; i < fx.nout; i++)
+		if (fx.out[i].m.hdr.type == WIRE_PROBE)
+			assert_int_equal(fx.out[i].m.u.probe.last_delay_us, 30000);
+	/* Within the margin of nothing, there is nothing to trace for. */
+	clear();
+	pushed_from(&par, 20000, T0 + 14 * SEC);
+	inter_tick(&fx.in, 9000, REAL0 + 14 * SEC, T0 + 14 * SEC);
+	assert_int_equal(count(WIRE_PROBE), 0);
 }
 
 static void test_no_probe_without_last_delay(void **state)
@@ -399,21 +417,19 @@ static void test_no_probe_without_last_delay(void **state)
 
 /* A peer with a path traces for a backup: its parent, through which no
  * backup may go, is not asked. */
-static void test_probe_avoids_parent(void **state)
+/* Peer_0 asks its own parent too: a faster way through it is the
+ * optimization's to find. */
+static void test_probe_asks_parent(void **state)
 {
 	start(P0, 1, 0);
-	NEIGHBOURS(40, 41, 42, 43);
+	NEIGHBOURS(40, 41, 42);
 	active_via(40, 7, T0);
 	struct wire_addr par = addr(40);
-	/* Every 5 s until the first ADL window (30 s) says otherwise. */
-	for (int k = 1; k <= 5; k++) {
-		uint64_t t = T0 + (uint64_t)k * 5 * SEC;
-		pushed_from(&par, 20000, t - 10 * MS);
-		clear();
-		inter_tick(&fx.in, 30000, REAL0 + t - T0, t);
-		assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
-		assert_null(find(WIRE_PROBE, 40));
-	}
+	pushed_from(&par, 20000, T0 + 5 * SEC - 10 * MS);
+	clear();
+	inter_tick(&fx.in, 30000, REAL0 + 5 * SEC, T0 + 5 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_non_null(find(WIRE_PROBE, 40));
 }
 
 static void test_probe_forwarded_once(void **state)
@@ -642,15 +658,50 @@ static void test_source_offers_fastest(void **state)
 	inter_tick(&fx.in, 0, REAL0 + 329 * MS, T0 + 30 * MS + 299999);
 	assert_int_equal(fx.nout, 0);
 	inter_tick(&fx.in, 0, REAL0 + 330 * MS, T0 + 30 * MS + 300000);
-	assert_int_equal(fx.nout, 1);
-	const struct sent *s = only(WIRE_PATH_SETUP, P0, STREAM);
-	assert_int_equal(s->to.ip, addr(P0).ip);
-	CHECK_PATH(&s->m.u.path, 7, SRC, 70, 60, 50, P0);
+	/* The fastest, and the fastest through another neighbour of P0 (20,
+	 * not 30: 50 ms against 80). */
+	assert_int_equal(fx.nout, 2);
+	assert_int_equal(count(WIRE_PATH_SETUP), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(fx.out[i].to.ip, addr(P0).ip);
+	CHECK_PATH(&fx.out[0].m.u.path, 7, SRC, 70, 60, 50, P0);
+	assert_int_equal(fx.out[0].m.u.path.delay_us, 30 * MS);
+	CHECK_PATH(&fx.out[1].m.u.path, 7, SRC, 20, P0);
+	assert_int_equal(fx.out[1].m.u.path.delay_us, 50 * MS);
 
 	/* One offer per collection. */
 	clear();
 	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
 	assert_int_equal(fx.nout, 0);
+}
+
+/* The second offer avoids the first one's hop next to P0, in whatever
+ * order the traces arrive. */
+static void test_source_second_offer_other_entry(void **state)
+{
+	start(SRC, 1, 1);
+	struct wire_probe a = PROBE(7, 6, 0, 20, 21);
+	struct wire_probe b = PROBE(7, 6, 0, 20);
+	struct wire_probe via = PROBE(7, 6, 0, 22, 20);
+	deliver_to_source(&a, 60 * MS);
+	deliver_to_source(&b, 40 * MS);
+	deliver_to_source(&via, 50 * MS);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	/* All through 20, one of them entering P0 elsewhere: one offer. */
+	assert_int_equal(count(WIRE_PATH_SETUP), 1);
+	CHECK_PATH(&fx.out[0].m.u.path, 7, SRC, 20, P0);
+
+	clear();
+	struct wire_probe c = PROBE(8, 6, 0, 30);
+	struct wire_probe d = PROBE(8, 6, 0, 20, 21);
+	struct wire_probe e = PROBE(8, 6, 0, 20);
+	deliver_to_source(&c, 50 * MS); /* best, then second when e comes */
+	deliver_to_source(&d, 45 * MS); /* best through 20 */
+	deliver_to_source(&e, 30 * MS); /* best through 20 again */
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 2);
+	CHECK_PATH(&fx.out[0].m.u.path, 8, SRC, 20, P0);
+	CHECK_PATH(&fx.out[1].m.u.path, 8, SRC, 30, P0);
 }
 
 static void test_source_collections_apart(void **state)
@@ -1414,6 +1465,172 @@ static void test_backup_when_parent_is_source(void **state)
 	assert_int_equal(fx.in.nbackup, 1);
 }
 
+/* An offer through the parent is no backup, unless clearly faster than
+ * the path delivers: then it is the way to the same parent by a faster
+ * upstream, and it is built at the next tick. */
+static void test_faster_way_through_parent(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup first = PATH(7, SRC, 41, 40, P0);
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &first, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	pushed_from(&par, 100000, T0 + 900 * MS);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(fx.in.active_measured_us, 100000);
+	/* A way through the parent hardly faster is not kept. */
+	struct wire_path_setup near = PATH(9, SRC, 40, P0);
+	near.delay_us = 85000;
+	inter_on_path_setup(&fx.in, STREAM, &near, &src, 0, T0 + SEC);
+	assert_int_equal(fx.in.nbackup, 0);
+	struct wire_path_setup quick = PATH(10, SRC, 40, P0);
+	quick.delay_us = 30000;
+	inter_on_path_setup(&fx.in, STREAM, &quick, &src, 0, T0 + SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+	clear();
+	pushed_from(&par, 100000, T0 + 1900 * MS);
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 40, STREAM)->m.u.path, 10, SRC, 40, P0);
+	assert_true(fx.in.replacing);
+	/* The same parent pushes on: the replacement is up, nobody is cut. */
+	inter_on_relay_answer(&fx.in, STREAM, 1, 10, &par, T0 + 2050 * MS);
+	pushed_from(&par, 30000, T0 + 2100 * MS);
+	assert_false(fx.in.replacing);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+}
+
+/* Where the parent is the source, the path straight from it is the one
+ * we have. */
+static void test_source_parent_offered_again(void **state)
+{
+	start(P0, 1, 0);
+	struct wire_path_setup direct = PATH(7, SRC, P0);
+	struct wire_addr src = addr(SRC);
+	direct.delay_us = 20000;
+	inter_on_path_setup(&fx.in, STREAM, &direct, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &src, T0);
+	struct wire_path_setup again = PATH(8, SRC, P0);
+	again.delay_us = 20000;
+	inter_on_path_setup(&fx.in, STREAM, &again, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 0);
+}
+
+/* A relay child asks again by a shorter upstream (it found that clearly
+ * faster): the relay moves there once the new parent accepts, and only
+ * then cuts the old one. */
+static void test_relay_moves_upstream(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	struct wire_addr child = addr(P0), src = addr(SRC), old = addr(30);
+	struct wire_path_setup ps = PATH(9, SRC, 40, P0);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0 + SEC);
+	assert_int_equal(only(WIRE_RELAY_ACCEPT, P0, STREAM)->m.u.simple.seq, 9);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, SRC, STREAM)->m.u.path, 9, SRC, 40);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	/* Until the new parent accepts, the old one is the parent. */
+	clear();
+	struct wire_seg_data sd = seg(100, 1);
+	inter_on_relay_segment(&fx.in, STREAM, &sd, &src, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	sd = seg(100, 2);
+	inter_on_relay_segment(&fx.in, STREAM, &sd, &old, T0 + SEC);
+	assert_int_equal(count(WIRE_SEG_DATA), 2);
+	/* A second ask while moving sends nothing upstream. */
+	clear();
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0 + SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 1, 9, &src, T0 + 1100 * MS);
+	check_cut(30, STREAM);
+	assert_int_equal(fx.in.relay[0].parent.id, SRC);
+	assert_int_equal(fx.in.relay[0].nup, 2);
+	assert_int_equal(fx.in.relay[0].nchild, 2);
+	clear();
+	sd = seg(101, 1);
+	inter_on_relay_segment(&fx.in, STREAM, &sd, &src, T0 + 1200 * MS);
+	assert_int_equal(count(WIRE_SEG_DATA), 2);
+	sd = seg(100, 1);
+	inter_on_relay_segment(&fx.in, STREAM, &sd, &src, T0 + 1200 * MS);
+	assert_int_equal(count(WIRE_SEG_DATA), 2); /* 100 went on already */
+	/* Children hear the new path at the next tick. */
+	clear();
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, P0, STREAM)->m.u.path, 0, SRC, 40, P0);
+}
+
+static void test_relay_move_refused_or_late(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_addr child = addr(P0), src = addr(SRC), c11 = addr(11);
+	/* A new child naming another upstream joins the relay as it is. */
+	struct wire_path_setup other = PATH(8, SRC, 40, 11);
+	inter_on_path_setup(&fx.in, STREAM, &other, &c11, 0, T0);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	assert_int_equal(fx.in.relay[0].nchild, 2);
+	/* Through a child of ours: a loop, not asked. */
+	struct wire_path_setup loop = PATH(8, SRC, 11, 40, P0);
+	inter_on_path_setup(&fx.in, STREAM, &loop, &child, 0, T0);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+
+	struct wire_path_setup ps = PATH(9, SRC, 40, P0);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 0, 9, &src, T0 + 100 * MS);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	assert_int_equal(fx.in.relay[0].parent.id, 30);
+	assert_int_equal(fx.in.relay[0].nchild, 2);
+
+	/* Unanswered, the move is given up after the set-up timeout. */
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0 + SEC);
+	struct wire_addr old = addr(30);
+	for (int t = 2; t <= 5; t++) {
+		struct wire_seg_data sd = seg(200 + t, 2);
+		inter_on_relay_segment(&fx.in, STREAM, &sd, &old, T0 + t * SEC - MS);
+		inter_on_renew(&fx.in, STREAM, &child, T0 + t * SEC - MS);
+		inter_on_renew(&fx.in, STREAM, &c11, T0 + t * SEC - MS);
+		inter_tick(&fx.in, 0, REAL0 + t * SEC, T0 + t * SEC);
+	}
+	assert_int_equal(fx.in.nrelay, 1);
+	assert_false(fx.in.relay[0].moving);
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 1, 9, &src, T0 + 5 * SEC);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	assert_int_equal(fx.in.relay[0].parent.id, 30);
+}
+
+/* A watching parent whose child asks by a faster upstream judges it as
+ * its own offer. */
+static void test_parent_takes_child_upstream(void **state)
+{
+	start(40, 1, 0);
+	struct wire_path_setup mine = PATH(7, SRC, 30, 40);
+	struct wire_addr src = addr(SRC), par = addr(30), child = addr(P0);
+	inter_on_path_setup(&fx.in, STREAM, &mine, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	struct wire_path_setup req = PATH(8, SRC, 30, 40, P0);
+	inter_on_path_setup(&fx.in, STREAM, &req, &child, 1, T0);
+	assert_int_equal(fx.in.nchild, 1);
+	pushed_from(&par, 100000, T0 + 900 * MS);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	/* The same way again changes nothing; a faster one is our backup. */
+	inter_on_path_setup(&fx.in, STREAM, &req, &child, 1, T0 + SEC);
+	assert_int_equal(fx.in.nbackup, 0);
+	struct wire_path_setup faster = PATH(9, SRC, 40, P0);
+	faster.delay_us = 30000;
+	inter_on_path_setup(&fx.in, STREAM, &faster, &child, 1, T0 + SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+	clear();
+	pushed_from(&par, 100000, T0 + 1900 * MS);
+	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, SRC, STREAM)->m.u.path, 9, SRC, 40);
+}
+
 /* A full backup set trades its slowest path for a faster offer. */
 static void test_backup_set_keeps_fastest(void **state)
 {
@@ -1426,6 +1643,18 @@ static void test_backup_set_keeps_fastest(void **state)
 		inter_on_path_setup(&fx.in, STREAM, &ps, &src, 0, T0);
 	}
 	assert_int_equal(fx.in.nbackup, INTER_MAX_BACKUP);
+	/* A path offered again is the same backup, with its new delay. */
+	struct wire_path_setup again = PATH(40, SRC, 51, P0);
+	again.delay_us = 9000;
+	inter_on_path_setup(&fx.in, STREAM, &again, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, INTER_MAX_BACKUP);
+	int n51 = 0;
+	for (int b = 0; b < fx.in.nbackup; b++)
+		if (fx.in.backup[b].hops[1].id == 51) {
+			n51++;
+			assert_int_equal(fx.in.backup[b].delay_us, 9000);
+		}
+	assert_int_equal(n51, 1);
 	int slow = 0;
 	for (int b = 0; b < fx.in.nbackup; b++)
 		slow += fx.in.backup[b].delay_us >= 80000;
@@ -1823,11 +2052,11 @@ int main(void)
 	    T(test_leave_tells_push_children),
 	    T(test_push_without_children),
 	    T(test_peer0_probes),
-	    T(test_no_probe_with_backup),
+	    T(test_probe_with_backup),
 	    T(test_no_probe_without_last_delay),
 	    T(test_probe_forwarded_once),
 	    T(test_probe_needs_room),
-	    T(test_probe_avoids_parent),
+	    T(test_probe_asks_parent),
 	    T(test_full_source_offers_nothing),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
@@ -1835,6 +2064,7 @@ int main(void)
 	    T(test_probe_stops_when_trace_full),
 	    T(test_probe_loops_ignored),
 	    T(test_source_offers_fastest),
+	    T(test_source_second_offer_other_entry),
 	    T(test_source_collections_apart),
 	    T(test_peer0_backup_promoted),
 	    T(test_peer0_refused),
@@ -1869,6 +2099,11 @@ int main(void)
 	    T(test_ancestry_updates_path),
 	    T(test_longer_loop_cut),
 	    T(test_backup_when_parent_is_source),
+	    T(test_faster_way_through_parent),
+	    T(test_source_parent_offered_again),
+	    T(test_relay_moves_upstream),
+	    T(test_relay_move_refused_or_late),
+	    T(test_parent_takes_child_upstream),
 	    T(test_backup_set_keeps_fastest),
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
