@@ -30,7 +30,8 @@ struct attack {
 	uint32_t next_id; /* rp-flood: the next invented id */
 	uint64_t n;       /* datagrams crafted so far */
 	uint64_t n_teacher;
-	uint64_t map_us; /* when the last buffer map came */
+	struct wire_addr asked; /* the teacher last asked to be a partner */
+	uint64_t map_us;        /* when the last buffer map came */
 	uint64_t sent, sent_bytes, from_target, from_target_bytes, witness_n, witness_bytes;
 	/* What only a partner gets: an accept, maps, segments, requests. The
 	 * attacker registers under its own id, so the target may also ask it to
@@ -90,6 +91,13 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, a->self.id);
 		r.u.cookie = m->u.cookie;
 		udp_send(&a->udp, from->ip, from->port, &r);
+		/* The teacher dropped the request that drew the cookie: ask it
+		 * again now, bound, as a peer's next partner round would, rather
+		 * than a whole round of teachers later. */
+		if (a->stream && from->ip == a->asked.ip && from->port == a->asked.port) {
+			wire_msg_simple(&r, WIRE_NEIGH_REQ, a->stream, a->self.id, 0, 0);
+			udp_send(&a->udp, from->ip, from->port, &r);
+		}
 	}
 	if (m->hdr.type == WIRE_BOOTSTRAP && from->ip == a->rp.ip && from->port == a->rp.port) {
 		const struct wire_bootstrap *b = &m->u.boot;
@@ -148,6 +156,7 @@ static uint64_t learn_timer(struct loop *l, void *arg)
 	if (a->stream && t) {
 		wire_msg_simple(&m, WIRE_NEIGH_REQ, a->stream, a->self.id, 0, 0);
 		udp_send(&a->udp, t->ip, t->port, &m);
+		a->asked = *t;
 	}
 	return LEARN_US;
 }
