@@ -22,6 +22,10 @@
 #define PATH_SILENT_MIN_US 500000u
 #define PATH_SILENT_SEGMENTS 8
 #define RELAY_SILENT_US 5000000u
+/* delta_b, the backup paths wanted: eq. 2 asks their rates to sum to p
+ * times the active rate, and with p = 1 (the paper's) and one active path
+ * that is one backup, presumed to carry the whole rate until it pushes. */
+#define BACKUP_WANTED 1
 /* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
  * segments for 3 ticks, measured over at least 8 segments a tick. */
 #define SHORT_SHARE 0.9
@@ -362,9 +366,11 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 		return;
 	}
 	/* A trace bounded by the lost path's delay would find nothing: the
-	 * paths left are all slower, or that one would not have been active. */
+	 * paths left are all slower, or that one would not have been active.
+	 * The LastDelay this tick was given predates the loss, too. */
 	if (in->io.path_lost)
 		in->io.path_lost(in->io.ctx);
+	in->delay_lost = 1;
 	/* Without a backup left, trace at once rather than at the next period,
 	 * and again soon if that finds nothing. */
 	in->probe_now = 1;
@@ -1011,11 +1017,10 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 }
 
 /* Probing waits for a LastDelay: without one a trace has no bound. The
- * paper traces when the backup set is short of delta_b (eq. 2 asks the
- * backups' rates to sum to p times the active rate: with p = 1, the
- * paper's, and one active path, one backup), and sets the optimization
- * frequency by the ADL. Here a peer traces at that frequency whether or
- * not it has its backup: a full set would otherwise end the optimization,
+ * paper traces when the backup set is short of delta_b (take_backup),
+ * and sets the optimization frequency by the ADL. Here a peer traces at
+ * that frequency whether or not it has its backup: a full set would
+ * otherwise end the optimization,
  * and a path traced while the mesh was still forming, or before a faster
  * relay came up, would bound the peer's delay for good. Such a trace is
  * bounded by the delay a replacement must beat, which keeps its flood
@@ -1029,6 +1034,12 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	/* With a path and its backup, a trace is for a faster path only: one
 	 * that is not clearly faster than LastDelay would not be taken, so it
 	 * need not be traced, and a peer that close to the source traces not. */
+	if (in->delay_lost) {
+		/* The next call's LastDelay is the one left without the lost
+		 * path; probe_now holds until there is one. */
+		in->delay_lost = 0;
+		return;
+	}
 	uint32_t bound = last_delay_us;
 	if (in->have_active && in->nbackup > 0)
 		bound = last_delay_us > replace_gain_us(last_delay_us)
@@ -1145,12 +1156,23 @@ static void renew_leases(struct inter *in)
 		            in->stream, in->prev_active.seq, 0);
 }
 
+/* Backup b leaves the set to become the active path. A set left short of
+ * delta_b starts reverse tracing (the paper's trigger), at once rather
+ * than at the next period: the next failure may come before it. */
+static struct inter_path take_backup(struct inter *in, int b)
+{
+	struct inter_path p = in->backup[b];
+	in->backup[b] = in->backup[--in->nbackup];
+	if (in->nbackup < BACKUP_WANTED)
+		in->probe_now = 1;
+	return p;
+}
+
 /* Make before break: backup b becomes the active path; the one it
  * replaces keeps pushing until b does (inter_on_own_segment). */
 static void replace_active(struct inter *in, int b, uint64_t now_us)
 {
-	struct inter_path p = in->backup[b];
-	in->backup[b] = in->backup[--in->nbackup];
+	struct inter_path p = take_backup(in, b);
 	in->prev_active = in->active;
 	in->replacing = 1;
 	build_active(in, &p, now_us);
@@ -1305,8 +1327,7 @@ void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us,
 		path_failed(in, "silent", 1, now_us);
 	int b = in->have_active ? -1 : best_backup(in, now_us);
 	if (b >= 0) {
-		struct inter_path p = in->backup[b];
-		in->backup[b] = in->backup[--in->nbackup];
+		struct inter_path p = take_backup(in, b);
 		build_active(in, &p, now_us);
 	}
 	probe(in, last_delay_us, now_real_us, now_us);

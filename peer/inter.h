@@ -199,6 +199,7 @@ struct inter {
 	uint32_t next_seq;
 	uint64_t last_probe_us;
 	int probe_now;     /* the active path failed: trace without waiting */
+	int delay_lost;    /* with it the LastDelay it set: wait for the next */
 	uint64_t retry_us; /* since then, until a path pushes: the next gap */
 	struct adl adl;    /* the optimization index: how often to probe */
 	uint64_t probes_sent, paths_built, paths_cut;

@@ -1699,8 +1699,10 @@ static void test_silent_path_cut(void **state)
 	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
 	clear();
 	assert_true(fx.in.have_active);
-	inter_watch(&fx.in, 0, REAL0 + t - T0, last + 500 * MS + 1);
+	/* The LastDelay of this check is the lost path's: no trace by it. */
+	inter_watch(&fx.in, 20000, REAL0 + t - T0, last + 500 * MS + 1);
 	check_cut(40, STREAM);
+	assert_int_equal(count(WIRE_PROBE), 0);
 	assert_false(fx.in.have_active);
 	assert_int_equal(fx.in.paths_cut, 1);
 	/* The LastDelay the path set goes with it. */
@@ -1720,6 +1722,31 @@ static void test_silent_path_cut(void **state)
 		inter_watch(&fx.in, 20000, REAL0 + t - T0, at);
 		assert_int_equal(fx.in.probes_sent, ++sent);
 	}
+}
+
+/* Taking the last backup leaves the set short: a trace goes out at once,
+ * not a probe period after the last. */
+static void test_taking_last_backup_traces(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(41, 42, 43);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40), src = addr(SRC);
+	pushed_from(&par, 100000, T0 + 100 * MS);
+	inter_tick(&fx.in, 100000, REAL0 + 100 * MS, T0 + 100 * MS);
+	uint64_t sent = fx.in.probes_sent;
+	assert_true(sent > 0);
+	struct wire_path_setup offer = PATH(8, SRC, 50, P0);
+	offer.delay_us = 30000;
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0 + 200 * MS);
+	/* Clearly faster: it replaces the path, and the set is empty. */
+	clear();
+	pushed_from(&par, 100000, T0 + 900 * MS);
+	inter_tick(&fx.in, 100000, REAL0 + SEC, T0 + SEC);
+	assert_non_null(find(WIRE_PATH_SETUP, 50));
+	assert_int_equal(fx.in.nbackup, 0);
+	assert_int_equal(fx.in.probes_sent, sent + 1);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
 /* At a low rate a gap of half a second is normal: the limit is eight
@@ -2111,6 +2138,7 @@ int main(void)
 	    T(test_failed_replacement_keeps_old_path),
 	    T(test_short_path_replaced),
 	    T(test_full_path_not_short),
+	    T(test_taking_last_backup_traces),
 	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
 	    T(test_slow_path_cut),
