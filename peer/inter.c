@@ -22,10 +22,6 @@
 #define PATH_SILENT_MIN_US 500000u
 #define PATH_SILENT_SEGMENTS 8
 #define RELAY_SILENT_US 5000000u
-/* delta_b, the backup paths wanted: eq. 2 asks their rates to sum to p
- * times the active rate, and with p = 1 (the paper's) and one active path
- * that is one backup, presumed to carry the whole rate until it pushes. */
-#define BACKUP_WANTED 1
 /* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
  * segments for 3 ticks, measured over at least 8 segments a tick. */
 #define SHORT_SHARE 0.9
@@ -1017,10 +1013,11 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 }
 
 /* Probing waits for a LastDelay: without one a trace has no bound. The
- * paper traces when the backup set is short of delta_b (take_backup),
- * and sets the optimization frequency by the ADL. Here a peer traces at
- * that frequency whether or not it has its backup: a full set would
- * otherwise end the optimization,
+ * paper traces when the backup set is short of delta_b (eq. 2 asks the
+ * backups' rates to sum to p times the active rate: with p = 1, the
+ * paper's, and one active path, one backup), and sets the optimization
+ * frequency by the ADL. Here a peer traces at that frequency whether or
+ * not it has its backup: a full set would otherwise end the optimization,
  * and a path traced while the mesh was still forming, or before a faster
  * relay came up, would bound the peer's delay for good. Such a trace is
  * bounded by the delay a replacement must beat, which keeps its flood
@@ -1156,15 +1153,11 @@ static void renew_leases(struct inter *in)
 		            in->stream, in->prev_active.seq, 0);
 }
 
-/* Backup b leaves the set to become the active path. A set left short of
- * delta_b starts reverse tracing (the paper's trigger), at once rather
- * than at the next period: the next failure may come before it. */
+/* Backup b leaves the set to become the active path. */
 static struct inter_path take_backup(struct inter *in, int b)
 {
 	struct inter_path p = in->backup[b];
 	in->backup[b] = in->backup[--in->nbackup];
-	if (in->nbackup < BACKUP_WANTED)
-		in->probe_now = 1;
 	return p;
 }
 

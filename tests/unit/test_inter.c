@@ -1724,31 +1724,6 @@ static void test_silent_path_cut(void **state)
 	}
 }
 
-/* Taking the last backup leaves the set short: a trace goes out at once,
- * not a probe period after the last. */
-static void test_taking_last_backup_traces(void **state)
-{
-	start(P0, 1, 0);
-	NEIGHBOURS(41, 42, 43);
-	active_via(40, 7, T0);
-	struct wire_addr par = addr(40), src = addr(SRC);
-	pushed_from(&par, 100000, T0 + 100 * MS);
-	inter_tick(&fx.in, 100000, REAL0 + 100 * MS, T0 + 100 * MS);
-	uint64_t sent = fx.in.probes_sent;
-	assert_true(sent > 0);
-	struct wire_path_setup offer = PATH(8, SRC, 50, P0);
-	offer.delay_us = 30000;
-	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0 + 200 * MS);
-	/* Clearly faster: it replaces the path, and the set is empty. */
-	clear();
-	pushed_from(&par, 100000, T0 + 900 * MS);
-	inter_tick(&fx.in, 100000, REAL0 + SEC, T0 + SEC);
-	assert_non_null(find(WIRE_PATH_SETUP, 50));
-	assert_int_equal(fx.in.nbackup, 0);
-	assert_int_equal(fx.in.probes_sent, sent + 1);
-	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
-}
-
 /* At a low rate a gap of half a second is normal: the limit is eight
  * segment intervals (1316-byte segments at 16 kbit/s: 658 ms each). */
 static void test_silence_follows_rate(void **state)
@@ -2138,7 +2113,6 @@ int main(void)
 	    T(test_failed_replacement_keeps_old_path),
 	    T(test_short_path_replaced),
 	    T(test_full_path_not_short),
-	    T(test_taking_last_backup_traces),
 	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
 	    T(test_slow_path_cut),
