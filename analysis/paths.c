@@ -10,7 +10,8 @@
  * had moved to another parent since): not a failover of that crash. */
 #define FAILOVER_MATCH_US 30000000ull
 
-void paths_add(struct path_log *l, uint64_t ts_us, uint32_t peer, uint32_t id, int kind)
+static void add_ev(struct path_log *l, uint64_t ts_us, uint32_t peer, uint32_t id, uint16_t stream,
+                   int kind)
 {
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? 2 * l->cap : 1024;
@@ -22,8 +23,13 @@ void paths_add(struct path_log *l, uint64_t ts_us, uint32_t peer, uint32_t id, i
 		l->v = nv;
 		l->cap = nc;
 	}
-	l->v[l->n] = (struct path_ev){ts_us, peer, id, (uint32_t)l->n, (uint8_t)kind};
+	l->v[l->n] = (struct path_ev){ts_us, peer, id, (uint32_t)l->n, stream, (uint8_t)kind};
 	l->n++;
+}
+
+void paths_add(struct path_log *l, uint64_t ts_us, uint32_t peer, uint32_t id, int kind)
+{
+	add_ev(l, ts_us, peer, id, 0, kind);
 }
 
 void paths_fold(struct path_log *l, uint32_t peer, const struct evlog_line *e)
@@ -38,9 +44,12 @@ void paths_fold(struct path_log *l, uint32_t peer, const struct evlog_line *e)
 	    {LOGEV_PATH_UP, LOGK_PARENT, PE_UP},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		uint64_t id;
-		if (!strcmp(e->event, map[i].event) && !evlog_get_u64(e, map[i].key, &id))
-			paths_add(l, e->ts_us, peer, (uint32_t)id, map[i].kind);
+		uint64_t id, stream = 0;
+		if (strcmp(e->event, map[i].event) || evlog_get_u64(e, map[i].key, &id))
+			continue;
+		if (map[i].kind == PE_CHILD_ADD || map[i].kind == PE_CHILD_DEL)
+			evlog_get_u64(e, LOGK_STREAM, &stream);
+		add_ev(l, e->ts_us, peer, (uint32_t)id, (uint16_t)stream, map[i].kind);
 	}
 }
 
@@ -88,6 +97,7 @@ struct samples_set {
  * own push path against its parents' crashes. */
 struct child {
 	uint32_t id;
+	uint16_t stream;
 	uint64_t since_us;
 };
 
@@ -106,7 +116,7 @@ static void child_del(struct child *c, int *nc, const struct path_ev *e, const s
                       size_t nends, struct samples_set *s)
 {
 	for (int k = 0; k < *nc; k++) {
-		if (c[k].id != e->id)
+		if (c[k].id != e->id || c[k].stream != e->stream)
 			continue;
 		const struct end *d = end_of(ends, nends, e->id);
 		if (d && d->ts_us >= c[k].since_us && d->ts_us <= e->ts_us)
@@ -118,10 +128,10 @@ static void child_del(struct child *c, int *nc, const struct path_ev *e, const s
 
 #define PATHS_MAX_CHILDREN 256
 
-static int has_child(const struct child *c, int nc, uint32_t id)
+static int has_child(const struct child *c, int nc, const struct path_ev *e)
 {
 	for (int k = 0; k < nc; k++)
-		if (c[k].id == id)
+		if (c[k].id == e->id && c[k].stream == e->stream)
 			return 1;
 	return 0;
 }
@@ -149,8 +159,8 @@ static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct 
 		case PE_CHILD_ADD:
 			/* A child that sets its path up again is logged again: one
 			 * entry, or its single child_del would leave a stale copy. */
-			if (nc < PATHS_MAX_CHILDREN && !has_child(c, nc, e->id))
-				c[nc++] = (struct child){e->id, e->ts_us};
+			if (nc < PATHS_MAX_CHILDREN && !has_child(c, nc, e))
+				c[nc++] = (struct child){e->id, e->stream, e->ts_us};
 			break;
 		case PE_CHILD_DEL:
 			child_del(c, &nc, e, ends, nends, s);

@@ -14,10 +14,13 @@
 enum path_ev_kind { PE_START, PE_END, PE_CRASH, PE_CHILD_ADD, PE_CHILD_DEL, PE_CUT, PE_UP };
 
 /* One event of one peer: id is the peer's own (START, END, CRASH), the
- * child's (CHILD_*) or the parent's (CUT, UP). */
+ * child's (CHILD_*) or the parent's (CUT, UP); stream, a child's stream
+ * (a peer may push one stream to a node and relay it another: two
+ * children), 0 for the others. */
 struct path_ev {
 	uint64_t ts_us;
 	uint32_t peer, id, order;
+	uint16_t stream;
 	uint8_t kind;
 };
 

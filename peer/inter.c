@@ -245,8 +245,8 @@ static void drop_relay(struct inter *in, struct relay *r, const char *why)
 		send_simple(in, &r->child[i].addr, WIRE_NEIGH_CUT, r->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, r->child[i].cls);
 		evlog_event(in->log, LOGEV_CHILD_DEL,
-		            LOGK_ID "=%u stream=%u children=0 reason=relay", r->child[i].addr.id,
-		            r->stream);
+		            LOGK_ID "=%u " LOGK_STREAM "=%u children=0 reason=relay",
+		            r->child[i].addr.id, r->stream);
 	}
 	if (r->have_pending)
 		send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, r->stream, r->setup_seq,
@@ -918,8 +918,9 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			child_asks_upstream(in, NULL, ps, k, now_us);
 		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
-			            child->id, stream, in->nchild);
+			evlog_event(in->log, LOGEV_CHILD_ADD,
+			            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d", child->id, stream,
+			            in->nchild);
 		} else {
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
@@ -936,8 +937,9 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 			child_asks_upstream(in, r, ps, k, now_us);
 		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
 			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
-			            child->id, stream, r->nchild);
+			evlog_event(in->log, LOGEV_CHILD_ADD,
+			            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d", child->id, stream,
+			            r->nchild);
 		} else
 			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
 			            WIRE_REFUSE_NO_SLOT);
@@ -994,7 +996,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		send_simple(in, &r->pending_child, WIRE_RELAY_ACCEPT, stream, seq, 0);
 		evlog_event(in->log, "relay_add", "stream=%u parent=%u child=%u", stream,
 		            r->parent.id, r->pending_child.id);
-		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u stream=%u children=%d",
+		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u " LOGK_STREAM "=%u children=%d",
 		            r->pending_child.id, stream, r->nchild);
 		return;
 	}
@@ -1070,8 +1072,8 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 	if (i >= 0 && (stream == 0 || stream == in->stream)) {
 		keynode_release(&in->kn, in->child[i].cls);
 		in->child[i] = in->child[--in->nchild];
-		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u stream=%u children=%d", id,
-		            in->stream, in->nchild);
+		evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u " LOGK_STREAM "=%u children=%d",
+		            id, in->stream, in->nchild);
 	}
 	for (int r = in->nrelay - 1; r >= 0; r--) {
 		struct relay *rl = &in->relay[r];
@@ -1087,8 +1089,9 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 		if (c >= 0) {
 			keynode_release(&in->kn, rl->child[c].cls);
 			rl->child[c] = rl->child[--rl->nchild];
-			evlog_event(in->log, LOGEV_CHILD_DEL, LOGK_ID "=%u stream=%u children=%d",
-			            id, rl->stream, rl->nchild);
+			evlog_event(in->log, LOGEV_CHILD_DEL,
+			            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d", id, rl->stream,
+			            rl->nchild);
 			if (!rl->nchild && !rl->have_pending)
 				drop_relay(in, rl, "no children");
 		}
@@ -1116,8 +1119,8 @@ static int expire_list(struct inter *in, struct push_child *list, int *n, uint16
 		/* Alive but unheard (lost renewals): it learns now, not after 3 s. */
 		send_simple(in, &c.addr, WIRE_NEIGH_CUT, stream, 0, WIRE_CUT_PATH);
 		evlog_event(in->log, LOGEV_CHILD_DEL,
-		            LOGK_ID "=%u stream=%u children=%d reason=lease", c.addr.id, stream,
-		            *n);
+		            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d reason=lease", c.addr.id,
+		            stream, *n);
 		in->leases_expired++;
 		k++;
 	}
@@ -1337,7 +1340,7 @@ void inter_leave(struct inter *in)
 		send_simple(in, &c->addr, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		keynode_release(&in->kn, c->cls);
 		evlog_event(in->log, LOGEV_CHILD_DEL,
-		            LOGK_ID "=%u stream=%u children=%d reason=leave", c->addr.id,
+		            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d reason=leave", c->addr.id,
 		            in->stream, in->nchild);
 	}
 	if (in->have_active)

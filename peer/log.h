@@ -53,6 +53,7 @@
 #define LOGK_KEYNODE_USED "keynode_used"
 #define LOGK_ID "id"
 #define LOGK_PARENT "parent"
+#define LOGK_STREAM "stream"
 
 #define SEGLOG_MAGIC "ASEGLOG1"
 #define SEGLOG_HDR_LEN 16

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "lib/util.h"
 #include "netns/linkmodel.h"
 #include "netns/switch.h"
-#include "lib/util.h"
 
 #define MAX_HOST 65534 /* MACs and addresses of the testbed plan */
 

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "peer/keynode.h"
 #include "lib/util.h"
+#include "peer/keynode.h"
 
 #define SEC 1000000u
 

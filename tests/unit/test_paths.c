@@ -110,12 +110,42 @@ static void test_fold(void **state)
 	paths_free(&l);
 }
 
+/* A parent that pushes its stream to a node and relays another to it has
+ * two children there: the end of one is not the end of the other. Peer 0
+ * drops 200's stream-2 child at 5 s, 200 crashes at 10 s, and its stream-1
+ * child goes at 11 s: it outlived its peer by 1 s. */
+static void test_child_per_stream(void **state)
+{
+	(void)state;
+	struct path_log l = {0};
+	const char *lines[] = {
+	    "1000000 " LOGEV_CHILD_ADD " " LOGK_ID "=200 " LOGK_STREAM "=1 children=1\n",
+	    "2000000 " LOGEV_CHILD_ADD " " LOGK_ID "=200 " LOGK_STREAM "=2 children=1\n",
+	    "5000000 " LOGEV_CHILD_DEL " " LOGK_ID "=200 " LOGK_STREAM "=2 children=0\n",
+	    "11000000 " LOGEV_CHILD_DEL " " LOGK_ID "=200 " LOGK_STREAM "=1 children=0\n",
+	};
+	paths_add(&l, S(0), 0, 100, PE_START);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct evlog_line e;
+		assert_int_equal(evlog_parse(lines[i], &e), 0);
+		paths_fold(&l, 0, &e);
+	}
+	paths_add(&l, S(0.5), 1, 200, PE_START);
+	paths_add(&l, S(10), 1, 200, PE_CRASH);
+	struct paths_summary s;
+	assert_int_equal(paths_summarize(&l, S(30), &s), 0);
+	assert_int_equal(s.outlived, 1);
+	assert_true(near(s.outlive_max_s, 1));
+	paths_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_outlive_and_failover),
 	    cmocka_unit_test(test_parent_ends_first),
 	    cmocka_unit_test(test_fold),
+	    cmocka_unit_test(test_child_per_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "lib/util.h"
 #include "netns/linkmodel.h"
 #include "netns/shaper.h"
-#include "lib/util.h"
 
 #define MS 1000000ull /* nanoseconds */
 #define US 1000ull

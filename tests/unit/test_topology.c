@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns/topology.h"
 #include "lib/util.h"
+#include "netns/topology.h"
 
 /* The fixture is under tests/data; paths are relative to the repository
  * root, where the tests are run from. */
