@@ -456,8 +456,24 @@ static void on_cookie(struct node *n, const struct wire_msg *m, const struct wir
  * is bound, and a stranger gets a cookie to echo (identity.h). */
 static int admitted(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
-	if (from->ip == n->rp_ip && from->port == n->rp_port)
-		return 1;
+	if (from->ip == n->rp_ip && from->port == n->rp_port) {
+		if (m->hdr.type != WIRE_COOKIE)
+			return 1;
+		/* The rendezvous point answers a first register with a cookie
+		 * (peer/rp.h): echoed, the register goes again at once, once a
+		 * retry period at most, so cookies forged under the rendezvous
+		 * point's address draw no stream of registers. */
+		struct wire_msg r;
+		wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, n->self.id);
+		r.u.cookie = m->u.cookie;
+		udp_send(&n->udp, n->rp_ip, n->rp_port, &r);
+		uint64_t now = mono_us();
+		if (!n->leaving && now - n->rp_cookie_us >= REGISTER_RETRY_US) {
+			n->rp_cookie_us = now;
+			send_register(n);
+		}
+		return 0;
+	}
 	/* Before the first bootstrap a node knows no one: a stranger heard
 	 * then could bind the id it claims (the source's, say) before the
 	 * rendezvous point's list could name its owner. */

@@ -33,7 +33,8 @@ struct node {
 	struct rng rng;
 	uint64_t join_mono_us;
 	int bootstrapped;
-	int heard_rp; /* a bootstrap came: until then strangers are not heard */
+	uint64_t rp_cookie_us; /* when an rp cookie last made us register again */
+	int heard_rp;          /* a bootstrap came: until then strangers are not heard */
 	int leaving;
 	int synthetic; /* payloads follow media_synth_fill() */
 

@@ -6,7 +6,8 @@
  * address it registered from, a stream name to the source and the public
  * key that registered it first (peers verify the stream's media against
  * that key, peer/auth.h), an address holds a bounded number of entries,
- * and a LEAVE is taken only from the address it speaks for. */
+ * and a LEAVE is taken only from the address it speaks for. Nothing is
+ * answered before its address echoed a cookie (rp_admit, rp.h). */
 #include "peer/rp.h"
 
 #include <stdlib.h>
@@ -127,12 +128,32 @@ int rp_table_leave(struct rp_table *t, const struct wire_addr *from)
 	return 0;
 }
 
+enum rp_action rp_admit(struct identity *ids, const struct wire_msg *m,
+                        const struct wire_addr *from, uint64_t now_us)
+{
+	if (m->hdr.type == WIRE_COOKIE_ECHO) {
+		identity_on_echo(ids, from, m->u.cookie.cookie, now_us);
+		return RP_DROP;
+	}
+	switch (identity_admit(ids, from, now_us)) {
+	case IDENT_OK:
+		return RP_HANDLE;
+	case IDENT_STRANGER:
+		/* A LEAVE draws nothing, so it needs no cookie either; it is
+		 * taken only from its entry's address (rp_table_leave). */
+		return m->hdr.type == WIRE_LEAVE ? RP_HANDLE : RP_COOKIE;
+	default:
+		return RP_DROP;
+	}
+}
+
 struct rp {
 	struct config *cfg;
 	struct udp udp;
 	struct rng rng;
 	struct evlog log;
 	struct rp_table t;
+	struct identity ids;
 	uint32_t self_id;
 	uint64_t refused[RP_VERDICTS];
 	uint64_t bad_leaves;
@@ -197,6 +218,16 @@ static void on_register(struct rp *r, const struct wire_msg *m, const struct wir
 static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *from)
 {
 	struct rp *r = arg;
+	uint64_t now = mono_us();
+	enum rp_action a = rp_admit(&r->ids, m, from, now);
+	if (a == RP_COOKIE) {
+		struct wire_msg c;
+		wire_msg_init(&c, WIRE_COOKIE, 0, r->self_id);
+		identity_cookie(&r->ids, from, now, c.u.cookie.cookie);
+		udp_send(&r->udp, from->ip, from->port, &c);
+	}
+	if (a != RP_HANDLE)
+		return;
 	if (m->hdr.type == WIRE_REGISTER) {
 		on_register(r, m, from);
 	} else if (m->hdr.type == WIRE_LEAVE) {
@@ -218,6 +249,7 @@ static uint64_t expire_timer(struct loop *l, void *arg)
 		evlog_event(&r->log, "forget", "id=%u reason=silent", e->k.addr.id);
 		bindtab_remove(&r->t.b, i);
 	}
+	identity_expire(&r->ids, now);
 	evlog_flush(&r->log);
 	return 1000000u;
 }
@@ -229,9 +261,13 @@ static void log_end(struct rp *r)
 	for (int v = RP_REFUSED_ID_BOUND; v < RP_VERDICTS; v++)
 		k += (size_t)snprintf(refused + k, sizeof(refused) - k, " refused_%s=%llu",
 		                      verdict_names[v], (unsigned long long)r->refused[v]);
-	evlog_event(&r->log, "leave", "entries=%d streams=%d bad=%llu bad_leaves=%llu%s", r->t.b.n,
-	            r->t.nstreams, (unsigned long long)r->udp.bad,
-	            (unsigned long long)r->bad_leaves, refused);
+	evlog_event(&r->log, "leave",
+	            "entries=%d streams=%d bad=%llu bad_leaves=%llu cookies=%llu echoes_bad=%llu "
+	            "refused_ident=%llu%s",
+	            r->t.b.n, r->t.nstreams, (unsigned long long)r->udp.bad,
+	            (unsigned long long)r->bad_leaves, (unsigned long long)r->ids.strangers,
+	            (unsigned long long)r->ids.echoes_bad, (unsigned long long)r->ids.refused,
+	            refused);
 }
 
 int rp_run(struct config *cfg)
@@ -246,6 +282,11 @@ int rp_run(struct config *cfg)
 	struct loop *l = NULL;
 	if (rp_table_init(&r.t, RP_MAX_ENTRIES)) {
 		err_msg("allocate rendezvous table: out of memory");
+		return 1;
+	}
+	if (identity_init(&r.ids, r.self_id)) {
+		err_msg("set up the rendezvous point's cookies: out of memory or no randomness");
+		rp_table_free(&r.t);
 		return 1;
 	}
 	if (evlog_open(&r.log, *cfg->log_dir ? cfg->log_dir : NULL)) {
@@ -272,5 +313,6 @@ out:
 	evlog_close(&r.log);
 	udp_close(&r.udp);
 	rp_table_free(&r.t);
+	identity_free(&r.ids);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "peer/bindtab.h"
 #include "peer/config.h"
+#include "peer/identity.h"
 #include "peer/wire.h"
 
 #define RP_MAX_ENTRIES 8192
@@ -53,6 +54,23 @@ enum rp_verdict rp_table_register(struct rp_table *t, const struct wire_register
 /* A LEAVE: forgets the entry only when it comes from the entry's address.
  * Returns 0, or -1 when ignored. */
 int rp_table_leave(struct rp_table *t, const struct wire_addr *from);
+
+/* Before a register is answered, its address must have shown it receives
+ * there: a register is a small datagram and the bootstrap it draws a large
+ * one, so a register sent under a victim's address would make the
+ * rendezvous point an amplifier towards it. A datagram from an (id,
+ * address) not bound yet draws a cookie no larger than itself
+ * (peer/identity.h, the peers' own return-routability check); the echo
+ * binds the pair, and the register that follows it is answered. A peer
+ * registers again at once when it echoes the rendezvous point's cookie
+ * (peer/node.c), so a join costs one round trip more. */
+enum rp_action {
+	RP_DROP,   /* nothing to do (an echo, or a claim bound elsewhere) */
+	RP_COOKIE, /* answer with identity_cookie() for from */
+	RP_HANDLE, /* from is bound: handle the message */
+};
+enum rp_action rp_admit(struct identity *ids, const struct wire_msg *m,
+                        const struct wire_addr *from, uint64_t now_us);
 
 /* Run the rendezvous point until SIGINT/SIGTERM. Returns the exit code. */
 int rp_run(struct config *cfg);

@@ -162,6 +162,51 @@ static void test_full_table_evicts_oldest(void **state)
 	assert_true(have10 && !have11 && have999);
 }
 
+static int encoded_len(const struct wire_msg *m)
+{
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	int n = wire_encode(m, buf, sizeof(buf));
+	assert_true(n > 0);
+	return n;
+}
+
+/* A register is answered only once its address echoed the rendezvous
+ * point's cookie: before that it draws the cookie, no larger than itself,
+ * so a register under a victim's address amplifies nothing. */
+static void test_register_needs_cookie(void **state)
+{
+	(void)state;
+	struct identity ids;
+	assert_int_equal(identity_init(&ids, 1), 0);
+	struct wire_addr a = at(10, 0x0a000002, 7000), b = at(10, 0x0a000003, 7000);
+	struct wire_msg m, echo, cookie, leave;
+	wire_msg_init(&m, WIRE_REGISTER, 0, 10);
+	m.u.reg = peer_reg;
+	uint64_t now = 5000000;
+	assert_int_equal(rp_admit(&ids, &m, &a, now), RP_COOKIE);
+	wire_msg_init(&cookie, WIRE_COOKIE, 0, 1);
+	identity_cookie(&ids, &a, now, cookie.u.cookie.cookie);
+	assert_true(encoded_len(&cookie) <= encoded_len(&m));
+
+	/* A wrong echo binds nothing; one from elsewhere neither. */
+	wire_msg_init(&echo, WIRE_COOKIE_ECHO, 0, 10);
+	memset(echo.u.cookie.cookie, 0x5a, sizeof(echo.u.cookie.cookie));
+	assert_int_equal(rp_admit(&ids, &echo, &a, now), RP_DROP);
+	echo.u.cookie = cookie.u.cookie;
+	assert_int_equal(rp_admit(&ids, &echo, &b, now), RP_DROP);
+	assert_int_equal(rp_admit(&ids, &m, &a, now), RP_COOKIE);
+
+	assert_int_equal(rp_admit(&ids, &echo, &a, now + 1000), RP_DROP);
+	assert_int_equal(rp_admit(&ids, &m, &a, now + 2000), RP_HANDLE);
+	/* The id is bound to a now: claimed from b, no answer at all. */
+	assert_int_equal(rp_admit(&ids, &m, &b, now + 2000), RP_DROP);
+	/* A LEAVE draws nothing; the table checks its address. */
+	wire_msg_simple(&leave, WIRE_LEAVE, 0, 11, 0, 0);
+	struct wire_addr c = at(11, 0x0a000004, 7000);
+	assert_int_equal(rp_admit(&ids, &leave, &c, now), RP_HANDLE);
+	identity_free(&ids);
+}
+
 /* Rates outside the accepted range never get past the codec. */
 static void test_rate_range_on_the_wire(void **state)
 {
@@ -194,6 +239,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_leave_from_owner_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_address_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_table_evicts_oldest, setup, teardown),
+	    cmocka_unit_test(test_register_needs_cookie),
 	    cmocka_unit_test(test_rate_range_on_the_wire),
 	};
 	return cmocka_run_group_tests_name("rp", tests, NULL, NULL);
