@@ -320,12 +320,13 @@ static int on_path(const struct inter_path *p, uint32_t id)
 	return 0;
 }
 
-static int same_hops(const struct inter_path *a, const struct inter_path *b)
+/* The same nodes in the same order. */
+static int same_ids(const struct wire_addr *a, int na, const struct wire_addr *b, int nb)
 {
-	if (a->nhops != b->nhops)
+	if (na != nb)
 		return 0;
-	for (int h = 0; h < a->nhops; h++)
-		if (a->hops[h].id != b->hops[h].id)
+	for (int h = 0; h < na; h++)
+		if (a[h].id != b[h].id)
 			return 0;
 	return 1;
 }
@@ -660,14 +661,14 @@ static int path_usable(const struct inter *in, const struct inter_path *p, uint6
 	return 1;
 }
 
-/* delay_us beats a path measured at measured_us by the margin a
- * replacement asks (REPLACE_GAIN_*). */
+/* What a replacement must gain on a path measured at measured_us. */
 static uint32_t replace_gain_us(uint32_t measured_us)
 {
 	uint32_t gain = measured_us / REPLACE_GAIN_DIV;
 	return gain > REPLACE_GAIN_MIN_US ? gain : REPLACE_GAIN_MIN_US;
 }
 
+/* delay_us beats a path measured at measured_us by that margin. */
 static int clearly_faster(uint32_t delay_us, uint32_t measured_us)
 {
 	return (uint64_t)delay_us + replace_gain_us(measured_us) <= measured_us;
@@ -707,7 +708,7 @@ static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t n
 	 * set holds distinct paths, each as lately traced. */
 	int slot = -1;
 	for (int b = 0; b < in->nbackup; b++)
-		if (same_hops(&in->backup[b], p))
+		if (same_ids(in->backup[b].hops, in->backup[b].nhops, p->hops, p->nhops))
 			slot = b;
 	if (slot < 0 && in->nbackup < INTER_MAX_BACKUP)
 		slot = in->nbackup++;
@@ -797,6 +798,15 @@ static void send_ancestry(struct inter *in)
 
 /* Not carrying the stream: become a relay for the child at hop k + 1,
  * asking our own parent at hop k - 1. */
+/* Hop k of ps asks its own parent, hop k - 1, for the path cut at itself. */
+static void setup_upstream(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
+                           int k)
+{
+	struct wire_path_setup up = *ps;
+	up.nhops = (uint8_t)(k + 1);
+	send_msg(in, &ps->hops[k - 1], WIRE_PATH_SETUP, stream, &up, sizeof(up));
+}
+
 static void start_relay(struct inter *in, uint16_t stream, const struct wire_path_setup *ps, int k,
                         const struct wire_addr *child, uint64_t now_us)
 {
@@ -817,22 +827,9 @@ static void start_relay(struct inter *in, uint16_t stream, const struct wire_pat
 	r->pending_child = *child;
 	r->have_pending = 1;
 	r->last_rx_us = now_us;
-	struct wire_path_setup up = *ps;
-	up.nhops = (uint8_t)(k + 1);
-	send_msg(in, &r->parent, WIRE_PATH_SETUP, stream, &up, sizeof(up));
+	setup_upstream(in, stream, ps, k);
 	evlog_event(in->log, "relay_setup", "stream=%u parent=%u child=%u", stream, r->parent.id,
 	            child->id);
-}
-
-/* ps names hops[0..k] (source ... this node) as the n hops of up. */
-static int same_upstream(const struct wire_path_setup *ps, int k, const struct wire_addr *up, int n)
-{
-	if (k + 1 != n)
-		return 0;
-	for (int h = 0; h <= k; h++)
-		if (ps->hops[h].id != up[h].id)
-			return 0;
-	return 1;
 }
 
 /* A child we push to asks again, by another upstream to us than ours: it
@@ -853,7 +850,7 @@ static void child_asks_upstream(struct inter *in, struct relay *r, const struct 
 			return; /* through our own child: a loop */
 	if (!r) {
 		if (in->is_source || !in->have_active ||
-		    same_upstream(ps, k, in->active.hops, in->active.nhops))
+		    same_ids(ps->hops, k + 1, in->active.hops, in->active.nhops))
 			return;
 		struct inter_path p = {
 		    .seq = ps->seq, .nhops = (uint8_t)(k + 1), .delay_us = ps->delay_us};
@@ -861,16 +858,14 @@ static void child_asks_upstream(struct inter *in, struct relay *r, const struct 
 		keep_backup(in, &p, now_us);
 		return;
 	}
-	if (r->moving || same_upstream(ps, k, r->up, r->nup))
+	if (r->moving || same_ids(ps->hops, k + 1, r->up, r->nup))
 		return;
 	r->moving = 1;
 	r->new_nup = (uint8_t)(k + 1);
 	memcpy(r->new_up, ps->hops, sizeof(r->new_up[0]) * (size_t)(k + 1));
 	r->new_seq = ps->seq;
 	r->move_since_us = now_us;
-	struct wire_path_setup up = *ps;
-	up.nhops = (uint8_t)(k + 1);
-	send_msg(in, &ps->hops[k - 1], WIRE_PATH_SETUP, r->stream, &up, sizeof(up));
+	setup_upstream(in, r->stream, ps, k);
 	evlog_event(in->log, "relay_move", "stream=%u parent=%u new_parent=%u", r->stream,
 	            r->parent.id, ps->hops[k - 1].id);
 }
@@ -1030,20 +1025,20 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	int retrying = in->retry_us && !in->have_active;
 	if (retrying && in->retry_us < interval)
 		interval = in->retry_us;
-	/* With a path and its backup, a trace is for a faster path only: one
-	 * that is not clearly faster than LastDelay would not be taken, so it
-	 * need not be traced, and a peer that close to the source traces not. */
 	if (in->delay_lost) {
 		/* The next call's LastDelay is the one left without the lost
 		 * path; probe_now holds until there is one. */
 		in->delay_lost = 0;
 		return;
 	}
+	/* With a path and its backup, a trace is for a faster path only: one
+	 * that is not clearly faster than LastDelay would not be taken, so it
+	 * need not be traced, and a peer that close to the source traces not. */
 	uint32_t bound = last_delay_us;
-	if (in->have_active && in->nbackup > 0)
-		bound = last_delay_us > replace_gain_us(last_delay_us)
-		            ? last_delay_us - replace_gain_us(last_delay_us)
-		            : 0;
+	if (in->have_active && in->nbackup > 0) {
+		uint32_t gain = replace_gain_us(last_delay_us);
+		bound = last_delay_us > gain ? last_delay_us - gain : 0;
+	}
 	if (!bound || (!in->probe_now && now_us - in->last_probe_us < interval))
 		return;
 	if (retrying && !in->probe_now)

@@ -7,8 +7,8 @@
  * they watch; each receiver stamps itself and forwards to j neighbours
  * until the delay so far exceeds the peer's LastDelay or the probe reaches
  * the source. The source offers the peer the fastest trace, and the
- * fastest that reaches it through another neighbour (PATH_SETUP, hop 0 =
- * source ... last = peer): the peer keeps an offer as a backup and builds
+ * fastest that avoids the first one's hop next to the peer (PATH_SETUP,
+ * hop 0 = source ... last = peer): the peer keeps an offer as a backup and builds
  * it hop by hop towards the source. A hop that does not carry the stream
  * yet relays it anyway: that is the inter-overlay part. An offer through
  * the peer's own parent is no backup (it fails with the parent) but may

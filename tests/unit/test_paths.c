@@ -83,6 +83,16 @@ static void test_parent_ends_first(void **state)
 	paths_free(&l);
 }
 
+/* Peer `peer`'s log lines, folded into l. */
+static void fold(struct path_log *l, uint32_t peer, const char *const *lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct evlog_line e;
+		assert_int_equal(evlog_parse(lines[i], &e), 0);
+		paths_fold(l, peer, &e);
+	}
+}
+
 /* Lines of a peer's log become events with the right ids. */
 static void test_fold(void **state)
 {
@@ -94,11 +104,7 @@ static void test_fold(void **state)
 	    "3000 " LOGEV_PATH_UP " " LOGK_PARENT "=11 " LOGK_HOPS "=2\n",
 	    "4000 tick due=1 on_time=1\n",
 	};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		struct evlog_line e;
-		assert_int_equal(evlog_parse(lines[i], &e), 0);
-		paths_fold(&l, 3, &e);
-	}
+	fold(&l, 3, lines, sizeof(lines) / sizeof(lines[0]));
 	assert_int_equal(l.n, 3);
 	assert_int_equal(l.v[0].kind, PE_CHILD_ADD);
 	assert_int_equal(l.v[0].id, 7);
@@ -125,11 +131,7 @@ static void test_child_per_stream(void **state)
 	    "11000000 " LOGEV_CHILD_DEL " " LOGK_ID "=200 " LOGK_STREAM "=1 children=0\n",
 	};
 	paths_add(&l, S(0), 0, 100, PE_START);
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		struct evlog_line e;
-		assert_int_equal(evlog_parse(lines[i], &e), 0);
-		paths_fold(&l, 0, &e);
-	}
+	fold(&l, 0, lines, sizeof(lines) / sizeof(lines[0]));
 	paths_add(&l, S(0.5), 1, 200, PE_START);
 	paths_add(&l, S(10), 1, 200, PE_CRASH);
 	struct paths_summary s;
