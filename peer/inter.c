@@ -21,6 +21,9 @@
  * within a second of a crash, while the mesh's pull covers the gap. */
 #define PATH_SILENT_MIN_US 500000u
 #define PATH_SILENT_SEGMENTS 8
+/* A relay's parent is judged by the same rule over the gaps it measured
+ * (it knows no other stream's rate); before two segments came, by this
+ * window, which a stream at the lowest accepted rate fills. */
 #define RELAY_SILENT_US 5000000u
 /* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
  * segments for 3 ticks, measured over at least 8 segments a tick. */
@@ -40,6 +43,20 @@
  * gains the paper is about (tens of ms, figure 1) are taken. */
 #define REPLACE_GAIN_MIN_US 10000u
 #define REPLACE_GAIN_DIV 5
+
+/* The silence that fails a path whose segments come every seg_us. */
+static uint64_t silence_us(uint64_t seg_us)
+{
+	uint64_t us = PATH_SILENT_SEGMENTS * seg_us;
+	return us > PATH_SILENT_MIN_US ? us : PATH_SILENT_MIN_US;
+}
+
+/* A relay's parent stopped pushing: the relay cannot deliver. */
+static int relay_silent(const struct relay *r, uint64_t now_us)
+{
+	uint64_t window = r->gap_us ? silence_us(r->gap_us) : RELAY_SILENT_US;
+	return now_us - r->last_rx_us > window;
+}
 
 static void send_msg(struct inter *in, const struct wire_addr *to, enum wire_type type,
                      uint16_t stream, const void *body, size_t len)
@@ -286,6 +303,14 @@ int inter_on_relay_segment(struct inter *in, uint16_t stream, const struct wire_
 	for (int i = 0; i < r->nseen; i++)
 		if (r->seen[i] == sd->seq)
 			return 1;
+	if (r->new_rx_us) {
+		uint64_t gap = now_us - r->new_rx_us;
+		if (gap > RELAY_SILENT_US)
+			gap = RELAY_SILENT_US;
+		r->gap_us = r->gap_us ? (uint32_t)((7 * (uint64_t)r->gap_us + gap) / 8)
+		                      : (uint32_t)(gap ? gap : 1);
+	}
+	r->new_rx_us = now_us;
 	/* Those that waited too long make room first. */
 	relay_release(in, r, now_us);
 	enum auth_verdict v = r->auth ? auth_check(r->auth, sd) : AUTH_OK;
@@ -378,8 +403,7 @@ static uint64_t path_silent_us(const struct inter *in)
 {
 	uint64_t seg_us =
 	    in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
-	uint64_t us = PATH_SILENT_SEGMENTS * seg_us;
-	return us > PATH_SILENT_MIN_US ? us : PATH_SILENT_MIN_US;
+	return silence_us(seg_us);
 }
 
 void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
@@ -927,6 +951,11 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_LOOP);
 		return;
 	}
+	if (r && r->active && relay_silent(r, now_us)) {
+		/* Its parent stopped pushing: watch_relays drops it soon. */
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_UPSTREAM);
+		return;
+	}
 	if (r && r->active) {
 		if (find_child(r->child, r->nchild, child->id) >= 0 && k > 0)
 			child_asks_upstream(in, r, ps, k, now_us);
@@ -1001,6 +1030,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 	if (accepted) {
 		in->paths_built++;
 		in->active_ok = 1;
+		in->active_ok_us = now_us;
 		evlog_event(in->log, "path_accept", "seq=%u parent=%u", seq, from->id);
 	} else {
 		evlog_event(in->log, "path_refused", "seq=%u parent=%u", seq, from->id);
@@ -1273,6 +1303,16 @@ static void sample_adl(struct inter *in, uint32_t last_delay_us, uint64_t now_us
 		            (unsigned long long)adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US));
 }
 
+/* A relay whose parent fell silent goes, and tells its children, which
+ * then promote their backups: a relay kept for seconds after its parent
+ * crashed also admits new children it cannot serve. */
+static void watch_relays(struct inter *in, uint64_t now_us)
+{
+	for (int r = in->nrelay - 1; r >= 0; r--)
+		if (relay_silent(&in->relay[r], now_us))
+			drop_relay(in, &in->relay[r], "silent");
+}
+
 void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
 {
 	if (!in->enabled)
@@ -1281,12 +1321,9 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 		offer_paths(in, now_us);
 	expire_leases(in, now_us);
 	/* A source relays other streams like any mesh node. */
+	watch_relays(in, now_us);
 	for (int r = in->nrelay - 1; r >= 0; r--) {
 		struct relay *rl = &in->relay[r];
-		if (now_us - rl->last_rx_us > RELAY_SILENT_US) {
-			drop_relay(in, rl, "silent");
-			continue;
-		}
 		/* An unanswered move is given up; the new parent, if it took us
 		 * late, lets our lease run out. */
 		if (rl->moving && now_us - rl->move_since_us > SETUP_TIMEOUT_US)
@@ -1308,14 +1345,22 @@ void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us,
 {
 	if (!in->enabled)
 		return;
+	watch_relays(in, now_us);
 	if (in->is_source) {
 		offer_paths(in, now_us);
 		return;
 	}
 	if (!in->stream)
 		return;
-	if (in->have_active && in->active_rx_us && now_us - in->active_rx_us > path_silent_us(in))
-		path_failed(in, "silent", 1, now_us);
+	/* Silent since its last push, or, once accepted, since the accept: a
+	 * parent that accepted pushes the next segment it gets, and one that
+	 * does not (its own feed died unnoticed) is no better than a crashed
+	 * one, and must not hold the peer for the set-up timeout. */
+	uint64_t heard_us = in->active_rx_us ? in->active_rx_us
+	                    : in->active_ok  ? in->active_ok_us
+	                                     : 0;
+	if (in->have_active && heard_us && now_us - heard_us > path_silent_us(in))
+		path_failed(in, in->active_rx_us ? "silent" : "silent after accept", 1, now_us);
 	int b = in->have_active ? -1 : best_backup(in, now_us);
 	if (b >= 0) {
 		struct inter_path p = take_backup(in, b);

@@ -104,6 +104,11 @@ struct relay {
 	struct push_child child[INTER_MAX_CHILDREN];
 	int nchild;
 	uint64_t last_rx_us;
+	/* Smoothed gap between new segments from the parent (0: fewer than
+	 * two yet): a relay knows no stream rate, so its silence window is
+	 * measured (relay_silent_us). */
+	uint32_t gap_us;
+	uint64_t new_rx_us;              /* the last new segment's arrival */
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
 	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
@@ -172,7 +177,8 @@ struct inter {
 	int active_ok;              /* the parent accepted: renew its lease */
 	struct inter_path active;
 	uint64_t active_since_us, active_rx_us;
-	uint32_t active_seq; /* newest pushed sequence the path delivered */
+	uint64_t active_ok_us; /* when the parent accepted */
+	uint32_t active_seq;   /* newest pushed sequence the path delivered */
 	/* The lowest delay of the segments the active path pushed since the
 	 * last tick (0: none), against which a backup is judged faster. */
 	uint32_t active_delay_min_us;

@@ -1227,6 +1227,40 @@ static void test_relay_silent_dropped(void **state)
 	check_cut(P0, STREAM);
 }
 
+/* A relay measures the gap between its parent's segments and, by the
+ * same rule as a peer's path (eight gaps, half a second at least), drops a
+ * parent gone silent between ticks: its children hear it at once. Until
+ * then a new child is refused rather than admitted to a relay that cannot
+ * serve it. */
+static void test_relay_silence_measured(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){P0}, 1, T0);
+	struct wire_addr parent = addr(30), child = addr(P0);
+	uint64_t t = T0;
+	for (uint32_t q = 1; q <= 40; q++, t += 35 * MS) {
+		struct wire_seg_data sd = seg(q, 2);
+		inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, t);
+	}
+	uint64_t last = t - 35 * MS;
+	inter_on_renew(&fx.in, STREAM, &child, last);
+	clear();
+	inter_watch(&fx.in, 0, REAL0, last + 500 * MS);
+	assert_int_equal(fx.in.nrelay, 1);
+	struct wire_path_setup ps = PATH(8, SRC, 30, 40, 11);
+	struct wire_addr late = addr(11);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &late, 0, last + 500 * MS + 1);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 11, STREAM)->m.u.simple.reason,
+	                 WIRE_REFUSE_UPSTREAM);
+	assert_int_equal(fx.in.relay[0].nchild, 1);
+	clear();
+	inter_watch(&fx.in, 0, REAL0, last + 500 * MS + 1);
+	assert_int_equal(fx.in.nrelay, 0);
+	check_cut(P0, STREAM);
+	check_cut(30, STREAM);
+	assert_int_equal(fx.in.kn.used[KEYNODE_RELAY], 0);
+}
+
 /* A source is a mesh node like any other and may relay another stream;
  * a silent parent must free that relay there too. */
 static void test_source_relay_silent_dropped(void **state)
@@ -1739,15 +1773,83 @@ static void test_silence_follows_rate(void **state)
 	assert_false(fx.in.have_active);
 }
 
+/* A set-up the parent never answered is given up after 3 s. */
 static void test_setup_timeout(void **state)
 {
 	start(P0, 1, 0);
-	active_via(40, 7, T0);
+	struct wire_path_setup offer = PATH(7, SRC, 40, P0);
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	assert_true(fx.in.have_active);
+	clear();
 	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
 	assert_true(fx.in.have_active);
 	inter_tick(&fx.in, 0, REAL0 + 4 * SEC, T0 + 4 * SEC);
 	check_cut(40, STREAM);
 	assert_false(fx.in.have_active);
+}
+
+/* A parent that accepted and then pushes nothing (its own feed died
+ * unnoticed: a relay whose parent crashed) fails by the silence rule,
+ * counted from the accept, not after the set-up timeout; the next backup
+ * is built at once. */
+static void test_accepted_silent(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_path_setup b = PATH(9, SRC, 41, P0);
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &b, &src, 0, T0);
+	assert_int_equal(fx.in.nbackup, 1);
+	inter_watch(&fx.in, 0, REAL0, T0 + 500 * MS);
+	assert_true(fx.in.have_active);
+	assert_int_equal(fx.in.active.hops[1].id, 40);
+	inter_watch(&fx.in, 0, REAL0, T0 + 500 * MS + 1);
+	check_cut(40, STREAM);
+	assert_true(fx.in.have_active);
+	assert_int_equal(fx.in.active.hops[1].id, 41);
+	assert_non_null(find(WIRE_PATH_SETUP, 41));
+	/* A path that pushed once is judged from its last push instead. */
+	struct wire_addr par = addr(41);
+	clear();
+	inter_on_relay_answer(&fx.in, STREAM, 1, 9, &par, T0 + 600 * MS);
+	pushed_from(&par, 30000, T0 + 1000 * MS);
+	inter_watch(&fx.in, 0, REAL0, T0 + 1400 * MS);
+	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	assert_true(fx.in.active_up);
+}
+
+/* A replacement that accepted but pushes nothing gives way to the path it
+ * was to replace, which still pushes, after the silence window. */
+static void test_accepted_silent_replacement(void **state)
+{
+	start(P0, 1, 0);
+	active_via(40, 7, T0);
+	struct wire_addr par = addr(40), src = addr(SRC), fast = addr(41);
+	struct wire_path_setup b = PATH(9, SRC, 41, P0);
+	b.delay_us = 20000;
+	for (uint64_t t = T0 + 100 * MS; t < T0 + 2 * SEC; t += 100 * MS) {
+		pushed_from(&par, 80000, t);
+		if (t == T0 + SEC) {
+			inter_tick(&fx.in, 0, REAL0, t);
+			inter_on_path_setup(&fx.in, STREAM, &b, &src, 0, t);
+		}
+	}
+	inter_tick(&fx.in, 0, REAL0, T0 + 2 * SEC);
+	assert_true(fx.in.replacing);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 9, &fast, T0 + 2 * SEC);
+	clear();
+	for (uint64_t t = T0 + 2 * SEC; t <= T0 + 2500 * MS; t += 100 * MS) {
+		pushed_from(&par, 80000, t);
+		inter_watch(&fx.in, 0, REAL0, t);
+	}
+	assert_true(fx.in.replacing);
+	inter_watch(&fx.in, 0, REAL0, T0 + 2500 * MS + 1);
+	check_cut(41, STREAM);
+	assert_false(fx.in.replacing);
+	assert_true(fx.in.have_active);
+	assert_int_equal(fx.in.active.hops[1].id, 40);
 }
 
 static void test_slow_path_cut(void **state)
@@ -2087,6 +2189,7 @@ int main(void)
 	    T(test_relay_parent_cuts),
 	    T(test_relay_silent_dropped),
 	    T(test_source_relay_silent_dropped),
+	    T(test_relay_silence_measured),
 	    T(test_parent_cut_promotes_backup),
 	    T(test_silence_promotes_backup_avoiding_parent),
 	    T(test_lease_expires_push_child),
@@ -2115,6 +2218,8 @@ int main(void)
 	    T(test_full_path_not_short),
 	    T(test_silence_follows_rate),
 	    T(test_setup_timeout),
+	    T(test_accepted_silent),
+	    T(test_accepted_silent_replacement),
 	    T(test_slow_path_cut),
 	    T(test_leave_cuts_everything),
 	    T(test_disabled),
