@@ -188,6 +188,7 @@ struct inter {
 	 * lease and its push until the new one is up (then its parent is cut),
 	 * and is the active path again if the new one fails first. */
 	int replacing;
+	int keep_replaced; /* it was replaced for a faster path: keep it as a backup */
 	struct inter_path prev_active;
 	uint64_t paths_replaced;
 	/* Eq. 1, the active path's rate: its share of the stream's new

@@ -1370,6 +1370,13 @@ static void test_faster_backup_replaces_path(void **state)
 	assert_int_equal(fx.in.paths_replaced, 1);
 	assert_false(fx.in.replacing);
 	assert_int_equal(fx.in.active.hops[fx.in.active.nhops - 2].id, 45);
+	/* The path it replaced worked: a backup now, at the 100 ms it
+	 * delivered, beside the 85 ms offer. */
+	assert_int_equal(fx.in.nbackup, 2);
+	int old = fx.in.backup[0].hops[1].id == 40 ? 0 : 1;
+	assert_int_equal(fx.in.backup[old].hops[1].id, 40);
+	assert_int_equal(fx.in.backup[old].delay_us, 100000);
+	assert_int_equal(fx.in.backup[1 - old].hops[1].id, 44);
 	/* The 85 ms offer stays a backup: no clear gain over 26 ms either. */
 	clear();
 	pushed_from(&fast, 26000, T0 + 3950 * MS);
@@ -1432,6 +1439,12 @@ static void test_short_path_replaced(void **state)
 	assert_int_equal(fx.in.paths_short, 1);
 	assert_true(fx.in.replacing);
 	assert_int_equal(count(WIRE_NEIGH_CUT), 0);
+	/* A path replaced for falling short is no backup. */
+	struct wire_addr spare_par = addr(44);
+	pushed_from(&spare_par, 90000, T0 + 4100 * MS);
+	check_cut(40, STREAM);
+	assert_false(fx.in.replacing);
+	assert_int_equal(fx.in.nbackup, 0);
 }
 
 /* A path that pushes the whole stream is never short; one short of it
