@@ -38,11 +38,12 @@ lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 objs     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 # lib/ is the shared base below every part. The peer's formats (its wire
-# codec and log records) are a library of their own: the analysis and the
-# capture report read them without linking the peer; the harness checks a
-# scenario's peer options with the peer's own option table (config).
+# codec, log records and synthetic media) are a library of their own: the
+# analysis and the capture report read them without linking the peer; the
+# harness checks a scenario's peer options with the peer's own option table
+# (config).
 BASE_OBJS     := $(call objs,$(call lib_srcs,lib))
-PEERFMT_OBJS  := $(call objs,peer/wire.c peer/log.c peer/config.c peer/policy.c)
+PEERFMT_OBJS  := $(call objs,peer/wire.c peer/log.c peer/config.c peer/policy.c peer/media.c)
 PEER_OBJS     := $(call objs,$(call lib_srcs,peer))
 NETNS_OBJS    := $(call objs,$(call lib_srcs,netns))
 HARNESS_OBJS  := $(call objs,$(call lib_srcs,harness))

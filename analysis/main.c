@@ -1,5 +1,6 @@
 /* anysee-analyze: metrics and a report from a run directory, and the A/B
  * comparison with a regression verdict. */
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,24 +11,29 @@
 #include "analysis/check.h"
 #include "analysis/compare.h"
 #include "analysis/paper.h"
+#include "analysis/playout.h"
 #include "analysis/plot.h"
 #include "analysis/sweep.h"
 #include "lib/opt.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
+#include "peer/wire.h"
 
 static const struct opt_cmd report_cmd = {
     .synopsis = "RUN_DIR|SWEEP_DIR\n"
                 "       anysee-analyze compare A B [--tolerance NAME=VALUE,...]\n"
                 "       anysee-analyze check RUN_DIR --baseline FILE\n"
-                "       anysee-analyze paper RUNS_DIR --claims FILE --out DIR [--setup FILE]",
+                "       anysee-analyze paper RUNS_DIR --claims FILE --out DIR [--setup FILE]\n"
+                "       anysee-analyze verify-stream FILE|-",
     .about = "The first prints per-peer and summary metrics (startup delay, steady-state\n"
              "source-to-end delay, continuity, stretch, tree height, overhead) and writes\n"
              "RUN_DIR/metrics.json, peers.csv, report.txt and the pictures in plots/; on a\n"
              "sweep's directory it draws each metric against the swept parameter.\n"
              "compare judges B against A within the noise; check judges a run against\n"
-             "committed bounds; paper judges the paper's claims on a set of sweeps.\n"
-             "'anysee-analyze compare --help', 'check --help' and 'paper --help' say more.\n",
+             "committed bounds; paper judges the paper's claims on a set of sweeps;\n"
+             "verify-stream checks a recording of a peer's /stream against its source.\n"
+             "'anysee-analyze compare --help', 'check --help', 'paper --help' and\n"
+             "'verify-stream --help' say more.\n",
 };
 
 static int set_tolerance(void *obj, const char *value, char *err, size_t errlen)
@@ -232,6 +238,88 @@ static int cmd_paper(int argc, char **argv)
 	return 0;
 }
 
+static const struct opt_cmd verify_cmd = {
+    .name = "verify-stream",
+    .synopsis = "FILE|-",
+    .about = "FILE (- for standard input) is what a peer's /stream sent while its source\n"
+             "ingested synthetic media (the default), as `curl -s http://PEER:PORT/stream`\n"
+             "saves it. Checks that every segment is the source's own bytes, of one\n"
+             "stream, in rising sequence, and exits 1 naming the first that is not, or\n"
+             "when no whole segment was read.\n",
+};
+
+/* A recording is read whole, up to this size (an hour at 300 kbit/s is
+ * 135 MB). */
+#define VERIFY_MAX_BYTES (1024ul * 1024 * 1024)
+
+static int cmd_verify(int argc, char **argv)
+{
+	int status;
+	int n = opt_cli(&verify_cmd, NULL, argc, argv, &status);
+	if (n < 0)
+		return status;
+	if (n != 1)
+		return opt_fail(verify_cmd.name, "expected one file");
+	const char *path = argv[1];
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		err_msg("verify-stream: open %s: %s", path, strerror(errno));
+		return 2;
+	}
+	size_t len = 0, cap = 1 << 20;
+	uint8_t *buf = malloc(cap);
+	while (buf) {
+		if (len == cap) {
+			uint8_t *nb = cap < VERIFY_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				err_msg("verify-stream: read %s: larger than %lu bytes, or out of "
+				        "memory",
+				        path, VERIFY_MAX_BYTES);
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	int read_err = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return 2;
+	if (read_err) {
+		err_msg("verify-stream: read %s: I/O error", path);
+		free(buf);
+		return 2;
+	}
+	struct playout pc;
+	playout_check(buf, len, &pc);
+	free(buf);
+	if (!pc.segments) {
+		printf("%s: %zu bytes, not one whole segment (%u bytes)\n", path, len,
+		       WIRE_SEG_PAYLOAD_MAX);
+		return 1;
+	}
+	if (pc.have_bad) {
+		printf(
+		    "%s: segment %zu (byte %zu) is not the source's: %zu of %zu segments not the "
+		    "source's bytes, %zu out of order\n",
+		    path, pc.first_bad, pc.first_bad * WIRE_SEG_PAYLOAD_MAX, pc.bad, pc.segments,
+		    pc.backwards);
+		return 1;
+	}
+	printf("%s: %zu segments of stream %u, sequences %u to %u (%llu skipped), every one the "
+	       "source's%s\n",
+	       path, pc.segments, pc.stream, pc.first_seq, pc.last_seq,
+	       (unsigned long long)pc.missing, pc.trailing ? "; a cut segment at the end" : "");
+	return 0;
+}
+
 /* A sweep's directory: its pictures, from sweep.csv. */
 static int cmd_sweep_plot(const char *dir)
 {
@@ -253,6 +341,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "paper"))
 		return cmd_paper(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "verify-stream"))
+		return cmd_verify(argc - 1, argv + 1);
 	int status;
 	int n = opt_cli(&report_cmd, NULL, argc, argv, &status);
 	if (n < 0)

@@ -6,6 +6,14 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 		p[i] = (uint8_t)v;
 }
 
+static uint64_t get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 static uint32_t pattern_seed(uint16_t stream, uint32_t seq, uint64_t origin_us)
 {
 	uint32_t x = seq * 2654435761u ^ (uint32_t)stream << 16 ^ (uint32_t)origin_us;
@@ -48,4 +56,15 @@ int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const 
 		if (buf[i] != (i < MEDIA_SYNTH_HDR ? hdr[i] : next_byte(&x)))
 			return 0;
 	return 1;
+}
+
+int media_synth_header(const uint8_t *buf, size_t len, uint16_t *stream, uint32_t *seq,
+                       uint64_t *origin_us)
+{
+	if (len < MEDIA_SYNTH_HDR)
+		return -1;
+	*stream = (uint16_t)get_be(buf, 2);
+	*seq = (uint32_t)get_be(buf + 2, 4);
+	*origin_us = get_be(buf + 6, 8);
+	return 0;
 }

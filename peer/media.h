@@ -13,5 +13,10 @@ void media_synth_fill(uint16_t stream, uint32_t seq, uint64_t origin_us, uint8_t
 /* 1 when buf is exactly what media_synth_fill would have written. */
 int media_synth_verify(uint16_t stream, uint32_t seq, uint64_t origin_us, const uint8_t *buf,
                        size_t len);
+/* The stream, sequence and origin a synthetic payload claims in its
+ * header; -1 when buf is shorter than one. media_synth_verify then says
+ * whether the rest agrees. */
+int media_synth_header(const uint8_t *buf, size_t len, uint16_t *stream, uint32_t *seq,
+                       uint64_t *origin_us);
 
 #endif

@@ -22,8 +22,11 @@ local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "prob
 for i, kind in ipairs(kinds) do
   -- The bad-buffermap victim joins under attack: forged maps reach it
   -- in its first seconds.
+  -- The forge-segment victim serves what it plays at /stream (port
+  -- 8080 in its namespace), for a test to check against the source.
   local victim = peer { name = "v-" .. kind, watch = "tv1",
-                        at = kind == "bad-buffermap" and start + 2 or 3 + i * 0.5 }
+                        at = kind == "bad-buffermap" and start + 2 or 3 + i * 0.5,
+                        args = kind == "forge-segment" and { http = "8080" } or nil }
   attacker { name = "a-" .. kind, kind = kind, target = victim, at = start, pps = pps }
 end
 attacker { name = "a-rp-flood", kind = "rp-flood", target = rp, at = start,

@@ -4,13 +4,27 @@
 # media, a stranger's requests are answered with at most what they weigh, a
 # reflector sends nothing to the witness address that never asked, a
 # hijacker gets no partner traffic, and the rendezvous point bootstraps a new peer
-# during a registration flood.
+# during a registration flood. What the forge-segment victim plays at
+# /stream while under attack is recorded and checked, segment by segment,
+# against the source's own bytes.
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
 "$BIN/anysee-harness" run "$ROOT/scenarios/attacks.lua" --set duration=25 --out "$out/run" -q \
-  > "$out/report.txt" 2>&1 || fail "the attack run failed: $(tail -5 "$out/report.txt")"
+  > "$out/report.txt" 2>&1 &
+pid=$!
+for i in $(seq 1 50); do grep -q prefix "$out/run/harness.log" 2>/dev/null && break; sleep 0.2; done
+prefix=$(sed -n 's/.*prefix \(anysee-[0-9a-f]*\).*/\1/p' "$out/run/harness.log")
+[ -n "$prefix" ] || fail "no testbed prefix in harness.log"
+# The attackers start at 10 s: read the victim's player from then on.
+for i in $(seq 1 100); do grep -q ' start a-forge-segment ' "$out/run/harness.log" && break; sleep 0.2; done
+grep -q ' start a-forge-segment ' "$out/run/harness.log" || fail "the forge-segment attacker never started"
+ip netns exec "$prefix-v-forge-segment" curl -s -m 12 http://127.0.0.1:8080/stream \
+  > "$out/played.bin" 2> /dev/null
+wait "$pid" || { pid=; fail "the attack run failed: $(tail -5 "$out/report.txt")"; }
+pid=
 m="$out/run/metrics.json"
 jq -e '.summary.emulation.valid // true' "$m" > /dev/null \
   || echo "warning: emulation not valid (machine busy): $(jq -c .summary.emulation "$m")"
@@ -34,6 +48,11 @@ done
 corrupt=$(grep ' leave ' "$out/run/hosts/v-forge-segment/events.log" | tr ' ' '\n' | sed -n 's/^corrupt=//p')
 judge forge-segment "$(ok_if "${corrupt:-0} > 0")" \
   "segments refused because their hash did not match the source's signed list: ${corrupt:-0}"
+played=$("$BIN/anysee-analyze" verify-stream "$out/played.bin")
+prc=$?
+nseg=$(echo "$played" | sed -n 's/.*: \([0-9]*\) segments of stream.*/\1/p')
+judge forge-segment "$(ok_if "$prc == 0 && ${nseg:-0} >= 200")" \
+  "12 s of the victim's /stream under attack: $played"
 sb=$(attack amplify sent_bytes); rb=$(attack amplify from_target_bytes)
 judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 w=$(attack reflect witness)
