@@ -23,7 +23,8 @@
 #define PATH_SILENT_SEGMENTS 8
 /* A relay's parent is judged by the same rule over the gaps it measured
  * (it knows no other stream's rate); before two segments came, by this
- * window, which a stream at the lowest accepted rate fills. */
+ * window, in which even the lowest accepted rate (a segment every 1.3 s)
+ * sends a few. */
 #define RELAY_SILENT_US 5000000u
 /* Eq. 1 shortfall: a path pushing under 9 in 10 of the stream's new
  * segments for 3 ticks, measured over at least 8 segments a tick. */
