@@ -132,6 +132,12 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 			p->push_hops_max = (int)a;
 	} else if (!strcmp(e->event, LOGEV_UTIL)) {
 		return fold_util(e, p);
+	} else if (!strcmp(e->event, LOGEV_STALL)) {
+		if (evlog_get_u64(e, LOGK_LATE_US, &a))
+			return -1;
+		p->stalls++;
+		if ((double)a > p->stall_max_us)
+			p->stall_max_us = (double)a;
 	} else if (!strcmp(e->event, LOGEV_LEAVE)) {
 		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
 			return -1;
@@ -443,6 +449,42 @@ static uint64_t read_stop(const char *dir)
 	return stop;
 }
 
+static void add_stalls(struct run_metrics *m, const char *host, int n, double max_us)
+{
+	m->stalls += n;
+	if (max_us > m->stall_max_us) {
+		m->stall_max_us = max_us;
+		snprintf(m->stall_host, sizeof(m->stall_host), "%s", host);
+	}
+}
+
+/* A host that is no peer (source, rendezvous point, attacker) stalls the
+ * run as much: its log is read for its stalls only. A host without a log
+ * ran nothing to stall. */
+static void scan_stalls(struct run_metrics *m, const char *host)
+{
+	char path[1200], line[1024];
+	if (rundir_host_path(path, sizeof(path), m->dir, host, EVLOG_FILE))
+		return;
+	FILE *f = rundir_fopen(path, "r");
+	if (!f)
+		return;
+	int n = 0;
+	double max_us = 0;
+	while (fgets(line, sizeof(line), f)) {
+		struct evlog_line e;
+		uint64_t late;
+		if (!evlog_parse(line, &e) && !strcmp(e.event, LOGEV_STALL) &&
+		    !evlog_get_u64(&e, LOGK_LATE_US, &late)) {
+			n++;
+			if ((double)late > max_us)
+				max_us = (double)late;
+		}
+	}
+	fclose(f);
+	add_stalls(m, host, n, max_us);
+}
+
 /* The earliest first event over the peers' logs: where the timeline starts. */
 static uint64_t first_start(const char *dir, const struct rundir_host *h, int nh)
 {
@@ -485,6 +527,10 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	for (int i = 0; i < nh; i++)
 		if (!strcmp(h[i].role, "peer"))
 			load_peer(m, h, nh, delays, i);
+		else
+			scan_stalls(m, h[i].name);
+	for (int i = 0; i < m->npeers; i++)
+		add_stalls(m, m->p[i].name, m->p[i].stalls, m->p[i].stall_max_us);
 	free(delays);
 	free(h);
 	/* The path events are kept only until summed up. */
@@ -493,8 +539,9 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	char path[1200], e[256];
 	if (rundir_emulation_read(dir, &m->emu, e, sizeof(e)) == 0) {
 		m->have_emulation = 1;
-		m->emu_valid = analysis_emulation_valid(&m->emu, m->min_path_us, m->emu_reason,
-		                                        sizeof(m->emu_reason));
+		m->emu_valid =
+		    analysis_emulation_valid(&m->emu, m->min_path_us, m->stall_max_us,
+		                             m->stall_host, m->emu_reason, sizeof(m->emu_reason));
 	}
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
 		/* A damaged capture costs the overhead figures, not the report. */
@@ -525,10 +572,17 @@ double analysis_lateness_bound_us(double min_path_us)
 	return share > EMU_LATE_MIN_US ? share : EMU_LATE_MIN_US;
 }
 
-int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us, char *reason,
-                             size_t len)
+int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us,
+                             double stall_max_us, const char *stall_host, char *reason, size_t len)
 {
 	double bound = analysis_lateness_bound_us(min_path_us);
+	if (stall_max_us >= EMU_STALL_MAX_US) {
+		snprintf(reason, len,
+		         "%s's event loop ran a timer %.2f s late (bound %.1f s): the host did "
+		         "not run (CPU starved, or blocked on a stalled disk)",
+		         stall_host, stall_max_us / 1e6, EMU_STALL_MAX_US / 1e6);
+		return 0;
+	}
 	if (emu->cpu_idle_mean < EMU_IDLE_MEAN_MIN) {
 		snprintf(reason, len, "the machine was %.1f%% idle on average (needs %.0f%%)",
 		         100 * emu->cpu_idle_mean, 100 * EMU_IDLE_MEAN_MIN);
@@ -549,8 +603,12 @@ int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path
 	int n = snprintf(reason, len, "CPU idle %.1f%% on average, %.1f%% in the busiest second",
 	                 100 * emu->cpu_idle_mean, 100 * emu->cpu_idle_min);
 	if (emu->have_switch && n >= 0 && (size_t)n < len)
+		n += snprintf(reason + n, len - (size_t)n,
+		              "; release lateness p99 %.3f ms (bound %.2f ms)",
+		              emu->late_p99_us / 1000, bound / 1000);
+	if (stall_max_us > 0 && n >= 0 && (size_t)n < len)
 		snprintf(reason + n, len - (size_t)n,
-		         "; release lateness p99 %.3f ms (bound %.2f ms)", emu->late_p99_us / 1000,
-		         bound / 1000);
+		         "; longest host stall %.0f ms (%s, bound %.0f ms)", stall_max_us / 1000,
+		         stall_host, EMU_STALL_MAX_US / 1000);
 	return 1;
 }

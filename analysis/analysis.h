@@ -53,7 +53,10 @@ struct peer_metrics {
 	double up_seconds;      /* seconds with an upload line: the peer's time present */
 	int keynode_mismatch_s; /* of those, seconds whose key-node slots in use were
 	                         * not its push and relay children */
-	char missing[160];      /* logs that could not be read, and why */
+	/* Its event loop's stalls (LOGEV_STALL): how many, and the longest. */
+	int stalls;
+	double stall_max_us;
+	char missing[160]; /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */
@@ -102,6 +105,11 @@ struct run_metrics {
 	double min_path_us; /* the smallest delay between two hosts in delays.txt; -1 unknown */
 	int emu_valid;
 	char emu_reason[256];
+	/* Every host's event-loop stalls (any role): how many, the longest and
+	 * whose. */
+	int stalls;
+	double stall_max_us;
+	char stall_host[32];
 	char pictures[256]; /* drawn by analysis_run, or why not (plot_error) */
 	char plot_error[512];
 };
@@ -176,14 +184,19 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out);
  * applied to the smallest path delay in use, where lateness weighs most. */
 #define EMU_LATE_MIN_US 500.0
 #define EMU_LATE_PATH_SHARE 0.02
+/* No host's event loop may have run a timer this late: a process that did
+ * not run for half a second (starved, blocked on a stalled disk) misses
+ * what fell due meanwhile, and the protocol's shortest timeout (a silent
+ * push path) is this long, so the run would measure the machine. */
+#define EMU_STALL_MAX_US 500000.0
 /* The lateness bound for a run whose smallest path delay is min_path_us
  * (-1 unknown: EMU_LATE_MIN_US). */
 double analysis_lateness_bound_us(double min_path_us);
-/* Judges emu; reason says why when not valid, or what was measured. The
- * lateness rule applies only where a switch measured it. Returns 1 when
- * valid. */
-int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us, char *reason,
-                             size_t len);
+/* Judges emu and the hosts' longest stall (stall_host's, 0 for none);
+ * reason says why when not valid, or what was measured. The lateness rule
+ * applies only where a switch measured it. Returns 1 when valid. */
+int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us,
+                             double stall_max_us, const char *stall_host, char *reason, size_t len);
 
 /* Read a run directory. A host whose logs are missing or damaged is
  * reported in its peer_metrics (missing) and the rest goes on; only a

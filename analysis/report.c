@@ -10,6 +10,7 @@
 #include "lib/json.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
+#include "peer/log.h"
 
 static int in_group(const struct metrics_group *g, const struct peer_metrics *p)
 {
@@ -299,6 +300,13 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_kdouble(j, "cpu_idle_min", m->emu.cpu_idle_min, 4);
 	json_ku64(j, "samples", m->emu.samples);
 	cpu_json(j, "hosts_cpu", m->emu.hosts_cpu_mean, m->emu.hosts_cpu_max);
+	json_key(j, "host_stalls");
+	json_obj_begin(j);
+	json_ki64(j, "count", m->stalls);
+	json_kdouble(j, "max_ms", m->stall_max_us / 1000, 1);
+	json_kstr(j, "host", m->stall_host);
+	json_kdouble(j, "bound_ms", EMU_STALL_MAX_US / 1000, 1);
+	json_obj_end(j);
 	emulation_switch_json(j, m);
 	emulation_kernel_json(j, &m->emu);
 	json_obj_end(j);
@@ -601,6 +609,12 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 	const struct rundir_emulation *e = &m->emu;
 	fprintf(out, "emulation: %s: %s\n",
 	        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
+	if (m->stalls)
+		fprintf(
+		    out,
+		    "emulation: host event loops stalled %d times for %u ms or more, the longest "
+		    "%.0f ms (%s)\n",
+		    m->stalls, EVLOG_STALL_US / 1000, m->stall_max_us / 1000, m->stall_host);
 	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f)",
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
 	if (!e->have_switch) {

@@ -38,6 +38,9 @@ struct loop {
 	struct timer *t;
 	size_t nt, capt;
 	uint64_t next_id;
+	uint64_t late_threshold_us;
+	void (*on_late)(void *arg, uint64_t late_us);
+	void *late_arg;
 };
 
 struct loop *loop_new(void)
@@ -141,7 +144,7 @@ void loop_del_timer(struct loop *l, uint64_t id)
 
 static void run_timers(struct loop *l)
 {
-	uint64_t now = mono_us();
+	uint64_t now = mono_us(), late = 0;
 	/* A callback may add or delete timers, so look each due one up again. */
 	for (;;) {
 		size_t pick = l->nt;
@@ -151,6 +154,8 @@ static void run_timers(struct loop *l)
 		if (pick == l->nt || l->stop)
 			break;
 		struct timer t = l->t[pick];
+		if (now - t.due > late)
+			late = now - t.due;
 		/* Park the timer in the future while it runs so it is not picked twice. */
 		l->t[pick].due = UINT64_MAX;
 		uint64_t next = t.fn(l, t.arg);
@@ -164,6 +169,16 @@ static void run_timers(struct loop *l)
 			break;
 		}
 	}
+	if (l->on_late && late >= l->late_threshold_us)
+		l->on_late(l->late_arg, late);
+}
+
+void loop_on_late(struct loop *l, uint64_t threshold_us, void (*fn)(void *arg, uint64_t late_us),
+                  void *arg)
+{
+	l->late_threshold_us = threshold_us;
+	l->on_late = fn;
+	l->late_arg = arg;
 }
 
 /* How long epoll may wait: until the next timer is due, or for ever. */

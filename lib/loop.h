@@ -23,5 +23,11 @@ void loop_del_timer(struct loop *l, uint64_t id);
  * and may keep the loop going by returning 0 (e.g. to announce a leave). */
 int loop_run(struct loop *l, int (*on_signal)(struct loop *l, int sig, void *arg), void *arg);
 void loop_stop(struct loop *l);
+/* After a round of timers of which one ran threshold_us or more after its
+ * due time, fn gets the largest lateness: the process did not run for that
+ * long (starved of CPU, blocked in a write to a stalled disk, stopped),
+ * which no protocol timeout should be blamed for. */
+void loop_on_late(struct loop *l, uint64_t threshold_us, void (*fn)(void *arg, uint64_t late_us),
+                  void *arg);
 
 #endif

@@ -312,6 +312,7 @@ static int attack_open(struct attack *a, struct config *cfg)
 		err_errno("set up event loop");
 		return -1;
 	}
+	loop_on_late(a->l, EVLOG_STALL_US, evlog_stall, &a->log);
 	return 0;
 }
 

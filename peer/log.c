@@ -74,6 +74,11 @@ void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
 	fputc('\n', l->ev);
 }
 
+void evlog_stall(void *log, uint64_t late_us)
+{
+	evlog_event(log, LOGEV_STALL, LOGK_LATE_US "=%llu", (unsigned long long)late_us);
+}
+
 static void put_le(uint8_t *p, uint64_t v, int n)
 {
 	for (int i = 0; i < n; i++)

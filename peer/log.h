@@ -34,6 +34,12 @@
 #define LOGEV_CHILD_ADD "child_add"
 #define LOGEV_CHILD_DEL "child_del"
 #define LOGEV_KILLED "killed"
+/* The host's event loop ran a timer late by LOGK_LATE_US (at least
+ * EVLOG_STALL_US): the process did not run meanwhile. Any role logs it;
+ * the analysis judges the emulation by it. */
+#define LOGEV_STALL "stall"
+#define LOGK_LATE_US "late_us"
+#define EVLOG_STALL_US 100000u
 #define LOGK_MODE "mode"
 #define LOGK_SEQ "seq"
 #define LOGK_STARTUP_US "startup_us"
@@ -94,6 +100,8 @@ struct evlog {
 int evlog_open(struct evlog *l, const char *dir);
 void evlog_event(struct evlog *l, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A stall event; the shape of loop_on_late's callback, with log as arg. */
+void evlog_stall(void *log, uint64_t late_us);
 void evlog_segment(struct evlog *l, uint16_t stream, uint32_t seq, uint32_t delay_us, uint8_t hops,
                    uint8_t flags);
 void evlog_flush(struct evlog *l);

@@ -934,6 +934,7 @@ static int node_start(struct node *n)
 		err_errno("set up event loop");
 		return -1;
 	}
+	loop_on_late(n->loop, EVLOG_STALL_US, evlog_stall, &n->log);
 	start_timers(n);
 	fault_init(&n->fault, cfg->fault_delay_us, cfg->fault_drop, cfg->seed, n->loop, &n->udp);
 	if (fault_active(&n->fault))

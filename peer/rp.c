@@ -304,6 +304,7 @@ int rp_run(struct config *cfg)
 		err_errno("set up event loop");
 		goto out;
 	}
+	loop_on_late(l, EVLOG_STALL_US, evlog_stall, &r.log);
 	loop_add_timer(l, 1000000u, expire_timer, &r);
 	loop_run(l, NULL, NULL);
 	log_end(&r);

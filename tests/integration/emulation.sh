@@ -4,12 +4,15 @@
 # queue drops of a download slower than the stream are counted apart. The
 # same quick start while busy loops hold both cores is flagged as not a
 # protocol result, in the report, in metrics.json and by check against the
-# baseline.
+# baseline. So is a run in which one peer's process did not run for a
+# second (stopped), though the machine stayed idle.
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 hogs=()
-trap 'for p in "${hogs[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$out"' EXIT
+pid=
+trap 'for p in "${hogs[@]}"; do kill "$p" 2>/dev/null; done
+      [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$out"' EXIT
 H="$BIN/anysee-harness"
 cat > "$out/lossy.lua" <<'LUA'
 network { backend = "userspace",
@@ -57,4 +60,21 @@ head -1 "$out/busy/report.txt" | grep -q '^WARNING: emulation NOT VALID' \
 "$BIN/anysee-analyze" check "$out/busy" --baseline "$ROOT/scenarios/baselines/quickstart.txt" > "$out/check.txt"
 [ $? -eq 1 ] && grep -q 'emulation.valid .*OUT OF BOUNDS' "$out/check.txt" \
   || fail "check passes a run on saturated cores: $(cat "$out/check.txt")"
-echo "pass: quiet $(jq -r .reason <<< "$emu"); $(jq -r '"\(.frames) frames, random loss \(.drops.random_loss), queue \(.drops.queue)"' <<< "$emu"); busy $(jq -r .summary.emulation.reason "$out/busy/metrics.json")"
+# A stalled host: peer2 stopped for a second, 5 s into the quiet run's
+# scenario. The machine's CPU and the switch are fine; the peer's own
+# event loop saw its timers run a second late.
+"$H" run "$out/lossy.lua" --out "$out/stalled" -q > "$out/stalled.txt" 2>&1 &
+pid=$!
+for i in $(seq 1 100); do grep -q ' start peer2 ' "$out/stalled/harness.log" 2>/dev/null && break; sleep 0.1; done
+p2=$(sed -n 's/.* start peer2 role=peer pid=\([0-9]*\).*/\1/p' "$out/stalled/harness.log")
+[ -n "$p2" ] || fail "no pid for peer2 in harness.log"
+sleep 4
+kill -STOP "$p2" && sleep 1 && kill -CONT "$p2"
+wait "$pid" || { pid=; fail "stalled run failed: $(tail -3 "$out/stalled.txt")"; }
+pid=
+st=$(jq -c .summary.emulation "$out/stalled/metrics.json")
+[ "$(jq -r .valid <<< "$st")" = false ] && jq -r .reason <<< "$st" | grep -q "^peer2's event loop" \
+  || fail "a run with a stopped peer judged valid, or not for its stall: $st"
+jq -e '.host_stalls.max_ms >= 900 and .host_stalls.host == "peer2"' <<< "$st" > /dev/null \
+  || fail "the stall is not in metrics.json: $st"
+echo "pass: quiet $(jq -r .reason <<< "$emu"); $(jq -r '"\(.frames) frames, random loss \(.drops.random_loss), queue \(.drops.queue)"' <<< "$emu"); busy $(jq -r .summary.emulation.reason "$out/busy/metrics.json"); stalled $(jq -r .reason <<< "$st")"

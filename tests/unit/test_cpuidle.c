@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/analysis.h"
 #include "harness/cpuidle.h"
 #include "lib/rundir.h"
 #include "lib/util.h"
+#include "peer/log.h"
 
 static void test_parse(void **state)
 {
@@ -73,12 +75,12 @@ static void test_record_and_verdict(void **state)
 	            back.kernel_drop_loss == 50 && back.kernel_drop_upload == 0 &&
 	            back.kernel_drop_download == 7 && back.kernel_drop_partition == 3 &&
 	            back.kernel_overlimits == 12);
-	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 1);
+	assert_int_equal(analysis_emulation_valid(&back, -1, 0, "", why, sizeof(why)), 1);
 	back.cpu_idle_min = 0.01;
-	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 0);
+	assert_int_equal(analysis_emulation_valid(&back, -1, 0, "", why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "busiest second"));
 	back.cpu_idle_mean = 0.05;
-	assert_int_equal(analysis_emulation_valid(&back, -1, why, sizeof(why)), 0);
+	assert_int_equal(analysis_emulation_valid(&back, -1, 0, "", why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "on average"));
 	char path[64];
 	snprintf(path, sizeof(path), "%s/%s", dir, RUNDIR_EMULATION);
@@ -203,6 +205,51 @@ static void test_lateness_rule(void **state)
 	remove_files(dir, files, ARRAY_LEN(files));
 }
 
+/* A host whose event loop stalled half a second or more (here the source,
+ * whose log is read for its stalls alone) makes the run not valid, named;
+ * shorter stalls are counted and reported. */
+static void test_stall_rule(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96], log[128];
+	assert_non_null(mkdtemp(dir));
+	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n");
+	snprintf(hosts, sizeof(hosts), "%s/%s", dir, RUNDIR_HOSTS_DIR);
+	snprintf(src, sizeof(src), "%s/src", hosts);
+	assert_int_equal(mkdir(hosts, 0700), 0);
+	assert_int_equal(mkdir(src, 0700), 0);
+	struct rundir_emulation e = {.cpu_idle_mean = 0.9, .cpu_idle_min = 0.8, .samples = 30};
+	char err[256];
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	write_text(src, EVLOG_FILE,
+	           "1000 start role=source id=2\n2000 stall late_us=120000\n"
+	           "3000 stall late_us=180000\n");
+	struct run_metrics m;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.stalls, 2);
+	assert_true(fabs(m.stall_max_us - 180000) < 1e-6);
+	assert_string_equal(m.stall_host, "src");
+	assert_int_equal(m.emu_valid, 1);
+	assert_non_null(strstr(m.emu_reason, "longest host stall 180 ms (src"));
+	analysis_free(&m);
+
+	write_text(src, EVLOG_FILE, "1000 start role=source id=2\n2000 stall late_us=650000\n");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu_valid, 0);
+	assert_non_null(strstr(m.emu_reason, "src's event loop ran a timer 0.65 s late"));
+	analysis_free(&m);
+
+	write_text(src, EVLOG_FILE, "");
+	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION};
+	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
+	unlink(log);
+	rmdir(src);
+	rmdir(hosts);
+	remove_files(dir, files, ARRAY_LEN(files));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_proc),
 	    cmocka_unit_test(test_cpuuse),
 	    cmocka_unit_test(test_lateness_rule),
+	    cmocka_unit_test(test_stall_rule),
 	};
 	return cmocka_run_group_tests_name("cpuidle", tests, NULL, NULL);
 }

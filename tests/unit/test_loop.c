@@ -332,6 +332,52 @@ static void test_signal_hook(void **state)
 	loop_free(l);
 }
 
+struct lateness {
+	int calls;
+	uint64_t late_us;
+};
+
+static void on_late(void *arg, uint64_t late_us)
+{
+	struct lateness *z = arg;
+	z->calls++;
+	z->late_us = late_us;
+}
+
+/* A process that did not run (here: a timer's callback blocking for
+ * 150 ms) shows as the next round's lateness, reported once for the
+ * round, with the largest; on-time rounds report nothing. */
+static uint64_t block_150ms(struct loop *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	usleep(150 * MS);
+	return 0;
+}
+
+static void test_late_rounds_reported(void **state)
+{
+	(void)state;
+	struct loop *l = loop_new();
+	assert_non_null(l);
+	struct lateness z = {0};
+	loop_on_late(l, 100 * MS, on_late, &z);
+	struct fired log = {0};
+	struct tmr a = {.log = &log, .tag = 1}, b = {.log = &log, .tag = 2},
+	           c = {.log = &log, .tag = 3, .stop = 1};
+	add(l, &a, 5 * MS);
+	add(l, &b, 20 * MS);
+	assert_true(loop_add_timer(l, 10 * MS, block_150ms, NULL) > 0);
+	add(l, &c, 30 * MS);
+	loop_run(l, NULL, NULL);
+	assert_int_equal(log.n, 3);
+	/* b was due 10 ms after the blocking timer, c 20 ms: b waited about
+	 * 140 ms, c 130 ms; one report, with b's. */
+	assert_int_equal(z.calls, 1);
+	assert_true(z.late_us >= 130 * MS && z.late_us < 2000 * MS);
+	loop_free(l);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, arm_watchdog, disarm_watchdog)
 
 int main(void)
@@ -346,6 +392,7 @@ int main(void)
 	    T(test_fd_number_reused),
 	    T(test_stop_skips_later_work),
 	    T(test_signal_hook),
+	    T(test_late_rounds_reported),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
