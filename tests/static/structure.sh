@@ -9,7 +9,8 @@ bad=0
 complain() { echo "structure: $*"; bad=1; }
 
 # Layering: peer and netns include only themselves and lib; lib only
-# itself; analysis also the peer's log and wire formats; harness anything,
+# itself; analysis also the peer's log and wire formats (and the synthetic
+# media the wire carries, to check what a peer played); harness anything,
 # but of the peer only its formats and its option table (it runs the peer
 # binary and checks the options a scenario gives it).
 check_includes() { # folder allowed-regex
@@ -20,7 +21,7 @@ check_includes() { # folder allowed-regex
 check_includes lib 'lib/[a-z_]+\.h'
 check_includes peer '(lib|peer)/[a-z_]+\.h'
 check_includes netns '(lib|netns)/[a-z_]+\.h'
-check_includes analysis '(lib|analysis)/[a-z_]+\.h|peer/(log|wire)\.h'
+check_includes analysis '(lib|analysis)/[a-z_]+\.h|peer/(log|wire|media)\.h'
 check_includes harness '(lib|harness|netns|analysis)/[a-z_]+\.h|peer/(log|wire|config)\.h'
 
 # One error convention: err_set, not hand-formatted err buffers.
