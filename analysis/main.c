@@ -252,6 +252,40 @@ static const struct opt_cmd verify_cmd = {
  * 135 MB). */
 #define VERIFY_MAX_BYTES (1024ul * 1024 * 1024)
 
+/* All of f into *buf (malloc'd), its size in *len; -1 with the reason in err. */
+static int read_whole(FILE *f, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	size_t cap = 1 << 20;
+	*len = 0;
+	*buf = malloc(cap);
+	if (!*buf)
+		return err_set(err, errlen, "out of memory");
+	for (;;) {
+		if (*len == cap) {
+			uint8_t *nb = cap < VERIFY_MAX_BYTES ? realloc(*buf, cap * 2) : NULL;
+			if (!nb) {
+				free(*buf);
+				*buf = NULL;
+				return err_set(err, errlen,
+				               "larger than %lu bytes, or out of memory",
+				               VERIFY_MAX_BYTES);
+			}
+			*buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(*buf + *len, 1, cap - *len, f);
+		*len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(*buf);
+		*buf = NULL;
+		return err_set(err, errlen, "I/O error");
+	}
+	return 0;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
 	int status;
@@ -266,35 +300,14 @@ static int cmd_verify(int argc, char **argv)
 		err_msg("verify-stream: open %s: %s", path, strerror(errno));
 		return 2;
 	}
-	size_t len = 0, cap = 1 << 20;
-	uint8_t *buf = malloc(cap);
-	while (buf) {
-		if (len == cap) {
-			uint8_t *nb = cap < VERIFY_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				err_msg("verify-stream: read %s: larger than %lu bytes, or out of "
-				        "memory",
-				        path, VERIFY_MAX_BYTES);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	int read_err = ferror(f);
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	int rc = read_whole(f, &buf, &len, err, sizeof(err));
 	if (f != stdin)
 		fclose(f);
-	if (!buf)
-		return 2;
-	if (read_err) {
-		err_msg("verify-stream: read %s: I/O error", path);
-		free(buf);
+	if (rc) {
+		err_msg("verify-stream: read %s: %s", path, err);
 		return 2;
 	}
 	struct playout pc;
