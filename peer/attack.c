@@ -88,8 +88,7 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	 * return-routability check under its own id as any peer would. */
 	if (m->hdr.type == WIRE_COOKIE) {
 		struct wire_msg r;
-		wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, a->self.id);
-		r.u.cookie = m->u.cookie;
+		wire_msg_echo(&r, a->self.id, &m->u.cookie);
 		udp_send(&a->udp, from->ip, from->port, &r);
 		/* The teacher dropped the request that drew the cookie: ask it
 		 * again now, bound, as a peer's next partner round would, rather

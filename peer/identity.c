@@ -65,6 +65,13 @@ void identity_cookie(const struct identity *d, const struct wire_addr *to, uint6
 	make(d, to, now_us / IDENT_COOKIE_EPOCH_US, cookie);
 }
 
+void identity_cookie_msg(const struct identity *d, const struct wire_addr *to, uint64_t now_us,
+                         struct wire_msg *m)
+{
+	wire_msg_init(m, WIRE_COOKIE, 0, d->self_id);
+	identity_cookie(d, to, now_us, m->u.cookie.cookie);
+}
+
 static int cookie_good(const struct identity *d, const struct wire_addr *from,
                        const uint8_t cookie[WIRE_COOKIE_LEN], uint64_t now_us)
 {

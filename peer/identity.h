@@ -55,6 +55,9 @@ enum ident_verdict identity_admit(struct identity *d, const struct wire_addr *fr
 /* The cookie for `to` (its claimed id and its address) at now_us. */
 void identity_cookie(const struct identity *d, const struct wire_addr *to, uint64_t now_us,
                      uint8_t cookie[WIRE_COOKIE_LEN]);
+/* The COOKIE message for `to`, from this node, at now_us. */
+void identity_cookie_msg(const struct identity *d, const struct wire_addr *to, uint64_t now_us,
+                         struct wire_msg *m);
 /* `from` echoed a cookie: binds it when the cookie is the one made for it
  * in this epoch or the last. Returns 1 when from is bound now. */
 int identity_on_echo(struct identity *d, const struct wire_addr *from,

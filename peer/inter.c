@@ -442,9 +442,10 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 		/* A path replaced for a faster one worked: it joins the backup
 		 * set (the paper's sets hold active and backup paths; a path
 		 * leaving the one is a candidate for the other), unless it
-		 * shares the new parent. Traces find a path about one time in
-		 * six, so it is often the only backup a peer could have. Its
-		 * hops' slots are released with the cut; promotion asks again. */
+		 * shares the new parent. A trace finds a path only through
+		 * nodes with room, and most find none, so it is often the only
+		 * backup a peer could have. Its hops' slots are released with
+		 * the cut; promotion asks again. */
 		if (in->keep_replaced)
 			keep_backup(in, &in->prev_active, now_us);
 	}
@@ -831,8 +832,6 @@ static void send_ancestry(struct inter *in)
 			           in->relay[r].child, in->relay[r].nchild);
 }
 
-/* Not carrying the stream: become a relay for the child at hop k + 1,
- * asking our own parent at hop k - 1. */
 /* Hop k of ps asks its own parent, hop k - 1, for the path cut at itself. */
 static void setup_upstream(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
                            int k)
@@ -842,6 +841,8 @@ static void setup_upstream(struct inter *in, uint16_t stream, const struct wire_
 	send_msg(in, &ps->hops[k - 1], WIRE_PATH_SETUP, stream, &up, sizeof(up));
 }
 
+/* Not carrying the stream: become a relay for the child at hop k + 1,
+ * asking our own parent at hop k - 1. */
 static void start_relay(struct inter *in, uint16_t stream, const struct wire_path_setup *ps, int k,
                         const struct wire_addr *child, uint64_t now_us)
 {

@@ -435,8 +435,7 @@ static void on_cookie(struct node *n, const struct wire_msg *m, const struct wir
 		return;
 	}
 	struct wire_msg r;
-	wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, n->self.id);
-	r.u.cookie = m->u.cookie;
+	wire_msg_echo(&r, n->self.id, &m->u.cookie);
 	send_to(n, from, &r);
 	if (n->cfg->role != ROLE_PEER || !n->have_stream || n->leaving ||
 	    overlay_partner(&n->ov, from->id) || n->ov.np >= n->cfg->partners)
@@ -464,9 +463,8 @@ static int admitted(struct node *n, const struct wire_msg *m, const struct wire_
 		 * retry period at most, so cookies forged under the rendezvous
 		 * point's address draw no stream of registers. */
 		struct wire_msg r;
-		wire_msg_init(&r, WIRE_COOKIE_ECHO, 0, n->self.id);
-		r.u.cookie = m->u.cookie;
-		udp_send(&n->udp, n->rp_ip, n->rp_port, &r);
+		wire_msg_echo(&r, n->self.id, &m->u.cookie);
+		send_to(n, from, &r);
 		uint64_t now = mono_us();
 		if (!n->leaving && now - n->rp_cookie_us >= REGISTER_RETRY_US) {
 			n->rp_cookie_us = now;
@@ -493,8 +491,7 @@ static int admitted(struct node *n, const struct wire_msg *m, const struct wire_
 	enum ident_verdict v = identity_admit(&n->ids, from, now);
 	if (v == IDENT_STRANGER) {
 		struct wire_msg r;
-		wire_msg_init(&r, WIRE_COOKIE, 0, n->self.id);
-		identity_cookie(&n->ids, from, now, r.u.cookie.cookie);
+		identity_cookie_msg(&n->ids, from, now, &r);
 		send_to(n, from, &r);
 	}
 	return v == IDENT_OK;

@@ -222,8 +222,7 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 	enum rp_action a = rp_admit(&r->ids, m, from, now);
 	if (a == RP_COOKIE) {
 		struct wire_msg c;
-		wire_msg_init(&c, WIRE_COOKIE, 0, r->self_id);
-		identity_cookie(&r->ids, from, now, c.u.cookie.cookie);
+		identity_cookie_msg(&r->ids, from, now, &c);
 		udp_send(&r->udp, from->ip, from->port, &c);
 	}
 	if (a != RP_HANDLE)

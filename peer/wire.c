@@ -652,6 +652,12 @@ void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, u
 	m->u.simple = (struct wire_simple){.seq = seq, .reason = reason};
 }
 
+void wire_msg_echo(struct wire_msg *m, uint32_t sender, const struct wire_cookie *c)
+{
+	wire_msg_init(m, WIRE_COOKIE_ECHO, 0, sender);
+	m->u.cookie = *c;
+}
+
 const char *wire_strerror(int err)
 {
 	switch (err) {

@@ -295,6 +295,8 @@ struct wire_msg {
 /* Start a message: the header (length left to encode) and nothing else. */
 void wire_msg_init(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender);
 /* A whole message with a wire_simple body (watch 0). */
+/* The echo of cookie c, from sender, to the address that sent it. */
+void wire_msg_echo(struct wire_msg *m, uint32_t sender, const struct wire_cookie *c);
 void wire_msg_simple(struct wire_msg *m, enum wire_type type, uint16_t stream, uint32_t sender,
                      uint32_t seq, uint8_t reason);
 
