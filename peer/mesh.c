@@ -222,6 +222,22 @@ void mesh_set_watch(struct mesh *m, uint16_t stream)
 }
 
 /* What the peer says it watches wins over the bootstrap list's word. */
+/* An LTM cut or replacement dropped id (MESH_CUT_MEMORY_US). */
+static void remember_cut(struct mesh *m, uint32_t id, uint64_t now_us)
+{
+	m->cut[m->cut_next].id = id;
+	m->cut[m->cut_next].until_us = now_us + MESH_CUT_MEMORY_US;
+	m->cut_next = (m->cut_next + 1) % MESH_CUT_MEMORY;
+}
+
+static int cut_lately(const struct mesh *m, uint32_t id, uint64_t now_us)
+{
+	for (int i = 0; i < MESH_CUT_MEMORY; i++)
+		if (m->cut[i].id == id && now_us < m->cut[i].until_us)
+			return 1;
+	return 0;
+}
+
 static void added(struct mesh *m, const struct wire_addr *a, uint16_t watch, uint64_t now_us)
 {
 	struct mesh_nb *nb = mesh_find(m, a->id);
@@ -238,6 +254,10 @@ void mesh_on_request(struct mesh *m, const struct wire_addr *from, uint16_t watc
 {
 	if (!m->enabled || m->leaving || (!mesh_find(m, from->id) && m->n >= m->max)) {
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_FULL);
+		return;
+	}
+	if (!mesh_find(m, from->id) && cut_lately(m, from->id, now_us)) {
+		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
 		return;
 	}
 	added(m, from, watch, now_us);
@@ -266,6 +286,7 @@ void mesh_on_accept(struct mesh *m, const struct wire_addr *from, uint16_t watch
 		            from->id);
 		send_simple(m, &a, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
 		mesh_on_cut(m, a.id, "ltm");
+		remember_cut(m, a.id, now_us);
 	}
 }
 
@@ -295,7 +316,8 @@ static void on_direct(struct mesh *m, const struct wire_detector *d, const struc
 	if (d->direct.id != m->self.id || !mesh_pending_take(m, d->src.id, &pd))
 		return;
 	if (judge(m, pd.d_sn_us, pd.d_np_us, 0, 1, age) == LTM_REPLACE_N &&
-	    ltm_may_change(m, now_us) && !mesh_find(m, d->src.id)) {
+	    !mesh_find(m, d->src.id) && !cut_lately(m, d->src.id, now_us) &&
+	    ltm_may_change(m, now_us)) {
 		evlog_event(m->log, "ltm_probe", "s=%u d_sp_us=%u n=%u d_np_us=%u", d->src.id, age,
 		            pd.n_id, pd.d_np_us);
 		send_simple(m, &pd.s, WIRE_NEIGH_REQ, 0);
@@ -336,6 +358,7 @@ static void on_two_hops(struct mesh *m, const struct wire_detector *d, const str
 		            from->id, d_np, d->src.id, d_sn, s->delay_us);
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
 		mesh_on_cut(m, from->id, "ltm");
+		remember_cut(m, from->id, now_us);
 	} else if (v == LTM_PROBE_S) {
 		mesh_pending_add(m, &d->src, from->id, d_sn, d_np, now_us);
 		struct wire_detector p = {.ttl = 0, .src = m->self, .src_ts_us = now_real_us};
@@ -379,7 +402,7 @@ uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)
 	int ncand = m->io.candidates(m->io.ctx, &cand);
 	for (int tries = 0, want = m->target - m->n; want > 0 && tries < 2 * ncand; tries++) {
 		const struct wire_peer_entry *c = &cand[rng_below(m->rng, (uint64_t)ncand)];
-		if (mesh_find(m, c->addr.id))
+		if (mesh_find(m, c->addr.id) || cut_lately(m, c->addr.id, now_us))
 			continue;
 		send_simple(m, &c->addr, WIRE_NEIGH_REQ, 0);
 		want--;

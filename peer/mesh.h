@@ -29,6 +29,16 @@
 /* LTM detectors dm(id, S, TTL) start at this TTL; one arriving above it is
  * not of the protocol and goes no further. */
 #define MESH_DETECTOR_TTL 2
+/* The peers an LTM cut or replacement dropped lately, neither asked again
+ * nor taken when they ask, for MESH_CUT_MEMORY_US: the refill that follows
+ * a cut picks at random among the candidates, and where the dropped peer
+ * is the only one (a five-node network) it came back within a second and
+ * was cut again at the next round, every 3 s. Ten rounds is an
+ * assumption (LTM gives no figure): the triangle that justified the cut
+ * is measured once a round, and delays in a network move on a scale of
+ * minutes, not rounds. */
+#define MESH_CUT_MEMORY 8
+#define MESH_CUT_MEMORY_US 30000000u
 
 struct mesh_nb {
 	struct wire_addr addr;
@@ -75,6 +85,11 @@ struct mesh {
 	int seen_next;
 	struct mesh_pending pend[MESH_PENDING];
 	int npend;
+	struct {
+		uint32_t id;
+		uint64_t until_us; /* monotonic; 0: free */
+	} cut[MESH_CUT_MEMORY];
+	int cut_next;
 };
 
 enum ltm_verdict {

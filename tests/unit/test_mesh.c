@@ -718,10 +718,37 @@ static void test_two_hops_cut_slowest(void **state)
 	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
 	assert_null(mesh_find(&fx.m, 2));
 	/* The next change waits for the next round. */
-	befriend(2, 0);
+	assert_non_null(mesh_add(&fx.m, &n, 0, T0));
 	mesh_on_detector(&fx.m, &d, &n, REAL0 + 40 * MS, T0 + SEC);
 	assert_int_equal(fx.nout, 0);
 	assert_non_null(mesh_find(&fx.m, 2));
+}
+
+/* A peer LTM cut is neither asked again nor taken when it asks for
+ * MESH_CUT_MEMORY_US: in a network where it is the only candidate the
+ * refill brought it back within a second, and the next round cut it
+ * again. */
+static void test_ltm_cut_remembered(void **state)
+{
+	start(1);
+	fx.cand[fx.ncand++] = (struct wire_peer_entry){addr(2), 1, WIRE_ROLE_PEER};
+	triangle(10, 30);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
+	assert_int_equal(fx.m.n, 2);
+	mesh_round(&fx.m, REAL0 + 3 * SEC, T0 + 3 * SEC);
+	for (int i = 0; i < fx.nout; i++)
+		assert_int_not_equal(fx.out[i].to.id, 2);
+	fx.nout = 0;
+	struct wire_addr n = addr(2);
+	mesh_on_request(&fx.m, &n, 0, T0 + 3 * SEC);
+	assert_int_equal(only(WIRE_NEIGH_CUT, 2)->u.simple.reason, WIRE_CUT_LTM);
+	assert_null(mesh_find(&fx.m, 2));
+	/* Then it is a candidate like any other. */
+	mesh_round(&fx.m, REAL0 + MESH_CUT_MEMORY_US, T0 + MESH_CUT_MEMORY_US);
+	int asked = 0;
+	for (int i = 0; i < fx.nout; i++)
+		asked += fx.out[i].to.id == 2 && fx.out[i].m.hdr.type == WIRE_NEIGH_REQ;
+	assert_true(asked >= 1);
 }
 
 /* The node's rule decides on a live detector: S at 10 ms, N-P 20 ms, S-P
@@ -828,6 +855,7 @@ int main(void)
 	    P(test_one_hop_forwarded_once),
 	    P(test_detector_ttl_bounded),
 	    P(test_two_hops_cut_slowest),
+	    P(test_ltm_cut_remembered),
 	    P(test_two_hops_rule_option),
 	    P(test_probe_then_replace),
 	    P(test_direct_probe_answered),
