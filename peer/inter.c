@@ -524,6 +524,45 @@ static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_r
 	c->trace[i] = *p;
 }
 
+/* Room for one more push or relay child of class cls: a connection the
+ * children and the partners' pulls leave, and the key node's room. */
+static int has_room(const struct inter *in, int cls)
+{
+	return inter_conns_free(in, inter_pull_held(in)) > 0 && keynode_has_room(&in->kn, cls);
+}
+
+/* The admission rules of a push child, one set for the path set-up, which
+ * then takes the slot (admit_child, start_relay), and for the trace,
+ * which only asks (could_take): why this node would refuse `child` on a
+ * stream that is its own (own; carries: it plays or serves it) or that
+ * it relays through r (NULL: no relay for it yet), or 0 to take it. */
+static int refusal(const struct inter *in, int own, int carries, const struct relay *r,
+                   uint32_t child, uint64_t now_us)
+{
+	if (own && carries) {
+		if (in->have_active && on_path(&in->active, child))
+			return WIRE_REFUSE_LOOP; /* it is upstream of us */
+		return find_child(in->child, in->nchild, child) >= 0 || has_room(in, KEYNODE_WATCH)
+		           ? 0
+		           : WIRE_REFUSE_NO_SLOT;
+	}
+	if (r && r->active) {
+		if (r->parent.id == child)
+			return WIRE_REFUSE_LOOP;
+		if (relay_silent(r, now_us))
+			return WIRE_REFUSE_UPSTREAM; /* watch_relays drops it soon */
+		return find_child(r->child, r->nchild, child) >= 0 || has_room(in, KEYNODE_RELAY)
+		           ? 0
+		           : WIRE_REFUSE_NO_SLOT;
+	}
+	/* Our own stream is served once we play it, never relayed; in
+	 * anysee-intra mode no other stream is relayed either; a relay being
+	 * set up takes no second child. */
+	if (own || r || in->nrelay == INTER_MAX_RELAYS || in->own_only)
+		return WIRE_REFUSE_CANNOT_RELAY;
+	return has_room(in, KEYNODE_RELAY) ? 0 : WIRE_REFUSE_NO_SLOT;
+}
+
 /* Could this node take `from`, the probe's last hop, as its push child on
  * the path the probe would trace? The path set-up asks exactly that of
  * every hop (inter_on_path_setup), and a hop that would refuse it makes
@@ -533,27 +572,14 @@ static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_r
  * (no arrival counted, no slot taken), so a trace goes only through nodes
  * with room, and a full node does not spread the flood. */
 static int could_take(const struct inter *in, const struct wire_probe *p,
-                      const struct wire_addr *from, int have_stream)
+                      const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
-	int partners = in->io.partners ? in->io.partners(in->io.ctx) : 0;
-	int room = inter_conns_free(in, partners) > 0;
-	if (p->source_id == in->source_id && in->stream) {
-		if (!have_stream || (in->have_active && on_path(&in->active, from->id)))
-			return 0; /* nothing to push yet, or it is upstream of us */
-		return find_child(in->child, in->nchild, from->id) >= 0 ||
-		       (room && keynode_has_room(&in->kn, KEYNODE_WATCH));
-	}
-	for (int r = 0; r < in->nrelay; r++) {
-		const struct relay *rl = &in->relay[r];
-		if (rl->up[0].id != p->source_id)
-			continue;
-		if (!rl->active || rl->parent.id == from->id)
-			return 0;
-		return find_child(rl->child, rl->nchild, from->id) >= 0 ||
-		       (room && keynode_has_room(&in->kn, KEYNODE_RELAY));
-	}
-	return !in->own_only && in->nrelay < INTER_MAX_RELAYS && room &&
-	       keynode_has_room(&in->kn, KEYNODE_RELAY);
+	int own = in->stream && p->source_id == in->source_id;
+	const struct relay *r = NULL;
+	for (int i = 0; i < in->nrelay && !own && !r; i++)
+		if (in->relay[i].up[0].id == p->source_id)
+			r = &in->relay[i];
+	return refusal(in, own, have_stream, r, from->id, now_us) == 0;
 }
 
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
@@ -562,7 +588,7 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (!in->enabled || p->peer0.id == in->self.id || in_trace(p, in->self.id) ||
 	    p->nhops >= WIRE_MAX_HOPS - 1)
 		return;
-	if (!could_take(in, p, from, have_stream || in->is_source)) {
+	if (!could_take(in, p, from, have_stream || in->is_source, now_us)) {
 		in->probes_declined++;
 		return;
 	}
@@ -659,9 +685,28 @@ static void build_active(struct inter *in, const struct inter_path *p, uint64_t 
 	            p->hops[p->nhops - 2].id, p->nhops - 1);
 }
 
-int inter_conns_free(const struct inter *in, int partners)
+int inter_conns_free(const struct inter *in, int held)
 {
-	return in->conns - partners - inter_children(in);
+	return in->conns - held - inter_children(in);
+}
+
+int inter_pull_held(const struct inter *in)
+{
+	uint64_t most = 0;
+	for (int i = 0; i < INTER_PULL_WINDOW; i++)
+		if (in->pull_bytes[i] > most)
+			most = in->pull_bytes[i];
+	if (!in->rate_bps)
+		return 0;
+	uint64_t rate_bytes = in->rate_bps / 8 ? in->rate_bps / 8 : 1;
+	uint64_t held = (most + rate_bytes - 1) / rate_bytes;
+	return held > (uint64_t)in->conns ? in->conns : (int)held;
+}
+
+void inter_note_pull(struct inter *in, uint64_t bytes)
+{
+	in->pull_bytes[in->pull_next] = bytes;
+	in->pull_next = (in->pull_next + 1) % INTER_PULL_WINDOW;
 }
 
 static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
@@ -676,8 +721,7 @@ static int admit_child(struct inter *in, struct push_child *list, int *n, const 
 		return 0;
 	/* The key node counted the request either way: its arrival rates are
 	 * the demand, whether or not partners left a connection for it. */
-	int partners = in->io.partners ? in->io.partners(in->io.ctx) : 0;
-	if (inter_conns_free(in, partners) <= 0) {
+	if (inter_conns_free(in, inter_pull_held(in)) <= 0) {
 		keynode_release(&in->kn, cls);
 		return 0;
 	}
@@ -938,57 +982,31 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	if (from->id != ps->hops[k + 1].id)
 		return;
 	const struct wire_addr *child = from;
-	if (have_stream || (in->is_source && stream == in->stream)) {
-		int cls = stream == in->stream ? KEYNODE_WATCH : KEYNODE_RELAY;
-		if (in->have_active && on_path(&in->active, child->id)) {
-			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
-			            WIRE_REFUSE_LOOP);
-			return;
-		}
-		if (stream == in->stream && find_child(in->child, in->nchild, child->id) >= 0)
-			child_asks_upstream(in, NULL, ps, k, now_us);
-		if (admit_child(in, in->child, &in->nchild, child, cls, now_us)) {
-			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, LOGEV_CHILD_ADD,
-			            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d", child->id, stream,
-			            in->nchild);
-		} else {
-			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
-			            WIRE_REFUSE_NO_SLOT);
-		}
+	int own = stream == in->stream;
+	int carries = own && (have_stream || in->is_source);
+	struct relay *r = own ? NULL : find_relay(in, stream);
+	/* k == 0 names us the source of a stream we do not carry. */
+	int why = k == 0 && !carries ? WIRE_REFUSE_CANNOT_RELAY
+	                             : refusal(in, own, carries, r, child->id, now_us);
+	if (why) {
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, (uint8_t)why);
 		return;
 	}
-	struct relay *r = find_relay(in, stream);
-	if (r && r->active && r->parent.id == child->id) {
-		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_LOOP);
+	if (!carries && !r) {
+		start_relay(in, stream, ps, k, child, now_us);
 		return;
 	}
-	if (r && r->active && relay_silent(r, now_us)) {
-		/* Its parent stopped pushing: watch_relays drops it soon. */
-		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_UPSTREAM);
-		return;
+	struct push_child *list = r ? r->child : in->child;
+	int *n = r ? &r->nchild : &in->nchild;
+	if (find_child(list, *n, child->id) >= 0)
+		child_asks_upstream(in, r, ps, k, now_us);
+	if (admit_child(in, list, n, child, r ? KEYNODE_RELAY : KEYNODE_WATCH, now_us)) {
+		send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
+		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u " LOGK_STREAM "=%u children=%d",
+		            child->id, stream, *n);
+	} else {
+		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, WIRE_REFUSE_NO_SLOT);
 	}
-	if (r && r->active) {
-		if (find_child(r->child, r->nchild, child->id) >= 0 && k > 0)
-			child_asks_upstream(in, r, ps, k, now_us);
-		if (admit_child(in, r->child, &r->nchild, child, KEYNODE_RELAY, now_us)) {
-			send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
-			evlog_event(in->log, LOGEV_CHILD_ADD,
-			            LOGK_ID "=%u " LOGK_STREAM "=%u children=%d", child->id, stream,
-			            r->nchild);
-		} else
-			send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
-			            WIRE_REFUSE_NO_SLOT);
-		return;
-	}
-	/* Our own stream is served once we play it, never relayed; in
-	 * anysee-intra mode no other stream is relayed either. */
-	if (r || k == 0 || stream == in->stream || in->nrelay == INTER_MAX_RELAYS || in->own_only) {
-		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq,
-		            WIRE_REFUSE_CANNOT_RELAY);
-		return;
-	}
-	start_relay(in, stream, ps, k, child, now_us);
 }
 
 /* The new parent a relay is moving to answered: the old one goes. */

@@ -48,6 +48,9 @@
 #define INTER_PROBE_J 3
 #define INTER_RELAY_SEEN 64
 #define INTER_MAX_FAILED 8
+/* Seconds of pull serving whose busiest second sets the connections the
+ * partners hold for push admission (inter_conns_free). */
+#define INTER_PULL_WINDOW 5
 /* Push and relay children hold a lease their child renews (WIRE_RENEW)
  * at every tick (about once a second); a parent drops a child whose lease
  * ran INTER_LEASE_US without a renewal, freeing its key-node slot and the
@@ -162,7 +165,11 @@ struct inter {
 	int is_source;
 	uint64_t rate_bps;
 	uint64_t upload_bps;
-	int conns;        /* N: streams the uplink carries, upload / rate */
+	int conns; /* N: streams the uplink carries, upload / rate */
+	/* Payload bytes served to pulling partners in each of the last
+	 * INTER_PULL_WINDOW seconds (inter_note_pull), newest at pull_next-1. */
+	uint64_t pull_bytes[INTER_PULL_WINDOW];
+	int pull_next;
 	uint32_t mu_d_us; /* a path slower than this is invalid */
 	/* Serving the own stream by push. */
 	struct push_child child[INTER_MAX_CHILDREN];
@@ -263,15 +270,29 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *from,
                     uint64_t now_us);
 /* Upload connections. A node's uplink carries N = upload / stream rate
- * streams (the paper's N, under 33 at 10 Mbit/s and 300 kbit/s), and
- * every pull partner it serves and every push or relay child holds one,
- * in every mode: the mode decides only how N is spent (a coolstreaming
- * node on partners, an anysee node on partners and push paths), so a
- * source's upload is set by its uplink, not by the mode its peers run.
- * Partners and children are taken first come; the key node manager
- * splits what partners leave over its request classes. Connections still
- * free with `partners` partners served (0 or less: none). */
-int inter_conns_free(const struct inter *in, int partners);
+ * streams (the paper's N, under 33 at 10 Mbit/s and 300 kbit/s), in every
+ * mode: the mode decides only how N is spent (a coolstreaming node on
+ * partners, an anysee node on partners and push paths), so a source's
+ * upload is set by its uplink, not by the mode its peers run. A push or
+ * relay child holds a connection: it is sent the whole stream. What the
+ * pull partners hold depends on the question:
+ *  - a new partner is taken while partners and children together leave a
+ *    connection (each partner counted as one): a partnership is a standing
+ *    offer to serve whatever the partner asks;
+ *  - a new push or relay child is taken while the children and the
+ *    partners' measured pull leave one (inter_pull_held): the paper's N
+ *    counts the spare connections, and partners pull only part of the
+ *    stream each (a peer that is pushed the stream pulls only its gaps),
+ *    so counting each as a whole stream leaves most of the swarm's upload
+ *    idle and most nodes unable to take a child.
+ * Connections still free with `held` held by partners (0 or less: none). */
+int inter_conns_free(const struct inter *in, int held);
+/* The connections the partners' pulls held: the busiest of the last
+ * INTER_PULL_WINDOW seconds' pull serving over the stream rate, rounded
+ * up. */
+int inter_pull_held(const struct inter *in);
+/* The payload served to pulling partners in the second that ended. */
+void inter_note_pull(struct inter *in, uint64_t bytes);
 /* Key-node connections in use, and the live push and relay children they
  * must equal. */
 int inter_slots_used(const struct inter *in);

@@ -714,7 +714,8 @@ static uint64_t play_timer(struct loop *l, void *arg)
 	return PLAY_US;
 }
 
-/* What the uplink carried in the last second, for resource utilization. */
+/* What the uplink carried in the last second, for resource utilization
+ * and push admission. */
 static void log_util(struct node *n)
 {
 	if (!n->have_stream || !n->inter.rate_bps)
@@ -730,6 +731,9 @@ static void log_util(struct node *n)
 	    .keynode_used = inter_slots_used(in),
 	};
 	evlog_util(&n->log, &u);
+	/* The same second's pull serving tells push admission what the
+	 * partners hold (inter_pull_held). */
+	inter_note_pull(in, u.pull_bytes);
 	n->last_util = (struct evlog_util){.pull_bytes = n->pull_bytes,
 	                                   .push_bytes = in->push_bytes,
 	                                   .relay_bytes = in->relay_bytes};

@@ -185,6 +185,14 @@ static void clear(void)
 	fx.nout = 0;
 }
 
+/* The partners pulled `streams` whole streams in every second of the
+ * window (the tests' stream is 300 kbit/s). */
+static void pulled(double streams)
+{
+	for (int i = 0; i < INTER_PULL_WINDOW; i++)
+		inter_note_pull(&fx.in, (uint64_t)(streams * 300000 / 8));
+}
+
 static struct wire_seg_data seg(uint32_t seq, uint8_t hops)
 {
 	return (struct wire_seg_data){.seq = seq,
@@ -515,13 +523,13 @@ static void test_probe_needs_room(void **state)
 	struct wire_addr from = addr(30);
 	uint32_t seq = 1;
 	struct wire_probe p = PROBE(seq, 5, 0, 30);
-	/* Every connection serves a pull partner: no room for a child. */
-	fx.partners = 10;
+	/* The partners' pulls hold every connection: no room for a child. */
+	pulled(10);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 0);
 	assert_int_equal(fx.in.probes_declined, 1);
 	/* One connection free: forwarded. */
-	fx.partners = 9;
+	pulled(9);
 	p.seq = ++seq;
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
@@ -531,17 +539,17 @@ static void test_probe_needs_room(void **state)
 	inter_on_probe(&fx.in, &p, &from, 0, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 0);
 	/* Full, but 30 is already its push child: no new slot needed. */
-	fx.partners = 0;
+	pulled(0);
 	ask(20, 30, 90, 1, T0);
 	assert_int_equal(fx.in.nchild, 1);
-	fx.partners = 10;
+	pulled(10);
 	clear();
 	p.seq = ++seq;
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 
 	/* Another stream's trace, at a node that relays none (anysee-intra). */
-	fx.partners = 0;
+	pulled(0);
 	fx.in.own_only = 1;
 	clear();
 	p.seq = ++seq;
@@ -558,13 +566,13 @@ static void test_probe_needs_room(void **state)
 static void test_full_source_offers_nothing(void **state)
 {
 	start(SRC, 1, 1);
-	fx.partners = 10;
+	pulled(10);
 	struct wire_probe p = PROBE(7, 6, 0, 20);
 	struct wire_addr from = addr(20);
 	inter_on_probe(&fx.in, &p, &from, 1, p.ts0_us + 30 * MS, T0);
 	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
 	assert_int_equal(count(WIRE_PATH_SETUP), 0);
-	fx.partners = 9;
+	pulled(9);
 	p.seq = 8;
 	inter_on_probe(&fx.in, &p, &from, 1, p.ts0_us + 30 * MS, T0 + SEC);
 	inter_tick(&fx.in, 0, REAL0 + 2 * SEC, T0 + 2 * SEC);
@@ -866,14 +874,15 @@ static void test_source_admits(void **state)
 
 /* The uplink carries N = upload / rate streams, shared by the pull
  * partners served and the push children: a source of 300 kbit/s with
- * 3 Mbit/s (N = 10) serving 8 partners pushes to 2 children, whatever mode
- * its peers run, and a child that goes frees its connection. */
+ * 3 Mbit/s (N = 10) whose partners pulled 8 streams' worth pushes to 2
+ * children, whatever mode its peers run, and a child that goes frees its
+ * connection. */
 static void test_source_upload_shared(void **state)
 {
 	start(SRC, 1, 1);
-	fx.partners = 8;
+	pulled(8);
 	assert_int_equal(fx.in.conns, 10);
-	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 2);
+	assert_int_equal(inter_conns_free(&fx.in, inter_pull_held(&fx.in)), 2);
 	for (uint32_t c = 20; c < 26; c++) {
 		struct wire_path_setup ps = PATH(c, SRC, c);
 		struct wire_addr from = addr(c);
@@ -882,17 +891,44 @@ static void test_source_upload_shared(void **state)
 	assert_int_equal(fx.in.nchild, 2);
 	assert_int_equal(count(WIRE_RELAY_ACCEPT), 2);
 	assert_int_equal(count(WIRE_RELAY_REFUSE), 4);
-	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 0);
-	/* One partner fewer: one more child. */
-	fx.partners = 7;
+	assert_int_equal(inter_conns_free(&fx.in, inter_pull_held(&fx.in)), 0);
+	/* A stream's worth less pulled: one more child. */
+	pulled(7);
 	clear();
 	struct wire_path_setup ps = PATH(30, SRC, 30);
 	struct wire_addr from = addr(30);
 	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 0, T0);
 	only(WIRE_RELAY_ACCEPT, 30, STREAM);
-	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 0);
+	assert_int_equal(inter_conns_free(&fx.in, inter_pull_held(&fx.in)), 0);
 	inter_on_cut(&fx.in, STREAM, 30, T0);
-	assert_int_equal(inter_conns_free(&fx.in, fx.partners), 1);
+	assert_int_equal(inter_conns_free(&fx.in, inter_pull_held(&fx.in)), 1);
+}
+
+/* Partners hold the connections their pulls used, not one each: the
+ * busiest second of the window, rounded up to whole streams, so a burst
+ * counts until it leaves the window and a trickle holds one. */
+static void test_pull_held_measured(void **state)
+{
+	start(P0, 1, 0); /* 10 connections */
+	assert_int_equal(inter_pull_held(&fx.in), 0);
+	inter_note_pull(&fx.in, 1); /* one byte: a connection */
+	assert_int_equal(inter_pull_held(&fx.in), 1);
+	inter_note_pull(&fx.in, (uint64_t)(2.5 * 300000 / 8));
+	assert_int_equal(inter_pull_held(&fx.in), 3);
+	for (int i = 0; i < INTER_PULL_WINDOW - 1; i++)
+		inter_note_pull(&fx.in, 300000 / 8);
+	assert_int_equal(inter_pull_held(&fx.in), 3); /* still in the window */
+	inter_note_pull(&fx.in, 300000 / 8);
+	assert_int_equal(inter_pull_held(&fx.in), 1); /* the burst left */
+	pulled(50);
+	assert_int_equal(inter_pull_held(&fx.in), 10); /* never over N */
+	/* Ten partners that pull a stream between them leave 9 for children:
+	 * the fifth child is taken where one per partner would have refused. */
+	pulled(1);
+	fx.partners = 10;
+	for (uint32_t c = 20; c < 25; c++)
+		ask(P0, c, 90, 1, T0);
+	assert_int_equal(fx.in.nchild, 5);
 }
 
 /* ---- relaying a stream this hop does not watch ---- */
@@ -1253,6 +1289,13 @@ static void test_relay_silence_measured(void **state)
 	assert_int_equal(only(WIRE_RELAY_REFUSE, 11, STREAM)->m.u.simple.reason,
 	                 WIRE_REFUSE_UPSTREAM);
 	assert_int_equal(fx.in.relay[0].nchild, 1);
+	/* A trace asks what the set-up asks: it does not go on through it. */
+	NEIGHBOURS(50, 51, 52);
+	clear();
+	struct wire_probe p = PROBE(3, 5, 0, 11);
+	inter_on_probe(&fx.in, &p, &late, 0, REAL0 + 25 * MS, last + 500 * MS + 1);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.probes_declined, 1);
 	clear();
 	inter_watch(&fx.in, 0, REAL0, last + 500 * MS + 1);
 	assert_int_equal(fx.in.nrelay, 0);
@@ -2189,6 +2232,7 @@ int main(void)
 	    T(test_hop_checks_sender),
 	    T(test_source_admits),
 	    T(test_source_upload_shared),
+	    T(test_pull_held_measured),
 	    T(test_adl_paces_probes),
 	    T(test_relay_built),
 	    T(test_relay_refused_upstream),
