@@ -1,11 +1,13 @@
 #include "analysis/paper.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "analysis/metric.h"
 #include "analysis/sweep.h"
@@ -407,12 +409,16 @@ static void write_table(FILE *f, const struct paper_claim *c, const struct judge
 			if (!strcmp(e[k].name, c[i].experiment))
 				x = &e[k];
 		/* A claim not measured has no result to explain: say what is missing. */
-		const char *why = j[i].v == PV_MISSING && x && !x->loaded ? x->err
-		                  : j[i].v == PV_MISSING
-		                      ? "the experiment has no points this test needs (a trend "
-		                        "needs two; the quick version sweeps fewer)."
-		                  : *c[i].note ? c[i].note
-		                               : "no note in the claims file.";
+		const char *why =
+		    j[i].v == PV_MISSING && x && !x->loaded ? x->err
+		    : j[i].v == PV_MISSING && x && !x->n && x->invalid
+		        ? "every run of the experiment was left out: its emulation was not valid "
+		          "(see each run's emulation.txt)."
+		    : j[i].v == PV_MISSING
+		        ? "the experiment has no points this test needs (a trend "
+		          "needs two; the quick version sweeps fewer)."
+		    : *c[i].note ? c[i].note
+		                 : "no note in the claims file.";
 		fprintf(f, "- **%s** (%s): %s\n", c[i].id, verdict_name(j[i].v), why);
 	}
 }
@@ -518,6 +524,18 @@ int paper_report(const struct paper_opts *o, FILE *out, char *err, size_t errlen
 		}
 		judge(x, &c[i], &j[i]);
 	}
+	/* Experiments no claim tests (the modes side by side) are reported too. */
+	struct dirent **names;
+	int nn = scandir(o->runs, &names, NULL, alphasort);
+	for (int i = 0; i < nn; i++) {
+		char csv[1200];
+		snprintf(csv, sizeof(csv), "%s/%s/sweep.csv", o->runs, names[i]->d_name);
+		if (names[i]->d_name[0] != '.' && access(csv, R_OK) == 0)
+			experiment_get(e, &ne, o->runs, names[i]->d_name);
+		free(names[i]);
+	}
+	if (nn >= 0)
+		free(names);
 	if (mkdir(o->out, 0755) && errno != EEXIST) {
 		err_set(err, errlen, "create %s: %s", o->out, strerror(errno));
 		goto out;

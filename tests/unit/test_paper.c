@@ -54,6 +54,18 @@ static void make_experiment(void)
 	fclose(f);
 }
 
+/* An experiment of one point whose runs are all valid or all not. */
+static void make_small(const char *name, int valid)
+{
+	char sub[128], err[256];
+	snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	FILE *f = sweep_csv_open(sub, err, sizeof(err));
+	assert_non_null(f);
+	row(f, "mode=a", 1, valid, 0.99, 0.30, 2.0);
+	fclose(f);
+}
+
 static char *report(const char *claims)
 {
 	char cpath[160], out[160], err[512];
@@ -96,6 +108,8 @@ static void test_verdicts(void **state)
 	strcpy(dir, "/tmp/anysee-paper-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	make_experiment();
+	make_small("side", 1);
+	make_small("dead", 0);
 	char *t =
 	    report("# claims\n"
 	           "up | 8 | exp | above a b resource_utilization.used | a uses more | \n"
@@ -107,7 +121,8 @@ static void test_verdicts(void **state)
 	           "gap | 9 | exp | gap_shrinks a b continuity_index | shrinks | \n"
 	           "hmax | 13 | exp | max a,b tree_height.mean 7 | below 7 | \n"
 	           "hmin | 13 | exp | min a tree_height.mean 2.4 | above 2.4 | \n"
-	           "gone | 13 | nothing | max a tree_height.mean 7 | no runs | \n");
+	           "gone | 13 | nothing | max a tree_height.mean 7 | no runs | \n"
+	           "dead | 13 | dead | max a tree_height.mean 7 | all invalid | \n");
 	/* 0.30/0.31 against 0.20/0.21 is far beyond two standard errors. */
 	assert_verdict(t, "up", "holds");
 	/* At 200 the gap (0.005) is within the noise, at 800 (0.155) not. */
@@ -124,11 +139,22 @@ static void test_verdicts(void **state)
 	assert_verdict(t, "hmin", "does not hold");
 	assert_verdict(t, "gone", "not measured");
 	assert_non_null(strstr(t, "**rise** (does not hold): a does not improve"));
+	assert_verdict(t, "dead", "not measured");
 	free(t);
 
 	char readme[200];
 	snprintf(readme, sizeof(readme), "%s/out/README.md", dir);
 	assert_int_equal(access(readme, R_OK), 0);
+	/* The README says why a claim went unmeasured, and reports the
+	 * experiment no claim tests. */
+	FILE *rf = fopen(readme, "r");
+	assert_non_null(rf);
+	static char body[65536];
+	body[fread(body, 1, sizeof(body) - 1, rf)] = 0;
+	fclose(rf);
+	assert_non_null(
+	    strstr(body, "**dead** (not measured): every run of the experiment was left out"));
+	assert_non_null(strstr(body, "## Experiment `side`"));
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
