@@ -221,7 +221,6 @@ void mesh_set_watch(struct mesh *m, uint16_t stream)
 	m->watch = stream;
 }
 
-/* What the peer says it watches wins over the bootstrap list's word. */
 /* An LTM cut or replacement dropped id (MESH_CUT_MEMORY_US). */
 static void remember_cut(struct mesh *m, uint32_t id, uint64_t now_us)
 {
@@ -238,6 +237,7 @@ static int cut_lately(const struct mesh *m, uint32_t id, uint64_t now_us)
 	return 0;
 }
 
+/* What the peer says it watches wins over the bootstrap list's word. */
 static void added(struct mesh *m, const struct wire_addr *a, uint16_t watch, uint64_t now_us)
 {
 	struct mesh_nb *nb = mesh_find(m, a->id);
