@@ -563,6 +563,15 @@ static int refusal(const struct inter *in, int own, int carries, const struct re
 	return has_room(in, KEYNODE_RELAY) ? 0 : WIRE_REFUSE_NO_SLOT;
 }
 
+/* The relay this node runs for the stream from source_id, if any. */
+static const struct relay *relay_for(const struct inter *in, uint32_t source_id)
+{
+	for (int i = 0; i < in->nrelay; i++)
+		if (in->relay[i].up[0].id == source_id)
+			return &in->relay[i];
+	return NULL;
+}
+
 /* Could this node take `from`, the probe's last hop, as its push child on
  * the path the probe would trace? The path set-up asks exactly that of
  * every hop (inter_on_path_setup), and a hop that would refuse it makes
@@ -575,11 +584,22 @@ static int could_take(const struct inter *in, const struct wire_probe *p,
                       const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
 	int own = in->stream && p->source_id == in->source_id;
-	const struct relay *r = NULL;
-	for (int i = 0; i < in->nrelay && !own && !r; i++)
-		if (in->relay[i].up[0].id == p->source_id)
-			r = &in->relay[i];
+	const struct relay *r = own ? NULL : relay_for(in, p->source_id);
 	return refusal(in, own, have_stream, r, from->id, now_us) == 0;
+}
+
+/* The parent that pushes this node the stream from source_id: its active
+ * path's, once that pushes, or its relay's; NULL when it has none (it
+ * pulls the stream, or does not carry it). */
+static const struct wire_addr *pushed_by(const struct inter *in, uint32_t source_id,
+                                         int have_stream)
+{
+	if (in->stream && source_id == in->source_id)
+		return have_stream && in->have_active && in->active_up && in->active.nhops >= 2
+		           ? &in->active.hops[in->active.nhops - 2]
+		           : NULL;
+	const struct relay *r = relay_for(in, source_id);
+	return r && r->active ? &r->parent : NULL;
 }
 
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
@@ -609,6 +629,19 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
 		return;
 	q.ttl--;
+	/* A node the stream is pushed to ends every path through it: the
+	 * set-up admits the child there and asks no one upstream
+	 * (inter_on_path_setup). Past it lies its own path from the source, so
+	 * the trace follows that path, one message a hop, and measures the
+	 * delay the peer would get; a flood on would trace routes no set-up
+	 * uses, and cost up to j messages at every node it reaches. */
+	const struct wire_addr *up = pushed_by(in, p->source_id, have_stream);
+	if (up) {
+		if (!in_trace(&q, up->id))
+			send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
+		in->probes_followed++;
+		return;
+	}
 	forward_probe(in, &q);
 }
 

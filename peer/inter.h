@@ -219,6 +219,8 @@ struct inter {
 	uint64_t probes_sent, paths_built, paths_cut;
 	/* Probes not forwarded: this node could not have taken the child. */
 	uint64_t probes_declined;
+	/* Probes sent up this node's own push path, not flooded on. */
+	uint64_t probes_followed;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
 	 * trace costs O(peers) messages instead of j^TTL. The first copy to

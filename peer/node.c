@@ -960,12 +960,13 @@ static void log_totals(struct node *n)
 	const struct buffer_stats *st = &n->ov.buf.st;
 	evlog_event(
 	    &n->log, "inter",
-	    "probes=%llu probes_declined=%llu paths_built=%llu paths_cut=%llu "
+	    "probes=%llu probes_declined=%llu probes_followed=%llu paths_built=%llu paths_cut=%llu "
 	    "paths_replaced=%llu paths_short=%llu children=%d relays=%d leases_expired=%llu",
 	    (unsigned long long)in->probes_sent, (unsigned long long)in->probes_declined,
-	    (unsigned long long)in->paths_built, (unsigned long long)in->paths_cut,
-	    (unsigned long long)in->paths_replaced, (unsigned long long)in->paths_short, in->nchild,
-	    in->nrelay, (unsigned long long)in->leases_expired);
+	    (unsigned long long)in->probes_followed, (unsigned long long)in->paths_built,
+	    (unsigned long long)in->paths_cut, (unsigned long long)in->paths_replaced,
+	    (unsigned long long)in->paths_short, in->nchild, in->nrelay,
+	    (unsigned long long)in->leases_expired);
 	/* What the sequence window and the clock check turned away. */
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
 	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,

@@ -562,6 +562,54 @@ static void test_probe_needs_room(void **state)
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
+/* A node the stream is pushed to sends a trace up its own path, not on
+ * to j neighbours: the set-up would stop there anyway. */
+static void test_probe_follows_push_path(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	active_via(25, 3, T0);
+	struct wire_addr from = addr(30), parent = addr(25);
+	struct wire_probe p = PROBE(7, 5, 0, 30);
+	p.peer0 = addr(11);
+	/* Accepted but nothing pushed yet: it floods as a pulling node does. */
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_null(find(WIRE_PROBE, 25));
+	pushed_from(&parent, 30 * MS, T0);
+	clear();
+	p.seq = 8;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	const struct wire_probe *q = &only(WIRE_PROBE, 25, 0)->m.u.probe;
+	assert_int_equal(fx.nout, 1);
+	assert_int_equal(q->nhops, 2);
+	assert_int_equal(q->hops[1].addr.id, P0);
+	assert_int_equal(q->ttl, 4);
+	assert_int_equal(fx.in.probes_followed, 1);
+	/* The bound still holds on the way up. */
+	clear();
+	p.seq = 9;
+	p.last_delay_us = 20 * MS;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	/* A trace that already went through the parent loops: it ends. */
+	clear();
+	p = PROBE(10, 5, 0, 25, 30);
+	p.peer0 = addr(11);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 35 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+
+	/* A relay sends another stream's trace to its parent on that stream. */
+	start(40, 1, 0);
+	NEIGHBOURS(41, 42, 43, 44);
+	relay_for((const uint32_t[]){50}, 1, T0);
+	struct wire_probe r = PROBE(11, 5, 0, 60);
+	struct wire_addr from60 = addr(60);
+	inter_on_probe(&fx.in, &r, &from60, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 1);
+	assert_int_equal(only(WIRE_PROBE, 30, 0)->m.u.probe.hops[1].addr.id, 40);
+}
+
 /* A full source keeps no trace: it could not push to the path's first hop. */
 static void test_full_source_offers_nothing(void **state)
 {
@@ -2217,6 +2265,7 @@ int main(void)
 	    T(test_probe_forwarded_once),
 	    T(test_probe_needs_room),
 	    T(test_probe_asks_parent),
+	    T(test_probe_follows_push_path),
 	    T(test_full_source_offers_nothing),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
