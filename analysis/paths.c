@@ -143,6 +143,7 @@ static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct 
 	int nc = 0;
 	const struct end *crash = NULL; /* the crashed parent of a cut path */
 	uint64_t cut_us = 0;
+	uint32_t up_parent = 0; /* the parent of the path that came up last */
 	for (size_t k = i; k < j; k++) {
 		const struct path_ev *e = &v[k];
 		const struct end *d;
@@ -151,6 +152,7 @@ static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct 
 			close_children(c, &nc, ends, nends, e->ts_us, s);
 			s->unrecovered += crash != NULL;
 			crash = NULL;
+			up_parent = 0;
 			break;
 		case PE_END:
 		case PE_CRASH:
@@ -166,14 +168,22 @@ static void walk_peer(const struct path_ev *v, size_t i, size_t j, const struct 
 			child_del(c, &nc, e, ends, nends, s);
 			break;
 		case PE_CUT:
+			/* Only the path that pushed fails over: one being set up
+			 * through a node that had crashed (a stale backup, a faster
+			 * path tried) fails by its set-up timeout while the path it
+			 * was to replace still pushes. */
 			d = end_of(ends, nends, e->id);
 			if (d && d->crashed && d->ts_us <= e->ts_us &&
-			    e->ts_us - d->ts_us <= FAILOVER_MATCH_US && !crash) {
+			    e->ts_us - d->ts_us <= FAILOVER_MATCH_US && !crash &&
+			    e->id == up_parent) {
 				crash = d;
 				cut_us = e->ts_us;
 			}
+			if (e->id == up_parent)
+				up_parent = 0;
 			break;
 		case PE_UP:
+			up_parent = e->id;
 			if (crash) {
 				samples_push(&s->failover, (double)(e->ts_us - crash->ts_us) / 1e6);
 				samples_push(&s->detect, (double)(cut_us - crash->ts_us) / 1e6);

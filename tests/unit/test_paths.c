@@ -22,7 +22,9 @@ static int near(double a, double b)
  * 10 s and P drops it at 13.5 s, 300 crashes at 20 s and P still holds it
  * when the run stops at 30 s. Peer 2's push parent was 200: its path is
  * cut at 13 s and up again at 13.8 s. Peer 3's parent left gracefully:
- * that is no failover. */
+ * that is no failover. Peer 6 pushed from 800 when it tried a path
+ * through 300 after 300 crashed: that set-up timed out while 800 still
+ * pushed, which is no failover either. */
 static void test_outlive_and_failover(void **state)
 {
 	(void)state;
@@ -38,12 +40,17 @@ static void test_outlive_and_failover(void **state)
 	paths_add(&l, S(0.7), 4, 300, PE_START);
 	paths_add(&l, S(20), 4, 300, PE_CRASH);
 	paths_add(&l, S(0.2), 2, 400, PE_START);
+	paths_add(&l, S(1.5), 2, 200, PE_UP);
 	paths_add(&l, S(13), 2, 200, PE_CUT);
 	paths_add(&l, S(13.8), 2, 500, PE_UP);
 	paths_add(&l, S(0.3), 3, 600, PE_START);
 	paths_add(&l, S(5), 5, 700, PE_END);
 	paths_add(&l, S(5.01), 3, 700, PE_CUT);
 	paths_add(&l, S(6), 3, 800, PE_UP);
+	paths_add(&l, S(0.4), 6, 900, PE_START);
+	paths_add(&l, S(2), 6, 800, PE_UP);
+	paths_add(&l, S(24), 6, 300, PE_CUT);
+	paths_add(&l, S(27), 6, 1000, PE_UP);
 	/* A child that ended before it was added (an id seen again) is no
 	 * sample. */
 	paths_add(&l, S(25), 0, 700, PE_CHILD_ADD);
@@ -73,6 +80,7 @@ static void test_parent_ends_first(void **state)
 	paths_add(&l, S(0), 1, 200, PE_START);
 	paths_add(&l, S(3), 1, 200, PE_CRASH);
 	paths_add(&l, S(0), 2, 300, PE_START);
+	paths_add(&l, S(1), 2, 200, PE_UP);
 	paths_add(&l, S(6), 2, 200, PE_CUT);
 	struct paths_summary s;
 	assert_int_equal(paths_summarize(&l, S(30), &s), 0);
