@@ -2,8 +2,9 @@
 # 300 kbit/s with 100 peers, in anysee mode beside the coolstreaming
 # baseline, and the switch's CPU per 100,000 frames/s those runs gave; each
 # beside the previous release (tests/bench/prev.inc) in the same modes, in
-# this run. Then the largest number of peers this machine streams with the
-# emulation valid and continuity >= 0.99. Medians over the peers.
+# this run. Then the same at 1000 peers, and the largest number of peers
+# this machine streams with the emulation valid and continuity >= 0.99.
+# Medians over the peers.
 set -u
 BIN=$(cd "${ANYSEE_BIN:-build/bin}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,40 +32,48 @@ LUA
 
 median() { sort -n | awk '{v[NR]=$1} END { if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2); else print 0 }'; }
 
-# bin tag mode -> prints "cpu_pct rss_mb continuity switch_cores_per_100k_fps"
+# bin tag mode [peers] -> prints "cpu_pct rss_mb continuity
+# switch_cores_per_100k_fps valid". A peer's CPU is over its own lifetime
+# (from its start to its exit in harness.log): with 1000 peers the last
+# joins 50 s into the run.
 run_cost() {
-  scenario 100 "$3"
-  local d="$out/cost-$2-$3"
+  local peers=${4:-100}
+  scenario "$peers" "$3"
+  local d="$out/cost-$2-$3-$peers"
   "$1/anysee-harness" run "$out/s.lua" --out "$d" -q --peer-bin "$1/anysee" > "$d.txt" 2>&1 ||
-    { echo "0 0 0 0"; return 1; }
+    { echo "0 0 0 0 false"; return 1; }
   local log="$d/harness.log"
-  cpu=$(grep ' exited p[0-9]' "$log" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/' | awk -v d="$dur" '{print 100*$1/d}' | median)
+  cpu=$(awk '$2 == "start" && $3 ~ /^p[0-9]+$/ { t[$3] = $1 }
+    $2 == "exited" && ($3 in t) && $1 > t[$3] {
+      c = $0; sub(/.*cpu_s=/, "", c); sub(/ .*/, "", c); print 100 * c / ($1 - t[$3]) }' "$log" | median)
   rss=$(grep ' exited p[0-9]' "$log" | sed 's/.*maxrss_kb=\([0-9]*\).*/\1/' | awk '{print $1/1024}' | median)
   cont=$(jq -r .summary.continuity_index "$d/metrics.json" 2>/dev/null)
+  valid=$(jq -r .summary.emulation.valid "$d/metrics.json" 2>/dev/null)
   # The switch's CPU over the frames it forwarded, as cores at 100k frames/s.
   sw=$(sed -n 's/.*switch: .*forwarded=\([0-9]*\) .*cpu_ms=\([0-9]*\).*/\1 \2/p' "$d/switch.log" | tail -1 |
     awk '{ if ($1) printf "%.3f", $2 / 1000 / $1 * 100000; else print 0 }')
-  echo "$cpu $rss ${cont:-0} ${sw:-0}"
+  echo "${cpu:-0} ${rss:-0} ${cont:-0} ${sw:-0} ${valid:-false}"
+  rm -rf "$d"
 }
 
 row() { printf '%-46s %12s %-10s %-14s %s\n' "$@" | tee -a "$res"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 v() { awk -v x="$1" -v t="$2" 'BEGIN { print (x < t ? "PASS" : "MISS") }'; }
 row "figure" "value" "unit" "target" "verdict"
-read -r a_cpu a_rss a_cont a_sw <<< "$(run_cost "$BIN" cur anysee)"
-read -r c_cpu c_rss c_cont c_sw <<< "$(run_cost "$BIN" cur coolstreaming)"
+read -r a_cpu a_rss a_cont a_sw a_valid <<< "$(run_cost "$BIN" cur anysee)"
+read -r c_cpu c_rss c_cont c_sw c_valid <<< "$(run_cost "$BIN" cur coolstreaming)"
 row "peer CPU, 100 peers, anysee (median)" "$a_cpu" "% core" "< 1" "$(v "$a_cpu" 1)"
 row "peer CPU, 100 peers, coolstreaming" "$c_cpu" "% core" "baseline" "ratio $(ratio "$a_cpu" "$c_cpu")"
 row "peer peak RSS, 100 peers, anysee (median)" "$a_rss" "MB" "< 8" "$(v "$a_rss" 8)"
 row "peer peak RSS, 100 peers, coolstreaming" "$c_rss" "MB" "baseline" "ratio $(ratio "$a_rss" "$c_rss")"
-row "continuity, 100 peers, anysee" "$a_cont" "" ">= 0.99" "$(awk -v x="$a_cont" 'BEGIN{print (x >= 0.99 ? "PASS" : "MISS")}')"
-row "continuity, 100 peers, coolstreaming" "$c_cont" "" "baseline" "-"
+row "continuity, 100 peers, anysee" "$a_cont" "" ">= 0.99" "$(awk -v x="$a_cont" 'BEGIN{print (x >= 0.99 ? "PASS" : "MISS")}'), valid $a_valid"
+row "continuity, 100 peers, coolstreaming" "$c_cont" "" "baseline" "valid $c_valid"
 row "switch CPU per 100k frames/s, 100 peers, anysee" "$a_sw" "cores" "< 1" "$(v "$a_sw" 1)"
 row "switch CPU per 100k frames/s, coolstreaming" "$c_sw" "cores" "report" "-"
 if [ -n "$PREV" ]; then
   echo "previous release: $(prev_rev)" | tee -a "$res"
-  read -r pa_cpu pa_rss pa_cont pa_sw <<< "$(run_cost "$PREV" prev anysee)"
-  read -r pc_cpu pc_rss pc_cont pc_sw <<< "$(run_cost "$PREV" prev coolstreaming)"
+  read -r pa_cpu pa_rss pa_cont pa_sw pa_valid <<< "$(run_cost "$PREV" prev anysee)"
+  read -r pc_cpu pc_rss pc_cont pc_sw pc_valid <<< "$(run_cost "$PREV" prev coolstreaming)"
   row "peer CPU, 100 peers, anysee, previous release" "$pa_cpu" "% core" "baseline" "ratio $(ratio "$a_cpu" "$pa_cpu")"
   row "peer CPU, 100 peers, coolstreaming, previous" "$pc_cpu" "% core" "baseline" "ratio $(ratio "$c_cpu" "$pc_cpu")"
   row "switch CPU per 100k frames/s, anysee, previous" "$pa_sw" "cores" "baseline" "ratio $(ratio "$a_sw" "$pa_sw")"
@@ -72,6 +81,22 @@ if [ -n "$PREV" ]; then
   row "continuity, 100 peers, previous release" "$pa_cont $pc_cont" "" "baseline" "anysee, coolstreaming"
 else
   echo "previous release: not built, no comparison ($(tail -1 "$out/prev/build.log" 2>/dev/null))" | tee -a "$res"
+fi
+
+# The scale the testbed aims at, 1000 peers, in both modes. On a machine
+# whose cores it saturates the run is not valid, and the row says so: a
+# peer's CPU is then what it got under that load, not what it needs, and
+# continuity is no protocol result. On two cores such a run takes about 8
+# minutes (starting the peers alone, starved, takes minutes), so the
+# previous release is compared at 100 peers only. PEER_BENCH_BIG=0 skips
+# it.
+big=${PEER_BENCH_BIG:-1000}
+if [ "$big" -gt 0 ]; then
+  for mode in anysee coolstreaming; do
+    read -r b_cpu b_rss b_cont b_sw b_valid <<< "$(run_cost "$BIN" cur $mode "$big")"
+    row "peer CPU, $big peers, $mode (median)" "$b_cpu" "% core" "< 0.1" \
+      "$(v "$b_cpu" 0.1), valid $b_valid, continuity $b_cont"
+  done
 fi
 
 # Capacity: grow the swarm until the run is not valid or continuity drops
