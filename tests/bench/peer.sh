@@ -2,9 +2,9 @@
 # 300 kbit/s with 100 peers, in anysee mode beside the coolstreaming
 # baseline, and the switch's CPU per 100,000 frames/s those runs gave; each
 # beside the previous release (tests/bench/prev.inc) in the same modes, in
-# this run. Then the same at 1000 peers, and the largest number of peers
-# this machine streams with the emulation valid and continuity >= 0.99.
-# Medians over the peers.
+# this run. Then the same at 1000 peers (this build only), and the largest
+# number of peers this machine streams with the emulation valid and
+# continuity >= 0.99, for both. Medians over the peers.
 set -u
 BIN=$(cd "${ANYSEE_BIN:-build/bin}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,17 +100,29 @@ if [ "$big" -gt 0 ]; then
 fi
 
 # Capacity: grow the swarm until the run is not valid or continuity drops
-# below 0.99.
-best=0
-for n in ${PEER_BENCH_SIZES:-200 300 400 500}; do
-  scenario "$n" anysee
-  "$BIN/anysee-harness" run "$out/s.lua" --out "$out/cap-$n" -q > "$out/cap-$n.txt" 2>&1 || break
-  cont=$(jq -r .summary.continuity_index "$out/cap-$n/metrics.json" 2>/dev/null)
-  valid=$(jq -r .summary.emulation.valid "$out/cap-$n/metrics.json" 2>/dev/null)
-  played=$(jq -r '"\(.summary.played) \(.summary.peers)"' "$out/cap-$n/metrics.json" 2>/dev/null)
-  row "continuity, $n peers, anysee" "${cont:-0}" "" ">= 0.99" "played ${played:-?}, valid ${valid:-?}"
-  [ "$valid" = true ] && awk -v x="${cont:-0}" 'BEGIN { exit !(x >= 0.99) }' || break
-  best=$n
-  rm -rf "$out/cap-$n"
-done
-row "largest valid swarm with continuity >= 0.99" "$best" "peers" "report" "-"
+# below 0.99, for this build and the previous release. bin label -> rows
+# as it goes, and the largest size that held in cap_best.
+capacity() {
+  cap_best=0
+  local n d cont valid played
+  for n in ${PEER_BENCH_SIZES:-200 300 400 500}; do
+    scenario "$n" anysee
+    d="$out/cap-$n"
+    "$1/anysee-harness" run "$out/s.lua" --out "$d" -q --peer-bin "$1/anysee" > "$d.txt" 2>&1 || break
+    cont=$(jq -r .summary.continuity_index "$d/metrics.json" 2>/dev/null)
+    valid=$(jq -r .summary.emulation.valid "$d/metrics.json" 2>/dev/null)
+    played=$(jq -r '"\(.summary.played) \(.summary.peers)"' "$d/metrics.json" 2>/dev/null)
+    rm -rf "$d"
+    row "continuity, $n peers, anysee$2" "${cont:-0}" "" ">= 0.99" "played ${played:-?}, valid ${valid:-?}"
+    [ "$valid" = true ] && awk -v x="${cont:-0}" 'BEGIN { exit !(x >= 0.99) }' || break
+    cap_best=$n
+  done
+}
+capacity "$BIN" ""
+best=$cap_best
+prev_best=-
+if [ -n "$PREV" ]; then
+  capacity "$PREV" ", previous"
+  prev_best="previous release $cap_best"
+fi
+row "largest valid swarm with continuity >= 0.99" "$best" "peers" "report" "$prev_best"
