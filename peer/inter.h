@@ -189,8 +189,9 @@ struct inter {
 	/* The lowest delay of the segments the active path pushed since the
 	 * last tick (0: none), against which a backup is judged faster. */
 	uint32_t active_delay_min_us;
-	/* The last tick's such figure (0: none since the path was built). */
-	uint32_t active_measured_us;
+	/* The last tick's such figure (0: none since the path was built), and
+	 * the first tick's (active_ref_us). */
+	uint32_t active_measured_us, active_first_us;
 	/* Make before break: a path being replaced by a faster one keeps its
 	 * lease and its push until the new one is up (then its parent is cut),
 	 * and is the active path again if the new one fails first. */

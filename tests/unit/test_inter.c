@@ -401,10 +401,11 @@ static void test_probe_with_backup(void **state)
 	inter_tick(&fx.in, 40000, REAL0 + 9 * SEC, T0 + 9 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	assert_int_equal(fx.in.nbackup, 1);
-	/* Bounded by the delay a replacement must beat: 40 ms less 10. */
+	/* Bounded by the delay a replacement must beat: the 20 ms the path
+	 * delivers (its offer carried no trace delay) less 10, not LastDelay. */
 	for (int i = 0; i < fx.nout; i++)
 		if (fx.out[i].m.hdr.type == WIRE_PROBE)
-			assert_int_equal(fx.out[i].m.u.probe.last_delay_us, 30000);
+			assert_int_equal(fx.out[i].m.u.probe.last_delay_us, 10000);
 	/* Within the margin of nothing, there is nothing to trace for. */
 	clear();
 	pushed_from(&par, 20000, T0 + 14 * SEC);
@@ -1475,6 +1476,50 @@ static void test_faster_backup_replaces_path(void **state)
 	assert_int_equal(count(WIRE_PATH_SETUP), 0);
 }
 
+/* A backup's delay is a trace's, and is judged against the active path's
+ * trace, plus what the active path's delivered delay has grown since it
+ * came up: a trace misses what each hop adds pushing full segments, so
+ * against a delivered delay every trace looked faster. */
+static void test_faster_judged_trace_to_trace(void **state)
+{
+	start(P0, 1, 0);
+	NEIGHBOURS(20, 21, 22, 23);
+	struct wire_path_setup first = PATH(7, SRC, 40, P0);
+	first.delay_us = 30000;
+	struct wire_addr src = addr(SRC), par = addr(40);
+	inter_on_path_setup(&fx.in, STREAM, &first, &src, 0, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
+	/* Traced at 30 ms, it delivers at 45. */
+	pushed_from(&par, 45000, T0 + 900 * MS);
+	inter_tick(&fx.in, 45000, REAL0 + SEC, T0 + SEC);
+	struct wire_path_setup other = PATH(8, SRC, 50, P0);
+	other.delay_us = 33000;
+	inter_on_path_setup(&fx.in, STREAM, &other, &src, 0, T0 + SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+	/* 33 ms traced is no gain on 30 ms traced, though it is on 45. */
+	clear();
+	pushed_from(&par, 45000, T0 + 1900 * MS);
+	inter_tick(&fx.in, 45000, REAL0 + 2 * SEC, T0 + 2 * SEC);
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	assert_false(fx.in.replacing);
+	/* A trace for a replacement is bounded by the 30 ms less the margin. */
+	clear();
+	pushed_from(&par, 45000, T0 + 5900 * MS);
+	inter_tick(&fx.in, 45000, REAL0 + 6 * SEC, T0 + 6 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	for (int i = 0; i < fx.nout; i++)
+		if (fx.out[i].m.hdr.type == WIRE_PROBE)
+			assert_int_equal(fx.out[i].m.u.probe.last_delay_us, 20000);
+	/* The path got slower: delivered 80 ms, 35 more than when it came up,
+	 * so it counts as 65 ms, and the backup is clearly faster. */
+	clear();
+	pushed_from(&par, 80000, T0 + 6900 * MS);
+	inter_tick(&fx.in, 80000, REAL0 + 7 * SEC, T0 + 7 * SEC);
+	CHECK_PATH(&only(WIRE_PATH_SETUP, 50, STREAM)->m.u.path, 8, SRC, 50, P0);
+	assert_true(fx.in.replacing);
+}
+
 /* The faster path never comes up: the old one is the active path again. */
 static void test_failed_replacement_keeps_old_path(void **state)
 {
@@ -2319,6 +2364,7 @@ int main(void)
 	    T(test_backup_through_leaver_dropped),
 	    T(test_silent_path_cut),
 	    T(test_faster_backup_replaces_path),
+	    T(test_faster_judged_trace_to_trace),
 	    T(test_failed_replacement_keeps_old_path),
 	    T(test_short_path_replaced),
 	    T(test_full_path_not_short),
