@@ -637,9 +637,10 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	 * uses, and cost up to j messages at every node it reaches. */
 	const struct wire_addr *up = pushed_by(in, p->source_id, have_stream);
 	if (up) {
-		if (!in_trace(&q, up->id))
+		if (!in_trace(&q, up->id)) {
 			send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
-		in->probes_followed++;
+			in->probes_followed++;
+		}
 		return;
 	}
 	forward_probe(in, &q);

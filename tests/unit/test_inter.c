@@ -219,16 +219,23 @@ static void ask(uint32_t self, uint32_t child, uint32_t seq, int have_stream, ui
 	inter_on_path_setup(&fx.in, STREAM, &ps, &from, have_stream, now);
 }
 
-/* Peer_0 holding an offer [SRC, parent, P0] as its active path. */
-static void active_via(uint32_t parent, uint32_t seq, uint64_t now)
+/* Peer_0 holding an offer [SRC, parent, P0], traced at delay_us, as its
+ * active path. */
+static void active_traced(uint32_t parent, uint32_t seq, uint32_t delay_us, uint64_t now)
 {
 	struct wire_path_setup offer = PATH(seq, SRC, parent, P0);
+	offer.delay_us = delay_us;
 	struct wire_addr src = addr(SRC), par = addr(parent);
 	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, now);
 	inter_tick(&fx.in, 0, REAL0, now);
 	assert_true(fx.in.have_active);
 	inter_on_relay_answer(&fx.in, STREAM, 1, seq, &par, now);
 	clear();
+}
+
+static void active_via(uint32_t parent, uint32_t seq, uint64_t now)
+{
+	active_traced(parent, seq, 0, now);
 }
 
 /* Hop 40 watches OTHER and relays STREAM from 30 to its children. */
@@ -1484,12 +1491,8 @@ static void test_faster_judged_trace_to_trace(void **state)
 {
 	start(P0, 1, 0);
 	NEIGHBOURS(20, 21, 22, 23);
-	struct wire_path_setup first = PATH(7, SRC, 40, P0);
-	first.delay_us = 30000;
+	active_traced(40, 7, 30000, T0);
 	struct wire_addr src = addr(SRC), par = addr(40);
-	inter_on_path_setup(&fx.in, STREAM, &first, &src, 0, T0);
-	inter_tick(&fx.in, 0, REAL0, T0);
-	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &par, T0);
 	/* Traced at 30 ms, it delivers at 45. */
 	pushed_from(&par, 45000, T0 + 900 * MS);
 	inter_tick(&fx.in, 45000, REAL0 + SEC, T0 + SEC);
