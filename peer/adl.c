@@ -44,5 +44,5 @@ int adl_sample(struct adl *a, int contacts, uint32_t last_delay_us, uint64_t now
 
 uint64_t adl_probe_interval_us(const struct adl *a, uint64_t base_us)
 {
-	return !a->known || a->value >= ADL_THRESHOLD ? base_us : 4 * base_us;
+	return !a->known || a->value >= ADL_THRESHOLD ? base_us : ADL_SLOW * base_us;
 }

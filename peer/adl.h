@@ -14,7 +14,7 @@
  * - threshold ADL_THRESHOLD = 0.5: the hot periods of Table II average
  *   0.52 to 0.62, so an overlay churning like them is optimized at the
  *   full frequency, and a stable one (nobody leaving, ADL 0) at a quarter
- *   of it.
+ *   of it (ADL_SLOW).
  * Until the first window closes the index is unknown and the frequency is
  * full: a peer that just joined has paths to find. */
 #ifndef ANYSEE_ADL_H
@@ -25,6 +25,7 @@
 #define ADL_WINDOW_US 30000000u
 #define ADL_THRESHOLD 0.5
 #define ADL_RECENT 16
+#define ADL_SLOW 4 /* the period below the threshold, in base periods */
 
 struct adl {
 	uint64_t window_start_us;
@@ -46,7 +47,7 @@ void adl_leave(struct adl *a, uint32_t id);
  * every ADL_WINDOW_US; 1 when this sample closed one. */
 int adl_sample(struct adl *a, int contacts, uint32_t last_delay_us, uint64_t now_us);
 /* The probing interval: base_us while the index is unknown or at the
- * threshold or above, 4 x base_us below it. */
+ * threshold or above, ADL_SLOW x base_us below it. */
 uint64_t adl_probe_interval_us(const struct adl *a, uint64_t base_us);
 
 #endif

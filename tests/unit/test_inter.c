@@ -386,7 +386,9 @@ static void test_adl_paces_probes(void **state)
 }
 
 /* A full backup set does not stop the optimization: a faster path is
- * still traced at the ADL's period, not before. */
+ * still traced, at the slow period while the path delivers as it did when
+ * it came up, at the ADL's once it delivers clearly slower (delay
+ * feedback) or the backup set runs short (the paper's trigger). */
 static void test_probe_with_backup(void **state)
 {
 	start(P0, 1, 0);
@@ -400,12 +402,15 @@ static void test_probe_with_backup(void **state)
 	pushed_from(&par, 20000, T0 + 4 * SEC);
 	inter_tick(&fx.in, 40000, REAL0 + 4 * SEC, T0 + 4 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
-	clear();
-	pushed_from(&par, 20000, T0 + 8 * SEC);
-	inter_tick(&fx.in, 40000, REAL0 + 8 * SEC, T0 + 8 * SEC);
-	assert_int_equal(count(WIRE_PROBE), 0);
-	pushed_from(&par, 20000, T0 + 9 * SEC);
-	inter_tick(&fx.in, 40000, REAL0 + 9 * SEC, T0 + 9 * SEC);
+	/* Not at the ADL's period (5 s, unknown yet) but at ADL_SLOW x 5 s. */
+	for (uint64_t t = 9; t <= 23; t += 7) {
+		clear();
+		pushed_from(&par, 20000, T0 + t * SEC);
+		inter_tick(&fx.in, 40000, REAL0 + t * SEC, T0 + t * SEC);
+		assert_int_equal(count(WIRE_PROBE), 0);
+	}
+	pushed_from(&par, 20000, T0 + 24 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 24 * SEC, T0 + 24 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	assert_int_equal(fx.in.nbackup, 1);
 	/* Bounded by the delay a replacement must beat: the 20 ms the path
@@ -413,10 +418,28 @@ static void test_probe_with_backup(void **state)
 	for (int i = 0; i < fx.nout; i++)
 		if (fx.out[i].m.hdr.type == WIRE_PROBE)
 			assert_int_equal(fx.out[i].m.u.probe.last_delay_us, 10000);
+	/* The backup's hop left: the set is short, the ADL's period holds. */
+	clear();
+	inter_on_cut(&fx.in, 0, 50, T0 + 28 * SEC);
+	assert_int_equal(fx.in.nbackup, 0);
+	pushed_from(&par, 20000, T0 + 29 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 29 * SEC, T0 + 29 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	/* A backup again, and the path delivers 40 ms, clearly slower than
+	 * the 20 it came up with: traced at the ADL's period too. */
+	struct wire_path_setup again = PATH(9, SRC, 51, P0);
+	again.delay_us = 35000; /* no clear gain on 40 ms */
+	inter_on_path_setup(&fx.in, STREAM, &again, &src, 0, T0 + 30 * SEC);
+	assert_int_equal(fx.in.nbackup, 1);
+	clear();
+	pushed_from(&par, 40000, T0 + 34 * SEC);
+	inter_tick(&fx.in, 40000, REAL0 + 34 * SEC, T0 + 34 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_false(fx.in.replacing);
 	/* Within the margin of nothing, there is nothing to trace for. */
 	clear();
-	pushed_from(&par, 20000, T0 + 14 * SEC);
-	inter_tick(&fx.in, 9000, REAL0 + 14 * SEC, T0 + 14 * SEC);
+	pushed_from(&par, 40000, T0 + 39 * SEC);
+	inter_tick(&fx.in, 9000, REAL0 + 39 * SEC, T0 + 39 * SEC);
 	assert_int_equal(count(WIRE_PROBE), 0);
 }
 
@@ -1506,10 +1529,11 @@ static void test_faster_judged_trace_to_trace(void **state)
 	inter_tick(&fx.in, 45000, REAL0 + 2 * SEC, T0 + 2 * SEC);
 	assert_int_equal(count(WIRE_PATH_SETUP), 0);
 	assert_false(fx.in.replacing);
-	/* A trace for a replacement is bounded by the 30 ms less the margin. */
+	/* A trace for a replacement is bounded by the 30 ms less the margin
+	 * (at the slow period: the path delivers as it came up). */
 	clear();
-	pushed_from(&par, 45000, T0 + 5900 * MS);
-	inter_tick(&fx.in, 45000, REAL0 + 6 * SEC, T0 + 6 * SEC);
+	pushed_from(&par, 45000, T0 + 20900 * MS);
+	inter_tick(&fx.in, 45000, REAL0 + 21 * SEC, T0 + 21 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	for (int i = 0; i < fx.nout; i++)
 		if (fx.out[i].m.hdr.type == WIRE_PROBE)
@@ -1517,8 +1541,8 @@ static void test_faster_judged_trace_to_trace(void **state)
 	/* The path got slower: delivered 80 ms, 35 more than when it came up,
 	 * so it counts as 65 ms, and the backup is clearly faster. */
 	clear();
-	pushed_from(&par, 80000, T0 + 6900 * MS);
-	inter_tick(&fx.in, 80000, REAL0 + 7 * SEC, T0 + 7 * SEC);
+	pushed_from(&par, 80000, T0 + 21900 * MS);
+	inter_tick(&fx.in, 80000, REAL0 + 22 * SEC, T0 + 22 * SEC);
 	CHECK_PATH(&only(WIRE_PATH_SETUP, 50, STREAM)->m.u.path, 8, SRC, 50, P0);
 	assert_true(fx.in.replacing);
 }
