@@ -1119,6 +1119,12 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 	}
 }
 
+/* A path and, with the paper's delta_b = 1, its backup (see below). */
+static int sets_full(const struct inter *in)
+{
+	return in->have_active && in->nbackup > 0;
+}
+
 /* How often a peer traces. The paper calls the optimization when the
  * backup set is short of delta_b (eq. 2 asks the backups' rates to sum to
  * p times the active rate: with p = 1, the paper's, and one active path,
@@ -1136,10 +1142,9 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
  * above the threshold. */
 static uint64_t probe_interval_us(const struct inter *in)
 {
-	int full = in->have_active && in->nbackup > 0;
 	int slower = in->active_first_us && in->active_measured_us &&
 	             clearly_faster(in->active_first_us, in->active_measured_us);
-	if (!full || slower)
+	if (!sets_full(in) || slower)
 		return adl_probe_interval_us(&in->adl, PROBE_INTERVAL_US);
 	return ADL_SLOW * (uint64_t)PROBE_INTERVAL_US;
 }
@@ -1164,7 +1169,7 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	 * LastDelay before the path delivered) would not be taken, so it need
 	 * not be traced, and a peer that close to the source traces not. */
 	uint32_t bound = last_delay_us;
-	if (in->have_active && in->nbackup > 0) {
+	if (sets_full(in)) {
 		uint32_t ref = in->active_measured_us ? active_ref_us(in, in->active_measured_us)
 		                                      : last_delay_us;
 		if (ref > last_delay_us)

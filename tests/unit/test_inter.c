@@ -219,14 +219,22 @@ static void ask(uint32_t self, uint32_t child, uint32_t seq, int have_stream, ui
 	inter_on_path_setup(&fx.in, STREAM, &ps, &from, have_stream, now);
 }
 
+/* The source offers Peer_0 the path [SRC, parent, P0], traced at
+ * delay_us. */
+static void offered(uint32_t seq, uint32_t parent, uint32_t delay_us, uint64_t now)
+{
+	struct wire_path_setup offer = PATH(seq, SRC, parent, P0);
+	offer.delay_us = delay_us;
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, now);
+}
+
 /* Peer_0 holding an offer [SRC, parent, P0], traced at delay_us, as its
  * active path. */
 static void active_traced(uint32_t parent, uint32_t seq, uint32_t delay_us, uint64_t now)
 {
-	struct wire_path_setup offer = PATH(seq, SRC, parent, P0);
-	offer.delay_us = delay_us;
-	struct wire_addr src = addr(SRC), par = addr(parent);
-	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, now);
+	struct wire_addr par = addr(parent);
+	offered(seq, parent, delay_us, now);
 	inter_tick(&fx.in, 0, REAL0, now);
 	assert_true(fx.in.have_active);
 	inter_on_relay_answer(&fx.in, STREAM, 1, seq, &par, now);
@@ -394,10 +402,8 @@ static void test_probe_with_backup(void **state)
 	start(P0, 1, 0);
 	NEIGHBOURS(20, 21, 22, 23);
 	active_via(40, 7, T0);
-	struct wire_path_setup offer = PATH(8, SRC, 50, P0);
-	offer.delay_us = 25000; /* no faster than the active path */
-	struct wire_addr src = addr(SRC), par = addr(40);
-	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, T0);
+	struct wire_addr par = addr(40);
+	offered(8, 50, 25000, T0); /* no faster than the active path */
 	assert_int_equal(fx.in.nbackup, 1);
 	pushed_from(&par, 20000, T0 + 4 * SEC);
 	inter_tick(&fx.in, 40000, REAL0 + 4 * SEC, T0 + 4 * SEC);
@@ -427,9 +433,7 @@ static void test_probe_with_backup(void **state)
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	/* A backup again, and the path delivers 40 ms, clearly slower than
 	 * the 20 it came up with: traced at the ADL's period too. */
-	struct wire_path_setup again = PATH(9, SRC, 51, P0);
-	again.delay_us = 35000; /* no clear gain on 40 ms */
-	inter_on_path_setup(&fx.in, STREAM, &again, &src, 0, T0 + 30 * SEC);
+	offered(9, 51, 35000, T0 + 30 * SEC); /* no clear gain on 40 ms */
 	assert_int_equal(fx.in.nbackup, 1);
 	clear();
 	pushed_from(&par, 40000, T0 + 34 * SEC);
@@ -1444,9 +1448,7 @@ static void test_parent_cut_promotes_backup(void **state)
 
 	/* An offer through the failed hop that comes in after the failure (a
 	 * trace from before it) is not kept. */
-	struct wire_path_setup late = PATH(11, SRC, 40, P0);
-	late.delay_us = 1000;
-	inter_on_path_setup(&fx.in, STREAM, &late, &src, 0, T0 + 2 * SEC);
+	offered(11, 40, 1000, T0 + 2 * SEC);
 	assert_int_equal(fx.in.nbackup, 1);
 }
 
@@ -1515,13 +1517,11 @@ static void test_faster_judged_trace_to_trace(void **state)
 	start(P0, 1, 0);
 	NEIGHBOURS(20, 21, 22, 23);
 	active_traced(40, 7, 30000, T0);
-	struct wire_addr src = addr(SRC), par = addr(40);
+	struct wire_addr par = addr(40);
 	/* Traced at 30 ms, it delivers at 45. */
 	pushed_from(&par, 45000, T0 + 900 * MS);
 	inter_tick(&fx.in, 45000, REAL0 + SEC, T0 + SEC);
-	struct wire_path_setup other = PATH(8, SRC, 50, P0);
-	other.delay_us = 33000;
-	inter_on_path_setup(&fx.in, STREAM, &other, &src, 0, T0 + SEC);
+	offered(8, 50, 33000, T0 + SEC);
 	assert_int_equal(fx.in.nbackup, 1);
 	/* 33 ms traced is no gain on 30 ms traced, though it is on 45. */
 	clear();
@@ -1584,10 +1584,8 @@ static void test_short_path_replaced(void **state)
 {
 	start(P0, 1, 0);
 	active_via(40, 7, T0);
-	struct wire_addr par = addr(40), src = addr(SRC);
-	struct wire_path_setup spare = PATH(8, SRC, 44, P0);
-	spare.delay_us = 90000;
-	inter_on_path_setup(&fx.in, STREAM, &spare, &src, 0, T0);
+	struct wire_addr par = addr(40);
+	offered(8, 44, 90000, T0);
 	assert_int_equal(fx.in.nbackup, 1);
 	/* The first tick's window was partial; then two short ones. */
 	for (int k = 1; k <= 3; k++) {
@@ -1690,13 +1688,9 @@ static void test_faster_way_through_parent(void **state)
 	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
 	assert_int_equal(fx.in.active_measured_us, 100000);
 	/* A way through the parent hardly faster is not kept. */
-	struct wire_path_setup near = PATH(9, SRC, 40, P0);
-	near.delay_us = 85000;
-	inter_on_path_setup(&fx.in, STREAM, &near, &src, 0, T0 + SEC);
+	offered(9, 40, 85000, T0 + SEC);
 	assert_int_equal(fx.in.nbackup, 0);
-	struct wire_path_setup quick = PATH(10, SRC, 40, P0);
-	quick.delay_us = 30000;
-	inter_on_path_setup(&fx.in, STREAM, &quick, &src, 0, T0 + SEC);
+	offered(10, 40, 30000, T0 + SEC);
 	assert_int_equal(fx.in.nbackup, 1);
 	clear();
 	pushed_from(&par, 100000, T0 + 1900 * MS);
@@ -1854,9 +1848,7 @@ static void test_backup_set_keeps_fastest(void **state)
 	}
 	assert_int_equal(fx.in.nbackup, INTER_MAX_BACKUP);
 	/* A path offered again is the same backup, with its new delay. */
-	struct wire_path_setup again = PATH(40, SRC, 51, P0);
-	again.delay_us = 9000;
-	inter_on_path_setup(&fx.in, STREAM, &again, &src, 0, T0);
+	offered(40, 51, 9000, T0);
 	assert_int_equal(fx.in.nbackup, INTER_MAX_BACKUP);
 	int n51 = 0;
 	for (int b = 0; b < fx.in.nbackup; b++)
