@@ -12,7 +12,7 @@
 -- 128 bytes) is not malformed: the fields past the snap are just not shown.
 
 local MAGIC = 0xA55E
-local VERSION = 4
+local VERSION = 5
 local HDR_LEN = 12
 local PEER_PORT = 7000 -- ADDR_PEER_PORT in lib/addr.h
 local NAME_LEN = 16
@@ -153,12 +153,15 @@ local f = {
 	probe_source = ProtoField.uint32("anysee.probe.source_id", "Source id", base.DEC),
 	probe_last_delay = ProtoField.uint32("anysee.probe.last_delay", "Last delay (us)", base.DEC),
 	probe_ttl = ProtoField.uint8("anysee.probe.ttl", "TTL", base.DEC),
+	probe_half = ProtoField.uint8("anysee.probe.half", "Half rate only", base.DEC),
 	probe_nhops = ProtoField.uint8("anysee.probe.nhops", "Hops", base.DEC),
 	probe_hop = ProtoField.none("anysee.probe.hop", "Hop"),
 	probe_hop_arrival = ProtoField.uint64("anysee.probe.hop.arrival", "Arrival time (us)", base.DEC),
 
 	path_seq = ProtoField.uint32("anysee.path.seq", "Sequence", base.DEC),
 	path_delay = ProtoField.uint32("anysee.path.delay", "Trace delay (us)", base.DEC),
+	path_share = ProtoField.uint8("anysee.path.share", "Share", base.DEC,
+		{[0] = "whole stream", [1] = "even segments", [2] = "odd segments"}),
 	path_nhops = ProtoField.uint8("anysee.path.nhops", "Hops", base.DEC),
 	path_hop = ProtoField.none("anysee.path.hop", "Hop"),
 
@@ -505,14 +508,16 @@ local function dis_probe(rd, t)
 	local source = rd:add(t, f.probe_source, 4)
 	rd:add(t, f.probe_last_delay, 4)
 	local ttl = rd:add(t, f.probe_ttl, 1)
+	local half = rd:add(t, f.probe_half, 1)
 	local nhops = rd:add(t, f.probe_nhops, 1)
-	local info = string.format("seq=%s peer0=%s source=%s ttl=%s hops=%s", show(seq), show(peer0),
-		show(source), show(ttl), show(nhops))
+	local info = string.format("seq=%s peer0=%s source=%s ttl=%s half=%s hops=%s", show(seq),
+		show(peer0), show(source), show(ttl), show(half), show(nhops))
 	if not nhops then
 		return info
 	end
-	if ttl > MAX_TTL or nhops > MAX_HOPS then
-		rd:out_of_range(string.format("ttl %d, %d hops (at most %d, %d)", ttl, nhops, MAX_TTL, MAX_HOPS))
+	if ttl > MAX_TTL or half > 1 or nhops > MAX_HOPS then
+		rd:out_of_range(string.format("ttl %d, half %d, %d hops (at most %d, 1, %d)", ttl, half,
+			nhops, MAX_TTL, MAX_HOPS))
 		return info
 	end
 	for i = 1, nhops do
@@ -532,12 +537,13 @@ end
 local function dis_path_setup(rd, t)
 	local seq = rd:add(t, f.path_seq, 4)
 	rd:add(t, f.path_delay, 4)
+	local share = rd:add(t, f.path_share, 1)
 	local nhops = rd:add(t, f.path_nhops, 1)
 	if not nhops then
 		return "seq=" .. show(seq)
 	end
-	if nhops < 2 or nhops > MAX_HOPS then
-		rd:out_of_range(string.format("%d hops (2 to %d)", nhops, MAX_HOPS))
+	if share > 2 or nhops < 2 or nhops > MAX_HOPS then
+		rd:out_of_range(string.format("share %d, %d hops (at most 2; 2 to %d)", share, nhops, MAX_HOPS))
 		return string.format("seq=%s hops=%d", show(seq), nhops)
 	end
 	local ids = {}
@@ -547,7 +553,7 @@ local function dis_path_setup(rd, t)
 		end
 		ids[i] = show(read_addr(rd, t, f.path_hop, "Hop " .. i))
 	end
-	return string.format("seq=%s path=%s", show(seq), table.concat(ids, ">"))
+	return string.format("seq=%s share=%d path=%s", show(seq), share, table.concat(ids, ">"))
 end
 
 local function dis_report(rd, t)

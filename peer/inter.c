@@ -114,24 +114,30 @@ static int find_child(const struct push_child *c, int n, uint32_t id)
 	return -1;
 }
 
-/* Sends the segment to each child; returns the payload bytes sent. */
-static uint64_t push_to(struct inter *in, const struct push_child *c, int n, uint16_t stream,
-                        const struct wire_seg_data *sd)
+/* Sends the segment to each child whose share holds it; returns how many
+ * got it. */
+static int push_to(struct inter *in, const struct push_child *c, int n, uint16_t stream,
+                   const struct wire_seg_data *sd)
 {
 	struct wire_seg_data fwd = *sd;
 	fwd.hops = (uint8_t)(sd->hops < 255 ? sd->hops + 1 : 255);
 	fwd.flags = WIRE_SEG_PUSHED;
+	int sent = 0;
 	for (int i = 0; i < n; i++)
-		send_msg(in, &c[i].addr, WIRE_SEG_DATA, stream, &fwd, sizeof(fwd));
-	return (uint64_t)n * sd->len;
+		if (wire_share_has(c[i].share, sd->seq)) {
+			send_msg(in, &c[i].addr, WIRE_SEG_DATA, stream, &fwd, sizeof(fwd));
+			sent++;
+		}
+	return sent;
 }
 
 int inter_push(struct inter *in, uint16_t stream, const struct wire_seg_data *sd)
 {
 	if (stream != in->stream || !in->nchild)
 		return 0;
-	in->push_bytes += push_to(in, in->child, in->nchild, stream, sd);
-	return in->nchild;
+	int sent = push_to(in, in->child, in->nchild, stream, sd);
+	in->push_bytes += (uint64_t)sent * sd->len;
+	return sent;
 }
 
 static struct relay *find_relay(struct inter *in, uint16_t stream)
@@ -162,7 +168,7 @@ static void relay_forward(struct inter *in, struct relay *r, const struct wire_s
 	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
 	if (r->nseen < INTER_RELAY_SEEN)
 		r->nseen++;
-	in->relay_bytes += push_to(in, r->child, r->nchild, r->stream, sd);
+	in->relay_bytes += (uint64_t)push_to(in, r->child, r->nchild, r->stream, sd) * sd->len;
 	r->forwarded++;
 }
 
@@ -230,10 +236,16 @@ void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
 		send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
 }
 
+/* The parent of a path we hold. */
+static uint32_t parent_of(const struct inter_path *p)
+{
+	return p->hops[p->nhops - 2].id;
+}
+
 int inter_is_parent(const struct inter *in, uint32_t id)
 {
-	return in->have_active && in->active.nhops >= 2 &&
-	       in->active.hops[in->active.nhops - 2].id == id;
+	return (in->have_active && parent_of(&in->active) == id) ||
+	       (in->second.have && parent_of(&in->second.path) == id);
 }
 
 int inter_is_child(const struct inter *in, uint32_t id)
@@ -368,6 +380,53 @@ static void hop_failed(struct inter *in, uint32_t id, uint64_t now_us)
 			in->backup[b] = in->backup[--in->nbackup];
 }
 
+/* The second path goes: failed (its parent is remembered as failed, and
+ * backups through it go), or no longer needed (a whole path is up). */
+static void drop_second(struct inter *in, const char *why, int failed, int tell, uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	struct wire_addr parent = s->path.hops[s->path.nhops - 2];
+	evlog_event(in->log, "second_cut", LOGK_PARENT "=%u reason=%s", parent.id, why);
+	if (tell)
+		send_simple(in, &parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
+	s->have = s->ok = s->up = 0;
+	if (failed) {
+		in->paths_cut++;
+		hop_failed(in, parent.id, now_us);
+	}
+}
+
+/* The other half of share. */
+static uint8_t other_half(uint8_t share)
+{
+	return share == WIRE_SHARE_ODD ? WIRE_SHARE_EVEN : WIRE_SHARE_ODD;
+}
+
+/* The active path failed while the second pushes: the second becomes the
+ * active path at once, with no set-up to wait for, and the half it does
+ * not carry is the next second's to find. */
+static void promote_second(struct inter *in, uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	in->active = s->path;
+	in->have_active = in->active_ok = 1;
+	in->active_up = s->up;
+	in->active_since_us = s->since_us;
+	in->active_ok_us = s->ok_us;
+	in->active_rx_us = s->rx_us;
+	in->active_seq = s->seq;
+	in->active_measured_us = in->active_first_us = in->active_delay_min_us = 0;
+	in->short_ticks = in->window_full = 0;
+	in->window_pushed = 0;
+	s->have = s->ok = s->up = 0;
+	in->seconds_promoted++;
+	evlog_event(in->log, "second_promoted", LOGK_PARENT "=%u share=%u", parent_of(&in->active),
+	            in->active.share);
+	if (in->active_up)
+		evlog_event(in->log, LOGEV_PATH_UP, LOGK_PARENT "=%u " LOGK_HOPS "=%u share=%u",
+		            parent_of(&in->active), in->active.nhops - 1, in->active.share);
+}
+
 /* The active path failed: only its last link goes (tell says whether the
  * parent must hear it); backups through the parent go too. */
 static void path_failed(struct inter *in, const char *why, int tell, uint64_t now_us)
@@ -394,6 +453,10 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 	if (in->io.path_lost)
 		in->io.path_lost(in->io.ctx);
 	in->delay_lost = 1;
+	if (in->second.have && in->second.ok) {
+		promote_second(in, now_us);
+		return;
+	}
 	/* Without a backup left, trace at once rather than at the next period,
 	 * and again soon if that finds nothing. */
 	in->probe_now = 1;
@@ -409,6 +472,25 @@ static uint64_t path_silent_us(const struct inter *in)
 
 static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us);
 
+/* A segment the second path's parent pushed. */
+static void on_second_segment(struct inter *in, const struct wire_seg_data *sd, uint32_t delay_us,
+                              uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	s->pushed++;
+	if (s->rx_us && !seq_lt(s->seq, sd->seq))
+		return;
+	s->seq = sd->seq;
+	s->rx_us = now_us;
+	if (!s->up) {
+		s->up = 1;
+		evlog_event(in->log, "second_up", LOGK_PARENT "=%u " LOGK_HOPS "=%u share=%u",
+		            parent_of(&s->path), s->path.nhops - 1, s->path.share);
+	}
+	if (delay_us > in->mu_d_us)
+		drop_second(in, "delay", 1, 1, now_us);
+}
+
 void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
                           const struct wire_seg_data *sd, uint32_t delay_us, uint64_t now_us)
 {
@@ -417,6 +499,11 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 		if (!in->have_newest)
 			in->window_seq = sd->seq;
 		in->have_newest = 1;
+	}
+	if (in->second.have && from->id == parent_of(&in->second.path) &&
+	    (sd->flags & WIRE_SEG_PUSHED)) {
+		on_second_segment(in, sd, delay_us, now_us);
+		return;
 	}
 	if (!in->have_active || in->active.nhops < 2)
 		return;
@@ -452,8 +539,11 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 	if (!in->active_up) {
 		in->active_up = 1;
 		in->retry_us = 0;
-		evlog_event(in->log, LOGEV_PATH_UP, LOGK_PARENT "=%u " LOGK_HOPS "=%u", parent->id,
-		            in->active.nhops - 1);
+		evlog_event(in->log, LOGEV_PATH_UP, LOGK_PARENT "=%u " LOGK_HOPS "=%u share=%u",
+		            parent->id, in->active.nhops - 1, in->active.share);
+		/* A whole path carries what the second did. */
+		if (in->second.have && in->active.share == WIRE_SHARE_WHOLE)
+			drop_second(in, "whole path up", 0, 1, now_us);
 	}
 	in->active_rx_us = now_us;
 	if (delay_us > in->mu_d_us) {
@@ -524,11 +614,18 @@ static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_r
 	c->trace[i] = *p;
 }
 
-/* Room for one more push or relay child of class cls: a connection the
- * children and the partners' pulls leave, and the key node's room. */
-static int has_room(const struct inter *in, int cls)
+/* Halves of a connection a child of this share holds. */
+static int share_halves(uint8_t share)
 {
-	return inter_conns_free(in, inter_pull_held(in)) > 0 && keynode_has_room(&in->kn, cls);
+	return share == WIRE_SHARE_WHOLE ? 2 : 1;
+}
+
+/* Room for one more push or relay child of class cls and share: the
+ * halves of a connection the children and the partners' pulls leave, and
+ * the key node's room. */
+static int has_room(const struct inter *in, int cls, uint8_t share)
+{
+	return inter_halves_free(in) >= share_halves(share) && keynode_has_room(&in->kn, cls);
 }
 
 /* The admission rules of a push child, one set for the path set-up, which
@@ -537,12 +634,14 @@ static int has_room(const struct inter *in, int cls)
  * stream that is its own (own; carries: it plays or serves it) or that
  * it relays through r (NULL: no relay for it yet), or 0 to take it. */
 static int refusal(const struct inter *in, int own, int carries, const struct relay *r,
-                   uint32_t child, uint64_t now_us)
+                   uint32_t child, uint8_t share, uint64_t now_us)
 {
 	if (own && carries) {
-		if (in->have_active && on_path(&in->active, child))
+		if ((in->have_active && on_path(&in->active, child)) ||
+		    (in->second.have && on_path(&in->second.path, child)))
 			return WIRE_REFUSE_LOOP; /* it is upstream of us */
-		return find_child(in->child, in->nchild, child) >= 0 || has_room(in, KEYNODE_WATCH)
+		return find_child(in->child, in->nchild, child) >= 0 ||
+		               has_room(in, KEYNODE_WATCH, share)
 		           ? 0
 		           : WIRE_REFUSE_NO_SLOT;
 	}
@@ -551,7 +650,10 @@ static int refusal(const struct inter *in, int own, int carries, const struct re
 			return WIRE_REFUSE_LOOP;
 		if (relay_silent(r, now_us))
 			return WIRE_REFUSE_UPSTREAM; /* watch_relays drops it soon */
-		return find_child(r->child, r->nchild, child) >= 0 || has_room(in, KEYNODE_RELAY)
+		if (r->share != WIRE_SHARE_WHOLE && share != r->share)
+			return WIRE_REFUSE_UPSTREAM; /* it is pushed the other half */
+		return find_child(r->child, r->nchild, child) >= 0 ||
+		               has_room(in, KEYNODE_RELAY, share)
 		           ? 0
 		           : WIRE_REFUSE_NO_SLOT;
 	}
@@ -560,7 +662,7 @@ static int refusal(const struct inter *in, int own, int carries, const struct re
 	 * set up takes no second child. */
 	if (own || r || in->nrelay == INTER_MAX_RELAYS || in->own_only)
 		return WIRE_REFUSE_CANNOT_RELAY;
-	return has_room(in, KEYNODE_RELAY) ? 0 : WIRE_REFUSE_NO_SLOT;
+	return has_room(in, KEYNODE_RELAY, share) ? 0 : WIRE_REFUSE_NO_SLOT;
 }
 
 /* The relay this node runs for the stream from source_id, if any. */
@@ -580,12 +682,20 @@ static const struct relay *relay_for(const struct inter *in, uint32_t source_id)
  * node admission is consulted; here it is also at trace time, read-only
  * (no arrival counted, no slot taken), so a trace goes only through nodes
  * with room, and a full node does not spread the flood. */
+/* Returns 2 when it could take the whole stream, 1 when half a connection
+ * is all it has (the trace is then for a half-rate path, eq. 1 with two
+ * active paths), 0 when it could take neither. A relay pushed one half
+ * takes part in no trace: the peer picks its half at set-up, after. */
 static int could_take(const struct inter *in, const struct wire_probe *p,
                       const struct wire_addr *from, int have_stream, uint64_t now_us)
 {
 	int own = in->stream && p->source_id == in->source_id;
 	const struct relay *r = own ? NULL : relay_for(in, p->source_id);
-	return refusal(in, own, have_stream, r, from->id, now_us) == 0;
+	if (r && r->share != WIRE_SHARE_WHOLE)
+		return 0;
+	if (!refusal(in, own, have_stream, r, from->id, WIRE_SHARE_WHOLE, now_us))
+		return 2;
+	return !refusal(in, own, have_stream, r, from->id, WIRE_SHARE_EVEN, now_us);
 }
 
 /* The parent that pushes this node the stream from source_id: its active
@@ -608,11 +718,14 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (!in->enabled || p->peer0.id == in->self.id || in_trace(p, in->self.id) ||
 	    p->nhops >= WIRE_MAX_HOPS - 1)
 		return;
-	if (!could_take(in, p, from, have_stream || in->is_source, now_us)) {
+	int can = could_take(in, p, from, have_stream || in->is_source, now_us);
+	if (!can) {
 		in->probes_declined++;
 		return;
 	}
 	struct wire_probe q = *p;
+	if (can == 1)
+		q.half = 1;
 	q.hops[q.nhops++] = (struct wire_hop){in->self, now_real_us};
 	if (in->is_source && in->source_id == p->source_id) {
 		collect(in, &q, now_real_us, now_us);
@@ -649,14 +762,18 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 /* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
 static void offer(struct inter *in, uint32_t seq, const struct wire_probe *t, uint32_t delay_us)
 {
-	struct wire_path_setup ps = {.seq = seq, .delay_us = delay_us};
+	struct wire_path_setup ps = {
+	    .seq = seq,
+	    .delay_us = delay_us,
+	    .share = t->half ? WIRE_SHARE_EVEN : WIRE_SHARE_WHOLE,
+	};
 	ps.hops[ps.nhops++] = in->self;
 	for (int h = t->nhops - 2; h >= 0; h--)
 		ps.hops[ps.nhops++] = t->hops[h].addr;
 	ps.hops[ps.nhops++] = t->peer0;
 	send_msg(in, &t->peer0, WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
-	evlog_event(in->log, "path_offer", "peer0=%u seq=%u hops=%u delay_us=%u", t->peer0.id, seq,
-	            ps.nhops - 1, delay_us);
+	evlog_event(in->log, "path_offer", "peer0=%u seq=%u hops=%u delay_us=%u half=%u",
+	            t->peer0.id, seq, ps.nhops - 1, delay_us, t->half);
 }
 
 /* The trace to offer beside the fastest, best: the fastest that avoids
@@ -703,28 +820,65 @@ static int position(const struct wire_path_setup *ps, uint32_t id)
 	return -1;
 }
 
+/* Ask p's parent to push us p->share of the stream. */
+static void send_setup(struct inter *in, const struct inter_path *p, const char *event)
+{
+	struct wire_path_setup ps = {
+	    .seq = p->seq, .delay_us = p->delay_us, .share = p->share, .nhops = p->nhops};
+	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
+	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
+	evlog_event(in->log, event, "seq=%u parent=%u hops=%u share=%u", p->seq, parent_of(p),
+	            p->nhops - 1, p->share);
+}
+
+/* A path traced through a hop with half a connection spare carries half
+ * the stream: the half the second path does not, if there is one. */
 static void build_active(struct inter *in, const struct inter_path *p, uint64_t now_us)
 {
 	in->active = *p;
+	if (p->share != WIRE_SHARE_WHOLE)
+		in->active.share =
+		    in->second.have ? other_half(in->second.path.share) : WIRE_SHARE_EVEN;
 	in->have_active = 1;
 	in->active_up = in->active_ok = 0;
 	in->active_since_us = now_us;
 	in->active_rx_us = 0;
 	in->active_measured_us = in->active_first_us = 0;
 	in->short_ticks = in->window_full = 0;
-	struct wire_path_setup ps = {.seq = p->seq, .delay_us = p->delay_us, .nhops = p->nhops};
-	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
-	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
-	evlog_event(in->log, "path_setup", "seq=%u parent=%u hops=%u", p->seq,
-	            p->hops[p->nhops - 2].id, p->nhops - 1);
+	send_setup(in, &in->active, "path_setup");
+}
+
+/* Eq. 1 with two paths: the second carries the half the active path does
+ * not, whatever its trace could carry. */
+static void build_second(struct inter *in, const struct inter_path *p, uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	*s = (struct inter_second){.have = 1, .path = *p, .since_us = now_us};
+	s->path.share = other_half(in->active.share);
+	in->seconds_built++;
+	send_setup(in, &s->path, "second_setup");
+}
+
+/* Halves of a connection the push and relay children hold. */
+static int halves_used(const struct inter *in)
+{
+	int h = 0;
+	for (int i = 0; i < in->nchild; i++)
+		h += share_halves(in->child[i].share);
+	for (int r = 0; r < in->nrelay; r++)
+		for (int i = 0; i < in->relay[r].nchild; i++)
+			h += share_halves(in->relay[r].child[i].share);
+	return h;
 }
 
 int inter_conns_free(const struct inter *in, int held)
 {
-	return in->conns - held - inter_children(in);
+	int h = 2 * (in->conns - held) - halves_used(in);
+	return h >= 0 ? h / 2 : -((1 - h) / 2);
 }
 
-int inter_pull_held(const struct inter *in)
+/* The partners' measured pull in halves of a connection, rounded up. */
+static int pull_halves(const struct inter *in)
 {
 	uint64_t most = 0;
 	for (int i = 0; i < INTER_PULL_WINDOW; i++)
@@ -732,9 +886,19 @@ int inter_pull_held(const struct inter *in)
 			most = in->pull_bytes[i];
 	if (!in->rate_bps)
 		return 0;
-	uint64_t rate_bytes = in->rate_bps / 8 ? in->rate_bps / 8 : 1;
-	uint64_t held = (most + rate_bytes - 1) / rate_bytes;
-	return held > (uint64_t)in->conns ? in->conns : (int)held;
+	uint64_t half_bytes = in->rate_bps / 16 ? in->rate_bps / 16 : 1;
+	uint64_t held = (most + half_bytes - 1) / half_bytes;
+	return held > 2 * (uint64_t)in->conns ? 2 * in->conns : (int)held;
+}
+
+int inter_pull_held(const struct inter *in)
+{
+	return (pull_halves(in) + 1) / 2;
+}
+
+int inter_halves_free(const struct inter *in)
+{
+	return 2 * in->conns - pull_halves(in) - halves_used(in);
 }
 
 void inter_note_pull(struct inter *in, uint64_t bytes)
@@ -744,10 +908,14 @@ void inter_note_pull(struct inter *in, uint64_t bytes)
 }
 
 static int admit_child(struct inter *in, struct push_child *list, int *n, const struct wire_addr *a,
-                       int cls, uint64_t now_us)
+                       int cls, uint8_t share, uint64_t now_us)
 {
 	int i = find_child(list, *n, a->id);
 	if (i >= 0) {
+		/* Asked again for another share: room for the difference. */
+		if (inter_halves_free(in) + share_halves(list[i].share) < share_halves(share))
+			return 0;
+		list[i].share = share;
 		list[i].renewed_us = now_us;
 		return 1;
 	}
@@ -755,11 +923,11 @@ static int admit_child(struct inter *in, struct push_child *list, int *n, const 
 		return 0;
 	/* The key node counted the request either way: its arrival rates are
 	 * the demand, whether or not partners left a connection for it. */
-	if (inter_conns_free(in, inter_pull_held(in)) <= 0) {
+	if (inter_halves_free(in) < share_halves(share)) {
 		keynode_release(&in->kn, cls);
 		return 0;
 	}
-	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, now_us};
+	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, share, now_us};
 	return 1;
 }
 
@@ -805,17 +973,21 @@ static uint32_t active_ref_us(const struct inter *in, uint32_t measured_us)
 	return traced + (measured_us > in->active_first_us ? measured_us - in->active_first_us : 0);
 }
 
-/* p would fail with the active path's parent: it goes through it, or,
- * where the parent is the source (on every path), it is pushed straight
- * from the source as the active path is. */
+/* p would fail with a's parent: it goes through it, or, where that
+ * parent is the source (on every path), it is pushed straight from the
+ * source as a is. */
+static int fails_with(const struct inter_path *a, const struct inter_path *p)
+{
+	uint32_t parent = parent_of(a);
+	if (a->nhops > 2)
+		return on_path(p, parent);
+	return parent_of(p) == parent;
+}
+
+/* p would fail with the active path's parent. */
 static int shares_parent(const struct inter *in, const struct inter_path *p)
 {
-	if (!in->have_active)
-		return 0;
-	uint32_t parent = in->active.hops[in->active.nhops - 2].id;
-	if (in->active.nhops > 2)
-		return on_path(p, parent);
-	return p->hops[p->nhops - 2].id == parent;
+	return in->have_active && fails_with(&in->active, p);
 }
 
 /* Keep an offer as a backup; a full set gives up its slowest path for a
@@ -829,6 +1001,10 @@ static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t n
 {
 	if (!path_usable(in, p, now_us))
 		return;
+	/* As a backup a path is what it could carry, not the half it did. */
+	struct inter_path q = *p;
+	q.share = p->share == WIRE_SHARE_WHOLE ? WIRE_SHARE_WHOLE : WIRE_SHARE_EVEN;
+	p = &q;
 	if (shares_parent(in, p)) {
 		uint32_t ref = active_ref_us(in, in->active_measured_us);
 		if (!ref || !clearly_faster(p->delay_us, ref))
@@ -855,15 +1031,24 @@ static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t n
 	            p->delay_us);
 }
 
-/* The backup to promote: the fastest usable one, or -1. */
-static int best_backup(const struct inter *in, uint64_t now_us)
+/* The backup to promote: the fastest usable one that would not fail with
+ * the other active path (the second's, or for the second the active
+ * one's), or -1. */
+static int best_backup_beside(const struct inter *in, const struct inter_path *other,
+                              uint64_t now_us)
 {
 	int best = -1;
 	for (int b = 0; b < in->nbackup; b++)
 		if (path_usable(in, &in->backup[b], now_us) &&
+		    !(other && fails_with(other, &in->backup[b])) &&
 		    (best < 0 || in->backup[b].delay_us < in->backup[best].delay_us))
 			best = b;
 	return best;
+}
+
+static int best_backup(const struct inter *in, uint64_t now_us)
+{
+	return best_backup_beside(in, in->second.have ? &in->second.path : NULL, now_us);
 }
 
 /* Our parent's current path with us at its end. A path on which we are
@@ -884,6 +1069,15 @@ static int on_ancestry(struct inter *in, uint16_t stream, const struct wire_path
 		else
 			memcpy(in->active.hops, ps->hops,
 			       sizeof(ps->hops[0]) * (in->active.nhops = ps->nhops));
+		return 1;
+	}
+	struct inter_second *s = &in->second;
+	if (stream == in->stream && s->have && s->ok && parent_of(&s->path) == from->id) {
+		if (loop)
+			drop_second(in, "loop", 1, 1, now_us);
+		else
+			memcpy(s->path.hops, ps->hops,
+			       sizeof(ps->hops[0]) * (s->path.nhops = ps->nhops));
 		return 1;
 	}
 	if (r && r->active && r->parent.id == from->id) {
@@ -926,12 +1120,14 @@ static void send_ancestry(struct inter *in)
 			           in->relay[r].child, in->relay[r].nchild);
 }
 
-/* Hop k of ps asks its own parent, hop k - 1, for the path cut at itself. */
+/* Hop k of ps asks its own parent, hop k - 1, for the path cut at itself,
+ * to be pushed share of the stream. */
 static void setup_upstream(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,
-                           int k)
+                           int k, uint8_t share)
 {
 	struct wire_path_setup up = *ps;
 	up.nhops = (uint8_t)(k + 1);
+	up.share = share;
 	send_msg(in, &ps->hops[k - 1], WIRE_PATH_SETUP, stream, &up, sizeof(up));
 }
 
@@ -954,10 +1150,13 @@ static void start_relay(struct inter *in, uint16_t stream, const struct wire_pat
 	r->setup_seq = ps->seq;
 	memcpy(r->up, ps->hops, sizeof(r->up[0]) * (size_t)(k + 1));
 	r->nup = (uint8_t)(k + 1);
+	/* Pushed what its first child asked for: a half relay serves that
+	 * half only (refusal). */
+	r->share = ps->share;
 	r->pending_child = *child;
 	r->have_pending = 1;
 	r->last_rx_us = now_us;
-	setup_upstream(in, stream, ps, k);
+	setup_upstream(in, stream, ps, k, r->share);
 	evlog_event(in->log, "relay_setup", "stream=%u parent=%u child=%u", stream, r->parent.id,
 	            child->id);
 }
@@ -982,8 +1181,10 @@ static void child_asks_upstream(struct inter *in, struct relay *r, const struct 
 		if (in->is_source || !in->have_active ||
 		    same_ids(ps->hops, k + 1, in->active.hops, in->active.nhops))
 			return;
-		struct inter_path p = {
-		    .seq = ps->seq, .nhops = (uint8_t)(k + 1), .delay_us = ps->delay_us};
+		struct inter_path p = {.seq = ps->seq,
+		                       .nhops = (uint8_t)(k + 1),
+		                       .share = ps->share,
+		                       .delay_us = ps->delay_us};
 		memcpy(p.hops, ps->hops, sizeof(p.hops[0]) * (size_t)(k + 1));
 		keep_backup(in, &p, now_us);
 		return;
@@ -995,7 +1196,7 @@ static void child_asks_upstream(struct inter *in, struct relay *r, const struct 
 	memcpy(r->new_up, ps->hops, sizeof(r->new_up[0]) * (size_t)(k + 1));
 	r->new_seq = ps->seq;
 	r->move_since_us = now_us;
-	setup_upstream(in, r->stream, ps, k);
+	setup_upstream(in, r->stream, ps, k, r->share);
 	evlog_event(in->log, "relay_move", "stream=%u parent=%u new_parent=%u", r->stream,
 	            r->parent.id, ps->hops[k - 1].id);
 }
@@ -1020,8 +1221,10 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 		if (stream != in->stream || from->id != in->source_id ||
 		    ps->hops[0].id != from->id || ps->seq == 0)
 			return;
-		struct inter_path p = {
-		    .seq = ps->seq, .nhops = ps->nhops, .delay_us = ps->delay_us};
+		struct inter_path p = {.seq = ps->seq,
+		                       .nhops = ps->nhops,
+		                       .share = ps->share,
+		                       .delay_us = ps->delay_us};
 		memcpy(p.hops, ps->hops, sizeof(p.hops[0]) * ps->nhops);
 		keep_backup(in, &p, now_us);
 		return;
@@ -1037,7 +1240,7 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	struct relay *r = own ? NULL : find_relay(in, stream);
 	/* k == 0 names us the source of a stream we do not carry. */
 	int why = k == 0 && !carries ? WIRE_REFUSE_CANNOT_RELAY
-	                             : refusal(in, own, carries, r, child->id, now_us);
+	                             : refusal(in, own, carries, r, child->id, ps->share, now_us);
 	if (why) {
 		send_simple(in, child, WIRE_RELAY_REFUSE, stream, ps->seq, (uint8_t)why);
 		return;
@@ -1050,7 +1253,7 @@ void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_pa
 	int *n = r ? &r->nchild : &in->nchild;
 	if (find_child(list, *n, child->id) >= 0)
 		child_asks_upstream(in, r, ps, k, now_us);
-	if (admit_child(in, list, n, child, r ? KEYNODE_RELAY : KEYNODE_WATCH, now_us)) {
+	if (admit_child(in, list, n, child, r ? KEYNODE_RELAY : KEYNODE_WATCH, ps->share, now_us)) {
 		send_simple(in, child, WIRE_RELAY_ACCEPT, stream, ps->seq, 0);
 		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u " LOGK_STREAM "=%u children=%d",
 		            child->id, stream, *n);
@@ -1088,7 +1291,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 	if (r && r->have_pending && r->setup_seq == seq && from->id == r->parent.id) {
 		r->have_pending = 0;
 		if (!accepted || !admit_child(in, r->child, &r->nchild, &r->pending_child,
-		                              KEYNODE_RELAY, now_us)) {
+		                              KEYNODE_RELAY, r->share, now_us)) {
 			send_simple(in, &r->pending_child, WIRE_RELAY_REFUSE, stream, seq,
 			            WIRE_REFUSE_UPSTREAM);
 			r->nchild = 0;
@@ -1102,6 +1305,18 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		            r->parent.id, r->pending_child.id);
 		evlog_event(in->log, LOGEV_CHILD_ADD, LOGK_ID "=%u " LOGK_STREAM "=%u children=%d",
 		            r->pending_child.id, stream, r->nchild);
+		return;
+	}
+	struct inter_second *s = &in->second;
+	if (stream == in->stream && s->have && !s->ok && s->path.seq == seq &&
+	    from->id == parent_of(&s->path)) {
+		if (accepted) {
+			s->ok = 1;
+			s->ok_us = now_us;
+			evlog_event(in->log, "second_accept", "seq=%u parent=%u", seq, from->id);
+		} else {
+			drop_second(in, "refused", 1, 0, now_us);
+		}
 		return;
 	}
 	if (stream != in->stream || !in->have_active || in->active.seq != seq ||
@@ -1119,10 +1334,18 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 	}
 }
 
-/* A path and, with the paper's delta_b = 1, its backup (see below). */
+/* Eq. 1: the active paths carry the whole stream, one path or two
+ * halves. */
+static int rate_covered(const struct inter *in)
+{
+	return in->have_active && (in->active.share == WIRE_SHARE_WHOLE || in->second.have);
+}
+
+/* The active set and, with the paper's delta_b = 1, a backup (see
+ * below). */
 static int sets_full(const struct inter *in)
 {
-	return in->have_active && in->nbackup > 0;
+	return rate_covered(in) && in->nbackup > 0;
 }
 
 /* How often a peer traces. The paper calls the optimization when the
@@ -1231,6 +1454,9 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 	}
 	if (stream == 0)
 		adl_leave(&in->adl, id);
+	if (in->second.have && (stream == 0 || stream == in->stream) &&
+	    parent_of(&in->second.path) == id)
+		drop_second(in, "parent", 1, 0, now_us);
 	if (in->have_active && (stream == 0 || stream == in->stream) &&
 	    in->active.hops[in->active.nhops - 2].id == id)
 		path_failed(in, "parent", 0, now_us);
@@ -1287,6 +1513,9 @@ static void renew_leases(struct inter *in)
 	if (in->replacing)
 		send_simple(in, &in->prev_active.hops[in->prev_active.nhops - 2], WIRE_RENEW,
 		            in->stream, in->prev_active.seq, 0);
+	if (in->second.have && in->second.ok)
+		send_simple(in, &in->second.path.hops[in->second.path.nhops - 2], WIRE_RENEW,
+		            in->stream, in->second.path.seq, 0);
 }
 
 /* Backup b leaves the set to become the active path. */
@@ -1334,36 +1563,68 @@ static void take_faster_backup(struct inter *in, uint64_t now_us)
 	replace_active(in, b, 1, now_us);
 }
 
+/* The share of what a path of this share should have pushed. */
+static double delivered(uint32_t pushed, uint32_t advance, uint8_t share)
+{
+	double want = share == WIRE_SHARE_WHOLE ? advance : advance / 2.0;
+	return pushed >= want ? 1.0 : pushed / want;
+}
+
+/* The second path is judged by the same rule as the active one below, on
+ * its half: short of it, it goes, and another is built or traced for. */
+static void check_second_rate(struct inter *in, uint32_t advance, int enough, uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	uint32_t pushed = s->pushed;
+	int full = s->window_full;
+	s->pushed = 0;
+	s->window_full = s->up;
+	if (!s->have || !s->up || !full || !enough)
+		return;
+	double got = delivered(pushed, advance, s->path.share);
+	s->short_ticks = got < SHORT_SHARE ? s->short_ticks + 1 : 0;
+	if (s->short_ticks >= SHORT_TICKS) {
+		evlog_event(in->log, "path_short", "parent=%u share=%.3f rate_bps=%llu second=1",
+		            parent_of(&s->path), got,
+		            (unsigned long long)(got * (double)in->rate_bps / 2));
+		in->paths_short++;
+		drop_second(in, "short", 1, 1, now_us);
+	}
+}
+
 /* Eq. 1: the active paths carry at least rate(S). A path's rate is the
  * share of the stream's new segments it pushed in a tick, times rate(S):
  * counted in segments, it holds for any stream rate and for media whose
- * rate varies. The paper activates a better path when the active rate
- * falls short; here a path short by more than a tenth for SHORT_TICKS
- * ticks in a row (a loss burst is not a shortfall) is replaced by the
- * best backup, make before break, or a trace goes out for one. One active
- * path at a time: admission (keynode.h) gives every hop a whole upload
- * connection per child, so a path short of the rate is a congested or
- * lossy one, and the paper's answer to that is a better path, not a
- * second half-rate one. */
+ * rate varies. A path built for half the stream is judged on its half.
+ * The paper activates a better path when the active rate falls short;
+ * here a path short by more than a tenth for SHORT_TICKS ticks in a row
+ * (a loss burst is not a shortfall) is replaced by the best backup, make
+ * before break, or a trace goes out for one. Two active paths, each of
+ * half the rate, are built when a trace could find only half a connection
+ * at some hop (could_take): a congested or lossy path is replaced, as the
+ * paper answers a path short of its rate with a better one. */
 static void check_path_rate(struct inter *in, uint64_t now_us)
 {
 	uint32_t advance = in->newest_seen - in->window_seq;
 	uint32_t pushed = in->window_pushed;
-	int measured = in->active_up && in->window_full && advance >= SHORT_MIN_SEGMENTS;
+	int enough = advance >= SHORT_MIN_SEGMENTS;
+	int measured = in->active_up && in->window_full && enough;
 	in->window_seq = in->newest_seen;
 	in->window_pushed = 0;
 	in->window_full = in->active_up;
+	check_second_rate(in, advance, enough, now_us);
 	if (!measured)
 		return;
-	in->active_share = pushed >= advance ? 1.0 : (double)pushed / advance;
+	in->active_share = delivered(pushed, advance, in->active.share);
 	in->short_ticks = in->active_share < SHORT_SHARE ? in->short_ticks + 1 : 0;
 	if (in->short_ticks < SHORT_TICKS || in->replacing)
 		return;
 	in->short_ticks = 0;
 	in->paths_short++;
-	evlog_event(in->log, "path_short", "parent=%u share=%.3f rate_bps=%llu",
+	evlog_event(in->log, "path_short", "parent=%u share=%.3f rate_bps=%llu second=0",
 	            in->active.hops[in->active.nhops - 2].id, in->active_share,
-	            (unsigned long long)(in->active_share * (double)in->rate_bps));
+	            (unsigned long long)(in->active_share * (double)in->rate_bps *
+	                                 share_halves(in->active.share) / 2));
 	int b = best_backup(in, now_us);
 	if (b >= 0)
 		replace_active(in, b, 0, now_us);
@@ -1451,9 +1712,25 @@ void inter_tick(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, 
 	sample_adl(in, last_delay_us, now_us);
 	if (in->have_active && !in->active_rx_us && now_us - in->active_since_us > SETUP_TIMEOUT_US)
 		path_failed(in, "setup timeout", 1, now_us);
+	if (in->second.have && !in->second.rx_us && now_us - in->second.since_us > SETUP_TIMEOUT_US)
+		drop_second(in, "setup timeout", 1, 1, now_us);
 	take_faster_backup(in, now_us);
 	check_path_rate(in, now_us);
 	inter_watch(in, last_delay_us, now_real_us, now_us);
+}
+
+/* The second path, judged as the active one (inter_watch) on a half
+ * stream: its segments come every other interval. */
+static void watch_second(struct inter *in, uint64_t now_us)
+{
+	struct inter_second *s = &in->second;
+	if (!s->have)
+		return;
+	uint64_t heard_us = s->rx_us ? s->rx_us : s->ok ? s->ok_us : 0;
+	uint64_t seg_us =
+	    in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
+	if (heard_us && now_us - heard_us > silence_us(2 * seg_us))
+		drop_second(in, s->rx_us ? "silent" : "silent after accept", 1, 1, now_us);
 }
 
 void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us, uint64_t now_us)
@@ -1476,10 +1753,19 @@ void inter_watch(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us,
 	                                     : 0;
 	if (in->have_active && heard_us && now_us - heard_us > path_silent_us(in))
 		path_failed(in, in->active_rx_us ? "silent" : "silent after accept", 1, now_us);
+	watch_second(in, now_us);
 	int b = in->have_active ? -1 : best_backup(in, now_us);
 	if (b >= 0) {
 		struct inter_path p = take_backup(in, b);
 		build_active(in, &p, now_us);
+	}
+	/* Eq. 1: an active path of half the rate needs a second. Without a
+	 * backup for it the peer is short of its sets, and traces at the
+	 * ADL's period (probe_interval_us). */
+	b = in->have_active && !rate_covered(in) ? best_backup_beside(in, &in->active, now_us) : -1;
+	if (b >= 0) {
+		struct inter_path p = take_backup(in, b);
+		build_second(in, &p, now_us);
 	}
 	probe(in, last_delay_us, now_real_us, now_us);
 }
@@ -1504,5 +1790,8 @@ void inter_leave(struct inter *in)
 	if (in->replacing)
 		send_simple(in, &in->prev_active.hops[in->prev_active.nhops - 2], WIRE_NEIGH_CUT,
 		            in->stream, 0, WIRE_CUT_PATH);
-	in->have_active = in->active_ok = in->replacing = 0;
+	if (in->second.have)
+		send_simple(in, &in->second.path.hops[in->second.path.nhops - 2], WIRE_NEIGH_CUT,
+		            in->stream, 0, WIRE_CUT_PATH);
+	in->have_active = in->active_ok = in->replacing = in->second.have = 0;
 }

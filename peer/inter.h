@@ -17,6 +17,12 @@
  * Only the last link of a path is cut when it fails; the fastest backup
  * that avoids the failed hop is promoted, and backups through it go.
  *
+ * Eq. 1 with two active paths: a node with half an upload connection
+ * spare takes a child at half the rate (the segments of one parity), and
+ * marks the probes it forwards; the source offers such a trace as a
+ * half-rate path, and the peer builds a second path beside it for the
+ * other half (struct inter_second), which takes over when the first fails.
+ *
  * Push loops: a hop refuses a child that is on its own active path (its
  * upstream as the source traced it), a relay refuses its own parent, and a
  * peer never keeps or builds a path through one of its own push children.
@@ -91,6 +97,7 @@ struct inter_io {
 struct push_child {
 	struct wire_addr addr;
 	uint8_t cls;         /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
+	uint8_t share;       /* enum wire_share: what it is pushed */
 	uint64_t renewed_us; /* admitted or last renewed (monotonic) */
 };
 
@@ -100,7 +107,8 @@ struct relay {
 	struct wire_addr parent;
 	struct wire_addr up[WIRE_MAX_HOPS]; /* source ... parent, this node */
 	uint8_t nup;
-	int active; /* the parent accepted */
+	uint8_t share; /* what the parent pushes: a half relay serves that half */
+	int active;    /* the parent accepted */
 	uint32_t setup_seq;
 	struct wire_addr pending_child; /* waiting for the parent's answer */
 	int have_pending;
@@ -131,8 +139,24 @@ struct relay {
 struct inter_path {
 	uint32_t seq;
 	uint8_t nhops;
+	/* A backup: WIRE_SHARE_WHOLE, or EVEN when a hop could take half the
+	 * rate only; an active path: the share it was built for. */
+	uint8_t share;
 	struct wire_addr hops[WIRE_MAX_HOPS];
 	uint32_t delay_us; /* trace delay measured by the source */
+};
+
+/* The second active path (eq. 1 with two): while the active path carries
+ * one half of the stream, another carries the other. Judged on its own
+ * (silence, set-up timeout, its rate, its parent's cut), it takes over as
+ * the active path when that one fails, and goes when a whole path is up. */
+struct inter_second {
+	int have, ok, up; /* being built / accepted / pushing */
+	struct inter_path path;
+	uint64_t since_us, ok_us, rx_us;
+	uint32_t seq;    /* newest pushed sequence it delivered */
+	uint32_t pushed; /* segments it pushed since the last tick */
+	int window_full, short_ticks;
 };
 
 /* A parent that failed lately: no path through it is built or kept. */
@@ -199,6 +223,8 @@ struct inter {
 	int keep_replaced; /* it was replaced for a faster path: keep it as a backup */
 	struct inter_path prev_active;
 	uint64_t paths_replaced;
+	struct inter_second second;
+	uint64_t seconds_built, seconds_promoted;
 	/* Eq. 1, the active path's rate: its share of the stream's new
 	 * segments (newest_seen advanced from window_seq) it pushed in the
 	 * last tick (window_pushed), and the ticks in a row it fell short. */
@@ -259,8 +285,8 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
  * relay: answered from the relay's verified lists. */
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
                              const struct wire_addr *from);
-/* id is the parent of the own stream's push path, or one of its push
- * children. */
+/* id is the parent of one of the own stream's push paths, or one of its
+ * push children. */
 int inter_is_parent(const struct inter *in, uint32_t id);
 int inter_is_child(const struct inter *in, uint32_t id);
 /* A segment of the own stream arrived from from. Only a segment the
@@ -290,9 +316,16 @@ void inter_on_renew(struct inter *in, uint16_t stream, const struct wire_addr *f
  *    idle and most nodes unable to take a child.
  * Connections still free with `held` held by partners (0 or less: none). */
 int inter_conns_free(const struct inter *in, int held);
+/* Fractional admission: a child pushed half the stream (a path's share,
+ * eq. 1 with two active paths) holds half a connection, so upload is
+ * counted in halves, and a node with half a connection spare takes a
+ * half-rate child. The connections above are whole ones, rounded down.
+ * The key node's slots count requests, whatever their rate: it allots
+ * service among request classes, not bandwidth. */
+int inter_halves_free(const struct inter *in);
 /* The connections the partners' pulls held: the busiest of the last
  * INTER_PULL_WINDOW seconds' pull serving over the stream rate, rounded
- * up. */
+ * up (to halves in inter_halves_free). */
 int inter_pull_held(const struct inter *in);
 /* The payload served to pulling partners in the second that ended. */
 void inter_note_pull(struct inter *in, uint64_t bytes);

@@ -961,11 +961,13 @@ static void log_totals(struct node *n)
 	evlog_event(
 	    &n->log, "inter",
 	    "probes=%llu probes_declined=%llu probes_followed=%llu paths_built=%llu paths_cut=%llu "
-	    "paths_replaced=%llu paths_short=%llu children=%d relays=%d leases_expired=%llu",
+	    "paths_replaced=%llu paths_short=%llu seconds_built=%llu seconds_promoted=%llu "
+	    "children=%d relays=%d leases_expired=%llu",
 	    (unsigned long long)in->probes_sent, (unsigned long long)in->probes_declined,
 	    (unsigned long long)in->probes_followed, (unsigned long long)in->paths_built,
 	    (unsigned long long)in->paths_cut, (unsigned long long)in->paths_replaced,
-	    (unsigned long long)in->paths_short, in->nchild, in->nrelay,
+	    (unsigned long long)in->paths_short, (unsigned long long)in->seconds_built,
+	    (unsigned long long)in->seconds_promoted, in->nchild, in->nrelay,
 	    (unsigned long long)in->leases_expired);
 	/* What the sequence window and the clock check turned away. */
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",

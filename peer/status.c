@@ -82,6 +82,10 @@ char *status_json(const struct node *n)
 	json_ku64(&j, "relays", (uint64_t)n->inter.nrelay);
 	json_ku64(&j, "children", (uint64_t)inter_children(&n->inter));
 	json_ku64(&j, "keynode_used", (uint64_t)inter_slots_used(&n->inter));
+	/* The push paths the peer receives by: two when each carries half. */
+	json_ku64(&j, "active_paths", (uint64_t)(n->inter.have_active + n->inter.second.have));
+	int halves = inter_halves_free(&n->inter);
+	json_ku64(&j, "halves_free", (uint64_t)(halves > 0 ? halves : 0));
 	partners_json(&j, &n->ov);
 	neighbours_json(&j, &n->mesh);
 	json_obj_end(&j);

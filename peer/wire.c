@@ -380,7 +380,7 @@ static int dec_seg_data(struct reader *r, struct wire_seg_data *b)
 
 static int enc_probe(struct writer *w, const struct wire_probe *b)
 {
-	if (b->ttl > 7 || b->nhops > WIRE_MAX_HOPS)
+	if (b->ttl > 7 || b->half > 1 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
 	put32(w, b->seq);
 	put_addr(w, &b->peer0);
@@ -388,6 +388,7 @@ static int enc_probe(struct writer *w, const struct wire_probe *b)
 	put32(w, b->source_id);
 	put32(w, b->last_delay_us);
 	put8(w, b->ttl);
+	put8(w, b->half);
 	put8(w, b->nhops);
 	for (unsigned i = 0; i < b->nhops; i++) {
 		put_addr(w, &b->hops[i].addr);
@@ -404,8 +405,9 @@ static int dec_probe(struct reader *r, struct wire_probe *b)
 	b->source_id = get32(r);
 	b->last_delay_us = get32(r);
 	b->ttl = get8(r);
+	b->half = get8(r);
 	b->nhops = get8(r);
-	if (b->ttl > 7 || b->nhops > WIRE_MAX_HOPS)
+	if (b->ttl > 7 || b->half > 1 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
 	for (unsigned i = 0; i < b->nhops; i++) {
 		get_addr(r, &b->hops[i].addr);
@@ -416,10 +418,11 @@ static int dec_probe(struct reader *r, struct wire_probe *b)
 
 static int enc_path_setup(struct writer *w, const struct wire_path_setup *b)
 {
-	if (b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
+	if (b->share >= WIRE_SHARE_MAX || b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
 	put32(w, b->seq);
 	put32(w, b->delay_us);
+	put8(w, b->share);
 	put8(w, b->nhops);
 	for (unsigned i = 0; i < b->nhops; i++)
 		put_addr(w, &b->hops[i]);
@@ -430,8 +433,9 @@ static int dec_path_setup(struct reader *r, struct wire_path_setup *b)
 {
 	b->seq = get32(r);
 	b->delay_us = get32(r);
+	b->share = get8(r);
 	b->nhops = get8(r);
-	if (b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
+	if (b->share >= WIRE_SHARE_MAX || b->nhops < 2 || b->nhops > WIRE_MAX_HOPS)
 		return WIRE_ERANGE;
 	for (unsigned i = 0; i < b->nhops; i++)
 		get_addr(r, &b->hops[i]);

@@ -25,8 +25,9 @@
 /* 2: lease renewals, a pushed flag on segments, the path delay in a path
  * set-up and the watched stream in the simple body. 3: the source's public
  * key in its register and in the stream description, signed hash lists
- * and their requests. 4: the return-routability cookie and its echo. */
-#define WIRE_VERSION 4u
+ * and their requests. 4: the return-routability cookie and its echo. 5: a
+ * probe's half flag and a path set-up's share (half-rate paths). */
+#define WIRE_VERSION 5u
 #define WIRE_HDR_LEN 12u
 /* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
 #define WIRE_MAX_DATAGRAM 1472u
@@ -250,15 +251,29 @@ struct wire_probe {
 	uint64_t ts0_us;
 	uint32_t source_id;
 	uint32_t last_delay_us;
-	uint8_t ttl; /* <= 7 */
+	uint8_t ttl;  /* <= 7 */
+	uint8_t half; /* 1: a hop could take its child at half the rate only */
 	uint8_t nhops;
 	struct wire_hop hops[WIRE_MAX_HOPS];
 };
+
+/* What a push path carries (eq. 1 with two active paths): the whole
+ * stream, or the segments of one parity. In the source's offer, HALF_EVEN
+ * says the trace can carry half the rate only (a probe's half flag); the
+ * peer picks the half it builds. */
+enum wire_share { WIRE_SHARE_WHOLE = 0, WIRE_SHARE_EVEN = 1, WIRE_SHARE_ODD = 2, WIRE_SHARE_MAX };
+
+/* Does a path of this share carry segment seq? */
+static inline int wire_share_has(uint8_t share, uint32_t seq)
+{
+	return share == WIRE_SHARE_WHOLE || (seq & 1u) == (uint32_t)(share == WIRE_SHARE_ODD);
+}
 
 /* Path chosen by the source, hop 0 = source ... last = Peer_0. */
 struct wire_path_setup {
 	uint32_t seq;
 	uint32_t delay_us; /* the trace's delay as the source measured it */
+	uint8_t share;     /* enum wire_share */
 	uint8_t nhops;     /* 2..WIRE_MAX_HOPS */
 	struct wire_addr hops[WIRE_MAX_HOPS];
 };

@@ -2316,6 +2316,249 @@ static void test_longer_loop_cut(void **state)
 	check_cut(P0, STREAM);
 }
 
+/* ---- half-rate paths (eq. 1 with two active paths) ---- */
+
+/* A child asks hop self ([SRC, self, child]) for share of STREAM. */
+static void ask_share(uint32_t self, uint32_t child, uint32_t seq, uint8_t share, uint64_t now)
+{
+	struct wire_path_setup ps = PATH(seq, SRC, self, child);
+	ps.share = share;
+	struct wire_addr from = addr(child);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &from, 1, now);
+}
+
+/* Half a connection spare takes a half-rate child, not a whole one, and
+ * the child is pushed its half only. */
+static void test_half_child_admitted_and_pushed_half(void **state)
+{
+	start(30, 1, 0); /* 10 connections */
+	pulled(9.5);
+	assert_int_equal(inter_halves_free(&fx.in), 1);
+	assert_int_equal(inter_conns_free(&fx.in, inter_pull_held(&fx.in)), 0);
+	ask_share(30, 100, 1, WIRE_SHARE_WHOLE, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 100, STREAM)->m.u.simple.reason,
+	                 WIRE_REFUSE_NO_SLOT);
+	clear();
+	ask_share(30, 101, 2, WIRE_SHARE_ODD, T0);
+	only(WIRE_RELAY_ACCEPT, 101, STREAM);
+	assert_int_equal(inter_halves_free(&fx.in), 0);
+	/* No room left for another half. */
+	clear();
+	ask_share(30, 102, 3, WIRE_SHARE_EVEN, T0);
+	only(WIRE_RELAY_REFUSE, 102, STREAM);
+
+	/* A whole child beside it, once the partners pull less. */
+	pulled(8);
+	clear();
+	ask_share(30, 103, 4, WIRE_SHARE_WHOLE, T0);
+	only(WIRE_RELAY_ACCEPT, 103, STREAM);
+	/* 16 halves less 3 held: the partner rule sees 6 whole connections. */
+	assert_int_equal(inter_halves_free(&fx.in), 1);
+	assert_int_equal(inter_conns_free(&fx.in, 3), 5);
+	clear();
+	for (uint32_t q = 10; q < 14; q++) {
+		struct wire_seg_data sd = seg(q, 1);
+		inter_push(&fx.in, STREAM, &sd);
+	}
+	assert_int_equal(count(WIRE_SEG_DATA), 6);
+	for (int i = 0; i < fx.nout; i++)
+		if (fx.out[i].to.id == 101)
+			assert_int_equal(fx.out[i].m.u.seg.seq % 2, 1);
+
+	/* Asked again for the whole stream: room for the other half. */
+	clear();
+	ask_share(30, 101, 5, WIRE_SHARE_WHOLE, T0);
+	only(WIRE_RELAY_ACCEPT, 101, STREAM);
+	assert_int_equal(inter_halves_free(&fx.in), 0);
+	clear();
+	ask_share(30, 103, 6, WIRE_SHARE_EVEN, T0);
+	only(WIRE_RELAY_ACCEPT, 103, STREAM);
+	assert_int_equal(inter_halves_free(&fx.in), 1);
+}
+
+/* A node with half a connection spare forwards a trace marked half; with
+ * a whole one it leaves the mark as it came; a relay pushed one half
+ * declines traces. The source offers a marked trace as half-rate. */
+static void test_probe_marks_half(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42);
+	struct wire_addr from = addr(30);
+	struct wire_probe p = PROBE(1, 5, 0, 30);
+	pulled(9.5);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	for (int i = 0; i < fx.nout; i++)
+		assert_int_equal(fx.out[i].m.u.probe.half, 1);
+	pulled(9);
+	clear();
+	p.seq = 2;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	for (int i = 0; i < fx.nout; i++)
+		assert_int_equal(fx.out[i].m.u.probe.half, 0);
+	pulled(10);
+	clear();
+	p.seq = 3;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+
+	/* A relay of STREAM pushed its odd half declines a trace for it. */
+	start(40, 1, 0);
+	inter_set_stream(&fx.in, OTHER, 2, 300000, 0);
+	NEIGHBOURS(41, 42, 43);
+	struct wire_path_setup ps = PATH(7, SRC, 30, 40, 50);
+	ps.share = WIRE_SHARE_ODD;
+	struct wire_addr child = addr(50), parent = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	assert_int_equal(only(WIRE_PATH_SETUP, 30, STREAM)->m.u.path.share, WIRE_SHARE_ODD);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &parent, T0);
+	assert_int_equal(fx.in.relay[0].share, WIRE_SHARE_ODD);
+	clear();
+	p.seq = 4;
+	inter_on_probe(&fx.in, &p, &from, 0, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	/* It takes another child for its half only. */
+	ps = PATH(8, SRC, 30, 40, 51);
+	ps.share = WIRE_SHARE_EVEN;
+	child = addr(51);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	assert_int_equal(only(WIRE_RELAY_REFUSE, 51, STREAM)->m.u.simple.reason,
+	                 WIRE_REFUSE_UPSTREAM);
+	clear();
+	ps.share = WIRE_SHARE_ODD;
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	only(WIRE_RELAY_ACCEPT, 51, STREAM);
+
+	/* The source: a marked trace is offered as half-rate. */
+	start(SRC, 1, 1);
+	struct wire_probe t = PROBE(9, 5, 0, 60);
+	t.half = 1;
+	struct wire_addr hop = addr(60);
+	inter_on_probe(&fx.in, &t, &hop, 1, REAL0 + 30 * MS, T0);
+	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(only(WIRE_PATH_SETUP, P0, STREAM)->m.u.path.share, WIRE_SHARE_EVEN);
+}
+
+/* The source offers Peer_0 [SRC, parent, P0] as a half-rate path. */
+static void offered_half(uint32_t seq, uint32_t parent, uint32_t delay_us, uint64_t now)
+{
+	struct wire_path_setup offer = PATH(seq, SRC, parent, P0);
+	offer.delay_us = delay_us;
+	offer.share = WIRE_SHARE_EVEN;
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &offer, &src, 0, now);
+}
+
+/* 28 segments in the second before t, the even ones pushed by `even`,
+ * the odd ones by `odd` (NULL: pulled), then a tick. */
+static void halves_tick(const struct wire_addr *even, const struct wire_addr *odd, uint64_t t)
+{
+	static uint32_t seq = 9000;
+	struct wire_addr partner = addr(90);
+	for (int i = 0; i < 28; i++) {
+		struct wire_seg_data sd = seg(++seq, 2);
+		const struct wire_addr *from = seq % 2 ? odd : even;
+		sd.flags = from ? WIRE_SEG_PUSHED : 0;
+		inter_on_own_segment(&fx.in, from ? from : &partner, &sd, 30000,
+		                     t - SEC + (uint64_t)i * 35 * MS);
+	}
+	inter_tick(&fx.in, 30000, REAL0 + t - T0, t);
+}
+
+/* Peer_0's fastest path could carry half the stream: it is built for the
+ * even half, and the next backup, beside it, for the odd half; together
+ * they carry rate(S) (eq. 1) and neither is short. */
+static void start_halves(void)
+{
+	start(P0, 1, 0);
+	offered_half(7, 60, 20000, T0);
+	offered(8, 70, 40000, T0);
+	offered(9, 80, 60000, T0);
+	inter_tick(&fx.in, 0, REAL0, T0);
+	assert_int_equal(only(WIRE_PATH_SETUP, 60, STREAM)->m.u.path.share, WIRE_SHARE_EVEN);
+	assert_int_equal(only(WIRE_PATH_SETUP, 70, STREAM)->m.u.path.share, WIRE_SHARE_ODD);
+	assert_int_equal(fx.in.active.share, WIRE_SHARE_EVEN);
+	assert_true(fx.in.second.have);
+	assert_int_equal(fx.in.nbackup, 1);
+	struct wire_addr a = addr(60), b = addr(70);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 7, &a, T0 + 10 * MS);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 8, &b, T0 + 10 * MS);
+	assert_true(fx.in.second.ok);
+	assert_true(inter_is_parent(&fx.in, 60) && inter_is_parent(&fx.in, 70));
+	clear();
+}
+
+static void test_half_paths_carry_the_rate(void **state)
+{
+	start_halves();
+	struct wire_addr a = addr(60), b = addr(70);
+	for (int k = 1; k <= 5; k++)
+		halves_tick(&a, &b, T0 + (uint64_t)k * SEC);
+	assert_true(fx.in.active_up && fx.in.second.up);
+	assert_int_equal(fx.in.paths_short, 0);
+	assert_true(fx.in.active_share > 0.99);
+	/* Both parents hold our lease. */
+	assert_non_null(find(WIRE_RENEW, 60));
+	assert_non_null(find(WIRE_RENEW, 70));
+	/* The second falls silent on its half: it goes (told), and the last
+	 * backup takes its half. */
+	halves_tick(&a, NULL, T0 + 6 * SEC);
+	check_cut(70, STREAM);
+	assert_int_equal(only(WIRE_PATH_SETUP, 80, STREAM)->m.u.path.share, WIRE_SHARE_ODD);
+	assert_true(fx.in.second.have);
+	assert_int_equal(fx.in.second.path.hops[1].id, 80);
+}
+
+/* The active path's parent fails: the second, pushing, is the active path
+ * at once, and a backup is built for the half it does not carry. */
+static void test_second_promoted_on_failure(void **state)
+{
+	start_halves();
+	struct wire_addr a = addr(60), b = addr(70);
+	halves_tick(&a, &b, T0 + SEC);
+	inter_on_cut(&fx.in, STREAM, 60, T0 + 1100 * MS);
+	assert_true(fx.in.have_active && fx.in.active_up);
+	assert_int_equal(fx.in.active.hops[1].id, 70);
+	assert_int_equal(fx.in.active.share, WIRE_SHARE_ODD);
+	assert_int_equal(fx.in.seconds_promoted, 1);
+	assert_false(fx.in.second.have);
+	inter_watch(&fx.in, 30000, REAL0 + 1200 * MS, T0 + 1200 * MS);
+	assert_int_equal(only(WIRE_PATH_SETUP, 80, STREAM)->m.u.path.share, WIRE_SHARE_EVEN);
+	assert_true(fx.in.second.have);
+	/* No set-up went to 70: it pushes as it did. */
+	assert_null(find(WIRE_PATH_SETUP, 70));
+}
+
+/* A whole path clearly faster replaces the half one; once it pushes, the
+ * second is needless and goes. A backup that would fail with the second
+ * is not made the active path beside it. */
+static void test_whole_path_drops_second(void **state)
+{
+	start_halves();
+	struct wire_addr a = addr(60), b = addr(70), c = addr(85);
+	halves_tick(&a, &b, T0 + SEC);
+	halves_tick(&a, &b, T0 + 2 * SEC);
+	struct wire_path_setup via70 = PATH(10, SRC, 70, 75, P0);
+	via70.delay_us = 1000;
+	struct wire_addr src = addr(SRC);
+	inter_on_path_setup(&fx.in, STREAM, &via70, &src, 0, T0 + 2 * SEC);
+	offered(11, 85, 5000, T0 + 2 * SEC);
+	clear();
+	halves_tick(&a, &b, T0 + 3 * SEC);
+	assert_null(find(WIRE_PATH_SETUP, 75));
+	assert_int_equal(only(WIRE_PATH_SETUP, 85, STREAM)->m.u.path.share, WIRE_SHARE_WHOLE);
+	assert_true(fx.in.replacing);
+	inter_on_relay_answer(&fx.in, STREAM, 1, 11, &c, T0 + 3100 * MS);
+	clear();
+	pushed_from(&c, 5000, T0 + 3200 * MS);
+	assert_true(fx.in.active_up);
+	assert_int_equal(fx.in.active.share, WIRE_SHARE_WHOLE);
+	assert_false(fx.in.second.have);
+	check_cut(70, STREAM);
+	check_cut(60, STREAM);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -2373,6 +2616,11 @@ int main(void)
 	    T(test_ancestry_sent),
 	    T(test_ancestry_updates_path),
 	    T(test_longer_loop_cut),
+	    T(test_half_child_admitted_and_pushed_half),
+	    T(test_probe_marks_half),
+	    T(test_half_paths_carry_the_rate),
+	    T(test_second_promoted_on_failure),
+	    T(test_whole_path_drops_second),
 	    T(test_backup_when_parent_is_source),
 	    T(test_faster_way_through_parent),
 	    T(test_source_parent_offered_again),
