@@ -2440,6 +2440,40 @@ static void test_probe_marks_half(void **state)
 	assert_int_equal(only(WIRE_PATH_SETUP, P0, STREAM)->m.u.path.share, WIRE_SHARE_EVEN);
 }
 
+/* A relay pushed the whole stream takes a half-rate child beside a whole
+ * one and forwards each what its share holds. */
+static void test_relay_pushes_each_its_share(void **state)
+{
+	start(40, 1, 0);
+	relay_for((const uint32_t[]){50}, 1, T0);
+	struct wire_path_setup ps = PATH(8, SRC, 30, 40, 51);
+	ps.share = WIRE_SHARE_EVEN;
+	struct wire_addr child = addr(51), parent = addr(30);
+	inter_on_path_setup(&fx.in, STREAM, &ps, &child, 0, T0);
+	only(WIRE_RELAY_ACCEPT, 51, STREAM);
+	/* No set-up upstream: the relay's own parent pushes it all. */
+	assert_int_equal(count(WIRE_PATH_SETUP), 0);
+	clear();
+	for (uint32_t q = 20; q < 24; q++) {
+		struct wire_seg_data sd = seg(q, 2);
+		sd.len = 100;
+		assert_true(inter_on_relay_segment(&fx.in, STREAM, &sd, &parent, T0 + q * MS));
+	}
+	int whole = 0, half = 0;
+	for (int i = 0; i < fx.nout; i++) {
+		assert_int_equal(fx.out[i].m.hdr.type, WIRE_SEG_DATA);
+		if (fx.out[i].to.id == 51) {
+			assert_int_equal(fx.out[i].m.u.seg.seq % 2, 0);
+			half++;
+		} else {
+			whole++;
+		}
+	}
+	assert_int_equal(whole, 4);
+	assert_int_equal(half, 2);
+	assert_int_equal(fx.in.relay_bytes, 600);
+}
+
 /* The source offers Peer_0 [SRC, parent, P0] as a half-rate path. */
 static void offered_half(uint32_t seq, uint32_t parent, uint32_t delay_us, uint64_t now)
 {
@@ -2618,6 +2652,7 @@ int main(void)
 	    T(test_longer_loop_cut),
 	    T(test_half_child_admitted_and_pushed_half),
 	    T(test_probe_marks_half),
+	    T(test_relay_pushes_each_its_share),
 	    T(test_half_paths_carry_the_rate),
 	    T(test_second_promoted_on_failure),
 	    T(test_whole_path_drops_second),
