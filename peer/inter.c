@@ -236,10 +236,15 @@ void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
 		send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
 }
 
-/* The parent of a path we hold. */
+/* The parent of a path: the hop before its end. */
+static const struct wire_addr *parent_addr(const struct inter_path *p)
+{
+	return &p->hops[p->nhops - 2];
+}
+
 static uint32_t parent_of(const struct inter_path *p)
 {
-	return p->hops[p->nhops - 2].id;
+	return parent_addr(p)->id;
 }
 
 int inter_is_parent(const struct inter *in, uint32_t id)
@@ -385,7 +390,7 @@ static void hop_failed(struct inter *in, uint32_t id, uint64_t now_us)
 static void drop_second(struct inter *in, const char *why, int failed, int tell, uint64_t now_us)
 {
 	struct inter_second *s = &in->second;
-	struct wire_addr parent = s->path.hops[s->path.nhops - 2];
+	struct wire_addr parent = *parent_addr(&s->path);
 	evlog_event(in->log, "second_cut", LOGK_PARENT "=%u reason=%s", parent.id, why);
 	if (tell)
 		send_simple(in, &parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
@@ -405,7 +410,7 @@ static uint8_t other_half(uint8_t share)
 /* The active path failed while the second pushes: the second becomes the
  * active path at once, with no set-up to wait for, and the half it does
  * not carry is the next second's to find. */
-static void promote_second(struct inter *in, uint64_t now_us)
+static void promote_second(struct inter *in)
 {
 	struct inter_second *s = &in->second;
 	in->active = s->path;
@@ -431,7 +436,7 @@ static void promote_second(struct inter *in, uint64_t now_us)
  * parent must hear it); backups through the parent go too. */
 static void path_failed(struct inter *in, const char *why, int tell, uint64_t now_us)
 {
-	struct wire_addr parent = in->active.hops[in->active.nhops - 2];
+	struct wire_addr parent = *parent_addr(&in->active);
 	evlog_event(in->log, LOGEV_PATH_CUT, LOGK_PARENT "=%u reason=%s", parent.id, why);
 	if (tell)
 		send_simple(in, &parent, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
@@ -454,7 +459,7 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 		in->io.path_lost(in->io.ctx);
 	in->delay_lost = 1;
 	if (in->second.have && in->second.ok) {
-		promote_second(in, now_us);
+		promote_second(in);
 		return;
 	}
 	/* Without a backup left, trace at once rather than at the next period,
@@ -463,11 +468,15 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 	in->retry_us = PROBE_RETRY_MIN_US;
 }
 
+/* A full segment's interval at the stream's rate (0 before it is known). */
+static uint64_t seg_interval_us(const struct inter *in)
+{
+	return in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
+}
+
 static uint64_t path_silent_us(const struct inter *in)
 {
-	uint64_t seg_us =
-	    in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
-	return silence_us(seg_us);
+	return silence_us(seg_interval_us(in));
 }
 
 static void keep_backup(struct inter *in, const struct inter_path *p, uint64_t now_us);
@@ -507,7 +516,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 	}
 	if (!in->have_active || in->active.nhops < 2)
 		return;
-	const struct wire_addr *parent = &in->active.hops[in->active.nhops - 2];
+	const struct wire_addr *parent = parent_addr(&in->active);
 	if (from->id != parent->id || !(sd->flags & WIRE_SEG_PUSHED))
 		return;
 	/* A parent pushes each segment once, as it gets it: one that pulls
@@ -521,7 +530,7 @@ void inter_on_own_segment(struct inter *in, const struct wire_addr *from,
 		in->active_delay_min_us = delay_us ? delay_us : 1;
 	if (!in->active_up && in->replacing) {
 		/* The faster path is up: the old one goes. */
-		const struct wire_addr *old = &in->prev_active.hops[in->prev_active.nhops - 2];
+		const struct wire_addr *old = parent_addr(&in->prev_active);
 		if (old->id != parent->id)
 			send_simple(in, old, WIRE_NEIGH_CUT, in->stream, 0, WIRE_CUT_PATH);
 		in->replacing = 0;
@@ -706,7 +715,7 @@ static const struct wire_addr *pushed_by(const struct inter *in, uint32_t source
 {
 	if (in->stream && source_id == in->source_id)
 		return have_stream && in->have_active && in->active_up && in->active.nhops >= 2
-		           ? &in->active.hops[in->active.nhops - 2]
+		           ? parent_addr(&in->active)
 		           : NULL;
 	const struct relay *r = relay_for(in, source_id);
 	return r && r->active ? &r->parent : NULL;
@@ -826,7 +835,7 @@ static void send_setup(struct inter *in, const struct inter_path *p, const char 
 	struct wire_path_setup ps = {
 	    .seq = p->seq, .delay_us = p->delay_us, .share = p->share, .nhops = p->nhops};
 	memcpy(ps.hops, p->hops, sizeof(ps.hops[0]) * p->nhops);
-	send_msg(in, &p->hops[p->nhops - 2], WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
+	send_msg(in, parent_addr(p), WIRE_PATH_SETUP, in->stream, &ps, sizeof(ps));
 	evlog_event(in->log, event, "seq=%u parent=%u hops=%u share=%u", p->seq, parent_of(p),
 	            p->nhops - 1, p->share);
 }
@@ -1063,7 +1072,7 @@ static int on_ancestry(struct inter *in, uint16_t stream, const struct wire_path
 	int loop = position(ps, in->self.id) < last;
 	struct relay *r = stream == in->stream ? NULL : find_relay(in, stream);
 	if (stream == in->stream && in->have_active && in->active_ok &&
-	    in->active.hops[in->active.nhops - 2].id == from->id) {
+	    parent_of(&in->active) == from->id) {
 		if (loop)
 			path_failed(in, "loop", 1, now_us);
 		else
@@ -1320,7 +1329,7 @@ void inter_on_relay_answer(struct inter *in, uint16_t stream, int accepted, uint
 		return;
 	}
 	if (stream != in->stream || !in->have_active || in->active.seq != seq ||
-	    from->id != in->active.hops[in->active.nhops - 2].id)
+	    from->id != parent_of(&in->active))
 		return;
 	if (accepted) {
 		in->paths_built++;
@@ -1458,7 +1467,7 @@ void inter_on_cut(struct inter *in, uint16_t stream, uint32_t id, uint64_t now_u
 	    parent_of(&in->second.path) == id)
 		drop_second(in, "parent", 1, 0, now_us);
 	if (in->have_active && (stream == 0 || stream == in->stream) &&
-	    in->active.hops[in->active.nhops - 2].id == id)
+	    parent_of(&in->active) == id)
 		path_failed(in, "parent", 0, now_us);
 	/* Backup paths through a peer that left are void. */
 	if (stream == 0)
@@ -1508,14 +1517,14 @@ static void renew_leases(struct inter *in)
 			send_simple(in, &in->relay[r].parent, WIRE_RENEW, in->relay[r].stream,
 			            in->relay[r].setup_seq, 0);
 	if (in->have_active && in->active_ok)
-		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_RENEW, in->stream,
-		            in->active.seq, 0);
+		send_simple(in, parent_addr(&in->active), WIRE_RENEW, in->stream, in->active.seq,
+		            0);
 	if (in->replacing)
-		send_simple(in, &in->prev_active.hops[in->prev_active.nhops - 2], WIRE_RENEW,
-		            in->stream, in->prev_active.seq, 0);
+		send_simple(in, parent_addr(&in->prev_active), WIRE_RENEW, in->stream,
+		            in->prev_active.seq, 0);
 	if (in->second.have && in->second.ok)
-		send_simple(in, &in->second.path.hops[in->second.path.nhops - 2], WIRE_RENEW,
-		            in->stream, in->second.path.seq, 0);
+		send_simple(in, parent_addr(&in->second.path), WIRE_RENEW, in->stream,
+		            in->second.path.seq, 0);
 }
 
 /* Backup b leaves the set to become the active path. */
@@ -1556,8 +1565,8 @@ static void take_faster_backup(struct inter *in, uint64_t now_us)
 		return;
 	evlog_event(in->log, "path_faster",
 	            "parent=%u delay_us=%u measured_us=%u new_parent=%u new_delay_us=%u",
-	            in->active.hops[in->active.nhops - 2].id, ref, measured,
-	            in->backup[b].hops[in->backup[b].nhops - 2].id, in->backup[b].delay_us);
+	            parent_of(&in->active), ref, measured, parent_of(&in->backup[b]),
+	            in->backup[b].delay_us);
 	/* As a backup it is judged by the same figure. */
 	in->active.delay_us = ref;
 	replace_active(in, b, 1, now_us);
@@ -1622,7 +1631,7 @@ static void check_path_rate(struct inter *in, uint64_t now_us)
 	in->short_ticks = 0;
 	in->paths_short++;
 	evlog_event(in->log, "path_short", "parent=%u share=%.3f rate_bps=%llu second=0",
-	            in->active.hops[in->active.nhops - 2].id, in->active_share,
+	            parent_of(&in->active), in->active_share,
 	            (unsigned long long)(in->active_share * (double)in->rate_bps *
 	                                 share_halves(in->active.share) / 2));
 	int b = best_backup(in, now_us);
@@ -1727,9 +1736,7 @@ static void watch_second(struct inter *in, uint64_t now_us)
 	if (!s->have)
 		return;
 	uint64_t heard_us = s->rx_us ? s->rx_us : s->ok ? s->ok_us : 0;
-	uint64_t seg_us =
-	    in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
-	if (heard_us && now_us - heard_us > silence_us(2 * seg_us))
+	if (heard_us && now_us - heard_us > silence_us(2 * seg_interval_us(in)))
 		drop_second(in, s->rx_us ? "silent" : "silent after accept", 1, 1, now_us);
 }
 
@@ -1785,13 +1792,13 @@ void inter_leave(struct inter *in)
 		            in->stream, in->nchild);
 	}
 	if (in->have_active)
-		send_simple(in, &in->active.hops[in->active.nhops - 2], WIRE_NEIGH_CUT, in->stream,
-		            0, WIRE_CUT_PATH);
+		send_simple(in, parent_addr(&in->active), WIRE_NEIGH_CUT, in->stream, 0,
+		            WIRE_CUT_PATH);
 	if (in->replacing)
-		send_simple(in, &in->prev_active.hops[in->prev_active.nhops - 2], WIRE_NEIGH_CUT,
-		            in->stream, 0, WIRE_CUT_PATH);
+		send_simple(in, parent_addr(&in->prev_active), WIRE_NEIGH_CUT, in->stream, 0,
+		            WIRE_CUT_PATH);
 	if (in->second.have)
-		send_simple(in, &in->second.path.hops[in->second.path.nhops - 2], WIRE_NEIGH_CUT,
-		            in->stream, 0, WIRE_CUT_PATH);
+		send_simple(in, parent_addr(&in->second.path), WIRE_NEIGH_CUT, in->stream, 0,
+		            WIRE_CUT_PATH);
 	in->have_active = in->active_ok = in->replacing = in->second.have = 0;
 }
