@@ -38,15 +38,24 @@ pgrep -f "$out/run" >/dev/null && fail "processes left behind"
 log="$out/run/harness.log"
 grep -q "^ *[0-9.]* died " "$log" && fail "a peer died unexpectedly: $(grep "^ *[0-9.]* died " "$log")"
 cmp -s "$a/schedule" "$out/run/schedule" || fail "the run's schedule differs from the dry run's"
-# Events fire on time: each start within 20 ms of its scheduled time (the
-# loop aims at 1 ms; the margin is for a loaded machine).
-late=$(awk 'NR == FNR { if ($2 == "start") want[$3] = $1; next }
-            $2 == "start" && ($3 in want) { d = $1 - want[$3]; if (d < 0) d = -d; if (d > m) m = d }
-            END { printf "%.4f", m }' "$out/run/schedule" "$log")
-awk -v m="$late" 'BEGIN { exit !(m <= 0.020) }' || fail "an event fired ${late} s off its time"
+# Events fire on time. The loop aims at 1 ms (2 ms in the median here), so
+# the median start is within 10 ms of its scheduled time. A start also waits
+# for the fork and namespace entry of any start due just before it, which on
+# a loaded or paravirtualized machine takes tens of milliseconds, so a single
+# start may be up to 100 ms late. A loop that ticked in whole seconds, or
+# fired early, fails both.
+lates=$(awk 'NR == FNR { if ($2 == "start") want[$3] = $1; next }
+             $2 == "start" && ($3 in want) { d = $1 - want[$3]; if (d < 0) d = -d; printf "%.4f\n", d }' \
+        "$out/run/schedule" "$log" | sort -n)
+n=$(printf '%s\n' "$lates" | grep -c .)
+[ "$n" -ge 10 ] || fail "only $n starts matched the schedule"
+p50=$(printf '%s\n' "$lates" | sed -n "$(( (n + 1) / 2 ))p")
+late=$(printf '%s\n' "$lates" | tail -1)
+awk -v m="$p50" 'BEGIN { exit !(m <= 0.010) }' || fail "starts fired a median ${p50} s off their time"
+awk -v m="$late" 'BEGIN { exit !(m <= 0.100) }' || fail "a start fired ${late} s off its time"
 joins=$(grep -c '^ *[0-9.]* start churn' "$log")
 [ "$joins" -ge 10 ] || fail "only $joins churn joins before the end"
 grep -q ' leave churn\| crash churn' "$log" || fail "no leave or crash happened"
 grep -q 'link src: .*loss=0.01' "$log" || fail "link change not applied"
 grep -q '^summary: ' "$out/report.txt" || fail "no report"
-echo "pass: events within $late s of schedule; $joins joins; $(grep -c ' leave churn' "$log") leaves, $(grep -c ' crash churn' "$log") crashes"
+echo "pass: starts within $p50 s of schedule (median), $late s (max); $joins joins; $(grep -c ' leave churn' "$log") leaves, $(grep -c ' crash churn' "$log") crashes"
