@@ -15,7 +15,7 @@ network {
 rendezvous { name = "rp" }
 source { name = "src", stream = "tv1" }
 for i = 1, 20 do peer { name = "p" .. i, watch = "tv1", at = i * 0.2 } end
-run { duration = 90 }
+run { duration = 60 }
 LUA
 "$BIN/anysee-harness" run "$out/mesh.lua" --seed 3 --out "$out/run" -q > "$out/report.txt" \
   || fail "run failed: $(tail -3 "$out/report.txt")"
