@@ -4,7 +4,7 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-"$BIN/anysee-harness" run "$ROOT/scenarios/quickstart.lua" --set duration=30 --out "$out/run" -q &
+"$BIN/anysee-harness" run "$ROOT/scenarios/quickstart.lua" --set duration=20 --out "$out/run" -q &
 pid=$!
 wait "$pid" || fail "harness run failed"
 prefix=$(printf '%x' "$pid")
