@@ -38,7 +38,6 @@ struct loop {
 	struct timer *t;
 	size_t nt, capt;
 	uint64_t next_id;
-	uint64_t running_due; /* of the timer whose callback runs */
 	uint64_t late_threshold_us;
 	void (*on_late)(void *arg, uint64_t late_us);
 	void *late_arg;
@@ -159,7 +158,6 @@ static void run_timers(struct loop *l)
 			late = now - t.due;
 		/* Park the timer in the future while it runs so it is not picked twice. */
 		l->t[pick].due = UINT64_MAX;
-		l->running_due = t.due;
 		uint64_t next = t.fn(l, t.arg);
 		for (size_t i = 0; i < l->nt; i++) {
 			if (l->t[i].id != t.id)
@@ -173,11 +171,6 @@ static void run_timers(struct loop *l)
 	}
 	if (l->on_late && late >= l->late_threshold_us)
 		l->on_late(l->late_arg, late);
-}
-
-uint64_t loop_timer_due(const struct loop *l)
-{
-	return l->running_due;
 }
 
 void loop_on_late(struct loop *l, uint64_t threshold_us, void (*fn)(void *arg, uint64_t late_us),

@@ -19,10 +19,6 @@ void loop_del_fd(struct loop *l, int fd);
 /* Returns a timer id (> 0) or 0 when out of memory. */
 uint64_t loop_add_timer(struct loop *l, uint64_t after_us, loop_timer_fn fn, void *arg);
 void loop_del_timer(struct loop *l, uint64_t id);
-/* Inside a timer callback: the monotonic time the timer was due, which its
- * return value counts from. A timer aiming at an absolute time returns
- * that time minus this one, and so is not early by however late it ran. */
-uint64_t loop_timer_due(const struct loop *l);
 /* Ends loop_run on SIGINT/SIGTERM too: on_signal (may be NULL) runs first
  * and may keep the loop going by returning 0 (e.g. to announce a leave). */
 int loop_run(struct loop *l, int (*on_signal)(struct loop *l, int sig, void *arg), void *arg);

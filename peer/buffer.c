@@ -138,16 +138,6 @@ uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
 	return n;
 }
 
-uint64_t buffer_wait_us(const struct buffer *b, uint64_t from_us, uint64_t max_us)
-{
-	if (!b->playing)
-		return max_us;
-	uint64_t due = buffer_deadline(b, b->next_due);
-	if (due <= from_us)
-		return 1;
-	return due - from_us < max_us ? due - from_us : max_us;
-}
-
 void buffer_fill_map(const struct buffer *b, uint32_t from, struct wire_buffer_map *m)
 {
 	memset(m, 0, sizeof(*m));

@@ -86,10 +86,6 @@ uint64_t buffer_deadline(const struct buffer *b, uint32_t seq);
  * whether it was on time. Returns how many became due. */
 uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
                         void (*fn)(void *arg, uint32_t seq, int on_time), void *arg);
-/* How long from from_us until the next segment falls due, at most max_us
- * (and max_us before playback), at least 1: a player wakes when there is
- * something to play rather than on a fixed tick. */
-uint64_t buffer_wait_us(const struct buffer *b, uint64_t from_us, uint64_t max_us);
 
 /* Fill a buffer map of what is held from `from` (or the oldest kept, if
  * later) to the newest, at most WIRE_MAX_MAP_BITS ending at the newest. */

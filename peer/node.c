@@ -18,7 +18,7 @@
 #define MAINTAIN_US 1000000u
 #define MAP_US 500000u
 #define SCHED_US 200000u
-#define PLAY_US 20000u /* how often a peer waiting to start checks its buffer */
+#define PLAY_US 20000u
 #define WATCH_US 50000u
 #define TICK_US 1000000u
 #define REPORT_US 5000000u
@@ -711,14 +711,7 @@ static uint64_t play_timer(struct loop *l, void *arg)
 		                 real_us() - s->origin_us);
 	}
 	watch_paths(n, now);
-	/* Playing, the timer wakes when the next segment falls due (34 ms
-	 * apart at 300 kbit/s), not every 20 ms: a wake-up is most of what an
-	 * idle peer costs, hundreds of peers share two cores, and a segment is
-	 * played at its deadline rather than up to 20 ms after it. The push
-	 * paths are still watched at least every WATCH_US. */
-	if (!b->playing)
-		return PLAY_US;
-	return buffer_wait_us(b, loop_timer_due(l), WATCH_US);
+	return PLAY_US;
 }
 
 /* What the uplink carried in the last second, for resource utilization

@@ -238,28 +238,6 @@ static void test_deadlines(void **state)
 	buffer_free(&b);
 }
 
-/* The player wakes when the next segment falls due: not before playback,
- * not past the cap, never 0, and counted from the time given. */
-static void test_wait_until_next_due(void **state)
-{
-	(void)state;
-	struct buffer b;
-	init_slots(&b, 64);
-	assert_int_equal(buffer_wait_us(&b, 0, 20000), 20000);
-	buffer_start_playback(&b, 10, 5 * SEC);
-	/* The start segment is due at once. */
-	assert_int_equal(buffer_wait_us(&b, 5 * SEC, 3 * SEC), 1);
-	assert_int_equal(buffer_advance(&b, 5 * SEC, NULL, NULL), 1);
-	/* Segment 11 is due at 6 s: 1 s from 5 s, 0.25 s from 5.75 s, capped
-	 * at 0.5 s from 5 s when the cap is smaller. */
-	assert_int_equal(buffer_wait_us(&b, 5 * SEC, 3 * SEC), SEC);
-	assert_int_equal(buffer_wait_us(&b, 5 * SEC + 750000, 3 * SEC), 250000);
-	assert_int_equal(buffer_wait_us(&b, 5 * SEC, SEC / 2), SEC / 2);
-	/* Overdue (the caller has not advanced yet): wake at once, not 0. */
-	assert_int_equal(buffer_wait_us(&b, 7 * SEC, 3 * SEC), 1);
-	buffer_free(&b);
-}
-
 struct played {
 	uint32_t seq[64];
 	int on_time[64];
@@ -516,7 +494,6 @@ int main(void)
 	    cmocka_unit_test(test_ring_reuse),
 	    cmocka_unit_test(test_run_from),
 	    cmocka_unit_test(test_deadlines),
-	    cmocka_unit_test(test_wait_until_next_due),
 	    cmocka_unit_test(test_advance_accounting),
 	    cmocka_unit_test(test_late_rejected),
 	    cmocka_unit_test(test_fill_map),

@@ -378,47 +378,6 @@ static void test_late_rounds_reported(void **state)
 	loop_free(l);
 }
 
-/* A timer aiming at absolute times: it returns the aim minus its own due
- * time, so however late a round runs it, it never fires before the aim and
- * never takes an extra early round. */
-struct aim {
-	uint64_t first, step;
-	int calls;
-	uint64_t due_seen[4];
-};
-
-static uint64_t aim_timer(struct loop *l, void *arg)
-{
-	struct aim *a = arg;
-	uint64_t now = mono_us(), want = a->first + (uint64_t)a->calls * a->step;
-	if (now < want)
-		fail_msg("timer fired %llu us before its aim", (unsigned long long)(want - now));
-	a->due_seen[a->calls] = loop_timer_due(l);
-	if (a->calls == 0)
-		usleep(30 * MS); /* past the next aim: that round runs at once */
-	if (++a->calls == 4) {
-		loop_stop(l);
-		return 0;
-	}
-	return a->first + (uint64_t)a->calls * a->step - loop_timer_due(l);
-}
-
-static void test_timer_due_for_absolute_aims(void **state)
-{
-	(void)state;
-	struct loop *l = loop_new();
-	assert_non_null(l);
-	struct aim a = {.first = mono_us() + 10 * MS, .step = 20 * MS};
-	assert_true(loop_add_timer(l, 10 * MS, aim_timer, &a) > 0);
-	loop_run(l, NULL, NULL);
-	assert_int_equal(a.calls, 4);
-	/* Each round was due exactly at its aim (the first at its add time plus
-	 * 10 ms, so within a few microseconds of `first`). */
-	for (int i = 1; i < 4; i++)
-		assert_int_equal(a.due_seen[i], a.first + (uint64_t)i * a.step);
-	loop_free(l);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, arm_watchdog, disarm_watchdog)
 
 int main(void)
@@ -434,7 +393,6 @@ int main(void)
 	    T(test_stop_skips_later_work),
 	    T(test_signal_hook),
 	    T(test_late_rounds_reported),
-	    T(test_timer_due_for_absolute_aims),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
