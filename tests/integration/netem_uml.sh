@@ -31,7 +31,7 @@ within_pct() { awk -v v="$1" -v w="$2" -v p="$3" 'BEGIN {e = v / w - 1; if (e < 
 
 # ---- in the guest, beside `anysee-harness net 50` ----
 pairs() {
-	local m=$1 n=50 classes leaves want
+	local m=$1 n=50 a classes leaves want
 	[ "$(ip netns list | grep -c "^$ANYSEE_PREFIX-h[0-9]")" -eq $n ] || fail "not $n host namespaces"
 	for ((a = 0; a < n; a++)); do
 		ip -n "$ANYSEE_PREFIX-h$a" -4 addr show dev eth0 | grep -q "inet $(ip_of "$a")/16" ||
