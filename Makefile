@@ -155,11 +155,13 @@ bench: all
 	@tests/bench/run $(BUILD)/bin
 
 # The paper's experiments and its claims judged on them, into paper/
-# (scenarios/paper/run says what runs; QUICK=1 a reduced version).
+# (scenarios/paper/run says what runs; QUICK=1 a reduced version;
+# SIDE_PEERS=N the side-by-side runs at N peers instead of 200).
 PAPER_RUNS ?= runs/paper
 PAPER_OUT  ?= paper
+SIDE_PEERS ?= 200
 paper: all
-	@scenarios/paper/run $(BUILD)/bin $(PAPER_RUNS) $(PAPER_OUT) $(if $(QUICK),quick)
+	@SIDE_PEERS=$(SIDE_PEERS) scenarios/paper/run $(BUILD)/bin $(PAPER_RUNS) $(PAPER_OUT) $(if $(QUICK),quick)
 
 # Coverage-guided fuzzing of the wire decoder and of the checks that read a
 # stranger's first messages (clang's libFuzzer).
