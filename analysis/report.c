@@ -300,6 +300,7 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_kdouble(j, "cpu_idle_min", m->emu.cpu_idle_min, 4);
 	json_ku64(j, "samples", m->emu.samples);
 	cpu_json(j, "hosts_cpu", m->emu.hosts_cpu_mean, m->emu.hosts_cpu_max);
+	json_ku64(j, "hosts_cpu_smeared_s", m->emu.hosts_cpu_smeared);
 	json_key(j, "host_stalls");
 	json_obj_begin(j);
 	json_ki64(j, "count", m->stalls);
@@ -615,8 +616,12 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 		    "emulation: host event loops stalled %d times for %u ms or more, the longest "
 		    "%.0f ms (%s)\n",
 		    m->stalls, EVLOG_STALL_US / 1000, m->stall_max_us / 1000, m->stall_host);
-	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f)",
+	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f",
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
+	if (e->hosts_cpu_smeared)
+		fprintf(out, "; %llu s left out, their /proc readings too slow to time",
+		        (unsigned long long)e->hosts_cpu_smeared);
+	fprintf(out, ")");
 	if (!e->have_switch) {
 		fprintf(out, "; the backend has no shaping switch\n");
 		report_kernel(e, out);

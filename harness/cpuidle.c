@@ -84,19 +84,32 @@ int cpuidle_proc_seconds(pid_t pid, double *cpu_s)
 	return 0;
 }
 
-void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t now_us)
+void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t from_us, uint64_t to_us)
 {
+	uint64_t span = to_us > from_us ? to_us - from_us : 0;
+	uint64_t at = from_us + span / 2;
 	if (!u->have) {
-		*u = (struct cpuuse){cpu_s, cpu_s, now_us, now_us, 0, 1};
+		*u = (struct cpuuse){.first_s = cpu_s,
+		                     .last_s = cpu_s,
+		                     .first_us = at,
+		                     .last_us = at,
+		                     .last_span_us = span,
+		                     .have = 1};
 		return;
 	}
-	if (now_us <= u->last_us)
+	if (at <= u->last_us)
 		return;
-	double cores = (cpu_s - u->last_s) / ((double)(now_us - u->last_us) / 1e6);
-	if (cores > u->max)
-		u->max = cores;
+	uint64_t dt = at - u->last_us;
+	if ((double)(u->last_span_us + span) <= CPUUSE_SPAN_SHARE * (double)dt) {
+		double cores = (cpu_s - u->last_s) / ((double)dt / 1e6);
+		if (cores > u->max)
+			u->max = cores;
+	} else {
+		u->smeared++;
+	}
 	u->last_s = cpu_s;
-	u->last_us = now_us;
+	u->last_us = at;
+	u->last_span_us = span;
 }
 
 double cpuuse_mean(const struct cpuuse *u)

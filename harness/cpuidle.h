@@ -19,11 +19,20 @@ struct cpuidle {
 	uint64_t extra_idle;
 };
 
-/* CPU seconds of a process or a group, turned into cores used. */
+/* CPU seconds of a process or a group, turned into cores used. A group's
+ * reading is a sum over many /proc files read one after another, so it is
+ * taken over a span of time, not at an instant: under load the reader can
+ * be preempted half way, for longer than the interval to the next reading.
+ * An interval is counted towards the busiest one only when the spans at its
+ * two ends are small against it (CPUUSE_SPAN_SHARE); otherwise a reading
+ * smeared over 0.9 s and stamped as 0.3 s made 2 cores look like 6. */
+#define CPUUSE_SPAN_SHARE 0.05
 struct cpuuse {
 	double first_s, last_s;     /* CPU seconds at the first and latest sample */
-	uint64_t first_us, last_us; /* when they were taken, monotonic */
-	double max;                 /* the busiest interval, in cores */
+	uint64_t first_us, last_us; /* when they were taken (mid-span), monotonic */
+	uint64_t last_span_us;      /* how long the latest reading took */
+	double max;                 /* the busiest interval counted, in cores */
+	uint64_t smeared;           /* intervals not counted towards max */
 	int have;
 };
 
@@ -41,8 +50,9 @@ int cpuidle_parse_proc(const char *line, uint64_t *ticks);
 /* CPU seconds used so far by process pid; -1 when it cannot be read (it
  * is gone). */
 int cpuidle_proc_seconds(pid_t pid, double *cpu_s);
-/* Adds a reading: cpu_s CPU seconds in total at now_us. */
-void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t now_us);
+/* Adds a reading: cpu_s CPU seconds in total, read between from_us and
+ * to_us (equal for a reading taken at once). */
+void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t from_us, uint64_t to_us);
 /* Cores used between the first and latest reading; 0 before two. */
 double cpuuse_mean(const struct cpuuse *u);
 

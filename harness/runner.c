@@ -785,20 +785,22 @@ static int set_up(struct runner *r, char *rundir, size_t rundirlen, char *err, s
  * when final; the switch's every time, for its CPU. */
 static void sample_procs(struct runner *r, int final)
 {
-	uint64_t now = mono_us();
+	uint64_t from = mono_us();
 	double hosts = r->exited_cpu_s, s;
 	for (int i = 0; i < r->s->nh; i++)
 		if (r->pid[i] > 0 && cpuidle_proc_seconds(r->pid[i], &s) == 0)
 			hosts += s;
-	cpuuse_add(&r->hosts_cpu, hosts, now);
+	cpuuse_add(&r->hosts_cpu, hosts, from, mono_us());
 	if (!final && testbed_backend(r->tb) == TESTBED_NETEM)
 		return;
 	char line[512];
+	from = mono_us();
 	int have = testbed_stats(r->tb, line, sizeof(line)) == 0;
+	uint64_t to = mono_us();
 	r->have_sw = have && switch_stats_parse(line, &r->sw) == 0;
 	r->have_kern = have && !r->have_sw && netem_counters_parse(line, &r->kern) == 0;
 	if (r->have_sw)
-		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, now);
+		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, from, to);
 }
 
 /* The spinners' CPU time so far, as /proc/stat jiffies. */
@@ -865,6 +867,7 @@ static void write_emulation(struct runner *r)
 	    .samples = r->cpu.samples,
 	    .hosts_cpu_mean = cpuuse_mean(&r->hosts_cpu),
 	    .hosts_cpu_max = r->hosts_cpu.max,
+	    .hosts_cpu_smeared = r->hosts_cpu.smeared,
 	};
 	emulation_switch(r, &e);
 	emulation_kernel(r, &e);

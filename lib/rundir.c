@@ -170,6 +170,7 @@ static const struct {
     {EMU_FIELD(samples), EMU_U64, EMU_REQUIRED},
     {EMU_FIELD(hosts_cpu_mean), EMU_DOUBLE, EMU_OPTIONAL},
     {EMU_FIELD(hosts_cpu_max), EMU_DOUBLE, EMU_OPTIONAL},
+    {EMU_FIELD(hosts_cpu_smeared), EMU_U64, EMU_OPTIONAL},
     {EMU_FIELD(switch_cpu_mean), EMU_DOUBLE, EMU_SWITCH},
     {EMU_FIELD(switch_cpu_max), EMU_DOUBLE, EMU_SWITCH},
     {EMU_FIELD(late_p50_us), EMU_DOUBLE, EMU_SWITCH},

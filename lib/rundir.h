@@ -46,6 +46,9 @@ struct rundir_emulation {
 	double cpu_idle_mean, cpu_idle_min;   /* share of all cores idle, per second */
 	uint64_t samples;                     /* seconds sampled */
 	double hosts_cpu_mean, hosts_cpu_max; /* the hosts' processes together */
+	/* Seconds left out of hosts_cpu_max: their reading of every host's
+	 * /proc took too long against the interval to be a rate. */
+	uint64_t hosts_cpu_smeared;
 	/* The userspace shaping switch, when the backend had one: */
 	int have_switch;
 	double switch_cpu_mean, switch_cpu_max;

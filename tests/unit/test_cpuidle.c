@@ -111,12 +111,39 @@ static void test_cpuuse(void **state)
 	(void)state;
 	struct cpuuse u = {0};
 	assert_true(cpuuse_mean(&u) == 0);
-	cpuuse_add(&u, 10.0, 1000000);
-	cpuuse_add(&u, 10.5, 2000000); /* half a core */
-	cpuuse_add(&u, 12.0, 3000000); /* 1.5 cores */
-	cpuuse_add(&u, 12.0, 3000000); /* no time passed */
+	cpuuse_add(&u, 10.0, 1000000, 1000000);
+	cpuuse_add(&u, 10.5, 2000000, 2000000); /* half a core */
+	cpuuse_add(&u, 12.0, 3000000, 3000000); /* 1.5 cores */
+	cpuuse_add(&u, 12.0, 3000000, 3000000); /* no time passed */
 	assert_true(fabs(cpuuse_mean(&u) - 1.0) < 1e-9);
 	assert_true(fabs(u.max - 1.5) < 1e-9);
+	assert_int_equal(u.smeared, 0);
+}
+
+/* A reading summed over many /proc files while the reader was preempted:
+ * 2 cores busy throughout, readings every second; the one at 4 s reads
+ * half the hosts at once and half 0.9 s later. Stamped at their start, as
+ * the harness once did, the interval into it held 2.9 cores of 2. */
+static void test_cpuuse_smeared_reading(void **state)
+{
+	(void)state;
+	/* Start and end of each reading (s) and the CPU seconds summed. */
+	static const struct {
+		double from, to, cpu;
+	} r[] = {{1.0, 1.001, 2.0},           {2.0, 2.001, 4.0},  {3.0, 3.001, 6.0},
+	         {4.0, 4.9, (8.0 + 9.8) / 2}, {5.0, 5.001, 10.0}, {6.0, 6.001, 12.0}};
+	struct cpuuse u = {0}, naive = {0};
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		cpuuse_add(&u, r[i].cpu, (uint64_t)(r[i].from * 1e6), (uint64_t)(r[i].to * 1e6));
+		cpuuse_add(&naive, r[i].cpu, (uint64_t)(r[i].from * 1e6),
+		           (uint64_t)(r[i].from * 1e6));
+	}
+	assert_true(naive.max > 2.8);
+	assert_true(fabs(u.max - 2.0) < 1e-2);
+	/* The intervals into the smeared reading and out of it. */
+	assert_int_equal(u.smeared, 2);
+	/* The mean over the whole span stays right: the ends are sharp. */
+	assert_true(fabs(cpuuse_mean(&u) - 2.0) < 1e-2);
 }
 
 static void write_text(const char *dir, const char *name, const char *text)
@@ -258,6 +285,7 @@ int main(void)
 	    cmocka_unit_test(test_record_and_verdict),
 	    cmocka_unit_test(test_proc),
 	    cmocka_unit_test(test_cpuuse),
+	    cmocka_unit_test(test_cpuuse_smeared_reading),
 	    cmocka_unit_test(test_lateness_rule),
 	    cmocka_unit_test(test_stall_rule),
 	};
