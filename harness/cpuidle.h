@@ -22,10 +22,11 @@ struct cpuidle {
 /* CPU seconds of a process or a group, turned into cores used. A group's
  * reading is a sum over many /proc files read one after another, so it is
  * taken over a span of time, not at an instant: under load the reader can
- * be preempted half way, for longer than the interval to the next reading.
- * An interval is counted towards the busiest one only when the spans at its
- * two ends are small against it (CPUUSE_SPAN_SHARE); otherwise a reading
- * smeared over 0.9 s and stamped as 0.3 s made 2 cores look like 6. */
+ * be preempted half way, and a timer that ran late makes the next interval
+ * short. Each reading counts at the middle of its span, and an interval
+ * goes towards the busiest one only when the spans at its two ends are
+ * small against it (CPUUSE_SPAN_SHARE). Stamped at their start, such
+ * readings gave more cores than the machine has (test_cpuidle.c). */
 #define CPUUSE_SPAN_SHARE 0.05
 struct cpuuse {
 	double first_s, last_s;     /* CPU seconds at the first and latest sample */

@@ -794,6 +794,8 @@ static void sample_procs(struct runner *r, int final)
 	if (!final && testbed_backend(r->tb) == TESTBED_NETEM)
 		return;
 	char line[512];
+	/* The switch publishes its CPU time every 10 ms or so: its reading is
+	 * timed on its own, not with the hosts' long one. */
 	from = mono_us();
 	int have = testbed_stats(r->tb, line, sizeof(line)) == 0;
 	uint64_t to = mono_us();
