@@ -794,15 +794,15 @@ static void sample_procs(struct runner *r, int final)
 	if (!final && testbed_backend(r->tb) == TESTBED_NETEM)
 		return;
 	char line[512];
-	/* The switch publishes its CPU time every 10 ms or so: its reading is
-	 * timed on its own, not with the hosts' long one. */
-	from = mono_us();
 	int have = testbed_stats(r->tb, line, sizeof(line)) == 0;
-	uint64_t to = mono_us();
 	r->have_sw = have && switch_stats_parse(line, &r->sw) == 0;
 	r->have_kern = have && !r->have_sw && netem_counters_parse(line, &r->kern) == 0;
-	if (r->have_sw)
-		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, from, to);
+	/* The switch publishes its CPU time when it wakes, every 10 ms at
+	 * most, stamped with when it read it: that stamp times the figure
+	 * (none yet before its loop's first turn). */
+	if (r->have_sw && r->sw.cpu_at_us)
+		cpuuse_add(&r->switch_cpu, (double)r->sw.cpu_ms / 1e3, r->sw.cpu_at_us,
+		           r->sw.cpu_at_us);
 }
 
 /* The spinners' CPU time so far, as /proc/stat jiffies. */

@@ -647,8 +647,10 @@ static void publish(struct sw *sw, uint64_t now)
 	if (now < sw->publish_ns)
 		return;
 	struct timespec ts;
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0) {
+		sw->st->cpu_at_ns = now_ns();
 		sw->st->cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
 	if (sw->fd >= 0)
 		read_kernel_drops(sw);
 	sw->publish_ns = now + PUBLISH_NS;
@@ -754,8 +756,8 @@ static const struct {
 #define KEY(f) #f, offsetof(struct switch_summary, f)
     {KEY(rx)},          {KEY(forwarded)},      {KEY(arp_replies)},  {KEY(drop_loss)},
     {KEY(drop_queue)},  {KEY(drop_partition)}, {KEY(drop_unknown)}, {KEY(drop_nobuf)},
-    {KEY(drop_kernel)}, {KEY(tx_errors)},      {KEY(cpu_ms)},       {KEY(late_n)},
-    {KEY(late_p50_ns)}, {KEY(late_p99_ns)},    {KEY(late_max_ns)},
+    {KEY(drop_kernel)}, {KEY(tx_errors)},      {KEY(cpu_ms)},       {KEY(cpu_at_us)},
+    {KEY(late_n)},      {KEY(late_p50_ns)},    {KEY(late_p99_ns)},  {KEY(late_max_ns)},
 #undef KEY
 };
 
@@ -778,6 +780,7 @@ void switch_summarize(const struct switch_stats *st, struct switch_summary *out)
 	    .drop_kernel = st->drop_kernel,
 	    .tx_errors = st->tx_errors,
 	    .cpu_ms = st->cpu_ns / 1000000u,
+	    .cpu_at_us = st->cpu_at_ns / 1000u,
 	    .late_n = st->late_ns.n,
 	    .late_p50_ns = (uint64_t)hist_quantile(&st->late_ns, 0.5),
 	    .late_p99_ns = (uint64_t)hist_quantile(&st->late_ns, 0.99),

@@ -54,6 +54,12 @@ struct switch_stats {
 	uint64_t drop_kernel;    /* socket receive buffer overflowed (read every 10 ms) */
 	uint64_t tx_errors;      /* sendmmsg refused a frame */
 	uint64_t cpu_ns;         /* the switch's CPU time, user and system, every 10 ms */
+	/* When cpu_ns was read (CLOCK_MONOTONIC): a reader times the figure
+	 * by this, not by when it looked, since the switch publishes only
+	 * when it wakes. Written before cpu_ns without a lock: a reader that
+	 * comes in between pairs a time with the previous figure, at most one
+	 * publish period (10 ms of CPU) off. */
+	uint64_t cpu_at_ns;
 	/* Release lateness of forwarded frames in ns: when sendmmsg was called
 	 * minus when the model had the frame leave. A frame the switch sends
 	 * early (it aims by the median timer lateness) counts as 0. */
@@ -67,6 +73,7 @@ struct switch_summary {
 	uint64_t drop_loss, drop_queue, drop_partition, drop_unknown, drop_nobuf, drop_kernel;
 	uint64_t tx_errors;
 	uint64_t cpu_ms;
+	uint64_t cpu_at_us; /* CLOCK_MONOTONIC when cpu_ms was read */
 	uint64_t late_n, late_p50_ns, late_p99_ns, late_max_ns;
 };
 

@@ -25,6 +25,7 @@ static void test_stats_line_round_trip(void **state)
 	st.tx_errors = 2;
 	st.drop_kernel = 1;
 	st.cpu_ns = 2500000000u;
+	st.cpu_at_ns = 7123456789u;
 	for (int i = 0; i < 1000; i++)
 		hist_add(&st.late_ns, i < 995 ? 10000 : 2000000);
 	char line[512];
@@ -38,6 +39,7 @@ static void test_stats_line_round_trip(void **state)
 	assert_int_equal(s.tx_errors, 2);
 	assert_int_equal(s.drop_kernel, 1);
 	assert_int_equal(s.cpu_ms, 2500);
+	assert_int_equal(s.cpu_at_us, 7123456);
 	assert_int_equal(s.late_n, 1000);
 	assert_true(s.late_p50_ns >= 9900 && s.late_p50_ns <= 10100);
 	assert_true(s.late_p99_ns >= 9900 && s.late_p99_ns <= 10100);
