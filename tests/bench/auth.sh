@@ -29,7 +29,7 @@ end
 run { duration = $dur }
 LUA
 
-median() { sort -n | awk '{v[NR]=$1} END { if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2); else print 0 }'; }
+. "$(dirname "$0")/../stats.inc"
 cpu() { # host name pattern -> CPU in % of a core, one line per host
   grep " exited $1 " "$out/run/harness.log" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/' |
     awk -v d="$dur" '{print 100*$1/d}'
@@ -42,10 +42,13 @@ signed=$(cpu 'a[0-9]*' | median)
 plain=$(cpu 'u[0-9]*' | median)
 ssrc=$(cpu ssigned | median)
 psrc=$(cpu splain | median)
-added=$(awk -v a="$signed" -v b="$plain" 'BEGIN { printf "%.1f", (b > 0 ? 100 * (a - b) / b : 0) }')
+# No CPU figure for either overlay (a run that failed part way) misses.
+added=-
+is_number "$signed" && is_number "$plain" &&
+  added=$(awk -v a="$signed" -v b="$plain" 'BEGIN { if (b > 0) printf "%.1f", 100 * (a - b) / b; else printf "-" }')
 row "figure" "value" "unit" "target" "verdict"
 row "peer CPU, $n peers, signed media (median)" "$signed" "% core" "baseline +10%" \
-  "$(awk -v x="$added" 'BEGIN { print (x < 10 ? "PASS" : "MISS") }') added $added%"
+  "$(is_number "$added" && awk -v x="$added" 'BEGIN { print (x < 10 ? "PASS" : "MISS") }' || echo MISS) added $added%"
 row "peer CPU, $n peers, unsigned, same run" "$plain" "% core" "baseline" \
   "ratio $(awk -v a="$signed" -v b="$plain" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
 row "source CPU, signing" "$ssrc" "% core" "report" \

@@ -16,8 +16,7 @@ self="$here/$(basename "$0")"
 # ---- helpers shared by the outer script and the commands run inside a
 # testbed (bash netns.sh --inside NAME ARGS, with ANYSEE_PREFIX set) ----
 
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-quantile() { sort -g | awk -v q="$1" '{a[NR] = $1} END {if (NR) {i = int(q * NR + 0.5); if (i < 1) i = 1; print a[i]}}'; }
+. "$here/../stats.inc"
 ip_of() { local v=$(($1 + 1)); echo "10.77.$((v >> 8 & 255)).$((v & 255))"; }
 mac_of() { local v=$(($1 + 1)); printf '02:a5:ee:%02x:%02x:%02x' $((v >> 16 & 255)) $((v >> 8 & 255)) $((v & 255)); }
 ns() { echo "$ANYSEE_PREFIX-h$1"; }

@@ -30,7 +30,7 @@ run { duration = $dur }
 LUA
 }
 
-median() { sort -n | awk '{v[NR]=$1} END { if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2); else print 0 }'; }
+. "$here/../stats.inc"
 
 # bin tag mode [peers] -> prints "cpu_pct rss_mb continuity
 # switch_cores_per_100k_fps valid". A peer's CPU is over its own lifetime
@@ -41,7 +41,7 @@ run_cost() {
   scenario "$peers" "$3"
   local d="$out/cost-$2-$3-$peers"
   "$1/anysee-harness" run "$out/s.lua" --out "$d" -q --peer-bin "$1/anysee" > "$d.txt" 2>&1 ||
-    { echo "0 0 0 0 false"; return 1; }
+    { echo "- - - - false"; return 1; }
   local log="$d/harness.log"
   cpu=$(awk '$2 == "start" && $3 ~ /^p[0-9]+$/ { t[$3] = $1 }
     $2 == "exited" && ($3 in t) && $1 > t[$3] {
@@ -51,14 +51,15 @@ run_cost() {
   valid=$(jq -r .summary.emulation.valid "$d/metrics.json" 2>/dev/null)
   # The switch's CPU over the frames it forwarded, as cores at 100k frames/s.
   sw=$(sed -n 's/.*switch: .*forwarded=\([0-9]*\) .*cpu_ms=\([0-9]*\).*/\1 \2/p' "$d/switch.log" | tail -1 |
-    awk '{ if ($1) printf "%.3f", $2 / 1000 / $1 * 100000; else print 0 }')
-  echo "${cpu:-0} ${rss:-0} ${cont:-0} ${sw:-0} ${valid:-false}"
+    awk '$1 { printf "%.3f", $2 / 1000 / $1 * 100000 }')
+  echo "${cpu:--} ${rss:--} ${cont:--} ${sw:--} ${valid:-false}"
   rm -rf "$d"
 }
 
 row() { printf '%-46s %12s %-10s %-14s %s\n' "$@" | tee -a "$res"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-v() { awk -v x="$1" -v t="$2" 'BEGIN { print (x < t ? "PASS" : "MISS") }'; }
+# A figure that was not measured ("-") has no ratio and misses its target.
+ratio() { if is_number "$1" && is_number "$2"; then awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; else printf -- -; fi; }
+v() { if is_number "$1"; then awk -v x="$1" -v t="$2" 'BEGIN { print (x < t ? "PASS" : "MISS") }'; else echo MISS; fi; }
 row "figure" "value" "unit" "target" "verdict"
 read -r a_cpu a_rss a_cont a_sw a_valid <<< "$(run_cost "$BIN" cur anysee)"
 read -r c_cpu c_rss c_cont c_sw c_valid <<< "$(run_cost "$BIN" cur coolstreaming)"
@@ -66,7 +67,7 @@ row "peer CPU, 100 peers, anysee (median)" "$a_cpu" "% core" "< 1" "$(v "$a_cpu"
 row "peer CPU, 100 peers, coolstreaming" "$c_cpu" "% core" "baseline" "ratio $(ratio "$a_cpu" "$c_cpu")"
 row "peer peak RSS, 100 peers, anysee (median)" "$a_rss" "MB" "< 8" "$(v "$a_rss" 8)"
 row "peer peak RSS, 100 peers, coolstreaming" "$c_rss" "MB" "baseline" "ratio $(ratio "$a_rss" "$c_rss")"
-row "continuity, 100 peers, anysee" "$a_cont" "" ">= 0.99" "$(awk -v x="$a_cont" 'BEGIN{print (x >= 0.99 ? "PASS" : "MISS")}'), valid $a_valid"
+row "continuity, 100 peers, anysee" "$a_cont" "" ">= 0.99" "$(is_number "$a_cont" && awk -v x="$a_cont" 'BEGIN{print (x >= 0.99 ? "PASS" : "MISS")}' || echo MISS), valid $a_valid"
 row "continuity, 100 peers, coolstreaming" "$c_cont" "" "baseline" "valid $c_valid"
 row "switch CPU per 100k frames/s, 100 peers, anysee" "$a_sw" "cores" "< 1" "$(v "$a_sw" 1)"
 row "switch CPU per 100k frames/s, coolstreaming" "$c_sw" "cores" "report" "-"

@@ -49,7 +49,7 @@ lates=$(awk 'NR == FNR { if ($2 == "start") want[$3] = $1; next }
         "$out/run/schedule" "$log" | sort -n)
 n=$(printf '%s\n' "$lates" | grep -c .)
 [ "$n" -ge 10 ] || fail "only $n starts matched the schedule"
-p50=$(printf '%s\n' "$lates" | sed -n "$(( (n + 1) / 2 ))p")
+p50=$(printf '%s\n' "$lates" | median)
 late=$(printf '%s\n' "$lates" | tail -1)
 awk -v m="$p50" 'BEGIN { exit !(m <= 0.010) }' || fail "starts fired a median ${p50} s off their time"
 awk -v m="$late" 'BEGIN { exit !(m <= 0.100) }' || fail "a start fired ${late} s off its time"

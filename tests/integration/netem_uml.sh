@@ -22,7 +22,6 @@ ip_of() { echo "10.77.0.$(($1 + 1))"; }
 # nsenter rather than ip netns exec: the latter remounts /sys, which costs
 # a user-mode Linux guest a tenth of a second every time.
 nsx() { local h=$1; shift; nsenter --net="/run/netns/$ANYSEE_PREFIX-h$h" "$@"; }
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # RTTs in ms of COUNT pings at INTERVAL s from host a to host b.
 rtts() { nsx "$1" ping -n -c "$3" -i "$4" -w $(($3 / 10 + 5)) "$(ip_of "$2")" 2>/dev/null | sed -n '/DUP!/d; s/.*time=\([0-9.]*\) ms.*/\1/p'; }
 # PASS when |rtt - want| <= max(0.5 ms, 2% of want).
