@@ -84,10 +84,39 @@ static int fold_util(const struct evlog_line *e, struct peer_metrics *p)
 	return 0;
 }
 
+/* The longest of the machine's pauses that overlapped [from_us, to_us], in
+ * us; 0 when none did. */
+static double pause_overlap(const struct pause_list *pl, uint64_t from_us, uint64_t to_us)
+{
+	double longest = 0;
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct rundir_pause *p = &pl->p[i];
+		uint64_t start = p->end_us > p->late_us ? p->end_us - p->late_us : 0;
+		if (start > to_us)
+			break; /* ordered by start: none later can overlap */
+		if (p->end_us >= from_us && (double)p->late_us > longest)
+			longest = (double)p->late_us;
+	}
+	return longest;
+}
+
+/* One stall of an event loop that ran a timer late_us late at end_us. */
+static void count_stall(struct stalls *s, const struct pause_list *pl, uint64_t end_us,
+                        uint64_t late_us)
+{
+	double pause = pause_overlap(pl, end_us > late_us ? end_us - late_us : 0, end_us);
+	s->n++;
+	s->paused += pause > 0;
+	if ((double)late_us > s->max_us) {
+		s->max_us = (double)late_us;
+		s->max_pause_us = pause;
+	}
+}
+
 /* Folds one event line into the peer's metrics and its current session.
  * Returns 0, or -1 when an event the analysis needs lacks a key. */
 static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct session *cur,
-                      struct timeline *tl)
+                      struct timeline *tl, const struct pause_list *pl)
 {
 	uint64_t a, b;
 	struct timeline_sec *sec = tl_at(tl, e->ts_us);
@@ -135,9 +164,7 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 	} else if (!strcmp(e->event, LOGEV_STALL)) {
 		if (evlog_get_u64(e, LOGK_LATE_US, &a))
 			return -1;
-		p->stalls++;
-		if ((double)a > p->stall_max_us)
-			p->stall_max_us = (double)a;
+		count_stall(&p->stalls, pl, e->ts_us, a);
 	} else if (!strcmp(e->event, LOGEV_LEAVE)) {
 		if (evlog_get_u64(e, LOGK_DUE, &a) || evlog_get_u64(e, LOGK_ON_TIME, &b))
 			return -1;
@@ -177,8 +204,8 @@ static struct session *new_session(struct sessions *ss, struct peer_metrics *p,
 }
 
 static int load_events(const char *hdir, struct peer_metrics *p, struct sessions *ss,
-                       struct timeline *tl, struct path_log *pl, uint32_t peer, char *err,
-                       size_t errlen)
+                       struct timeline *tl, struct path_log *pl, const struct pause_list *pauses,
+                       uint32_t peer, char *err, size_t errlen)
 {
 	char path[1200];
 	if (rundir_path(path, sizeof(path), hdir, EVLOG_FILE))
@@ -194,7 +221,7 @@ static int load_events(const char *hdir, struct peer_metrics *p, struct sessions
 			p->bad_lines++;
 		else if (!strcmp(e.event, LOGEV_START))
 			cur = new_session(ss, p, &e, tl, pl, peer);
-		else if (cur && fold_event(&e, p, cur, tl))
+		else if (cur && fold_event(&e, p, cur, tl, pauses))
 			p->bad_lines++;
 		else if (cur)
 			paths_fold(pl, peer, &e);
@@ -413,7 +440,8 @@ static void load_peer(struct run_metrics *m, const struct rundir_host *h, int nh
 		return;
 	}
 	/* A peer that never ran (scheduled after an interrupt) has no logs. */
-	if (load_events(hdir, p, ss, &m->tl, &m->paths, (uint32_t)(m->npeers - 1), e, sizeof(e))) {
+	if (load_events(hdir, p, ss, &m->tl, &m->paths, &m->pauses, (uint32_t)(m->npeers - 1), e,
+	                sizeof(e))) {
 		snprintf(p->missing, sizeof(p->missing), "%s", e);
 		free(ss);
 		return;
@@ -449,11 +477,13 @@ static uint64_t read_stop(const char *dir)
 	return stop;
 }
 
-static void add_stalls(struct run_metrics *m, const char *host, int n, double max_us)
+static void add_stalls(struct run_metrics *m, const char *host, const struct stalls *s)
 {
-	m->stalls += n;
-	if (max_us > m->stall_max_us) {
-		m->stall_max_us = max_us;
+	m->stalls.n += s->n;
+	m->stalls.paused += s->paused;
+	if (s->max_us > m->stalls.max_us) {
+		m->stalls.max_us = s->max_us;
+		m->stalls.max_pause_us = s->max_pause_us;
 		snprintf(m->stall_host, sizeof(m->stall_host), "%s", host);
 	}
 }
@@ -469,20 +499,16 @@ static void scan_stalls(struct run_metrics *m, const char *host)
 	FILE *f = rundir_fopen(path, "r");
 	if (!f)
 		return;
-	int n = 0;
-	double max_us = 0;
+	struct stalls s = {0};
 	while (fgets(line, sizeof(line), f)) {
 		struct evlog_line e;
 		uint64_t late;
 		if (!evlog_parse(line, &e) && !strcmp(e.event, LOGEV_STALL) &&
-		    !evlog_get_u64(&e, LOGK_LATE_US, &late)) {
-			n++;
-			if ((double)late > max_us)
-				max_us = (double)late;
-		}
+		    !evlog_get_u64(&e, LOGK_LATE_US, &late))
+			count_stall(&s, &m->pauses, e.ts_us, late);
 	}
 	fclose(f);
-	add_stalls(m, host, n, max_us);
+	add_stalls(m, host, &s);
 }
 
 /* The earliest first event over the peers' logs: where the timeline starts. */
@@ -521,6 +547,12 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	}
 	m->tl.t0_us = first_start(dir, h, nh);
 	m->tl.stop_us = read_stop(dir);
+	/* Before the logs: each stall is held against the pauses as it is read. A
+	 * run without the file (no probe, an older harness) or with a damaged
+	 * one has no pauses to tell. */
+	char perr[256];
+	m->pauses.have =
+	    rundir_pauses_read(dir, &m->pauses.p, &m->pauses.n, perr, sizeof(perr)) == 0;
 	double *delays = load_delays(dir, nh);
 	m->have_delays = delays != NULL;
 	m->min_path_us = min_path_us(delays, nh);
@@ -530,7 +562,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 		else
 			scan_stalls(m, h[i].name);
 	for (int i = 0; i < m->npeers; i++)
-		add_stalls(m, m->p[i].name, m->p[i].stalls, m->p[i].stall_max_us);
+		add_stalls(m, m->p[i].name, &m->p[i].stalls);
 	free(delays);
 	free(h);
 	/* The path events are kept only until summed up. */
@@ -540,8 +572,8 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	if (rundir_emulation_read(dir, &m->emu, e, sizeof(e)) == 0) {
 		m->have_emulation = 1;
 		m->emu_valid =
-		    analysis_emulation_valid(&m->emu, m->min_path_us, m->stall_max_us,
-		                             m->stall_host, m->emu_reason, sizeof(m->emu_reason));
+		    analysis_emulation_valid(&m->emu, m->min_path_us, &m->stalls, m->stall_host,
+		                             m->emu_reason, sizeof(m->emu_reason));
 	}
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_CAPTURE) == 0 && access(path, R_OK) == 0) {
 		/* A damaged capture costs the overhead figures, not the report. */
@@ -558,6 +590,9 @@ void analysis_free(struct run_metrics *m)
 	free(m->p);
 	free(m->g);
 	free(m->tl.s);
+	free(m->pauses.p);
+	m->pauses.p = NULL;
+	m->pauses.n = 0;
 	paths_free(&m->paths);
 	m->p = NULL;
 	m->g = NULL;
@@ -573,14 +608,29 @@ double analysis_lateness_bound_us(double min_path_us)
 }
 
 int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us,
-                             double stall_max_us, const char *stall_host, char *reason, size_t len)
+                             const struct stalls *st, const char *stall_host, char *reason,
+                             size_t len)
 {
 	double bound = analysis_lateness_bound_us(min_path_us);
+	double stall_max_us = st ? st->max_us : 0;
 	if (stall_max_us >= EMU_STALL_MAX_US) {
-		snprintf(reason, len,
-		         "%s's event loop ran a timer %.2f s late (bound %.1f s): the host did "
-		         "not run (CPU starved, or blocked on a stalled disk)",
-		         stall_host, stall_max_us / 1e6, EMU_STALL_MAX_US / 1e6);
+		const char *why =
+		    "the host did not run (CPU starved, or blocked on a stalled disk)";
+		char paused[160];
+		if (st->max_pause_us > 0) {
+			snprintf(
+			    paused, sizeof(paused),
+			    "the machine itself did not run (a real-time probe ran %.2f s late "
+			    "then too: its hypervisor paused it)",
+			    st->max_pause_us / 1e6);
+			why = paused;
+		} else if (emu->have_pauses) {
+			why = "the host did not run while the machine did (CPU starved, or blocked "
+			      "on a "
+			      "stalled disk)";
+		}
+		snprintf(reason, len, "%s's event loop ran a timer %.2f s late (bound %.1f s): %s",
+		         stall_host, stall_max_us / 1e6, EMU_STALL_MAX_US / 1e6, why);
 		return 0;
 	}
 	if (emu->cpu_idle_mean < EMU_IDLE_MEAN_MIN) {
@@ -608,7 +658,8 @@ int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path
 		              emu->late_p99_us / 1000, bound / 1000);
 	if (stall_max_us > 0 && n >= 0 && (size_t)n < len)
 		snprintf(reason + n, len - (size_t)n,
-		         "; longest host stall %.0f ms (%s, bound %.0f ms)", stall_max_us / 1000,
-		         stall_host, EMU_STALL_MAX_US / 1000);
+		         "; longest host stall %.0f ms (%s, bound %.0f ms%s)", stall_max_us / 1000,
+		         stall_host, EMU_STALL_MAX_US / 1000,
+		         st->max_pause_us > 0 ? ", the machine itself paused then" : "");
 	return 1;
 }

@@ -17,6 +17,22 @@
 #include "analysis/stats.h"
 #include "lib/rundir.h"
 
+/* Event-loop stalls (LOGEV_STALL): how many, the longest, and which the
+ * machine's own pauses explain (pauses.txt, harness/pause.h): stalls that
+ * overlapped one, and the longest pause that overlapped the longest stall
+ * (0: none did, or the run had no probe). */
+struct stalls {
+	int n, paused;
+	double max_us, max_pause_us;
+};
+
+/* The machine's pauses, ordered by start, when the harness probed them. */
+struct pause_list {
+	int have;
+	struct rundir_pause *p;
+	size_t n;
+};
+
 struct peer_metrics {
 	char name[32];
 	char mode[16];
@@ -53,10 +69,8 @@ struct peer_metrics {
 	double up_seconds;      /* seconds with an upload line: the peer's time present */
 	int keynode_mismatch_s; /* of those, seconds whose key-node slots in use were
 	                         * not its push and relay children */
-	/* Its event loop's stalls (LOGEV_STALL): how many, and the longest. */
-	int stalls;
-	double stall_max_us;
-	char missing[160]; /* logs that could not be read, and why */
+	struct stalls stalls;   /* its event loop's (LOGEV_STALL) */
+	char missing[160];      /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */
@@ -105,11 +119,11 @@ struct run_metrics {
 	double min_path_us; /* the smallest delay between two hosts in delays.txt; -1 unknown */
 	int emu_valid;
 	char emu_reason[256];
-	/* Every host's event-loop stalls (any role): how many, the longest and
-	 * whose. */
-	int stalls;
-	double stall_max_us;
+	/* Every host's event-loop stalls (any role), and whose was the
+	 * longest; the machine's pauses they are held against. */
+	struct stalls stalls;
 	char stall_host[32];
+	struct pause_list pauses;
 	char pictures[256]; /* drawn by analysis_run, or why not (plot_error) */
 	char plot_error[512];
 };
@@ -192,11 +206,13 @@ void analysis_summary(const struct run_metrics *m, struct run_summary *out);
 /* The lateness bound for a run whose smallest path delay is min_path_us
  * (-1 unknown: EMU_LATE_MIN_US). */
 double analysis_lateness_bound_us(double min_path_us);
-/* Judges emu and the hosts' longest stall (stall_host's, 0 for none);
- * reason says why when not valid, or what was measured. The lateness rule
- * applies only where a switch measured it. Returns 1 when valid. */
+/* Judges emu and the hosts' stalls (the longest stall_host's; NULL for
+ * none); reason says why when not valid, or what was measured, and whether
+ * the machine itself paused then. The lateness rule applies only where a
+ * switch measured it. Returns 1 when valid. */
 int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us,
-                             double stall_max_us, const char *stall_host, char *reason, size_t len);
+                             const struct stalls *st, const char *stall_host, char *reason,
+                             size_t len);
 
 /* Read a run directory. A host whose logs are missing or damaged is
  * reported in its peer_metrics (missing) and the rest goes on; only a

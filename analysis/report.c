@@ -303,11 +303,27 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_ku64(j, "hosts_cpu_smeared_s", m->emu.hosts_cpu_smeared);
 	json_key(j, "host_stalls");
 	json_obj_begin(j);
-	json_ki64(j, "count", m->stalls);
-	json_kdouble(j, "max_ms", m->stall_max_us / 1000, 1);
+	json_ki64(j, "count", m->stalls.n);
+	json_kdouble(j, "max_ms", m->stalls.max_us / 1000, 1);
 	json_kstr(j, "host", m->stall_host);
 	json_kdouble(j, "bound_ms", EMU_STALL_MAX_US / 1000, 1);
+	/* Which stalls the machine's own pauses explain: null without a probe. */
+	json_key(j, "during_machine_pause");
+	if (m->pauses.have)
+		json_i64(j, m->stalls.paused);
+	else
+		json_null(j);
 	json_obj_end(j);
+	json_key(j, "machine_pauses");
+	if (m->emu.have_pauses) {
+		json_obj_begin(j);
+		json_ku64(j, "count", m->emu.pauses);
+		json_kdouble(j, "max_ms", m->emu.pause_max_us / 1000, 1);
+		json_kdouble(j, "min_ms", RUNDIR_PAUSE_MIN_US / 1000.0, 1);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
 	emulation_switch_json(j, m);
 	emulation_kernel_json(j, &m->emu);
 	json_obj_end(j);
@@ -610,12 +626,28 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 	const struct rundir_emulation *e = &m->emu;
 	fprintf(out, "emulation: %s: %s\n",
 	        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
-	if (m->stalls)
+	if (m->stalls.n)
 		fprintf(
 		    out,
 		    "emulation: host event loops stalled %d times for %u ms or more, the longest "
-		    "%.0f ms (%s)\n",
-		    m->stalls, EVLOG_STALL_US / 1000, m->stall_max_us / 1000, m->stall_host);
+		    "%.0f ms (%s)",
+		    m->stalls.n, EVLOG_STALL_US / 1000, m->stalls.max_us / 1000, m->stall_host);
+	if (m->stalls.n && m->pauses.have)
+		fprintf(out, "; %d of them while the machine itself paused", m->stalls.paused);
+	if (m->stalls.n)
+		fputc('\n', out);
+	if (e->have_pauses && e->pauses)
+		fprintf(out,
+		        "emulation: the machine itself paused %llu times for %u ms or more, the "
+		        "longest %.0f ms (a real-time probe on a CPU ran that late)\n",
+		        (unsigned long long)e->pauses, RUNDIR_PAUSE_MIN_US / 1000,
+		        e->pause_max_us / 1000);
+	else if (e->have_pauses)
+		fprintf(
+		    out,
+		    "emulation: the machine itself never paused %u ms or more (a real-time probe "
+		    "on each CPU)\n",
+		    RUNDIR_PAUSE_MIN_US / 1000);
 	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f",
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
 	if (e->hosts_cpu_smeared)

@@ -23,6 +23,7 @@
 #include "harness/cpuidle.h"
 #include "harness/evqueue.h"
 #include "harness/netplan.h"
+#include "harness/pause.h"
 #include "lib/addr.h"
 #include "lib/loop.h"
 #include "lib/rundir.h"
@@ -49,9 +50,11 @@ struct runner {
 	enum hstate *st;
 	uint64_t t0;
 	int sigfd;
-	struct awake awake; /* the CPUs kept from halting during the loop */
-	double awake_s;     /* CPU seconds the spinners used, not the harness's work */
-	sigset_t oldmask;   /* restored after teardown: Ctrl-C then works at once */
+	struct awake awake;       /* the CPUs kept from halting during the loop */
+	double awake_s;           /* CPU seconds the spinners used, not the harness's work */
+	struct pause_probe pause; /* the machine's own pauses during the loop */
+	int probed;               /* pause ran for the whole loop */
+	sigset_t oldmask;         /* restored after teardown: Ctrl-C then works at once */
 	int masked;
 	int interrupted;
 	int error;
@@ -874,6 +877,23 @@ static void write_emulation(struct runner *r)
 	emulation_switch(r, &e);
 	emulation_kernel(r, &e);
 	char err[512];
+	if (r->probed) {
+		size_t n, seen;
+		const struct rundir_pause *ev = pause_events(&r->pause, &n, &seen);
+		e.have_pauses = 1;
+		e.pauses = seen;
+		for (size_t i = 0; i < n; i++)
+			if ((double)ev[i].late_us > e.pause_max_us)
+				e.pause_max_us = (double)ev[i].late_us;
+		if (rundir_pauses_write(r->dir, ev, n, err, sizeof(err)))
+			hlog(r, "machine pauses not written: %s", err);
+		else if (seen)
+			hlog(
+			    r,
+			    "the machine paused %zu times for %u ms or more, the longest %.0f ms%s",
+			    seen, PAUSE_MIN_US / 1000, e.pause_max_us / 1000,
+			    seen > n ? " (only the first ones listed)" : "");
+	}
 	if (rundir_emulation_write(r->dir, &e, err, sizeof(err)))
 		hlog(r, "emulation record not written: %s", err);
 	else
@@ -903,10 +923,15 @@ static int run_loop(struct runner *r, char *err, size_t errlen)
 		hlog(r, "CPUs may halt between frames: %s", e);
 	else if (!r->o->let_cpus_idle)
 		hlog(r, "%d SCHED_IDLE spinners keep the CPUs awake", r->awake.n);
+	if (pause_start(&r->pause, e, sizeof(e)))
+		hlog(r, "the machine's own pauses are not told from the hosts' stalls: %s", e);
+	else
+		r->probed = 1;
 	cpuidle_sample(&r->cpu);
 	sample_procs(r, 0);
 	loop_add_timer(r->loop, 1000000u, cpu_timer, r);
 	loop_run(r->loop, on_signal, r);
+	pause_stop(&r->pause);
 	write_emulation(r);
 	if (!r->o->quiet && r->tty)
 		fputc('\n', stderr);
@@ -955,6 +980,8 @@ static void tear_down(struct runner *r)
 		r->awake_s = awake_cpu_s(&r->awake);
 		awake_stop(&r->awake);
 	}
+	pause_stop(&r->pause);
+	pause_free(&r->pause);
 	if (r->pid && r->st)
 		stop_all(r);
 	if (r->cap)

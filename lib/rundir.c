@@ -157,7 +157,7 @@ int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *e
  * kernel's counters, and their presence on reading is what have_switch and
  * have_kernel say. */
 enum emu_kind { EMU_DOUBLE, EMU_U64 };
-enum emu_need { EMU_REQUIRED, EMU_OPTIONAL, EMU_SWITCH, EMU_KERNEL };
+enum emu_need { EMU_REQUIRED, EMU_OPTIONAL, EMU_SWITCH, EMU_KERNEL, EMU_PAUSES };
 static const struct {
 	const char *key;
 	size_t off;
@@ -190,6 +190,8 @@ static const struct {
     {EMU_FIELD(kernel_drop_download), EMU_U64, EMU_KERNEL},
     {EMU_FIELD(kernel_drop_partition), EMU_U64, EMU_KERNEL},
     {EMU_FIELD(kernel_overlimits), EMU_U64, EMU_KERNEL},
+    {EMU_FIELD(pauses), EMU_U64, EMU_PAUSES},
+    {EMU_FIELD(pause_max_us), EMU_DOUBLE, EMU_PAUSES},
 #undef EMU_FIELD
 };
 
@@ -205,7 +207,8 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
 	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
 		const void *v = (const char *)e + emu_keys[k].off;
 		if ((emu_keys[k].need == EMU_SWITCH && !e->have_switch) ||
-		    (emu_keys[k].need == EMU_KERNEL && !e->have_kernel))
+		    (emu_keys[k].need == EMU_KERNEL && !e->have_kernel) ||
+		    (emu_keys[k].need == EMU_PAUSES && !e->have_pauses))
 			continue;
 		if (emu_keys[k].kind == EMU_DOUBLE)
 			fprintf(f, "%s=%.6g\n", emu_keys[k].key, *(const double *)v);
@@ -257,7 +260,7 @@ int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err
 			seen[k] = 1;
 	}
 	fclose(f);
-	e->have_switch = e->have_kernel = 1;
+	e->have_switch = e->have_kernel = e->have_pauses = 1;
 	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
 		if (seen[k])
 			continue;
@@ -267,6 +270,89 @@ int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err
 			e->have_switch = 0;
 		if (emu_keys[k].need == EMU_KERNEL)
 			e->have_kernel = 0;
+		if (emu_keys[k].need == EMU_PAUSES)
+			e->have_pauses = 0;
 	}
+	return 0;
+}
+
+int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n, char *err,
+                        size_t errlen)
+{
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_PAUSES))
+		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_PAUSES);
+	FILE *f = rundir_fopen(path, "w");
+	if (!f)
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%llu %d %llu\n", (unsigned long long)p[i].end_us, p[i].cpu,
+		        (unsigned long long)p[i].late_us);
+	if (ferror(f) | fclose(f))
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static uint64_t pause_start_us(const struct rundir_pause *p)
+{
+	return p->end_us > p->late_us ? p->end_us - p->late_us : 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	uint64_t x = pause_start_us(a), y = pause_start_us(b);
+	return (x > y) - (x < y);
+}
+
+int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, char *err,
+                       size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, RUNDIR_PAUSES))
+		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_PAUSES);
+	FILE *f = rundir_fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		err_set(err, errlen, "open %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	char line[128];
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		lineno++;
+		unsigned long long end, late;
+		int cpu, used = 0;
+		/* No sign anywhere: sscanf would take "-1" as a huge unsigned. */
+		if (strchr(line, '-') ||
+		    sscanf(line, "%llu %d %llu%n", &end, &cpu, &late, &used) != 3 ||
+		    line[used + strspn(line + used, " \r\n")] != 0) {
+			rc = err_set(err, errlen, "%s:%d: expected 'END_US CPU LATE_US'", path,
+			             lineno);
+			break;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct rundir_pause *np = realloc(*out, cap * sizeof(*np));
+			if (!np) {
+				rc = err_set(err, errlen, "read %s: out of memory", path);
+				break;
+			}
+			*out = np;
+		}
+		(*out)[(*n)++] = (struct rundir_pause){.end_us = end, .late_us = late, .cpu = cpu};
+	}
+	fclose(f);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		errno = EINVAL;
+		return rc;
+	}
+	qsort(*out, *n, sizeof(**out), by_start);
 	return 0;
 }

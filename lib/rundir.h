@@ -69,6 +69,11 @@ struct rundir_emulation {
 	uint64_t kernel_packets, kernel_loss_packets;
 	uint64_t kernel_drop_loss, kernel_drop_upload, kernel_drop_download, kernel_drop_partition;
 	uint64_t kernel_overlimits;
+	/* The machine's own pauses (harness/pause.h), when the harness could
+	 * probe for them: how many, and the longest. Each is in pauses.txt. */
+	int have_pauses;
+	uint64_t pauses;
+	double pause_max_us;
 };
 
 int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, char *err,
@@ -77,6 +82,28 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
  * CPU idle keys; the switch's keys may be absent (have_switch 0), as may the
  * kernel's (have_kernel 0). */
 int rundir_emulation_read(const char *dir, struct rundir_emulation *e, char *err, size_t errlen);
+
+/* pauses.txt: the times the machine itself did not run, as the harness's
+ * real-time probe saw them (harness/pause.h), one "END_US CPU LATE_US"
+ * line each: the wall-clock time in microseconds (the hosts' event logs'
+ * clock) the probe on CPU ran again, LATE_US after it was due. Only pauses
+ * of RUNDIR_PAUSE_MIN_US or more are listed. */
+#define RUNDIR_PAUSES "pauses.txt"
+#define RUNDIR_PAUSE_MIN_US 50000u
+
+struct rundir_pause {
+	uint64_t end_us;
+	uint64_t late_us;
+	int cpu;
+};
+
+int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n, char *err,
+                        size_t errlen);
+/* The pauses, ordered by their start (end_us - late_us), in *out (the
+ * caller frees it). -1 with the reason in err when the file is missing
+ * (errno ENOENT) or a line is not three numbers. */
+int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, char *err,
+                       size_t errlen);
 
 /* One line of hosts.txt. Roles are the scenario's names ("rp", "source",
  * "peer", "monitor"); stream is "-" where the host has none. */

@@ -254,11 +254,12 @@ static void test_stall_rule(void **state)
 	struct run_metrics m;
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
-	assert_int_equal(m.stalls, 2);
-	assert_true(fabs(m.stall_max_us - 180000) < 1e-6);
+	assert_int_equal(m.stalls.n, 2);
+	assert_true(fabs(m.stalls.max_us - 180000) < 1e-6);
 	assert_string_equal(m.stall_host, "src");
 	assert_int_equal(m.emu_valid, 1);
-	assert_non_null(strstr(m.emu_reason, "longest host stall 180 ms (src"));
+	assert_non_null(strstr(m.emu_reason, "longest host stall 180 ms (src, bound 500 ms)"));
+	assert_int_equal(m.pauses.have, 0); /* no probe: nothing to tell */
 	analysis_free(&m);
 
 	write_text(src, EVLOG_FILE, "1000 start role=source id=2\n2000 stall late_us=650000\n");
@@ -266,10 +267,95 @@ static void test_stall_rule(void **state)
 	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.emu_valid, 0);
 	assert_non_null(strstr(m.emu_reason, "src's event loop ran a timer 0.65 s late"));
+	assert_non_null(strstr(m.emu_reason, "the host did not run (CPU starved"));
 	analysis_free(&m);
 
 	write_text(src, EVLOG_FILE, "");
 	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION};
+	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
+	unlink(log);
+	rmdir(src);
+	rmdir(hosts);
+	remove_files(dir, files, ARRAY_LEN(files));
+}
+
+/* The machine's own pauses (pauses.txt) tell which stalls the hosts made
+ * and which the machine did: a stall overlapping a pause counts as the
+ * machine's, and a stall that makes the run not valid says which it was. */
+static void test_stalls_against_pauses(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96], log[128];
+	assert_non_null(mkdtemp(dir));
+	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n");
+	snprintf(hosts, sizeof(hosts), "%s/%s", dir, RUNDIR_HOSTS_DIR);
+	snprintf(src, sizeof(src), "%s/src", hosts);
+	assert_int_equal(mkdir(hosts, 0700), 0);
+	assert_int_equal(mkdir(src, 0700), 0);
+	struct rundir_emulation e = {.cpu_idle_mean = 0.9,
+	                             .cpu_idle_min = 0.8,
+	                             .samples = 30,
+	                             .have_pauses = 1,
+	                             .pauses = 2,
+	                             .pause_max_us = 90000};
+	char err[256];
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	/* Stalls over [10.88, 11.00] s and [12.82, 13.00] s; pauses over
+	 * [10.89, 10.95] s (the first stall's) and [14.00, 14.09] s (none's),
+	 * written out of order: the reader orders them by start. */
+	struct rundir_pause p[] = {{.end_us = 14090000, .late_us = 90000, .cpu = 1},
+	                           {.end_us = 10950000, .late_us = 60000, .cpu = 0}};
+	assert_int_equal(rundir_pauses_write(dir, p, 2, err, sizeof(err)), 0);
+	struct rundir_pause *back;
+	size_t n;
+	assert_int_equal(rundir_pauses_read(dir, &back, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_true(back[0].end_us == 10950000 && back[0].cpu == 0 && back[1].late_us == 90000);
+	free(back);
+	write_text(src, EVLOG_FILE,
+	           "10000000 start role=source id=2\n11000000 stall late_us=120000\n"
+	           "13000000 stall late_us=180000\n");
+	struct run_metrics m;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.pauses.have, 1);
+	assert_int_equal(m.stalls.n, 2);
+	assert_int_equal(m.stalls.paused, 1);
+	assert_true(m.stalls.max_pause_us == 0); /* the longest stall was the host's */
+	assert_int_equal(m.emu_valid, 1);
+	analysis_free(&m);
+
+	/* Not valid either way; the reason says whose the stall was. */
+	write_text(src, EVLOG_FILE,
+	           "10000000 start role=source id=2\n14100000 stall late_us=650000\n");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu_valid, 0);
+	assert_true(fabs(m.stalls.max_pause_us - 90000) < 1e-6);
+	assert_non_null(strstr(m.emu_reason,
+	                       "the machine itself did not run (a real-time probe ran "
+	                       "0.09 s late then too"));
+	analysis_free(&m);
+	write_text(src, EVLOG_FILE,
+	           "10000000 start role=source id=2\n16000000 stall late_us=650000\n");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu_valid, 0);
+	assert_non_null(strstr(m.emu_reason, "the host did not run while the machine did"));
+	analysis_free(&m);
+
+	/* A damaged pauses.txt is refused, named by line, and a sign is no
+	 * number; the analysis then has no pauses to tell. */
+	write_text(dir, RUNDIR_PAUSES, "10950000 0 60000\n10950000 0 -5\n");
+	assert_int_equal(rundir_pauses_read(dir, &back, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "pauses.txt:2: expected"));
+	assert_null(back);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.pauses.have, 0);
+	analysis_free(&m);
+
+	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION, RUNDIR_PAUSES};
 	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
 	unlink(log);
 	rmdir(src);
@@ -288,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_cpuuse_smeared_reading),
 	    cmocka_unit_test(test_lateness_rule),
 	    cmocka_unit_test(test_stall_rule),
+	    cmocka_unit_test(test_stalls_against_pauses),
 	};
 	return cmocka_run_group_tests_name("cpuidle", tests, NULL, NULL);
 }
