@@ -31,15 +31,26 @@ int rundir_host_path(char *buf, size_t len, const char *dir, const char *host, c
 	return 0;
 }
 
+/* dir/name opened for writing into *f, its path in path; -1 with the
+ * reason in err. */
+static int open_to_write(const char *dir, const char *name, char *path, size_t len, FILE **f,
+                         char *err, size_t errlen)
+{
+	if (rundir_path(path, len, dir, name))
+		return err_set(err, errlen, "write %s/%s: path too long", dir, name);
+	*f = rundir_fopen(path, "w");
+	if (!*f)
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
 int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char *err,
                        size_t errlen)
 {
 	char path[4096];
-	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
-		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_HOSTS);
-	FILE *f = rundir_fopen(path, "w");
-	if (!f)
-		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	FILE *f;
+	if (open_to_write(dir, RUNDIR_HOSTS, path, sizeof(path), &f, err, errlen))
+		return -1;
 	fprintf(f, "# name role ip stream\n");
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%s %s %s %s\n", h[i].name, h[i].role, h[i].ip,
@@ -199,11 +210,9 @@ int rundir_emulation_write(const char *dir, const struct rundir_emulation *e, ch
                            size_t errlen)
 {
 	char path[4096];
-	if (rundir_path(path, sizeof(path), dir, RUNDIR_EMULATION))
-		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_EMULATION);
-	FILE *f = rundir_fopen(path, "w");
-	if (!f)
-		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	FILE *f;
+	if (open_to_write(dir, RUNDIR_EMULATION, path, sizeof(path), &f, err, errlen))
+		return -1;
 	for (size_t k = 0; k < ARRAY_LEN(emu_keys); k++) {
 		const void *v = (const char *)e + emu_keys[k].off;
 		if ((emu_keys[k].need == EMU_SWITCH && !e->have_switch) ||
@@ -280,11 +289,9 @@ int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n,
                         size_t errlen)
 {
 	char path[4096];
-	if (rundir_path(path, sizeof(path), dir, RUNDIR_PAUSES))
-		return err_set(err, errlen, "write %s/%s: path too long", dir, RUNDIR_PAUSES);
-	FILE *f = rundir_fopen(path, "w");
-	if (!f)
-		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	FILE *f;
+	if (open_to_write(dir, RUNDIR_PAUSES, path, sizeof(path), &f, err, errlen))
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%llu %d %llu\n", (unsigned long long)p[i].end_us, p[i].cpu,
 		        (unsigned long long)p[i].late_us);

@@ -232,19 +232,37 @@ static void test_lateness_rule(void **state)
 	remove_files(dir, files, ARRAY_LEN(files));
 }
 
+/* A run directory in dir (a mkdtemp template) whose only logged host is
+ * the source: hosts/ and hosts/src made, their paths in hosts and src. */
+static void source_only_run(char *dir, char *hosts, char *src)
+{
+	assert_non_null(mkdtemp(dir));
+	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n");
+	snprintf(hosts, 64, "%s/%s", dir, RUNDIR_HOSTS_DIR);
+	snprintf(src, 96, "%s/src", hosts);
+	assert_int_equal(mkdir(hosts, 0700), 0);
+	assert_int_equal(mkdir(src, 0700), 0);
+}
+
+static void remove_source_only_run(const char *dir, const char *hosts, const char *src,
+                                   const char *const *files, size_t n)
+{
+	char log[128];
+	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
+	unlink(log);
+	rmdir(src);
+	rmdir(hosts);
+	remove_files(dir, files, n);
+}
+
 /* A host whose event loop stalled half a second or more (here the source,
  * whose log is read for its stalls alone) makes the run not valid, named;
  * shorter stalls are counted and reported. */
 static void test_stall_rule(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96], log[128];
-	assert_non_null(mkdtemp(dir));
-	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n");
-	snprintf(hosts, sizeof(hosts), "%s/%s", dir, RUNDIR_HOSTS_DIR);
-	snprintf(src, sizeof(src), "%s/src", hosts);
-	assert_int_equal(mkdir(hosts, 0700), 0);
-	assert_int_equal(mkdir(src, 0700), 0);
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96];
+	source_only_run(dir, hosts, src);
 	struct rundir_emulation e = {.cpu_idle_mean = 0.9, .cpu_idle_min = 0.8, .samples = 30};
 	char err[256];
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
@@ -270,13 +288,8 @@ static void test_stall_rule(void **state)
 	assert_non_null(strstr(m.emu_reason, "the host did not run (CPU starved"));
 	analysis_free(&m);
 
-	write_text(src, EVLOG_FILE, "");
 	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION};
-	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
-	unlink(log);
-	rmdir(src);
-	rmdir(hosts);
-	remove_files(dir, files, ARRAY_LEN(files));
+	remove_source_only_run(dir, hosts, src, files, ARRAY_LEN(files));
 }
 
 /* The machine's own pauses (pauses.txt) tell which stalls the hosts made
@@ -285,13 +298,8 @@ static void test_stall_rule(void **state)
 static void test_stalls_against_pauses(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96], log[128];
-	assert_non_null(mkdtemp(dir));
-	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\nsrc source 10.77.0.2 tv1\n");
-	snprintf(hosts, sizeof(hosts), "%s/%s", dir, RUNDIR_HOSTS_DIR);
-	snprintf(src, sizeof(src), "%s/src", hosts);
-	assert_int_equal(mkdir(hosts, 0700), 0);
-	assert_int_equal(mkdir(src, 0700), 0);
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96];
+	source_only_run(dir, hosts, src);
 	struct rundir_emulation e = {.cpu_idle_mean = 0.9,
 	                             .cpu_idle_min = 0.8,
 	                             .samples = 30,
@@ -356,11 +364,7 @@ static void test_stalls_against_pauses(void **state)
 	analysis_free(&m);
 
 	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION, RUNDIR_PAUSES};
-	snprintf(log, sizeof(log), "%s/%s", src, EVLOG_FILE);
-	unlink(log);
-	rmdir(src);
-	rmdir(hosts);
-	remove_files(dir, files, ARRAY_LEN(files));
+	remove_source_only_run(dir, hosts, src, files, ARRAY_LEN(files));
 }
 
 int main(void)
