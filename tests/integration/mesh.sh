@@ -1,15 +1,21 @@
-# The peer's acceptance in small: 20 anysee peers on a generated topology
-# all play with continuity >= 0.99, and LTM keeps mesh neighbours near:
-# at the end their mean one-way delay is below that of a random pair of
-# hosts, which is what bootstrap alone would give.
+# The peer's acceptance in small: 20 anysee peers all play with continuity
+# >= 0.99, and LTM keeps mesh neighbours near. The hosts sit in two regions,
+# 5 ms apart inside one and 50 ms across, so that nearness is plain: a
+# random pair (what bootstrap alone gives) is about half the time across;
+# at the end the neighbours' mean one-way delay must be under three
+# quarters of a random pair's. (On a generated topology the random pair is
+# so near the nearest that the test passed by a fraction of a millisecond.)
 . "$(dirname "$0")/common.inc"
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
+# Hosts in declaration order: rp, src and p1..p10 in region a, p11..p20 in b.
+awk 'BEGIN { n = 22; for (i = 0; i < n; i++) { row = "";
+       for (j = 0; j < n; j++) row = row " " (i == j ? 0 : ((i < 12) == (j < 12) ? 5 : 50));
+       print row } }' > "$out/regions.matrix"
 cat > "$out/mesh.lua" <<'LUA'
 network {
-  topology = waxman { routers = 1000, degree = 3 },
-  attach = "stub",
+  topology = matrix { file = "regions.matrix" },
   access = { up = "10mbit", down = "10mbit", delay = "1ms" },
 }
 rendezvous { name = "rp" }
@@ -27,6 +33,6 @@ line=$(grep '^mesh (LTM)' "$out/report.txt") || fail "no mesh line in the report
 first=$(echo "$line" | sed 's/.*delay \([0-9.]*\) ms at the first.*/\1/')
 last=$(echo "$line" | sed 's/.*round, \([0-9.]*\) ms at the end.*/\1/')
 random=$(awk '!/^#/ { for (i = 1; i <= NF; i++) if ($i > 0) { s += $i; n++ } } END { printf "%.2f", s / n }' "$out/run/delays.txt")
-awk -v r="$random" -v l="$last" 'BEGIN { exit !(l < r) }' \
-  || fail "mesh neighbours not nearer: $first ms at the first round, $last ms at the end, random pair $random ms"
+awk -v r="$random" -v l="$last" 'BEGIN { exit !(l < 0.75 * r) }' \
+  || fail "mesh neighbours not near: $first ms at the first round, $last ms at the end, random pair $random ms"
 echo "pass: 20/20 played; mean neighbour delay $first ms -> $last ms (random pair $random ms)"
