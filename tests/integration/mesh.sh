@@ -9,10 +9,7 @@
 need_root
 out=$(mktemp -d /tmp/anysee-test.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-# Hosts in declaration order: rp, src and p1..p10 in region a, p11..p20 in b.
-awk 'BEGIN { n = 22; for (i = 0; i < n; i++) { row = "";
-       for (j = 0; j < n; j++) row = row " " (i == j ? 0 : ((i < 12) == (j < 12) ? 5 : 50));
-       print row } }' > "$out/regions.matrix"
+cp "$ROOT/scenarios/regions.matrix" "$out/"
 cat > "$out/mesh.lua" <<'LUA'
 network {
   topology = matrix { file = "regions.matrix" },
