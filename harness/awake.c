@@ -17,9 +17,25 @@ static void *spin(void *arg)
 	struct sched_param sp = {0};
 	if (sched_setscheduler(0, SCHED_IDLE, &sp))
 		return NULL;
-	while (!atomic_load_explicit(&a->stop, memory_order_relaxed))
+	while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		if (atomic_load_explicit(&a->hold, memory_order_relaxed)) {
+			struct timespec ts = {.tv_nsec = AWAKE_HOLD_NS};
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		__asm__ __volatile__("" ::: "memory");
+	}
 	return NULL;
+}
+
+int awake_wanted(double busy_share)
+{
+	return busy_share < AWAKE_BUSY_MAX;
+}
+
+void awake_hold(struct awake *a, int hold)
+{
+	atomic_store(&a->hold, hold);
 }
 
 /* A thread pinned to cpu (it makes itself SCHED_IDLE). */
@@ -44,6 +60,7 @@ int awake_start(struct awake *a, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
 	atomic_init(&a->stop, 0);
+	atomic_init(&a->hold, 0);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu > AWAKE_MAX_CPUS)
 		ncpu = AWAKE_MAX_CPUS;

@@ -52,6 +52,7 @@ struct runner {
 	int sigfd;
 	struct awake awake;       /* the CPUs kept from halting during the loop */
 	double awake_s;           /* CPU seconds the spinners used, not the harness's work */
+	int awake_held;           /* the CPUs were busy enough: the spinners sleep */
 	struct pause_probe pause; /* the machine's own pauses during the loop */
 	int probed;               /* pause ran for the whole loop */
 	sigset_t oldmask;         /* restored after teardown: Ctrl-C then works at once */
@@ -818,7 +819,15 @@ static uint64_t cpu_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
 	r->cpu.extra_idle = awake_jiffies(r);
-	cpuidle_sample(&r->cpu);
+	if (cpuidle_sample(&r->cpu) == 0 && r->cpu.samples && r->awake.n) {
+		int want = awake_wanted(1 - r->cpu.last);
+		if (want == r->awake_held) {
+			awake_hold(&r->awake, !want);
+			r->awake_held = !want;
+			hlog(r, "%s the SCHED_IDLE spinners: the CPUs were %.0f%% busy",
+			     want ? "restart" : "hold", 100 * (1 - r->cpu.last));
+		}
+	}
 	sample_procs(r, 0);
 	return 1000000u;
 }
