@@ -84,20 +84,23 @@ static int fold_util(const struct evlog_line *e, struct peer_metrics *p)
 	return 0;
 }
 
-/* The longest of the machine's pauses that overlapped [from_us, to_us], in
- * us; 0 when none did. */
+/* How much of [from_us, to_us] the machine spent paused, in us: the
+ * pauses' union (both CPUs often stop at once) cut to the interval. */
 static double pause_overlap(const struct pause_list *pl, uint64_t from_us, uint64_t to_us)
 {
-	double longest = 0;
+	uint64_t covered = 0, done = from_us; /* counted up to done */
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct rundir_pause *p = &pl->p[i];
 		uint64_t start = p->end_us > p->late_us ? p->end_us - p->late_us : 0;
-		if (start > to_us)
+		if (start >= to_us)
 			break; /* ordered by start: none later can overlap */
-		if (p->end_us >= from_us && (double)p->late_us > longest)
-			longest = (double)p->late_us;
+		uint64_t a = start > done ? start : done, b = p->end_us < to_us ? p->end_us : to_us;
+		if (b > a) {
+			covered += b - a;
+			done = b;
+		}
 	}
-	return longest;
+	return (double)covered;
 }
 
 /* One stall of an event loop that ran a timer late_us late at end_us. */
@@ -607,6 +610,32 @@ double analysis_lateness_bound_us(double min_path_us)
 	return share > EMU_LATE_MIN_US ? share : EMU_LATE_MIN_US;
 }
 
+/* Why the longest stall happened, as far as the machine's pauses tell. */
+static void stall_why(const struct rundir_emulation *emu, const struct stalls *st, char *buf,
+                      size_t len)
+{
+	double paused_s = st->max_pause_us / 1e6;
+	if (st->max_pause_us >= 0.9 * st->max_us)
+		snprintf(
+		    buf, len,
+		    "the machine itself did not run (a real-time probe ran late over %.2f s of "
+		    "it: its hypervisor paused it)",
+		    paused_s);
+	else if (st->max_pause_us > 0)
+		snprintf(
+		    buf, len,
+		    "the machine itself paused for %.2f s of it (a real-time probe ran that late "
+		    "too), and for the rest the host did not run while the machine did",
+		    paused_s);
+	else if (emu->have_pauses)
+		snprintf(buf, len,
+		         "the host did not run while the machine did (CPU starved, or blocked on a "
+		         "stalled disk)");
+	else
+		snprintf(buf, len,
+		         "the host did not run (CPU starved, or blocked on a stalled disk)");
+}
+
 int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path_us,
                              const struct stalls *st, const char *stall_host, char *reason,
                              size_t len)
@@ -614,21 +643,8 @@ int analysis_emulation_valid(const struct rundir_emulation *emu, double min_path
 	double bound = analysis_lateness_bound_us(min_path_us);
 	double stall_max_us = st ? st->max_us : 0;
 	if (stall_max_us >= EMU_STALL_MAX_US) {
-		const char *why =
-		    "the host did not run (CPU starved, or blocked on a stalled disk)";
-		char paused[160];
-		if (st->max_pause_us > 0) {
-			snprintf(
-			    paused, sizeof(paused),
-			    "the machine itself did not run (a real-time probe ran %.2f s late "
-			    "then too: its hypervisor paused it)",
-			    st->max_pause_us / 1e6);
-			why = paused;
-		} else if (emu->have_pauses) {
-			why = "the host did not run while the machine did (CPU starved, or blocked "
-			      "on a "
-			      "stalled disk)";
-		}
+		char why[256];
+		stall_why(emu, st, why, sizeof(why));
 		snprintf(reason, len, "%s's event loop ran a timer %.2f s late (bound %.1f s): %s",
 		         stall_host, stall_max_us / 1e6, EMU_STALL_MAX_US / 1e6, why);
 		return 0;

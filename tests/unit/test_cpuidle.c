@@ -309,15 +309,18 @@ static void test_stalls_against_pauses(void **state)
 	char err[256];
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
 	/* Stalls over [10.88, 11.00] s and [12.82, 13.00] s; pauses over
-	 * [10.89, 10.95] s (the first stall's) and [14.00, 14.09] s (none's),
-	 * written out of order: the reader orders them by start. */
+	 * [10.89, 10.95] s (the first stall's), [14.00, 14.09] s (none's) and
+	 * [20.00, 20.60] s on both CPUs, written out of order: the reader
+	 * orders them by start. */
 	struct rundir_pause p[] = {{.end_us = 14090000, .late_us = 90000, .cpu = 1},
-	                           {.end_us = 10950000, .late_us = 60000, .cpu = 0}};
-	assert_int_equal(rundir_pauses_write(dir, p, 2, err, sizeof(err)), 0);
+	                           {.end_us = 10950000, .late_us = 60000, .cpu = 0},
+	                           {.end_us = 20600000, .late_us = 600000, .cpu = 0},
+	                           {.end_us = 20600100, .late_us = 600050, .cpu = 1}};
+	assert_int_equal(rundir_pauses_write(dir, p, 4, err, sizeof(err)), 0);
 	struct rundir_pause *back;
 	size_t n;
 	assert_int_equal(rundir_pauses_read(dir, &back, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 4);
 	assert_true(back[0].end_us == 10950000 && back[0].cpu == 0 && back[1].late_us == 90000);
 	free(back);
 	write_text(src, EVLOG_FILE,
@@ -333,16 +336,26 @@ static void test_stalls_against_pauses(void **state)
 	assert_int_equal(m.emu_valid, 1);
 	analysis_free(&m);
 
-	/* Not valid either way; the reason says whose the stall was. */
+	/* Not valid either way; the reason says whose the stall was: here the
+	 * machine's for 0.09 s of 0.65, the host's for the rest. */
 	write_text(src, EVLOG_FILE,
 	           "10000000 start role=source id=2\n14100000 stall late_us=650000\n");
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.emu_valid, 0);
 	assert_true(fabs(m.stalls.max_pause_us - 90000) < 1e-6);
+	assert_non_null(strstr(m.emu_reason, "the machine itself paused for 0.09 s of it"));
+	analysis_free(&m);
+	/* Here the machine's all along: both CPUs' pauses count once. */
+	write_text(src, EVLOG_FILE,
+	           "10000000 start role=source id=2\n20600200 stall late_us=550000\n");
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.emu_valid, 0);
+	assert_true(fabs(m.stalls.max_pause_us - 549900) < 1e-6);
 	assert_non_null(strstr(m.emu_reason,
 	                       "the machine itself did not run (a real-time probe ran "
-	                       "0.09 s late then too"));
+	                       "late over 0.55 s of it"));
 	analysis_free(&m);
 	write_text(src, EVLOG_FILE,
 	           "10000000 start role=source id=2\n16000000 stall late_us=650000\n");
