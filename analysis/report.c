@@ -638,10 +638,10 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 		fputc('\n', out);
 	if (e->have_pauses && e->pauses)
 		fprintf(out,
-		        "emulation: the machine itself paused %llu times for %u ms or more, the "
+		        "emulation: the machine itself paused %llu time%s for %u ms or more, the "
 		        "longest %.0f ms (a real-time probe on a CPU ran that late)\n",
-		        (unsigned long long)e->pauses, RUNDIR_PAUSE_MIN_US / 1000,
-		        e->pause_max_us / 1000);
+		        (unsigned long long)e->pauses, e->pauses == 1 ? "" : "s",
+		        RUNDIR_PAUSE_MIN_US / 1000, e->pause_max_us / 1000);
 	else if (e->have_pauses)
 		fprintf(
 		    out,
