@@ -91,7 +91,7 @@ static double pause_overlap(const struct pause_list *pl, uint64_t from_us, uint6
 	uint64_t covered = 0, done = from_us; /* counted up to done */
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct rundir_pause *p = &pl->p[i];
-		uint64_t start = p->end_us > p->late_us ? p->end_us - p->late_us : 0;
+		uint64_t start = rundir_pause_start_us(p);
 		if (start >= to_us)
 			break; /* ordered by start: none later can overlap */
 		uint64_t a = start > done ? start : done, b = p->end_us < to_us ? p->end_us : to_us;
@@ -615,6 +615,8 @@ static void stall_why(const struct rundir_emulation *emu, const struct stalls *s
                       size_t len)
 {
 	double paused_s = st->max_pause_us / 1e6;
+	/* Nearly all of it paused: the rest is the probe's own 10 ms period
+	 * and the wakeup after the pause. */
 	if (st->max_pause_us >= 0.9 * st->max_us)
 		snprintf(
 		    buf, len,

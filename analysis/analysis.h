@@ -19,8 +19,8 @@
 
 /* Event-loop stalls (LOGEV_STALL): how many, the longest, and which the
  * machine's own pauses explain (pauses.txt, harness/pause.h): stalls that
- * overlapped one, and the longest pause that overlapped the longest stall
- * (0: none did, or the run had no probe). */
+ * overlapped one, and how much of the longest stall the machine spent
+ * paused (0: none of it, or the run had no probe). */
 struct stalls {
 	int n, paused;
 	double max_us, max_pause_us;

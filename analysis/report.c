@@ -626,16 +626,17 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 	const struct rundir_emulation *e = &m->emu;
 	fprintf(out, "emulation: %s: %s\n",
 	        m->emu_valid ? "valid" : "NOT VALID, not a protocol result", m->emu_reason);
-	if (m->stalls.n)
+	if (m->stalls.n) {
 		fprintf(
 		    out,
 		    "emulation: host event loops stalled %d times for %u ms or more, the longest "
 		    "%.0f ms (%s)",
 		    m->stalls.n, EVLOG_STALL_US / 1000, m->stalls.max_us / 1000, m->stall_host);
-	if (m->stalls.n && m->pauses.have)
-		fprintf(out, "; %d of them while the machine itself paused", m->stalls.paused);
-	if (m->stalls.n)
+		if (m->pauses.have)
+			fprintf(out, "; %d of them while the machine itself paused",
+			        m->stalls.paused);
 		fputc('\n', out);
+	}
 	if (e->have_pauses && e->pauses)
 		fprintf(out,
 		        "emulation: the machine itself paused %llu time%s for %u ms or more, the "

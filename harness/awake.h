@@ -11,17 +11,11 @@
  *
  * Only while the machine is nearly idle, though. A guest whose CPUs all
  * look busy to its host is paused by it now and then, the whole guest for
- * up to 100 ms (harness/pause.h saw both CPUs stop at the same instant):
- * measured on 100 peers, 90 s, capture on, two runs each way, the
- * spinners brought 6 and 9 such pauses, 170 and 282 host stalls and a
- * release lateness of up to 100 ms, against 2 and 0 pauses, 4 and 25
- * stalls and 11 ms without them, at the same p99 lateness (0.11 to 0.13
- * against 0.10 to 0.12 ms). Once the hosts keep the CPUs busy they do not
- * halt long anyway: without spinners, 20 peers (17% busy) had a p99
- * lateness of 0.16 ms, while the quick start (3% busy) had 0.53 to 4.3 ms.
- * So the runner holds the spinners whenever the last second was
- * AWAKE_BUSY_MAX busy or more (awake_wanted): an assumption between those
- * two measured loads. */
+ * up to 100 ms (harness/pause.h saw both CPUs stop at the same instant),
+ * and busy CPUs do not halt long anyway. So the runner holds the spinners
+ * whenever the last second was AWAKE_BUSY_MAX busy or more
+ * (awake_wanted): an assumption between two measured loads, which the
+ * README gives with the runs behind them. */
 #ifndef ANYSEE_AWAKE_H
 #define ANYSEE_AWAKE_H
 

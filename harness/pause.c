@@ -14,19 +14,12 @@ struct arg {
 	int cpu;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void record(struct pause_probe *p, int cpu, uint64_t late_ns)
+static void record(struct pause_probe *p, int cpu, uint64_t late_us)
 {
 	unsigned i = atomic_fetch_add(&p->next, 1);
 	if (i < PAUSE_MAX_EVENTS)
-		p->ev[i] = (struct rundir_pause){
-		    .end_us = real_us(), .late_us = late_ns / 1000u, .cpu = cpu};
+		p->ev[i] =
+		    (struct rundir_pause){.end_us = real_us(), .late_us = late_us, .cpu = cpu};
 }
 
 static void *probe(void *v)
@@ -34,11 +27,11 @@ static void *probe(void *v)
 	struct pause_probe *p = ((struct arg *)v)->p;
 	int cpu = ((struct arg *)v)->cpu;
 	free(v);
-	uint64_t due = mono_ns();
+	uint64_t due = mono_us();
 	while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-		due += PAUSE_PERIOD_NS;
-		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000u),
-		                      .tv_nsec = (long)(due % 1000000000u)};
+		due += PAUSE_PERIOD_US;
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000u),
+		                      .tv_nsec = (long)(due % 1000000u) * 1000};
 		int rc;
 		while ((rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
 			;
@@ -46,8 +39,8 @@ static void *probe(void *v)
 		 * the probe's alone. */
 		if (rc)
 			break;
-		uint64_t now = mono_ns();
-		if (now > due && now - due >= (uint64_t)PAUSE_MIN_US * 1000u) {
+		uint64_t now = mono_us();
+		if (now > due && now - due >= PAUSE_MIN_US) {
 			record(p, cpu, now - due);
 			/* Start over from now: the missed periods are one pause,
 			 * not a burst of wakeups that each look late. */

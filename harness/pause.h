@@ -5,7 +5,7 @@
  * machine itself did not run: a hypervisor that deschedules a virtual CPU
  * stops whatever was on it. The cures differ (fewer peers, or another
  * machine), so during a run one thread a CPU, pinned and at the highest
- * SCHED_FIFO priority, wakes every PAUSE_PERIOD_NS and records each wakeup
+ * SCHED_FIFO priority, wakes every PAUSE_PERIOD_US and records each wakeup
  * PAUSE_MIN_US or more late. Nothing in the machine keeps such a thread
  * from its CPU for that long but the CPU not running at all (an idle
  * virtual CPU takes the host tens of milliseconds at worst to wake, and
@@ -21,7 +21,7 @@
 #include "lib/rundir.h"
 
 #define PAUSE_MAX_CPUS 64
-#define PAUSE_PERIOD_NS 10000000u /* 100 wakeups a second a CPU */
+#define PAUSE_PERIOD_US 10000u /* 100 wakeups a second a CPU */
 #define PAUSE_MIN_US RUNDIR_PAUSE_MIN_US
 #define PAUSE_MAX_EVENTS 4096 /* beyond these, pauses are only counted */
 

@@ -300,14 +300,14 @@ int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n,
 	return 0;
 }
 
-static uint64_t pause_start_us(const struct rundir_pause *p)
+uint64_t rundir_pause_start_us(const struct rundir_pause *p)
 {
 	return p->end_us > p->late_us ? p->end_us - p->late_us : 0;
 }
 
 static int by_start(const void *a, const void *b)
 {
-	uint64_t x = pause_start_us(a), y = pause_start_us(b);
+	uint64_t x = rundir_pause_start_us(a), y = rundir_pause_start_us(b);
 	return (x > y) - (x < y);
 }
 
@@ -320,12 +320,8 @@ int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, ch
 	if (rundir_path(path, sizeof(path), dir, RUNDIR_PAUSES))
 		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_PAUSES);
 	FILE *f = rundir_fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		err_set(err, errlen, "open %s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
+	if (!f)
+		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
 	char line[128];
 	size_t cap = 0;
 	int lineno = 0, rc = 0;
@@ -357,7 +353,6 @@ int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, ch
 		free(*out);
 		*out = NULL;
 		*n = 0;
-		errno = EINVAL;
 		return rc;
 	}
 	qsort(*out, *n, sizeof(**out), by_start);

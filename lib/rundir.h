@@ -97,11 +97,13 @@ struct rundir_pause {
 	int cpu;
 };
 
+/* When the probe last ran before the pause: end_us - late_us. */
+uint64_t rundir_pause_start_us(const struct rundir_pause *p);
 int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n, char *err,
                         size_t errlen);
 /* The pauses, ordered by their start (end_us - late_us), in *out (the
  * caller frees it). -1 with the reason in err when the file is missing
- * (errno ENOENT) or a line is not three numbers. */
+ * or a line is not three numbers. */
 int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, char *err,
                        size_t errlen);
 

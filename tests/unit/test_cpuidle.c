@@ -166,6 +166,14 @@ static void remove_files(const char *dir, const char *const *names, size_t n)
 	rmdir(dir);
 }
 
+/* The analysis of run directory dir into m, which must succeed. */
+static void load_run(const char *dir, struct run_metrics *m)
+{
+	char err[256];
+	memset(m, 0, sizeof(*m));
+	assert_int_equal(analysis_load(dir, m, err, sizeof(err)), 0);
+}
+
 /* The switch's figures survive the record, and the lateness bound comes
  * from the smallest delay between two hosts in the run's delays.txt:
  * max(0.5 ms, 2% of it). */
@@ -193,8 +201,7 @@ static void test_lateness_rule(void **state)
 	char err[256];
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
 	struct run_metrics m;
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu.have_switch, 1);
 	assert_true(m.emu.frames == 1000 && m.emu.drop_loss == 100 && m.emu.drop_queue == 7);
 	assert_true(fabs(m.min_path_us - 40000) < 1e-6);
@@ -204,8 +211,7 @@ static void test_lateness_rule(void **state)
 
 	e.late_p99_us = 900;
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu_valid, 0);
 	assert_non_null(strstr(m.emu_reason, "late"));
 	analysis_free(&m);
@@ -214,16 +220,14 @@ static void test_lateness_rule(void **state)
 	write_text(dir, RUNDIR_DELAYS, "0 10 60\n50 0 70\n55 40 0\n");
 	e.late_p99_us = 700;
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_true(fabs(analysis_lateness_bound_us(m.min_path_us) - 500) < 1e-6);
 	assert_int_equal(m.emu_valid, 0);
 	analysis_free(&m);
 	/* No switch (kernel backend): lateness is not judged. */
 	e.have_switch = 0;
 	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu.have_switch, 0);
 	assert_int_equal(m.emu_valid, 1);
 	analysis_free(&m);
@@ -270,8 +274,7 @@ static void test_stall_rule(void **state)
 	           "1000 start role=source id=2\n2000 stall late_us=120000\n"
 	           "3000 stall late_us=180000\n");
 	struct run_metrics m;
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.stalls.n, 2);
 	assert_true(fabs(m.stalls.max_us - 180000) < 1e-6);
 	assert_string_equal(m.stall_host, "src");
@@ -281,8 +284,7 @@ static void test_stall_rule(void **state)
 	analysis_free(&m);
 
 	write_text(src, EVLOG_FILE, "1000 start role=source id=2\n2000 stall late_us=650000\n");
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu_valid, 0);
 	assert_non_null(strstr(m.emu_reason, "src's event loop ran a timer 0.65 s late"));
 	assert_non_null(strstr(m.emu_reason, "the host did not run (CPU starved"));
@@ -327,8 +329,7 @@ static void test_stalls_against_pauses(void **state)
 	           "10000000 start role=source id=2\n11000000 stall late_us=120000\n"
 	           "13000000 stall late_us=180000\n");
 	struct run_metrics m;
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.pauses.have, 1);
 	assert_int_equal(m.stalls.n, 2);
 	assert_int_equal(m.stalls.paused, 1);
@@ -340,8 +341,7 @@ static void test_stalls_against_pauses(void **state)
 	 * machine's for 0.09 s of 0.65, the host's for the rest. */
 	write_text(src, EVLOG_FILE,
 	           "10000000 start role=source id=2\n14100000 stall late_us=650000\n");
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu_valid, 0);
 	assert_true(fabs(m.stalls.max_pause_us - 90000) < 1e-6);
 	assert_non_null(strstr(m.emu_reason, "the machine itself paused for 0.09 s of it"));
@@ -349,8 +349,7 @@ static void test_stalls_against_pauses(void **state)
 	/* Here the machine's all along: both CPUs' pauses count once. */
 	write_text(src, EVLOG_FILE,
 	           "10000000 start role=source id=2\n20600200 stall late_us=550000\n");
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu_valid, 0);
 	assert_true(fabs(m.stalls.max_pause_us - 549900) < 1e-6);
 	assert_non_null(strstr(m.emu_reason,
@@ -359,8 +358,7 @@ static void test_stalls_against_pauses(void **state)
 	analysis_free(&m);
 	write_text(src, EVLOG_FILE,
 	           "10000000 start role=source id=2\n16000000 stall late_us=650000\n");
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.emu_valid, 0);
 	assert_non_null(strstr(m.emu_reason, "the host did not run while the machine did"));
 	analysis_free(&m);
@@ -371,8 +369,7 @@ static void test_stalls_against_pauses(void **state)
 	assert_int_equal(rundir_pauses_read(dir, &back, &n, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "pauses.txt:2: expected"));
 	assert_null(back);
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(analysis_load(dir, &m, err, sizeof(err)), 0);
+	load_run(dir, &m);
 	assert_int_equal(m.pauses.have, 0);
 	analysis_free(&m);
 
