@@ -164,6 +164,16 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 			p->push_hops_max = (int)a;
 	} else if (!strcmp(e->event, LOGEV_UTIL)) {
 		return fold_util(e, p);
+	} else if (!strcmp(e->event, LOGEV_PROBES)) {
+		uint64_t c, d;
+		if (evlog_get_u64(e, LOGK_FORWARDED, &a) ||
+		    evlog_get_u64(e, LOGK_FORWARDED_BYTES, &b) ||
+		    evlog_get_u64(e, LOGK_OVER_BUDGET, &c) || evlog_get_u64(e, LOGK_REFUSED, &d))
+			return -1;
+		p->probes_fwd += a;
+		p->probes_fwd_bytes += b;
+		p->probes_over_budget += c;
+		p->probes_refused += d;
 	} else if (!strcmp(e->event, LOGEV_STALL)) {
 		if (evlog_get_u64(e, LOGK_LATE_US, &a))
 			return -1;

@@ -70,7 +70,10 @@ struct peer_metrics {
 	int keynode_mismatch_s; /* of those, seconds whose key-node slots in use were
 	                         * not its push and relay children */
 	struct stalls stalls;   /* its event loop's (LOGEV_STALL) */
-	char missing[160];      /* logs that could not be read, and why */
+	/* Others' probes sent on, held back by the budget, refused
+	 * (LOGEV_PROBES, summed over its sessions). */
+	uint64_t probes_fwd, probes_fwd_bytes, probes_over_budget, probes_refused;
+	char missing[160]; /* logs that could not be read, and why */
 };
 
 /* Per-segment distributions of a group of peers. */

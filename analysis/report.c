@@ -145,6 +145,32 @@ static int keynode_mismatch(const struct run_metrics *m)
 	return s;
 }
 
+/* Others' probes the peers sent on, held back for the forwarding budget
+ * and refused as forged (peer/inter.h), summed over the run's peers. */
+static void probes_sum(const struct run_metrics *m, uint64_t s[4])
+{
+	memset(s, 0, 4 * sizeof(*s));
+	for (int i = 0; i < m->npeers; i++) {
+		s[0] += m->p[i].probes_fwd;
+		s[1] += m->p[i].probes_fwd_bytes;
+		s[2] += m->p[i].probes_over_budget;
+		s[3] += m->p[i].probes_refused;
+	}
+}
+
+static void probe_forwarding_json(struct json *j, const struct run_metrics *m)
+{
+	uint64_t s[4];
+	probes_sum(m, s);
+	json_key(j, "probe_forwarding");
+	json_obj_begin(j);
+	json_ku64(j, "messages", s[0]);
+	json_ku64(j, "bytes", s[1]);
+	json_ku64(j, "over_budget", s[2]);
+	json_ku64(j, "refused", s[3]);
+	json_obj_end(j);
+}
+
 /* Children kept after their peer ended and failovers after a parent's
  * crash (analysis/paths.h): the leases' and the backup paths' worth. */
 static void paths_json(struct json *j, const struct run_metrics *m)
@@ -405,6 +431,8 @@ static void group_json(struct json *j, const struct run_metrics *m, const struct
 		json_obj_end(j);
 		if (g == &m->g[0] && m->have_overhead)
 			overhead_summary_json(j, m);
+		if (g == &m->g[0])
+			probe_forwarding_json(j, m);
 		if (g == &m->g[0] && m->have_emulation)
 			emulation_json(j, m);
 		if (g == &m->g[0] && m->have_paths)
@@ -438,6 +466,9 @@ static void peer_json(struct json *j, const struct peer_metrics *p)
 	json_ku64(j, "verified_due", p->verified_due);
 	json_kdouble(j, "verified_fraction", p->verified_fraction, 6);
 	json_ku64(j, "corrupt", p->corrupt);
+	json_ku64(j, "probes_forwarded_bytes", p->probes_fwd_bytes);
+	json_ku64(j, "probes_over_budget", p->probes_over_budget);
+	json_ku64(j, "probes_refused", p->probes_refused);
 	json_ki64(j, "max_hops", p->max_hops);
 	json_kdouble(j, "mean_hops", p->mean_hops, 3);
 	json_kdouble(j, "mesh_first_ms", p->mesh_first_ms, 3);
@@ -712,6 +743,16 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		        100 * pr.media_share);
 	else if (*m->overhead_error)
 		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
+	uint64_t ps[4];
+	probes_sum(m, ps);
+	if (ps[0] || ps[2] || ps[3])
+		fprintf(
+		    out,
+		    "probe forwarding: %llu probes (%llu bytes) sent on for other peers; %llu not "
+		    "sent on, or to fewer neighbours, for the forwarding budget; %llu refused as "
+		    "forged\n",
+		    (unsigned long long)ps[0], (unsigned long long)ps[1], (unsigned long long)ps[2],
+		    (unsigned long long)ps[3]);
 	uint64_t bad = 0;
 	for (int i = 0; i < m->npeers; i++)
 		bad += m->p[i].bad_lines;

@@ -216,6 +216,17 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 		m->u.det = (struct wire_detector){
 		    .msg_id = (uint32_t)a->n, .ttl = 200, .src = a->self, .src_ts_us = real_us()};
 		return 1;
+	case ATTACK_PROBE_FLOOD:
+		/* A probe as Peer_0 sends it, so every check but the budget
+		 * passes; a minute's bound, where a peer's is its LastDelay. */
+		wire_msg_init(m, WIRE_PROBE, 0, a->self.id);
+		m->u.probe = (struct wire_probe){.seq = (uint32_t)a->n,
+		                                 .peer0 = a->self,
+		                                 .ts0_us = real_us(),
+		                                 .source_id = a->source.id,
+		                                 .last_delay_us = 60000000u,
+		                                 .ttl = 7};
+		return a->stream != 0;
 	case ATTACK_REFLECT:
 		/* Sent as the child it names, at the witness's address. */
 		wire_msg_init(m, WIRE_PATH_SETUP, a->stream, a->self.id + 1000000u);

@@ -9,6 +9,10 @@
  *   hijack         neighbour requests claiming the source's id
  *   bad-buffermap  buffer maps "from the source" whose window starts near 2^32
  *   probe-ttl      LTM detectors with TTL 200
+ *   probe-flood    ProbMs under its own id, each a new one, with a bound
+ *                  (LastDelay) no trace reaches: only the peers'
+ *                  forwarding budget keeps the swarm from sending each
+ *                  on to its TTL
  *   reflect        path set-ups naming a third address (the attacker's
  *                  witness port) as the child to push to
  *   amplify        segment requests for the 128 newest segments, from a
@@ -32,6 +36,7 @@ enum attack_kind {
 	ATTACK_HIJACK,
 	ATTACK_BAD_BUFFERMAP,
 	ATTACK_PROBE_TTL,
+	ATTACK_PROBE_FLOOD,
 	ATTACK_REFLECT,
 	ATTACK_AMPLIFY,
 	ATTACK_RP_FLOOD,
@@ -39,13 +44,14 @@ enum attack_kind {
 };
 
 #define ATTACK_KIND_LIST                                                                           \
-	"forge-segment, forge-leave, hijack, bad-buffermap, probe-ttl, reflect, amplify, rp-flood"
+	"forge-segment, forge-leave, hijack, bad-buffermap, probe-ttl, probe-flood, reflect, "     \
+	"amplify, rp-flood"
 
 static inline int attack_kind_parse(const char *s)
 {
-	static const char *const names[ATTACK_KINDS] = {"forge-segment", "forge-leave", "hijack",
-	                                                "bad-buffermap", "probe-ttl",   "reflect",
-	                                                "amplify",       "rp-flood"};
+	static const char *const names[ATTACK_KINDS] = {
+	    "forge-segment", "forge-leave", "hijack",  "bad-buffermap", "probe-ttl",
+	    "probe-flood",   "reflect",     "amplify", "rp-flood"};
 	for (int i = 0; i < ATTACK_KINDS; i++)
 		if (!strcmp(s, names[i]))
 			return i;

@@ -574,12 +574,14 @@ static int in_trace(const struct wire_probe *p, uint32_t id)
 	return 0;
 }
 
-/* To j random neighbours not already on the trace. */
-static void forward_probe(struct inter *in, const struct wire_probe *p)
+/* Sends p to up to max (j, or fewer within the forwarding budget) random
+ * mesh neighbours not already on the trace; returns how many got it. */
+static int forward_probe(struct inter *in, const struct wire_probe *p, int max)
 {
 	struct wire_addr nb[32];
 	int n = in->io.neighbours ? in->io.neighbours(in->io.ctx, nb, 32) : 0;
-	for (int sent = 0, tries = 0; sent < INTER_PROBE_J && n > 0 && tries < 4 * n; tries++) {
+	int sent = 0;
+	for (int tries = 0; sent < max && n > 0 && tries < 4 * n; tries++) {
 		int k = (int)rng_below(in->rng, (uint64_t)n);
 		if (in_trace(p, nb[k].id)) {
 			nb[k] = nb[--n];
@@ -589,6 +591,47 @@ static void forward_probe(struct inter *in, const struct wire_probe *p)
 		nb[k] = nb[--n];
 		sent++;
 	}
+	return sent;
+}
+
+/* A probe's datagram length, as the codec writes it. */
+static size_t probe_len(const struct wire_probe *p)
+{
+	struct wire_msg m;
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	wire_msg_init(&m, WIRE_PROBE, 0, 0);
+	m.u.probe = *p;
+	int n = wire_encode(&m, buf, sizeof(buf));
+	return n > 0 ? (size_t)n : WIRE_MAX_DATAGRAM;
+}
+
+/* How many copies of p the forwarding budget affords now, at most max
+ * (INTER_PROBE_SHARE): the bucket fills at the share of the stream's rate
+ * and holds INTER_PROBE_BURST_S seconds of it, or one full flood step. */
+static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
+{
+	double fill = (double)in->rate_bps / 8 * INTER_PROBE_SHARE; /* bytes a second */
+	struct wire_probe full = {.nhops = WIRE_MAX_HOPS};
+	double cap = fill * INTER_PROBE_BURST_S;
+	double step = (double)INTER_PROBE_J * (double)probe_len(&full);
+	if (cap < step)
+		cap = step;
+	if (!in->probe_budget_us)
+		in->probe_budget = cap;
+	else if (now_us > in->probe_budget_us)
+		in->probe_budget += fill * (double)(now_us - in->probe_budget_us) / 1e6;
+	if (in->probe_budget > cap)
+		in->probe_budget = cap;
+	in->probe_budget_us = now_us;
+	int n = (int)(in->probe_budget / (double)len);
+	return n < max ? n : max;
+}
+
+static void probe_spent(struct inter *in, int sent, size_t len)
+{
+	in->probe_budget -= (double)sent * (double)len;
+	in->probes_forwarded += (uint64_t)sent;
+	in->probe_fwd_bytes += (uint64_t)sent * len;
 }
 
 static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_real_us,
@@ -727,6 +770,16 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (!in->enabled || p->peer0.id == in->self.id || in_trace(p, in->self.id) ||
 	    p->nhops >= WIRE_MAX_HOPS - 1)
 		return;
+	/* What no peer sends: a probe without a bound (probe() sends none), a
+	 * stamp from the future, a trace whose last hop (or Peer_0, on the
+	 * first) is not who sent it. The sender's id is verified (node.c's
+	 * admitted), so the trace's claim to it is checked against that. */
+	uint32_t last = p->nhops ? p->hops[p->nhops - 1].addr.id : p->peer0.id;
+	if (!p->last_delay_us || p->ts0_us > now_real_us + INTER_PROBE_SKEW_US ||
+	    last != from->id) {
+		in->probes_refused++;
+		return;
+	}
 	int can = could_take(in, p, from, have_stream || in->is_source, now_us);
 	if (!can) {
 		in->probes_declined++;
@@ -748,7 +801,7 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	in->probe_seen_next = (in->probe_seen_next + 1) % 256;
 	/* Stop when the trace is already slower than what Peer_0 has. */
 	uint64_t so_far = now_real_us > p->ts0_us ? now_real_us - p->ts0_us : 0;
-	if ((p->last_delay_us && so_far > p->last_delay_us) || q.ttl == 0)
+	if (so_far > p->last_delay_us || q.ttl == 0)
 		return;
 	q.ttl--;
 	/* A node the stream is pushed to ends every path through it: the
@@ -758,14 +811,21 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	 * delay the peer would get; a flood on would trace routes no set-up
 	 * uses, and cost up to j messages at every node it reaches. */
 	const struct wire_addr *up = pushed_by(in, p->source_id, have_stream);
+	if (up && in_trace(&q, up->id))
+		return;
+	size_t len = probe_len(&q);
+	int n = probe_affordable(in, len, up ? 1 : INTER_PROBE_J, now_us);
+	if (n < (up ? 1 : INTER_PROBE_J))
+		in->probes_over_budget++;
+	if (!n)
+		return;
 	if (up) {
-		if (!in_trace(&q, up->id)) {
-			send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
-			in->probes_followed++;
-		}
+		send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
+		in->probes_followed++;
+		probe_spent(in, 1, len);
 		return;
 	}
-	forward_probe(in, &q);
+	probe_spent(in, forward_probe(in, &q, n), len);
 }
 
 /* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */
@@ -1426,7 +1486,7 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	in->probes_sent++;
 	/* Its parent too, if drawn: a faster way to the source through the
 	 * same parent is the optimization's to find (offer_paths). */
-	forward_probe(in, &p);
+	forward_probe(in, &p, INTER_PROBE_J);
 	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u bound_us=%u", p.seq, last_delay_us,
 	            bound);
 }

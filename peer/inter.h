@@ -75,6 +75,24 @@
  * a 336 kbit/s stream: a batch of the paper's usual 300 kbit/s fits
  * whole, and a faster stream's children pull what its relay could not
  * hold (an assumption: the paper has no signed media). */
+/* The probe forwarding budget. The paper bounds a trace by LastDelay and
+ * TTL only, so what a node forwards grows with the swarm (a trace goes on
+ * to every node within LastDelay of Peer_0, j messages at each) and with
+ * what an admitted stranger sends: one probe naming a bound no trace
+ * reaches costs the swarm up to j messages a node. Assumed here: a node
+ * sends others' probes (flooded on or followed up its path) within
+ * INTER_PROBE_SHARE of its stream's rate, the overhead this testbed holds
+ * probing to, in a token bucket that holds INTER_PROBE_BURST_S seconds of
+ * it and at least one full flood step (j probes of WIRE_MAX_HOPS hops).
+ * What does not fit is not forwarded, or to fewer than j neighbours: the
+ * flood thins where it is dense, and a peer's own probes, paced by the
+ * probing interval, are not counted against it. */
+#define INTER_PROBE_SHARE 0.01
+#define INTER_PROBE_BURST_S 2
+/* A probe stamped this far ahead of the receiver's clock would look
+ * instant at every hop and so never meet its bound; the hosts' clocks are
+ * one (the paper assumes NTP), so no honest stamp is. */
+#define INTER_PROBE_SKEW_US 1000000u
 #define INTER_RELAY_HOLD WIRE_MAX_HASHES
 #define INTER_RELAY_HOLD_BYTES (32 * WIRE_SEG_PAYLOAD_MAX)
 
@@ -248,6 +266,16 @@ struct inter {
 	uint64_t probes_declined;
 	/* Probes sent up this node's own push path, not flooded on. */
 	uint64_t probes_followed;
+	/* Others' probes sent on (messages and their bytes), and the budget
+	 * left for them (INTER_PROBE_SHARE), in bytes, as of probe_budget_us. */
+	uint64_t probes_forwarded, probe_fwd_bytes;
+	double probe_budget;
+	uint64_t probe_budget_us;
+	/* Probes not sent on, or to fewer than j neighbours, for the budget. */
+	uint64_t probes_over_budget;
+	/* Probes refused as no peer sends them: no bound, a stamp from the
+	 * future, or a trace that does not end in its sender. */
+	uint64_t probes_refused;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
 	 * trace costs O(peers) messages instead of j^TTL. The first copy to
@@ -336,7 +364,9 @@ int inter_children(const struct inter *in);
 
 /* A probe came from `from`. have_stream: as for inter_on_path_setup (the
  * node plays the own stream and could push it). A node forwards a probe
- * only when it could take `from` as its push child on the traced path. */
+ * only when it could take `from` as its push child on the traced path,
+ * and within its forwarding budget (INTER_PROBE_SHARE). `from` must be the
+ * trace's last hop, or Peer_0 itself on the first. */
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
                     int have_stream, uint64_t now_real_us, uint64_t now_us);
 void inter_on_path_setup(struct inter *in, uint16_t stream, const struct wire_path_setup *ps,

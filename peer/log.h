@@ -60,6 +60,14 @@
 #define LOGK_ID "id"
 #define LOGK_PARENT "parent"
 #define LOGK_STREAM "stream"
+/* Once, as the node leaves: the others' probes it sent on (messages and
+ * bytes), those its forwarding budget held back and those it refused as
+ * forged (peer/inter.h). */
+#define LOGEV_PROBES "probes"
+#define LOGK_FORWARDED "forwarded"
+#define LOGK_FORWARDED_BYTES "forwarded_bytes"
+#define LOGK_OVER_BUDGET "over_budget"
+#define LOGK_REFUSED "refused"
 
 #define SEGLOG_MAGIC "ASEGLOG1"
 #define SEGLOG_HDR_LEN 16
@@ -131,6 +139,10 @@ struct evlog_leave {
 	uint64_t corrupt, rejected;
 };
 void evlog_leave(struct evlog *l, const struct evlog_leave *t);
+struct evlog_probes {
+	uint64_t forwarded, forwarded_bytes, over_budget, refused;
+};
+void evlog_probes(struct evlog *l, const struct evlog_probes *p);
 /* Once a second: the upload capacity and the stream rate (their ratio is
  * the paper's N connections) and the segment payload bytes sent since the
  * last one, by how: served to pulling partners, pushed to own children,

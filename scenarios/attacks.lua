@@ -18,7 +18,7 @@ for i = 1, 3 do
 end
 
 local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "probe-ttl",
-                "reflect", "amplify" }
+                "probe-flood", "reflect", "amplify" }
 for i, kind in ipairs(kinds) do
   -- The bad-buffermap victim joins under attack: forged maps reach it
   -- in its first seconds.
@@ -27,7 +27,10 @@ for i, kind in ipairs(kinds) do
   local victim = peer { name = "v-" .. kind, watch = "tv1",
                         at = kind == "bad-buffermap" and start + 2 or 3 + i * 0.5,
                         args = kind == "forge-segment" and { http = "8080" } or nil }
-  attacker { name = "a-" .. kind, kind = kind, target = victim, at = start, pps = pps }
+  -- The probe flood at five times the rate: what the swarm sends on is
+  -- bounded by the peers' budgets, whatever the attacker sends.
+  attacker { name = "a-" .. kind, kind = kind, target = victim, at = start,
+             pps = kind == "probe-flood" and 5 * pps or pps }
 end
 attacker { name = "a-rp-flood", kind = "rp-flood", target = rp, at = start,
            pps = 10 * pps, watch = "tv1" }

@@ -1,7 +1,8 @@
 # The testbed attacks its own peer (scenarios/attacks.lua): one attacker of
 # each kind against its own victim from t = 10 s. Each attack is judged on
 # its own line: the victim keeps continuity >= 0.99 and plays only verified
-# media, a stranger's requests are answered with at most what they weigh, a
+# media, a probe flood goes no further than the peers' forwarding budget, a
+# stranger's requests are answered with at most what they weigh, a
 # reflector sends nothing to the witness address that never asked, a
 # hijacker gets no partner traffic, and the rendezvous point bootstraps a new peer
 # during a registration flood. What the forge-segment victim plays at
@@ -38,7 +39,7 @@ judge() { # attack verdict detail
 }
 ok_if() { if awk "BEGIN { exit !($1) }"; then echo ok; else echo no; fi; }
 
-for k in forge-segment forge-leave hijack bad-buffermap probe-ttl reflect amplify; do
+for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood reflect amplify; do
   c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
   [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
   [ "${s:-0}" -gt 100 ] || { judge "$k" no "the attacker sent only ${s:-0} datagrams"; continue; }
@@ -57,6 +58,13 @@ judge forge-segment "$(ok_if "$prc == 0 && ${nseg:-0} >= 200")" \
   "12 s of the victim's /stream under attack: $played"
 sb=$(attack amplify sent_bytes); rb=$(attack amplify from_target_bytes)
 judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
+# Every peer sends others' probes on within a budget (peer/inter.h), so
+# the swarm as a whole sends on less than the flood's attacker sent it;
+# without one each probe went on to every peer, three copies at each.
+fwd=$(jq -r '.summary.probe_forwarding.bytes' "$m")
+sb=$(attack probe-flood sent_bytes)
+judge probe-flood "$(ok_if "$fwd <= $sb")" \
+  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent"
 w=$(attack reflect witness)
 judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
 # The hijacker is a registered peer the target may contact as it would any

@@ -294,6 +294,39 @@ static void test_stall_rule(void **state)
 	remove_source_only_run(dir, hosts, src, files, ARRAY_LEN(files));
 }
 
+/* A host's probe counters (LOGEV_PROBES, one line a session) are summed
+ * over its sessions; a line without one of its keys is a bad line. */
+static void test_probe_counters(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], peer[96];
+	assert_non_null(mkdtemp(dir));
+	write_text(dir, RUNDIR_HOSTS, "rp rp 10.77.0.1 -\np1 peer 10.77.0.3 tv1\n");
+	snprintf(hosts, sizeof(hosts), "%s/%s", dir, RUNDIR_HOSTS_DIR);
+	snprintf(peer, sizeof(peer), "%s/p1", hosts);
+	assert_int_equal(mkdir(hosts, 0700), 0);
+	assert_int_equal(mkdir(peer, 0700), 0);
+	write_text(peer, EVLOG_FILE,
+	           "1000 start role=peer id=3 mode=anysee\n"
+	           "2000 " LOGEV_PROBES " " LOGK_FORWARDED "=3 " LOGK_FORWARDED_BYTES
+	           "=243 " LOGK_OVER_BUDGET "=7 " LOGK_REFUSED "=1\n"
+	           "3000 start role=peer id=3 mode=anysee\n"
+	           "4000 " LOGEV_PROBES " " LOGK_FORWARDED "=2 " LOGK_FORWARDED_BYTES
+	           "=162 " LOGK_OVER_BUDGET "=0 " LOGK_REFUSED "=4\n"
+	           "5000 " LOGEV_PROBES " " LOGK_FORWARDED "=2\n");
+	struct run_metrics m;
+	load_run(dir, &m);
+	assert_int_equal(m.npeers, 1);
+	assert_int_equal(m.p[0].probes_fwd, 5);
+	assert_int_equal(m.p[0].probes_fwd_bytes, 405);
+	assert_int_equal(m.p[0].probes_over_budget, 7);
+	assert_int_equal(m.p[0].probes_refused, 5);
+	assert_int_equal(m.p[0].bad_lines, 1);
+	analysis_free(&m);
+	static const char *const files[] = {RUNDIR_HOSTS};
+	remove_source_only_run(dir, hosts, peer, files, ARRAY_LEN(files));
+}
+
 /* The machine's own pauses (pauses.txt) tell which stalls the hosts made
  * and which the machine did: a stall overlapping a pause counts as the
  * machine's, and a stall that makes the run not valid says which it was. */
@@ -388,6 +421,7 @@ int main(void)
 	    cmocka_unit_test(test_cpuuse_smeared_reading),
 	    cmocka_unit_test(test_lateness_rule),
 	    cmocka_unit_test(test_stall_rule),
+	    cmocka_unit_test(test_probe_counters),
 	    cmocka_unit_test(test_stalls_against_pauses),
 	};
 	return cmocka_run_group_tests_name("cpuidle", tests, NULL, NULL);

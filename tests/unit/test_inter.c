@@ -113,6 +113,9 @@ static struct wire_path_setup mkpath(uint32_t seq, const uint32_t *ids, int n)
 	mkpath(seq, (const uint32_t[]){__VA_ARGS__},                                               \
 	       (int)(sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)))
 
+/* A bound on a probe's delay that no trace here reaches. */
+#define WIDE (10 * SEC)
+
 /* A probe of P0 for SRC that went through ids, 10 ms per hop. */
 static struct wire_probe mkprobe(uint32_t seq, const uint32_t *ids, int n, uint8_t ttl,
                                  uint32_t last_delay_us)
@@ -479,18 +482,18 @@ static void test_probe_forwarded_once(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_probe p = PROBE(7, 5, 0, 30);
+	struct wire_probe p = PROBE(7, 5, WIDE, 30);
 	struct wire_addr from = addr(30);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 	/* A later copy of the same probe, by another way, goes no further. */
 	clear();
-	struct wire_probe q = PROBE(7, 5, 0, 31);
+	struct wire_probe q = PROBE(7, 5, WIDE, 31);
 	struct wire_addr from2 = addr(31);
 	inter_on_probe(&fx.in, &q, &from2, 1, REAL0 + 30 * MS, T0);
 	assert_int_equal(fx.nout, 0);
 	/* Another probe of the same peer does. */
-	struct wire_probe r = PROBE(8, 5, 0, 31);
+	struct wire_probe r = PROBE(8, 5, WIDE, 31);
 	inter_on_probe(&fx.in, &r, &from2, 1, REAL0 + 30 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
@@ -503,10 +506,11 @@ static void test_probe_forwarded(void **state)
 	int chosen[4] = {0};
 	for (int round = 0; round < 50; round++) {
 		clear();
-		struct wire_probe p = PROBE(7, 5, 0, 30);
+		struct wire_probe p = PROBE(7, 5, WIDE, 30);
 		p.seq = 100 + (uint32_t)round; /* each probe is forwarded once */
 		struct wire_addr from = addr(30);
-		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+		/* A second apart: within the forwarding budget. */
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0 + (uint64_t)round * SEC);
 		assert_int_equal(fx.nout, INTER_PROBE_J);
 		for (int i = 0; i < fx.nout; i++) {
 			const struct sent *s = &fx.out[i];
@@ -536,7 +540,7 @@ static void test_probe_forwarded(void **state)
 	/* Only one neighbour is off the trace. */
 	clear();
 	NEIGHBOURS(P0, 30, 40);
-	struct wire_probe p = PROBE(8, 5, 0, 30);
+	struct wire_probe p = PROBE(8, 5, WIDE, 30);
 	struct wire_addr from = addr(30);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 1);
@@ -557,7 +561,7 @@ static void test_probe_needs_room(void **state)
 	NEIGHBOURS(40, 41, 42, 43);
 	struct wire_addr from = addr(30);
 	uint32_t seq = 1;
-	struct wire_probe p = PROBE(seq, 5, 0, 30);
+	struct wire_probe p = PROBE(seq, 5, WIDE, 30);
 	/* The partners' pulls hold every connection: no room for a child. */
 	pulled(10);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
@@ -605,7 +609,7 @@ static void test_probe_follows_push_path(void **state)
 	NEIGHBOURS(40, 41, 42, 43);
 	active_via(25, 3, T0);
 	struct wire_addr from = addr(30), parent = addr(25);
-	struct wire_probe p = PROBE(7, 5, 0, 30);
+	struct wire_probe p = PROBE(7, 5, WIDE, 30);
 	p.peer0 = addr(11);
 	/* Accepted but nothing pushed yet: it floods as a pulling node does. */
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
@@ -629,7 +633,7 @@ static void test_probe_follows_push_path(void **state)
 	assert_int_equal(fx.nout, 0);
 	/* A trace that already went through the parent loops: it ends. */
 	clear();
-	p = PROBE(10, 5, 0, 25, 30);
+	p = PROBE(10, 5, WIDE, 25, 30);
 	p.peer0 = addr(11);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 35 * MS, T0);
 	assert_int_equal(fx.nout, 0);
@@ -638,7 +642,7 @@ static void test_probe_follows_push_path(void **state)
 	start(40, 1, 0);
 	NEIGHBOURS(41, 42, 43, 44);
 	relay_for((const uint32_t[]){50}, 1, T0);
-	struct wire_probe r = PROBE(11, 5, 0, 60);
+	struct wire_probe r = PROBE(11, 5, WIDE, 60);
 	struct wire_addr from60 = addr(60);
 	inter_on_probe(&fx.in, &r, &from60, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(fx.nout, 1);
@@ -650,7 +654,7 @@ static void test_full_source_offers_nothing(void **state)
 {
 	start(SRC, 1, 1);
 	pulled(10);
-	struct wire_probe p = PROBE(7, 6, 0, 20);
+	struct wire_probe p = PROBE(7, 6, WIDE, 20);
 	struct wire_addr from = addr(20);
 	inter_on_probe(&fx.in, &p, &from, 1, p.ts0_us + 30 * MS, T0);
 	inter_tick(&fx.in, 0, REAL0 + SEC, T0 + SEC);
@@ -682,16 +686,100 @@ static void test_probe_stops_when_slower(void **state)
 	assert_int_equal(forwards(&p, REAL0 + 50001), 0);
 	assert_int_equal(forwards(&p, REAL0 + 50000), INTER_PROBE_J);
 	assert_int_equal(forwards(&p, REAL0 + 20000), INTER_PROBE_J);
-	/* Peer_0 without a LastDelay yet takes any path. */
+	/* No peer sends a probe without a bound (it waits for a LastDelay):
+	 * one would flood to its TTL. */
 	p.last_delay_us = 0;
-	assert_int_equal(forwards(&p, REAL0 + 10 * SEC), INTER_PROBE_J);
+	assert_int_equal(forwards(&p, REAL0 + 10 * MS), 0);
+	assert_int_equal(fx.in.probes_refused, 1);
+}
+
+/* Others' probes go on within INTER_PROBE_SHARE of the stream's rate: at
+ * 300 kbit/s the budget fills at 375 bytes a second and holds 750 (two
+ * seconds; one full flood step, 3 x 189 bytes, is less). A probe that
+ * reached this node after one hop goes on with two, 81 bytes a copy: 9
+ * copies fit at once, three probes to j = 3 neighbours each. */
+static void test_probe_budget(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_addr from = addr(30);
+	int sent = 0;
+	for (uint32_t seq = 1; seq <= 10; seq++) {
+		clear();
+		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+		sent += count(WIRE_PROBE);
+	}
+	assert_int_equal(sent, 9);
+	assert_int_equal(fx.in.probes_forwarded, 9);
+	assert_int_equal(fx.in.probe_fwd_bytes, 9 * 81);
+	assert_int_equal(fx.in.probes_over_budget, 7);
+	/* 750 - 729 + 375 a second later: one probe to three, one to one. */
+	clear();
+	struct wire_probe p = PROBE(11, 5, WIDE, 30);
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(count(WIRE_PROBE), 3);
+	clear();
+	p.seq = 12;
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
+	assert_int_equal(count(WIRE_PROBE), 1);
+	assert_int_equal(fx.in.probes_over_budget, 8);
+	/* A flood of 100 probes a second for 10 s gets out what the budget
+	 * holds and what it gained, nothing more. */
+	uint64_t before = fx.in.probe_fwd_bytes;
+	for (int i = 0; i < 1000; i++) {
+		p.seq = 100 + (uint32_t)i;
+		clear();
+		uint64_t t = 20 * SEC + (uint64_t)i * 10 * MS;
+		p.ts0_us = REAL0 + t;
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + t + 25 * MS, T0 + t);
+	}
+	uint64_t spent = fx.in.probe_fwd_bytes - before;
+	assert_true(spent <= 750 + 10 * 375);
+	assert_true(spent >= 10 * 375);
+	/* The node's own probes are paced by the probing interval, not by
+	 * the budget others' probes used up. */
+	clear();
+	inter_tick(&fx.in, 40000, REAL0 + 30 * SEC, T0 + 30 * SEC);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+}
+
+/* Probes no peer sends are refused: the trace must end in its sender (the
+ * sender's id is verified by the node), Peer_0 must be the sender of a
+ * trace with no hops yet, and the stamp must not come from the future. */
+static void test_probe_forgeries_refused(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_probe p = PROBE(1, 5, WIDE, 30);
+	struct wire_addr other = addr(31);
+	inter_on_probe(&fx.in, &p, &other, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	struct wire_probe first = PROBE(2, 7, WIDE);
+	inter_on_probe(&fx.in, &first, &other, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	struct wire_probe ahead = PROBE(3, 5, WIDE, 30);
+	ahead.ts0_us = REAL0 + 25 * MS + INTER_PROBE_SKEW_US + 1;
+	struct wire_addr from = addr(30);
+	inter_on_probe(&fx.in, &ahead, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.in.probes_refused, 3);
+	/* The same probes as peers send them go on. */
+	struct wire_addr p0 = addr(P0);
+	inter_on_probe(&fx.in, &first, &p0, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	clear();
+	ahead.ts0_us = REAL0 + 25 * MS + INTER_PROBE_SKEW_US;
+	inter_on_probe(&fx.in, &ahead, &from, 1, REAL0 + 25 * MS, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_int_equal(fx.in.probes_refused, 3);
 }
 
 static void test_probe_stops_at_ttl(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_probe p = PROBE(7, 0, 0, 30);
+	struct wire_probe p = PROBE(7, 0, WIDE, 30);
 	assert_int_equal(forwards(&p, REAL0 + 20 * MS), 0);
 	p.ttl = 1;
 	assert_int_equal(forwards(&p, REAL0 + 20 * MS), INTER_PROBE_J);
@@ -703,10 +791,10 @@ static void test_probe_stops_when_trace_full(void **state)
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
 	/* One slot left: it is kept for the source's own stamp. */
-	struct wire_probe p = PROBE(7, 7, 0, 31, 32, 33, 34, 35, 36, 37);
+	struct wire_probe p = PROBE(7, 7, WIDE, 31, 32, 33, 34, 35, 36, 37);
 	assert_int_equal(p.nhops, WIRE_MAX_HOPS - 1);
 	assert_int_equal(forwards(&p, REAL0 + 90 * MS), 0);
-	p = PROBE(7, 7, 0, 31, 32, 33, 34, 35, 36);
+	p = PROBE(7, 7, WIDE, 31, 32, 33, 34, 35, 36);
 	assert_int_equal(forwards(&p, REAL0 + 90 * MS), INTER_PROBE_J);
 	assert_int_equal(fx.out[0].m.u.probe.nhops, WIRE_MAX_HOPS - 1);
 	assert_int_equal(fx.out[0].m.u.probe.hops[WIRE_MAX_HOPS - 2].addr.id, 20);
@@ -716,12 +804,12 @@ static void test_probe_loops_ignored(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_probe p = PROBE(7, 5, 0, 30, 20, 31);
+	struct wire_probe p = PROBE(7, 5, WIDE, 30, 20, 31);
 	assert_int_equal(forwards(&p, REAL0 + 50 * MS), 0);
 
 	/* Peer_0's own probe coming back. */
 	start(P0, 1, 0);
-	p = PROBE(7, 5, 0, 30, 31);
+	p = PROBE(7, 5, WIDE, 30, 31);
 	assert_int_equal(forwards(&p, REAL0 + 50 * MS), 0);
 }
 
@@ -737,9 +825,9 @@ static void test_source_offers_fastest(void **state)
 {
 	start(SRC, 1, 1);
 	NEIGHBOURS(20, 30, 40, 50);
-	struct wire_probe fast = PROBE(7, 4, 0, 50, 60, 70);
-	struct wire_probe mid = PROBE(7, 6, 0, 20);
-	struct wire_probe slow = PROBE(7, 5, 0, 30, 40);
+	struct wire_probe fast = PROBE(7, 4, WIDE, 50, 60, 70);
+	struct wire_probe mid = PROBE(7, 6, WIDE, 20);
+	struct wire_probe slow = PROBE(7, 5, WIDE, 30, 40);
 	deliver_to_source(&fast, 30 * MS);
 	deliver_to_source(&mid, 50 * MS);
 	deliver_to_source(&slow, 80 * MS);
@@ -771,9 +859,9 @@ static void test_source_offers_fastest(void **state)
 static void test_source_second_offer_other_entry(void **state)
 {
 	start(SRC, 1, 1);
-	struct wire_probe a = PROBE(7, 6, 0, 20, 21);
-	struct wire_probe b = PROBE(7, 6, 0, 20);
-	struct wire_probe via = PROBE(7, 6, 0, 22, 20);
+	struct wire_probe a = PROBE(7, 6, WIDE, 20, 21);
+	struct wire_probe b = PROBE(7, 6, WIDE, 20);
+	struct wire_probe via = PROBE(7, 6, WIDE, 22, 20);
 	deliver_to_source(&a, 60 * MS);
 	deliver_to_source(&b, 40 * MS);
 	deliver_to_source(&via, 50 * MS);
@@ -783,9 +871,9 @@ static void test_source_second_offer_other_entry(void **state)
 	CHECK_PATH(&fx.out[0].m.u.path, 7, SRC, 20, P0);
 
 	clear();
-	struct wire_probe c = PROBE(8, 6, 0, 30);
-	struct wire_probe d = PROBE(8, 6, 0, 20, 21);
-	struct wire_probe e = PROBE(8, 6, 0, 20);
+	struct wire_probe c = PROBE(8, 6, WIDE, 30);
+	struct wire_probe d = PROBE(8, 6, WIDE, 20, 21);
+	struct wire_probe e = PROBE(8, 6, WIDE, 20);
 	deliver_to_source(&c, 50 * MS); /* best, then second when e comes */
 	deliver_to_source(&d, 45 * MS); /* best through 20 */
 	deliver_to_source(&e, 30 * MS); /* best through 20 again */
@@ -798,16 +886,16 @@ static void test_source_second_offer_other_entry(void **state)
 static void test_source_collections_apart(void **state)
 {
 	start(SRC, 1, 1);
-	struct wire_probe a = PROBE(7, 6, 0, 20);
-	struct wire_probe b = PROBE(7, 6, 0, 30);
-	struct wire_probe c = PROBE(8, 6, 0, 40);
+	struct wire_probe a = PROBE(7, 6, WIDE, 20);
+	struct wire_probe b = PROBE(7, 6, WIDE, 30);
+	struct wire_probe c = PROBE(8, 6, WIDE, 40);
 	b.peer0 = addr(11);
 	deliver_to_source(&a, 40 * MS);
 	deliver_to_source(&b, 20 * MS);
 	deliver_to_source(&c, 10 * MS);
 	/* A probe for another source passes on like anywhere else. */
 	NEIGHBOURS(60);
-	struct wire_probe other = PROBE(9, 6, 0, 50);
+	struct wire_probe other = PROBE(9, 6, WIDE, 50);
 	other.source_id = 2;
 	deliver_to_source(&other, 10 * MS);
 	assert_int_equal(count(WIRE_PROBE), 1);
@@ -1375,7 +1463,7 @@ static void test_relay_silence_measured(void **state)
 	/* A trace asks what the set-up asks: it does not go on through it. */
 	NEIGHBOURS(50, 51, 52);
 	clear();
-	struct wire_probe p = PROBE(3, 5, 0, 11);
+	struct wire_probe p = PROBE(3, 5, WIDE, 11);
 	inter_on_probe(&fx.in, &p, &late, 0, REAL0 + 25 * MS, last + 500 * MS + 1);
 	assert_int_equal(fx.nout, 0);
 	assert_int_equal(fx.in.probes_declined, 1);
@@ -2063,7 +2151,7 @@ static void test_disabled(void **state)
 {
 	start(20, 0, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_probe p = PROBE(7, 5, 0, 30);
+	struct wire_probe p = PROBE(7, 5, WIDE, 30);
 	assert_int_equal(forwards(&p, REAL0 + 20 * MS), 0);
 	inter_tick(&fx.in, 0, REAL0 + 10 * SEC, T0 + 10 * SEC);
 	assert_int_equal(fx.nout, 0);
@@ -2384,7 +2472,7 @@ static void test_probe_marks_half(void **state)
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42);
 	struct wire_addr from = addr(30);
-	struct wire_probe p = PROBE(1, 5, 0, 30);
+	struct wire_probe p = PROBE(1, 5, WIDE, 30);
 	pulled(9.5);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
@@ -2432,7 +2520,7 @@ static void test_probe_marks_half(void **state)
 
 	/* The source: a marked trace is offered as half-rate. */
 	start(SRC, 1, 1);
-	struct wire_probe t = PROBE(9, 5, 0, 60);
+	struct wire_probe t = PROBE(9, 5, WIDE, 60);
 	t.half = 1;
 	struct wire_addr hop = addr(60);
 	inter_on_probe(&fx.in, &t, &hop, 1, REAL0 + 30 * MS, T0);
@@ -2610,6 +2698,8 @@ int main(void)
 	    T(test_full_source_offers_nothing),
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
+	    T(test_probe_budget),
+	    T(test_probe_forgeries_refused),
 	    T(test_probe_stops_at_ttl),
 	    T(test_probe_stops_when_trace_full),
 	    T(test_probe_loops_ignored),
