@@ -157,6 +157,12 @@ static uint64_t learn_timer(struct loop *l, void *arg)
 		udp_send(&a->udp, t->ip, t->port, &m);
 		a->asked = *t;
 	}
+	/* Detectors count only from a mesh neighbour: ask the target, as
+	 * LTM's rounds do (stream 0), and again each second. */
+	if (a->kind == ATTACK_DETECTOR_REFLECT && a->target.id) {
+		wire_msg_simple(&m, WIRE_NEIGH_REQ, 0, a->self.id, 0, 0);
+		udp_send(&a->udp, a->target.ip, a->target.port, &m);
+	}
 	return LEARN_US;
 }
 
@@ -183,6 +189,24 @@ static void forge_segment(struct attack *a, struct wire_msg *m)
 	                                  .checksum = wire_checksum(payload, sizeof(payload)),
 	                                  .len = sizeof(payload),
 	                                  .payload = payload};
+}
+
+/* Odd ones as the first hop from a source at the witness, even ones as
+ * passed on by the attacker from such a source; each a new source, so
+ * none is "seen" or pending at the target already. */
+static void reflect_detector(struct attack *a, struct wire_msg *m)
+{
+	uint64_t now = real_us();
+	struct wire_addr src = {a->self.id + 2000000u + (uint32_t)(a->n % 100000), a->witness.ip,
+	                        a->witness.port};
+	wire_msg_init(m, WIRE_DETECTOR, 0, a->self.id);
+	m->u.det = (struct wire_detector){
+	    .msg_id = (uint32_t)a->n, .ttl = 2, .src = src, .src_ts_us = now - 1000};
+	if (a->n % 2 == 0) {
+		m->u.det.ttl = 1;
+		m->u.det.direct = a->self;
+		m->u.det.direct_ts_us = now;
+	}
 }
 
 /* One crafted datagram of the attack's kind; 0 when it has nothing to send
@@ -227,6 +251,9 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 		                                 .last_delay_us = 60000000u,
 		                                 .ttl = 7};
 		return a->stream != 0;
+	case ATTACK_DETECTOR_REFLECT:
+		reflect_detector(a, m);
+		return 1;
 	case ATTACK_REFLECT:
 		/* Sent as the child it names, at the witness's address. */
 		wire_msg_init(m, WIRE_PATH_SETUP, a->stream, a->self.id + 1000000u);

@@ -113,25 +113,30 @@ int mesh_first_seen(struct mesh *m, uint32_t src, uint32_t msg_id)
 	return 1;
 }
 
-void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_sn,
-                      uint32_t d_np, uint64_t now)
+int mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_sn,
+                     uint32_t d_np, uint64_t now)
 {
 	for (int i = 0; i < m->npend; i++) {
-		if (m->pend[i].s.id == s->id) {
-			if (d_np > m->pend[i].d_np_us) {
-				/* Judge S against the slowest N it could replace. */
-				m->pend[i].n_id = n_id;
-				m->pend[i].d_sn_us = d_sn;
-				m->pend[i].d_np_us = d_np;
-			}
-			return;
+		struct mesh_pending *p = &m->pend[i];
+		if (p->s.id != s->id)
+			continue;
+		if (d_np > p->d_np_us) {
+			/* Judge S against the slowest N it could replace. */
+			p->n_id = n_id;
+			p->d_sn_us = d_sn;
+			p->d_np_us = d_np;
 		}
+		if (now - p->sent_us < MESH_ROUND_US)
+			return 0;
+		p->sent_us = now;
+		return 1;
 	}
 	if (m->npend == MESH_PENDING) {
 		memmove(&m->pend[0], &m->pend[1], sizeof(m->pend[0]) * (MESH_PENDING - 1));
 		m->npend--;
 	}
 	m->pend[m->npend++] = (struct mesh_pending){*s, n_id, d_sn, d_np, now};
+	return 1;
 }
 
 int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out)
@@ -149,7 +154,6 @@ int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out)
 
 /* ---- the protocol ---- */
 
-#define MESH_ROUND_US 3000000u
 #define MESH_TIMEOUT_US 12000000u
 
 void mesh_attach(struct mesh *m, const struct wire_addr *self, struct evlog *log,
@@ -359,8 +363,7 @@ static void on_two_hops(struct mesh *m, const struct wire_detector *d, const str
 		send_simple(m, from, WIRE_NEIGH_CUT, WIRE_CUT_LTM);
 		mesh_on_cut(m, from->id, "ltm");
 		remember_cut(m, from->id, now_us);
-	} else if (v == LTM_PROBE_S) {
-		mesh_pending_add(m, &d->src, from->id, d_sn, d_np, now_us);
+	} else if (v == LTM_PROBE_S && mesh_pending_add(m, &d->src, from->id, d_sn, d_np, now_us)) {
 		struct wire_detector p = {.ttl = 0, .src = m->self, .src_ts_us = now_real_us};
 		send_detector(m, &d->src, &p);
 	}
@@ -380,10 +383,27 @@ void mesh_on_detector(struct mesh *m, const struct wire_detector *d, const struc
 	if (!via)
 		return;
 	via->last_heard_us = now_us;
-	if (d->ttl >= 2)
+	if (d->ttl >= 2) {
+		/* A first hop comes from the source it names (the sender's id
+		 * is verified): one naming another address would have every
+		 * neighbour probe that address (on_two_hops). */
+		if (d->src.id != from->id || d->src.ip != from->ip || d->src.port != from->port) {
+			m->detectors_forged++;
+			return;
+		}
 		on_one_hop(m, d, via, age, now_real_us);
-	else
-		on_two_hops(m, d, from, now_real_us, now_us);
+		return;
+	}
+	if (now_us - via->two_hop_since_us >= MESH_ROUND_US) {
+		via->two_hop_since_us = now_us;
+		via->two_hop_n = 0;
+	}
+	if (via->two_hop_n >= MESH_TWO_HOP_MAX) {
+		m->detectors_over++;
+		return;
+	}
+	via->two_hop_n++;
+	on_two_hops(m, d, from, now_real_us, now_us);
 }
 
 uint64_t mesh_round(struct mesh *m, uint64_t now_real_us, uint64_t now_us)

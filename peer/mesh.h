@@ -29,6 +29,15 @@
 /* LTM detectors dm(id, S, TTL) start at this TTL; one arriving above it is
  * not of the protocol and goes no further. */
 #define MESH_DETECTOR_TTL 2
+/* A node floods a detector once a round, MESH_ROUND_US apart +-10%. */
+#define MESH_ROUND_US 3000000u
+/* Detectors a neighbour passes on (TTL 1, S two hops away) that this node
+ * judges in one round period: each may draw a direct probe to S, at the
+ * address the detector names. An honest neighbour passes on one a round
+ * of each of its other neighbours (MESH_MAX - 1 at most), and a
+ * neighbour's round comes at most twice in one round period; past that a
+ * neighbour is making this node send probes at addresses of its choosing. */
+#define MESH_TWO_HOP_MAX (2 * (MESH_MAX - 1))
 /* The peers an LTM cut or replacement dropped lately, neither asked again
  * nor taken when they ask, for MESH_CUT_MEMORY_US: the refill that follows
  * a cut picks at random among the candidates, and where the dropped peer
@@ -46,6 +55,10 @@ struct mesh_nb {
 	uint32_t delay_us; /* one-way delay neighbour -> us, from its detectors */
 	int have_delay;
 	uint64_t last_heard_us; /* monotonic */
+	/* Its passed-on detectors judged since two_hop_since_us (a round
+	 * period), against MESH_TWO_HOP_MAX. */
+	uint64_t two_hop_since_us;
+	int two_hop_n;
 };
 
 /* A pending direct measurement towards s, to decide about replacing n. */
@@ -90,6 +103,9 @@ struct mesh {
 		uint64_t until_us; /* monotonic; 0: free */
 	} cut[MESH_CUT_MEMORY];
 	int cut_next;
+	/* Detectors refused: a first hop (TTL 2) that does not come from the
+	 * source it names; passed-on ones beyond MESH_TWO_HOP_MAX. */
+	uint64_t detectors_forged, detectors_over;
 };
 
 enum ltm_verdict {
@@ -144,9 +160,12 @@ void mesh_del(struct mesh *m, uint32_t id);
 double mesh_mean_delay_us(const struct mesh *m, int *count);
 /* 1 the first time (src, msg_id) is seen, 0 after: a dm is forwarded once. */
 int mesh_first_seen(struct mesh *m, uint32_t src, uint32_t msg_id);
-/* Remember a probe; the oldest is forgotten when the table is full. */
-void mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_sn,
-                      uint32_t d_np, uint64_t now);
+/* Remember a probe; the oldest is forgotten when the table is full.
+ * Returns 1 when a probe to s is due: s was not pending, or its probe went
+ * a round period ago or more (lost, or s did not answer) and is sent again
+ * now; 0 while one is on its way. */
+int mesh_pending_add(struct mesh *m, const struct wire_addr *s, uint32_t n_id, uint32_t d_sn,
+                     uint32_t d_np, uint64_t now);
 /* Take the pending entry for s, if any. */
 int mesh_pending_take(struct mesh *m, uint32_t s_id, struct mesh_pending *out);
 

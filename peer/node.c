@@ -971,6 +971,9 @@ static void log_totals(struct node *n)
 	    (unsigned long long)in->leases_expired);
 	evlog_probes(&n->log, &(struct evlog_probes){in->probes_forwarded, in->probe_fwd_bytes,
 	                                             in->probes_over_budget, in->probes_refused});
+	evlog_event(&n->log, "detectors", "forged=%llu over=%llu",
+	            (unsigned long long)n->mesh.detectors_forged,
+	            (unsigned long long)n->mesh.detectors_over);
 	/* What the sequence window and the clock check turned away. */
 	evlog_event(&n->log, "window", "segments=%llu maps=%llu future_stamps=%llu",
 	            (unsigned long long)st->out_of_window, (unsigned long long)n->ov.maps_dropped,

@@ -18,7 +18,7 @@ for i = 1, 3 do
 end
 
 local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "probe-ttl",
-                "probe-flood", "reflect", "amplify" }
+                "probe-flood", "detector-reflect", "reflect", "amplify" }
 for i, kind in ipairs(kinds) do
   -- The bad-buffermap victim joins under attack: forged maps reach it
   -- in its first seconds.

@@ -1,8 +1,9 @@
 # The testbed attacks its own peer (scenarios/attacks.lua): one attacker of
 # each kind against its own victim from t = 10 s. Each attack is judged on
 # its own line: the victim keeps continuity >= 0.99 and plays only verified
-# media, a probe flood goes no further than the peers' forwarding budget, a
-# stranger's requests are answered with at most what they weigh, a
+# media, a probe flood goes no further than the peers' forwarding budget,
+# detectors naming another address draw few datagrams to it, a stranger's
+# requests are answered with at most what they weigh, a
 # reflector sends nothing to the witness address that never asked, a
 # hijacker gets no partner traffic, and the rendezvous point bootstraps a new peer
 # during a registration flood. What the forge-segment victim plays at
@@ -39,7 +40,8 @@ judge() { # attack verdict detail
 }
 ok_if() { if awk "BEGIN { exit !($1) }"; then echo ok; else echo no; fi; }
 
-for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood reflect amplify; do
+for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood detector-reflect \
+  reflect amplify; do
   c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
   [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
   [ "${s:-0}" -gt 100 ] || { judge "$k" no "the attacker sent only ${s:-0} datagrams"; continue; }
@@ -65,6 +67,17 @@ fwd=$(jq -r '.summary.probe_forwarding.bytes' "$m")
 sb=$(attack probe-flood sent_bytes)
 judge probe-flood "$(ok_if "$fwd <= $sb")" \
   "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent"
+# Forged first hops are refused where they arrive (counted in the
+# victim's detectors line: the attacker was its mesh neighbour); without
+# that each drew a probe at the witness from every other neighbour of the
+# victim, several times what the attacker sent. Passed-on detectors still
+# draw one each, 30 a round period (3 s) at most from one neighbour: a
+# tenth of what the attacker sends at 200 a second.
+dw=$(attack detector-reflect witness); ds=$(attack detector-reflect sent)
+df=$(grep ' detectors ' "$out/run/hosts/v-detector-reflect/events.log" | tail -1 \
+  | tr ' ' '\n' | sed -n 's/^forged=//p')
+judge detector-reflect "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
+  "the victim refused ${df:-0} forged first hops; the witness got ${dw:-0} datagrams for ${ds:-0} sent"
 w=$(attack reflect witness)
 judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
 # The hijacker is a registered peer the target may contact as it would any

@@ -690,6 +690,67 @@ static void test_detector_ttl_bounded(void **state)
 	assert_int_equal(fx.nout, 0);
 }
 
+/* A first hop (TTL 2) must come from the source it names: one naming
+ * another id or address is not passed on, so no neighbour is made to
+ * probe an address the sender chose. */
+static void test_one_hop_forged_source(void **state)
+{
+	start(1);
+	befriend(1, 0);
+	befriend(2, 0);
+	befriend(3, 0);
+	struct wire_addr s = addr(1), other = addr(9), moved = addr(1);
+	moved.port++;
+	struct wire_detector d = {.msg_id = 9, .ttl = 2, .src = other, .src_ts_us = REAL0};
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	d.src = moved;
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 0);
+	assert_int_equal(fx.m.detectors_forged, 2);
+	d.src = s;
+	mesh_on_detector(&fx.m, &d, &s, REAL0 + 7 * MS, T0 + SEC);
+	assert_int_equal(fx.nout, 2);
+}
+
+/* Detectors a neighbour passes on draw direct probes at the addresses they
+ * name: MESH_TWO_HOP_MAX of them a round period from one neighbour, one a
+ * round period to one S. */
+static void test_two_hops_bounded(void **state)
+{
+	start(1);
+	befriend(2, 0); /* N */
+	struct wire_addr n = addr(2);
+	int probes = 0;
+	for (uint32_t i = 0; i < MESH_TWO_HOP_MAX + 10; i++) {
+		fx.nout = 0;
+		struct wire_detector d = {.msg_id = i,
+		                          .ttl = 1,
+		                          .src = addr(1000 + i),
+		                          .src_ts_us = REAL0,
+		                          .direct = n,
+		                          .direct_ts_us = REAL0 + 5 * MS};
+		mesh_on_detector(&fx.m, &d, &n, REAL0 + 45 * MS, T0);
+		probes += fx.nout;
+	}
+	assert_int_equal(probes, MESH_TWO_HOP_MAX);
+	assert_int_equal(fx.m.detectors_over, 10);
+	/* The next round period: more, but S = 1000 + i again only once. */
+	struct wire_detector d = {.msg_id = 99,
+	                          .ttl = 1,
+	                          .src = addr(5000),
+	                          .src_ts_us = REAL0,
+	                          .direct = n,
+	                          .direct_ts_us = REAL0 + 5 * MS};
+	fx.nout = 0;
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 45 * MS, T0 + MESH_ROUND_US);
+	only(WIRE_DETECTOR, 5000);
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 45 * MS, T0 + MESH_ROUND_US + SEC);
+	assert_int_equal(fx.nout, 0);
+	/* S did not answer within a round period: it is probed again. */
+	mesh_on_detector(&fx.m, &d, &n, REAL0 + 45 * MS, T0 + 2 * MESH_ROUND_US);
+	only(WIRE_DETECTOR, 5000);
+}
+
 /* Two hops S -> N -> us with N-us the slowest link: the link to N goes,
  * once per round. */
 /* Neighbours S = 1 (d_sp_ms from it), N = 2 and 3; S's detector reaches
@@ -854,6 +915,8 @@ int main(void)
 	    P(test_neighbour_learns_stream),
 	    P(test_one_hop_forwarded_once),
 	    P(test_detector_ttl_bounded),
+	    P(test_one_hop_forged_source),
+	    P(test_two_hops_bounded),
 	    P(test_two_hops_cut_slowest),
 	    P(test_ltm_cut_remembered),
 	    P(test_two_hops_rule_option),
