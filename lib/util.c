@@ -243,6 +243,20 @@ double rng_unit(struct rng *r)
 	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+double bucket_level(struct bucket *b, double rate, double cap, uint64_t now_us)
+{
+	if (!b->at_us) {
+		b->tokens = cap;
+		b->at_us = now_us;
+	} else if (now_us > b->at_us) {
+		b->tokens += rate * (double)(now_us - b->at_us) / 1e6;
+		b->at_us = now_us;
+	}
+	if (b->tokens > cap)
+		b->tokens = cap;
+	return b->tokens;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -47,6 +47,16 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 /* Uniform in [0, 1). */
 double rng_unit(struct rng *r);
 
+/* A token bucket, the one budget of replies and forwards: refilled at rate
+ * tokens a second up to cap, and full when first used (at_us 0). */
+struct bucket {
+	double tokens;
+	uint64_t at_us;
+};
+/* Refills b to now_us (a clock that went back adds nothing) and returns the
+ * tokens it holds; a user takes n with b->tokens -= n. */
+double bucket_level(struct bucket *b, double rate, double cap, uint64_t now_us);
+
 /* Write all of buf or fail; retries on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 

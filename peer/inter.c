@@ -616,20 +616,13 @@ static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_
 	double step = (double)INTER_PROBE_J * (double)probe_len(&full);
 	if (cap < step)
 		cap = step;
-	if (!in->probe_budget_us)
-		in->probe_budget = cap;
-	else if (now_us > in->probe_budget_us)
-		in->probe_budget += fill * (double)(now_us - in->probe_budget_us) / 1e6;
-	if (in->probe_budget > cap)
-		in->probe_budget = cap;
-	in->probe_budget_us = now_us;
-	int n = (int)(in->probe_budget / (double)len);
+	int n = (int)(bucket_level(&in->probe_budget, fill, cap, now_us) / (double)len);
 	return n < max ? n : max;
 }
 
 static void probe_spent(struct inter *in, int sent, size_t len)
 {
-	in->probe_budget -= (double)sent * (double)len;
+	in->probe_budget.tokens -= (double)sent * (double)len;
 	in->probes_forwarded += (uint64_t)sent;
 	in->probe_fwd_bytes += (uint64_t)sent * len;
 }

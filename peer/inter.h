@@ -269,8 +269,7 @@ struct inter {
 	/* Others' probes sent on (messages and their bytes), and the budget
 	 * left for them (INTER_PROBE_SHARE), in bytes, as of probe_budget_us. */
 	uint64_t probes_forwarded, probe_fwd_bytes;
-	double probe_budget;
-	uint64_t probe_budget_us;
+	struct bucket probe_budget;
 	/* Probes not sent on, or to fewer than j neighbours, for the budget. */
 	uint64_t probes_over_budget;
 	/* Probes refused as no peer sends them: no bound, a stamp from the

@@ -33,8 +33,7 @@ struct partner {
 	struct wire_buffer_map map;
 	int is_source;
 	/* Segments it may still pull from us (a token bucket, serve.c). */
-	double serve_tokens;
-	uint64_t serve_us;
+	struct bucket serve;
 };
 
 struct overlay {

@@ -486,6 +486,20 @@ static void test_config_finish(void **state)
 	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
 }
 
+/* A bucket is full when first used, refills at its rate up to its cap,
+ * and a clock that went back adds nothing. */
+static void test_bucket(void **state)
+{
+	(void)state;
+	struct bucket b = {0};
+	assert_true(bucket_level(&b, 10, 40, 5000000) == 40);
+	b.tokens -= 35;
+	assert_true(bucket_level(&b, 10, 40, 5500000) == 10);
+	assert_true(bucket_level(&b, 10, 40, 5000000) == 10);
+	assert_true(bucket_level(&b, 10, 40, 6000000) == 15);
+	assert_true(bucket_level(&b, 10, 40, 60000000) == 40);
+}
+
 static void test_parse_ipport(void **state)
 {
 	(void)state;
@@ -524,6 +538,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_load, make_config_file, remove_config_file),
 	    cmocka_unit_test(test_config_finish),
 	    cmocka_unit_test(test_parse_ipport),
+	    cmocka_unit_test(test_bucket),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
