@@ -159,7 +159,7 @@ static uint64_t learn_timer(struct loop *l, void *arg)
 	}
 	/* Detectors count only from a mesh neighbour: ask the target, as
 	 * LTM's rounds do (stream 0), and again each second. */
-	if (a->kind == ATTACK_DETECTOR_REFLECT && a->target.id) {
+	if (a->kind == ATTACK_DETECTOR_SPOOF && a->target.id) {
 		wire_msg_simple(&m, WIRE_NEIGH_REQ, 0, a->self.id, 0, 0);
 		udp_send(&a->udp, a->target.ip, a->target.port, &m);
 	}
@@ -251,7 +251,7 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 		                                 .last_delay_us = 60000000u,
 		                                 .ttl = 7};
 		return a->stream != 0;
-	case ATTACK_DETECTOR_REFLECT:
+	case ATTACK_DETECTOR_SPOOF:
 		reflect_detector(a, m);
 		return 1;
 	case ATTACK_REFLECT:

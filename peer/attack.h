@@ -13,7 +13,7 @@
  *                  (LastDelay) no trace reaches: only the peers'
  *                  forwarding budget keeps the swarm from sending each
  *                  on to its TTL
- *   detector-reflect  LTM detectors naming the attacker's witness port as
+ *   detector-spoof LTM detectors naming the attacker's witness port as
  *                  their source: first hops (TTL 2), which would have every
  *                  neighbour of the target probe the witness, and passed-on
  *                  ones (TTL 1), which have the target probe it; the
@@ -42,7 +42,7 @@ enum attack_kind {
 	ATTACK_BAD_BUFFERMAP,
 	ATTACK_PROBE_TTL,
 	ATTACK_PROBE_FLOOD,
-	ATTACK_DETECTOR_REFLECT,
+	ATTACK_DETECTOR_SPOOF,
 	ATTACK_REFLECT,
 	ATTACK_AMPLIFY,
 	ATTACK_RP_FLOOD,
@@ -51,13 +51,13 @@ enum attack_kind {
 
 #define ATTACK_KIND_LIST                                                                           \
 	"forge-segment, forge-leave, hijack, bad-buffermap, probe-ttl, probe-flood, "              \
-	"detector-reflect, reflect, amplify, rp-flood"
+	"detector-spoof, reflect, amplify, rp-flood"
 
 static inline int attack_kind_parse(const char *s)
 {
 	static const char *const names[ATTACK_KINDS] = {
-	    "forge-segment", "forge-leave",      "hijack",  "bad-buffermap", "probe-ttl",
-	    "probe-flood",   "detector-reflect", "reflect", "amplify",       "rp-flood"};
+	    "forge-segment", "forge-leave",    "hijack",  "bad-buffermap", "probe-ttl",
+	    "probe-flood",   "detector-spoof", "reflect", "amplify",       "rp-flood"};
 	for (int i = 0; i < ATTACK_KINDS; i++)
 		if (!strcmp(s, names[i]))
 			return i;

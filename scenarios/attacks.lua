@@ -18,7 +18,7 @@ for i = 1, 3 do
 end
 
 local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "probe-ttl",
-                "probe-flood", "detector-reflect", "reflect", "amplify" }
+                "probe-flood", "detector-spoof", "reflect", "amplify" }
 for i, kind in ipairs(kinds) do
   -- The bad-buffermap victim joins under attack: forged maps reach it
   -- in its first seconds.
@@ -36,4 +36,5 @@ attacker { name = "a-rp-flood", kind = "rp-flood", target = rp, at = start,
            pps = 10 * pps, watch = "tv1" }
 peer { name = "late", watch = "tv1", at = start + 10 }
 
-run { duration = param("duration", 45) }
+-- --set capture=1 records the run (every message by type in the report).
+run { duration = param("duration", 45), capture = param("capture", 0) == 1 }

@@ -40,7 +40,7 @@ judge() { # attack verdict detail
 }
 ok_if() { if awk "BEGIN { exit !($1) }"; then echo ok; else echo no; fi; }
 
-for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood detector-reflect \
+for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood detector-spoof \
   reflect amplify; do
   c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
   [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
@@ -73,10 +73,10 @@ judge probe-flood "$(ok_if "$fwd <= $sb")" \
 # victim, several times what the attacker sent. Passed-on detectors still
 # draw one each, 30 a round period (3 s) at most from one neighbour: a
 # tenth of what the attacker sends at 200 a second.
-dw=$(attack detector-reflect witness); ds=$(attack detector-reflect sent)
-df=$(grep ' detectors ' "$out/run/hosts/v-detector-reflect/events.log" | tail -1 \
+dw=$(attack detector-spoof witness); ds=$(attack detector-spoof sent)
+df=$(grep ' detectors ' "$out/run/hosts/v-detector-spoof/events.log" | tail -1 \
   | tr ' ' '\n' | sed -n 's/^forged=//p')
-judge detector-reflect "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
+judge detector-spoof "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
   "the victim refused ${df:-0} forged first hops; the witness got ${dw:-0} datagrams for ${ds:-0} sent"
 w=$(attack reflect witness)
 judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
