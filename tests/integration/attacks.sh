@@ -63,10 +63,12 @@ judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 # Every peer sends others' probes on within a budget (peer/inter.h), so
 # the swarm as a whole sends on less than the flood's attacker sent it;
 # without one each probe went on to every peer, three copies at each.
-fwd=$(jq -r '.summary.probe_forwarding.bytes' "$m")
+# The victim's budget held most of them back (the flood reached it).
+fwd=$(jq -r '.summary.probe_forwarding.bytes // -1' "$m")
+ob=$(peer v-probe-flood probes_over_budget)
 sb=$(attack probe-flood sent_bytes)
-judge probe-flood "$(ok_if "$fwd <= $sb")" \
-  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent"
+judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000")" \
+  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}"
 # Forged first hops are refused where they arrive (counted in the
 # victim's detectors line: the attacker was its mesh neighbour); without
 # that each drew a probe at the witness from every other neighbour of the
