@@ -170,10 +170,10 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 		    evlog_get_u64(e, LOGK_FORWARDED_BYTES, &b) ||
 		    evlog_get_u64(e, LOGK_OVER_BUDGET, &c) || evlog_get_u64(e, LOGK_REFUSED, &d))
 			return -1;
-		p->probes_fwd += a;
-		p->probes_fwd_bytes += b;
-		p->probes_over_budget += c;
-		p->probes_refused += d;
+		p->probes.forwarded += a;
+		p->probes.forwarded_bytes += b;
+		p->probes.over_budget += c;
+		p->probes.refused += d;
 	} else if (!strcmp(e->event, LOGEV_STALL)) {
 		if (evlog_get_u64(e, LOGK_LATE_US, &a))
 			return -1;

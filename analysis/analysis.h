@@ -16,6 +16,7 @@
 #include "analysis/paths.h"
 #include "analysis/stats.h"
 #include "lib/rundir.h"
+#include "peer/log.h"
 
 /* Event-loop stalls (LOGEV_STALL): how many, the longest, and which the
  * machine's own pauses explain (pauses.txt, harness/pause.h): stalls that
@@ -72,7 +73,7 @@ struct peer_metrics {
 	struct stalls stalls;   /* its event loop's (LOGEV_STALL) */
 	/* Others' probes sent on, held back by the budget, refused
 	 * (LOGEV_PROBES, summed over its sessions). */
-	uint64_t probes_fwd, probes_fwd_bytes, probes_over_budget, probes_refused;
+	struct evlog_probes probes;
 	char missing[160]; /* logs that could not be read, and why */
 };
 

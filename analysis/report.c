@@ -147,27 +147,27 @@ static int keynode_mismatch(const struct run_metrics *m)
 
 /* Others' probes the peers sent on, held back for the forwarding budget
  * and refused as forged (peer/inter.h), summed over the run's peers. */
-static void probes_sum(const struct run_metrics *m, uint64_t s[4])
+static struct evlog_probes probes_sum(const struct run_metrics *m)
 {
-	memset(s, 0, 4 * sizeof(*s));
+	struct evlog_probes s = {0};
 	for (int i = 0; i < m->npeers; i++) {
-		s[0] += m->p[i].probes_fwd;
-		s[1] += m->p[i].probes_fwd_bytes;
-		s[2] += m->p[i].probes_over_budget;
-		s[3] += m->p[i].probes_refused;
+		s.forwarded += m->p[i].probes.forwarded;
+		s.forwarded_bytes += m->p[i].probes.forwarded_bytes;
+		s.over_budget += m->p[i].probes.over_budget;
+		s.refused += m->p[i].probes.refused;
 	}
+	return s;
 }
 
 static void probe_forwarding_json(struct json *j, const struct run_metrics *m)
 {
-	uint64_t s[4];
-	probes_sum(m, s);
+	struct evlog_probes s = probes_sum(m);
 	json_key(j, "probe_forwarding");
 	json_obj_begin(j);
-	json_ku64(j, "messages", s[0]);
-	json_ku64(j, "bytes", s[1]);
-	json_ku64(j, "over_budget", s[2]);
-	json_ku64(j, "refused", s[3]);
+	json_ku64(j, "messages", s.forwarded);
+	json_ku64(j, "bytes", s.forwarded_bytes);
+	json_ku64(j, "over_budget", s.over_budget);
+	json_ku64(j, "refused", s.refused);
 	json_obj_end(j);
 }
 
@@ -466,9 +466,9 @@ static void peer_json(struct json *j, const struct peer_metrics *p)
 	json_ku64(j, "verified_due", p->verified_due);
 	json_kdouble(j, "verified_fraction", p->verified_fraction, 6);
 	json_ku64(j, "corrupt", p->corrupt);
-	json_ku64(j, "probes_forwarded_bytes", p->probes_fwd_bytes);
-	json_ku64(j, "probes_over_budget", p->probes_over_budget);
-	json_ku64(j, "probes_refused", p->probes_refused);
+	json_ku64(j, "probes_forwarded_bytes", p->probes.forwarded_bytes);
+	json_ku64(j, "probes_over_budget", p->probes.over_budget);
+	json_ku64(j, "probes_refused", p->probes.refused);
 	json_ki64(j, "max_hops", p->max_hops);
 	json_kdouble(j, "mean_hops", p->mean_hops, 3);
 	json_kdouble(j, "mesh_first_ms", p->mesh_first_ms, 3);
@@ -743,16 +743,15 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		        100 * pr.media_share);
 	else if (*m->overhead_error)
 		fprintf(out, "control overhead: not measured: %s\n", m->overhead_error);
-	uint64_t ps[4];
-	probes_sum(m, ps);
-	if (ps[0] || ps[2] || ps[3])
+	struct evlog_probes ps = probes_sum(m);
+	if (ps.forwarded || ps.over_budget || ps.refused)
 		fprintf(
 		    out,
 		    "probe forwarding: %llu probes (%llu bytes) sent on for other peers; %llu not "
 		    "sent on, or to fewer neighbours, for the forwarding budget; %llu refused as "
 		    "forged\n",
-		    (unsigned long long)ps[0], (unsigned long long)ps[1], (unsigned long long)ps[2],
-		    (unsigned long long)ps[3]);
+		    (unsigned long long)ps.forwarded, (unsigned long long)ps.forwarded_bytes,
+		    (unsigned long long)ps.over_budget, (unsigned long long)ps.refused);
 	uint64_t bad = 0;
 	for (int i = 0; i < m->npeers; i++)
 		bad += m->p[i].bad_lines;

@@ -611,9 +611,11 @@ static size_t probe_len(const struct wire_probe *p)
 static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
 {
 	double fill = (double)in->rate_bps / 8 * INTER_PROBE_SHARE; /* bytes a second */
-	struct wire_probe full = {.nhops = WIRE_MAX_HOPS};
+	static size_t full_len; /* a probe of WIRE_MAX_HOPS hops: the codec's constant */
+	if (!full_len)
+		full_len = probe_len(&(struct wire_probe){.nhops = WIRE_MAX_HOPS});
 	double cap = fill * INTER_PROBE_BURST_S;
-	double step = (double)INTER_PROBE_J * (double)probe_len(&full);
+	double step = (double)INTER_PROBE_J * (double)full_len;
 	if (cap < step)
 		cap = step;
 	int n = (int)(bucket_level(&in->probe_budget, fill, cap, now_us) / (double)len);

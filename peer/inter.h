@@ -65,16 +65,6 @@
  * path is cut after 3 s), and since a parent checks leases at every 1 s
  * tick, a dead child is dropped within lease + 1 s, under two leases. */
 #define INTER_LEASE_US WIRE_LEASE_US
-/* A relay's pending area: segments of the stream it relays that came
- * before their hash list (a relay set up in the middle of a batch, or a
- * list overtaken on the way) wait for it while the parent is asked for the
- * list, which comes within a round trip; they wait AUTH_HOLD_US at most.
- * At most one list's worth of segments (a list covers WIRE_MAX_HASHES):
- * past that more than one list is missing, which a relay does not wait
- * out. At most 32 full segments of payload (42 KB), one batch interval of
- * a 336 kbit/s stream: a batch of the paper's usual 300 kbit/s fits
- * whole, and a faster stream's children pull what its relay could not
- * hold (an assumption: the paper has no signed media). */
 /* The probe forwarding budget. The paper bounds a trace by LastDelay and
  * TTL only, so what a node forwards grows with the swarm (a trace goes on
  * to every node within LastDelay of Peer_0, j messages at each) and with
@@ -93,6 +83,16 @@
  * instant at every hop and so never meet its bound; the hosts' clocks are
  * one (the paper assumes NTP), so no honest stamp is. */
 #define INTER_PROBE_SKEW_US 1000000u
+/* A relay's pending area: segments of the stream it relays that came
+ * before their hash list (a relay set up in the middle of a batch, or a
+ * list overtaken on the way) wait for it while the parent is asked for the
+ * list, which comes within a round trip; they wait AUTH_HOLD_US at most.
+ * At most one list's worth of segments (a list covers WIRE_MAX_HASHES):
+ * past that more than one list is missing, which a relay does not wait
+ * out. At most 32 full segments of payload (42 KB), one batch interval of
+ * a 336 kbit/s stream: a batch of the paper's usual 300 kbit/s fits
+ * whole, and a faster stream's children pull what its relay could not
+ * hold (an assumption: the paper has no signed media). */
 #define INTER_RELAY_HOLD WIRE_MAX_HASHES
 #define INTER_RELAY_HOLD_BYTES (32 * WIRE_SEG_PAYLOAD_MAX)
 
@@ -267,7 +267,7 @@ struct inter {
 	/* Probes sent up this node's own push path, not flooded on. */
 	uint64_t probes_followed;
 	/* Others' probes sent on (messages and their bytes), and the budget
-	 * left for them (INTER_PROBE_SHARE), in bytes, as of probe_budget_us. */
+	 * left for them (INTER_PROBE_SHARE), in bytes. */
 	uint64_t probes_forwarded, probe_fwd_bytes;
 	struct bucket probe_budget;
 	/* Probes not sent on, or to fewer than j neighbours, for the budget. */

@@ -317,10 +317,10 @@ static void test_probe_counters(void **state)
 	struct run_metrics m;
 	load_run(dir, &m);
 	assert_int_equal(m.npeers, 1);
-	assert_int_equal(m.p[0].probes_fwd, 5);
-	assert_int_equal(m.p[0].probes_fwd_bytes, 405);
-	assert_int_equal(m.p[0].probes_over_budget, 7);
-	assert_int_equal(m.p[0].probes_refused, 5);
+	assert_int_equal(m.p[0].probes.forwarded, 5);
+	assert_int_equal(m.p[0].probes.forwarded_bytes, 405);
+	assert_int_equal(m.p[0].probes.over_budget, 7);
+	assert_int_equal(m.p[0].probes.refused, 5);
 	assert_int_equal(m.p[0].bad_lines, 1);
 	analysis_free(&m);
 	static const char *const files[] = {RUNDIR_HOSTS};
