@@ -9,6 +9,7 @@
 #include "lib/opt.h"
 #include "lib/util.h"
 #include "peer/attack.h"
+#include "peer/inter.h"
 #include "peer/mesh.h"
 #include "peer/overlay.h"
 #include "peer/policy.h"
@@ -121,6 +122,10 @@ static const struct opt opts[] = {
      .help = "LTM cut rule: slowest (default: the slowest link of a triangle) or path (the "
              "paper's: the direct path against the two hops)",
      .fn = set_ltm_rule, .only = SRC_PEER},
+    {"probe-share", OPT_DOUBLE, F(probe_share), "SHARE",
+     .help = "others' ProbMs sent on within this share (0 to 1) of the stream's rate "
+             "(default 0.01)",
+     .max = 1, .only = SRC_PEER},
     {"http", OPT_LONG, F(http_port), "PORT", .help = "HTTP port for /stream and /status (0 = off)",
      .max = 65535, .only = ROLE_PEER},
     {"http-bind", OPT_STR, F(http_bind), "IP", .help = "address the HTTP server binds (127.0.0.1)",
@@ -169,6 +174,7 @@ void config_defaults(struct config *c, enum role role)
 	snprintf(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
 	c->partners = 4;
 	c->neighbours = 5;
+	c->probe_share = INTER_PROBE_SHARE;
 	/* A source's partners take what its uplink carries (config_finish,
 	 * and peer/inter.h for why); a peer keeps DONet's few partners. */
 	c->max_partners = role == ROLE_SOURCE ? 0 : 8;

@@ -30,8 +30,9 @@ struct config {
 	uint64_t startup_us; /* 0: the mode's start rule (policy_startup_us) */
 	int max_partners;
 	int partners;
-	int neighbours; /* M: mesh neighbours kept (anysee mode) */
-	int ltm_rule;   /* enum ltm_rule (peer/mesh.h) */
+	int neighbours;     /* M: mesh neighbours kept (anysee mode) */
+	int ltm_rule;       /* enum ltm_rule (peer/mesh.h) */
+	double probe_share; /* others' probes sent on, a share of the stream's rate */
 	int http_port;
 	char http_bind[64];
 	uint64_t upload_bps;

@@ -88,6 +88,7 @@ void inter_init(struct inter *in, const struct wire_addr *self, struct evlog *lo
 	in->mu_d_us = MU_D_US;
 	in->next_seq = 1;
 	in->upload_bps = upload_bps;
+	in->probe_share = INTER_PROBE_SHARE;
 	/* Until the stream's rate is known, size the slots for 300 kbit/s. */
 	inter_set_stream(in, 0, 0, 300000, 0);
 }
@@ -606,11 +607,11 @@ static size_t probe_len(const struct wire_probe *p)
 }
 
 /* How many copies of p the forwarding budget affords now, at most max
- * (INTER_PROBE_SHARE): the bucket fills at the share of the stream's rate
+ * (probe_share): the bucket fills at the share of the stream's rate
  * and holds INTER_PROBE_BURST_S seconds of it, or one full flood step. */
 static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
 {
-	double fill = (double)in->rate_bps / 8 * INTER_PROBE_SHARE; /* bytes a second */
+	double fill = (double)in->rate_bps / 8 * in->probe_share; /* bytes a second */
 	static size_t full_len; /* a probe of WIRE_MAX_HOPS hops: the codec's constant */
 	if (!full_len)
 		full_len = probe_len(&(struct wire_probe){.nhops = WIRE_MAX_HOPS});

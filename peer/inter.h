@@ -72,8 +72,9 @@
  * reaches costs the swarm up to j messages a node. Assumed here: a node
  * sends others' probes (flooded on or followed up its path) within
  * INTER_PROBE_SHARE of its stream's rate, the overhead this testbed holds
- * probing to, in a token bucket that holds INTER_PROBE_BURST_S seconds of
- * it and at least one full flood step (j probes of WIRE_MAX_HOPS hops).
+ * probing to (a peer's --probe-share changes it, to study the choice), in
+ * a token bucket that holds INTER_PROBE_BURST_S seconds of it and at least
+ * one full flood step (j probes of WIRE_MAX_HOPS hops).
  * What does not fit is not forwarded, or to fewer than j neighbours: the
  * flood thins where it is dense, and a peer's own probes, paced by the
  * probing interval, are not counted against it. */
@@ -267,8 +268,10 @@ struct inter {
 	/* Probes sent up this node's own push path, not flooded on. */
 	uint64_t probes_followed;
 	/* Others' probes sent on (messages and their bytes), and the budget
-	 * left for them (INTER_PROBE_SHARE), in bytes. */
+	 * left for them, in bytes: probe_share of the stream's rate
+	 * (INTER_PROBE_SHARE unless the peer is told otherwise). */
 	uint64_t probes_forwarded, probe_fwd_bytes;
+	double probe_share;
 	struct bucket probe_budget;
 	/* Probes not sent on, or to fewer than j neighbours, for the budget. */
 	uint64_t probes_over_budget;
@@ -364,7 +367,7 @@ int inter_children(const struct inter *in);
 /* A probe came from `from`. have_stream: as for inter_on_path_setup (the
  * node plays the own stream and could push it). A node forwards a probe
  * only when it could take `from` as its push child on the traced path,
- * and within its forwarding budget (INTER_PROBE_SHARE). `from` must be the
+ * and within its forwarding budget (probe_share). `from` must be the
  * trace's last hop, or Peer_0 itself on the first. */
 void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct wire_addr *from,
                     int have_stream, uint64_t now_real_us, uint64_t now_us);

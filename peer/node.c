@@ -896,6 +896,7 @@ static int node_open(struct node *n, struct config *cfg)
 	inter_init(&n->inter, &n->self, &n->log, &iio, &n->rng, n->policy->push_paths,
 	           cfg->upload_bps);
 	n->inter.own_only = n->policy->intra_only;
+	n->inter.probe_share = cfg->probe_share;
 	struct mesh_io mio = {n, io_send, io_candidates, io_lost};
 	mesh_init(&n->mesh, cfg->neighbours, cfg->neighbours + 3);
 	n->mesh.rule = cfg->ltm_rule;

@@ -21,6 +21,10 @@ local crash = param("crash", 0)
 local rate = param("rate", "300kbit")
 local buffer = param("buffer", mode == "coolstreaming" and "120s" or "40s")
 local duration = param("duration", 600)
+-- The nodes' probe forwarding budget, a share of the stream's rate
+-- (--probe-share; unset, the peer's default): --set probe_share=1 lifts it.
+local probe_share = param("probe_share")
+local peer_args = probe_share and { ["probe-share"] = probe_share } or nil
 local join_window = param("join", math.min(60, duration / 5))
 -- No arrivals in the last seconds: a peer needs time to start playing.
 local tail = math.min(30, duration / 10)
@@ -34,7 +38,8 @@ network {
 
 rendezvous { name = "rp", access = { up = "100mbit", down = "100mbit" } }
 for s = 1, streams do
-  source { name = "src" .. s, stream = "tv" .. s, rate = rate, access = { up = "10mbit" } }
+  source { name = "src" .. s, stream = "tv" .. s, rate = rate, access = { up = "10mbit" },
+           args = peer_args }
 end
 
 -- churn{} gives all its peers one access link, so each overlay's audience
@@ -57,6 +62,7 @@ for s = 1, streams do
     local common = {
       watch = "tv" .. s, mode = mode, buffer = buffer, lifetime = lifetime, crash = crash,
       access = { up = c.up },
+      args = peer_args,
     }
     local function with(t)
       for key, v in pairs(common) do t[key] = v end

@@ -24,6 +24,10 @@ local rate = param("rate", "300kbit")
 -- The paper's buffers: 40 s for AnySee, 120 s for CoolStreaming.
 local buffer = param("buffer", mode == "coolstreaming" and "120s" or "40s")
 local duration = param("duration", 300)
+-- The nodes' probe forwarding budget, a share of the stream's rate
+-- (--probe-share; unset, the peer's default): --set probe_share=1 lifts it.
+local probe_share = param("probe_share")
+local peer_args = probe_share and { ["probe-share"] = probe_share } or nil
 -- Peers join uniformly over the first minute (a fifth of a short run).
 local join_window = param("join", math.min(60, duration / 5))
 
@@ -36,7 +40,8 @@ network {
 
 rendezvous { name = "rp", access = { up = "100mbit", down = "100mbit" } }
 for s = 1, streams do
-  source { name = "src" .. s, stream = "tv" .. s, rate = rate, access = { up = "10mbit" } }
+  source { name = "src" .. s, stream = "tv" .. s, rate = rate, access = { up = "10mbit" },
+           args = peer_args }
 end
 
 -- Upload capacities from 1 to 10 Mbit/s, the paper's C = 4 to 40
@@ -51,6 +56,7 @@ for i = 1, peers do
     buffer = buffer,
     at = uniform(0, join_window),
     access = { up = uplinks[math.random(#uplinks)] },
+    args = peer_args,
   }
 end
 

@@ -744,6 +744,26 @@ static void test_probe_budget(void **state)
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
 }
 
+/* A peer told a larger share (--probe-share 0.1) holds ten times the
+ * budget, 7,500 bytes: the ten probes that found 9 copies' room above all
+ * go on to j neighbours, 30 copies, 2,430 bytes. */
+static void test_probe_share_set(void **state)
+{
+	start(20, 1, 0);
+	fx.in.probe_share = 0.1;
+	NEIGHBOURS(40, 41, 42, 43);
+	struct wire_addr from = addr(30);
+	int sent = 0;
+	for (uint32_t seq = 1; seq <= 10; seq++) {
+		clear();
+		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+		sent += count(WIRE_PROBE);
+	}
+	assert_int_equal(sent, 30);
+	assert_int_equal(fx.in.probes_over_budget, 0);
+}
+
 /* Probes no peer sends are refused: the trace must end in its sender (the
  * sender's id is verified by the node), Peer_0 must be the sender of a
  * trace with no hops yet, and the stamp must not come from the future. */
@@ -2699,6 +2719,7 @@ int main(void)
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
 	    T(test_probe_budget),
+	    T(test_probe_share_set),
 	    T(test_probe_forgeries_refused),
 	    T(test_probe_stops_at_ttl),
 	    T(test_probe_stops_when_trace_full),
