@@ -12,6 +12,9 @@
 #define STATS_US 1000000u
 /* Sequence numbers the forged segments run ahead of live. */
 #define FORGE_AHEAD 64u
+/* Sequences behind live whose hash lists the hash flood asks for: the
+ * last two seconds or so, which the target holds. */
+#define LISTS_BACK 64u
 
 struct attack {
 	struct config *cfg;
@@ -37,6 +40,7 @@ struct attack {
 	 * attacker registers under its own id, so the target may also ask it to
 	 * be a partner or probe it as any candidate; that is no answer. */
 	uint64_t partner_msgs;
+	uint64_t lists; /* hash lists from the target */
 };
 
 /* A received message's datagram length: the decoder keeps its body length. */
@@ -73,11 +77,13 @@ static void on_msg(void *arg, const struct wire_msg *m, const struct wire_addr *
 		a->from_target++;
 		a->from_target_bytes += msg_len(m);
 		switch (m->hdr.type) {
+		case WIRE_HASH_LIST:
+			a->lists++;
+			/* fall through */
 		case WIRE_NEIGH_ACCEPT:
 		case WIRE_BUFFER_MAP:
 		case WIRE_SEG_DATA:
 		case WIRE_SEG_REQUEST:
-		case WIRE_HASH_LIST:
 			a->partner_msgs++;
 			break;
 		default:
@@ -157,10 +163,14 @@ static uint64_t learn_timer(struct loop *l, void *arg)
 		udp_send(&a->udp, t->ip, t->port, &m);
 		a->asked = *t;
 	}
-	/* Detectors count only from a mesh neighbour: ask the target, as
-	 * LTM's rounds do (stream 0), and again each second. */
-	if (a->kind == ATTACK_DETECTOR_SPOOF && a->target.id) {
-		wire_msg_simple(&m, WIRE_NEIGH_REQ, 0, a->self.id, 0, 0);
+	/* Detectors count only from a mesh neighbour (stream 0, as LTM's
+	 * rounds ask), hash lists are answered only for a partner: ask the
+	 * target, and again each second (a partner slot also keeps the
+	 * target's maps coming, which tell the live sequence). */
+	int asks = a->kind == ATTACK_DETECTOR_SPOOF || (a->kind == ATTACK_HASH_FLOOD && a->stream);
+	if (asks && a->target.id) {
+		wire_msg_simple(&m, WIRE_NEIGH_REQ, a->kind == ATTACK_HASH_FLOOD ? a->stream : 0,
+		                a->self.id, 0, 0);
 		udp_send(&a->udp, a->target.ip, a->target.port, &m);
 	}
 	return LEARN_US;
@@ -272,6 +282,12 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 		for (unsigned i = 0; i < WIRE_MAX_REQ; i++)
 			m->u.req.seqs[i] = a->newest - i;
 		return 1;
+	case ATTACK_HASH_FLOOD:
+		if (!a->have_seq)
+			return 0;
+		wire_msg_simple(m, WIRE_HASH_REQ, a->stream, a->self.id,
+		                a->newest - (uint32_t)(a->n % LISTS_BACK), 0);
+		return 1;
 	case ATTACK_RP_FLOOD:
 		wire_msg_init(m, WIRE_REGISTER, 0, a->next_id++);
 		m->u.reg = (struct wire_register){.role = WIRE_ROLE_PEER};
@@ -302,12 +318,13 @@ static void log_stats(struct attack *a)
 {
 	evlog_event(&a->log, "attack",
 	            "kind=%s sent=%llu sent_bytes=%llu from_target=%llu from_target_bytes=%llu "
-	            "partner_msgs=%llu witness=%llu witness_bytes=%llu stream=%u newest=%u",
+	            "partner_msgs=%llu lists=%llu witness=%llu witness_bytes=%llu stream=%u "
+	            "newest=%u",
 	            a->cfg->attack_kind, (unsigned long long)a->sent,
 	            (unsigned long long)a->sent_bytes, (unsigned long long)a->from_target,
 	            (unsigned long long)a->from_target_bytes, (unsigned long long)a->partner_msgs,
-	            (unsigned long long)a->witness_n, (unsigned long long)a->witness_bytes,
-	            a->stream, a->newest);
+	            (unsigned long long)a->lists, (unsigned long long)a->witness_n,
+	            (unsigned long long)a->witness_bytes, a->stream, a->newest);
 	evlog_flush(&a->log);
 }
 

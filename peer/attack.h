@@ -22,12 +22,17 @@
  *                  witness port) as the child to push to
  *   amplify        segment requests for the 128 newest segments, from a
  *                  peer that never did a handshake
+ *   hash-flood     hash-list requests for lists of the last few seconds,
+ *                  each 20 bytes for a 1.1 KB list, from a partner: the
+ *                  attacker asks the target for a partner slot first, and
+ *                  only the partner's serve budget (peer/serve.h) bounds
+ *                  what it gets back
  *   rp-flood       registrations under ever new ids (target: the rendezvous
  *                  point)
  *
  * Its event log has one `attack` line a second with what it sent and what
- * came back (from the target, and to its witness port), so a test can
- * judge amplification and reflection. */
+ * came back (from the target, hash lists among it, and to its witness
+ * port), so a test can judge amplification and reflection. */
 #ifndef ANYSEE_ATTACK_H
 #define ANYSEE_ATTACK_H
 
@@ -45,19 +50,20 @@ enum attack_kind {
 	ATTACK_DETECTOR_SPOOF,
 	ATTACK_REFLECT,
 	ATTACK_AMPLIFY,
+	ATTACK_HASH_FLOOD,
 	ATTACK_RP_FLOOD,
 	ATTACK_KINDS
 };
 
 #define ATTACK_KIND_LIST                                                                           \
 	"forge-segment, forge-leave, hijack, bad-buffermap, probe-ttl, probe-flood, "              \
-	"detector-spoof, reflect, amplify, rp-flood"
+	"detector-spoof, reflect, amplify, hash-flood, rp-flood"
 
 static inline int attack_kind_parse(const char *s)
 {
 	static const char *const names[ATTACK_KINDS] = {
-	    "forge-segment", "forge-leave",    "hijack",  "bad-buffermap", "probe-ttl",
-	    "probe-flood",   "detector-spoof", "reflect", "amplify",       "rp-flood"};
+	    "forge-segment",  "forge-leave", "hijack",  "bad-buffermap", "probe-ttl", "probe-flood",
+	    "detector-spoof", "reflect",     "amplify", "hash-flood",    "rp-flood"};
 	for (int i = 0; i < ATTACK_KINDS; i++)
 		if (!strcmp(s, names[i]))
 			return i;

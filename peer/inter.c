@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer/serve.h"
+
 #define PROBE_TTL 7
 #define PROBE_INTERVAL_US 5000000u
 /* A peer whose push path failed and that has no other traces again after
@@ -227,14 +229,20 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
 }
 
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
-                             const struct wire_addr *from)
+                             const struct wire_addr *from, uint64_t now_us)
 {
 	struct relay *r = find_relay(in, stream);
-	if (!r || !r->auth || find_child(r->child, r->nchild, from->id) < 0)
+	int k = r && r->auth ? find_child(r->child, r->nchild, from->id) : -1;
+	if (k < 0)
 		return;
 	const struct wire_hash_list *hl = auth_find(r->auth, seq);
-	if (hl)
-		send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
+	if (!hl)
+		return;
+	if (!r->gap_us || !serve_budget(&r->child[k].serve, r->gap_us, 1, now_us)) {
+		in->lists_over++;
+		return;
+	}
+	send_msg(in, from, WIRE_HASH_LIST, stream, hl, sizeof(*hl));
 }
 
 /* The parent of a path: the hop before its end. */
@@ -254,9 +262,10 @@ int inter_is_parent(const struct inter *in, uint32_t id)
 	       (in->second.have && parent_of(&in->second.path) == id);
 }
 
-int inter_is_child(const struct inter *in, uint32_t id)
+struct bucket *inter_child_budget(struct inter *in, uint32_t id)
 {
-	return find_child(in->child, in->nchild, id) >= 0;
+	int k = find_child(in->child, in->nchild, id);
+	return k >= 0 ? &in->child[k].serve : NULL;
 }
 
 /* What a new relay checks the stream's media with: NULL when media is not
@@ -992,7 +1001,7 @@ static int admit_child(struct inter *in, struct push_child *list, int *n, const 
 		keynode_release(&in->kn, cls);
 		return 0;
 	}
-	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, share, now_us};
+	list[(*n)++] = (struct push_child){*a, (uint8_t)cls, share, now_us, {0, 0}};
 	return 1;
 }
 

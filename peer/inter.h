@@ -118,6 +118,7 @@ struct push_child {
 	uint8_t cls;         /* admission class: KEYNODE_WATCH or KEYNODE_RELAY */
 	uint8_t share;       /* enum wire_share: what it is pushed */
 	uint64_t renewed_us; /* admitted or last renewed (monotonic) */
+	struct bucket serve; /* what it may still ask for (peer/serve.h) */
 };
 
 /* A stream this peer carries for others without watching it. */
@@ -278,6 +279,8 @@ struct inter {
 	/* Probes refused as no peer sends them: no bound, a stamp from the
 	 * future, or a trace that does not end in its sender. */
 	uint64_t probes_refused;
+	/* Hash lists relay children asked for beyond their serve budget. */
+	uint64_t lists_over;
 	struct inter_collect col[INTER_MAX_COLLECT];
 	/* Probes forwarded lately, (peer0 << 32 | seq): each goes on once, so a
 	 * trace costs O(peers) messages instead of j^TTL. The first copy to
@@ -312,13 +315,17 @@ void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_l
 int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_hash_list *hl,
                         const struct wire_addr *from, uint64_t now_us);
 /* A relay child asks for the hash list covering seq of a stream we
- * relay: answered from the relay's verified lists. */
+ * relay: answered from the relay's verified lists, within the child's
+ * serve budget (peer/serve.h) at the stream's measured pace; before the
+ * relay has measured it, not at all (the child asks again, and the relay
+ * sends each list on as it comes). */
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
-                             const struct wire_addr *from);
-/* id is the parent of one of the own stream's push paths, or one of its
- * push children. */
+                             const struct wire_addr *from, uint64_t now_us);
+/* id is the parent of one of the own stream's push paths. */
 int inter_is_parent(const struct inter *in, uint32_t id);
-int inter_is_child(const struct inter *in, uint32_t id);
+/* The serve budget (peer/serve.h) of the own stream's push child id, or
+ * NULL when id is not one. */
+struct bucket *inter_child_budget(struct inter *in, uint32_t id);
 /* A segment of the own stream arrived from from. Only a segment the
  * parent pushed (WIRE_SEG_PUSHED) with a sequence newer than the last one
  * it pushed keeps the active path alive: a pulled segment or a repeated

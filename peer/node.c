@@ -238,7 +238,7 @@ static void on_seg_request(struct node *n, const struct wire_msg *m, const struc
 		n->refused_requests += m->u.req.count;
 		return;
 	}
-	int budget = serve_budget(p, n->ov.buf.period_us, m->u.req.count, mono_us());
+	int budget = serve_budget(&p->serve, n->ov.buf.period_us, m->u.req.count, mono_us());
 	n->refused_requests += (uint64_t)(m->u.req.count - budget);
 	struct wire_msg d;
 	wire_msg_init(&d, WIRE_SEG_DATA, n->ov.stream, n->self.id);
@@ -382,25 +382,32 @@ static void on_hash_list(struct node *n, const struct wire_msg *m, const struct 
 	ask_list(n, now);
 }
 
-/* Answered for partners and push children only: a list is larger than the
- * request. */
+/* Answered for partners and push children only, as a list is larger than
+ * the request, and within their serve budget (peer/serve.h), as a
+ * requester could ask for the same list over and over. */
 static void on_hash_req(struct node *n, const struct wire_msg *m, const struct wire_addr *from)
 {
+	uint64_t now = mono_us();
 	if (!same_stream(n, m)) {
-		inter_on_relay_hash_req(&n->inter, m->hdr.stream, m->u.simple.seq, from);
+		inter_on_relay_hash_req(&n->inter, m->hdr.stream, m->u.simple.seq, from, now);
 		return;
 	}
 	if (!n->auth_ready)
 		return;
-	if (!overlay_partner(&n->ov, from->id) && !inter_is_child(&n->inter, from->id))
-		return;
-	const struct wire_hash_list *hl = auth_find(&n->auth, m->u.simple.seq);
+	struct partner *p = overlay_partner(&n->ov, from->id);
+	struct bucket *budget = p ? &p->serve : inter_child_budget(&n->inter, from->id);
+	const struct wire_hash_list *hl = budget ? auth_find(&n->auth, m->u.simple.seq) : NULL;
 	if (!hl)
 		return;
+	if (!serve_budget(budget, n->ov.buf.period_us, 1, now)) {
+		n->lists_over++;
+		return;
+	}
 	struct wire_msg r;
 	wire_msg_init(&r, WIRE_HASH_LIST, n->ov.stream, n->self.id);
 	r.u.hl = *hl;
 	send_to(n, from, &r);
+	n->lists_served++;
 }
 
 static void on_leave(struct node *n, const struct wire_msg *m, const struct wire_addr *from,
@@ -985,14 +992,19 @@ static void log_totals(struct node *n)
 	            (unsigned long long)n->refused_requests, (unsigned long long)n->ids.strangers,
 	            (unsigned long long)n->ids.echoes_bad);
 	const struct auth *a = &n->auth;
+	/* lists_served: the own stream's lists sent on request; lists_over:
+	 * lists refused for the requester's serve budget, relay children's
+	 * included. */
 	evlog_event(&n->log, "auth",
 	            "lists=%llu lists_bad=%llu lists_dup=%llu lists_signed=%llu held=%llu "
-	            "released=%llu mismatched=%llu expired=%llu hold_full=%llu",
+	            "released=%llu mismatched=%llu expired=%llu hold_full=%llu lists_served=%llu "
+	            "lists_over=%llu",
 	            (unsigned long long)a->lists_ok, (unsigned long long)a->lists_bad,
 	            (unsigned long long)a->lists_dup, (unsigned long long)n->sq.lists,
 	            (unsigned long long)a->held_total, (unsigned long long)a->released,
 	            (unsigned long long)a->mismatched, (unsigned long long)a->expired,
-	            (unsigned long long)a->hold_full);
+	            (unsigned long long)a->hold_full, (unsigned long long)n->lists_served,
+	            (unsigned long long)(n->lists_over + n->inter.lists_over));
 	struct evlog_leave lv = {
 	    .received = st->received,
 	    .due = st->due,

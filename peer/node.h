@@ -74,6 +74,7 @@ struct node {
 	struct http_server *http;
 	uint64_t served;
 	uint64_t refused_requests;          /* segments asked by strangers or over budget */
+	uint64_t lists_served, lists_over;  /* hash lists asked for: sent, over budget */
 	uint64_t seg_corrupt, seg_rejected; /* segments not stored (evlog_leave) */
 };
 

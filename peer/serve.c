@@ -1,13 +1,12 @@
 #include "peer/serve.h"
 
-int serve_budget(struct partner *p, uint64_t period_us, int asked, uint64_t now_us)
+int serve_budget(struct bucket *b, uint64_t period_us, int asked, uint64_t now_us)
 {
 	double per_s = 1e6 / (double)(period_us ? period_us : 1);
-	double level =
-	    bucket_level(&p->serve, SERVE_RATE_FACTOR * per_s, SERVE_BURST_S * per_s, now_us);
+	double level = bucket_level(b, SERVE_RATE_FACTOR * per_s, SERVE_BURST_S * per_s, now_us);
 	int n = asked < (int)level ? asked : (int)level;
 	if (n < 0)
 		n = 0;
-	p->serve.tokens -= n;
+	b->tokens -= n;
 	return n;
 }

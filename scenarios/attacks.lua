@@ -18,19 +18,26 @@ for i = 1, 3 do
 end
 
 local kinds = { "forge-segment", "forge-leave", "hijack", "bad-buffermap", "probe-ttl",
-                "probe-flood", "detector-spoof", "reflect", "amplify" }
+                "probe-flood", "detector-spoof", "reflect", "amplify", "hash-flood" }
 for i, kind in ipairs(kinds) do
   -- The bad-buffermap victim joins under attack: forged maps reach it
   -- in its first seconds.
   -- The forge-segment victim serves what it plays at /stream (port
   -- 8080 in its namespace), for a test to check against the source.
+  -- The hash-flood victim takes more partners than a peer's default, so
+  -- its attacker finds a slot whatever the swarm took.
+  local args = nil
+  if kind == "forge-segment" then args = { http = "8080" } end
+  if kind == "hash-flood" then args = { ["max-partners"] = "16" } end
   local victim = peer { name = "v-" .. kind, watch = "tv1",
                         at = kind == "bad-buffermap" and start + 2 or 3 + i * 0.5,
-                        args = kind == "forge-segment" and { http = "8080" } or nil }
-  -- The probe flood at five times the rate: what the swarm sends on is
-  -- bounded by the peers' budgets, whatever the attacker sends.
+                        args = args }
+  -- The floods at five times the rate: what the swarm sends on, or the
+  -- victim sends back, is bounded by the peers' budgets, whatever the
+  -- attacker sends.
+  local flood = kind == "probe-flood" or kind == "hash-flood"
   attacker { name = "a-" .. kind, kind = kind, target = victim, at = start,
-             pps = kind == "probe-flood" and 5 * pps or pps }
+             pps = flood and 5 * pps or pps }
 end
 attacker { name = "a-rp-flood", kind = "rp-flood", target = rp, at = start,
            pps = 10 * pps, watch = "tv1" }

@@ -3,7 +3,8 @@
 # its own line: the victim keeps continuity >= 0.99 and plays only verified
 # media, a probe flood goes no further than the peers' forwarding budget,
 # detectors naming another address draw few datagrams to it, a stranger's
-# requests are answered with at most what they weigh, a
+# requests are answered with at most what they weigh, a partner's hash-list
+# requests within its serve budget, a
 # reflector sends nothing to the witness address that never asked, a
 # hijacker gets no partner traffic, and the rendezvous point bootstraps a new peer
 # during a registration flood. What the forge-segment victim plays at
@@ -41,7 +42,7 @@ judge() { # attack verdict detail
 ok_if() { if awk "BEGIN { exit !($1) }"; then echo ok; else echo no; fi; }
 
 for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood detector-spoof \
-  reflect amplify; do
+  reflect amplify hash-flood; do
   c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
   [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
   [ "${s:-0}" -gt 100 ] || { judge "$k" no "the attacker sent only ${s:-0} datagrams"; continue; }
@@ -80,6 +81,17 @@ df=$(grep ' detectors ' "$out/run/hosts/v-detector-spoof/events.log" | tail -1 \
   | tr ' ' '\n' | sed -n 's/^forged=//p')
 judge detector-spoof "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
   "the victim refused ${df:-0} forged first hops; the witness got ${dw:-0} datagrams for ${ds:-0} sent"
+# A partner's hash-list requests are served within its serve budget
+# (peer/serve.h): twice the stream's segments a second, a list a token,
+# and the lists pushed to every partner besides. Without it each 20-byte
+# request drew a 1.1 KB list; the flood asks at 1000 a second, about 17
+# times what the budget affords at 300 kbit/s. The attacker got some (it
+# was a partner) and the victim refused the rest.
+hl=$(attack hash-flood lists); hs=$(attack hash-flood sent)
+ho=$(grep ' auth ' "$out/run/hosts/v-hash-flood/events.log" | tail -1 \
+  | tr ' ' '\n' | sed -n 's/^lists_over=//p')
+judge hash-flood "$(ok_if "${hl:-0} > 0 && ${hl:-0} * 5 <= ${hs:-0} && ${ho:-0} > 1000")" \
+  "the partner got ${hl:-0} hash lists for ${hs:-0} requests; the victim refused ${ho:-0}"
 w=$(attack reflect witness)
 judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
 # The hijacker is a registered peer the target may contact as it would any

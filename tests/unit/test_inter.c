@@ -1270,12 +1270,26 @@ static void test_relay_verifies(void **state)
 	assert_int_equal(fx.nout, 0);
 	assert_int_equal(fx.in.relay[0].unverified, 1);
 	assert_int_equal(fx.in.relay[0].forwarded, 1);
-	/* A child that lacks the list gets it from the relay; a stranger not. */
+	/* A child that lacks the list gets it from the relay once the relay
+	 * knows the stream's pace (before, it answers nothing: the child asks
+	 * again); a stranger never. */
 	struct wire_addr child = addr(11);
-	inter_on_relay_hash_req(&fx.in, STREAM, 101, &stranger);
+	fx.in.relay[0].gap_us = 0;
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
 	assert_int_equal(fx.nout, 0);
-	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child);
+	assert_int_equal(fx.in.lists_over, 1);
+	fx.in.relay[0].gap_us = 100000;
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &stranger, T0 + MS);
+	assert_int_equal(fx.nout, 0);
+	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
 	assert_int_equal(only(WIRE_HASH_LIST, 11, STREAM)->m.u.hl.first, 100);
+	/* Asked over and over, within the child's serve budget: at 10
+	 * segments a second it holds 40 tokens, a list a token. */
+	clear();
+	for (int i = 0; i < 100; i++)
+		inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
+	assert_int_equal(count(WIRE_HASH_LIST), 39);
+	assert_int_equal(fx.in.lists_over, 62);
 	inter_leave(&fx.in);
 }
 

@@ -12,15 +12,17 @@
 static void test_budget(void **state)
 {
 	(void)state;
-	struct partner p = {0};
+	struct bucket b = {0};
 	const uint64_t period = 100000;
-	assert_int_equal(serve_budget(&p, period, 128, 1000000), 40);
-	assert_int_equal(serve_budget(&p, period, 128, 1000000), 0);
+	assert_int_equal(serve_budget(&b, period, 128, 1000000), 40);
+	assert_int_equal(serve_budget(&b, period, 128, 1000000), 0);
 	/* Half a second later: 10 more. */
-	assert_int_equal(serve_budget(&p, period, 128, 1500000), 10);
-	assert_int_equal(serve_budget(&p, period, 3, 2000000), 3);
+	assert_int_equal(serve_budget(&b, period, 128, 1500000), 10);
+	assert_int_equal(serve_budget(&b, period, 3, 2000000), 3);
 	/* A long pause refills to the burst, not beyond. */
-	assert_int_equal(serve_budget(&p, period, 1000, 100000000), 40);
+	assert_int_equal(serve_budget(&b, period, 1000, 100000000), 40);
+	/* A clock that went back takes nothing and adds nothing. */
+	assert_int_equal(serve_budget(&b, period, 1, 50000000), 0);
 }
 
 int main(void)
