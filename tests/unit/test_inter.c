@@ -694,36 +694,37 @@ static void test_probe_stops_when_slower(void **state)
 }
 
 /* Others' probes go on within INTER_PROBE_SHARE of the stream's rate: at
- * 300 kbit/s the budget fills at 375 bytes a second and holds 750 (two
- * seconds; one full flood step, 3 x 189 bytes, is less). A probe that
- * reached this node after one hop goes on with two, 81 bytes a copy: 9
- * copies fit at once, three probes to j = 3 neighbours each. */
+ * 300 kbit/s the budget fills at 375 bytes a second and holds 22,500 (a
+ * minute). A probe that reached this node after one hop goes on with two,
+ * 81 bytes a copy, 243 to j = 3 neighbours: 92 probes go on to three, the
+ * 93rd to the one that the 144 bytes left afford, and the 7 after it to
+ * none. */
 static void test_probe_budget(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
 	struct wire_addr from = addr(30);
 	int sent = 0;
-	for (uint32_t seq = 1; seq <= 10; seq++) {
+	for (uint32_t seq = 1; seq <= 100; seq++) {
 		clear();
 		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
 		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 		sent += count(WIRE_PROBE);
 	}
-	assert_int_equal(sent, 9);
-	assert_int_equal(fx.in.probes_forwarded, 9);
-	assert_int_equal(fx.in.probe_fwd_bytes, 9 * 81);
-	assert_int_equal(fx.in.probes_over_budget, 7);
-	/* 750 - 729 + 375 a second later: one probe to three, one to one. */
+	assert_int_equal(sent, 92 * 3 + 1);
+	assert_int_equal(fx.in.probes_forwarded, 277);
+	assert_int_equal(fx.in.probe_fwd_bytes, 277 * 81);
+	assert_int_equal(fx.in.probes_over_budget, 8);
+	/* 63 + 375 a second later: one probe to three, one to two. */
 	clear();
-	struct wire_probe p = PROBE(11, 5, WIDE, 30);
+	struct wire_probe p = PROBE(101, 5, WIDE, 30);
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
 	assert_int_equal(count(WIRE_PROBE), 3);
 	clear();
-	p.seq = 12;
+	p.seq = 102;
 	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
-	assert_int_equal(count(WIRE_PROBE), 1);
-	assert_int_equal(fx.in.probes_over_budget, 8);
+	assert_int_equal(count(WIRE_PROBE), 2);
+	assert_int_equal(fx.in.probes_over_budget, 9);
 	/* A flood of 100 probes a second for 10 s gets out what the budget
 	 * holds and what it gained, nothing more. */
 	uint64_t before = fx.in.probe_fwd_bytes;
@@ -735,7 +736,7 @@ static void test_probe_budget(void **state)
 		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + t + 25 * MS, T0 + t);
 	}
 	uint64_t spent = fx.in.probe_fwd_bytes - before;
-	assert_true(spent <= 750 + 10 * 375);
+	assert_true(spent <= 22500 + 10 * 375);
 	assert_true(spent >= 10 * 375);
 	/* The node's own probes are paced by the probing interval, not by
 	 * the budget others' probes used up. */
@@ -745,8 +746,8 @@ static void test_probe_budget(void **state)
 }
 
 /* A peer told a larger share (--probe-share 0.1) holds ten times the
- * budget, 7,500 bytes: the ten probes that found 9 copies' room above all
- * go on to j neighbours, 30 copies, 2,430 bytes. */
+ * budget, 225,000 bytes: the hundred probes of which the default sends 277
+ * copies (above) all go on to j neighbours. */
 static void test_probe_share_set(void **state)
 {
 	start(20, 1, 0);
@@ -754,13 +755,13 @@ static void test_probe_share_set(void **state)
 	NEIGHBOURS(40, 41, 42, 43);
 	struct wire_addr from = addr(30);
 	int sent = 0;
-	for (uint32_t seq = 1; seq <= 10; seq++) {
+	for (uint32_t seq = 1; seq <= 100; seq++) {
 		clear();
 		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
 		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 		sent += count(WIRE_PROBE);
 	}
-	assert_int_equal(sent, 30);
+	assert_int_equal(sent, 300);
 	assert_int_equal(fx.in.probes_over_budget, 0);
 }
 
