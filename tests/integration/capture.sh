@@ -1,7 +1,8 @@
 # The quickstart scenario with run{ capture = true }, once per forwarding
 # backend of the hub: the run leaves a capture.pcap that tshark reads without
-# error, holding the peers' UDP port 7000 traffic with every frame once, and
-# the analysis reports the control overhead from it.
+# error, holding the peers' UDP port 7000 traffic with every frame once, up
+# to the last (each peer's LEAVE), and the analysis reports the control
+# overhead from it.
 . "$(dirname "$0")/common.inc"
 need_root
 command -v tshark >/dev/null || { echo "skip: tshark is not installed"; exit 77; }
@@ -44,6 +45,13 @@ for backend in bridge userspace; do
   msgs=$(echo "$report" | sed -n 's/.*AnySee bytes in \([0-9]*\) messages.*/\1/p' | head -1)
   [ -z "$msgs" ] || [ "$msgs" = "$anysee" ] \
     || fail "$backend: analysis counts $msgs AnySee messages, tshark $anysee"
-  echo "$backend: $n frames on udp port 7000, $anysee AnySee messages"
+  # The run's last frames are in the file too: every peer's LEAVE, sent
+  # as the run stops, just before the capture does (the kernel hands
+  # frames over a block at a time, the last one partly filled).
+  for ip in $(awk '$2 == "peer" { print $3 }' "$run/hosts.txt"); do
+    tshark -r "$pcap" -Y "ip.src == $ip && udp.payload[0:2] == a5:5e && udp.payload[3] == 0x0e" \
+      2>/dev/null | grep -q . || fail "$backend: no LEAVE from the peer at $ip in $pcap"
+  done
+  echo "$backend: $n frames on udp port 7000, $anysee AnySee messages, every peer's LEAVE"
 done
 echo "pass: captures read by tshark, each frame once, overhead reported"
