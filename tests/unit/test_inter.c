@@ -693,6 +693,21 @@ static void test_probe_stops_when_slower(void **state)
 	assert_int_equal(fx.in.probes_refused, 1);
 }
 
+/* Probes 1 to n from peer 30 after one hop, all at once: the copies this
+ * node sent on. */
+static int probes_sent_on(uint32_t n)
+{
+	struct wire_addr from = addr(30);
+	int sent = 0;
+	for (uint32_t seq = 1; seq <= n; seq++) {
+		clear();
+		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
+		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
+		sent += count(WIRE_PROBE);
+	}
+	return sent;
+}
+
 /* Others' probes go on within INTER_PROBE_SHARE of the stream's rate: at
  * 300 kbit/s the budget fills at 375 bytes a second and holds 22,500 (a
  * minute). A probe that reached this node after one hop goes on with two,
@@ -704,14 +719,7 @@ static void test_probe_budget(void **state)
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
 	struct wire_addr from = addr(30);
-	int sent = 0;
-	for (uint32_t seq = 1; seq <= 100; seq++) {
-		clear();
-		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
-		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
-		sent += count(WIRE_PROBE);
-	}
-	assert_int_equal(sent, 92 * 3 + 1);
+	assert_int_equal(probes_sent_on(100), 92 * 3 + 1);
 	assert_int_equal(fx.in.probes_forwarded, 277);
 	assert_int_equal(fx.in.probe_fwd_bytes, 277 * 81);
 	assert_int_equal(fx.in.probes_over_budget, 8);
@@ -753,15 +761,7 @@ static void test_probe_share_set(void **state)
 	start(20, 1, 0);
 	fx.in.probe_share = 0.1;
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_addr from = addr(30);
-	int sent = 0;
-	for (uint32_t seq = 1; seq <= 100; seq++) {
-		clear();
-		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
-		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
-		sent += count(WIRE_PROBE);
-	}
-	assert_int_equal(sent, 300);
+	assert_int_equal(probes_sent_on(100), 300);
 	assert_int_equal(fx.in.probes_over_budget, 0);
 }
 
