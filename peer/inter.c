@@ -228,6 +228,17 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
 	return 1;
 }
 
+/* The pace a relay serves its children's list requests at: the measured
+ * gap between new segments, but never shorter than a full segment of the
+ * fastest stream the wire admits, as a first gap measured between two
+ * segments that came together is near 0 and would make the budget
+ * boundless until the average settles. */
+static uint64_t relay_period_us(const struct relay *r)
+{
+	const uint64_t fastest = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000 / WIRE_RATE_MAX_BPS;
+	return r->gap_us > fastest ? r->gap_us : fastest;
+}
+
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
                              const struct wire_addr *from, uint64_t now_us)
 {
@@ -238,7 +249,7 @@ void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
 	const struct wire_hash_list *hl = auth_find(r->auth, seq);
 	if (!hl)
 		return;
-	if (!r->gap_us || !serve_budget(&r->child[k].serve, r->gap_us, 1, now_us)) {
+	if (!serve_budget(&r->child[k].serve, relay_period_us(r), 1, now_us)) {
 		in->lists_over++;
 		return;
 	}

@@ -323,9 +323,9 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
                         const struct wire_addr *from, uint64_t now_us);
 /* A relay child asks for the hash list covering seq of a stream we
  * relay: answered from the relay's verified lists, within the child's
- * serve budget (peer/serve.h) at the stream's measured pace; before the
- * relay has measured it, not at all (the child asks again, and the relay
- * sends each list on as it comes). */
+ * serve budget (peer/serve.h) at the stream's measured pace (a relay
+ * knows no stream rate), taken as no faster than the fastest stream the
+ * wire admits while it is unknown or measured from a burst. */
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
                              const struct wire_addr *from, uint64_t now_us);
 /* id is the parent of one of the own stream's push paths. */
