@@ -4,7 +4,7 @@
 # media, a probe flood goes no further than the peers' forwarding budget,
 # detectors naming another address draw few datagrams to it, a stranger's
 # requests are answered with at most what they weigh, a partner's hash-list
-# requests within its serve budget, a
+# requests within its serve budget and no honest peer's refused, a
 # reflector sends nothing to the witness address that never asked, a
 # hijacker gets no partner traffic, and the rendezvous point bootstraps a new peer
 # during a registration flood. What the forge-segment victim plays at
@@ -92,6 +92,21 @@ ho=$(grep ' auth ' "$out/run/hosts/v-hash-flood/events.log" | tail -1 \
   | tr ' ' '\n' | sed -n 's/^lists_over=//p')
 judge hash-flood "$(ok_if "${hl:-0} > 0 && ${hl:-0} * 5 <= ${hs:-0} && ${ho:-0} > 1000")" \
   "the partner got ${hl:-0} hash lists for ${hs:-0} requests; the victim refused ${ho:-0}"
+# The budget holds back no honest request: the other peers (the source
+# among them) asked for lists only as they lacked them, and each one's
+# last auth line counts none refused.
+hn=0 hr= hs=0
+for f in "$out"/run/hosts/*/events.log; do
+  h=${f%/events.log}; h=${h##*/}
+  case $h in v-hash-flood | a-*) continue ;; esac
+  o=$(grep ' auth ' "$f" | tail -1 | tr ' ' '\n' | sed -n 's/^lists_over=//p')
+  [ -n "$o" ] || continue
+  hn=$((hn + 1))
+  hs=$((hs + $(grep ' auth ' "$f" | tail -1 | tr ' ' '\n' | sed -n 's/^lists_served=//p')))
+  [ "$o" -eq 0 ] || hr="$hr $h=$o"
+done
+judge hash-flood-honest "$(ok_if "$hn >= 10 && ${#hr} == 0")" \
+  "$hn honest peers served $hs lists on request; over budget:${hr:- none}"
 w=$(attack reflect witness)
 judge reflect "$(ok_if "$w == 0")" "the witness address received $w datagrams"
 # The hijacker is a registered peer the target may contact as it would any

@@ -106,6 +106,7 @@ drv() {
 # datagrams of 1400 bytes (1442-byte frames) offered at OFFER.
 udp_rate() {
 	local from=$1 to=$2 offer=$3 log="$WORK/iperf.$1-$2.$3"
+	rm -f "$log" # iperf3 appends to its log file
 	nsx "$to" iperf3 -s -1 -J --logfile "$log" >/dev/null 2>&1 &
 	sleep 0.5
 	nsx "$from" iperf3 -c "$(ip_of "$to")" -u -b "$offer" -l 1400 -t 3 >/dev/null 2>&1
@@ -113,27 +114,40 @@ udp_rate() {
 	jq -r '.intervals[1:][].sum | select(.seconds > 0.9) | .bits_per_second' "$log" | median
 }
 
-check_rate() { # name measured-bit/s model-bit/s
-	local want
-	want=$(awk -v r="$3" 'BEGIN {print r * 1400 / 1442}')
-	echo "$1: $(awk -v x="$2" 'BEGIN {printf "%.0f", x}') bit/s of payload, want $want (model $3 bit/s x 1400/1442)"
-	within_pct "$2" "$want" 5 || fail "$1 off by more than 5%"
+# The rate from host FROM to host TO, offered OFFER, within 5% of MODEL
+# bit/s on the wire. A guest that falls behind (its one CPU is a process
+# on a shared host) sends or reads late and only ever lowers the measured
+# rate; so a rate under the bound is measured again, up to three times in
+# all, while one over it fails at once. A shaper that is really slow is
+# slow every time.
+check_rate() { # name from to offer model-bit/s
+	local want got try
+	want=$(awk -v r="$5" 'BEGIN {print r * 1400 / 1442}')
+	for try in 1 2 3; do
+		got=$(udp_rate "$2" "$3" "$4")
+		echo "$1: $(awk -v x="$got" 'BEGIN {printf "%.0f", x}') bit/s of payload, want $want (model $5 bit/s x 1400/1442)"
+		within_pct "$got" "$want" 5 && return 0
+		awk -v v="$got" -v w="$want" 'BEGIN {exit !(v != "" && v < w)}' ||
+			fail "$1 off by more than 5%"
+		echo "$1: under the bound (try $try of 3); iperf3's intervals: $(jq -r '[.intervals[].sum.bits_per_second | round] | join(" ")' "$WORK/iperf.$2-$3.$4")"
+	done
+	fail "$1 off by more than 5% in three tries"
 }
 
 runtime() {
-	local ready prefix backend r r0 lost rcv before_rcv want spread srv cli KS before
+	local ready prefix backend r r0 lost rcv before_rcv want iqr sd srv cli KS before
 	coproc DRV { "$WORK/testbed_driver" 3 netem 2>"$WORK/driver.log"; }
 	read -r -u "${DRV[0]}" ready prefix backend || fail "testbed driver: $(cat "$WORK/driver.log")"
 	[ "$ready $backend" = "ready netem" ] || fail "testbed driver said '$ready $prefix $backend'"
 	ANYSEE_PREFIX=$prefix
 	drv delay 0 1 10ms; drv delay 0 2 10ms; drv delay 1 2 10ms
 	drv host 0 up=4mbit; drv host 2 down=6mbit; drv apply
-	check_rate "upload 4 Mbit/s (h0 -> h1)" "$(udp_rate 0 1 8M)" 4000000
-	check_rate "download 6 Mbit/s (h1 -> h2)" "$(udp_rate 1 2 12M)" 6000000
+	check_rate "upload 4 Mbit/s (h0 -> h1)" 0 1 8M 4000000
+	check_rate "download 6 Mbit/s (h1 -> h2)" 1 2 12M 6000000
 
 	# set_link at run time: the upload rate and a path delay change in place.
 	drv host 0 up=2mbit; drv delay 0 1 25ms; drv apply
-	check_rate "upload changed to 2 Mbit/s" "$(udp_rate 0 1 4M)" 2000000
+	check_rate "upload changed to 2 Mbit/s" 0 1 4M 2000000
 	# Offered twice the rate, the download queue overflowed; nothing had
 	# random loss or a partition.
 	kstats
@@ -194,18 +208,35 @@ runtime() {
 	awk -v l="${r% *}" 'BEGIN {d = l - 5; if (d < 0) d = -d; exit !(l != "" && d <= 1)}' ||
 		fail "kernel random-loss drops ${r% *}%, want 5 +- 1: $KS"
 
-	# Jitter 4 ms (standard deviation) on h1's link: both ways of the path,
-	# so RTTs spread by 4 x sqrt 2 = 5.66 ms around 50 ms.
+	# Jitter 4 ms (standard deviation) on h1's link, both ways of the path.
+	# netem draws each way's delay uniformly within a = 4 x sqrt 3 ms of
+	# its centre (netns/netem.c), so an RTT is the centre plus the sum of
+	# two such draws: spread symmetrically, standard deviation
+	# 4 x sqrt 2 = 5.66 ms, interquartile range 2a(2 - sqrt 2) = 8.12 ms.
+	# A guest stall adds a few RTTs of tens of milliseconds, which move a
+	# mean and a standard deviation far more than the quartiles; so the
+	# check is on the median and the interquartile range (the standard
+	# deviation is printed).
 	drv host 1 loss=0 jitter=4ms; drv apply
 	before=$KS
-	rtts 0 1 400 0.01 >"$WORK/jitter"
-	read -r r spread < <(awk '{s += $1; q += $1 * $1} END {m = s / NR; printf "%.3f %.3f\n", m, sqrt(q / NR - m * m)}' "$WORK/jitter")
-	echo "jitter 4 ms: RTT mean $r ms, standard deviation $spread ms over $(wc -l <"$WORK/jitter") pings; want $r0 (as without jitter) and 5.66"
-	# Jitter must not move the mean: against the RTT just measured without
-	# it, so the guest's own offset (above) cancels. The mean of 400 has a
-	# standard error of 0.28 ms; the bound (1 ms) is over three of them.
-	within_delay "$r" "$r0" || fail "mean RTT $r ms with jitter, $r0 without"
-	within_pct "$spread" 5.657 15 || fail "RTT spread $spread ms, want 5.66 +- 15%"
+	rtts 0 1 800 0.01 >"$WORK/jitter"
+	read -r r iqr sd < <(sort -g "$WORK/jitter" | awk '{v[NR] = $1; s += $1; q += $1 * $1}
+		function at(p,  x, i) {x = p * (NR - 1) + 1; i = int(x); return v[i] + (x - i) * (v[i + 1] - v[i])}
+		END {m = s / NR; printf "%.3f %.3f %.3f\n", at(0.5), at(0.75) - at(0.25), sqrt(q / NR - m * m)}')
+	want=$(awk 'BEGIN {a = 4 * sqrt(3); printf "%.3f", 2 * a * (2 - sqrt(2))}')
+	echo "jitter 4 ms: RTT median $r ms, interquartile range $iqr ms (standard deviation $sd ms) over $(wc -l <"$WORK/jitter") pings; want $r0 (as without jitter) and $want (5.66)"
+	# Jitter must not move the centre: against the RTT just measured
+	# without it, so the guest's own offset (above) cancels. Over 800
+	# pings the median's standard error is 0.25 ms and the interquartile
+	# range's 0.35 ms (4.3%); the guest's timers add their own: over eight
+	# runs the median was 0.55 ms under to 0.7 ms over the RTT without
+	# jitter, and the range 11% under to 1% over. The bounds, 1.5 ms and
+	# 20%, still fail a jitter drawn on one side only (the centre moves by
+	# 6.9 ms each way), a half-width of 4 ms instead of 4 x sqrt 3 (the
+	# range is 42% short) or none.
+	awk -v m="$r" -v w="$r0" 'BEGIN {d = m - w; if (d < 0) d = -d; exit !(m != "" && d <= 1.5)}' ||
+		fail "median RTT $r ms with jitter, $r0 without"
+	within_pct "$iqr" "$want" 20 || fail "RTT interquartile range $iqr ms, want $want +- 20%"
 	kstats
 	[ "$(kv drop_loss "$KS")" -eq "$(kv drop_loss "$before")" ] ||
 		fail "random-loss drops grew without loss: from $before to $KS"
