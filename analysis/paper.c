@@ -449,6 +449,10 @@ static void write_experiment(FILE *f, const struct paper_opts *o, struct experim
 	                           M_S2E_P50,        M_S2E_P95,    M_UTILIZATION, M_HEIGHT_MEAN,
 	                           M_OVERHEAD_BYTES, M_PROBE_SHARE};
 	const size_t ncols = sizeof(cols) / sizeof(cols[0]);
+	/* With repeats the range is shown beside the mean: one seed's tail can
+	 * differ from another's by more than the modes do. */
+	fprintf(f, "\nEach cell is the mean over the point's valid runs, with the lowest and "
+	           "highest in brackets when there are more than one.\n");
 	fprintf(f, "\n| point | mode | runs |");
 	for (size_t k = 0; k < ncols; k++)
 		fprintf(f, " %s |", metric_defs[cols[k]].name);
@@ -467,7 +471,12 @@ static void write_experiment(FILE *f, const struct paper_opts *o, struct experim
 		fprintf(f, "| %s | %s | %d |", x->rows[i].x, x->rows[i].mode, st.n);
 		for (size_t k = 0; k < ncols; k++) {
 			stats(x, x->rows[i].mode, x->rows[i].x, cols[k], &st);
-			fprintf(f, st.n ? " %.4g |" : " - |", st.mean);
+			if (!st.n)
+				fprintf(f, " - |");
+			else if (st.n == 1)
+				fprintf(f, " %.4g |", st.mean);
+			else
+				fprintf(f, " %.4g [%.4g, %.4g] |", st.mean, st.lo, st.hi);
 		}
 		fprintf(f, "\n");
 	}

@@ -155,6 +155,12 @@ static void test_verdicts(void **state)
 	assert_non_null(
 	    strstr(body, "**dead** (not measured): every run of the experiment was left out"));
 	assert_non_null(strstr(body, "## Experiment `side`"));
+	/* An experiment's table gives the mean over the valid runs, and their
+	 * range when there are more than one: the invalid run's utilization
+	 * of 9.99 is not in b's at 800. */
+	assert_non_null(strstr(body, "| rate=200 | a | 2 | - | 0.985 [0.98, 0.99] |"));
+	assert_non_null(strstr(body, "| rate=800 | b | 2 | - | 0.81 [0.8, 0.82] |"));
+	assert_non_null(strstr(body, "| all | a | 1 | - | 0.99 |"));
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
