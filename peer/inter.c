@@ -164,9 +164,31 @@ void inter_push_list(struct inter *in, uint16_t stream, const struct wire_hash_l
 		send_list(in, in->child, in->nchild, stream, hl);
 }
 
+/* The stream's pace from a verified segment: the source's creation stamps
+ * are under the hash it signed, so unlike arrival gaps, which segments
+ * bunched on the way shorten, they give the pace the source made the
+ * stream at from the second segment on. A segment later in sequence than
+ * the anchor but made before it means the source started over: it is the
+ * new anchor. */
+static void relay_pace(struct relay *r, const struct wire_seg_data *sd)
+{
+	if (r->anchored && !seq_lt(r->anchor_seq, sd->seq))
+		return; /* the anchor, or one before it: no span */
+	if (!r->anchored || sd->origin_us < r->anchor_origin_us) {
+		r->anchored = 1;
+		r->anchor_seq = sd->seq;
+		r->anchor_origin_us = sd->origin_us;
+		r->pace_us = 0;
+		return;
+	}
+	uint64_t pace = (sd->origin_us - r->anchor_origin_us) / (uint32_t)(sd->seq - r->anchor_seq);
+	r->pace_us = pace > UINT32_MAX ? UINT32_MAX : (uint32_t)pace;
+}
+
 /* A verified segment goes on to the relay's children, once. */
 static void relay_forward(struct inter *in, struct relay *r, const struct wire_seg_data *sd)
 {
+	relay_pace(r, sd);
 	r->seen[r->seen_next] = sd->seq;
 	r->seen_next = (r->seen_next + 1) % INTER_RELAY_SEEN;
 	if (r->nseen < INTER_RELAY_SEEN)
@@ -228,15 +250,14 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
 	return 1;
 }
 
-/* The pace a relay serves its children's list requests at: the measured
- * gap between new segments, but never shorter than a full segment of the
- * fastest stream the wire admits, as a first gap measured between two
- * segments that came together is near 0 and would make the budget
- * boundless until the average settles. */
+/* The pace a relay serves its children's list requests at: the source's
+ * (relay_pace), but never shorter than a full segment of the fastest
+ * stream the wire admits, which is also the pace before the relay has
+ * verified two segments. */
 static uint64_t relay_period_us(const struct relay *r)
 {
 	const uint64_t fastest = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000 / WIRE_RATE_MAX_BPS;
-	return r->gap_us > fastest ? r->gap_us : fastest;
+	return r->pace_us > fastest ? r->pace_us : fastest;
 }
 
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,

@@ -146,7 +146,14 @@ struct relay {
 	 * two yet): a relay knows no stream rate, so its silence window is
 	 * measured (relay_silent_us). */
 	uint32_t gap_us;
-	uint64_t new_rx_us;              /* the last new segment's arrival */
+	uint64_t new_rx_us; /* the last new segment's arrival */
+	/* The stream's pace as its source made it (0: unknown): from the first
+	 * verified segment (anchor_seq, anchor_origin_us) to the latest, the
+	 * source's stamps over the sequences between. */
+	uint32_t pace_us;
+	int anchored;
+	uint32_t anchor_seq;
+	uint64_t anchor_origin_us;
 	uint32_t seen[INTER_RELAY_SEEN]; /* recent sequences forwarded: each goes on once */
 	int seen_next, nseen;
 	struct auth *auth; /* the stream's verified hash lists; NULL unsigned */
@@ -323,9 +330,10 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
                         const struct wire_addr *from, uint64_t now_us);
 /* A relay child asks for the hash list covering seq of a stream we
  * relay: answered from the relay's verified lists, within the child's
- * serve budget (peer/serve.h) at the stream's measured pace (a relay
- * knows no stream rate), taken as no faster than the fastest stream the
- * wire admits while it is unknown or measured from a burst. */
+ * serve budget (peer/serve.h) at the pace the source made the stream at
+ * (a relay knows no stream rate; the signed creation stamps of the
+ * segments it verified give it), taken as no faster than the fastest
+ * stream the wire admits, which is also the pace until two are verified. */
 void inter_on_relay_hash_req(struct inter *in, uint16_t stream, uint32_t seq,
                              const struct wire_addr *from, uint64_t now_us);
 /* id is the parent of one of the own stream's push paths. */

@@ -1234,6 +1234,7 @@ static void test_relay_verifies(void **state)
 	uint8_t bytes[2][64];
 	memset(bytes, 'x', sizeof(bytes));
 	struct wire_seg_data sd[2] = {seg(100, 2), seg(101, 2)};
+	sd[1].origin_us += 100000; /* a stream of 10 segments a second */
 	struct wire_hash_list hl = {.first = 100, .count = 2}, forged;
 	for (int i = 0; i < 2; i++) {
 		sd[i].payload = bytes[i];
@@ -1272,11 +1273,16 @@ static void test_relay_verifies(void **state)
 	assert_int_equal(fx.in.relay[0].unverified, 1);
 	assert_int_equal(fx.in.relay[0].forwarded, 1);
 	/* A child that lacks the list gets it from the relay, a stranger not;
-	 * asked over and over, within the child's serve budget at the
-	 * stream's measured pace: at 10 segments a second it holds 40
-	 * tokens, a list a token. */
+	 * asked over and over, within the child's serve budget at the pace
+	 * the source's stamps give once the relay verified two segments (10
+	 * segments a second, however close together they came): 40 tokens,
+	 * a list a token. */
+	bytes[1][5] ^= 1;
+	assert_int_equal(inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0), 1);
+	assert_int_equal(fx.in.relay[0].forwarded, 2);
+	assert_int_equal(fx.in.relay[0].pace_us, 100000);
+	clear();
 	struct wire_addr child = addr(11);
-	fx.in.relay[0].gap_us = 100000;
 	inter_on_relay_hash_req(&fx.in, STREAM, 101, &stranger, T0 + MS);
 	assert_int_equal(fx.nout, 0);
 	inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
@@ -1286,18 +1292,17 @@ static void test_relay_verifies(void **state)
 		inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
 	assert_int_equal(count(WIRE_HASH_LIST), 39);
 	assert_int_equal(fx.in.lists_over, 61);
-	/* A pace measured between two segments that came together (1 us),
-	 * or none yet, counts as a full segment of the fastest stream the
-	 * wire admits, one every 526 us: 4 s of it is 7,604 lists, not
-	 * millions. */
+	/* A pace of 1 us (a source's stamps that close), or none yet, counts
+	 * as a full segment of the fastest stream the wire admits, one every
+	 * 526 us: 4 s of it is 7,604 lists, not millions. */
 	struct wire_addr other_child = addr(P0);
-	for (uint32_t gap = 0; gap <= 1; gap++) {
-		fx.in.relay[0].gap_us = gap;
-		fx.in.relay[0].child[gap].serve = (struct bucket){0};
+	for (uint32_t pace = 0; pace <= 1; pace++) {
+		fx.in.relay[0].pace_us = pace;
+		fx.in.relay[0].child[pace].serve = (struct bucket){0};
 		int sent = 0;
 		for (int i = 0; i < 10000; i++) {
 			clear();
-			inter_on_relay_hash_req(&fx.in, STREAM, 101, gap ? &child : &other_child,
+			inter_on_relay_hash_req(&fx.in, STREAM, 101, pace ? &child : &other_child,
 			                        T0 + MS);
 			sent += count(WIRE_HASH_LIST);
 		}
@@ -1307,12 +1312,15 @@ static void test_relay_verifies(void **state)
 }
 
 /* The segments for one signed list, payload len bytes each. */
+/* origin: each segment's creation stamp (NULL: all REAL0). */
 static void relay_batch(struct wire_seg_data *sd, uint8_t (*bytes)[WIRE_SEG_PAYLOAD_MAX], int n,
-                        uint16_t len, struct wire_hash_list *hl)
+                        uint16_t len, const uint64_t *origin, struct wire_hash_list *hl)
 {
 	*hl = (struct wire_hash_list){.first = 100, .count = (uint8_t)n};
 	for (int i = 0; i < n; i++) {
 		sd[i] = seg(100 + (uint32_t)i, 2);
+		if (origin)
+			sd[i].origin_us = origin[i];
 		memset(bytes[i], i, len);
 		sd[i].payload = bytes[i];
 		sd[i].len = len;
@@ -1339,7 +1347,7 @@ static void test_relay_pending_bounded(void **state)
 		start(40, 1, 0);
 		fx.in.io.stream_key = fake_stream_key;
 		relay_for((const uint32_t[]){P0, 11}, 2, T0);
-		relay_batch(sd, bytes, WIRE_MAX_HASHES, len[k], &hl);
+		relay_batch(sd, bytes, WIRE_MAX_HASHES, len[k], NULL, &hl);
 		/* One more than fits, where the list has one more. */
 		int n = room[k] < (int)WIRE_MAX_HASHES ? room[k] + 1 : room[k];
 		for (int i = 0; i < n; i++)
@@ -1375,7 +1383,7 @@ static void test_relay_pending_expires(void **state)
 	start(40, 1, 0);
 	fx.in.io.stream_key = fake_stream_key;
 	relay_for((const uint32_t[]){P0, 11}, 2, T0);
-	relay_batch(sd, bytes, 2, 100, &hl);
+	relay_batch(sd, bytes, 2, 100, NULL, &hl);
 	inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0);
 	inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0 + AUTH_HOLD_US);
 	clear();
@@ -1384,6 +1392,46 @@ static void test_relay_pending_expires(void **state)
 	assert_int_equal(r->auth->expired, 1);
 	assert_int_equal(r->forwarded, 1);
 	assert_int_equal(only(WIRE_SEG_DATA, 11, STREAM)->m.u.seg.seq, 101);
+	inter_leave(&fx.in);
+}
+
+/* The pace a relay serves lists at is the source's, from the stamps of
+ * the segments it verified, whenever they arrive: before a second one,
+ * and after the source started over (a later sequence made earlier), it
+ * is the fastest the wire admits until the next. */
+static void test_relay_pace(void **state)
+{
+	char e[128];
+	static struct wire_seg_data sd[5];
+	static uint8_t bytes[5][WIRE_SEG_PAYLOAD_MAX];
+	/* 50 segments a second; the fourth after a restart 1 s earlier. */
+	static const uint64_t origin[5] = {REAL0, REAL0 + 20000, REAL0 + 40000, REAL0 - 1000000,
+	                                   REAL0 - 980000};
+	struct wire_hash_list hl;
+	struct wire_addr parent = addr(30);
+	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
+	start(40, 1, 0);
+	fx.in.io.stream_key = fake_stream_key;
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	relay_batch(sd, bytes, 5, 64, origin, &hl);
+	inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0);
+	struct relay *r = &fx.in.relay[0];
+	/* All at one instant, so arrival gaps say nothing; the second one
+	 * comes before the first in sequence, which gives no span. */
+	static const int order[5] = {1, 0, 2, 3, 4};
+	static const uint32_t want[5] = {0, 0, 20000, 0, 20000};
+	for (int i = 0; i < 5; i++) {
+		inter_on_relay_segment(&fx.in, STREAM, &sd[order[i]], &parent, T0);
+		assert_int_equal(r->forwarded, i + 1);
+		assert_int_equal(r->pace_us, want[i]);
+	}
+	/* At 50 segments a second a child's budget holds 4 s of them: 200
+	 * lists. */
+	struct wire_addr child = addr(11);
+	clear();
+	for (int i = 0; i < 1000; i++)
+		inter_on_relay_hash_req(&fx.in, STREAM, 101, &child, T0 + MS);
+	assert_int_equal(count(WIRE_HASH_LIST), 200);
 	inter_leave(&fx.in);
 }
 
@@ -2768,6 +2816,7 @@ int main(void)
 	    T(test_relay_not_at_path_head),
 	    T(test_relay_pending_bounded),
 	    T(test_relay_pending_expires),
+	    T(test_relay_pace),
 	    T(test_relay_forwards_once),
 	    T(test_relay_verifies),
 	    T(test_relay_last_child_cuts),
