@@ -1217,6 +1217,14 @@ static int fake_stream_key(void *ctx, uint16_t stream, uint8_t key[WIRE_KEY_LEN]
 	return 0;
 }
 
+/* A node relaying signed STREAM from parent 30 to children P0 and 11. */
+static void start_signed_relay(void)
+{
+	start(40, 1, 0);
+	fx.in.io.stream_key = fake_stream_key;
+	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+}
+
 /* With signed media a relay forwards its parent's hash list once it
  * verified it, and then only segments whose hash the list holds: one ahead
  * of its list waits for it and goes on after it; one with other bytes and
@@ -1227,9 +1235,7 @@ static void test_relay_verifies(void **state)
 	struct auth_key other;
 	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
 	assert_int_equal(auth_keypair(&other, NULL, e, sizeof(e)), 0);
-	start(40, 1, 0);
-	fx.in.io.stream_key = fake_stream_key;
-	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	start_signed_relay();
 	struct wire_addr parent = addr(30), stranger = addr(31);
 	uint8_t bytes[2][64];
 	memset(bytes, 'x', sizeof(bytes));
@@ -1344,9 +1350,7 @@ static void test_relay_pending_bounded(void **state)
 	static const uint16_t len[] = {64, WIRE_SEG_PAYLOAD_MAX};
 	static const int room[] = {INTER_RELAY_HOLD, INTER_RELAY_HOLD_BYTES / WIRE_SEG_PAYLOAD_MAX};
 	for (int k = 0; k < 2; k++) {
-		start(40, 1, 0);
-		fx.in.io.stream_key = fake_stream_key;
-		relay_for((const uint32_t[]){P0, 11}, 2, T0);
+		start_signed_relay();
 		relay_batch(sd, bytes, WIRE_MAX_HASHES, len[k], NULL, &hl);
 		/* One more than fits, where the list has one more. */
 		int n = room[k] < (int)WIRE_MAX_HASHES ? room[k] + 1 : room[k];
@@ -1380,9 +1384,7 @@ static void test_relay_pending_expires(void **state)
 	struct wire_hash_list hl;
 	struct wire_addr parent = addr(30);
 	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
-	start(40, 1, 0);
-	fx.in.io.stream_key = fake_stream_key;
-	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	start_signed_relay();
 	relay_batch(sd, bytes, 2, 100, NULL, &hl);
 	inter_on_relay_segment(&fx.in, STREAM, &sd[0], &parent, T0);
 	inter_on_relay_segment(&fx.in, STREAM, &sd[1], &parent, T0 + AUTH_HOLD_US);
@@ -1410,9 +1412,7 @@ static void test_relay_pace(void **state)
 	struct wire_hash_list hl;
 	struct wire_addr parent = addr(30);
 	assert_int_equal(auth_keypair(&relay_key, NULL, e, sizeof(e)), 0);
-	start(40, 1, 0);
-	fx.in.io.stream_key = fake_stream_key;
-	relay_for((const uint32_t[]){P0, 11}, 2, T0);
+	start_signed_relay();
 	relay_batch(sd, bytes, 5, 64, origin, &hl);
 	inter_on_relay_list(&fx.in, STREAM, &hl, &parent, T0);
 	struct relay *r = &fx.in.relay[0];
