@@ -647,28 +647,96 @@ static size_t probe_len(const struct wire_probe *p)
 	return n > 0 ? (size_t)n : WIRE_MAX_DATAGRAM;
 }
 
-/* How many copies of p the forwarding budget affords now, at most max
- * (probe_share): the bucket fills at the share of the stream's rate
- * and holds INTER_PROBE_BURST_S seconds of it, or one full flood step. */
-static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
+/* The forwarding budget's bucket now, in bytes (probe_share): it fills at
+ * the share of the stream's rate and holds INTER_PROBE_BURST_S seconds of
+ * it, or one full flood step; *cap is that capacity. */
+static double probe_level(struct inter *in, double *cap, uint64_t now_us)
 {
 	double fill = (double)in->rate_bps / 8 * in->probe_share; /* bytes a second */
 	static size_t full_len; /* a probe of WIRE_MAX_HOPS hops: the codec's constant */
 	if (!full_len)
 		full_len = probe_len(&(struct wire_probe){.nhops = WIRE_MAX_HOPS});
-	double cap = fill * INTER_PROBE_BURST_S;
+	*cap = fill * INTER_PROBE_BURST_S;
 	double step = (double)INTER_PROBE_J * (double)full_len;
-	if (cap < step)
-		cap = step;
-	int n = (int)(bucket_level(&in->probe_budget, fill, cap, now_us) / (double)len);
+	if (*cap < step)
+		*cap = step;
+	return bucket_level(&in->probe_budget, fill, *cap, now_us);
+}
+
+/* How many copies of p the forwarding budget affords now, at most max. */
+static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
+{
+	double cap;
+	int n = (int)(probe_level(in, &cap, now_us) / (double)len);
 	return n < max ? n : max;
 }
 
-static void probe_spent(struct inter *in, int sent, size_t len)
+/* The use windows moved on to now: a window past is the one before, two
+ * past are forgotten. */
+static void probe_use_roll(struct inter *in, uint64_t now_us)
 {
-	in->probe_budget.tokens -= (double)sent * (double)len;
+	const uint64_t w = (uint64_t)INTER_PROBE_BURST_S * 1000000;
+	if (!in->probe_window_us)
+		in->probe_window_us = now_us;
+	if (now_us - in->probe_window_us < w)
+		return;
+	int two = now_us - in->probe_window_us >= 2 * w;
+	in->probe_use_prev = two ? 0 : in->probe_use_cur;
+	in->probe_use_cur = 0;
+	for (int i = 0; i < INTER_PROBE_SENDERS; i++) {
+		in->probe_use[i].prev = two ? 0 : in->probe_use[i].cur;
+		in->probe_use[i].cur = 0;
+	}
+	in->probe_window_us = now_us - (now_us - in->probe_window_us) % w;
+}
+
+/* Use over the last minute: the current window and the part of the one
+ * before that the minute still covers. */
+static double probe_use_recent(const struct inter *in, uint64_t cur, uint64_t prev, uint64_t now_us)
+{
+	const double w = (double)INTER_PROBE_BURST_S * 1e6;
+	double into = (double)(now_us - in->probe_window_us);
+	return (double)cur + (double)prev * (into < w ? (w - into) / w : 0);
+}
+
+static struct probe_use *probe_user(struct inter *in, uint32_t ip, uint64_t now_us)
+{
+	struct probe_use *least = &in->probe_use[0];
+	for (int i = 0; i < INTER_PROBE_SENDERS; i++) {
+		struct probe_use *u = &in->probe_use[i];
+		if (u->ip == ip)
+			return u;
+		if (probe_use_recent(in, u->cur, u->prev, now_us) <
+		    probe_use_recent(in, least->cur, least->prev, now_us))
+			least = u;
+	}
+	*least = (struct probe_use){.ip = ip};
+	return least;
+}
+
+/* Whether the sender at ip may spend the bucket now (INTER_PROBE_SENDERS'
+ * rule): always while it is at least half full, else only if the sender
+ * had at most half of what was sent on over the last minute. */
+static int probe_fair(struct inter *in, uint32_t ip, uint64_t now_us)
+{
+	double cap;
+	if (2 * probe_level(in, &cap, now_us) >= cap)
+		return 1;
+	probe_use_roll(in, now_us);
+	const struct probe_use *u = probe_user(in, ip, now_us);
+	return 2 * probe_use_recent(in, u->cur, u->prev, now_us) <=
+	       probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
+}
+
+static void probe_spent(struct inter *in, int sent, size_t len, uint32_t from_ip, uint64_t now_us)
+{
+	uint64_t bytes = (uint64_t)sent * len;
+	in->probe_budget.tokens -= (double)bytes;
 	in->probes_forwarded += (uint64_t)sent;
-	in->probe_fwd_bytes += (uint64_t)sent * len;
+	in->probe_fwd_bytes += bytes;
+	probe_use_roll(in, now_us);
+	probe_user(in, from_ip, now_us)->cur += bytes;
+	in->probe_use_cur += bytes;
 }
 
 static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_real_us,
@@ -850,6 +918,11 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	const struct wire_addr *up = pushed_by(in, p->source_id, have_stream);
 	if (up && in_trace(&q, up->id))
 		return;
+	if (!probe_fair(in, from->ip, now_us)) {
+		in->probes_over_budget++;
+		in->probes_over_share++;
+		return;
+	}
 	size_t len = probe_len(&q);
 	int n = probe_affordable(in, len, up ? 1 : INTER_PROBE_J, now_us);
 	if (n < (up ? 1 : INTER_PROBE_J))
@@ -859,10 +932,10 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (up) {
 		send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
 		in->probes_followed++;
-		probe_spent(in, 1, len);
+		probe_spent(in, 1, len, from->ip, now_us);
 		return;
 	}
-	probe_spent(in, forward_probe(in, &q, n), len);
+	probe_spent(in, forward_probe(in, &q, n), len, from->ip, now_us);
 }
 
 /* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */

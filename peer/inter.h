@@ -81,12 +81,23 @@
  * at most nodes, traces died, and the delay's 95th percentile was 292 ms
  * against 228 ms without a budget (medians of three seeds); a minute's
  * bucket held back nothing honest in the same runs. What an attacker gets
- * past it is at most a minute's share at each node, once, then the share.
+ * past it is at most half a minute's share at each node, once, then no
+ * more than the share's refill, and none of it while others' traces keep
+ * the bucket under half (INTER_PROBE_SENDERS).
  * What does not fit is not forwarded, or to fewer than j neighbours: the
  * flood thins where it is dense, and a peer's own probes, paced by the
  * probing interval, are not counted against it. */
 #define INTER_PROBE_SHARE 0.01
 #define INTER_PROBE_BURST_S 60
+/* One sender cannot spend the bucket for all: below half of it, a node
+ * sends on nothing more from a sender (by address) that had more than
+ * half of what the node sent on for others over the last minute, so
+ * while one admitted peer floods, the other half of the bucket and the
+ * share's refill go to the traces of the rest. Above half, anyone's go
+ * on: a neighbour whose traces are most of an honest burst is not cut
+ * while the bucket has room. INTER_PROBE_SENDERS are remembered, the
+ * least active forgotten first. */
+#define INTER_PROBE_SENDERS 32
 /* A probe stamped this far ahead of the receiver's clock would look
  * instant at every hop and so never meet its bound; the hosts' clocks are
  * one (the paper assumes NTP), so no honest stamp is. */
@@ -290,6 +301,16 @@ struct inter {
 	struct bucket probe_budget;
 	/* Probes not sent on, or to fewer than j neighbours, for the budget. */
 	uint64_t probes_over_budget;
+	/* Bytes of others' probes sent on, by who sent them (address), in the
+	 * window that began at probe_window_us and the one before, each
+	 * INTER_PROBE_BURST_S long; the totals over every sender. */
+	struct probe_use {
+		uint32_t ip;
+		uint64_t cur, prev;
+	} probe_use[INTER_PROBE_SENDERS];
+	uint64_t probe_use_cur, probe_use_prev, probe_window_us;
+	/* Of probes_over_budget, those held back from a sender past its half. */
+	uint64_t probes_over_share;
 	/* Probes refused as no peer sends them: no bound, a stamp from the
 	 * future, or a trace that does not end in its sender. */
 	uint64_t probes_refused;

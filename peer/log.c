@@ -211,9 +211,10 @@ void evlog_probes(struct evlog *l, const struct evlog_probes *p)
 {
 	evlog_event(l, LOGEV_PROBES,
 	            LOGK_FORWARDED "=%llu " LOGK_FORWARDED_BYTES "=%llu " LOGK_OVER_BUDGET
-	                           "=%llu " LOGK_REFUSED "=%llu",
+	                           "=%llu " LOGK_OVER_SHARE "=%llu " LOGK_REFUSED "=%llu",
 	            (unsigned long long)p->forwarded, (unsigned long long)p->forwarded_bytes,
-	            (unsigned long long)p->over_budget, (unsigned long long)p->refused);
+	            (unsigned long long)p->over_budget, (unsigned long long)p->over_share,
+	            (unsigned long long)p->refused);
 }
 
 void evlog_util(struct evlog *l, const struct evlog_util *u)

@@ -61,12 +61,13 @@
 #define LOGK_PARENT "parent"
 #define LOGK_STREAM "stream"
 /* Once, as the node leaves: the others' probes it sent on (messages and
- * bytes), those its forwarding budget held back and those it refused as
- * forged (peer/inter.h). */
+ * bytes), those its forwarding budget held back (over_share of them from a
+ * sender past its half) and those it refused as forged (peer/inter.h). */
 #define LOGEV_PROBES "probes"
 #define LOGK_FORWARDED "forwarded"
 #define LOGK_FORWARDED_BYTES "forwarded_bytes"
 #define LOGK_OVER_BUDGET "over_budget"
+#define LOGK_OVER_SHARE "over_share"
 #define LOGK_REFUSED "refused"
 
 #define SEGLOG_MAGIC "ASEGLOG1"
@@ -140,7 +141,7 @@ struct evlog_leave {
 };
 void evlog_leave(struct evlog *l, const struct evlog_leave *t);
 struct evlog_probes {
-	uint64_t forwarded, forwarded_bytes, over_budget, refused;
+	uint64_t forwarded, forwarded_bytes, over_budget, over_share, refused;
 };
 void evlog_probes(struct evlog *l, const struct evlog_probes *p);
 /* Once a second: the upload capacity and the stream rate (their ratio is

@@ -978,7 +978,8 @@ static void log_totals(struct node *n)
 	    (unsigned long long)in->seconds_promoted, in->nchild, in->nrelay,
 	    (unsigned long long)in->leases_expired);
 	evlog_probes(&n->log, &(struct evlog_probes){in->probes_forwarded, in->probe_fwd_bytes,
-	                                             in->probes_over_budget, in->probes_refused});
+	                                             in->probes_over_budget, in->probes_over_share,
+	                                             in->probes_refused});
 	evlog_event(&n->log, "detectors", "forged=%llu over=%llu",
 	            (unsigned long long)n->mesh.detectors_forged,
 	            (unsigned long long)n->mesh.detectors_over);

@@ -2,7 +2,8 @@
 # each kind against its own victim from t = 10 s. Each attack is judged on
 # its own line: the victim keeps continuity >= 0.99 and plays only verified
 # media, a probe flood goes no further than the peers' forwarding budget,
-# detectors naming another address draw few datagrams to it, a stranger's
+# and than its sender's half of it once the bucket runs low, detectors
+# naming another address draw few datagrams to it, a stranger's
 # requests are answered with at most what they weigh, a partner's hash-list
 # requests within its serve budget and no honest peer's refused, a
 # reflector sends nothing to the witness address that never asked, a
@@ -64,12 +65,16 @@ judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 # Every peer sends others' probes on within a budget (peer/inter.h), so
 # the swarm as a whole sends on less than the flood's attacker sent it;
 # without one each probe went on to every peer, three copies at each.
-# The victim's budget held most of them back (the flood reached it).
+# The victim's budget held most of them back (the flood reached it), and
+# held them back as the flooder's, past its half of what the victim sent
+# on, so the other half of the bucket stayed for the others' traces.
 fwd=$(jq -r '.summary.probe_forwarding.bytes // -1' "$m")
 ob=$(peer v-probe-flood probes_over_budget)
+os=$(grep ' probes ' "$out/run/hosts/v-probe-flood/events.log" | tail -1 \
+  | tr ' ' '\n' | sed -n 's/^over_share=//p')
 sb=$(attack probe-flood sent_bytes)
-judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000")" \
-  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}"
+judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000 && ${os:-0} * 10 >= ${ob:-0} * 9")" \
+  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}, ${os:-0} of them as the flooder's past its half"
 # Forged first hops are refused where they arrive (counted in the
 # victim's detectors line: the attacker was its mesh neighbour); without
 # that each drew a probe at the witness from every other neighbour of the

@@ -693,15 +693,28 @@ static void test_probe_stops_when_slower(void **state)
 	assert_int_equal(fx.in.probes_refused, 1);
 }
 
-/* Probes 1 to n from peer 30 after one hop, all at once: the copies this
- * node sent on. */
-static int probes_sent_on(uint32_t n)
+/* Probe seq from peer id after one hop (id), made at t and here 25 ms
+ * later: the copies this node sent on. */
+static int probe_at(uint32_t id, uint32_t seq, uint64_t t)
 {
-	struct wire_addr from = addr(30);
+	struct wire_addr from = addr(id);
+	struct wire_probe p = PROBE(seq, 5, WIDE, id);
+	p.ts0_us = REAL0 + t;
+	clear();
+	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + t + 25 * MS, T0 + t);
+	return count(WIRE_PROBE);
+}
+
+/* Probes 1 to n after one hop, all at once, from senders that take turns
+ * (or from 30 alone): the copies this node sent on. */
+static int probes_sent_on(uint32_t n, int nsenders)
+{
 	int sent = 0;
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		clear();
-		struct wire_probe p = PROBE(seq, 5, WIDE, 30);
+		uint32_t id = 30 + seq % (uint32_t)nsenders;
+		struct wire_addr from = addr(id);
+		struct wire_probe p = PROBE(seq, 5, WIDE, id);
 		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + 25 * MS, T0);
 		sent += count(WIRE_PROBE);
 	}
@@ -711,46 +724,56 @@ static int probes_sent_on(uint32_t n)
 /* Others' probes go on within INTER_PROBE_SHARE of the stream's rate: at
  * 300 kbit/s the budget fills at 375 bytes a second and holds 22,500 (a
  * minute). A probe that reached this node after one hop goes on with two,
- * 81 bytes a copy, 243 to j = 3 neighbours: 92 probes go on to three, the
- * 93rd to the one that the 144 bytes left afford, and the 7 after it to
- * none. */
+ * 81 bytes a copy, 243 to j = 3 neighbours: from two senders in turn, 92
+ * probes go on to three, the 93rd to the one that the 144 bytes left
+ * afford, and the 7 after it to none. */
 static void test_probe_budget(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	struct wire_addr from = addr(30);
-	assert_int_equal(probes_sent_on(100), 92 * 3 + 1);
+	assert_int_equal(probes_sent_on(100, 2), 92 * 3 + 1);
 	assert_int_equal(fx.in.probes_forwarded, 277);
 	assert_int_equal(fx.in.probe_fwd_bytes, 277 * 81);
 	assert_int_equal(fx.in.probes_over_budget, 8);
-	/* 63 + 375 a second later: one probe to three, one to two. */
-	clear();
-	struct wire_probe p = PROBE(101, 5, WIDE, 30);
-	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
-	assert_int_equal(count(WIRE_PROBE), 3);
-	clear();
-	p.seq = 102;
-	inter_on_probe(&fx.in, &p, &from, 1, REAL0 + SEC, T0 + SEC);
-	assert_int_equal(count(WIRE_PROBE), 2);
+	/* Taking turns, neither sender had more than half while there were
+	 * bytes left; of the 7 after, 31's three (it sent the 93rd on, 11,259
+	 * bytes of 22,437) are counted as over its half. */
+	assert_int_equal(fx.in.probes_over_share, 3);
+	/* 63 + 375 a second later: 30 sent on less than half (11,178 bytes
+	 * of 22,437), so its probe goes on to three; then it had more than
+	 * half (11,421 of 22,680), and its next is held back though the
+	 * bucket affords two copies. */
+	assert_int_equal(probe_at(30, 101, SEC - 25 * MS), 3);
+	assert_int_equal(probe_at(30, 102, SEC - 25 * MS), 0);
 	assert_int_equal(fx.in.probes_over_budget, 9);
-	/* A flood of 100 probes a second for 10 s gets out what the budget
-	 * holds and what it gained, nothing more. */
+	assert_int_equal(fx.in.probes_over_share, 4);
+	/* A flood of 100 probes a second from 30 for 10 s gets nothing while
+	 * the bucket is under half full, and the refill (3,750 bytes) is left
+	 * for the others: 31's trace goes on. */
 	uint64_t before = fx.in.probe_fwd_bytes;
-	for (int i = 0; i < 1000; i++) {
-		p.seq = 100 + (uint32_t)i;
-		clear();
-		uint64_t t = 20 * SEC + (uint64_t)i * 10 * MS;
-		p.ts0_us = REAL0 + t;
-		inter_on_probe(&fx.in, &p, &from, 1, REAL0 + t + 25 * MS, T0 + t);
-	}
-	uint64_t spent = fx.in.probe_fwd_bytes - before;
-	assert_true(spent <= 22500 + 10 * 375);
-	assert_true(spent >= 10 * 375);
+	for (uint32_t i = 0; i < 1000; i++)
+		probe_at(30, 200 + i, 20 * SEC + (uint64_t)i * 10 * MS);
+	assert_int_equal(fx.in.probe_fwd_bytes, before);
+	assert_int_equal(fx.in.probes_over_share, 1004);
+	assert_int_equal(probe_at(31, 2000, 30 * SEC), 3);
 	/* The node's own probes are paced by the probing interval, not by
 	 * the budget others' probes used up. */
 	clear();
 	inter_tick(&fx.in, 40000, REAL0 + 30 * SEC, T0 + 30 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+}
+
+/* One sender alone spends the bucket down to half: the 47th probe finds
+ * 11,322 bytes of 22,500 and goes on, the 48th finds 11,079 and does
+ * not; a minute later the bucket is full again and its probes go on. */
+static void test_probe_budget_one_sender(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	assert_int_equal(probes_sent_on(100, 1), 47 * 3);
+	assert_int_equal(fx.in.probes_over_share, 53);
+	assert_int_equal(probe_at(30, 101, 60 * SEC), 3);
+	assert_int_equal(fx.in.probes_over_share, 53);
 }
 
 /* A peer told a larger share (--probe-share 0.1) holds ten times the
@@ -761,7 +784,7 @@ static void test_probe_share_set(void **state)
 	start(20, 1, 0);
 	fx.in.probe_share = 0.1;
 	NEIGHBOURS(40, 41, 42, 43);
-	assert_int_equal(probes_sent_on(100), 300);
+	assert_int_equal(probes_sent_on(100, 1), 300);
 	assert_int_equal(fx.in.probes_over_budget, 0);
 }
 
@@ -2794,6 +2817,7 @@ int main(void)
 	    T(test_probe_forwarded),
 	    T(test_probe_stops_when_slower),
 	    T(test_probe_budget),
+	    T(test_probe_budget_one_sender),
 	    T(test_probe_share_set),
 	    T(test_probe_forgeries_refused),
 	    T(test_probe_stops_at_ttl),
