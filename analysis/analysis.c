@@ -174,6 +174,9 @@ static int fold_event(const struct evlog_line *e, struct peer_metrics *p, struct
 		p->probes.forwarded_bytes += b;
 		p->probes.over_budget += c;
 		p->probes.refused += d;
+		/* Logs from before the per-sender half have no over_share. */
+		if (!evlog_get_u64(e, LOGK_OVER_SHARE, &c))
+			p->probes.over_share += c;
 	} else if (!strcmp(e->event, LOGEV_STALL)) {
 		if (evlog_get_u64(e, LOGK_LATE_US, &a))
 			return -1;

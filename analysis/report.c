@@ -154,6 +154,7 @@ static struct evlog_probes probes_sum(const struct run_metrics *m)
 		s.forwarded += m->p[i].probes.forwarded;
 		s.forwarded_bytes += m->p[i].probes.forwarded_bytes;
 		s.over_budget += m->p[i].probes.over_budget;
+		s.over_share += m->p[i].probes.over_share;
 		s.refused += m->p[i].probes.refused;
 	}
 	return s;
@@ -167,6 +168,7 @@ static void probe_forwarding_json(struct json *j, const struct run_metrics *m)
 	json_ku64(j, "messages", s.forwarded);
 	json_ku64(j, "bytes", s.forwarded_bytes);
 	json_ku64(j, "over_budget", s.over_budget);
+	json_ku64(j, "over_share", s.over_share);
 	json_ku64(j, "refused", s.refused);
 	json_obj_end(j);
 }
@@ -468,6 +470,7 @@ static void peer_json(struct json *j, const struct peer_metrics *p)
 	json_ku64(j, "corrupt", p->corrupt);
 	json_ku64(j, "probes_forwarded_bytes", p->probes.forwarded_bytes);
 	json_ku64(j, "probes_over_budget", p->probes.over_budget);
+	json_ku64(j, "probes_over_share", p->probes.over_share);
 	json_ku64(j, "probes_refused", p->probes.refused);
 	json_ki64(j, "max_hops", p->max_hops);
 	json_kdouble(j, "mean_hops", p->mean_hops, 3);
@@ -748,10 +751,11 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		fprintf(
 		    out,
 		    "probe forwarding: %llu probes (%llu bytes) sent on for other peers; %llu not "
-		    "sent on, or to fewer neighbours, for the forwarding budget; %llu refused as "
-		    "forged\n",
+		    "sent on, or to fewer neighbours, for the forwarding budget (%llu of them from "
+		    "a sender past its half); %llu refused as forged\n",
 		    (unsigned long long)ps.forwarded, (unsigned long long)ps.forwarded_bytes,
-		    (unsigned long long)ps.over_budget, (unsigned long long)ps.refused);
+		    (unsigned long long)ps.over_budget, (unsigned long long)ps.over_share,
+		    (unsigned long long)ps.refused);
 	uint64_t bad = 0;
 	for (int i = 0; i < m->npeers; i++)
 		bad += m->p[i].bad_lines;

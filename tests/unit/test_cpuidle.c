@@ -312,14 +312,16 @@ static void test_probe_counters(void **state)
 	           "=243 " LOGK_OVER_BUDGET "=7 " LOGK_REFUSED "=1\n"
 	           "3000 start role=peer id=3 mode=anysee\n"
 	           "4000 " LOGEV_PROBES " " LOGK_FORWARDED "=2 " LOGK_FORWARDED_BYTES
-	           "=162 " LOGK_OVER_BUDGET "=0 " LOGK_REFUSED "=4\n"
+	           "=162 " LOGK_OVER_BUDGET "=5 " LOGK_OVER_SHARE "=4 " LOGK_REFUSED "=4\n"
 	           "5000 " LOGEV_PROBES " " LOGK_FORWARDED "=2\n");
 	struct run_metrics m;
 	load_run(dir, &m);
 	assert_int_equal(m.npeers, 1);
 	assert_int_equal(m.p[0].probes.forwarded, 5);
 	assert_int_equal(m.p[0].probes.forwarded_bytes, 405);
-	assert_int_equal(m.p[0].probes.over_budget, 7);
+	/* The first line is a log from before over_share: none counted. */
+	assert_int_equal(m.p[0].probes.over_budget, 12);
+	assert_int_equal(m.p[0].probes.over_share, 4);
 	assert_int_equal(m.p[0].probes.refused, 5);
 	assert_int_equal(m.p[0].bad_lines, 1);
 	analysis_free(&m);
