@@ -228,9 +228,9 @@ runtime() {
 	# Jitter must not move the centre: against the RTT just measured
 	# without it, so the guest's own offset (above) cancels. Over 800
 	# pings the median's standard error is 0.25 ms and the interquartile
-	# range's 0.35 ms (4.3%); the guest's timers add their own: over eight
+	# range's 0.35 ms (4.3%); the guest's timers add their own: over nine
 	# runs the median was 0.55 ms under to 0.7 ms over the RTT without
-	# jitter, and the range 11% under to 1% over. The bounds, 1.5 ms and
+	# jitter, and the range 11% under to 11% over. The bounds, 1.5 ms and
 	# 20%, still fail a jitter drawn on one side only (the centre moves by
 	# 6.9 ms each way), a half-width of 4 ms instead of 4 x sqrt 3 (the
 	# range is 42% short) or none.
