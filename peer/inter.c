@@ -663,14 +663,6 @@ static double probe_level(struct inter *in, double *cap, uint64_t now_us)
 	return bucket_level(&in->probe_budget, fill, *cap, now_us);
 }
 
-/* How many copies of p the forwarding budget affords now, at most max. */
-static int probe_affordable(struct inter *in, size_t len, int max, uint64_t now_us)
-{
-	double cap;
-	int n = (int)(probe_level(in, &cap, now_us) / (double)len);
-	return n < max ? n : max;
-}
-
 /* The use windows moved on to now: a window past is the one before, two
  * past are forgotten. */
 static void probe_use_roll(struct inter *in, uint64_t now_us)
@@ -690,8 +682,8 @@ static void probe_use_roll(struct inter *in, uint64_t now_us)
 	in->probe_window_us = now_us - (now_us - in->probe_window_us) % w;
 }
 
-/* Use over the last minute: the current window and the part of the one
- * before that the minute still covers. */
+/* Use over the last minute (after probe_use_roll): the current window and
+ * the part of the one before that the minute still covers. */
 static double probe_use_recent(const struct inter *in, uint64_t cur, uint64_t prev, uint64_t now_us)
 {
 	const double w = (double)INTER_PROBE_BURST_S * 1e6;
@@ -699,33 +691,35 @@ static double probe_use_recent(const struct inter *in, uint64_t cur, uint64_t pr
 	return (double)cur + (double)prev * (into < w ? (w - into) / w : 0);
 }
 
-static struct probe_use *probe_user(struct inter *in, uint32_t ip, uint64_t now_us)
+/* The sender at ip's entry; with add, a new one in place of the least
+ * active when it has none, else NULL. */
+static struct probe_use *probe_user(struct inter *in, uint32_t ip, int add, uint64_t now_us)
 {
-	struct probe_use *least = &in->probe_use[0];
+	struct probe_use *least = NULL;
+	double least_use = 0;
 	for (int i = 0; i < INTER_PROBE_SENDERS; i++) {
 		struct probe_use *u = &in->probe_use[i];
 		if (u->ip == ip)
 			return u;
-		if (probe_use_recent(in, u->cur, u->prev, now_us) <
-		    probe_use_recent(in, least->cur, least->prev, now_us))
-			least = u;
+		double use = probe_use_recent(in, u->cur, u->prev, now_us);
+		if (!least || use < least_use)
+			least = u, least_use = use;
 	}
+	if (!add)
+		return NULL;
 	*least = (struct probe_use){.ip = ip};
 	return least;
 }
 
-/* Whether the sender at ip may spend the bucket now (INTER_PROBE_SENDERS'
- * rule): always while it is at least half full, else only if the sender
- * had at most half of what was sent on over the last minute. */
+/* Whether the sender at ip may spend the bucket when it is under half full
+ * (INTER_PROBE_SENDERS' rule): only if it had at most half of what was
+ * sent on over the last minute. */
 static int probe_fair(struct inter *in, uint32_t ip, uint64_t now_us)
 {
-	double cap;
-	if (2 * probe_level(in, &cap, now_us) >= cap)
-		return 1;
 	probe_use_roll(in, now_us);
-	const struct probe_use *u = probe_user(in, ip, now_us);
-	return 2 * probe_use_recent(in, u->cur, u->prev, now_us) <=
-	       probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
+	const struct probe_use *u = probe_user(in, ip, 0, now_us);
+	return !u || 2 * probe_use_recent(in, u->cur, u->prev, now_us) <=
+	                 probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
 }
 
 static void probe_spent(struct inter *in, int sent, size_t len, uint32_t from_ip, uint64_t now_us)
@@ -735,7 +729,7 @@ static void probe_spent(struct inter *in, int sent, size_t len, uint32_t from_ip
 	in->probes_forwarded += (uint64_t)sent;
 	in->probe_fwd_bytes += bytes;
 	probe_use_roll(in, now_us);
-	probe_user(in, from_ip, now_us)->cur += bytes;
+	probe_user(in, from_ip, 1, now_us)->cur += bytes;
 	in->probe_use_cur += bytes;
 }
 
@@ -918,14 +912,17 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	const struct wire_addr *up = pushed_by(in, p->source_id, have_stream);
 	if (up && in_trace(&q, up->id))
 		return;
-	if (!probe_fair(in, from->ip, now_us)) {
+	double cap, level = probe_level(in, &cap, now_us);
+	if (2 * level < cap && !probe_fair(in, from->ip, now_us)) {
 		in->probes_over_budget++;
 		in->probes_over_share++;
 		return;
 	}
+	/* The copies the budget affords, at most those wanted. */
 	size_t len = probe_len(&q);
-	int n = probe_affordable(in, len, up ? 1 : INTER_PROBE_J, now_us);
-	if (n < (up ? 1 : INTER_PROBE_J))
+	int want = up ? 1 : INTER_PROBE_J;
+	int n = level / (double)len < want ? (int)(level / (double)len) : want;
+	if (n < want)
 		in->probes_over_budget++;
 	if (!n)
 		return;

@@ -35,7 +35,9 @@ m="$out/run/metrics.json"
 jq -e '.summary.emulation.valid // true' "$m" > /dev/null \
   || echo "warning: emulation not valid (machine busy): $(jq -c .summary.emulation "$m")"
 peer() { jq -r --arg n "$1" ".peers[] | select(.name == \$n) | .$2" "$m"; }
-attack() { grep ' attack ' "$out/run/hosts/a-$1/events.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# KEY's value on the last EVENT line of a host's log.
+logged() { grep " $2 " "$out/run/hosts/$1/events.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$3=//p"; }
+attack() { logged "a-$1" attack "$2"; }
 bad=0
 judge() { # attack verdict detail
   if [ "$2" = ok ]; then echo "pass: $1: $3"; else echo "FAIL: $1: $3"; bad=1; fi
@@ -52,7 +54,7 @@ for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood de
 done
 # Half the forged segments claim the attacker's own id, which the victim
 # admits: those must be refused by their hash against the signed list.
-corrupt=$(grep ' leave ' "$out/run/hosts/v-forge-segment/events.log" | tr ' ' '\n' | sed -n 's/^corrupt=//p')
+corrupt=$(logged v-forge-segment leave corrupt)
 judge forge-segment "$(ok_if "${corrupt:-0} > 0")" \
   "segments refused because their hash did not match the source's signed list: ${corrupt:-0}"
 played=$("$BIN/anysee-analyze" verify-stream "$out/played.bin")
@@ -70,8 +72,7 @@ judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 # on, so the other half of the bucket stayed for the others' traces.
 fwd=$(jq -r '.summary.probe_forwarding.bytes // -1' "$m")
 ob=$(peer v-probe-flood probes_over_budget)
-os=$(grep ' probes ' "$out/run/hosts/v-probe-flood/events.log" | tail -1 \
-  | tr ' ' '\n' | sed -n 's/^over_share=//p')
+os=$(logged v-probe-flood probes over_share)
 sb=$(attack probe-flood sent_bytes)
 judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000 && ${os:-0} * 10 >= ${ob:-0} * 9")" \
   "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}, ${os:-0} of them as the flooder's past its half"
@@ -82,8 +83,7 @@ judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000 && 
 # draw one each, 30 a round period (3 s) at most from one neighbour: a
 # tenth of what the attacker sends at 200 a second.
 dw=$(attack detector-spoof witness); ds=$(attack detector-spoof sent)
-df=$(grep ' detectors ' "$out/run/hosts/v-detector-spoof/events.log" | tail -1 \
-  | tr ' ' '\n' | sed -n 's/^forged=//p')
+df=$(logged v-detector-spoof detectors forged)
 judge detector-spoof "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
   "the victim refused ${df:-0} forged first hops; the witness got ${dw:-0} datagrams for ${ds:-0} sent"
 # A partner's hash-list requests are served within its serve budget
@@ -93,21 +93,20 @@ judge detector-spoof "$(ok_if "${df:-0} > 100 && ${dw:-0} * 10 <= ${ds:-0}")" \
 # times what the budget affords at 300 kbit/s. The attacker got some (it
 # was a partner) and the victim refused the rest.
 hl=$(attack hash-flood lists); hs=$(attack hash-flood sent)
-ho=$(grep ' auth ' "$out/run/hosts/v-hash-flood/events.log" | tail -1 \
-  | tr ' ' '\n' | sed -n 's/^lists_over=//p')
+ho=$(logged v-hash-flood auth lists_over)
 judge hash-flood "$(ok_if "${hl:-0} > 0 && ${hl:-0} * 5 <= ${hs:-0} && ${ho:-0} > 1000")" \
   "the partner got ${hl:-0} hash lists for ${hs:-0} requests; the victim refused ${ho:-0}"
 # The budget holds back no honest request: the other peers (the source
 # among them) asked for lists only as they lacked them, and each one's
 # last auth line counts none refused.
 hn=0 hr= hs=0
-for f in "$out"/run/hosts/*/events.log; do
-  h=${f%/events.log}; h=${h##*/}
+for d in "$out"/run/hosts/*/; do
+  h=$(basename "$d")
   case $h in v-hash-flood | a-*) continue ;; esac
-  o=$(grep ' auth ' "$f" | tail -1 | tr ' ' '\n' | sed -n 's/^lists_over=//p')
+  o=$(logged "$h" auth lists_over)
   [ -n "$o" ] || continue
   hn=$((hn + 1))
-  hs=$((hs + $(grep ' auth ' "$f" | tail -1 | tr ' ' '\n' | sed -n 's/^lists_served=//p')))
+  hs=$((hs + $(logged "$h" auth lists_served)))
   [ "$o" -eq 0 ] || hr="$hr $h=$o"
 done
 judge hash-flood-honest "$(ok_if "$hn >= 10 && ${#hr} == 0")" \
@@ -121,7 +120,7 @@ judge hijack "$(ok_if "$h == 0")" "the hijacker got $h partner messages ($ht dat
 # The flood's registers draw a cookie at most (each no larger than the
 # register), and none of its invented ids gets an entry.
 late=$(peer late started)
-rpv() { grep ' leave ' "$out/run/hosts/rp/events.log" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+rpv() { logged rp leave "$1"; }
 refused=$(($(rpv cookies) + $(rpv refused_addr_full) + $(rpv refused_ident)))
 judge rp-flood "$(ok_if "\"$late\" == \"true\" && $refused > 1000")" \
   "a peer joining during the flood played: $late; registrations answered by a cookie or refused: $refused"
