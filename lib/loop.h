@@ -19,12 +19,18 @@ void loop_del_fd(struct loop *l, int fd);
 /* Returns a timer id (> 0) or 0 when out of memory. */
 uint64_t loop_add_timer(struct loop *l, uint64_t after_us, loop_timer_fn fn, void *arg);
 void loop_del_timer(struct loop *l, uint64_t id);
+/* The timer may run up to slack_us after its due time, so that it runs in a
+ * round the loop wakes for anyway (I/O, another timer) rather than waking the
+ * loop itself; never before its due time. Its period is kept: the next run
+ * is due one interval after this one's due time, not after its run. A timer
+ * run within its slack is not late (loop_on_late). */
+void loop_set_slack(struct loop *l, uint64_t id, uint64_t slack_us);
 /* Ends loop_run on SIGINT/SIGTERM too: on_signal (may be NULL) runs first
  * and may keep the loop going by returning 0 (e.g. to announce a leave). */
 int loop_run(struct loop *l, int (*on_signal)(struct loop *l, int sig, void *arg), void *arg);
 void loop_stop(struct loop *l);
 /* After a round of timers of which one ran threshold_us or more after its
- * due time, fn gets the largest lateness: the process did not run for that
+ * due time and slack, fn gets the largest lateness: the process did not run for that
  * long (starved of CPU, blocked in a write to a stalled disk, stopped),
  * which no protocol timeout should be blamed for. */
 void loop_on_late(struct loop *l, uint64_t threshold_us, void (*fn)(void *arg, uint64_t late_us),

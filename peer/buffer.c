@@ -126,8 +126,14 @@ uint32_t buffer_advance(struct buffer *b, uint64_t now_us,
 	if (!b->playing)
 		return 0;
 	uint32_t n = 0;
-	while (buffer_deadline(b, b->next_due) <= now_us) {
-		int ok = buffer_has(b, b->next_due);
+	uint64_t deadline;
+	while ((deadline = buffer_deadline(b, b->next_due)) <= now_us) {
+		/* On time by its arrival, not by when this runs: the caller's timer
+		 * may run late (by design, loop_set_slack, or starved of CPU), and
+		 * a segment that came in meanwhile still missed its deadline. */
+		const struct segment *s = buffer_get(b, b->next_due);
+		int ok = s && s->arrival_us <= deadline;
+		b->st.late += (uint64_t)(s && !ok);
 		b->st.due++;
 		b->st.on_time += (uint64_t)ok;
 		if (fn)

@@ -33,7 +33,7 @@ struct segment {
 
 struct buffer_stats {
 	uint64_t due;     /* segments whose deadline passed since playback start */
-	uint64_t on_time; /* of those, present at their deadline */
+	uint64_t on_time; /* of those, arrived by their deadline */
 	uint64_t received;
 	uint64_t duplicates;
 	uint64_t late;          /* arrived after their deadline */

@@ -914,24 +914,39 @@ static int node_open(struct node *n, struct config *cfg)
 	return 0;
 }
 
+/* A peer's timers act on periods of 20 ms or more, so each may wait up to
+ * TIMER_SLACK_US for a wakeup the loop has anyway (about 60 a second from
+ * the media) instead of waking it: a wakeup is a context switch, the largest
+ * cost of hundreds of peers on two cores. Playback does not depend on it:
+ * a segment is on time by its arrival, not by when the timer looks
+ * (buffer_advance). The source's own timer keeps none: it paces the
+ * stream. */
+#define TIMER_SLACK_US 20000u
+
+static void add_timer(struct node *n, uint64_t after_us, loop_timer_fn fn)
+{
+	uint64_t id = loop_add_timer(n->loop, after_us, fn, n);
+	if (id)
+		loop_set_slack(n->loop, id, TIMER_SLACK_US);
+}
+
 static void start_timers(struct node *n)
 {
-	struct loop *l = n->loop;
-	loop_add_timer(l, 0, register_timer, n);
-	loop_add_timer(l, MAINTAIN_US / 4, maintain_timer, n);
-	loop_add_timer(l, MAP_US, map_timer, n);
-	loop_add_timer(l, TICK_US, tick_timer, n);
+	add_timer(n, 0, register_timer);
+	add_timer(n, MAINTAIN_US / 4, maintain_timer);
+	add_timer(n, MAP_US, map_timer);
+	add_timer(n, TICK_US, tick_timer);
 	if (n->cfg->role == ROLE_PEER) {
-		loop_add_timer(l, SCHED_US, sched_timer, n);
-		loop_add_timer(l, PLAY_US, play_timer, n);
+		add_timer(n, SCHED_US, sched_timer);
+		add_timer(n, PLAY_US, play_timer);
 	} else {
-		loop_add_timer(l, 0, source_timer, n);
-		loop_add_timer(l, WATCH_US, watch_timer, n);
+		loop_add_timer(n->loop, 0, source_timer, n);
+		add_timer(n, WATCH_US, watch_timer);
 	}
 	if (*n->cfg->monitor)
-		loop_add_timer(l, REPORT_US, report_timer, n);
+		add_timer(n, REPORT_US, report_timer);
 	if (n->policy->mesh)
-		loop_add_timer(l, MAINTAIN_US / 2, mesh_timer, n);
+		add_timer(n, MAINTAIN_US / 2, mesh_timer);
 }
 
 /* The loop, its timers and the HTTP server. */

@@ -334,6 +334,35 @@ static void test_late_rejected(void **state)
 	buffer_free(&b);
 }
 
+/* On time is by arrival, not by when playback looks: the timer that
+ * advances playback may run late (slack, a starved host), and a segment
+ * stored after its deadline but before that run still missed it. */
+static void test_on_time_by_arrival(void **state)
+{
+	(void)state;
+	struct buffer b;
+	struct played p = {0};
+	init_slots(&b, 16);
+	const uint64_t t0 = 100u * SEC;
+
+	put(&b, 10, 0);
+	buffer_start_playback(&b, 10, t0);
+	/* 11 is due at t0 + 1 s: one comes exactly then, 12 a microsecond
+	 * after its own deadline; playback looks only at t0 + 2.5 s. */
+	assert_int_equal(put(&b, 11, t0 + 1u * SEC), 1);
+	assert_int_equal(put(&b, 12, t0 + 2u * SEC + 1), 1);
+	assert_int_equal(buffer_advance(&b, t0 + 2u * SEC + SEC / 2, record, &p), 3);
+	assert_int_equal(p.n, 3);
+	assert_true(p.on_time[0]);
+	assert_true(p.on_time[1]);
+	assert_false(p.on_time[2]);
+	assert_int_equal(b.st.due, 3);
+	assert_int_equal(b.st.on_time, 2);
+	assert_int_equal(b.st.late, 1);
+
+	buffer_free(&b);
+}
+
 static void assert_map_matches(const struct buffer *b, const struct wire_buffer_map *m)
 {
 	assert_true(m->nbits <= WIRE_MAX_MAP_BITS);
@@ -496,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_deadlines),
 	    cmocka_unit_test(test_advance_accounting),
 	    cmocka_unit_test(test_late_rejected),
+	    cmocka_unit_test(test_on_time_by_arrival),
 	    cmocka_unit_test(test_fill_map),
 	    cmocka_unit_test(test_fill_map_full_capacity),
 	    cmocka_unit_test(test_wraps),

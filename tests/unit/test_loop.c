@@ -378,6 +378,69 @@ static void test_late_rounds_reported(void **state)
 	loop_free(l);
 }
 
+/* A timer with slack waits for a round the loop has anyway: here one due
+ * at 10 ms, with 40 ms of slack, runs in the round of another due at 25 ms,
+ * not in a wakeup of its own at 10 ms; still first, by due time. */
+static void test_slack_joins_another_round(void **state)
+{
+	(void)state;
+	struct loop *l = loop_new();
+	assert_non_null(l);
+	struct fired log = {0};
+	struct tmr a = {.log = &log, .tag = 1}, b = {.log = &log, .tag = 2, .stop = 1};
+	loop_set_slack(l, add(l, &a, 10 * MS), 40 * MS);
+	add(l, &b, 25 * MS);
+	loop_run(l, NULL, NULL);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.order[0], 1);
+	assert_int_equal(log.order[1], 2);
+	assert_true(log.at[0] >= b.added + 25 * MS);
+	loop_free(l);
+}
+
+/* I/O is a round too: a byte readable after the timer's due time runs the
+ * timer then, long before its slack ends. */
+static void test_slack_joins_io(void **state)
+{
+	(void)state;
+	struct loop *l = loop_new();
+	assert_non_null(l);
+	struct pipe_io p = {0};
+	assert_int_equal(pipe(p.fds), 0);
+	assert_int_equal(loop_add_fd(l, p.fds[0], EPOLLIN, on_readable, &p), 0);
+	struct fired log = {0};
+	struct tmr a = {.log = &log, .tag = 1, .stop = 1};
+	loop_set_slack(l, add(l, &a, 5 * MS), 5000 * MS);
+	usleep(10 * MS);
+	assert_int_equal(write(p.fds[1], "x", 1), 1);
+	loop_run(l, NULL, NULL);
+	assert_int_equal(p.reads, 1);
+	assert_int_equal(log.n, 1);
+	assert_true(log.at[0] - a.added < 2000 * MS);
+	close(p.fds[0]);
+	close(p.fds[1]);
+	loop_free(l);
+}
+
+/* With nothing else to wake for, the loop sleeps to the end of the slack,
+ * and a timer run within its slack is not late. */
+static void test_slack_not_late(void **state)
+{
+	(void)state;
+	struct loop *l = loop_new();
+	assert_non_null(l);
+	struct lateness z = {0};
+	loop_on_late(l, 25 * MS, on_late, &z);
+	struct fired log = {0};
+	struct tmr a = {.log = &log, .tag = 1, .stop = 1};
+	loop_set_slack(l, add(l, &a, 10 * MS), 60 * MS);
+	loop_run(l, NULL, NULL);
+	assert_int_equal(log.n, 1);
+	assert_true(log.at[0] >= a.added + 70 * MS);
+	assert_int_equal(z.calls, 0);
+	loop_free(l);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, arm_watchdog, disarm_watchdog)
 
 int main(void)
@@ -393,6 +456,9 @@ int main(void)
 	    T(test_stop_skips_later_work),
 	    T(test_signal_hook),
 	    T(test_late_rounds_reported),
+	    T(test_slack_joins_another_round),
+	    T(test_slack_joins_io),
+	    T(test_slack_not_late),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
