@@ -265,6 +265,22 @@ uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us)
 	return n ? n : 1;
 }
 
+/* The oldest segment any partner's map covers, when every partner has sent
+ * a map that covers something: below it nobody offers anything. */
+static int maps_floor(const struct overlay *o, uint32_t *floor)
+{
+	int have = 0;
+	for (int i = 0; i < o->np; i++) {
+		const struct wire_buffer_map *m = &o->p[i].map;
+		if (!o->p[i].have_map || !m->nbits)
+			return 0;
+		if (!have || seq_lt(m->base_seq, *floor))
+			*floor = m->base_seq;
+		have = 1;
+	}
+	return have;
+}
+
 uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startup_us)
 {
 	struct buffer *b = &o->buf;
@@ -288,6 +304,15 @@ uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startu
 		o->start_seq += o->start_span - want;
 		o->start_span = want;
 	}
+	/* A hole in the run the start waits for, older than every partner's
+	 * map, is one no partner can offer any more (a pull that did not come
+	 * back before the partners moved on): waiting for it would hold
+	 * playback until the start left the buffer. The start moves past it. */
+	uint32_t floor;
+	if (maps_floor(o, &floor))
+		for (uint32_t s = o->start_seq; seq_lt(s, floor) && seq_lt(s, newest); s++)
+			if (!buffer_has(b, s))
+				o->start_seq = s + 1;
 	while (seq_lt(o->start_seq, newest) && !buffer_has(b, o->start_seq) &&
 	       !overlay_holders(o, o->start_seq))
 		o->start_seq++;

@@ -116,7 +116,8 @@ uint32_t overlay_startup_segments(const struct overlay *o, uint64_t startup_us);
 /* The start rule. The first call fixes the start startup_us of media
  * before newest (the newest segment a partner offers); until playback
  * begins the start then moves past segments no partner offers (a partner
- * that joined after the chosen start lacks them), and is chosen afresh
+ * that joined after the chosen start lacks them) and past any missing one
+ * older than every partner's map (nobody can offer it now), and is chosen afresh
  * when newest leaves the buffer's length after it (a forged map's start,
  * once real maps replace it). Returns the first segment the pull window
  * covers: the start, or the next one due. */

@@ -443,6 +443,32 @@ static void test_start_stays_on_held(void **state)
 	assert_int_equal(overlay_window_from(o, 25, 8 * SEC), 18);
 }
 
+/* A hole the start waits for that every partner's map has moved past can
+ * never be filled: the start moves past it, and playback begins. Before
+ * the maps move past it, it is still worth waiting for. */
+static void test_start_moves_past_lost_hole(void **state)
+{
+	struct overlay *o = *state;
+	add_partners(o, 2);
+	hold(o, 0, 20, 30);
+	hold(o, 1, 20, 30);
+	assert_int_equal(overlay_window_from(o, 30, 11 * SEC), 20);
+	for (uint32_t s = 20; s <= 33; s++)
+		if (s != 22)
+			store(o, s);
+	/* One partner has moved past 22, the other still offers it: wait. */
+	struct wire_buffer_map moved = {.base_seq = 25, .nbits = 9};
+	for (uint32_t s = 25; s <= 33; s++)
+		wire_map_set(&moved, s);
+	o->p[0].map = moved;
+	assert_int_equal(overlay_window_from(o, 33, 11 * SEC), 20);
+	assert_false(overlay_try_play(o, 11 * SEC, NOW));
+	/* Both have moved past it. */
+	o->p[1].map = moved;
+	assert_int_equal(overlay_window_from(o, 33, 11 * SEC), 23);
+	assert_true(overlay_try_play(o, 11 * SEC, NOW));
+}
+
 /* A forged map far ahead in a new peer's first seconds moves the start
  * only until the partner's real map replaces it. */
 static void test_start_forged_map(void **state)
@@ -746,6 +772,7 @@ int main(void)
 	    T(test_unheld_not_scheduled),
 	    T(test_start_rule),
 	    T(test_start_moves_past_unoffered),
+	    T(test_start_moves_past_lost_hole),
 	    T(test_start_stays_on_held),
 	    T(test_start_bounds),
 	    T(test_play_waits_for_startup),
