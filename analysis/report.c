@@ -752,7 +752,7 @@ void analysis_report(const struct run_metrics *m, FILE *out)
 		    out,
 		    "probe forwarding: %llu probes (%llu bytes) sent on for other peers; %llu not "
 		    "sent on, or to fewer neighbours, for the forwarding budget (%llu of them from "
-		    "a sender past its half); %llu refused as forged\n",
+		    "a sender past its share); %llu refused as forged\n",
 		    (unsigned long long)ps.forwarded, (unsigned long long)ps.forwarded_bytes,
 		    (unsigned long long)ps.over_budget, (unsigned long long)ps.over_share,
 		    (unsigned long long)ps.refused);

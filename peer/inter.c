@@ -691,9 +691,9 @@ static double probe_use_recent(const struct inter *in, uint64_t cur, uint64_t pr
 	return (double)cur + (double)prev * (into < w ? (w - into) / w : 0);
 }
 
-/* The sender at ip's entry; with add, a new one in place of the least
- * active when it has none, else NULL. */
-static struct probe_use *probe_user(struct inter *in, uint32_t ip, int add, uint64_t now_us)
+/* The sender at ip's entry, or a new one in place of the least active
+ * (the one that asked longest ago among the idle) when it has none. */
+static struct probe_use *probe_user(struct inter *in, uint32_t ip, uint64_t now_us)
 {
 	struct probe_use *least = NULL;
 	double least_use = 0;
@@ -702,34 +702,49 @@ static struct probe_use *probe_user(struct inter *in, uint32_t ip, int add, uint
 		if (u->ip == ip)
 			return u;
 		double use = probe_use_recent(in, u->cur, u->prev, now_us);
-		if (!least || use < least_use)
+		if (!least || use < least_use ||
+		    (use == least_use && u->asked_us < least->asked_us))
 			least = u, least_use = use;
 	}
-	if (!add)
-		return NULL;
 	*least = (struct probe_use){.ip = ip};
 	return least;
 }
 
-/* Whether the sender at ip may spend the bucket when it is under half full
- * (INTER_PROBE_SENDERS' rule): only if it had at most half of what was
- * sent on over the last minute. */
-static int probe_fair(struct inter *in, uint32_t ip, uint64_t now_us)
+/* The sender at ip asks for the bucket now: its entry, made if new, so a
+ * sender whose every probe found the bucket spent by others still counts
+ * among those asking. */
+static struct probe_use *probe_asker(struct inter *in, uint32_t ip, uint64_t now_us)
 {
 	probe_use_roll(in, now_us);
-	const struct probe_use *u = probe_user(in, ip, 0, now_us);
-	return !u || 2 * probe_use_recent(in, u->cur, u->prev, now_us) <=
-	                 probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
+	struct probe_use *u = probe_user(in, ip, now_us);
+	u->asked_us = now_us;
+	return u;
 }
 
-static void probe_spent(struct inter *in, int sent, size_t len, uint32_t from_ip, uint64_t now_us)
+/* Whether sender u may spend the bucket when it is under half full
+ * (INTER_PROBE_SENDERS' rule): only if it had at most 1/k of what was sent
+ * on over the last minute, k the senders that asked in it, at least 2. */
+static int probe_fair(const struct inter *in, const struct probe_use *u, uint64_t now_us)
+{
+	const uint64_t w = (uint64_t)INTER_PROBE_BURST_S * 1000000;
+	int k = 0;
+	for (int i = 0; i < INTER_PROBE_SENDERS; i++) {
+		const struct probe_use *o = &in->probe_use[i];
+		k += o->asked_us && now_us - o->asked_us < w;
+	}
+	if (k < 2)
+		k = 2;
+	return (double)k * probe_use_recent(in, u->cur, u->prev, now_us) <=
+	       probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
+}
+
+static void probe_spent(struct inter *in, int sent, size_t len, struct probe_use *u)
 {
 	uint64_t bytes = (uint64_t)sent * len;
 	in->probe_budget.tokens -= (double)bytes;
 	in->probes_forwarded += (uint64_t)sent;
 	in->probe_fwd_bytes += bytes;
-	probe_use_roll(in, now_us);
-	probe_user(in, from_ip, 1, now_us)->cur += bytes;
+	u->cur += bytes;
 	in->probe_use_cur += bytes;
 }
 
@@ -913,7 +928,8 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (up && in_trace(&q, up->id))
 		return;
 	double cap, level = probe_level(in, &cap, now_us);
-	if (2 * level < cap && !probe_fair(in, from->ip, now_us)) {
+	struct probe_use *asker = probe_asker(in, from->ip, now_us);
+	if (2 * level < cap && !probe_fair(in, asker, now_us)) {
 		in->probes_over_budget++;
 		in->probes_over_share++;
 		return;
@@ -929,10 +945,10 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	if (up) {
 		send_msg(in, up, WIRE_PROBE, 0, &q, sizeof(q));
 		in->probes_followed++;
-		probe_spent(in, 1, len, from->ip, now_us);
+		probe_spent(in, 1, len, asker);
 		return;
 	}
-	probe_spent(in, forward_probe(in, &q, n), len, from->ip, now_us);
+	probe_spent(in, forward_probe(in, &q, n), len, asker);
 }
 
 /* The trace ran Peer_0 -> h1 -> ... -> source; the path is its reverse. */

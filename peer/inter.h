@@ -91,10 +91,12 @@
 #define INTER_PROBE_BURST_S 60
 /* One sender cannot spend the bucket for all: below half of it, a node
  * sends on nothing more from a sender (by address) that had more than
- * half of what the node sent on for others over the last minute, so
- * while one admitted peer floods, the other half of the bucket and the
- * share's refill go to the traces of the rest. Above half, anyone's go
- * on: a neighbour whose traces are most of an honest burst is not cut
+ * its fair share of what the node sent on for others over the last
+ * minute: 1/k of it, k the senders that asked in that minute (at least
+ * 2), so while one admitted peer floods, the other half of the bucket and
+ * the share's refill go to the traces of the rest, and several flooding
+ * together each get no more than the others ask for. Above half, anyone's
+ * go on: a neighbour whose traces are most of an honest burst is not cut
  * while the bucket has room. INTER_PROBE_SENDERS are remembered, the
  * least active forgotten first. */
 #define INTER_PROBE_SENDERS 32
@@ -307,9 +309,10 @@ struct inter {
 	struct probe_use {
 		uint32_t ip;
 		uint64_t cur, prev;
+		uint64_t asked_us; /* its last probe this node weighed */
 	} probe_use[INTER_PROBE_SENDERS];
 	uint64_t probe_use_cur, probe_use_prev, probe_window_us;
-	/* Of probes_over_budget, those held back from a sender past its half. */
+	/* Of probes_over_budget, those held back from a sender past its share. */
 	uint64_t probes_over_share;
 	/* Probes refused as no peer sends them: no bound, a stamp from the
 	 * future, or a trace that does not end in its sender. */

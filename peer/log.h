@@ -62,7 +62,7 @@
 #define LOGK_STREAM "stream"
 /* Once, as the node leaves: the others' probes it sent on (messages and
  * bytes), those its forwarding budget held back (over_share of them from a
- * sender past its half) and those it refused as forged (peer/inter.h). */
+ * sender past its share) and those it refused as forged (peer/inter.h). */
 #define LOGEV_PROBES "probes"
 #define LOGK_FORWARDED "forwarded"
 #define LOGK_FORWARDED_BYTES "forwarded_bytes"

@@ -68,14 +68,14 @@ judge amplify "$(ok_if "$rb <= $sb")" "stranger got $rb bytes back for $sb sent"
 # the swarm as a whole sends on less than the flood's attacker sent it;
 # without one each probe went on to every peer, three copies at each.
 # The victim's budget held most of them back (the flood reached it), and
-# held them back as the flooder's, past its half of what the victim sent
+# held them back as the flooder's, past its share of what the victim sent
 # on, so the other half of the bucket stayed for the others' traces.
 fwd=$(jq -r '.summary.probe_forwarding.bytes // -1' "$m")
 ob=$(peer v-probe-flood probes_over_budget)
 os=$(logged v-probe-flood probes over_share)
 sb=$(attack probe-flood sent_bytes)
 judge probe-flood "$(ok_if "$fwd >= 0 && $fwd <= ${sb:-0} && ${ob:-0} > 1000 && ${os:-0} * 10 >= ${ob:-0} * 9")" \
-  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}, ${os:-0} of them as the flooder's past its half"
+  "the swarm sent on $fwd bytes of probes for the ${sb:-0} the attacker sent; the victim held back ${ob:-0}, ${os:-0} of them as the flooder's past its share"
 # Forged first hops are refused where they arrive (counted in the
 # victim's detectors line: the attacker was its mesh neighbour); without
 # that each drew a probe at the witness from every other neighbour of the

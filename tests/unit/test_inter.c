@@ -776,6 +776,27 @@ static void test_probe_budget_one_sender(void **state)
 	assert_int_equal(fx.in.probes_over_share, 53);
 }
 
+/* Two senders flooding together, by turns, while a third asks now and
+ * then: below half of the bucket each of the three may have a third of
+ * what was sent on, and the two have spent more than the third has, so
+ * the half left goes to the third's traces, not to the flood. (With the
+ * half of test_probe_budget as the share, the two would empty the
+ * bucket.) */
+static void test_probe_budget_colluders(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	assert_int_equal(probe_at(32, 1, 0), 3);
+	int flood = 0;
+	for (uint32_t i = 0; i < 200; i++)
+		flood += probe_at(30 + i % 2, 100 + i, 0);
+	/* The flood got down to half of the bucket and stopped there. */
+	assert_true(flood * 81 <= 22500 / 2 + 3 * 81);
+	assert_true(fx.in.probes_over_share >= 150);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(probe_at(32, 2 + i, (uint64_t)i * SEC), 3);
+}
+
 /* A peer told a larger share (--probe-share 0.1) holds ten times the
  * budget, 225,000 bytes: the hundred probes of which the default sends 277
  * copies (above) all go on to j neighbours. */
@@ -2818,6 +2839,7 @@ int main(void)
 	    T(test_probe_stops_when_slower),
 	    T(test_probe_budget),
 	    T(test_probe_budget_one_sender),
+	    T(test_probe_budget_colluders),
 	    T(test_probe_share_set),
 	    T(test_probe_forgeries_refused),
 	    T(test_probe_stops_at_ttl),
