@@ -527,6 +527,39 @@ static void scan_stalls(struct run_metrics *m, const char *host)
 	add_stalls(m, host, &s);
 }
 
+/* cpu.txt into the timeline and its summary (m->cpu); a run without it
+ * (an older harness) or with a damaged one has none. A sample covers the
+ * second before it was taken. */
+static void load_cpu(struct run_metrics *m, const char *dir)
+{
+	struct rundir_cpu *c;
+	size_t n;
+	char err[256];
+	if (rundir_cpu_read(dir, &c, &n, err, sizeof(err)))
+		return;
+	struct cpu_seconds *cs = &m->cpu;
+	cs->have = n > 0;
+	cs->n = n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t at = c[i].ts_us > 1000000u ? c[i].ts_us - 1000000u : 0;
+		/* The timeline's second, as timeline.dat numbers it. */
+		double t = at > m->tl.t0_us ? (double)((at - m->tl.t0_us) / 1000000u) : 0;
+		if (!i || c[i].idle < cs->low)
+			cs->low = c[i].idle, cs->low_at_s = t;
+		if (c[i].idle < EMU_IDLE_SECOND_MIN) {
+			if (!cs->short_n++)
+				cs->short_first_s = t;
+			cs->short_last_s = t;
+		}
+		struct timeline_sec *sec = tl_at(&m->tl, at);
+		if (sec && (!sec->have_idle || c[i].idle < sec->idle)) {
+			sec->idle = (float)c[i].idle;
+			sec->have_idle = 1;
+		}
+	}
+	free(c);
+}
+
 /* The earliest first event over the peers' logs: where the timeline starts. */
 static uint64_t first_start(const char *dir, const struct rundir_host *h, int nh)
 {
@@ -569,6 +602,7 @@ int analysis_load(const char *dir, struct run_metrics *m, char *err, size_t errl
 	char perr[256];
 	m->pauses.have =
 	    rundir_pauses_read(dir, &m->pauses.p, &m->pauses.n, perr, sizeof(perr)) == 0;
+	load_cpu(m, dir);
 	double *delays = load_delays(dir, nh);
 	m->have_delays = delays != NULL;
 	m->min_path_us = min_path_us(delays, nh);

@@ -93,6 +93,8 @@ struct timeline_sec {
 	uint64_t due, on_time; /* summed over the peers' ticks */
 	uint32_t playing;      /* peers playing at some time in that second */
 	uint32_t joins, leaves, crashes;
+	float idle;        /* the machine's idle share, the lowest sample in it */
+	uint8_t have_idle; /* cpu.txt had a sample in it */
 };
 
 struct timeline {
@@ -128,6 +130,16 @@ struct run_metrics {
 	struct stalls stalls;
 	char stall_host[32];
 	struct pause_list pauses;
+	/* The machine's load by second (cpu.txt), summed up: how many seconds,
+	 * how many under the busiest second's bound (EMU_IDLE_SECOND_MIN) and
+	 * when the first and last of them were, and the lowest; seconds since
+	 * the timeline's start. */
+	struct cpu_seconds {
+		int have;
+		size_t n, short_n;
+		double short_first_s, short_last_s;
+		double low, low_at_s;
+	} cpu;
 	char pictures[256]; /* drawn by analysis_run, or why not (plot_error) */
 	char plot_error[512];
 };

@@ -79,7 +79,7 @@ static int write_timeline(const char *pdir, const struct run_metrics *m, char *e
 	FILE *f = open_data(pdir, "timeline.dat", err, errlen);
 	if (!f)
 		return -1;
-	fprintf(f, "# second continuity playing joins leaves crashes\n");
+	fprintf(f, "# second continuity playing joins leaves crashes idle\n");
 	size_t last = 0;
 	for (size_t i = 0; i < m->tl.n; i++)
 		if (m->tl.s[i].due || m->tl.s[i].joins || m->tl.s[i].leaves || m->tl.s[i].crashes)
@@ -90,7 +90,11 @@ static int write_timeline(const char *pdir, const struct run_metrics *m, char *e
 			fprintf(f, "%zu %.5f", i, (double)s->on_time / (double)s->due);
 		else
 			fprintf(f, "%zu NaN", i);
-		fprintf(f, " %u %u %u %u\n", s->playing, s->joins, s->leaves, s->crashes);
+		fprintf(f, " %u %u %u %u", s->playing, s->joins, s->leaves, s->crashes);
+		if (s->have_idle)
+			fprintf(f, " %.4f\n", s->idle);
+		else
+			fprintf(f, " NaN\n");
 	}
 	return fclose(f);
 }
@@ -141,16 +145,19 @@ static void script_cdf(FILE *f, const struct run_metrics *m, const char *name, c
 
 static void script_timeline(FILE *f)
 {
-	fprintf(f, "set output 'timeline.'.ext\nset title 'Continuity and peers over time'\n"
-	           "set xlabel 'time since the first peer started (s)'\n"
-	           "set ylabel 'continuity index (per second)'\nset y2label 'peers'\n"
-	           "set y2tics\nset ytics nomirror\nset yrange [0:1.05]\nset key bottom left\n"
-	           "plot 'timeline.dat' using 1:2 with lines lw 2 title 'continuity', "
-	           "'' using 1:3 axes x1y2 with lines title 'peers playing', "
-	           "'' using 1:($4 > 0 ? $4 : 1/0) axes x1y2 with impulses title 'joins', "
-	           "'' using 1:($5 > 0 ? $5 : 1/0) axes x1y2 with points pt 6 title 'leaves', "
-	           "'' using 1:($6 > 0 ? $6 : 1/0) axes x1y2 with points pt 2 title 'crashes'\n"
-	           "unset y2tics\nunset y2label\nset ytics mirror\nset yrange [*:*]\n");
+	fprintf(
+	    f,
+	    "set output 'timeline.'.ext\nset title 'Continuity, peers and the machine over time'\n"
+	    "set xlabel 'time since the first peer started (s)'\n"
+	    "set ylabel 'continuity index; idle share (per second)'\nset y2label 'peers'\n"
+	    "set y2tics\nset ytics nomirror\nset yrange [0:1.05]\nset key bottom left\n"
+	    "plot 'timeline.dat' using 1:2 with lines lw 2 title 'continuity', "
+	    "'' using 1:7 with lines dt 2 title 'machine idle (share of the CPUs)', "
+	    "'' using 1:3 axes x1y2 with lines title 'peers playing', "
+	    "'' using 1:($4 > 0 ? $4 : 1/0) axes x1y2 with impulses title 'joins', "
+	    "'' using 1:($5 > 0 ? $5 : 1/0) axes x1y2 with points pt 6 title 'leaves', "
+	    "'' using 1:($6 > 0 ? $6 : 1/0) axes x1y2 with points pt 2 title 'crashes'\n"
+	    "unset y2tics\nunset y2label\nset ytics mirror\nset yrange [*:*]\n");
 }
 
 static void script_overhead(FILE *f)

@@ -327,6 +327,21 @@ static void emulation_json(struct json *j, const struct run_metrics *m)
 	json_kdouble(j, "cpu_idle_mean", m->emu.cpu_idle_mean, 4);
 	json_kdouble(j, "cpu_idle_min", m->emu.cpu_idle_min, 4);
 	json_ku64(j, "samples", m->emu.samples);
+	/* cpu.txt summed up: null for a run without it. */
+	json_key(j, "cpu_by_second");
+	if (m->cpu.have) {
+		json_obj_begin(j);
+		json_kdouble(j, "lowest_at_s", m->cpu.low_at_s, 0);
+		json_ku64(j, "short_seconds", m->cpu.short_n);
+		json_kdouble(j, "short_bound", EMU_IDLE_SECOND_MIN, 2);
+		if (m->cpu.short_n) {
+			json_kdouble(j, "short_first_s", m->cpu.short_first_s, 0);
+			json_kdouble(j, "short_last_s", m->cpu.short_last_s, 0);
+		}
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
 	cpu_json(j, "hosts_cpu", m->emu.hosts_cpu_mean, m->emu.hosts_cpu_max);
 	json_ku64(j, "hosts_cpu_smeared_s", m->emu.hosts_cpu_smeared);
 	json_key(j, "host_stalls");
@@ -683,6 +698,18 @@ static void report_emulation(const struct run_metrics *m, FILE *out)
 		    "emulation: the machine itself never paused %u ms or more (a real-time probe "
 		    "on each CPU)\n",
 		    RUNDIR_PAUSE_MIN_US / 1000);
+	const struct cpu_seconds *c = &m->cpu;
+	if (c->have) {
+		fprintf(out, "emulation: CPU idle by second (%s): lowest %.1f%% at %.0f s; ",
+		        RUNDIR_CPU, 100 * c->low, c->low_at_s);
+		if (c->short_n)
+			fprintf(out, "under %.0f%% in %zu of %zu seconds, from %.0f s to %.0f s\n",
+			        100 * EMU_IDLE_SECOND_MIN, c->short_n, c->n, c->short_first_s,
+			        c->short_last_s);
+		else
+			fprintf(out, "never under %.0f%% in %zu seconds\n",
+			        100 * EMU_IDLE_SECOND_MIN, c->n);
+	}
 	fprintf(out, "emulation: hosts %.2f cores on average (busiest second %.2f",
 	        e->hosts_cpu_mean, e->hosts_cpu_max);
 	if (e->hosts_cpu_smeared)

@@ -77,6 +77,10 @@ struct runner {
 	int have_sw;
 	struct netem_counters kern; /* the kernel's, with the netem backend */
 	int have_kern;
+	/* cpu.txt: each second's sample, and the readings it was taken from. */
+	struct rundir_cpu *cpus;
+	size_t ncpus, cpus_cap;
+	struct cpuuse hosts_was, switch_was;
 };
 
 static double elapsed(const struct runner *r)
@@ -651,6 +655,17 @@ static int prepare_dir(struct runner *r, char *err, size_t errlen)
 		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", localtime(&now));
 		snprintf(r->dir, sizeof(r->dir), "runs/%s-%s", s->name, ts);
 	}
+	/* A run into a directory that holds one would mix the two: a host's
+	 * logs are appended to (a peer that rejoins keeps its logs), so the
+	 * analysis would read both runs as one, and the earlier run's files
+	 * would be lost under the new ones. */
+	char held[1200];
+	snprintf(held, sizeof(held), "%s/" RUNDIR_HARNESS_LOG, r->dir);
+	if (access(held, F_OK) == 0)
+		return err_set(err, errlen,
+		               "run directory %s already holds a run (%s): remove it or give "
+		               "another with --out",
+		               r->dir, RUNDIR_HARNESS_LOG);
 	if (mkdirs(r->dir))
 		return err_set(err, errlen, "create run directory %s: %s", r->dir, strerror(errno));
 	char path[1200];
@@ -815,9 +830,37 @@ static uint64_t awake_jiffies(const struct runner *r)
 	return r->awake.n ? (uint64_t)(awake_cpu_s(&r->awake) * (double)sysconf(_SC_CLK_TCK)) : 0;
 }
 
+/* Cores used between two readings of a group; 0 without both. */
+static double cores_between(const struct cpuuse *was, const struct cpuuse *now)
+{
+	if (!was->have || !now->have || now->last_us <= was->last_us)
+		return 0;
+	return (now->last_s - was->last_s) / ((double)(now->last_us - was->last_us) / 1e6);
+}
+
+/* This second's line of cpu.txt (RUNDIR_CPU). */
+static void keep_cpu_sample(struct runner *r)
+{
+	if (r->ncpus == r->cpus_cap) {
+		size_t cap = r->cpus_cap ? 2 * r->cpus_cap : 128;
+		struct rundir_cpu *c = realloc(r->cpus, cap * sizeof(*c));
+		if (!c)
+			return; /* the timeline has a gap; the run goes on */
+		r->cpus = c;
+		r->cpus_cap = cap;
+	}
+	r->cpus[r->ncpus++] = (struct rundir_cpu){
+	    .ts_us = real_us(),
+	    .idle = r->cpu.last,
+	    .hosts = cores_between(&r->hosts_was, &r->hosts_cpu),
+	    .sw = r->have_sw ? cores_between(&r->switch_was, &r->switch_cpu) : -1,
+	};
+}
+
 static uint64_t cpu_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
+	uint64_t samples = r->cpu.samples;
 	r->cpu.extra_idle = awake_jiffies(r);
 	if (cpuidle_sample(&r->cpu) == 0 && r->cpu.samples && r->awake.n) {
 		int want = awake_wanted(1 - r->cpu.last);
@@ -828,7 +871,11 @@ static uint64_t cpu_timer(struct loop *l, void *arg)
 			     want ? "restart" : "hold", 100 * (1 - r->cpu.last));
 		}
 	}
+	r->hosts_was = r->hosts_cpu;
+	r->switch_was = r->switch_cpu;
 	sample_procs(r, 0);
+	if (r->cpu.samples > samples)
+		keep_cpu_sample(r);
 	return 1000000u;
 }
 
@@ -886,6 +933,8 @@ static void write_emulation(struct runner *r)
 	emulation_switch(r, &e);
 	emulation_kernel(r, &e);
 	char err[512];
+	if (rundir_cpu_write(r->dir, r->cpus, r->ncpus, err, sizeof(err)))
+		hlog(r, "the machine's load by second not written: %s", err);
 	if (r->probed) {
 		size_t n, seen;
 		const struct rundir_pause *ev = pause_events(&r->pause, &n, &seen);
@@ -1008,6 +1057,7 @@ static void tear_down(struct runner *r)
 	free(r->st);
 	free(r->log_off);
 	free(r->playing);
+	free(r->cpus);
 	evqueue_free(&r->queue);
 	netplan_free(&r->plan);
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,53 @@ static int open_to_write(const char *dir, const char *name, char *path, size_t l
 	if (!*f)
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
 	return 0;
+}
+
+/* A file of dir of one record a line, each parsed by parse into size
+ * bytes, into *out (the caller frees it); lines starting with '#' and
+ * blank ones are skipped. -1 with the reason in err when the file is
+ * missing or a line is not one (expect says what one is). */
+static int read_records(const char *dir, const char *name, size_t size,
+                        int (*parse)(char *line, void *rec), const char *expect, void **out,
+                        size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	char path[4096];
+	if (rundir_path(path, sizeof(path), dir, name))
+		return err_set(err, errlen, "read %s/%s: path too long", dir, name);
+	FILE *f = rundir_fopen(path, "r");
+	if (!f)
+		return err_set(err, errlen, "open %s: %s (is %s a run directory?)", path,
+		               strerror(errno), dir);
+	char line[512];
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			void *grown = realloc(*out, cap * size);
+			if (!grown) {
+				rc = err_set(err, errlen, "read %s: out of memory", path);
+				break;
+			}
+			*out = grown;
+		}
+		if (parse(line, (char *)*out + *n * size))
+			rc = err_set(err, errlen, "%s:%d: expected %s", path, lineno, expect);
+		else
+			(*n)++;
+	}
+	fclose(f);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 int rundir_hosts_write(const char *dir, const struct rundir_host *h, int n, char *err,
@@ -104,8 +152,9 @@ FILE *rundir_fopen(const char *path, const char *mode)
 	return f;
 }
 
-static int parse_host(char *line, struct rundir_host *h)
+static int parse_host(char *line, void *rec)
 {
+	struct rundir_host *h = rec;
 	memset(h, 0, sizeof(*h));
 	char *p = line;
 	if (field(&p, h->name, sizeof(h->name)) || field(&p, h->role, sizeof(h->role)) ||
@@ -121,45 +170,11 @@ static int parse_host(char *line, struct rundir_host *h)
 
 int rundir_hosts_read(const char *dir, struct rundir_host **out, int *n, char *err, size_t errlen)
 {
-	*out = NULL;
-	*n = 0;
-	char path[4096];
-	if (rundir_path(path, sizeof(path), dir, RUNDIR_HOSTS))
-		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_HOSTS);
-	FILE *f = rundir_fopen(path, "r");
-	if (!f)
-		return err_set(err, errlen, "open %s: %s (is %s a run directory?)", path,
-		               strerror(errno), dir);
-	char line[512];
-	int cap = 0, lineno = 0, rc = 0;
-	while (!rc && fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct rundir_host *nh = realloc(*out, (size_t)cap * sizeof(*nh));
-			if (!nh) {
-				rc = err_set(err, errlen, "read %s: out of memory", path);
-				break;
-			}
-			*out = nh;
-		}
-		if (parse_host(line, &(*out)[*n]))
-			rc = err_set(
-			    err, errlen,
-			    "%s:%d: expected 'name role ip stream', the name of a-z, 0-9 and "
-			    "'-'",
-			    path, lineno);
-		else
-			(*n)++;
-	}
-	fclose(f);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
+	size_t got;
+	int rc = read_records(dir, RUNDIR_HOSTS, sizeof(**out), parse_host,
+	                      "'name role ip stream', the name of a-z, 0-9 and '-'", (void **)out,
+	                      &got, err, errlen);
+	*n = (int)got;
 	return rc;
 }
 
@@ -311,50 +326,72 @@ static int by_start(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* One line of pauses.txt. No sign anywhere: sscanf would take "-1" as a
+ * huge unsigned. */
+static int pause_line(char *line, void *rec)
+{
+	unsigned long long end, late;
+	int cpu, used = 0;
+	if (strchr(line, '-') || sscanf(line, "%llu %d %llu%n", &end, &cpu, &late, &used) != 3 ||
+	    line[used + strspn(line + used, " \r\n")] != 0)
+		return -1;
+	*(struct rundir_pause *)rec =
+	    (struct rundir_pause){.end_us = end, .late_us = late, .cpu = cpu};
+	return 0;
+}
+
 int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, char *err,
                        size_t errlen)
 {
-	*out = NULL;
-	*n = 0;
-	char path[4096];
-	if (rundir_path(path, sizeof(path), dir, RUNDIR_PAUSES))
-		return err_set(err, errlen, "read %s/%s: path too long", dir, RUNDIR_PAUSES);
-	FILE *f = rundir_fopen(path, "r");
-	if (!f)
-		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
-	char line[128];
-	size_t cap = 0;
-	int lineno = 0, rc = 0;
-	while (!rc && fgets(line, sizeof(line), f)) {
-		lineno++;
-		unsigned long long end, late;
-		int cpu, used = 0;
-		/* No sign anywhere: sscanf would take "-1" as a huge unsigned. */
-		if (strchr(line, '-') ||
-		    sscanf(line, "%llu %d %llu%n", &end, &cpu, &late, &used) != 3 ||
-		    line[used + strspn(line + used, " \r\n")] != 0) {
-			rc = err_set(err, errlen, "%s:%d: expected 'END_US CPU LATE_US'", path,
-			             lineno);
-			break;
-		}
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct rundir_pause *np = realloc(*out, cap * sizeof(*np));
-			if (!np) {
-				rc = err_set(err, errlen, "read %s: out of memory", path);
-				break;
-			}
-			*out = np;
-		}
-		(*out)[(*n)++] = (struct rundir_pause){.end_us = end, .late_us = late, .cpu = cpu};
-	}
-	fclose(f);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return rc;
-	}
+	if (read_records(dir, RUNDIR_PAUSES, sizeof(**out), pause_line, "'END_US CPU LATE_US'",
+	                 (void **)out, n, err, errlen))
+		return -1;
 	qsort(*out, *n, sizeof(**out), by_start);
 	return 0;
+}
+
+int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char *err,
+                     size_t errlen)
+{
+	char path[4096];
+	FILE *f;
+	if (open_to_write(dir, RUNDIR_CPU, path, sizeof(path), &f, err, errlen))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%llu %.4f %.3f", (unsigned long long)c[i].ts_us, c[i].idle, c[i].hosts);
+		if (c[i].sw < 0)
+			fprintf(f, " -\n");
+		else
+			fprintf(f, " %.3f\n", c[i].sw);
+	}
+	if (ferror(f) | fclose(f))
+		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* One line of cpu.txt: four fields, an idle share of 0 to 1, cores not
+ * negative, the switch's "-" when there is none. */
+static int cpu_line(char *line, void *rec)
+{
+	struct rundir_cpu *c = rec;
+	char *save = NULL, *f[5];
+	int k = 0;
+	for (char *t = strtok_r(line, " \t\r\n", &save); t && k < 5;
+	     t = strtok_r(NULL, " \t\r\n", &save))
+		f[k++] = t;
+	long ts;
+	if (k != 4 || parse_long(f[0], 0, LONG_MAX, &ts) || parse_decimal(f[1], &c->idle) ||
+	    parse_decimal(f[2], &c->hosts) || c->idle < 0 || c->idle > 1 || c->hosts < 0)
+		return -1;
+	c->ts_us = (uint64_t)ts;
+	c->sw = -1;
+	return strcmp(f[3], "-") && (parse_decimal(f[3], &c->sw) || c->sw < 0) ? -1 : 0;
+}
+
+int rundir_cpu_read(const char *dir, struct rundir_cpu **out, size_t *n, char *err, size_t errlen)
+{
+	return read_records(dir, RUNDIR_CPU, sizeof(**out), cpu_line,
+	                    "'TS_US IDLE HOSTS SWITCH' (idle 0 to 1, cores not negative, the "
+	                    "switch's '-' when none)",
+	                    (void **)out, n, err, errlen);
 }

@@ -107,6 +107,29 @@ int rundir_pauses_write(const char *dir, const struct rundir_pause *p, size_t n,
 int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, char *err,
                        size_t errlen);
 
+/* cpu.txt: the machine's load over the run, one "TS_US IDLE HOSTS SWITCH"
+ * line a second as the harness sampled it: the wall-clock time in
+ * microseconds (the hosts' event logs' clock) of the sample, the share of
+ * all cores idle since the one before (0 to 1, the SCHED_IDLE spinners'
+ * time counted as idle), and the cores the hosts' processes and the switch
+ * used over about that second ("-" for the switch when the backend has
+ * none). What emulation.txt sums up, second by second, so a reader sees
+ * whether the machine was short during the joins or all along. */
+#define RUNDIR_CPU "cpu.txt"
+
+struct rundir_cpu {
+	uint64_t ts_us;
+	double idle;
+	double hosts;
+	double sw; /* < 0: no switch */
+};
+
+int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char *err,
+                     size_t errlen);
+/* The samples in file order, in *out (the caller frees it). -1 with the
+ * reason in err when the file is missing or a line is not a sample. */
+int rundir_cpu_read(const char *dir, struct rundir_cpu **out, size_t *n, char *err, size_t errlen);
+
 /* One line of hosts.txt. Roles are the scenario's names ("rp", "source",
  * "peer", "monitor"); stream is "-" where the host has none. */
 struct rundir_host {

@@ -34,5 +34,17 @@ for p in startup_cdf delay_cdf timeline; do
     [ -s "$out/run/plots/$p.$ext" ] || fail "picture plots/$p.$ext missing"
   done
 done
+# The machine's load by second: a sample a second, each in the timeline.
+[ "$(wc -l < "$out/run/cpu.txt")" -ge 15 ] || fail "cpu.txt has $(wc -l < "$out/run/cpu.txt") samples for a 20 s run"
+awk '!/^#/ && $7 != "NaN" {n++} END {exit n < 15}' "$out/run/plots/timeline.dat" \
+  || fail "timeline.dat has the machine's idle share in fewer than 15 seconds"
+jq -e '.summary.emulation.cpu_by_second.short_seconds >= 0' "$m" >/dev/null || fail "no cpu_by_second in metrics.json"
+# A second run into the same directory is refused, and the first run's
+# files stay as they were.
+sum=$(md5sum "$out/run/harness.log" "$out/run/hosts/"*/events.log)
+"$BIN/anysee-harness" run "$ROOT/scenarios/quickstart.lua" --set duration=20 --out "$out/run" -q \
+  > "$out/again.txt" 2>&1 && fail "a second run into the same --out was not refused"
+grep -q "already holds a run" "$out/again.txt" || fail "the refusal does not say why: $(cat "$out/again.txt")"
+[ "$(md5sum "$out/run/harness.log" "$out/run/hosts/"*/events.log)" = "$sum" ] || fail "the refused run changed the first run's files"
 tail -n 1 "$out/run/report.txt" | grep -q "plots/delay_cdf" || fail "the report's last line does not name the pictures"
 echo "pass: $n peers, verified $(peer_field "$m" verified_fraction | tr '\n' ' ')"

@@ -412,6 +412,67 @@ static void test_stalls_against_pauses(void **state)
 	remove_source_only_run(dir, hosts, src, files, ARRAY_LEN(files));
 }
 
+/* cpu.txt: written and read back, each sample in the timeline's second
+ * before it was taken, the seconds under the busiest second's bound
+ * counted with the first and last; a damaged file is refused by line, and
+ * the analysis then has no load by second. */
+static void test_cpu_by_second(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/anysee-emu-XXXXXX", hosts[64], src[96];
+	source_only_run(dir, hosts, src);
+	struct rundir_emulation e = {.cpu_idle_mean = 0.2, .cpu_idle_min = 0.01, .samples = 4};
+	char err[256];
+	assert_int_equal(rundir_emulation_write(dir, &e, err, sizeof(err)), 0);
+	write_text(src, EVLOG_FILE, "1000000 start role=source id=2\n");
+	struct rundir_cpu c[] = {{2000000, 0.5, 0.8, 0.3},
+	                         {3000000, 0.01, 1.6, 0.4},
+	                         {4000000, 0.3, 1.1, -1},
+	                         {5500000, 0.015, 1.5, 0.5}};
+	assert_int_equal(rundir_cpu_write(dir, c, ARRAY_LEN(c), err, sizeof(err)), 0);
+	struct rundir_cpu *back;
+	size_t n;
+	assert_int_equal(rundir_cpu_read(dir, &back, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	assert_true(back[1].ts_us == 3000000 && fabs(back[1].idle - 0.01) < 1e-9 &&
+	            fabs(back[1].hosts - 1.6) < 1e-9 && fabs(back[1].sw - 0.4) < 1e-9);
+	assert_true(back[2].sw < 0); /* "-": no switch */
+	free(back);
+
+	struct run_metrics m;
+	load_run(dir, &m); /* no peers: the timeline starts at 0 */
+	assert_int_equal(m.cpu.have, 1);
+	assert_int_equal(m.cpu.n, 4);
+	assert_int_equal(m.cpu.short_n, 2);
+	assert_true(m.cpu.short_first_s == 2 && m.cpu.short_last_s == 4);
+	assert_true(fabs(m.cpu.low - 0.01) < 1e-9 && m.cpu.low_at_s == 2);
+	assert_true(m.tl.n > 4 && !m.tl.s[0].have_idle && m.tl.s[1].have_idle);
+	assert_true(fabs(m.tl.s[2].idle - 0.01) < 1e-6 && fabs(m.tl.s[4].idle - 0.015) < 1e-6);
+	analysis_free(&m);
+
+	static const char *const bad[] = {
+	    "2000000 1.5 0.8 0.3\n",  /* idle over 1 */
+	    "2000000 0.5 -0.8 0.3\n", /* negative cores */
+	    "2000000 0.5 0.8\n",      /* a field short */
+	    "2000000 0.5 0.8 x\n",    /* the switch neither cores nor "-" */
+	    "-2000000 0.5 0.8 -\n",   /* a time before the epoch */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "1000000 0.5 0.8 -\n%s", bad[i]);
+		write_text(dir, RUNDIR_CPU, text);
+		assert_int_equal(rundir_cpu_read(dir, &back, &n, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "cpu.txt:2: expected"));
+		assert_null(back);
+	}
+	load_run(dir, &m);
+	assert_int_equal(m.cpu.have, 0);
+	analysis_free(&m);
+
+	static const char *const files[] = {RUNDIR_HOSTS, RUNDIR_EMULATION, RUNDIR_CPU};
+	remove_source_only_run(dir, hosts, src, files, ARRAY_LEN(files));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +486,7 @@ int main(void)
 	    cmocka_unit_test(test_stall_rule),
 	    cmocka_unit_test(test_probe_counters),
 	    cmocka_unit_test(test_stalls_against_pauses),
+	    cmocka_unit_test(test_cpu_by_second),
 	};
 	return cmocka_run_group_tests_name("cpuidle", tests, NULL, NULL);
 }
