@@ -838,8 +838,9 @@ static double cores_between(const struct cpuuse *was, const struct cpuuse *now)
 	return (now->last_s - was->last_s) / ((double)(now->last_us - was->last_us) / 1e6);
 }
 
-/* This second's line of cpu.txt (RUNDIR_CPU). */
-static void keep_cpu_sample(struct runner *r)
+/* This second's line of cpu.txt (RUNDIR_CPU), for the idle share read at
+ * `at` (wall clock). */
+static void keep_cpu_sample(struct runner *r, uint64_t at)
 {
 	if (r->ncpus == r->cpus_cap) {
 		size_t cap = r->cpus_cap ? 2 * r->cpus_cap : 128;
@@ -850,7 +851,7 @@ static void keep_cpu_sample(struct runner *r)
 		r->cpus_cap = cap;
 	}
 	r->cpus[r->ncpus++] = (struct rundir_cpu){
-	    .ts_us = real_us(),
+	    .ts_us = at,
 	    .idle = r->cpu.last,
 	    .hosts = cores_between(&r->hosts_was, &r->hosts_cpu),
 	    .sw = r->have_sw ? cores_between(&r->switch_was, &r->switch_cpu) : -1,
@@ -860,7 +861,7 @@ static void keep_cpu_sample(struct runner *r)
 static uint64_t cpu_timer(struct loop *l, void *arg)
 {
 	struct runner *r = arg;
-	uint64_t samples = r->cpu.samples;
+	uint64_t samples = r->cpu.samples, at = real_us();
 	r->cpu.extra_idle = awake_jiffies(r);
 	if (cpuidle_sample(&r->cpu) == 0 && r->cpu.samples && r->awake.n) {
 		int want = awake_wanted(1 - r->cpu.last);
@@ -875,7 +876,7 @@ static uint64_t cpu_timer(struct loop *l, void *arg)
 	r->switch_was = r->switch_cpu;
 	sample_procs(r, 0);
 	if (r->cpu.samples > samples)
-		keep_cpu_sample(r);
+		keep_cpu_sample(r, at);
 	return 1000000u;
 }
 
