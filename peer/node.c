@@ -915,12 +915,12 @@ static int node_open(struct node *n, struct config *cfg)
 }
 
 /* A peer's timers act on periods of 20 ms or more, so each may wait up to
- * TIMER_SLACK_US for a wakeup the loop has anyway (a peer receives about 90
- * datagrams a second at 300 kbit/s) instead of waking it: a wakeup is a context switch, the largest
- * cost of hundreds of peers on two cores. Playback does not depend on it:
- * a segment is on time by its arrival, not by when the timer looks
- * (buffer_advance). The source's own timer keeps none: it paces the
- * stream. */
+ * TIMER_SLACK_US for a wakeup the loop has anyway (a peer receives about
+ * 90 datagrams a second at 300 kbit/s) instead of waking it: a wakeup is a
+ * context switch, the largest cost of hundreds of peers on two cores.
+ * Playback does not depend on it: a segment is on time by its arrival, not
+ * by when the timer looks (buffer_advance). The source's own timer keeps
+ * none: it paces the stream. */
 #define TIMER_SLACK_US 20000u
 
 static void add_timer(struct node *n, uint64_t after_us, loop_timer_fn fn)
