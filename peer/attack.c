@@ -41,6 +41,9 @@ struct attack {
 	 * be a partner or probe it as any candidate; that is no answer. */
 	uint64_t partner_msgs;
 	uint64_t lists; /* hash lists from the target */
+	/* Crafted messages the encoder refused: a fault of the attacker's own,
+	 * which would make an attack look held off when it never left. */
+	uint64_t unencodable;
 };
 
 /* A received message's datagram length: the decoder keeps its body length. */
@@ -53,7 +56,11 @@ static void send_to(struct attack *a, const struct wire_addr *to, const struct w
 {
 	uint8_t buf[WIRE_MAX_DATAGRAM];
 	int n = wire_encode(m, buf, sizeof(buf));
-	if (n > 0 && udp_send_bytes(&a->udp, to->ip, to->port, buf, (size_t)n) == 0) {
+	if (n <= 0) {
+		a->unencodable++;
+		return;
+	}
+	if (udp_send_bytes(&a->udp, to->ip, to->port, buf, (size_t)n) == 0) {
 		a->sent++;
 		a->sent_bytes += (size_t)n;
 	}
@@ -241,8 +248,7 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 		return a->stream != 0;
 	case ATTACK_BAD_BUFFERMAP:
 		wire_msg_init(m, WIRE_BUFFER_MAP, a->stream, a->source.id);
-		m->u.map.base_seq = 0xFFFFF000u;
-		m->u.map.nbits = 256;
+		m->u.map = (struct wire_buffer_map){.base_seq = 0xFFFFF000u, .nbits = 256};
 		memset(m->u.map.bits, 0xff, 32);
 		return a->stream != 0;
 	case ATTACK_PROBE_TTL:
@@ -267,8 +273,9 @@ static int craft(struct attack *a, struct wire_msg *m, struct wire_addr *to)
 	case ATTACK_REFLECT:
 		/* Sent as the child it names, at the witness's address. */
 		wire_msg_init(m, WIRE_PATH_SETUP, a->stream, a->self.id + 1000000u);
-		m->u.path.seq = (uint32_t)a->n;
-		m->u.path.nhops = 3;
+		/* Every field set: wire_msg_init leaves the body as it was, and a
+		 * stale share is out of range, so the encoder refuses it. */
+		m->u.path = (struct wire_path_setup){.seq = (uint32_t)a->n, .nhops = 3};
 		m->u.path.hops[0] = a->self;
 		m->u.path.hops[1] = a->target;
 		m->u.path.hops[2] =
@@ -319,12 +326,13 @@ static void log_stats(struct attack *a)
 	evlog_event(&a->log, "attack",
 	            "kind=%s sent=%llu sent_bytes=%llu from_target=%llu from_target_bytes=%llu "
 	            "partner_msgs=%llu lists=%llu witness=%llu witness_bytes=%llu stream=%u "
-	            "newest=%u",
+	            "newest=%u unencodable=%llu send_errors=%llu",
 	            a->cfg->attack_kind, (unsigned long long)a->sent,
 	            (unsigned long long)a->sent_bytes, (unsigned long long)a->from_target,
 	            (unsigned long long)a->from_target_bytes, (unsigned long long)a->partner_msgs,
 	            (unsigned long long)a->lists, (unsigned long long)a->witness_n,
-	            (unsigned long long)a->witness_bytes, a->stream, a->newest);
+	            (unsigned long long)a->witness_bytes, a->stream, a->newest,
+	            (unsigned long long)a->unencodable, (unsigned long long)a->udp.send_errors);
 	evlog_flush(&a->log);
 }
 

@@ -48,6 +48,8 @@ for k in forge-segment forge-leave hijack bad-buffermap probe-ttl probe-flood de
   reflect amplify hash-flood; do
   c=$(peer "v-$k" continuity); v=$(peer "v-$k" verified_fraction); s=$(attack "$k" sent)
   [ -n "$c" ] && [ "$c" != null ] || { judge "$k" no "victim never played"; continue; }
+  u=$(attack "$k" unencodable)
+  [ "${u:-1}" -eq 0 ] || { judge "$k" no "the attacker crafted ${u:-?} it could not encode"; continue; }
   [ "${s:-0}" -gt 100 ] || { judge "$k" no "the attacker sent only ${s:-0} datagrams"; continue; }
   judge "$k" "$(ok_if "$c >= 0.99 && $v >= 0.99")" \
     "victim continuity $c, verified $v under $s crafted datagrams"
