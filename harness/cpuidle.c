@@ -104,8 +104,10 @@ void cpuuse_add(struct cpuuse *u, double cpu_s, uint64_t from_us, uint64_t to_us
 		double cores = (cpu_s - u->last_s) / ((double)dt / 1e6);
 		if (cores > u->max)
 			u->max = cores;
+		u->last_smeared = 0;
 	} else {
 		u->smeared++;
+		u->last_smeared = 1;
 	}
 	u->last_s = cpu_s;
 	u->last_us = at;

@@ -34,6 +34,7 @@ struct cpuuse {
 	uint64_t last_span_us;      /* how long the latest reading took */
 	double max;                 /* the busiest interval counted, in cores */
 	uint64_t smeared;           /* intervals not counted towards max */
+	int last_smeared;           /* the latest interval was one of those */
 	int have;
 };
 

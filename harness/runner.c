@@ -830,11 +830,13 @@ static uint64_t awake_jiffies(const struct runner *r)
 	return r->awake.n ? (uint64_t)(awake_cpu_s(&r->awake) * (double)sysconf(_SC_CLK_TCK)) : 0;
 }
 
-/* Cores used between two readings of a group; 0 without both. */
+/* Cores used between two readings of a group; -1 (not known) without a
+ * new reading, or when it took too long to time the interval (what the
+ * busiest interval leaves out, cpuuse_add). */
 static double cores_between(const struct cpuuse *was, const struct cpuuse *now)
 {
-	if (!was->have || !now->have || now->last_us <= was->last_us)
-		return 0;
+	if (!was->have || !now->have || now->last_us <= was->last_us || now->last_smeared)
+		return -1;
 	return (now->last_s - was->last_s) / ((double)(now->last_us - was->last_us) / 1e6);
 }
 

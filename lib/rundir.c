@@ -350,6 +350,22 @@ int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, ch
 	return 0;
 }
 
+/* Cores as cpu.txt writes them: "-" when not known (negative). */
+static void put_cores(FILE *f, double cores)
+{
+	if (cores < 0)
+		fputs(" -", f);
+	else
+		fprintf(f, " %.3f", cores);
+}
+
+/* A cores field: "-" reads as -1, anything else a number not negative. */
+static int get_cores(const char *s, double *cores)
+{
+	*cores = -1;
+	return strcmp(s, "-") && (parse_decimal(s, cores) || *cores < 0) ? -1 : 0;
+}
+
 int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char *err,
                      size_t errlen)
 {
@@ -358,11 +374,10 @@ int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char
 	if (open_to_write(dir, RUNDIR_CPU, path, sizeof(path), &f, err, errlen))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%llu %.4f %.3f", (unsigned long long)c[i].ts_us, c[i].idle, c[i].hosts);
-		if (c[i].sw < 0)
-			fprintf(f, " -\n");
-		else
-			fprintf(f, " %.3f\n", c[i].sw);
+		fprintf(f, "%llu %.4f", (unsigned long long)c[i].ts_us, c[i].idle);
+		put_cores(f, c[i].hosts);
+		put_cores(f, c[i].sw);
+		fputc('\n', f);
 	}
 	if (ferror(f) | fclose(f))
 		return err_set(err, errlen, "write %s: %s", path, strerror(errno));
@@ -370,7 +385,7 @@ int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char
 }
 
 /* One line of cpu.txt: four fields, an idle share of 0 to 1, cores not
- * negative, the switch's "-" when there is none. */
+ * negative or "-" when not known. */
 static int cpu_line(char *line, void *rec)
 {
 	struct rundir_cpu *c = rec;
@@ -381,17 +396,16 @@ static int cpu_line(char *line, void *rec)
 		f[k++] = t;
 	long ts;
 	if (k != 4 || parse_long(f[0], 0, LONG_MAX, &ts) || parse_decimal(f[1], &c->idle) ||
-	    parse_decimal(f[2], &c->hosts) || c->idle < 0 || c->idle > 1 || c->hosts < 0)
+	    c->idle < 0 || c->idle > 1 || get_cores(f[2], &c->hosts) || get_cores(f[3], &c->sw))
 		return -1;
 	c->ts_us = (uint64_t)ts;
-	c->sw = -1;
-	return strcmp(f[3], "-") && (parse_decimal(f[3], &c->sw) || c->sw < 0) ? -1 : 0;
+	return 0;
 }
 
 int rundir_cpu_read(const char *dir, struct rundir_cpu **out, size_t *n, char *err, size_t errlen)
 {
 	return read_records(dir, RUNDIR_CPU, sizeof(**out), cpu_line,
-	                    "'TS_US IDLE HOSTS SWITCH' (idle 0 to 1, cores not negative, the "
-	                    "switch's '-' when none)",
+	                    "'TS_US IDLE HOSTS SWITCH' (idle 0 to 1, cores not negative or "
+	                    "'-' when not known)",
 	                    (void **)out, n, err, errlen);
 }

@@ -112,16 +112,18 @@ int rundir_pauses_read(const char *dir, struct rundir_pause **out, size_t *n, ch
  * microseconds (the hosts' event logs' clock) of the sample, the share of
  * all cores idle since the one before (0 to 1, the SCHED_IDLE spinners'
  * time counted as idle), and the cores the hosts' processes and the switch
- * used over about that second ("-" for the switch when the backend has
- * none). What emulation.txt sums up, second by second, so a reader sees
- * whether the machine was short during the joins or all along. */
+ * used over about that second ("-" when not known: the switch when the
+ * backend has none, either when that second's reading took too long to
+ * time it, as the report's busiest second leaves such seconds out). What emulation.txt sums up,
+ * second by second, so a reader sees whether the machine was short during the joins or all along.
+ */
 #define RUNDIR_CPU "cpu.txt"
 
 struct rundir_cpu {
 	uint64_t ts_us;
 	double idle;
-	double hosts;
-	double sw; /* < 0: no switch */
+	double hosts; /* < 0: not known for that second */
+	double sw;    /* < 0: no switch, or not known for that second */
 };
 
 int rundir_cpu_write(const char *dir, const struct rundir_cpu *c, size_t n, char *err,

@@ -132,9 +132,12 @@ static void test_cpuuse_smeared_reading(void **state)
 		double from, to, cpu;
 	} r[] = {{1.0, 1.001, 2.0},           {2.0, 2.001, 4.0},  {3.0, 3.001, 6.0},
 	         {4.0, 4.9, (8.0 + 9.8) / 2}, {5.0, 5.001, 10.0}, {6.0, 6.001, 12.0}};
+	/* Which intervals cpu.txt writes as not known: into it and out of it. */
+	static const int smeared[] = {0, 0, 0, 1, 1, 0};
 	struct cpuuse u = {0}, naive = {0};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
 		cpuuse_add(&u, r[i].cpu, (uint64_t)(r[i].from * 1e6), (uint64_t)(r[i].to * 1e6));
+		assert_int_equal(u.last_smeared, smeared[i]);
 		cpuuse_add(&naive, r[i].cpu, (uint64_t)(r[i].from * 1e6),
 		           (uint64_t)(r[i].from * 1e6));
 	}
@@ -427,7 +430,7 @@ static void test_cpu_by_second(void **state)
 	write_text(src, EVLOG_FILE, "1000000 start role=source id=2\n");
 	struct rundir_cpu c[] = {{2000000, 0.5, 0.8, 0.3},
 	                         {3000000, 0.01, 1.6, 0.4},
-	                         {4000000, 0.3, 1.1, -1},
+	                         {4000000, 0.3, -1, -1},
 	                         {5500000, 0.015, 1.5, 0.5}};
 	assert_int_equal(rundir_cpu_write(dir, c, ARRAY_LEN(c), err, sizeof(err)), 0);
 	struct rundir_cpu *back;
@@ -436,7 +439,7 @@ static void test_cpu_by_second(void **state)
 	assert_int_equal(n, 4);
 	assert_true(back[1].ts_us == 3000000 && fabs(back[1].idle - 0.01) < 1e-9 &&
 	            fabs(back[1].hosts - 1.6) < 1e-9 && fabs(back[1].sw - 0.4) < 1e-9);
-	assert_true(back[2].sw < 0); /* "-": no switch */
+	assert_true(back[2].hosts < 0 && back[2].sw < 0); /* "-": not known */
 	free(back);
 
 	struct run_metrics m;
@@ -455,6 +458,7 @@ static void test_cpu_by_second(void **state)
 	    "2000000 0.5 -0.8 0.3\n", /* negative cores */
 	    "2000000 0.5 0.8\n",      /* a field short */
 	    "2000000 0.5 0.8 x\n",    /* the switch neither cores nor "-" */
+	    "2000000 0.5 x 0.3\n",    /* the hosts neither cores nor "-" */
 	    "-2000000 0.5 0.8 -\n",   /* a time before the epoch */
 	};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
