@@ -738,14 +738,22 @@ static int probe_fair(const struct inter *in, const struct probe_use *u, uint64_
 	       probe_use_recent(in, in->probe_use_cur, in->probe_use_prev, now_us);
 }
 
+/* What one copy of a probe of len codec bytes costs the budget: the
+ * bytes the network carries, its IP and UDP headers with it, since the
+ * share bounds ProbM on the wire and a probe's headers are a third of it. */
+static uint64_t probe_cost(size_t len)
+{
+	return (uint64_t)len + WIRE_IP_UDP_LEN;
+}
+
 static void probe_spent(struct inter *in, int sent, size_t len, struct probe_use *u)
 {
-	uint64_t bytes = (uint64_t)sent * len;
-	in->probe_budget.tokens -= (double)bytes;
+	uint64_t cost = (uint64_t)sent * probe_cost(len);
+	in->probe_budget.tokens -= (double)cost;
 	in->probes_forwarded += (uint64_t)sent;
-	in->probe_fwd_bytes += bytes;
-	u->cur += bytes;
-	in->probe_use_cur += bytes;
+	in->probe_fwd_bytes += (uint64_t)sent * len;
+	u->cur += cost;
+	in->probe_use_cur += cost;
 }
 
 static void collect(struct inter *in, const struct wire_probe *p, uint64_t now_real_us,
@@ -937,7 +945,8 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	/* The copies the budget affords, at most those wanted. */
 	size_t len = probe_len(&q);
 	int want = up ? 1 : INTER_PROBE_J;
-	int n = level / (double)len < want ? (int)(level / (double)len) : want;
+	double afford = level / (double)probe_cost(len); /* below 0 after own probes */
+	int n = afford < want ? (afford > 0 ? (int)afford : 0) : want;
 	if (n < want)
 		in->probes_over_budget++;
 	if (!n)
@@ -1609,7 +1618,12 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	in->probes_sent++;
 	/* Its parent too, if drawn: a faster way to the source through the
 	 * same parent is the optimization's to find (offer_paths). */
-	forward_probe(in, &p, INTER_PROBE_J);
+	int sent = forward_probe(in, &p, INTER_PROBE_J);
+	/* Charged to the forwarding budget, never held back by it: the bound
+	 * is on all the ProbM a node sends, and its own are paced already. */
+	double cap;
+	probe_level(in, &cap, now_us);
+	in->probe_budget.tokens -= (double)sent * (double)probe_cost(probe_len(&p));
 	evlog_event(in->log, "probe", "seq=%u last_delay_us=%u bound_us=%u", p.seq, last_delay_us,
 	            bound);
 }

@@ -85,8 +85,11 @@
  * more than the share's refill, and none of it while others' traces keep
  * the bucket under half (INTER_PROBE_SENDERS).
  * What does not fit is not forwarded, or to fewer than j neighbours: the
- * flood thins where it is dense, and a peer's own probes, paced by the
- * probing interval, are not counted against it. */
+ * flood thins where it is dense. The bucket counts the bytes the network
+ * carries (a copy's IP and UDP headers too) and a peer's own probes as
+ * well, which it never holds back (the probing interval paces them):
+ * with the codec's bytes of others' probes alone, 200 peers under churn
+ * sent 1.02% of the media bytes as ProbM. */
 #define INTER_PROBE_SHARE 0.01
 #define INTER_PROBE_BURST_S 60
 /* One sender cannot spend the bucket for all: below half of it, a node

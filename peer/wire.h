@@ -29,8 +29,11 @@
  * probe's half flag and a path set-up's share (half-rate paths). */
 #define WIRE_VERSION 5u
 #define WIRE_HDR_LEN 12u
-/* 1500-byte veth MTU minus IPv4 (20) and UDP (8) headers. */
-#define WIRE_MAX_DATAGRAM 1472u
+/* The IPv4 (20) and UDP (8) headers every datagram carries on the
+ * network, on top of what the codec writes. */
+#define WIRE_IP_UDP_LEN 28u
+/* 1500-byte veth MTU minus those headers. */
+#define WIRE_MAX_DATAGRAM (1500u - WIRE_IP_UDP_LEN)
 /* Seven 188-byte MPEG-TS packets: the usual UDP TS payload. */
 #define WIRE_SEG_PAYLOAD_MAX 1316u
 #define WIRE_MAX_PEERS 64u   /* bootstrap list entries */

@@ -724,29 +724,31 @@ static int probes_sent_on(uint32_t n, int nsenders)
 /* Others' probes go on within INTER_PROBE_SHARE of the stream's rate: at
  * 300 kbit/s the budget fills at 375 bytes a second and holds 22,500 (a
  * minute). A probe that reached this node after one hop goes on with two,
- * 81 bytes a copy, 243 to j = 3 neighbours: from two senders in turn, 92
- * probes go on to three, the 93rd to the one that the 144 bytes left
- * afford, and the 7 after it to none. */
+ * 81 bytes a copy and 109 on the network (IP and UDP headers), 327 to
+ * j = 3 neighbours: from two senders in turn, 68 probes go on to three,
+ * the 69th to the two that the 264 bytes left afford, and the 31 after it
+ * to none. */
 static void test_probe_budget(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	assert_int_equal(probes_sent_on(100, 2), 92 * 3 + 1);
-	assert_int_equal(fx.in.probes_forwarded, 277);
-	assert_int_equal(fx.in.probe_fwd_bytes, 277 * 81);
-	assert_int_equal(fx.in.probes_over_budget, 8);
+	assert_int_equal(probes_sent_on(100, 2), 68 * 3 + 2);
+	assert_int_equal(fx.in.probes_forwarded, 206);
+	/* The log counts the codec's bytes, as the capture's datagrams. */
+	assert_int_equal(fx.in.probe_fwd_bytes, 206 * 81);
+	assert_int_equal(fx.in.probes_over_budget, 32);
 	/* Taking turns, neither sender had more than half while there were
-	 * bytes left; of the 7 after, 31's three (it sent the 93rd on, 11,259
-	 * bytes of 22,437) are counted as over its half. */
-	assert_int_equal(fx.in.probes_over_share, 3);
-	/* 63 + 375 a second later: 30 sent on less than half (11,178 bytes
-	 * of 22,437), so its probe goes on to three; then it had more than
-	 * half (11,421 of 22,680), and its next is held back though the
-	 * bucket affords two copies. */
-	assert_int_equal(probe_at(30, 101, SEC - 25 * MS), 3);
-	assert_int_equal(probe_at(30, 102, SEC - 25 * MS), 0);
-	assert_int_equal(fx.in.probes_over_budget, 9);
-	assert_int_equal(fx.in.probes_over_share, 4);
+	 * bytes left; of the 31 after, 31's fifteen (it sent the 69th on,
+	 * 11,336 bytes of 22,454) are counted as over its half. */
+	assert_int_equal(fx.in.probes_over_share, 15);
+	/* 46 + 741 bytes 1.975 s later: 30 sent on less than half (11,118
+	 * bytes of 22,454), so its probe goes on to three; then it had more
+	 * than half (11,445 of 22,781), and its next is held back though the
+	 * bucket affords four copies (460 bytes). */
+	assert_int_equal(probe_at(30, 101, 2 * SEC - 25 * MS), 3);
+	assert_int_equal(probe_at(30, 102, 2 * SEC - 25 * MS), 0);
+	assert_int_equal(fx.in.probes_over_budget, 33);
+	assert_int_equal(fx.in.probes_over_share, 16);
 	/* A flood of 100 probes a second from 30 for 10 s gets nothing while
 	 * the bucket is under half full, and the refill (3,750 bytes) is left
 	 * for the others: 31's trace goes on. */
@@ -754,26 +756,43 @@ static void test_probe_budget(void **state)
 	for (uint32_t i = 0; i < 1000; i++)
 		probe_at(30, 200 + i, 20 * SEC + (uint64_t)i * 10 * MS);
 	assert_int_equal(fx.in.probe_fwd_bytes, before);
-	assert_int_equal(fx.in.probes_over_share, 1004);
+	assert_int_equal(fx.in.probes_over_share, 1016);
 	assert_int_equal(probe_at(31, 2000, 30 * SEC), 3);
 	/* The node's own probes are paced by the probing interval, not by
-	 * the budget others' probes used up. */
+	 * the budget others' probes used up, and are charged to it: three
+	 * copies of a probe with no hop yet, 45 bytes and 73 on the network. */
+	double left = fx.in.probe_budget.tokens;
 	clear();
 	inter_tick(&fx.in, 40000, REAL0 + 30 * SEC, T0 + 30 * SEC);
 	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_true(left - fx.in.probe_budget.tokens == 3 * 73);
 }
 
-/* One sender alone spends the bucket down to half: the 47th probe finds
- * 11,322 bytes of 22,500 and goes on, the 48th finds 11,079 and does
+/* One sender alone spends the bucket down to half: the 35th probe finds
+ * 11,382 bytes of 22,500 and goes on, the 36th finds 11,055 and does
  * not; a minute later the bucket is full again and its probes go on. */
 static void test_probe_budget_one_sender(void **state)
 {
 	start(20, 1, 0);
 	NEIGHBOURS(40, 41, 42, 43);
-	assert_int_equal(probes_sent_on(100, 1), 47 * 3);
-	assert_int_equal(fx.in.probes_over_share, 53);
+	assert_int_equal(probes_sent_on(100, 1), 35 * 3);
+	assert_int_equal(fx.in.probes_over_share, 65);
 	assert_int_equal(probe_at(30, 101, 60 * SEC), 3);
-	assert_int_equal(fx.in.probes_over_share, 53);
+	assert_int_equal(fx.in.probes_over_share, 65);
+}
+
+/* A node that has just traced sends on less of others': its own three
+ * copies took 219 bytes, so the 35th probe of one sender finds 11,163
+ * bytes of 22,500, under half, and is held back where without them it
+ * would go on (above). */
+static void test_probe_budget_own_probes(void **state)
+{
+	start(20, 1, 0);
+	NEIGHBOURS(40, 41, 42, 43);
+	clear();
+	inter_tick(&fx.in, 40000, REAL0, T0);
+	assert_int_equal(count(WIRE_PROBE), INTER_PROBE_J);
+	assert_int_equal(probes_sent_on(100, 1), 34 * 3);
 }
 
 /* Two senders flooding together, by turns, while a third asks now and
@@ -791,7 +810,7 @@ static void test_probe_budget_colluders(void **state)
 	for (uint32_t i = 0; i < 200; i++)
 		flood += probe_at(30 + i % 2, 100 + i, 0);
 	/* The flood got down to half of the bucket and stopped there. */
-	assert_true(flood * 81 <= 22500 / 2 + 3 * 81);
+	assert_true(flood * 109 <= 22500 / 2 + 3 * 109);
 	assert_true(fx.in.probes_over_share >= 150);
 	for (uint32_t i = 0; i < 10; i++)
 		assert_int_equal(probe_at(32, 2 + i, (uint64_t)i * SEC), 3);
@@ -2840,6 +2859,7 @@ int main(void)
 	    T(test_probe_budget),
 	    T(test_probe_budget_one_sender),
 	    T(test_probe_budget_colluders),
+	    T(test_probe_budget_own_probes),
 	    T(test_probe_share_set),
 	    T(test_probe_forgeries_refused),
 	    T(test_probe_stops_at_ttl),
