@@ -946,7 +946,7 @@ void inter_on_probe(struct inter *in, const struct wire_probe *p, const struct w
 	size_t len = probe_len(&q);
 	int want = up ? 1 : INTER_PROBE_J;
 	double afford = level / (double)probe_cost(len); /* below 0 after own probes */
-	int n = afford < want ? (afford > 0 ? (int)afford : 0) : want;
+	int n = afford <= 0 ? 0 : afford < want ? (int)afford : want;
 	if (n < want)
 		in->probes_over_budget++;
 	if (!n)
@@ -1620,7 +1620,9 @@ static void probe(struct inter *in, uint32_t last_delay_us, uint64_t now_real_us
 	 * same parent is the optimization's to find (offer_paths). */
 	int sent = forward_probe(in, &p, INTER_PROBE_J);
 	/* Charged to the forwarding budget, never held back by it: the bound
-	 * is on all the ProbM a node sends, and its own are paced already. */
+	 * is on all the ProbM a node sends, and its own are paced already.
+	 * The bucket is brought to now first, or a first use would fill it
+	 * to the cap over the charge. */
 	double cap;
 	probe_level(in, &cap, now_us);
 	in->probe_budget.tokens -= (double)sent * (double)probe_cost(probe_len(&p));
