@@ -94,14 +94,32 @@ int auth_list_valid(const uint8_t pk[WIRE_KEY_LEN], uint16_t stream,
 	return crypto_sign_verify_detached(hl->sig, buf, n, pk) == 0;
 }
 
-int auth_init(struct auth *a, uint16_t stream, const uint8_t pk[WIRE_KEY_LEN])
+int auth_window(uint64_t rate_bps, uint64_t buffer_us)
+{
+	if (!rate_bps)
+		return AUTH_WINDOW;
+	uint64_t period_us = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8u * 1000000u / rate_bps;
+	uint64_t batch_us = (uint64_t)WIRE_MAX_HASHES * (period_us ? period_us : 1);
+	if (batch_us > AUTH_BATCH_US)
+		batch_us = AUTH_BATCH_US;
+	uint64_t n = (buffer_us + batch_us - 1) / batch_us + 2;
+	if (n < AUTH_WINDOW)
+		return AUTH_WINDOW;
+	return n > AUTH_WINDOW_MAX ? (int)AUTH_WINDOW_MAX : (int)n;
+}
+
+int auth_init(struct auth *a, uint16_t stream, const uint8_t pk[WIRE_KEY_LEN], int window)
 {
 	memset(a, 0, sizeof(*a));
 	if (sodium_init() < 0)
 		return -1;
+	a->window = window > 0 ? window : AUTH_WINDOW;
 	a->held = calloc(AUTH_HOLD, sizeof(*a->held));
-	if (!a->held)
+	a->list = calloc((size_t)a->window, sizeof(*a->list));
+	if (!a->held || !a->list) {
+		auth_free(a);
 		return -1;
+	}
 	a->stream = stream;
 	memcpy(a->pk, pk, WIRE_KEY_LEN);
 	return 0;
@@ -110,7 +128,9 @@ int auth_init(struct auth *a, uint16_t stream, const uint8_t pk[WIRE_KEY_LEN])
 void auth_free(struct auth *a)
 {
 	free(a->held);
+	free(a->list);
 	a->held = NULL;
+	a->list = NULL;
 }
 
 void auth_set_key(struct auth *a, const uint8_t pk[WIRE_KEY_LEN])
@@ -145,8 +165,8 @@ static const struct wire_hash_list *find_first(const struct auth *a, uint32_t fi
 void auth_add_own(struct auth *a, const struct wire_hash_list *hl)
 {
 	a->list[a->next] = *hl;
-	a->next = (a->next + 1) % AUTH_WINDOW;
-	if (a->nlist < AUTH_WINDOW)
+	a->next = (a->next + 1) % a->window;
+	if (a->nlist < a->window)
 		a->nlist++;
 }
 

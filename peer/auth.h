@@ -32,12 +32,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peer/buffer.h"
 #include "peer/wire.h"
 
 #define AUTH_BATCH_US 1000000u
-/* Verified hash lists kept: 32 s of a 300 kbit/s stream, enough to check
- * the oldest segment a partner still offers to a new peer. */
+/* Verified hash lists kept, at least: 32 s of a 300 kbit/s stream. A
+ * peer keeps as many as cover its buffer (auth_window): the backlog a new
+ * peer pulls reaches back as far as its start rule asks (60 s in
+ * coolstreaming mode), and a window shorter than that let the live lists
+ * its partners spread push out the backlog's, so segments it had pulled
+ * waited for lists it had already had, and were pulled again. */
 #define AUTH_WINDOW 32
+/* At most a full buffer ring of lists of WIRE_MAX_HASHES, and two. */
+#define AUTH_WINDOW_MAX (BUFFER_MAX_SEGMENTS / WIRE_MAX_HASHES + 2)
 /* Segments held while their hash list is missing, and for how long. */
 #define AUTH_HOLD 128
 #define AUTH_HOLD_US 3000000u
@@ -71,8 +78,8 @@ struct auth_held {
 struct auth {
 	uint16_t stream;
 	uint8_t pk[WIRE_KEY_LEN];
-	struct wire_hash_list list[AUTH_WINDOW]; /* a ring, the oldest replaced */
-	int nlist, next;
+	struct wire_hash_list *list; /* a ring of window lists, the oldest replaced */
+	int window, nlist, next;
 	struct auth_held *held; /* AUTH_HOLD slots */
 	int nheld;
 	uint64_t lists_ok, lists_bad, lists_dup;
@@ -86,7 +93,13 @@ enum auth_verdict {
 	AUTH_UNKNOWN, /* segment: no kept list covers it */
 };
 
-int auth_init(struct auth *a, uint16_t stream, const uint8_t pk[WIRE_KEY_LEN]);
+/* Lists to keep for a buffer of buffer_us on a stream of rate_bps: one a
+ * batch interval, or one every WIRE_MAX_HASHES segments when those come
+ * sooner, over the buffer, and two for the batches at its ends; at least
+ * AUTH_WINDOW. */
+int auth_window(uint64_t rate_bps, uint64_t buffer_us);
+/* window lists kept (0: AUTH_WINDOW). */
+int auth_init(struct auth *a, uint16_t stream, const uint8_t pk[WIRE_KEY_LEN], int window);
 void auth_free(struct auth *a);
 /* Another key for the stream (its source came back with a new one): the
  * lists signed by the old one go. */

@@ -308,7 +308,7 @@ static struct auth *relay_auth(struct inter *in, uint16_t stream)
 	if (!in->io.stream_key || in->io.stream_key(in->io.ctx, stream, key))
 		return NULL;
 	struct auth *a = malloc(sizeof(*a));
-	if (a && auth_init(a, stream, key)) {
+	if (a && auth_init(a, stream, key, 0)) {
 		free(a);
 		a = NULL;
 	}

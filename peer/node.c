@@ -98,14 +98,15 @@ static int stream_setup(struct node *n, uint16_t id, const char *name, uint64_t 
 }
 
 /* The stream's key from the rendezvous point: the lists signed with it
- * are the ones a peer takes. */
-static int auth_setup(struct node *n, uint16_t stream, const uint8_t *key)
+ * are the ones a peer takes, as many as cover its buffer on a stream of
+ * rate_bps. */
+static int auth_setup(struct node *n, uint16_t stream, const uint8_t *key, uint64_t rate_bps)
 {
 	if (n->auth_ready) {
 		auth_set_key(&n->auth, key);
 		return 0;
 	}
-	if (auth_init(&n->auth, stream, key)) {
+	if (auth_init(&n->auth, stream, key, auth_window(rate_bps, n->cfg->buffer_us))) {
 		err_msg("set up media authentication for stream %u: out of memory", stream);
 		return -1;
 	}
@@ -118,13 +119,13 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 	n->heard_rp = 1;
 	for (int i = 0; i < b->nstreams && n->have_stream && n->cfg->role == ROLE_PEER; i++)
 		if (b->streams[i].id == n->ov.stream)
-			auth_setup(n, n->ov.stream, b->streams[i].key);
+			auth_setup(n, n->ov.stream, b->streams[i].key, b->streams[i].rate_bps);
 	if (n->cfg->role == ROLE_PEER && !n->have_stream) {
 		for (int i = 0; i < b->nstreams; i++) {
 			const struct wire_stream_desc *s = &b->streams[i];
 			if (strcmp(s->name, n->cfg->watch))
 				continue;
-			if (auth_setup(n, s->id, s->key) ||
+			if (auth_setup(n, s->id, s->key, s->rate_bps) ||
 			    stream_setup(n, s->id, s->name, s->rate_bps, &s->source))
 				return;
 			inter_set_stream(&n->inter, s->id, s->source.id, s->rate_bps, 0);
@@ -137,7 +138,7 @@ static void on_bootstrap(struct node *n, const struct wire_bootstrap *b)
 		for (int i = 0; i < b->nstreams; i++)
 			if (b->streams[i].source.id == n->self.id)
 				n->ov.stream = b->streams[i].id;
-		if (n->ov.stream && auth_setup(n, n->ov.stream, n->key.pk))
+		if (n->ov.stream && auth_setup(n, n->ov.stream, n->key.pk, n->cfg->rate_bps))
 			n->ov.stream = 0;
 		if (n->ov.stream) {
 			inter_set_stream(&n->inter, n->ov.stream, n->self.id, n->cfg->rate_bps, 1);

@@ -1,5 +1,7 @@
 #include "peer/overlay.h"
 
+#include "peer/serve.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,12 +339,16 @@ size_t overlay_pull_round(struct overlay *o, uint64_t startup_us, uint64_t round
 	if (!ok)
 		return 0;
 	uint32_t from = overlay_window_from(o, newest, startup_us);
-	/* About two rounds' worth per partner: enough to catch up, not so much
-	 * that one slow partner holds the window. */
-	uint32_t per_round = (uint32_t)(round_us / o->buf.period_us) + 1;
+	/* Per partner, what its serve budget gives a requester in a round
+	 * (peer/serve.h): twice the stream's rate, enough to catch up. Asking
+	 * for more only had the rest refused unanswered and pulled again after
+	 * retry_us: in coolstreaming mode, catching up a 60 s backlog, a fifth
+	 * of all requests. */
+	uint32_t per_round =
+	    (uint32_t)(SERVE_RATE_FACTOR * (double)round_us / (double)o->buf.period_us);
 	uint32_t budget[OVERLAY_MAX_PARTNERS];
 	for (int i = 0; i < o->np; i++)
-		budget[i] = 2 * per_round + 4;
+		budget[i] = per_round ? per_round : 1;
 	size_t k = overlay_schedule(o, from, newest, budget, now_us, retry_us, out, max);
 	for (size_t j = 0; j < k; j++)
 		overlay_mark_requested(o, out[j].seq, now_us);

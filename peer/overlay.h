@@ -127,7 +127,8 @@ uint32_t overlay_window_from(struct overlay *o, uint32_t newest, uint64_t startu
 int overlay_try_play(struct overlay *o, uint64_t startup_us, uint64_t now_us);
 
 /* One pull round of round_us: the requests to send, each partner asked
- * for about two rounds' worth of media at most, marked as requested.
+ * for no more than its serve budget gives in a round, marked as
+ * requested.
  * Returns the number of choices written (<= max). */
 size_t overlay_pull_round(struct overlay *o, uint64_t startup_us, uint64_t round_us,
                           uint64_t retry_us, uint64_t now_us, struct sched_choice *out, size_t max);

@@ -30,7 +30,7 @@ static int setup(void **state)
 	char e[128];
 	assert_int_equal(auth_keypair(&f->key, NULL, e, sizeof(e)), 0);
 	assert_int_equal(auth_keypair(&f->other, NULL, e, sizeof(e)), 0);
-	assert_int_equal(auth_init(&f->a, STREAM, f->key.pk), 0);
+	assert_int_equal(auth_init(&f->a, STREAM, f->key.pk, 0), 0);
 	for (int i = 0; i < NSEG; i++) {
 		memset(f->payload[i], 'a' + i % 26, sizeof(f->payload[i]));
 		f->seg[i] = (struct wire_seg_data){.seq = 1000u + (uint32_t)i,
@@ -216,6 +216,42 @@ static void test_window_bounded(void **state)
 	assert_int_equal(auth_check(&f->a, &s), AUTH_UNKNOWN);
 }
 
+/* A peer keeps the lists that cover its buffer: one a second, or one every
+ * 64 segments when those come sooner, and two more; 32 at least, a full
+ * ring's worth at most. Values by hand: at 300 kbit/s a 1316-byte segment
+ * every 35093 us, 64 of them 2.25 s, so a list a second; at 2 Mbit/s one
+ * every 5264 us, a list every 336896 us, 40 s in 118.7 of them; at
+ * 20 Mbit/s 600 s would take 17826, over the 65536 / 64 + 2 = 1026. */
+static void test_window_sized(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(auth_window(300000, 120000000), 122);
+	assert_int_equal(auth_window(300000, 40000000), 42);
+	assert_int_equal(auth_window(300000, 10000000), AUTH_WINDOW);
+	assert_int_equal(auth_window(2000000, 40000000), 121);
+	assert_int_equal(auth_window(20000000, 600000000), 1026);
+	assert_int_equal(auth_window(0, 40000000), AUTH_WINDOW);
+	/* A window of 62 (60 s at 300 kbit/s) keeps 62 lists, where the
+	 * default kept 32: the 63rd pushes out the first only. */
+	struct auth a;
+	int w = auth_window(300000, 60000000);
+	assert_int_equal(w, 62);
+	assert_int_equal(auth_init(&a, STREAM, f->key.pk, w), 0);
+	struct wire_seg_data s = f->seg[0];
+	for (int k = 0; k <= w; k++) {
+		s.seq = 100u * (uint32_t)k;
+		struct wire_hash_list hl = {.first = s.seq, .count = 1};
+		auth_seg_hash(STREAM, &s, hl.hash[0]);
+		auth_sign(&f->key, STREAM, &hl);
+		assert_int_equal(auth_on_list(&a, &hl), AUTH_OK);
+	}
+	assert_int_equal(a.nlist, w);
+	assert_null(auth_find(&a, 0));
+	assert_non_null(auth_find(&a, 100));
+	assert_non_null(auth_find(&a, 100u * (uint32_t)w));
+	auth_free(&a);
+}
+
 /* --key FILE: the same seed gives the same key pair; a bad file is named. */
 static void test_key_file(void **state)
 {
@@ -248,6 +284,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_segment_mismatch_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_window_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_window_sized, setup, teardown),
 	    cmocka_unit_test(test_key_file),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
