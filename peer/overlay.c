@@ -342,8 +342,8 @@ size_t overlay_pull_round(struct overlay *o, uint64_t startup_us, uint64_t round
 	/* Per partner, what its serve budget gives a requester in a round
 	 * (peer/serve.h): twice the stream's rate, enough to catch up. Asking
 	 * for more only had the rest refused unanswered and pulled again after
-	 * retry_us: in coolstreaming mode, catching up a 60 s backlog, a fifth
-	 * of all requests. */
+	 * retry_us: in coolstreaming mode under churn at 200 peers, catching
+	 * up a 60 s backlog, one request in seven. */
 	uint32_t per_round =
 	    (uint32_t)(SERVE_RATE_FACTOR * (double)round_us / (double)o->buf.period_us);
 	uint32_t budget[OVERLAY_MAX_PARTNERS];
