@@ -98,7 +98,7 @@ int auth_window(uint64_t rate_bps, uint64_t buffer_us)
 {
 	if (!rate_bps)
 		return AUTH_WINDOW;
-	uint64_t period_us = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8u * 1000000u / rate_bps;
+	uint64_t period_us = wire_seg_period_us(rate_bps);
 	uint64_t batch_us = (uint64_t)WIRE_MAX_HASHES * (period_us ? period_us : 1);
 	if (batch_us > AUTH_BATCH_US)
 		batch_us = AUTH_BATCH_US;

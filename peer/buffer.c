@@ -8,7 +8,7 @@ int buffer_init(struct buffer *b, uint64_t rate_bps, uint64_t capacity_us)
 	memset(b, 0, sizeof(*b));
 	if (!rate_bps)
 		return -1;
-	b->period_us = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8u * 1000000u / rate_bps;
+	b->period_us = wire_seg_period_us(rate_bps);
 	if (!b->period_us)
 		b->period_us = 1;
 	uint64_t cap = capacity_us / b->period_us;

@@ -256,7 +256,7 @@ int inter_on_relay_list(struct inter *in, uint16_t stream, const struct wire_has
  * verified two segments. */
 static uint64_t relay_period_us(const struct relay *r)
 {
-	const uint64_t fastest = (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000 / WIRE_RATE_MAX_BPS;
+	const uint64_t fastest = wire_seg_period_us(WIRE_RATE_MAX_BPS);
 	return r->pace_us > fastest ? r->pace_us : fastest;
 }
 
@@ -513,7 +513,7 @@ static void path_failed(struct inter *in, const char *why, int tell, uint64_t no
 /* A full segment's interval at the stream's rate (0 before it is known). */
 static uint64_t seg_interval_us(const struct inter *in)
 {
-	return in->rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8 * 1000000u / in->rate_bps : 0;
+	return wire_seg_period_us(in->rate_bps);
 }
 
 static uint64_t path_silent_us(const struct inter *in)

@@ -339,6 +339,13 @@ const char *wire_type_name(int type);
 /* Checksum of segment payloads: 32-bit FNV-1a. */
 uint32_t wire_checksum(const uint8_t *p, size_t len);
 
+/* The interval between full segments of a stream of rate_bps; 0 when the
+ * rate is 0 (not known yet). */
+static inline uint64_t wire_seg_period_us(uint64_t rate_bps)
+{
+	return rate_bps ? (uint64_t)WIRE_SEG_PAYLOAD_MAX * 8u * 1000000u / rate_bps : 0;
+}
+
 /* Segment sequence numbers are serial numbers (RFC 1982): they wrap at
  * 2^32, and a is before b when b - a, taken modulo 2^32, is below 2^31.
  * Every comparison of two sequence numbers goes through these, so a stream
