@@ -692,7 +692,8 @@ static void test_pull_round(void **state)
 /* Each partner is asked for what its serve budget gives in a round: twice
  * the stream's segments (here one a second, so 2 in a 1 s round), and the
  * partner answers every one of them, round after round, once its burst is
- * spent; the former two rounds' worth and 4 (8 here) had half refused. */
+ * spent; the former two rounds' worth and 4 (8 here) had 6 of 8 refused
+ * once the burst was gone. */
 static void test_pull_round_budget(void **state)
 {
 	struct overlay *o = *state;
